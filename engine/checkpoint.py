@@ -1,0 +1,311 @@
+"""Saving and loading training checkpoints: enough to resume a run exactly and to predict.
+
+A checkpoint file is a plain dict of tensors and primitives written with `torch.save`. It is
+read back with `torch.load(weights_only=True)` only, so opening a checkpoint can never run
+code, whoever made the file. Saving is atomic: a crash mid-save leaves the previous file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import pickle
+import pickletools
+import secrets
+import warnings
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from engine.config import TrainConfig
+from engine.models import MODELS, build_model
+
+FORMAT = "traindesk-checkpoint"
+FORMAT_VERSION = 1
+
+_REQUIRED_KEYS = (
+    "config", "model_state", "optimizer_state", "scheduler_state", "scaler_state", "epoch",
+    "history", "class_names", "mean", "std", "in_channels", "input_size", "is_digits",
+)
+# Pickle opcodes that import a callable: the only way a pickle can run code when loaded.
+_IMPORT_OPCODES = frozenset({"GLOBAL", "STACK_GLOBAL", "INST", "EXT1", "EXT2", "EXT4"})
+# How much of a refused non-zip file is scanned to explain the refusal.
+_SCAN_LIMIT_BYTES = 64 * 1024 * 1024
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint cannot be read or used; the message says why and what to do."""
+
+
+@dataclass
+class Checkpoint:
+    config: TrainConfig
+    model_state: dict[str, torch.Tensor]
+    optimizer_state: dict | None
+    scheduler_state: dict | None
+    scaler_state: dict | None
+    epoch: int  # epochs completed
+    history: list[dict]  # EpochEnd.as_record() per epoch
+    class_names: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    in_channels: int
+    input_size: int  # square size the network was trained on
+    is_digits: bool
+
+
+def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
+    """Write `ckpt` to `path` atomically (creating parent folders) and return the path.
+
+    The data goes to a temporary file in the same folder, is flushed to disk, then renamed
+    over `path`: readers see the old file or the new one, never half of one. A disk or
+    permission problem raises the `OSError` and leaves any previous file as it was.
+    """
+    path = Path(path).expanduser()
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(temp, "xb") as stream:
+            torch.save(_to_payload(ckpt), stream)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temp, path)
+        _fsync_folder(path.parent)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def load_checkpoint(path: str | Path) -> Checkpoint:
+    """Read a checkpoint saved by `save_checkpoint`; never runs code stored in the file."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise CheckpointError(
+            f"No checkpoint at '{path}': the file does not exist. Check the path, or train a "
+            "model to create one."
+        )
+    if path.is_dir():
+        raise CheckpointError(
+            f"'{path}' is a folder, not a checkpoint. Choose the checkpoint file inside it."
+        )
+    if path.stat().st_size == 0:
+        raise CheckpointError(
+            f"The checkpoint '{path}' is empty (0 bytes): it was never written completely. "
+            "Use another checkpoint, or train the model again."
+        )
+    try:
+        with warnings.catch_warnings():
+            # torch warns about pickle protocols before refusing a foreign pickle; the
+            # refusal below says all a person needs.
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch reports unreadable files in many shapes
+        raise _unreadable(path, error) from error
+    return _from_payload(path, payload)
+
+
+def build_model_from_checkpoint(ckpt: Checkpoint) -> nn.Module:
+    """The network the checkpoint was trained as, with its weights, on the CPU in eval mode."""
+    arch = ckpt.config.arch
+    if arch not in MODELS:
+        raise CheckpointError(
+            f"The checkpoint is for the architecture '{arch}', which this version of TrainDesk "
+            "does not know. Open it with the TrainDesk version that saved it."
+        )
+    model = build_model(arch, ckpt.in_channels, len(ckpt.class_names), ckpt.input_size)
+    load_model_weights(model, ckpt.model_state, arch)
+    return model.cpu().eval()
+
+
+def load_model_weights(model: nn.Module, state: dict, arch: str) -> None:
+    """Load `state` into `model` strictly; `arch` is the architecture the checkpoint names."""
+    mismatch = _first_mismatch(model.state_dict(), state)
+    if mismatch is None:
+        try:
+            model.load_state_dict(state, strict=True)
+            return
+        except RuntimeError as error:  # e.g. a value of the wrong type under a right key
+            mismatch = str(error).strip().splitlines()[-1].strip()
+    raise CheckpointError(
+        f"The checkpoint's weights (architecture '{arch}') do not fit this model: {mismatch}. "
+        "They were saved for another architecture or another input shape or number of "
+        "classes; build the model from the checkpoint's own settings."
+    )
+
+
+def _first_mismatch(expected: dict[str, Any], given: dict[str, Any]) -> str | None:
+    for key, value in expected.items():
+        if key not in given:
+            return f"the model needs '{key}', which the checkpoint lacks"
+        want, have = getattr(value, "shape", None), getattr(given[key], "shape", None)
+        if want != have:
+            return (
+                f"'{key}' has shape {_shape(have)} in the checkpoint but {_shape(want)} in "
+                "the model"
+            )
+    for key in given:
+        if key not in expected:
+            return f"the checkpoint has '{key}', which the model does not use"
+    return None
+
+
+def _shape(shape: torch.Size | None) -> str:
+    return "(none)" if shape is None else str(tuple(shape))
+
+
+def _to_payload(ckpt: Checkpoint) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "config": ckpt.config.to_dict(),
+        "model_state": dict(ckpt.model_state),
+        "optimizer_state": ckpt.optimizer_state,
+        "scheduler_state": ckpt.scheduler_state,
+        "scaler_state": ckpt.scaler_state,
+        "epoch": int(ckpt.epoch),
+        "history": [dict(record) for record in ckpt.history],
+        "class_names": list(ckpt.class_names),
+        "mean": [float(m) for m in ckpt.mean],
+        "std": [float(s) for s in ckpt.std],
+        "in_channels": int(ckpt.in_channels),
+        "input_size": int(ckpt.input_size),
+        "is_digits": bool(ckpt.is_digits),
+    }
+
+
+def _from_payload(path: Path, payload: Any) -> Checkpoint:
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise _not_traindesk(path, payload)
+    version = payload.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise _damaged(path, "its format version is missing")
+    if version > FORMAT_VERSION:
+        raise CheckpointError(
+            f"The checkpoint '{path}' was saved by a newer TrainDesk (checkpoint format "
+            f"{version}; this version reads up to format {FORMAT_VERSION}). Update TrainDesk "
+            "to open it."
+        )
+    missing = [key for key in _REQUIRED_KEYS if key not in payload]
+    if missing:
+        raise _damaged(path, "it lacks " + ", ".join(f"'{key}'" for key in missing))
+    if not isinstance(payload["config"], dict) or not isinstance(payload["model_state"], dict):
+        raise _damaged(path, "its settings or weights are not stored as expected")
+    return Checkpoint(
+        config=TrainConfig.from_dict(payload["config"]),
+        model_state=payload["model_state"],
+        optimizer_state=payload["optimizer_state"],
+        scheduler_state=payload["scheduler_state"],
+        scaler_state=payload["scaler_state"],
+        epoch=int(payload["epoch"]),
+        history=list(payload["history"]),
+        class_names=tuple(payload["class_names"]),
+        mean=tuple(payload["mean"]),
+        std=tuple(payload["std"]),
+        in_channels=int(payload["in_channels"]),
+        input_size=int(payload["input_size"]),
+        is_digits=bool(payload["is_digits"]),
+    )
+
+
+def _not_traindesk(path: Path, payload: Any) -> CheckpointError:
+    if isinstance(payload, dict) and payload and all(
+        isinstance(v, torch.Tensor) for v in payload.values()
+    ):
+        return CheckpointError(
+            f"'{path}' holds only model weights (a bare PyTorch state_dict), not a TrainDesk "
+            "checkpoint: it lacks the settings needed to rebuild the model (architecture, "
+            "classes, input size, normalisation). Choose a checkpoint saved by TrainDesk, or "
+            "train the model in TrainDesk to create one."
+        )
+    return CheckpointError(
+        f"'{path}' is a PyTorch file but not a TrainDesk checkpoint (it holds a "
+        f"{type(payload).__name__}). Choose a checkpoint saved by TrainDesk."
+    )
+
+
+def _unreadable(path: Path, error: Exception) -> CheckpointError:
+    """Explain why torch.load could not read the file."""
+    if isinstance(error, pickle.UnpicklingError) and _pickle_imports_code(path):
+        return CheckpointError(
+            f"Refused to open '{path}': it contains Python objects that would run code when "
+            "loaded, not just weights and settings. Nothing in it was run. Open only "
+            "checkpoints saved by TrainDesk."
+        )
+    if _is_damaged_torch_zip(path):
+        return _damaged(path, "it was probably cut off while being saved or copied")
+    return _not_a_checkpoint(path)
+
+
+def _not_a_checkpoint(path: Path) -> CheckpointError:
+    return CheckpointError(
+        f"'{path}' is not a TrainDesk checkpoint: it is not a file saved by PyTorch. Choose "
+        "a checkpoint file saved by TrainDesk."
+    )
+
+
+def _damaged(path: Path, what: str) -> CheckpointError:
+    return CheckpointError(
+        f"The checkpoint '{path}' is damaged or incomplete: {what}. Use an intact copy or an "
+        "earlier checkpoint."
+    )
+
+
+def _is_damaged_torch_zip(path: Path) -> bool:
+    """Whether the file starts like torch.save's zip archive but cannot be read as one.
+
+    TrainDesk always writes that format, so this is how a cut-off checkpoint looks.
+    """
+    with open(path, "rb") as stream:
+        if stream.read(4) != b"PK\x03\x04":
+            return False
+    if not zipfile.is_zipfile(path):  # the table of contents at the end is gone
+        return True
+    with zipfile.ZipFile(path) as archive:  # an intact zip: damaged only if torch wrote it
+        return any(name.endswith("data.pkl") for name in archive.namelist())
+
+
+def _pickle_imports_code(path: Path) -> bool:
+    """Whether a pickle in the file imports callables, found without running anything.
+
+    Used only to explain why `weights_only` refused a file. pickletools decodes opcodes; it
+    never imports or calls what they name.
+    """
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                names = [n for n in archive.namelist() if n.endswith("data.pkl")]
+                data = archive.read(names[0]) if names else b""
+        else:
+            with open(path, "rb") as stream:
+                data = stream.read(_SCAN_LIMIT_BYTES)
+    except (OSError, zipfile.BadZipFile):
+        return False
+    stream = io.BytesIO(data)  # reads past the end return short, never allocate huge buffers
+    # A legacy torch file is several pickles in a row: check each complete one.
+    while True:
+        try:
+            opcodes = {op.name for op, _arg, _pos in pickletools.genops(stream)}
+        except ValueError:  # not, or no longer, a whole pickle
+            return False
+        if opcodes & _IMPORT_OPCODES:
+            return True
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make the rename durable; not every OS can open a folder to fsync it (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)

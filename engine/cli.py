@@ -1,0 +1,140 @@
+"""Headless training: `python main.py train --arch lenet5 --dataset fashion-mnist ...`.
+
+The flags are generated from `TrainConfig`'s fields, so the CLI and the GUI form always
+offer the same choices. Progress is a tqdm bar per epoch; metrics and the checkpoint go to
+a run folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import signal
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from engine.config import DEFAULT_RUNS_DIR, ConfigError, TrainConfig, config_fields
+from engine.control import Control
+from engine.events import BatchEnd, DataProgress, EpochEnd, Event, LogLine, RunEnd, RunStart
+
+EXIT_CODES = {"finished": 0, "stopped": 130, "diverged": 3, "failed": 1}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from engine.data import DATASETS
+    from engine.models import MODELS
+
+    parser = argparse.ArgumentParser(
+        prog="python main.py train",
+        description="Train an image classifier headless, with the same engine as the app.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    defaults = TrainConfig()
+    for f in config_fields():
+        flag = "--" + f.name.replace("_", "-")
+        help_text = f.metadata["help"]
+        default = getattr(defaults, f.name)
+        choices = f.metadata["choices"]
+        if f.name == "arch":
+            choices = tuple(MODELS)
+        elif f.name == "dataset":
+            choices = tuple(DATASETS)
+        if f.type in ("bool", bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
+                                help=help_text)
+        else:
+            kind = {"int": int, "float": float}.get(str(f.type), str)
+            parser.add_argument(flag, type=kind, default=default, choices=choices,
+                                help=help_text, metavar=None if choices else f.name.upper())
+    parser.add_argument("--run-dir", default=None,
+                        help=f"Folder for the checkpoint and metrics (default: a new folder "
+                             f"under {DEFAULT_RUNS_DIR}).")
+    parser.add_argument("--resume", default=None, metavar="CHECKPOINT",
+                        help="Continue a run from its checkpoint.pt (same arch and dataset).")
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
+    return TrainConfig(**values)
+
+
+def default_run_dir(config: TrainConfig) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path(DEFAULT_RUNS_DIR) / f"{stamp}-{config.arch}-{config.dataset}"
+
+
+class ConsolePrinter:
+    """Prints engine events: a progress bar per epoch, one line per epoch, log lines."""
+
+    def __init__(self, stream=None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        self.bar: tqdm | None = None
+        self.epochs = 0
+
+    def __call__(self, event: Event) -> None:
+        if isinstance(event, BatchEnd):
+            if self.bar is None:
+                self.bar = tqdm(total=event.batches_per_epoch,
+                                desc=f"epoch {event.epoch}/{self.epochs}",
+                                unit="batch", file=self.stream, leave=False)
+            self.bar.n = event.batch
+            self.bar.set_postfix(loss=f"{event.loss:.4f}", acc=f"{event.accuracy:.1%}",
+                                 ex_s=f"{event.examples_per_sec:,.0f}", refresh=False)
+            self.bar.refresh()
+        elif isinstance(event, EpochEnd):
+            self._close_bar()
+        elif isinstance(event, LogLine):
+            self._write(("" if event.level == "info" else event.level.upper() + ": ")
+                        + event.message)
+        elif isinstance(event, DataProgress):
+            if event.total:
+                done = event.done >= event.total
+                self._write(f"{event.message} {event.done / event.total:.0%}",
+                            end="\n" if done else "\r")
+        elif isinstance(event, RunStart):
+            self.epochs = event.epochs
+            self._write(f"Training {event.arch} on {event.dataset} for epochs "
+                        f"{event.start_epoch + 1}-{event.epochs} on {event.device}.")
+        elif isinstance(event, RunEnd):
+            self._close_bar()
+            self._write(f"{event.reason.upper()}: {event.message}")
+            if event.checkpoint_path:
+                self._write(f"Checkpoint: {event.checkpoint_path}")
+
+    def _close_bar(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+    def _write(self, text: str, end: str = "\n") -> None:
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
+            print(text, end=end, file=self.stream, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from engine.trainer import Trainer
+
+    args = build_parser().parse_args(argv)
+    config = config_from_args(args)
+    try:
+        config.validate()
+    except ConfigError as error:
+        print(f"error: --{error.field.replace('_', '-')}: {error}", file=sys.stderr)
+        return 2
+    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(config)
+    control = Control()
+    # Ctrl+C stops cleanly at the next batch and still writes the checkpoint.
+    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
+    try:
+        end = Trainer(config, run_dir=run_dir, resume_from=args.resume).run(
+            ConsolePrinter(), control)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    print(f"Run folder: {run_dir}", file=sys.stderr)
+    return EXIT_CODES[end.reason]

@@ -1,0 +1,192 @@
+"""Every choice a person makes about a training run, in one frozen dataclass.
+
+The GUI settings form and the CLI flags are both generated from the fields below: each
+field's metadata carries its label, help text and, where there is a fixed set, its choices.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("none", "step", "cosine", "onecycle")
+DEFAULT_DATA_DIR = str(Path.home() / ".traindesk" / "data")
+DEFAULT_RUNS_DIR = str(Path.home() / ".traindesk" / "runs")
+
+
+class ConfigError(ValueError):
+    """A setting a person chose cannot work; `field` names it, the message says why."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field_name
+
+
+def _meta(label: str, help: str, choices: tuple[str, ...] | None = None) -> dict[str, Any]:
+    return {"label": label, "help": help, "choices": choices}
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    arch: str = field(default="lenet5", metadata=_meta("Architecture", "Network to train."))
+    dataset: str = field(
+        default="mnist-sample", metadata=_meta("Dataset", "Images to train and test on.")
+    )
+    data_dir: str = field(
+        default=DEFAULT_DATA_DIR,
+        metadata=_meta("Data folder", "Where datasets are looked for and downloaded to; "
+                       "for the 'folder' dataset, the folder of class sub-folders."),
+    )
+    epochs: int = field(default=5, metadata=_meta("Epochs", "Passes over the training set."))
+    batch_size: int = field(
+        default=64, metadata=_meta("Batch size", "Examples per optimisation step.")
+    )
+    optimizer: str = field(
+        default="adam", metadata=_meta("Optimizer", "Update rule.", OPTIMIZERS)
+    )
+    lr: float = field(
+        default=1e-3, metadata=_meta("Learning rate", "Step size (peak for one-cycle).")
+    )
+    momentum: float = field(
+        default=0.9, metadata=_meta("Momentum", "SGD momentum (beta1 for Adam/AdamW).")
+    )
+    nesterov: bool = field(default=False, metadata=_meta("Nesterov", "Nesterov momentum (SGD)."))
+    weight_decay: float = field(
+        default=0.0, metadata=_meta("Weight decay", "L2 penalty (decoupled for AdamW).")
+    )
+    schedule: str = field(
+        default="none",
+        metadata=_meta("LR schedule", "How the learning rate changes over the run: step divides "
+                       "it by 10 every third of the run.", SCHEDULES),
+    )
+    label_smoothing: float = field(
+        default=0.0, metadata=_meta("Label smoothing", "Softens the one-hot targets (0 to <1).")
+    )
+    augment: bool = field(
+        default=False,
+        metadata=_meta("Augmentation", "Random crops with padding; horizontal flips where the "
+                       "dataset allows (not for digits)."),
+    )
+    val_split: float = field(
+        default=0.0,
+        metadata=_meta("Validation split", "Fraction of the training set held out for "
+                       "validation each epoch (0 = none)."),
+    )
+    image_size: int = field(
+        default=0,
+        metadata=_meta("Image size", "Input size fed to the network; 0 = the size the "
+                       "architecture expects."),
+    )
+    seed: int = field(default=0, metadata=_meta("Seed", "Same seed, same run (on the CPU)."))
+    device: str = field(
+        default="auto", metadata=_meta("Device", "auto, cpu, cuda, cuda:N or mps.")
+    )
+    amp: bool = field(
+        default=False, metadata=_meta("Mixed precision", "float16 autocast (CUDA only).")
+    )
+
+    def replace(self, **changes: Any) -> TrainConfig:
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
+        """Build from saved values, ignoring unknown keys (older or newer checkpoints)."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+    def problems(self) -> dict[str, str]:
+        """Every invalid field mapped to a sentence saying what is wrong and what to do."""
+        # Imported here: the registries import torch-heavy modules, config stays light.
+        from engine.data import DATASETS
+        from engine.models import MODELS
+
+        found: dict[str, str] = {}
+        if self.arch not in MODELS:
+            found["arch"] = f"Unknown architecture '{self.arch}'. Choose one of: " + ", ".join(
+                MODELS
+            ) + "."
+        if self.dataset not in DATASETS:
+            found["dataset"] = f"Unknown dataset '{self.dataset}'. Choose one of: " + ", ".join(
+                DATASETS
+            ) + "."
+        if self.dataset == "folder" and not Path(self.data_dir).expanduser().is_dir():
+            found["data_dir"] = (
+                f"The folder '{self.data_dir}' does not exist. Pick a folder that holds one "
+                "sub-folder of images per class."
+            )
+        if not _is_int(self.epochs) or not 1 <= self.epochs <= 10_000:
+            found["epochs"] = "Epochs must be a whole number from 1 to 10000."
+        if not _is_int(self.batch_size) or not 1 <= self.batch_size <= 65_536:
+            found["batch_size"] = "Batch size must be a whole number from 1 to 65536."
+        if self.optimizer not in OPTIMIZERS:
+            found["optimizer"] = "Optimizer must be one of: " + ", ".join(OPTIMIZERS) + "."
+        if not _is_number(self.lr) or not 0 < self.lr <= 10:
+            found["lr"] = (
+                "Learning rate must be a number above 0 and at most 10 "
+                "(typical: 0.1 for SGD, 0.001 for Adam)."
+            )
+        if not _is_number(self.momentum) or not 0 <= self.momentum < 1:
+            found["momentum"] = "Momentum must be at least 0 and below 1 (typical: 0.9)."
+        if self.nesterov and self.optimizer == "sgd" and not self.momentum > 0:
+            found["nesterov"] = "Nesterov needs a momentum above 0."
+        if not _is_number(self.weight_decay) or not 0 <= self.weight_decay < 1:
+            found["weight_decay"] = "Weight decay must be at least 0 and below 1 (typical: 5e-4)."
+        if self.schedule not in SCHEDULES:
+            found["schedule"] = "LR schedule must be one of: " + ", ".join(SCHEDULES) + "."
+        if not _is_number(self.label_smoothing) or not 0 <= self.label_smoothing < 1:
+            found["label_smoothing"] = "Label smoothing must be at least 0 and below 1."
+        if not _is_number(self.val_split) or not 0 <= self.val_split <= 0.5:
+            found["val_split"] = "Validation split must be from 0 to 0.5 (a fraction)."
+        if not _is_int(self.image_size) or not (
+            self.image_size == 0 or 8 <= self.image_size <= 512
+        ):
+            found["image_size"] = "Image size must be 0 (automatic) or from 8 to 512 pixels."
+        if not _is_int(self.seed) or self.seed < 0:
+            found["seed"] = "Seed must be a whole number, 0 or more."
+        device_problem = _device_problem(self.device)
+        if device_problem:
+            found["device"] = device_problem
+        elif self.amp and self.device in ("cpu", "mps"):
+            found["amp"] = "Mixed precision needs a CUDA GPU; turn it off or pick a CUDA device."
+        return found
+
+    def validate(self) -> TrainConfig:
+        """Raise `ConfigError` for the first invalid field; return self when all is well."""
+        for name, message in self.problems().items():
+            raise ConfigError(name, message)
+        return self
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _device_problem(device: str) -> str | None:
+    if device in ("auto", "cpu"):
+        return None
+    if not re.fullmatch(r"cuda(:\d+)?|mps", str(device)):
+        return f"Unknown device '{device}'. Use auto, cpu, cuda, cuda:N or mps."
+    from engine.devices import device_ids
+
+    if device == "cuda" and any(d.startswith("cuda") for d in device_ids()):
+        return None
+    if device not in device_ids():
+        return f"Device '{device}' is not available on this computer. Use auto or cpu."
+    return None
+
+
+def config_fields() -> list[dataclasses.Field]:
+    """The fields of `TrainConfig` in form order, for the GUI form and the CLI."""
+    return list(dataclasses.fields(TrainConfig))

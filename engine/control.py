@@ -1,0 +1,41 @@
+"""Pause, resume and stop a running trainer from another thread."""
+
+from __future__ import annotations
+
+import threading
+
+
+class StopRequested(Exception):
+    """Raised inside the engine to unwind a run the person asked to stop."""
+
+
+class Control:
+    """Thread-safe run control. The trainer calls `checkpoint()` before every batch."""
+
+    def __init__(self) -> None:
+        self._running = threading.Event()
+        self._running.set()
+        self._stop = threading.Event()
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._running.set()  # wake a paused trainer so it can see the stop
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    @property
+    def stop_requested(self) -> bool:
+        return self._stop.is_set()
+
+    def wait_while_paused(self) -> bool:
+        """Block while paused; return True if the run should go on, False if it must stop."""
+        self._running.wait()
+        return not self._stop.is_set()

@@ -1,0 +1,83 @@
+"""What the trainer reports while it runs: plain dataclasses handed to a listener.
+
+A listener is any callable taking one event. The GUI's worker turns them into throttled Qt
+signals; the CLI prints them. Events are emitted on the training thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class LogLine:
+    message: str
+    level: str = "info"  # "info" | "warning" | "error"
+
+
+@dataclass(frozen=True)
+class DataProgress:
+    """Download or loading progress of a dataset; total is 0 when unknown."""
+
+    dataset: str
+    message: str
+    done: int
+    total: int
+
+
+@dataclass(frozen=True)
+class RunStart:
+    arch: str
+    dataset: str
+    device: str  # human label, e.g. "CPU" or "CUDA 0: NVIDIA H100"
+    epochs: int  # the epoch this run ends at (a resumed run starts after start_epoch)
+    start_epoch: int  # epochs already done (0 unless resumed)
+    batches_per_epoch: int
+    train_size: int
+    val_size: int
+    test_size: int
+    num_params: int
+    class_names: tuple[str, ...]
+    input_shape: tuple[int, int, int]  # (C, H, W) the network sees
+
+
+@dataclass(frozen=True)
+class BatchEnd:
+    epoch: int  # 1-based
+    batch: int  # 1-based index within the epoch
+    batches_per_epoch: int
+    step: int  # global optimisation step, 1-based
+    loss: float  # this batch's training loss
+    accuracy: float  # running training accuracy of this epoch so far, 0..1
+    examples_per_sec: float
+    lr: float
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    epoch: int  # 1-based
+    epochs: int
+    train_loss: float
+    train_acc: float
+    val_loss: float | None
+    val_acc: float | None
+    test_loss: float
+    test_acc: float
+    lr: float
+    seconds: float
+
+    def as_record(self) -> dict[str, float | int | None]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class RunEnd:
+    reason: str  # "finished" | "stopped" | "diverged" | "failed"
+    message: str  # a sentence for a person, with a hint where one helps
+    epochs_done: int
+    checkpoint_path: str | None = None
+
+
+Event = LogLine | DataProgress | RunStart | BatchEnd | EpochEnd | RunEnd
+Listener = Callable[[Event], None]

@@ -1,0 +1,50 @@
+"""Shared test set-up: Qt runs offscreen, and no Qt test may leak a thread or a timer."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+
+def _alive(qobject, check) -> bool:
+    try:
+        return check(qobject)
+    except RuntimeError:  # the C++ object is already deleted: nothing is left running
+        return False
+
+
+@pytest.fixture(autouse=True)
+def _no_leaked_qt_threads_or_timers(request, monkeypatch):
+    """Fail a Qt test that leaves a QThread running or a QTimer active (napari's habit).
+
+    Every QThread/QTimer started during the test is recorded; after the test (and after
+    qtbot has closed its widgets) none may still be running.
+    """
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    from PySide6.QtCore import QThread, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    started_threads, started_timers = [], []
+    thread_start, timer_start = QThread.start, QTimer.start
+
+    def record_thread(self, *args):
+        started_threads.append(self)
+        return thread_start(self, *args)
+
+    def record_timer(self, *args):
+        started_timers.append(self)
+        return timer_start(self, *args)
+
+    monkeypatch.setattr(QThread, "start", record_thread)
+    monkeypatch.setattr(QTimer, "start", record_timer)
+    yield
+    app = QApplication.instance()
+    if app is not None:
+        app.processEvents()
+    running = [t for t in started_threads if _alive(t, lambda t: t.isRunning())]
+    active = [t for t in started_timers if _alive(t, lambda t: t.isActive())]
+    assert not running, f"test leaked running QThreads: {running}"
+    assert not active, f"test leaked active QTimers: {active}"

@@ -1,0 +1,264 @@
+"""The training loop on tiny generated datasets in the real raw formats."""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import pytest
+import torch
+
+import engine.trainer as trainer_module
+from engine.checkpoint import load_checkpoint
+from engine.config import TrainConfig
+from engine.control import Control
+from engine.events import BatchEnd, DataProgress, EpochEnd, LogLine, RunEnd, RunStart
+from engine.trainer import Trainer
+from tests.datasets import write_idx_dataset
+
+
+@pytest.fixture(scope="module")
+def digits_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("data")
+    write_idx_dataset(root, n_train=200, n_test=60)
+    return root
+
+
+@pytest.fixture
+def config(digits_dir) -> TrainConfig:
+    return TrainConfig(arch="mlp", dataset="mnist", data_dir=str(digits_dir), epochs=2,
+                       batch_size=20, lr=3e-3, device="cpu", seed=1)
+
+
+def run(config: TrainConfig, control: Control | None = None, **kwargs):
+    events = []
+    end = Trainer(config, **kwargs).run(events.append, control)
+    return end, events
+
+
+def of(kind, events):
+    return [e for e in events if isinstance(e, kind)]
+
+
+def test_a_run_reports_every_batch_and_epoch_then_finishes(config, tmp_path):
+    trainer = Trainer(config.replace(epochs=3), run_dir=tmp_path / "run")
+    events = []
+    end = trainer.run(events.append)
+
+    assert end.reason == "finished" and end.epochs_done == 3
+    assert isinstance(events[-1], RunEnd) and events[-1] == end
+    start = of(RunStart, events)[0]
+    assert events.index(start) < events.index(of(BatchEnd, events)[0])
+    assert (start.train_size, start.test_size, start.batches_per_epoch) == (200, 60, 10)
+    batches = of(BatchEnd, events)
+    assert [b.step for b in batches] == list(range(1, 31))
+    assert [b.batch for b in batches[:10]] == list(range(1, 11))
+    epochs = of(EpochEnd, events)
+    assert [e.epoch for e in epochs] == [1, 2, 3]
+    # The data is learnable: three epochs of an MLP get it nearly all right.
+    assert epochs[-1].test_acc >= 0.9
+    assert epochs[-1].train_loss < epochs[0].train_loss
+    assert trainer.history == [e.as_record() for e in epochs]
+    assert "Finished 3 epochs" in end.message
+
+    # The run folder: one metrics line per epoch, the config, a loadable checkpoint.
+    lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
+    assert json.loads((tmp_path / "run" / "config.json").read_text())["arch"] == "mlp"
+    saved = load_checkpoint(end.checkpoint_path)
+    assert saved.epoch == 3 and saved.history == trainer.history
+    for key, value in trainer.model.state_dict().items():
+        assert torch.equal(saved.model_state[key], value)
+
+
+def test_same_seed_same_numbers_on_the_cpu(config):
+    config = config.replace(augment=True, val_split=0.1)
+    _, first = run(config)
+    _, second = run(config)
+    _, other_seed = run(config.replace(seed=2))
+    losses = [b.loss for b in of(BatchEnd, first)]
+    assert losses == [b.loss for b in of(BatchEnd, second)]
+    assert losses != [b.loss for b in of(BatchEnd, other_seed)]
+
+
+def test_validation_split_is_held_out_and_reported(config):
+    end, events = run(config.replace(val_split=0.25))
+    start = of(RunStart, events)[0]
+    assert (start.train_size, start.val_size) == (150, 50)
+    assert all(e.val_acc is not None and e.val_loss is not None for e in of(EpochEnd, events))
+    assert end.reason == "finished"
+
+
+@pytest.mark.parametrize("schedule", ["none", "step", "cosine", "onecycle"])
+def test_resuming_continues_exactly(config, tmp_path, schedule):
+    """2 epochs straight == 1 epoch, save, resume for the 2nd (weights and numbers)."""
+    config = config.replace(schedule=schedule, augment=True, optimizer="sgd", lr=0.05)
+    straight = Trainer(config)
+    straight.run(lambda e: None)
+
+    first = Trainer(config, run_dir=tmp_path / "a")
+    control = Control()  # stopped right after epoch 1, as a person's click would
+    first.run(lambda e: control.stop() if isinstance(e, EpochEnd) else None, control)
+    assert first.epochs_done == 1
+    resumed = Trainer(config, run_dir=tmp_path / "b",
+                      resume_from=tmp_path / "a" / "checkpoint.pt")
+    events = []
+    end = resumed.run(events.append)
+
+    assert end.reason == "finished"
+    assert of(RunStart, events)[0].start_epoch == 1
+    assert [e.epoch for e in of(EpochEnd, events)] == [2]
+    assert _without_timing(resumed.history) == _without_timing(straight.history)
+    for key, value in straight.model.state_dict().items():
+        assert torch.equal(resumed.model.state_dict()[key], value), key
+
+
+def _without_timing(history: list[dict]) -> list[dict]:
+    return [{k: v for k, v in record.items() if k != "seconds"} for record in history]
+
+
+def test_stop_is_honoured_within_one_batch(config, monkeypatch):
+    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)  # report every batch
+    control = Control()
+    events = []
+
+    def listener(event):
+        events.append(event)
+        if isinstance(event, BatchEnd) and event.step == 4:
+            control.stop()
+
+    end = Trainer(config).run(listener, control)
+    assert end.reason == "stopped"
+    assert [b.step for b in of(BatchEnd, events)] == [1, 2, 3, 4]
+    assert "Stopped" in end.message
+
+
+def test_pause_blocks_before_the_next_batch_and_resume_finishes(config, monkeypatch):
+    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)
+    control = Control()
+    events = []
+    paused = threading.Event()
+
+    def listener(event):
+        events.append(event)
+        if isinstance(event, BatchEnd) and event.step == 3:
+            control.pause()
+        if isinstance(event, LogLine) and event.message.startswith("Paused"):
+            paused.set()
+
+    thread = threading.Thread(target=lambda: Trainer(config).run(listener, control))
+    thread.start()
+    assert paused.wait(60), "the trainer never paused"
+    # While paused no further batch runs: the last reported batch is the one that paused it.
+    assert of(BatchEnd, events)[-1].step == 3
+    assert not thread.join(0.2) and thread.is_alive()
+    assert of(BatchEnd, events)[-1].step == 3
+    control.resume()
+    thread.join(60)
+    assert not thread.is_alive()
+    assert of(RunEnd, events)[0].reason == "finished"
+    assert len(of(BatchEnd, events)) == 20
+
+
+def test_stop_while_paused_ends_the_run(config, monkeypatch):
+    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)
+    control = Control()
+
+    def listener(event):
+        if isinstance(event, BatchEnd) and event.step == 2:
+            control.pause()
+        if isinstance(event, LogLine) and event.message.startswith("Paused"):
+            control.stop()
+
+    end = Trainer(config).run(listener, control)
+    assert end.reason == "stopped"
+
+
+def _model_that_breaks(monkeypatch, after_batches: int, breakage):
+    """Make the built model misbehave in training after some batches (a forward hook)."""
+    real_build = trainer_module.build_model
+
+    def build(*args):
+        model = real_build(*args)
+        calls = {"n": 0}
+
+        def hook(module, inputs, output):
+            if module.training:
+                calls["n"] += 1
+                if calls["n"] > after_batches:
+                    return breakage(output)
+            return output
+
+        model.register_forward_hook(hook)
+        return model
+
+    monkeypatch.setattr(trainer_module, "build_model", build)
+
+
+def test_nan_loss_stops_as_diverged_and_keeps_the_last_good_weights(config, monkeypatch,
+                                                                    tmp_path):
+    one_epoch = Trainer(config.replace(epochs=1))
+    one_epoch.run(lambda e: None)
+
+    _model_that_breaks(monkeypatch, after_batches=13, breakage=lambda out: out * float("nan"))
+    trainer = Trainer(config, run_dir=tmp_path)
+    events = []
+    end = trainer.run(events.append)
+
+    assert end.reason == "diverged"
+    assert "Lower the learning rate" in end.message and "epoch 2" in end.message
+    assert trainer.epochs_done == 1
+    # Weights are those after epoch 1, identical to a clean one-epoch run.
+    for key, value in one_epoch.model.state_dict().items():
+        assert torch.equal(trainer.model.state_dict()[key], value)
+    saved = load_checkpoint(end.checkpoint_path)
+    assert all(torch.isfinite(v).all() for v in saved.model_state.values())
+
+
+def test_out_of_memory_fails_with_a_smaller_batch_hint(config, monkeypatch):
+    def out_of_memory(_):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    _model_that_breaks(monkeypatch, after_batches=3, breakage=out_of_memory)
+    trainer = Trainer(config.replace(batch_size=20))
+    end = trainer.run(lambda e: None)
+    assert end.reason == "failed"
+    assert "Out of memory" in end.message and "batch size (e.g. 10)" in end.message
+    assert all(torch.isfinite(v).all() for v in trainer.model.state_dict().values())
+
+
+def test_an_invalid_setting_fails_before_anything_runs(config):
+    end, events = run(config.replace(lr=-1.0))
+    assert end.reason == "failed" and "Learning rate" in end.message
+    assert not of(RunStart, events)
+
+
+def test_missing_dataset_fails_with_the_loaders_message(config, tmp_path):
+    empty = tmp_path / "nothing-here"
+    empty.mkdir()
+
+    def offline(*args, **kwargs):
+        raise OSError("network is unreachable")
+
+    import urllib.request
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(urllib.request, "urlopen", offline)
+        end, events = run(config.replace(dataset="mnist", data_dir=str(empty)))
+    assert end.reason == "failed"
+    assert "train-images-idx3-ubyte" in end.message
+    assert not of(RunStart, events)
+
+
+def test_stop_during_dataset_loading_is_honoured(config, monkeypatch):
+    control = Control()
+    import engine.trainer as module
+
+    def slow_loader(name, data_dir, progress, image_size):
+        progress(DataProgress(name, "Downloading", 1, 10))
+        raise AssertionError("the loader went on after a stop")
+
+    monkeypatch.setattr(module, "load_dataset", slow_loader)
+    control.stop()
+    end = Trainer(config).run(lambda e: None, control)
+    assert end.reason == "stopped"
