@@ -45,10 +45,20 @@ class BatchPipeline:
             x = random_crop(x, self.pad, generator)
             if self.hflip:
                 x = random_hflip(x, generator)
-        if x.shape[-1] != self.input_size or x.shape[-2] != self.input_size:
-            x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear",
-                              align_corners=False, antialias=False)
-        return (x - self.mean) / self.std
+        return resize_and_normalise(x, self.input_size, self.mean, self.std)
+
+
+def resize_and_normalise(x: torch.Tensor, input_size: int, mean: torch.Tensor,
+                         std: torch.Tensor) -> torch.Tensor:
+    """Float images on the 0..1 scale -> the network's input size, normalised.
+
+    Shared by training batches and by prediction, so a drawing is prepared exactly like the
+    images the model learned from.
+    """
+    if x.shape[-1] != input_size or x.shape[-2] != input_size:
+        x = F.interpolate(x, size=(input_size, input_size), mode="bilinear",
+                          align_corners=False, antialias=False)
+    return (x - mean) / std
 
 
 def _random_ints(high: int, count: int, like: torch.Tensor,

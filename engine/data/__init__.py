@@ -1,0 +1,141 @@
+"""The datasets a person can train on, and `load_dataset`, which loads (and caches) one.
+
+    dataset = load_dataset("fashion-mnist", "~/.traindesk/data", progress=print)
+
+Each dataset is loaded once into memory (see types.ImageDataset). Loads are cached within
+the process, keyed by the source files' paths, sizes and modification times, so a second
+run on the same data does not read it again, but replaced files are read afresh.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+
+from engine.data import cifar, folder, mnist
+from engine.data.types import DatasetError, ImageDataset, ProgressFn
+
+__all__ = ["DATASETS", "DatasetError", "DatasetSpec", "ImageDataset", "load_dataset"]
+
+CACHE_SIZE = 3  # datasets kept in memory; CIFAR-10 is ~150 MB, MNIST ~50 MB
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    title: str
+    description: str
+    downloads: bool  # True if it can be fetched from the internet
+    load: Callable[[Path, ProgressFn, int], ImageDataset]  # (data_dir, progress, image_size)
+    # The files a load would read right now ([] if it would have to download them first):
+    # their sizes and modification times key the cache.
+    sources: Callable[[Path], list[Path]]
+    uses_image_size: bool = False  # only image folders are resized when loaded
+
+
+DATASETS: dict[str, DatasetSpec] = {
+    spec.name: spec
+    for spec in (
+        DatasetSpec(
+            "mnist-sample",
+            "MNIST sample (bundled)",
+            "10,000 real handwritten MNIST digits shipped with the app (8,000 to train on, "
+            "2,000 to test): works offline, trains in seconds.",
+            downloads=False,
+            load=mnist.load_mnist_sample,
+            sources=lambda data_dir: mnist.idx_files_in(mnist.SAMPLE_DIR),
+        ),
+        DatasetSpec(
+            "mnist",
+            "MNIST",
+            "70,000 handwritten digits, 28x28 greyscale (60,000 train / 10,000 test). Read "
+            "from the data folder, or downloaded there (11 MB).",
+            downloads=True,
+            load=partial(mnist.load_idx_source, mnist.SOURCES["mnist"]),
+            sources=partial(mnist.locate, mnist.SOURCES["mnist"]),
+        ),
+        DatasetSpec(
+            "fashion-mnist",
+            "Fashion-MNIST",
+            "70,000 photos of clothing in 10 classes, 28x28 greyscale (60,000 train / 10,000 "
+            "test). Read from the data folder or Debian's dataset-fashion-mnist package, or "
+            "downloaded (30 MB).",
+            downloads=True,
+            load=partial(mnist.load_idx_source, mnist.SOURCES["fashion-mnist"]),
+            sources=partial(mnist.locate, mnist.SOURCES["fashion-mnist"]),
+        ),
+        DatasetSpec(
+            "cifar10",
+            "CIFAR-10",
+            "60,000 colour photos in 10 classes (planes, cars, animals...), 32x32 "
+            "(50,000 train / 10,000 test). Read from the data folder, or downloaded (163 MB).",
+            downloads=True,
+            load=cifar.load_cifar10,
+            sources=cifar.locate,
+        ),
+        DatasetSpec(
+            "folder",
+            "Image folder",
+            "Your own images: the data folder holds one sub-folder of images per class (or "
+            "train/ and test/ folders that each do; otherwise 20% of each class is held out "
+            "for testing). Images are resized to the network's input size.",
+            downloads=False,
+            load=folder.load_folder,
+            sources=folder.image_files,
+            uses_image_size=True,
+        ),
+    )
+}
+
+_cache: OrderedDict[Hashable, ImageDataset] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def load_dataset(
+    name: str,
+    data_dir: str | Path,
+    progress: ProgressFn | None = None,
+    image_size: int = 32,
+) -> ImageDataset:
+    """Load the dataset called name (a key of DATASETS), from memory if already loaded.
+
+    image_size only matters for the "folder" dataset. Raises DatasetError with a sentence
+    saying what to do when the data cannot be found, downloaded or read.
+    """
+    spec = DATASETS.get(name)
+    if spec is None:
+        raise DatasetError(f"Unknown dataset '{name}'. Choose one of: {', '.join(DATASETS)}.")
+    directory = Path(data_dir).expanduser().resolve()
+    size = image_size if spec.uses_image_size else None
+    key = (name, directory, size, _fingerprint(spec.sources(directory)))
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    dataset = spec.load(directory, progress or _ignore, image_size)
+    # Fingerprint again: a download has just created the files the next call will find.
+    key = (name, directory, size, _fingerprint(spec.sources(directory)))
+    with _cache_lock:
+        _cache[key] = dataset
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return dataset
+
+
+def _fingerprint(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:
+    stats = []
+    for path in paths:
+        try:
+            stat = path.stat()
+            stats.append((str(path), stat.st_size, stat.st_mtime_ns))
+        except OSError:  # deleted meanwhile: the load itself will say what is missing
+            stats.append((str(path), -1, -1))
+    return tuple(stats)
+
+
+def _ignore(_event: object) -> None:
+    pass

@@ -1,0 +1,211 @@
+"""CIFAR-10 from its python version (pickled batches) or its binary version.
+
+The python batches are pickles, and unpickling can run arbitrary code, so they are read
+with an unpickler that only knows the few numpy functions an array needs: a data file that
+names anything else is refused before anything in it runs.
+"""
+
+from __future__ import annotations
+
+import pickle
+import tarfile
+from pathlib import Path
+
+import numpy as np
+from torchvision.datasets import CIFAR10
+from torchvision.datasets.utils import check_integrity, extract_archive
+
+from engine.data.assemble import make_dataset
+from engine.data.download import DownloadError, download, make_download_folder
+from engine.data.types import DatasetError, ImageDataset, ProgressFn
+from engine.events import DataProgress
+
+try:
+    from numpy._core.multiarray import _reconstruct
+except ImportError:  # numpy 1.x
+    from numpy.core.multiarray import _reconstruct
+
+NAME = "cifar10"
+PYTHON_FOLDER = CIFAR10.base_folder  # "cifar-10-batches-py", torchvision's layout
+BINARY_FOLDER = "cifar-10-batches-bin"
+BATCHES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+CLASS_NAMES = (
+    "airplane", "automobile", "bird", "cat", "deer",
+    "dog", "frog", "horse", "ship", "truck",
+)
+RECORD_PIXELS = 3 * 32 * 32
+
+# Everything a pickled numpy array refers to, under the module names numpy 1.x (and the
+# Python 2 numpy that wrote CIFAR-10) and numpy 2.x use.
+ALLOWED_GLOBALS = {
+    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
+    ("numpy", "ndarray"): np.ndarray,
+    ("numpy", "dtype"): np.dtype,
+}
+
+
+def python_batches_in(folder: Path) -> list[Path]:
+    files = [folder / name for name in BATCHES]
+    return files if all(path.is_file() for path in files) else []
+
+
+def binary_batches_in(folder: Path) -> list[Path]:
+    files = [folder / f"{name}.bin" for name in BATCHES]
+    return files if all(path.is_file() for path in files) else []
+
+
+def locate(data_dir: Path) -> list[Path]:
+    """The 6 batch files (5 training, then the test batch) of the first copy found, or []."""
+    for folder in (data_dir / PYTHON_FOLDER, data_dir / BINARY_FOLDER, data_dir):
+        files = python_batches_in(folder) or binary_batches_in(folder)
+        if files:
+            return files
+    return []
+
+
+def load_cifar10(data_dir: Path, progress: ProgressFn, image_size: int) -> ImageDataset:
+    """Load CIFAR-10 from data_dir, downloading and extracting it only if none is found."""
+    files = locate(data_dir) or _download(data_dir, progress)
+    binary = files[0].suffix == ".bin"
+    parts = []
+    for i, path in enumerate(files):
+        progress(DataProgress(NAME, f"Reading {path.name}", i, len(files)))
+        parts.append(_read_binary_batch(path) if binary else _read_python_batch(path))
+    progress(DataProgress(NAME, "Read all batches", len(files), len(files)))
+    folder = files[0].parent
+    class_names = _binary_class_names(folder) if binary else _python_class_names(folder)
+    *train, test = parts
+    return make_dataset(
+        NAME, _join(train), _join([test]), class_names, hflip_ok=True, is_digits=False
+    )
+
+
+def _join(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    images = np.concatenate([images for images, _ in parts]).reshape(-1, 3, 32, 32)
+    return images, np.concatenate([labels for _, labels in parts])
+
+
+class _NumpyOnlyUnpickler(pickle.Unpickler):
+    def __init__(self, file, path: Path) -> None:
+        # latin1: the batches were pickled by Python 2, whose byte strings hold the pixels.
+        super().__init__(file, encoding="latin1")
+        self.path = path
+
+    def find_class(self, module: str, name: str) -> object:
+        try:
+            return ALLOWED_GLOBALS[(module, name)]
+        except KeyError:
+            raise DatasetError(
+                f"Refused to load {self.path}: it asks to run {module}.{name}, which a "
+                "CIFAR-10 batch never contains. Delete the file and download CIFAR-10 again."
+            ) from None
+
+
+def _unpickle(path: Path) -> object:
+    try:
+        with open(path, "rb") as f:
+            return _NumpyOnlyUnpickler(f, path).load()
+    except DatasetError:
+        raise
+    except Exception as exc:  # unpickling damaged bytes can fail in many ways
+        raise DatasetError(_broken(path, f"it cannot be unpickled ({exc!r})")) from exc
+
+
+def _read_python_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    batch = _unpickle(path)
+    data = batch.get("data") if isinstance(batch, dict) else None
+    labels = batch.get("labels") if isinstance(batch, dict) else None
+    if (
+        not isinstance(data, np.ndarray)
+        or data.dtype != np.uint8
+        or data.ndim != 2
+        or data.shape[1] != RECORD_PIXELS
+    ):
+        raise DatasetError(_broken(path, "it holds no uint8 'data' array of 3072-pixel rows"))
+    if not isinstance(labels, list) or len(labels) != len(data):
+        raise DatasetError(_broken(path, f"it does not hold one label per image ({len(data)})"))
+    try:
+        label_array = np.array(labels, dtype=np.int64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise DatasetError(_broken(path, "its labels are not whole numbers")) from exc
+    return data, _checked_labels(label_array, path)
+
+
+def _read_binary_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DatasetError(_broken(path, f"it cannot be read ({exc})")) from exc
+    record = 1 + RECORD_PIXELS
+    if not raw or len(raw) % record:
+        raise DatasetError(
+            _broken(path, f"its size ({len(raw):,} bytes) is not a whole number of "
+                    f"{record}-byte records")
+        )
+    records = np.frombuffer(bytearray(raw), dtype=np.uint8).reshape(-1, record)
+    return records[:, 1:], _checked_labels(records[:, 0].astype(np.int64), path)
+
+
+def _checked_labels(labels: np.ndarray, path: Path) -> np.ndarray:
+    if labels.size and (labels.min() < 0 or labels.max() >= len(CLASS_NAMES)):
+        raise DatasetError(
+            _broken(path, f"it holds the label {labels.max()}; CIFAR-10 has 10 classes")
+        )
+    return labels
+
+
+def _python_class_names(folder: Path) -> tuple[str, ...]:
+    meta_path = folder / CIFAR10.meta["filename"]  # batches.meta
+    if not meta_path.is_file():
+        return CLASS_NAMES
+    meta = _unpickle(meta_path)
+    names = meta.get(CIFAR10.meta["key"]) if isinstance(meta, dict) else None
+    if (
+        not isinstance(names, list)
+        or len(names) != len(CLASS_NAMES)
+        or not all(isinstance(n, str) for n in names)
+    ):
+        raise DatasetError(_broken(meta_path, "it does not list the 10 class names"))
+    return tuple(names)
+
+
+def _binary_class_names(folder: Path) -> tuple[str, ...]:
+    meta_path = folder / "batches.meta.txt"
+    if not meta_path.is_file():
+        return CLASS_NAMES
+    names = tuple(line.strip() for line in meta_path.read_text().splitlines() if line.strip())
+    if len(names) != len(CLASS_NAMES):
+        raise DatasetError(_broken(meta_path, "it does not list the 10 class names"))
+    return names
+
+
+def _download(data_dir: Path, progress: ProgressFn) -> list[Path]:
+    archive = data_dir / CIFAR10.filename
+    make_download_folder(data_dir, "CIFAR-10")
+    try:
+        if not check_integrity(archive, CIFAR10.tgz_md5):
+            download([CIFAR10.url], archive, CIFAR10.tgz_md5, NAME, progress)
+        progress(DataProgress(NAME, f"Extracting {archive.name}", 0, 0))
+        extract_archive(archive, data_dir, remove_finished=True)
+    except (DownloadError, OSError, tarfile.TarError) as exc:
+        raise DatasetError(
+            f"CIFAR-10 was not found and downloading it failed (are you offline?). Download "
+            f"{CIFAR10.url} yourself and either put {CIFAR10.filename} in {data_dir}, or "
+            f"extract it there so that {data_dir / PYTHON_FOLDER} holds "
+            f"{', '.join(BATCHES)} and batches.meta. (Details: {exc})"
+        ) from exc
+    files = python_batches_in(data_dir / PYTHON_FOLDER)
+    if not files:
+        raise DatasetError(
+            f"{CIFAR10.filename} did not contain the expected {PYTHON_FOLDER} folder. Delete "
+            f"{data_dir / PYTHON_FOLDER} and try again."
+        )
+    return files
+
+
+def _broken(path: Path, reason: str) -> str:
+    return (
+        f"The CIFAR-10 file {path} is unusable: {reason}. It is probably corrupt or "
+        "incompletely downloaded: delete it and download it again."
+    )
