@@ -50,7 +50,7 @@ class TrainConfig:
         default="adam", metadata=_meta("Optimizer", "Update rule.", OPTIMIZERS)
     )
     lr: float = field(
-        default=1e-3, metadata=_meta("Learning rate", "Step size (peak for one-cycle).")
+        default=3e-3, metadata=_meta("Learning rate", "Step size (peak for one-cycle).")
     )
     momentum: float = field(
         default=0.9, metadata=_meta("Momentum", "SGD momentum (beta1 for Adam/AdamW).")

@@ -40,6 +40,7 @@ class RunStart:
     num_params: int
     class_names: tuple[str, ...]
     input_shape: tuple[int, int, int]  # (C, H, W) the network sees
+    history: tuple[dict, ...] = ()  # records of the epochs already done (a resumed run)
 
 
 @dataclass(frozen=True)

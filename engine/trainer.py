@@ -210,7 +210,8 @@ class Trainer:
             batches_per_epoch=self._batches, train_size=len(self._train_y),
             val_size=len(self._val_y), test_size=len(self._test_y),
             num_params=count_parameters(self.model), class_names=data.class_names,
-            input_shape=(data.channels, self.input_size, self.input_size)))
+            input_shape=(data.channels, self.input_size, self.input_size),
+            history=tuple(self.history)))
 
     def _split(self, data: ImageDataset, device: torch.device):
         """Hold out a fixed, seeded validation fraction of the training set."""
