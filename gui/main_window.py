@@ -1,0 +1,449 @@
+"""The TrainDesk main window: composes the panels and owns the training run's lifecycle."""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QPushButton,
+    QScrollArea,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from engine.config import DEFAULT_RUNS_DIR, TrainConfig
+from engine.events import BatchEnd, DataProgress, EpochEnd, LogLine, RunEnd, RunStart
+from gui.draw_panel import DrawPanel
+from gui.log_panel import LogPanel
+from gui.plots_panel import PlotsPanel
+from gui.progress_panel import ProgressPanel
+from gui.settings_panel import SettingsPanel
+from gui.summary_panel import SummaryPanel
+from gui.worker import TrainingSession
+
+SHORTCUTS = (
+    ("Train", "Ctrl+Return"),
+    ("Pause / resume", "Space"),
+    ("Stop", "Esc"),
+    ("Open checkpoint", "Ctrl+O"),
+    ("Save checkpoint", "Ctrl+S"),
+    ("Export metrics", "Ctrl+E"),
+    ("Clear the drawing", "Delete / Backspace"),
+    ("Undo the last stroke", "Ctrl+Z"),
+    ("Quit", "Ctrl+Q"),
+)
+
+
+class MainWindow(QMainWindow):
+    """Settings on the left, live training / model / draw tabs in the centre, log below."""
+
+    def __init__(self, settings: QSettings | None = None,
+                 runs_dir: str | Path = DEFAULT_RUNS_DIR) -> None:
+        super().__init__()
+        self.setWindowTitle("TrainDesk")
+        self._settings = settings if settings is not None else QSettings()
+        self._runs_dir = Path(runs_dir)
+        self.session: TrainingSession | None = None
+        self.checkpoint: Checkpoint | None = None  # the last trained or loaded model
+        self._checkpoint_path: str | None = None  # where `checkpoint` lives on disk
+        self._paused = False
+        self.history: list[dict] = []  # per-epoch records of the run on screen
+
+        self.settings_panel = SettingsPanel()
+        self.plots = PlotsPanel()
+        self.progress = ProgressPanel()
+        self.log = LogPanel()
+        self.summary = SummaryPanel()
+        self.draw = DrawPanel()
+
+        self._build_actions()
+        self._build_layout()
+        self._build_menus()
+        self.statusBar().showMessage("Ready")
+
+        self.settings_panel.restore_settings(self._settings)
+        self.settings_panel.validity_changed.connect(self._update_actions)
+        self.settings_panel.config_changed.connect(self._on_config_changed)
+        self._restore_window_state()
+        self._on_config_changed(self.settings_panel.config())
+        self.draw.load_bundled_model()
+        self._update_actions()
+
+    # -- construction ------------------------------------------------------------------
+
+    def _build_actions(self) -> None:
+        def action(text: str, shortcut: str | QKeySequence.StandardKey, slot) -> QAction:
+            act = QAction(text, self)
+            act.setShortcut(QKeySequence(shortcut))
+            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            act.triggered.connect(lambda _checked=False: slot())
+            self.addAction(act)
+            return act
+
+        self.train_action = action("&Train", "Ctrl+Return", self.start_training)
+        self.resume_action = action("Continue from &checkpoint", "Ctrl+Shift+Return",
+                                    self.resume_training)
+        self.pause_action = action("&Pause", "Space", self.toggle_pause)
+        self.stop_action = action("&Stop", "Esc", self.stop_training)
+        self.open_action = action("&Open checkpoint…", "Ctrl+O", self.open_checkpoint)
+        self.save_action = action("&Save checkpoint…", "Ctrl+S", self.save_checkpoint_as)
+        self.export_action = action("&Export metrics…", "Ctrl+E", self.export_metrics)
+        self.quit_action = action("&Quit", "Ctrl+Q", self.close)
+
+    def _build_layout(self) -> None:
+        self.train_button = QPushButton("Train")
+        self.train_button.setDefault(True)
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        for button, act in ((self.train_button, self.train_action),
+                            (self.pause_button, self.pause_action),
+                            (self.stop_button, self.stop_action)):
+            button.clicked.connect(act.trigger)
+            button.setMinimumHeight(34)
+        self.train_button.setToolTip("Start training with these settings (Ctrl+Enter)")
+        self.pause_button.setToolTip("Pause or resume the run (Space)")
+        self.stop_button.setToolTip("Stop the run; the model so far is kept (Esc)")
+
+        buttons = QHBoxLayout()
+        for button in (self.train_button, self.pause_button, self.stop_button):
+            buttons.addWidget(button)
+        scroll = QScrollArea()
+        scroll.setWidget(self.settings_panel)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(self.settings_panel.minimumSizeHint().width() + 24)
+        side = QWidget()
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(6, 6, 6, 6)
+        side_layout.addWidget(scroll, 1)
+        side_layout.addLayout(buttons)
+        self.settings_dock = QDockWidget("Settings", self)
+        self.settings_dock.setObjectName("settings_dock")
+        self.settings_dock.setWidget(side)
+        self.settings_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.settings_dock)
+
+        self.log_dock = QDockWidget("Log", self)
+        self.log_dock.setObjectName("log_dock")
+        self.log_dock.setWidget(self.log)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.log_dock)
+
+        training = QWidget()
+        training_layout = QVBoxLayout(training)
+        training_layout.setContentsMargins(4, 4, 4, 4)
+        self.end_banner = QLabel()
+        self.end_banner.setWordWrap(True)
+        self.end_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.end_banner.hide()
+        training_layout.addWidget(self.end_banner)
+        training_layout.addWidget(self.progress)
+        training_layout.addWidget(self.plots, 1)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(training, "Training")
+        self.tabs.addTab(self.summary, "Model")
+        self.tabs.addTab(self.draw, "Draw")
+        self.setCentralWidget(self.tabs)
+        self.resize(1400, 900)
+        self.resizeDocks([self.log_dock], [150], Qt.Orientation.Vertical)
+
+    def _build_menus(self) -> None:
+        menus = self.menuBar()
+        file_menu = menus.addMenu("&File")
+        for act in (self.open_action, self.save_action, self.export_action):
+            file_menu.addAction(act)
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        run_menu = menus.addMenu("&Run")
+        for act in (self.train_action, self.resume_action, self.pause_action, self.stop_action):
+            run_menu.addAction(act)
+        view_menu = menus.addMenu("&View")
+        view_menu.addAction(self.settings_dock.toggleViewAction())
+        view_menu.addAction(self.log_dock.toggleViewAction())
+        view_menu.addSeparator()
+        for index in range(self.tabs.count()):
+            tab_action = QAction(self.tabs.tabText(index), self)
+            tab_action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
+            tab_action.triggered.connect(lambda _=False, i=index: self.tabs.setCurrentIndex(i))
+            view_menu.addAction(tab_action)
+        help_menu = menus.addMenu("&Help")
+        help_menu.addAction("&Keyboard shortcuts", self.show_shortcuts)
+        help_menu.addAction("&About TrainDesk", self.show_about)
+
+    # -- run lifecycle -----------------------------------------------------------------
+
+    def is_running(self) -> bool:
+        return self.session is not None
+
+    def start_training(self, resume_from: str | None = None) -> bool:
+        """Start a run with the current settings; False (and why, on screen) if refused."""
+        if self.session is not None:
+            return False
+        config = self.settings_panel.config()
+        problems = config.problems()
+        if problems:
+            field, message = next(iter(problems.items()))
+            self.statusBar().showMessage(f"Cannot train: {message}")
+            self._show_banner(f"Cannot train: {message}", "failed")
+            return False
+        self.settings_panel.save_settings(self._settings)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_dir = self._runs_dir / f"{stamp}-{config.arch}-{config.dataset}"
+        self.session = TrainingSession(config, run_dir=run_dir, resume_from=resume_from,
+                                       parent=self)
+        self.session.events.connect(self._on_events)
+        self.session.finished.connect(self._on_finished)
+        self._paused = False
+        self.history = []
+        self.end_banner.hide()
+        self.plots.clear()
+        self.progress.set_state("loading")
+        self.log.append_text(f"Starting {config.arch} on {config.dataset}…")
+        self.statusBar().showMessage(f"Loading {config.dataset}…")
+        self.settings_panel.set_running(True)
+        self.tabs.setCurrentIndex(0)
+        self.session.start()
+        self._update_actions()
+        return True
+
+    @Slot()
+    def resume_training(self) -> None:
+        if self._checkpoint_path is None:
+            self.statusBar().showMessage("Open or train a checkpoint first.")
+            return
+        self.start_training(resume_from=self._checkpoint_path)
+
+    @Slot()
+    def toggle_pause(self) -> None:
+        if self.session is None:
+            return
+        self._paused = not self._paused
+        if self._paused:
+            self.session.pause()
+            self.progress.set_state("paused")
+            self.statusBar().showMessage("Paused")
+        else:
+            self.session.resume()
+            self.progress.set_state("training")
+            self.statusBar().showMessage("Training")
+        self._update_actions()
+
+    @Slot()
+    def stop_training(self) -> None:
+        if self.session is not None:
+            self.session.stop()
+            self.statusBar().showMessage("Stopping…")
+            self.stop_action.setEnabled(False)
+            self.stop_button.setEnabled(False)
+            self.pause_action.setEnabled(False)
+            self.pause_button.setEnabled(False)
+
+    @Slot(list)
+    def _on_events(self, events: list) -> None:
+        batches: list[BatchEnd] = []
+        for event in events:
+            if isinstance(event, BatchEnd):
+                batches.append(event)
+                continue
+            if batches:  # keep the order: batches before a later epoch end
+                self._show_batches(batches)
+                batches = []
+            if isinstance(event, RunStart):
+                self.plots.start_run(event)
+                self.history = list(event.history)
+                if event.history:  # a resumed run: show the epochs it continues from
+                    self.plots.load_history(self.history)
+                self.progress.start_run(event)
+                self.progress.set_state("paused" if self._paused else "training")
+                self.summary.show_for(event.arch, event.input_shape[0],
+                                      len(event.class_names), event.input_shape[1])
+                self.statusBar().showMessage(f"Training on {event.device}")
+            elif isinstance(event, EpochEnd):
+                self.history.append(event.as_record())
+                self.plots.add_epoch(event)
+                self.progress.update_epoch(event)
+            elif isinstance(event, LogLine):
+                self.log.append(event)
+            elif isinstance(event, DataProgress):
+                self.progress.show_data_progress(event)
+        if batches:
+            self._show_batches(batches)
+
+    def _show_batches(self, batches: list[BatchEnd]) -> None:
+        self.plots.add_batches(np.array([b.step for b in batches], dtype=np.float64),
+                               np.array([b.loss for b in batches], dtype=np.float64),
+                               np.array([b.lr for b in batches], dtype=np.float64))
+        self.progress.update_batch(batches[-1])
+
+    @Slot(object)
+    def _on_finished(self, end: RunEnd) -> None:
+        if self.session is None:  # the window closed mid-run and already joined the thread
+            return
+        session, self.session = self.session, None
+        self.progress.end_run(end)
+        self.log.append_text(end.message, "info" if end.reason in ("finished", "stopped")
+                             else "error")
+        self.statusBar().showMessage(f"Run {end.reason}: {end.message}")
+        if end.reason != "finished":
+            self._show_banner(end.message, end.reason)
+        trainer = session.trainer
+        if trainer.model is not None and trainer.epochs_done > 0:
+            self.checkpoint = trainer.checkpoint()
+            self._checkpoint_path = end.checkpoint_path
+            config = trainer.config
+            self.draw.show_checkpoint(self.checkpoint,
+                                      f"Model just trained: {config.arch} on {config.dataset}")
+        session.deleteLater()
+        self.settings_panel.set_running(False)
+        self._update_actions()
+
+    def _show_banner(self, message: str, reason: str) -> None:
+        colours = {"stopped": ("#5f4b00", "#fff4ce"), "diverged": ("#7a2e00", "#ffe3d3"),
+                   "failed": ("#8a1c1c", "#fde2e2")}
+        fg, bg = colours.get(reason, ("#1f3a5f", "#e3eefc"))
+        self.end_banner.setStyleSheet(
+            f"QLabel {{ color: {fg}; background: {bg}; border: 1px solid {fg};"
+            " border-radius: 4px; padding: 8px; }")
+        self.end_banner.setText(message)
+        self.end_banner.show()
+
+    @Slot()
+    def _update_actions(self) -> None:
+        running = self.session is not None
+        can_train = not running and self.settings_panel.is_valid()
+        for widget in (self.train_action, self.train_button):
+            widget.setEnabled(can_train)
+        self.resume_action.setEnabled(can_train and self._checkpoint_path is not None)
+        for widget in (self.pause_action, self.pause_button, self.stop_action,
+                       self.stop_button):
+            widget.setEnabled(running)
+        label = "Resume" if self._paused else "Pause"
+        self.pause_action.setText(f"&{label}")
+        self.pause_button.setText(label)
+        self.save_action.setEnabled(self.checkpoint is not None)
+        self.export_action.setEnabled(bool(self.history))
+        self.open_action.setEnabled(not running)
+
+    @Slot(object)
+    def _on_config_changed(self, config: TrainConfig) -> None:
+        from engine.data import DATASETS
+        from engine.models import input_size_for
+
+        spec = DATASETS.get(config.dataset)
+        shape = getattr(spec, "shape", None)  # (C, H, W, classes) when known before loading
+        if config.arch and shape and not config.problems().get("arch"):
+            channels, size, _, classes = shape
+            self.summary.show_for(config.arch, channels, classes,
+                                  input_size_for(config.arch, size, config.image_size))
+
+    # -- files -------------------------------------------------------------------------
+
+    def open_checkpoint(self, path: str | None = None) -> bool:
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(
+                self, "Open checkpoint", str(self._runs_dir), "Checkpoints (*.pt);;All files (*)")
+            if not path:
+                return False
+        try:
+            ckpt = load_checkpoint(path)
+        except CheckpointError as error:
+            QMessageBox.warning(self, "Cannot open checkpoint", str(error))
+            self.log.append_text(f"Could not open {path}: {error}", "error")
+            return False
+        self.checkpoint, self._checkpoint_path = ckpt, str(path)
+        self.settings_panel.set_config(ckpt.config)
+        self.history = list(ckpt.history)
+        self.plots.clear()
+        self.plots.load_history(self.history)
+        self.draw.show_checkpoint(ckpt, f"Loaded checkpoint: {Path(path).name}")
+        self.log.append_text(f"Opened {path}: {ckpt.config.arch} on {ckpt.config.dataset}, "
+                             f"{ckpt.epoch} epochs.")
+        self.statusBar().showMessage(f"Opened {Path(path).name}")
+        self._update_actions()
+        return True
+
+    def save_checkpoint_as(self, path: str | None = None) -> bool:
+        if self.checkpoint is None:
+            return False
+        if path is None:
+            suggested = str(self._runs_dir / f"{self.checkpoint.config.arch}.pt")
+            path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", suggested,
+                                                  "Checkpoints (*.pt)")
+            if not path:
+                return False
+        try:
+            save_checkpoint(path, self.checkpoint)
+        except OSError as error:
+            QMessageBox.warning(self, "Cannot save checkpoint", str(error))
+            return False
+        self._checkpoint_path = str(path)
+        self.statusBar().showMessage(f"Saved {path}")
+        self._update_actions()
+        return True
+
+    def export_metrics(self, path: str | None = None) -> bool:
+        """Write the per-epoch metrics of the run on screen to a CSV file."""
+        if not self.history:
+            return False
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self, "Export metrics",
+                                                  str(self._runs_dir / "metrics.csv"),
+                                                  "CSV (*.csv)")
+            if not path:
+                return False
+        with open(path, "w", newline="") as out:
+            writer = csv.DictWriter(out, fieldnames=list(self.history[0]))
+            writer.writeheader()
+            writer.writerows(self.history)
+        self.statusBar().showMessage(f"Exported metrics to {path}")
+        return True
+
+    # -- help ----------------------------------------------------------------------------
+
+    @Slot()
+    def show_shortcuts(self) -> None:
+        rows = "".join(f"<tr><td>{name}</td><td><b>{keys}</b></td></tr>"
+                       for name, keys in SHORTCUTS)
+        QMessageBox.information(self, "Keyboard shortcuts", f"<table cellpadding=4>{rows}</table>")
+
+    @Slot()
+    def show_about(self) -> None:
+        QMessageBox.about(self, "About TrainDesk", (
+            "<h3>TrainDesk</h3><p>Train image classifiers with PyTorch and watch them learn "
+            "live: pick a network, a dataset and hyperparameters, click Train, then draw a "
+            "digit and see what the model predicts.</p>"))
+
+    # -- window state --------------------------------------------------------------------
+
+    def _restore_window_state(self) -> None:
+        geometry = self._settings.value("window/geometry")
+        state = self._settings.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.session is not None:
+            # Stop within one batch and join the thread: nothing is left running.
+            session, self.session = self.session, None
+            session.stop_and_wait()
+        self.settings_panel.save_settings(self._settings)
+        self._settings.setValue("window/geometry", self.saveGeometry())
+        self._settings.setValue("window/state", self.saveState())
+        self._settings.sync()
+        super().closeEvent(event)

@@ -1,0 +1,457 @@
+"""Live plots of a training run: per-step loss and learning rate, per-epoch loss and accuracy.
+
+Built for long runs: per-step data lives in preallocated numpy buffers that double when full,
+curves get views of the filled part, and the per-step curves downsample ("peak") and clip to
+the visible range, so 100k+ steps still redraw quickly.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QGridLayout, QWidget
+
+from engine.events import EpochEnd, RunStart
+
+# One colour per data split, the same in every plot (matplotlib's "tab10" hues).
+TRAIN_COLOR = "#1f77b4"
+TEST_COLOR = "#ff7f0e"
+VAL_COLOR = "#2ca02c"
+LR_COLOR = "#9467bd"
+
+SPLITS = ("train", "test", "val")
+SPLIT_STYLE = {  # split -> (legend name, colour, marker)
+    "train": ("train", TRAIN_COLOR, "o"),
+    "test": ("test", TEST_COLOR, "s"),
+    "val": ("validation", VAL_COLOR, "t"),
+}
+
+# Preallocating for a whole run is cheap up to here (4 float64 columns: 32 MiB); longer
+# runs grow by doubling as they go.
+MAX_PREALLOCATED_STEPS = 1 << 20
+
+# A describer maps a hovered x to (x of the nearest point, its read-out text), or None.
+Describer = Callable[[float], tuple[float, str] | None]
+
+
+class GrowingColumns:
+    """Named float64 columns in one preallocated array that doubles its capacity when full."""
+
+    def __init__(self, names: Sequence[str], capacity: int = 1024) -> None:
+        self._index = {name: i for i, name in enumerate(names)}
+        self._data = np.empty((len(names), max(1, capacity)))
+        self._size = 0
+
+    def __len__(self) -> int:
+        return self._size
+
+    def reserve(self, capacity: int) -> None:
+        if capacity > self._data.shape[1]:
+            grown = np.empty((self._data.shape[0], capacity))
+            grown[:, : self._size] = self._data[:, : self._size]
+            self._data = grown
+
+    def append(self, columns: dict[str, np.ndarray]) -> None:
+        count = len(next(iter(columns.values())))
+        needed = self._size + count
+        if needed > self._data.shape[1]:
+            self.reserve(max(needed, 2 * self._data.shape[1]))
+        for name, values in columns.items():
+            self._data[self._index[name], self._size : needed] = values
+        self._size = needed
+
+    def view(self, name: str) -> np.ndarray:
+        """The filled part of a column; a view, so it costs nothing and must not be kept."""
+        return self._data[self._index[name], : self._size]
+
+    def clear(self) -> None:
+        self._size = 0
+
+
+class DebiasedEma:
+    """TensorBoard's scalar smoothing: an exponential moving average, bias-corrected so the
+    first values are not pulled towards zero. Fed incrementally, chunk by chunk."""
+
+    def __init__(self, weight: float) -> None:
+        if not 0.0 <= weight < 1.0:
+            raise ValueError(f"Smoothing weight must be in [0, 1), got {weight}.")
+        self.weight = weight
+        self.reset()
+
+    def reset(self) -> None:
+        self._biased = 0.0
+        self._count = 0
+
+    def update(self, values: np.ndarray) -> np.ndarray:
+        w = self.weight
+        biased, count = self._biased, self._count
+        smoothed = np.empty(len(values))
+        # A plain loop: the recurrence is sequential, and a closed form over w**-i overflows.
+        for i, value in enumerate(values.tolist()):
+            biased = w * biased + (1.0 - w) * value
+            count += 1
+            smoothed[i] = biased / (1.0 - w**count)
+        self._biased, self._count = biased, count
+        return smoothed
+
+
+class IntegerAxis(pg.AxisItem):
+    """An axis for epochs: ticks only at whole numbers."""
+
+    def tickValues(self, minVal: float, maxVal: float, size: float):  # noqa: N802 (Qt name)
+        levels = [
+            (spacing, [v for v in values if float(v).is_integer()])
+            for spacing, values in super().tickValues(minVal, maxVal, size)
+            if spacing >= 1
+        ]
+        if not levels:  # zoomed in closer than one epoch: still label the whole ones in view
+            low, high = sorted((minVal, maxVal))
+            levels = [(1.0, [float(v) for v in range(math.ceil(low), math.floor(high) + 1)])]
+        return levels
+
+
+class CompactAxis(pg.AxisItem):
+    """Ticks with just enough significant digits, in scientific notation when tiny (1e-05)."""
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float):  # noqa: N802
+        largest = max((abs(v * scale) for v in values), default=0.0)
+        if largest == 0.0 or spacing <= 0.0:
+            return super().tickStrings(values, scale, spacing)
+        digits = max(1, math.ceil(math.log10(largest / (spacing * scale))) + 1)
+        return [f"{v * scale:.{digits}g}" for v in values]
+
+
+class HoverReadout:
+    """Under the mouse, a vertical line at the nearest data point and a box with its values."""
+
+    def __init__(self, plot: pg.PlotWidget, describe: Describer, fg: QColor, bg: QColor) -> None:
+        self._plot = plot
+        self._describe = describe
+        self._line = pg.InfiniteLine(angle=90, movable=False,
+                                     pen=pg.mkPen(fg, style=Qt.PenStyle.DashLine))
+        fill = QColor(bg)
+        fill.setAlpha(225)
+        self._box = pg.TextItem(color=fg, fill=pg.mkBrush(fill), border=pg.mkPen(fg))
+        for item in (self._line, self._box):
+            item.setZValue(100)
+            plot.addItem(item, ignoreBounds=True)
+        self.hide()
+        plot.scene().sigMouseMoved.connect(self._on_mouse_moved)
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        view = self._plot.getPlotItem().getViewBox()
+        if not view.sceneBoundingRect().contains(scene_pos):
+            self.hide()
+            return
+        point = view.mapSceneToView(scene_pos)
+        self.show_at(point.x(), point.y())
+
+    def show_at(self, x: float, y: float) -> None:
+        """Show the read-out for the data point nearest to x, its box at height y."""
+        found = self._describe(x)
+        if found is None:
+            self.hide()
+            return
+        nearest_x, text = found
+        (x_low, x_high), _ = self._plot.getPlotItem().getViewBox().viewRange()
+        # Keep the box inside the plot: it opens away from the nearer edge.
+        self._box.setAnchor((1.05, 0.5) if nearest_x > (x_low + x_high) / 2 else (-0.05, 0.5))
+        self._box.setText(text)
+        self._box.setPos(nearest_x, y)
+        self._line.setPos(nearest_x)
+        self._line.show()
+        self._box.show()
+
+    def hide(self) -> None:
+        self._line.hide()
+        self._box.hide()
+
+    def text(self) -> str:
+        return self._box.toPlainText() if self._box.isVisible() else ""
+
+
+def nearest_index(sorted_xs: np.ndarray, x: float) -> int | None:
+    if sorted_xs.size == 0:
+        return None
+    i = min(int(np.searchsorted(sorted_xs, x)), sorted_xs.size - 1)
+    if i > 0 and abs(sorted_xs[i - 1] - x) <= abs(sorted_xs[i] - x):
+        i -= 1
+    return i
+
+
+class PlotsPanel(QWidget):
+    """Four live plots in a 2x2 grid. Call only on the GUI thread, with coalesced data."""
+
+    def __init__(self, parent: QWidget | None = None, smoothing: float = 0.9) -> None:
+        super().__init__(parent)
+        self._ema = DebiasedEma(smoothing)
+        self._steps = GrowingColumns(("step", "loss", "loss_smooth", "lr"))
+        self._epochs: dict[int, dict[str, float | int | None]] = {}
+        self._epoch_series: dict[str, np.ndarray] = self._empty_epoch_series()
+        self._skipped_batches = 0
+        self._lr_peak = 0.0
+
+        palette = self.palette()
+        self._fg = palette.color(QPalette.ColorRole.Text)
+        self._bg = palette.color(QPalette.ColorRole.Base)
+
+        self.plots: dict[str, pg.PlotWidget] = {
+            "loss": self._make_plot("Training loss per batch", "step", "loss"),
+            "epoch_loss": self._make_plot("Loss per epoch", "epoch", "loss", integer_x=True),
+            "accuracy": self._make_plot("Accuracy per epoch", "epoch", "accuracy (%)",
+                                        integer_x=True),
+            "lr": self._make_plot("Learning rate", "step", "learning rate", compact_y=True),
+        }
+        layout = QGridLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        for i, plot in enumerate(self.plots.values()):
+            layout.addWidget(plot, i // 2, i % 2)
+
+        loss = self.plots["loss"].getPlotItem()
+        loss.addLegend(offset=(-10, 10), **self._legend_style())
+        raw_color = QColor(TRAIN_COLOR)
+        raw_color.setAlpha(70)
+        self._raw_loss = loss.plot(pen=pg.mkPen(raw_color, width=1), name="per batch")
+        self._smooth_loss = loss.plot(pen=pg.mkPen(TRAIN_COLOR, width=2),
+                                      name=f"smoothed ({smoothing:g})")
+        loss.getViewBox().setAutoVisible(y=True)  # a spike out of view does not squash the rest
+        self._lr = self.plots["lr"].getPlotItem().plot(pen=pg.mkPen(LR_COLOR, width=2))
+        for curve in (self._raw_loss, self._smooth_loss, self._lr):
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+            curve.setSkipFiniteCheck(True)  # non-finite values are filtered out on arrival
+
+        epoch_loss = self.plots["epoch_loss"].getPlotItem()
+        accuracy = self.plots["accuracy"].getPlotItem()
+        accuracy.setXLink(epoch_loss)
+        accuracy.setYRange(0, 100, padding=0.03)
+        accuracy.setMouseEnabled(x=True, y=False)
+        self._legends = {
+            "epoch_loss": epoch_loss.addLegend(offset=(-10, 10), **self._legend_style()),
+            "accuracy": accuracy.addLegend(offset=(-10, -10), **self._legend_style()),
+        }
+        self._epoch_curves: dict[str, dict[str, pg.PlotDataItem]] = {
+            "epoch_loss": {split: self._epoch_curve(epoch_loss, split) for split in SPLITS},
+            "accuracy": {split: self._epoch_curve(accuracy, split) for split in SPLITS},
+        }
+
+        self._readouts = {
+            "loss": HoverReadout(self.plots["loss"], self._describe_loss, self._fg, self._bg),
+            "lr": HoverReadout(self.plots["lr"], self._describe_lr, self._fg, self._bg),
+            "epoch_loss": HoverReadout(self.plots["epoch_loss"], self._describer("loss", ""),
+                                       self._fg, self._bg),
+            "accuracy": HoverReadout(self.plots["accuracy"], self._describer("acc", " %"),
+                                     self._fg, self._bg),
+        }
+
+    # --- building -------------------------------------------------------------------------
+
+    def _make_plot(self, title: str, x_label: str, y_label: str, *, integer_x: bool = False,
+                   compact_y: bool = False) -> pg.PlotWidget:
+        axes = {}
+        if integer_x:
+            axes["bottom"] = IntegerAxis("bottom")
+        if compact_y:
+            axes["left"] = CompactAxis("left")
+            axes["left"].enableAutoSIPrefix(False)  # "0.0003" reads better than "0.3 (x0.001)"
+        widget = pg.PlotWidget(background=self._bg, axisItems=axes)
+        widget.setAntialiasing(True)
+        widget.setMinimumSize(280, 200)
+        item = widget.getPlotItem()
+        fg = self._fg.name()
+        item.setTitle(title, color=fg, size="11pt", bold=True)
+        for side, text in (("bottom", x_label), ("left", y_label)):
+            axis = item.getAxis(side)
+            axis.setPen(pg.mkPen(self._fg))
+            axis.setTextPen(pg.mkPen(self._fg))
+            axis.setLabel(text, color=fg, **{"font-size": "10pt"})
+            # Grid lines at major and minor ticks only: the third, finest level adds clutter
+            # and is the costliest part of a live redraw.
+            axis.setStyle(maxTickLevel=1)
+        item.showGrid(x=True, y=True, alpha=0.2)
+        item.setMenuEnabled(True)
+        return widget
+
+    def _legend_style(self) -> dict:
+        fill = QColor(self._bg)
+        fill.setAlpha(200)
+        border = QColor(self._fg)
+        border.setAlpha(60)
+        return {"labelTextColor": self._fg, "brush": pg.mkBrush(fill), "pen": pg.mkPen(border),
+                "labelTextSize": "9pt"}
+
+    def _epoch_curve(self, plot: pg.PlotItem, split: str) -> pg.PlotDataItem:
+        name, color, symbol = SPLIT_STYLE[split]
+        curve = plot.plot(pen=pg.mkPen(color, width=2), symbol=symbol, symbolSize=8,
+                          symbolPen=pg.mkPen(color), symbolBrush=pg.mkBrush(color), name=name)
+        if split == "val":  # it joins the legend once it has data: most runs have none
+            plot.legend.removeItem(curve)
+        return curve
+
+    # --- public API -----------------------------------------------------------------------
+
+    def start_run(self, run: RunStart) -> None:
+        """Clear every plot and preallocate room for the whole run's steps."""
+        self.clear()
+        run_steps = max(0, run.epochs - run.start_epoch) * run.batches_per_epoch
+        self._steps.reserve(min(run_steps, MAX_PREALLOCATED_STEPS))
+
+    def add_batches(self, steps: np.ndarray, losses: np.ndarray, lrs: np.ndarray) -> None:
+        """Append per-step points (steps increasing). Batches whose loss or learning rate is
+        not finite (a diverging run) are left out rather than wrecking the axes."""
+        steps, losses, lrs = (np.asarray(a, dtype=np.float64).ravel() for a in (steps, losses, lrs))
+        if not len(steps) == len(losses) == len(lrs):
+            raise ValueError(
+                f"add_batches needs one loss and one learning rate per step; got {len(steps)} "
+                f"steps, {len(losses)} losses and {len(lrs)} learning rates."
+            )
+        finite = np.isfinite(losses) & np.isfinite(lrs) & np.isfinite(steps)
+        if not finite.all():
+            self._skipped_batches += int((~finite).sum())
+            steps, losses, lrs = steps[finite], losses[finite], lrs[finite]
+        if len(steps) == 0:
+            return
+        self._steps.append({"step": steps, "loss": losses, "loss_smooth": self._ema.update(losses),
+                            "lr": lrs})
+        step = self._steps.view("step")
+        self._raw_loss.setData(step, self._steps.view("loss"))
+        self._smooth_loss.setData(step, self._steps.view("loss_smooth"))
+        self._lr.setData(step, self._steps.view("lr"))
+        # From 0 to just above the peak: auto-range would blow a constant rate up into a
+        # meaningless band around it.
+        self._lr_peak = max(self._lr_peak, float(lrs.max()))
+        if self._lr_peak > 0:
+            self.plots["lr"].setYRange(0, self._lr_peak * 1.1, padding=0)
+        self._fit_views_now("loss", "lr")
+
+    def _fit_views_now(self, *plots: str) -> None:
+        """Auto-range now rather than in pyqtgraph's paint-time pass: a range change made
+        while painting queues a second full repaint of every updated plot."""
+        for plot in plots:
+            view = self.plots[plot].getPlotItem().getViewBox()
+            view.updateAutoRange()
+            view.updateMatrix()
+
+    def add_epoch(self, epoch: EpochEnd) -> None:
+        """Add (or replace, if it was already there) one epoch's results."""
+        self._add_records([epoch.as_record()])
+
+    def load_history(self, history: list[dict]) -> None:
+        """Show the epochs of an earlier run (EpochEnd.as_record() dicts, e.g. from a
+        checkpoint), replacing the epoch plots' data. Call it after start_run when resuming."""
+        self._epochs.clear()
+        self._add_records(history)
+
+    def clear(self) -> None:
+        self._steps.clear()
+        self._ema.reset()
+        self._lr_peak = 0.0
+        self._skipped_batches = 0
+        for curve in (self._raw_loss, self._smooth_loss, self._lr):
+            curve.setData([], [])
+        self._epochs.clear()
+        self._redraw_epochs()
+        for readout in self._readouts.values():
+            readout.hide()
+
+    def batch_point_count(self) -> int:
+        return len(self._steps)
+
+    def skipped_batch_count(self) -> int:
+        """Batches left out of the per-step plots because their loss was not finite."""
+        return self._skipped_batches
+
+    def epoch_point_count(self) -> int:
+        return len(self._epochs)
+
+    def series(self) -> dict[str, np.ndarray]:
+        """Copies of everything plotted. Accuracies are in percent, as drawn; a missing value
+        (no validation split, a non-finite loss) is NaN."""
+        per_step = {name: self._steps.view(name).copy()
+                    for name in ("step", "loss", "loss_smooth", "lr")}
+        return per_step | {name: values.copy() for name, values in self._epoch_series.items()}
+
+    def readout_text(self, plot: str) -> str:
+        """The hover read-out currently shown in one of `plots` ("" when hidden)."""
+        return self._readouts[plot].text()
+
+    # --- epochs ---------------------------------------------------------------------------
+
+    def _add_records(self, records: Iterable[dict]) -> None:
+        for record in records:
+            if record.get("epoch") is None:
+                raise ValueError(f"An epoch record needs an 'epoch' number; got {record!r}.")
+            self._epochs[int(record["epoch"])] = dict(record)
+        self._redraw_epochs()
+
+    @staticmethod
+    def _empty_epoch_series() -> dict[str, np.ndarray]:
+        names = ["epoch"] + [f"{split}_{kind}" for kind in ("loss", "acc") for split in SPLITS]
+        return {name: np.empty(0) for name in names}
+
+    def _redraw_epochs(self) -> None:
+        records = [self._epochs[e] for e in sorted(self._epochs)]
+        series = {"epoch": np.array([r["epoch"] for r in records], dtype=np.float64)}
+        for split in SPLITS:
+            for kind, scale in (("loss", 1.0), ("acc", 100.0)):
+                values = [r.get(f"{split}_{kind}") for r in records]
+                series[f"{split}_{kind}"] = np.array(
+                    [np.nan if v is None else float(v) * scale for v in values], dtype=np.float64
+                )
+        self._epoch_series = series
+
+        for plot, kind in (("epoch_loss", "loss"), ("accuracy", "acc")):
+            for split, curve in self._epoch_curves[plot].items():
+                ys = series[f"{split}_{kind}"]
+                shown = np.isfinite(ys)
+                curve.setData(series["epoch"][shown], ys[shown])
+                if split == "val":
+                    self._show_in_legend(plot, curve, shown.any())
+        self._fit_views_now("epoch_loss", "accuracy")
+
+    def _show_in_legend(self, plot: str, curve: pg.PlotDataItem, show: bool) -> None:
+        legend = self._legends[plot]
+        listed = legend.getLabel(curve) is not None
+        if show and not listed:
+            legend.addItem(curve, SPLIT_STYLE["val"][0])
+        elif not show and listed:
+            legend.removeItem(curve)
+
+    # --- hover read-outs ------------------------------------------------------------------
+
+    def _describe_loss(self, x: float) -> tuple[float, str] | None:
+        i = nearest_index(self._steps.view("step"), x)
+        if i is None:
+            return None
+        return (self._steps.view("step")[i],
+                f"step {self._steps.view('step')[i]:,.0f}\n"
+                f"loss {self._steps.view('loss')[i]:.4g}\n"
+                f"smoothed {self._steps.view('loss_smooth')[i]:.4g}")
+
+    def _describe_lr(self, x: float) -> tuple[float, str] | None:
+        i = nearest_index(self._steps.view("step"), x)
+        if i is None:
+            return None
+        step = self._steps.view("step")[i]
+        return step, f"step {step:,.0f}\nlr {self._steps.view('lr')[i]:.3g}"
+
+    def _describer(self, kind: str, unit: str) -> Describer:
+        def describe(x: float) -> tuple[float, str] | None:
+            epochs = self._epoch_series["epoch"]
+            i = nearest_index(epochs, x)
+            if i is None:
+                return None
+            lines = [f"epoch {epochs[i]:.0f}"]
+            for split in SPLITS:
+                value = self._epoch_series[f"{split}_{kind}"][i]
+                if np.isfinite(value):
+                    lines.append(f"{SPLIT_STYLE[split][0]} {value:.4g}{unit}")
+            return epochs[i], "\n".join(lines)
+
+        return describe

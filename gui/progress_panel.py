@@ -1,0 +1,325 @@
+"""Where a run stands: state, epoch, batch progress, speed, elapsed time, ETA and accuracy."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QTimer
+from PySide6.QtGui import QCloseEvent, QFont, QHideEvent, QShowEvent
+from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+
+from engine.events import BatchEnd, DataProgress, EpochEnd, RunEnd, RunStart
+
+STATES = {  # state -> (what a person reads, badge colour)
+    "idle": ("Idle", "#6c757d"),
+    "loading": ("Loading data", "#1f77b4"),
+    "training": ("Training", "#2e7d32"),
+    "paused": ("Paused", "#b26a00"),
+    "finished": ("Finished", "#1565c0"),
+    "stopped": ("Stopped", "#6c757d"),
+    "diverged": ("Diverged", "#c62828"),
+    "failed": ("Failed", "#c62828"),
+}
+SETTABLE_STATES = ("idle", "loading", "training", "paused")
+PROBLEM_REASONS = ("diverged", "failed")
+NO_VALUE = "—"
+
+
+def format_duration(seconds: float) -> str:
+    """h:mm:ss, e.g. 0:04:05 or 12:00:00."""
+    total = max(0, round(seconds))
+    hours, rest = divmod(total, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}"
+
+
+class ActiveTime:
+    """Seconds a run has spent running, not counting pauses, read from an injectable clock."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._banked = 0.0
+        self._running_since: float | None = None
+        self._started = False
+
+    def start(self) -> None:
+        self._banked, self._running_since, self._started = 0.0, self._clock(), True
+
+    def pause(self) -> None:
+        if self._running_since is not None:
+            self._banked += self._clock() - self._running_since
+            self._running_since = None
+
+    def resume(self) -> None:
+        if self._started and self._running_since is None:
+            self._running_since = self._clock()
+
+    def stop(self) -> None:
+        self.pause()
+        self._started = False
+
+    @property
+    def running(self) -> bool:
+        return self._running_since is not None
+
+    def seconds(self) -> float:
+        if self._running_since is None:
+            return self._banked
+        return self._banked + self._clock() - self._running_since
+
+
+class ProgressPanel(QWidget):
+    """Call only on the GUI thread. `clock` is injectable so tests never sleep."""
+
+    def __init__(self, parent: QWidget | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(parent)
+        self._active = ActiveTime(clock)
+        self._run: RunStart | None = None
+        self._batches_done = 0
+        self._active_at_last_batch = 0.0
+        self._run_over = False
+        # Ticks the elapsed/ETA labels between batches; runs only while a run is active,
+        # unpaused and this panel is on screen.
+        self._tick = QTimer(self)
+        self._tick.setInterval(1000)
+        self._tick.timeout.connect(self.refresh_times)
+
+        self._state = QLabel()
+        self._epoch = QLabel()
+        self._epoch.setFont(_scaled_font(self.font(), 1.25, bold=True))
+        self._device = QLabel()
+        self._batch_bar = QProgressBar()
+        self._batch_bar.setTextVisible(True)
+        self._speed = QLabel()
+        self._running_acc = QLabel()
+        self._elapsed = QLabel()
+        self._eta = QLabel()
+        self._accuracy = QLabel()
+        self._accuracy.setFont(_scaled_font(self.font(), 1.8, bold=True))
+        self._message = QLabel()
+        self._message.setWordWrap(True)
+        self._data_label = QLabel()
+        self._data_bar = QProgressBar()
+
+        header = QGridLayout()
+        header.addWidget(self._state, 0, 0)
+        header.addWidget(self._epoch, 0, 1)
+        header.addWidget(self._device, 0, 2)
+        header.setColumnStretch(1, 1)
+        figures = QGridLayout()
+        for column, (caption, label) in enumerate((
+            ("Speed", self._speed), ("Train accuracy this epoch", self._running_acc),
+            ("Elapsed", self._elapsed), ("Time left", self._eta),
+        )):
+            title = QLabel(caption)
+            title.setEnabled(False)  # the palette's dimmed text: a caption, not a value
+            figures.addWidget(title, 0, column)
+            figures.addWidget(label, 1, column)
+        layout = QVBoxLayout(self)
+        layout.addLayout(header)
+        layout.addWidget(self._batch_bar)
+        layout.addLayout(figures)
+        layout.addWidget(self._accuracy)
+        layout.addWidget(self._message)
+        layout.addWidget(self._data_label)
+        layout.addWidget(self._data_bar)
+        layout.addStretch(1)
+        self._reset()
+
+    # --- public API -----------------------------------------------------------------------
+
+    def start_run(self, run: RunStart) -> None:
+        self._reset()
+        self._run = run
+        self._device.setText(run.device)
+        self._epoch.setText(f"Epoch {run.start_epoch + 1} / {run.epochs}")
+        self._batch_bar.setRange(0, max(1, run.batches_per_epoch))
+        self._batch_bar.setFormat(f"Batch 0 / {run.batches_per_epoch}")
+        self._active.start()
+        self._show_state("training")
+        self.refresh_times()
+        self._update_ticking()
+
+    def update_batch(self, batch: BatchEnd) -> None:
+        """Show the latest batch (the worker sends only the newest of a burst)."""
+        run = self._require_run("update_batch")
+        self._epoch.setText(f"Epoch {batch.epoch} / {run.epochs}")
+        self._batch_bar.setRange(0, max(1, batch.batches_per_epoch))
+        self._batch_bar.setValue(batch.batch)
+        self._batch_bar.setFormat(f"Batch {batch.batch} / {batch.batches_per_epoch}")
+        self._speed.setText(f"{batch.examples_per_sec:,.0f} examples/s")
+        self._running_acc.setText(f"{batch.accuracy:.1%}")
+        epochs_before = batch.epoch - 1 - run.start_epoch
+        self._batches_done = epochs_before * batch.batches_per_epoch + batch.batch
+        self._active_at_last_batch = self._active.seconds()
+        self.refresh_times()
+
+    def update_epoch(self, epoch: EpochEnd) -> None:
+        parts = [f"Train {epoch.train_acc:.1%}"]
+        if epoch.val_acc is not None:
+            parts.append(f"Val {epoch.val_acc:.1%}")
+        parts.append(f"Test {epoch.test_acc:.1%}")
+        self._accuracy.setText("   ".join(parts))
+        self._accuracy.setToolTip(f"After epoch {epoch.epoch} of {epoch.epochs}")
+
+    def show_data_progress(self, p: DataProgress) -> None:
+        """Show dataset download/loading progress; hidden again once the run starts."""
+        self._data_label.setText(f"{p.dataset}: {p.message}")
+        if p.total > 0:
+            # Per mille, so byte counts beyond a 32-bit int still fit the bar.
+            self._data_bar.setRange(0, 1000)
+            self._data_bar.setValue(min(1000, max(0, p.done * 1000 // p.total)))
+            self._data_bar.setFormat(f"{min(1.0, p.done / p.total):.0%}")
+        else:
+            self._data_bar.setRange(0, 0)  # indeterminate: Qt shows a busy bar
+        self._data_label.show()
+        self._data_bar.show()
+
+    def set_state(self, state: str) -> None:
+        """"idle" | "loading" | "training" | "paused"; pauses are left out of elapsed time."""
+        if state not in SETTABLE_STATES:
+            raise ValueError(f"Unknown progress state {state!r}; use one of {SETTABLE_STATES}.")
+        if state == "paused":
+            self._active.pause()
+        elif state == "training":
+            self._active.resume()
+        if state != "loading":
+            self._hide_data_progress()
+        self._show_state(state)
+        self.refresh_times()
+        self._update_ticking()
+
+    def end_run(self, end: RunEnd) -> None:
+        """Freeze the clock and say plainly how the run ended (with the engine's hint)."""
+        self._active.stop()
+        self._update_ticking()
+        self._hide_data_progress()
+        self._run_over = True
+        if end.reason == "finished":
+            self._batch_bar.setValue(self._batch_bar.maximum())
+        self._show_state(end.reason)
+        colour = STATES["failed"][1] if end.reason in PROBLEM_REASONS else ""
+        self._message.setStyleSheet(f"color: {colour};" if colour else "")
+        self._message.setText(end.message)
+        self.refresh_times()
+
+    def refresh_times(self) -> None:
+        """Redraw elapsed time and ETA from the clock; the 1 s tick calls this."""
+        if self._run is None:
+            return
+        active = self._active.seconds()
+        self._elapsed.setText(format_duration(active))
+        eta = self._eta_seconds(active)
+        self._eta.setText(NO_VALUE if eta is None else format_duration(eta))
+
+    def final_accuracy_text(self) -> str:
+        return self._accuracy.text()
+
+    # Plain-text views of the labels, for tests and for the main window's status bar.
+    def state_text(self) -> str:
+        return self._state.text()
+
+    def epoch_text(self) -> str:
+        return self._epoch.text()
+
+    def elapsed_text(self) -> str:
+        return self._elapsed.text()
+
+    def eta_text(self) -> str:
+        return self._eta.text()
+
+    def message_text(self) -> str:
+        return self._message.text()
+
+    def batch_progress(self) -> tuple[int, int]:
+        """(value, maximum) of the batch bar."""
+        return self._batch_bar.value(), self._batch_bar.maximum()
+
+    def data_progress(self) -> tuple[int, int]:
+        """(value, maximum) of the data bar, in per mille; maximum 0 means indeterminate."""
+        return self._data_bar.value(), self._data_bar.maximum()
+
+    def is_ticking(self) -> bool:
+        return self._tick.isActive()
+
+    def data_progress_visible(self) -> bool:
+        return not self._data_bar.isHidden()
+
+    # --- Qt events ------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt name)
+        super().showEvent(event)
+        self._update_ticking()
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802
+        self._tick.stop()
+        super().hideEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+        self._tick.stop()
+        super().closeEvent(event)
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _reset(self) -> None:
+        self._active.stop()
+        self._run = None
+        self._batches_done = 0
+        self._active_at_last_batch = 0.0
+        self._run_over = False
+        self._show_state("idle")
+        self._epoch.setText(f"Epoch {NO_VALUE}")
+        self._device.setText("")
+        self._batch_bar.setRange(0, 1)
+        self._batch_bar.setValue(0)
+        self._batch_bar.setFormat("No run")
+        for label in (self._speed, self._running_acc, self._elapsed, self._eta):
+            label.setText(NO_VALUE)
+        self._accuracy.setText(f"Train {NO_VALUE}   Test {NO_VALUE}")
+        self._accuracy.setToolTip("")
+        self._message.setText("")
+        self._message.setStyleSheet("")
+        self._hide_data_progress()
+        self._update_ticking()
+
+    def _show_state(self, state: str) -> None:
+        text, colour = STATES.get(state, (state.capitalize(), STATES["idle"][1]))
+        self._state.setText(text)
+        self._state.setStyleSheet(
+            f"QLabel {{ background: {colour}; color: white; border-radius: 4px;"
+            " padding: 2px 8px; font-weight: bold; }"
+        )
+
+    def _hide_data_progress(self) -> None:
+        self._data_label.hide()
+        self._data_bar.hide()
+
+    def _update_ticking(self) -> None:
+        if self._active.running and self.isVisible():
+            self._tick.start()
+        else:
+            self._tick.stop()
+
+    def _eta_seconds(self, active: float) -> float | None:
+        """Average active time per batch so far times the batches left in the whole run,
+        counted down between batches so the label moves every second (not while paused)."""
+        if self._run is None or self._run_over or self._batches_done == 0:
+            return None
+        run_batches = max(0, self._run.epochs - self._run.start_epoch) * self._run.batches_per_epoch
+        remaining = max(0, run_batches - self._batches_done)
+        at_last_batch = self._active_at_last_batch / self._batches_done * remaining
+        return max(0.0, at_last_batch - (active - self._active_at_last_batch))
+
+    def _require_run(self, caller: str) -> RunStart:
+        if self._run is None:
+            raise RuntimeError(f"ProgressPanel.{caller} needs start_run(RunStart) first.")
+        return self._run
+
+
+def _scaled_font(base: QFont, factor: float, bold: bool = False) -> QFont:
+    font = QFont(base)
+    font.setPointSizeF(base.pointSizeF() * factor)
+    font.setBold(bold)
+    return font

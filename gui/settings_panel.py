@@ -1,0 +1,454 @@
+"""The training settings form, built from `TrainConfig`'s fields.
+
+Every field becomes a labelled editor (label and tooltip from the field's metadata). Every
+edit re-checks the whole config with `TrainConfig.problems()` and shows each message in red
+under the field it is about, so the Train button can stay off until the settings make sense.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QSettings, Signal
+from PySide6.QtGui import QFont, QPalette
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.config import TrainConfig, config_fields
+from engine.data import DATASETS
+from engine.devices import available_devices, resolve_device
+from engine.models import MODELS
+from gui.lr_input import LogSpinBox
+
+SETTINGS_GROUP = "train"
+
+# Fields missing here (added to TrainConfig later) still get an editor, in an "Other" box.
+FIELD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Model && data", ("arch", "dataset", "data_dir", "image_size", "val_split")),
+    ("Optimisation", ("optimizer", "lr", "schedule", "momentum", "nesterov", "epochs",
+                      "batch_size")),
+    ("Regularisation && augmentation", ("weight_decay", "label_smoothing", "augment")),
+    ("Run", ("device", "amp", "seed")),
+)
+
+OPTIMIZER_TITLES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}
+SCHEDULE_TITLES = {
+    "none": "Constant",
+    "step": "Step (÷10 every third of the run)",
+    "cosine": "Cosine annealing",
+    "onecycle": "One-cycle",
+}
+ERROR_COLOR = "#d32f2f"
+
+
+@dataclass
+class _Row:
+    """One field's editor, how to read and write it, and the texts shown under it."""
+
+    editor: QWidget
+    get: Callable[[], Any]
+    set: Callable[[Any], None]
+    note: QLabel  # grey explanation that depends on other fields (hidden when empty)
+    error: QLabel  # red problem message (hidden when the field is fine)
+
+
+class ImageSizeSpinBox(QSpinBox):
+    """0 shows as "auto"; the arrows skip 1..7, which no architecture accepts."""
+
+    def __init__(self, minimum_size: int = 8, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._minimum_size = minimum_size
+        self.setRange(0, 512)
+        self.setSpecialValueText("auto")
+        self.setSuffix(" px")
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802 (Qt's name)
+        if steps > 0 and self.value() < self._minimum_size:
+            self.setValue(self._minimum_size + steps - 1)
+        elif steps < 0 and self.value() + steps < self._minimum_size:
+            self.setValue(0)
+        else:
+            super().stepBy(steps)
+
+
+class SettingsPanel(QWidget):
+    config_changed = Signal(object)  # TrainConfig, on every edit
+    validity_changed = Signal(bool)  # only when validity flips
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._defaults = TrainConfig()
+        self._rows: dict[str, _Row] = {}
+        self._groups: list[QGroupBox] = []
+        self._labels: list[QLabel] = []
+        self._updating = False
+        self._valid: bool | None = None  # set by the first refresh below
+        self._build()
+        self.set_config(self._defaults)
+
+    # Public API.
+
+    def config(self) -> TrainConfig:
+        """The settings as the widgets hold them; may be invalid (see `problems()`)."""
+        return TrainConfig(**{name: row.get() for name, row in self._rows.items()})
+
+    def set_config(self, config: TrainConfig) -> None:
+        self._updating = True
+        try:
+            for name, row in self._rows.items():
+                row.set(getattr(config, name))
+        finally:
+            self._updating = False
+        self._on_edit()
+
+    def problems(self) -> dict[str, str]:
+        """Each invalid field mapped to the sentence shown under it."""
+        found = self.config().problems()
+        for name in ("lr", "weight_decay"):
+            box = self._rows[name].editor
+            if isinstance(box, LogSpinBox) and not box.is_number():
+                found[name] = (
+                    f"'{box.text()}' is not a number. Type one such as 0.001 or 1e-3."
+                    if box.text().strip()
+                    else "Type a number such as 0.001 or 1e-3."
+                )
+        return found
+
+    def is_valid(self) -> bool:
+        return not self.problems()
+
+    def set_running(self, running: bool) -> None:
+        """Lock the form while a run uses these settings."""
+        for group in self._groups:
+            group.setEnabled(not running)
+
+    def save_settings(self, settings: QSettings) -> None:
+        for name, value in self.config().to_dict().items():
+            settings.setValue(f"{SETTINGS_GROUP}/{name}", value)
+
+    def restore_settings(self, settings: QSettings) -> None:
+        """Load saved settings; anything unreadable, unknown or invalid gets its default.
+
+        The data folder is the exception: a missing folder stays, with its message, so the
+        person sees which folder went missing rather than a silently different one.
+        """
+        values = {}
+        for f in config_fields():
+            default = getattr(self._defaults, f.name)
+            raw = settings.value(f"{SETTINGS_GROUP}/{f.name}")
+            values[f.name] = default if raw is None else _coerce(raw, default)
+        config = TrainConfig(**values)
+        for _ in range(len(values)):  # fixing one field can expose another (amp vs device)
+            bad = {
+                name: getattr(self._defaults, name)
+                for name in config.problems()
+                if name != "data_dir" and getattr(config, name) != getattr(self._defaults, name)
+            }
+            if not bad:
+                break
+            config = config.replace(**bad)
+        self.set_config(config)
+
+    # Building the form.
+
+    def _build(self) -> None:
+        layout = QVBoxLayout(self)
+        fields = {f.name: f for f in config_fields()}
+        grouped = [name for _, names in FIELD_GROUPS for name in names]
+        groups = [(title, [n for n in names if n in fields]) for title, names in FIELD_GROUPS]
+        groups.append(("Other", [n for n in fields if n not in grouped]))
+        for title, names in groups:
+            if not names:
+                continue
+            box = QGroupBox(title)
+            form = QFormLayout(box)
+            form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+            for name in names:
+                self._add_row(form, fields[name])
+            layout.addWidget(box)
+            self._groups.append(box)
+        layout.addStretch(1)
+        # One label width for every box, so the editors line up down the whole form.
+        width = max(label.sizeHint().width() for label in self._labels)
+        for label in self._labels:
+            label.setMinimumWidth(width)
+
+    def _add_row(self, form: QFormLayout, f: dataclasses.Field) -> None:
+        label_text = f.metadata.get("label", f.name)
+        help_text = f.metadata.get("help", "")
+        editor, field_widget, get, set_ = self._make_editor(f)
+        note, error = _small_label(), _small_label()
+        note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        error.setStyleSheet(f"color: {ERROR_COLOR}")
+        column = QWidget()
+        column_layout = QVBoxLayout(column)
+        column_layout.setContentsMargins(0, 0, 0, 0)
+        column_layout.setSpacing(2)
+        for widget in (field_widget, note, error):
+            column_layout.addWidget(widget)
+        editor.setToolTip(help_text)
+        # Names let tests and the main window find a field's widgets: "lr", "lr_error".
+        editor.setObjectName(f.name)
+        note.setObjectName(f"{f.name}_note")
+        error.setObjectName(f"{f.name}_error")
+        label = QLabel()
+        if isinstance(editor, QCheckBox):
+            editor.setText(label_text)  # the box's own text, so clicking it toggles
+        else:
+            label.setText(label_text)
+            label.setToolTip(help_text)
+            label.setBuddy(editor)
+        form.addRow(label, column)
+        self._labels.append(label)
+        self._rows[f.name] = _Row(editor, get, set_, note, error)
+
+    def _make_editor(
+        self, f: dataclasses.Field
+    ) -> tuple[QWidget, QWidget, Callable[[], Any], Callable[[Any], None]]:
+        """(the editor, what goes in the form, getter, setter) for one field."""
+        special = {
+            "arch": lambda: _combo([(spec.title, name) for name, spec in MODELS.items()]),
+            "dataset": lambda: _combo([(spec.title, name) for name, spec in DATASETS.items()]),
+            "device": _device_combo,
+            "optimizer": lambda: _combo(
+                [(OPTIMIZER_TITLES.get(c, c), c) for c in f.metadata["choices"]]
+            ),
+            "schedule": lambda: _combo(
+                [(SCHEDULE_TITLES.get(c, c), c) for c in f.metadata["choices"]]
+            ),
+            "lr": lambda: LogSpinBox(minimum=1e-6, maximum=10.0),
+            "weight_decay": lambda: LogSpinBox(minimum=1e-6, maximum=0.5, allow_zero=True),
+            "image_size": ImageSizeSpinBox,
+            "epochs": lambda: _int_box(1, 10_000),
+            "batch_size": lambda: _int_box(1, 65_536),
+            "seed": lambda: _int_box(0, 2**31 - 1),
+            "momentum": lambda: _float_box(0.0, 0.9999, step=0.01, decimals=4),
+            "label_smoothing": lambda: _float_box(0.0, 0.99, step=0.05, decimals=3),
+            "val_split": lambda: _float_box(0.0, 0.5, step=0.05, decimals=3, zero_text="none"),
+        }
+        editor = special[f.name]() if f.name in special else _generic_editor(f)
+        get, set_ = self._connect(editor)
+        if f.name == "data_dir":
+            return editor, self._with_browse_button(editor), get, set_
+        return editor, editor, get, set_
+
+    def _connect(self, editor: QWidget) -> tuple[Callable[[], Any], Callable[[Any], None]]:
+        if isinstance(editor, QComboBox):
+            editor.currentIndexChanged.connect(self._on_edit)
+            return editor.currentData, lambda value: _select(editor, value)
+        if isinstance(editor, QCheckBox):
+            editor.toggled.connect(self._on_edit)
+            return editor.isChecked, lambda value: editor.setChecked(bool(value))
+        if isinstance(editor, LogSpinBox):
+            editor.textChanged.connect(self._on_edit)
+            return editor.value, editor.setValue
+        if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
+            editor.valueChanged.connect(self._on_edit)
+            return editor.value, editor.setValue
+        assert isinstance(editor, QLineEdit)
+        editor.textChanged.connect(self._on_edit)
+        return editor.text, lambda value: editor.setText(str(value))
+
+    def _with_browse_button(self, line_edit: QLineEdit) -> QWidget:
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(line_edit, 1)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(lambda: self._browse_for_folder(line_edit))
+        layout.addWidget(browse)
+        return row
+
+    def _browse_for_folder(self, line_edit: QLineEdit) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose the data folder", line_edit.text())
+        if folder == line_edit.text():
+            self._on_edit()  # same text, but the folder may have just been made: re-check
+        elif folder:
+            line_edit.setText(folder)
+
+    # Reacting to edits.
+
+    def _on_edit(self, *_args: object) -> None:
+        if self._updating:
+            return
+        config = self.config()
+        problems = self.problems()
+        for name, row in self._rows.items():
+            _show(row.error, problems.get(name, ""))
+        self._update_notes(config, problems)
+        self.config_changed.emit(config)
+        valid = not problems
+        if valid != self._valid:
+            self._valid = valid
+            self.validity_changed.emit(valid)
+
+    def _update_notes(self, config: TrainConfig, problems: dict[str, str]) -> None:
+        """Grey explanations under the fields; a field's problem replaces its note."""
+        notes = {
+            "arch": _arch_note(config.arch),
+            "dataset": getattr(DATASETS.get(config.dataset), "description", ""),
+            "data_dir": _data_dir_note(config.dataset),
+            "image_size": _image_size_note(config.arch, config.image_size),
+            "momentum": (
+                "SGD momentum."
+                if config.optimizer == "sgd"
+                else "Used as beta1, the decay of the gradient's running mean."
+            ),
+            "nesterov": (
+                "Looks ahead along the momentum before taking the gradient."
+                if config.optimizer == "sgd"
+                else "SGD only: Adam and AdamW ignore it."
+            ),
+        }
+        for name, row in self._rows.items():
+            _show(row.note, "" if name in problems else notes.get(name, ""))
+
+
+def _arch_note(arch: str) -> str:
+    spec = MODELS.get(arch)
+    if spec is None:
+        return ""
+    size = spec.input_size
+    if size is None:
+        return f"{spec.description} Uses the dataset's own image size."
+    if f"{size}x{size}" in spec.description:  # most descriptions already end "; 32x32."
+        return spec.description
+    return f"{spec.description} Expects {size}×{size} input."
+
+
+def _data_dir_note(dataset: str) -> str:
+    if dataset == "folder":
+        return "The folder that holds one sub-folder of images per class."
+    spec = DATASETS.get(dataset)
+    if spec is not None and not spec.downloads:
+        return "Not used by this dataset: it ships with TrainDesk."
+    return "Where datasets are looked for and downloaded to."
+
+
+def _image_size_note(arch: str, image_size: Any) -> str:
+    if image_size:
+        return f"Images are resized to {image_size}×{image_size}."
+    spec = MODELS.get(arch)
+    if spec is not None and spec.input_size:
+        return f"auto: {spec.input_size}×{spec.input_size}, what {spec.title} expects."
+    return "auto: the dataset's own size."
+
+
+def _small_label() -> QLabel:
+    label = QLabel()
+    label.setWordWrap(True)
+    font = QFont(label.font())
+    font.setPointSizeF(font.pointSizeF() * 0.9)
+    label.setFont(font)
+    label.hide()
+    return label
+
+
+def _show(label: QLabel, text: str) -> None:
+    label.setText(text)
+    label.setVisible(bool(text))
+
+
+def _combo(items: list[tuple[str, str]]) -> QComboBox:
+    combo = QComboBox()
+    for text, value in items:
+        combo.addItem(text, value)
+    return combo
+
+
+def _device_combo() -> QComboBox:
+    devices = available_devices()
+    best = str(resolve_device("auto"))
+    best_label = next((d.label for d in devices if d.id == best), best)
+    return _combo(
+        [(f"Auto (best available: {best_label})", "auto")] + [(d.label, d.id) for d in devices]
+    )
+
+
+def _select(combo: QComboBox, value: Any) -> None:
+    """Select `value`; one the list lacks is added, marked, so validation can name it."""
+    index = combo.findData(value)
+    if index < 0:
+        combo.addItem(f"{value} (not available)", value)
+        index = combo.count() - 1
+    combo.setCurrentIndex(index)
+
+
+def _int_box(minimum: int, maximum: int) -> QSpinBox:
+    box = QSpinBox()
+    box.setRange(minimum, maximum)
+    return box
+
+
+class CompactDoubleSpinBox(QDoubleSpinBox):
+    """Shows 0.9 rather than 0.9000: the decimals only bound what can be typed."""
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt's name)
+        text = f"{value:.{self.decimals()}f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _float_box(
+    minimum: float, maximum: float, step: float, decimals: int, zero_text: str = ""
+) -> QDoubleSpinBox:
+    box = CompactDoubleSpinBox()
+    box.setDecimals(decimals)
+    box.setRange(minimum, maximum)
+    box.setSingleStep(step)
+    box.setSpecialValueText(zero_text)  # shown at the minimum; "" shows the number
+    return box
+
+
+def _generic_editor(f: dataclasses.Field) -> QWidget:
+    """An editor for a field this form has no special widget for, chosen by its type."""
+    default = f.default
+    if f.metadata.get("choices"):
+        return _combo([(c, c) for c in f.metadata["choices"]])
+    if isinstance(default, bool):
+        return QCheckBox()
+    if isinstance(default, int):
+        return _int_box(-(2**31), 2**31 - 1)
+    if isinstance(default, float):
+        return _float_box(-1e9, 1e9, step=0.1, decimals=6)
+    return QLineEdit()
+
+
+def _coerce(raw: Any, default: Any) -> Any:
+    """A stored QSettings value converted to `default`'s type, or `default` if it cannot be.
+
+    INI files give back strings ("5", "true"), so each type is parsed from text as well.
+    """
+    text = str(raw).strip()
+    if isinstance(default, bool):
+        if isinstance(raw, bool):
+            return raw
+        return {"true": True, "1": True, "false": False, "0": False}.get(text.lower(), default)
+    if isinstance(default, int):
+        try:
+            return int(text)
+        except ValueError:
+            return default
+    if isinstance(default, float):
+        try:
+            value = float(text)
+        except ValueError:
+            return default
+        return value if math.isfinite(value) else default
+    return raw if isinstance(raw, str) else default

@@ -1,0 +1,129 @@
+"""Runs `Trainer.run` on a QThread and hands its events to the GUI, throttled.
+
+The engine may report thousands of batches a second; the GUI gets them as lists of events,
+at most `MAX_UPDATES_PER_SECOND` lists a second (plus one at each epoch end, log line and
+run end, so nothing important waits). Widgets are never touched from the training thread:
+signals crossing threads are queued to the GUI thread by Qt.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QThread, Signal, Slot
+
+from engine.config import TrainConfig
+from engine.control import Control
+from engine.events import BatchEnd, DataProgress, Event, RunEnd
+from engine.trainer import Trainer
+
+MAX_UPDATES_PER_SECOND = 30
+# Events that are throttled; anything else (epoch end, log line, run start) flushes at once.
+_THROTTLED = (BatchEnd, DataProgress)
+
+
+class TrainingWorker(QObject):
+    """Lives on the training thread; its `run` slot runs the trainer to the end."""
+
+    events = Signal(list)  # list[Event], in the order the engine reported them
+    done = Signal(object)  # RunEnd
+
+    def __init__(self, trainer: Trainer, control: Control,
+                 clock=time.monotonic) -> None:
+        super().__init__()
+        self.trainer = trainer
+        self.control = control
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._pending: list[Event] = []
+        self._last_emit = float("-inf")
+
+    @Slot()
+    def run(self) -> None:
+        end = self.trainer.run(self._collect, self.control)
+        self._emit_pending()
+        self.done.emit(end)
+
+    def _collect(self, event: Event) -> None:
+        if isinstance(event, RunEnd):
+            return  # delivered by `done`, after the last events
+        with self._lock:
+            if isinstance(event, DataProgress) and self._pending and isinstance(
+                    self._pending[-1], DataProgress):
+                self._pending[-1] = event  # only the latest progress matters
+            else:
+                self._pending.append(event)
+        if not isinstance(event, _THROTTLED) or (
+                self._clock() - self._last_emit >= 1 / MAX_UPDATES_PER_SECOND):
+            self._emit_pending()
+
+    def _emit_pending(self) -> None:
+        with self._lock:
+            batch, self._pending = self._pending, []
+        if batch:
+            self._last_emit = self._clock()
+            self.events.emit(batch)
+
+
+class TrainingSession(QObject):
+    """One training run on its own QThread, owned by the GUI thread.
+
+    Emits `events` (throttled lists of engine events) and `finished(RunEnd)` once the thread
+    has been joined, so a new session can start from the `finished` handler.
+    """
+
+    events = Signal(list)
+    finished = Signal(object)
+
+    def __init__(self, config: TrainConfig, run_dir: str | Path | None = None,
+                 resume_from: str | Path | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.control = Control()
+        self.trainer = Trainer(config, run_dir=run_dir, resume_from=resume_from)
+        self.end: RunEnd | None = None
+        self._thread = QThread(self)
+        self._thread.setObjectName("training")
+        self._worker = TrainingWorker(self.trainer, self.control)
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.events.connect(self.events)
+        self._worker.done.connect(self._on_done)
+        self._thread.finished.connect(self._on_thread_finished)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def is_running(self) -> bool:
+        return self._thread.isRunning()
+
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self) -> None:
+        self.control.resume()
+
+    def stop(self) -> None:
+        self.control.stop()
+
+    def stop_and_wait(self, timeout_ms: int = 30_000) -> bool:
+        """Stop the run and join its thread (e.g. when the window closes mid-run).
+
+        The engine honours a stop within one batch, so this returns quickly; True when the
+        thread has ended.
+        """
+        self.control.stop()
+        self._thread.quit()
+        return self._thread.wait(timeout_ms)
+
+    @Slot(object)
+    def _on_done(self, end: RunEnd) -> None:
+        self.end = end
+        self._thread.quit()
+
+    @Slot()
+    def _on_thread_finished(self) -> None:
+        self._worker.deleteLater()
+        if self.end is not None:
+            self.finished.emit(self.end)

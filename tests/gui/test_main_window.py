@@ -1,0 +1,227 @@
+"""The whole window, driven like a person would: real runs on tiny generated datasets."""
+
+from __future__ import annotations
+
+import csv
+import urllib.request
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QMessageBox
+
+from engine.config import TrainConfig
+from gui.main_window import MainWindow
+from tests.datasets import write_idx_dataset
+
+RUN_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("window-data")
+    write_idx_dataset(root, n_train=200, n_test=50)
+    return root
+
+
+@pytest.fixture
+def settings_file(tmp_path):
+    return str(tmp_path / "settings.ini")
+
+
+@pytest.fixture
+def make_window(qtbot, tmp_path, settings_file):
+    def make() -> MainWindow:
+        settings = QSettings(settings_file, QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
+        qtbot.addWidget(window)
+        window.show()
+        return window
+
+    return make
+
+
+@pytest.fixture
+def window(make_window, data_dir):
+    window = make_window()
+    window.settings_panel.set_config(small_config(data_dir))
+    return window
+
+
+def small_config(data_dir, **changes) -> TrainConfig:
+    return TrainConfig(arch="mlp", dataset="mnist", data_dir=str(data_dir), epochs=2,
+                       batch_size=20, device="cpu").replace(**changes)
+
+
+def click(qtbot, button):
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+
+
+def start_paused(qtbot, window):
+    """Click Train and pause at once, so the run is reliably mid-way for the test."""
+    click(qtbot, window.train_button)
+    window.toggle_pause()
+    qtbot.waitUntil(lambda: "Paused at epoch 1" in window.log.text(), timeout=RUN_TIMEOUT_MS)
+
+
+def test_train_runs_to_the_end_and_every_panel_shows_it(qtbot, window):
+    assert window.train_button.isEnabled() and not window.stop_button.isEnabled()
+    click(qtbot, window.train_button)
+    assert not window.train_button.isEnabled() and window.stop_button.isEnabled()
+    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        pass
+    end = finished.args[0]
+    assert end.reason == "finished"
+
+    # 200 images / 20 per batch = 10 batches, for 2 epochs.
+    assert window.plots.batch_point_count() == 20
+    assert window.plots.epoch_point_count() == 2
+    history = window.checkpoint.history
+    assert [record["epoch"] for record in history] == [1, 2]
+    assert window.history == history
+    assert f"{history[-1]['test_acc']:.1%}" in window.progress.final_accuracy_text()
+    assert "Finished 2 epochs" in window.log.text()
+    # The buttons follow the run state; the model reached the draw tab.
+    assert window.train_button.isEnabled() and not window.stop_button.isEnabled()
+    assert not window.pause_button.isEnabled()
+    assert window.save_action.isEnabled() and window.export_action.isEnabled()
+    assert window.draw.model_label.text().startswith("Model just trained: mlp on mnist")
+
+
+def test_a_second_run_after_a_finished_one_works(qtbot, window):
+    for _ in range(2):
+        click(qtbot, window.train_button)
+        with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+            pass
+        assert finished.args[0].reason == "finished"
+        assert window.plots.batch_point_count() == 20
+
+
+def test_pause_holds_the_run_and_resume_finishes_it(qtbot, window):
+    start_paused(qtbot, window)
+    assert window.pause_button.text() == "Resume"
+    assert window.progress.state_text() == "Paused"
+    assert window.plots.batch_point_count() == 0  # nothing ran while paused
+    session = window.session
+    click(qtbot, window.pause_button)
+    assert window.pause_button.text() == "Pause"
+    with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        pass
+    assert finished.args[0].reason == "finished"
+    assert window.plots.batch_point_count() == 20
+
+
+def test_stop_mid_run_then_start_again(qtbot, window):
+    start_paused(qtbot, window)
+    session = window.session
+    with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        click(qtbot, window.stop_button)
+    assert finished.args[0].reason == "stopped"
+    assert "Stopped" in window.end_banner.text() and window.end_banner.isVisible()
+    assert window.train_button.isEnabled() and not window.stop_button.isEnabled()
+
+    click(qtbot, window.train_button)
+    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        pass
+    assert finished.args[0].reason == "finished"
+    assert not window.end_banner.isVisible()
+
+
+def test_closing_mid_run_stops_and_joins_the_thread(qtbot, window):
+    start_paused(qtbot, window)
+    session = window.session
+    window.close()
+    assert not session.is_running()
+    assert window.session is None
+    # The autouse fixture in tests/conftest.py also fails the test on a thread left running.
+
+
+def test_keyboard_shortcuts_drive_the_run(qtbot, window):
+    qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert window.session is not None
+    session = window.session
+    qtbot.keyClick(window, Qt.Key.Key_Space)
+    qtbot.waitUntil(lambda: "Paused at epoch 1" in window.log.text(), timeout=RUN_TIMEOUT_MS)
+    with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert finished.args[0].reason == "stopped"
+
+
+def test_an_invalid_learning_rate_is_explained_and_train_is_refused(qtbot, window, data_dir):
+    window.settings_panel.set_config(small_config(data_dir, lr=50.0))
+    assert not window.train_button.isEnabled()
+    assert not window.train_action.isEnabled()
+    error = window.settings_panel.findChild(type(window.end_banner), "lr_error")
+    assert error is not None and "Learning rate must be" in error.text()
+    assert window.start_training() is False
+    assert window.session is None
+
+
+def test_an_offline_download_failure_says_what_to_do_and_the_window_stays_usable(
+        qtbot, window, tmp_path, monkeypatch):
+    def offline(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    empty = tmp_path / "empty-data"
+    empty.mkdir()
+    window.settings_panel.set_config(small_config(empty))
+    click(qtbot, window.train_button)
+    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        pass
+    end = finished.args[0]
+    assert end.reason == "failed"
+    banner = window.end_banner.text()
+    assert window.end_banner.isVisible()
+    assert "train-images-idx3-ubyte" in banner and str(empty) in banner
+    assert "train-images-idx3-ubyte" in window.log.text()
+    assert window.progress.state_text() == "Failed"
+    assert window.train_button.isEnabled()  # usable: fix the settings and train again
+
+
+def test_settings_come_back_on_the_next_launch(qtbot, make_window, data_dir):
+    first = make_window()
+    chosen = small_config(data_dir, arch="lenet5-relu", epochs=7, lr=2e-4, optimizer="sgd")
+    first.settings_panel.set_config(chosen)
+    first.close()
+    second = make_window()
+    assert second.settings_panel.config() == chosen
+
+
+def test_save_open_and_export(qtbot, window, tmp_path, monkeypatch):
+    click(qtbot, window.train_button)
+    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
+        pass
+    saved = tmp_path / "model.pt"
+    assert window.save_checkpoint_as(str(saved))
+    exported = tmp_path / "metrics.csv"
+    assert window.export_metrics(str(exported))
+    rows = list(csv.DictReader(exported.open()))
+    assert [int(r["epoch"]) for r in rows] == [1, 2]
+    assert float(rows[-1]["test_acc"]) == pytest.approx(window.history[-1]["test_acc"])
+
+    window.plots.clear()
+    assert window.open_checkpoint(str(saved))
+    assert window.plots.epoch_point_count() == 2
+    assert window.draw.model_label.text() == "Loaded checkpoint: model.pt"
+
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
+    junk = tmp_path / "junk.pt"
+    junk.write_bytes(b"not a checkpoint at all")
+    assert not window.open_checkpoint(str(junk))
+    assert warnings and "junk.pt" in warnings[0]
+    assert window.draw.model_label.text() == "Loaded checkpoint: model.pt"  # kept
+
+
+def test_continue_from_checkpoint_extends_the_history(qtbot, window, data_dir):
+    click(qtbot, window.train_button)
+    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
+        pass
+    window.settings_panel.set_config(small_config(data_dir, epochs=3))
+    window.resume_training()
+    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        pass
+    assert finished.args[0].reason == "finished"
+    assert [record["epoch"] for record in window.history] == [1, 2, 3]
+    assert window.plots.epoch_point_count() == 3
+    assert window.plots.batch_point_count() == 10  # only the new epoch's batches

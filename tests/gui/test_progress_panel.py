@@ -1,0 +1,216 @@
+"""The progress panel: labels, bars, elapsed time and ETA from an injected clock (no sleeping)."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QApplication
+
+from engine.events import BatchEnd, DataProgress, EpochEnd, RunEnd, RunStart
+from gui.progress_panel import ProgressPanel, format_duration
+
+# Qt's offscreen platform warns on every shown window; that warning says nothing about us.
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def run_start(epochs: int = 3, batches_per_epoch: int = 100, start_epoch: int = 0) -> RunStart:
+    return RunStart(
+        arch="resnet18", dataset="cifar10", device="CUDA 0: NVIDIA H100", epochs=epochs,
+        start_epoch=start_epoch, batches_per_epoch=batches_per_epoch, train_size=50_000,
+        val_size=0, test_size=10_000, num_params=11_173_962, class_names=tuple("abcdefghij"),
+        input_shape=(3, 32, 32),
+    )
+
+
+def batch_end(epoch: int, batch: int, batches_per_epoch: int = 100, start_epoch: int = 0):
+    step = (epoch - 1) * batches_per_epoch + batch
+    return BatchEnd(epoch=epoch, batch=batch, batches_per_epoch=batches_per_epoch, step=step,
+                    loss=0.5, accuracy=0.8125, examples_per_sec=12_345.6, lr=0.1)
+
+
+def epoch_end(epoch: int = 1, val_acc: float | None = None) -> EpochEnd:
+    return EpochEnd(epoch=epoch, epochs=3, train_loss=0.3, train_acc=0.9734,
+                    val_loss=None if val_acc is None else 0.35, val_acc=val_acc,
+                    test_loss=0.4, test_acc=0.9612, lr=0.1, seconds=30.0)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def panel(qtbot, clock) -> ProgressPanel:
+    widget = ProgressPanel(clock=clock)
+    qtbot.addWidget(widget)
+    return widget
+
+
+def test_format_duration_is_h_mm_ss():
+    assert format_duration(0) == "0:00:00"
+    assert format_duration(59.6) == "0:01:00"
+    assert format_duration(3725) == "1:02:05"
+    assert format_duration(36_000) == "10:00:00"
+    assert format_duration(-3) == "0:00:00"
+
+
+def test_idle_panel_says_so(panel):
+    assert panel.state_text() == "Idle"
+    assert panel.eta_text() == "—"
+    assert panel.final_accuracy_text() == "Train —   Test —"
+    assert panel.batch_progress() == (0, 1)
+
+
+def test_batches_move_the_labels_the_bar_and_the_eta(panel, clock):
+    panel.start_run(run_start(epochs=3, batches_per_epoch=100))
+    assert panel.state_text() == "Training"
+    assert panel.epoch_text() == "Epoch 1 / 3"
+    assert panel.elapsed_text() == "0:00:00"
+    assert panel.eta_text() == "—"  # nothing to average yet
+
+    clock.advance(10)
+    panel.update_batch(batch_end(1, 10))
+    assert panel.batch_progress() == (10, 100)
+    assert panel.elapsed_text() == "0:00:10"
+    assert panel.eta_text() == format_duration(1.0 * 290)  # 1 s a batch, 290 batches left
+
+    clock.advance(4)  # between batches the ETA counts down
+    panel.refresh_times()
+    assert panel.eta_text() == format_duration(290 - 4)
+    assert panel.elapsed_text() == "0:00:14"
+
+    clock.advance(136)
+    panel.update_batch(batch_end(2, 50))
+    assert panel.epoch_text() == "Epoch 2 / 3"
+    assert panel.batch_progress() == (50, 100)
+    assert panel.eta_text() == format_duration(150 / 150 * 150)  # 150 done in 150 s, 150 left
+
+
+def test_paused_time_counts_neither_in_elapsed_nor_in_eta(panel, clock):
+    panel.start_run(run_start(epochs=1, batches_per_epoch=100))
+    clock.advance(20)
+    panel.update_batch(batch_end(1, 10))  # 2 s a batch
+    panel.set_state("paused")
+    assert panel.state_text() == "Paused"
+    clock.advance(3600)  # an hour at lunch
+    panel.refresh_times()
+    assert panel.elapsed_text() == "0:00:20"
+    assert panel.eta_text() == format_duration(2 * 90)
+
+    panel.set_state("training")
+    clock.advance(20)
+    panel.update_batch(batch_end(1, 20))
+    assert panel.elapsed_text() == "0:00:40"
+    assert panel.eta_text() == format_duration(2 * 80)
+
+
+def test_a_resumed_run_counts_only_its_own_batches(panel, clock):
+    panel.start_run(run_start(epochs=5, batches_per_epoch=100, start_epoch=3))
+    assert panel.epoch_text() == "Epoch 4 / 5"
+    clock.advance(50)
+    panel.update_batch(batch_end(4, 50))
+    assert panel.eta_text() == format_duration(150)  # 1 s a batch, 200 - 50 left
+
+
+def test_the_tick_runs_only_while_a_shown_run_is_active(panel, qtbot):
+    panel.start_run(run_start())
+    assert not panel.is_ticking()  # not on screen: nothing to refresh
+    panel.show()
+    qtbot.waitExposed(panel)
+    assert panel.is_ticking()
+    panel.set_state("paused")
+    assert not panel.is_ticking()
+    panel.set_state("training")
+    assert panel.is_ticking()
+    panel.hide()
+    assert not panel.is_ticking()
+    panel.show()
+    assert panel.is_ticking()
+    panel.end_run(RunEnd("finished", "Training finished.", epochs_done=3))
+    assert not panel.is_ticking()
+
+
+def test_the_tick_stops_when_the_window_closes_mid_run(panel, qtbot):
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.start_run(run_start())
+    assert panel.is_ticking()
+    panel.close()
+    QApplication.processEvents()
+    assert not panel.is_ticking()
+
+
+def test_epoch_results_show_in_the_accuracy_label(panel):
+    panel.start_run(run_start())
+    panel.update_epoch(epoch_end())
+    assert panel.final_accuracy_text() == "Train 97.3%   Test 96.1%"
+    panel.update_epoch(epoch_end(2, val_acc=0.955))
+    assert panel.final_accuracy_text() == "Train 97.3%   Val 95.5%   Test 96.1%"
+
+
+@pytest.mark.parametrize(
+    ("reason", "state", "message"),
+    [
+        ("finished", "Finished", "Finished 3 epochs; saved to run.pt."),
+        ("stopped", "Stopped", "Stopped after epoch 1 as asked; the last weights were kept."),
+        ("diverged", "Diverged",
+         "The loss became NaN at step 212. Try a lower learning rate (e.g. 0.01)."),
+        ("failed", "Failed", "Out of GPU memory. Try a smaller batch size."),
+    ],
+)
+def test_end_run_says_how_the_run_ended(panel, clock, reason, state, message):
+    panel.start_run(run_start(epochs=3, batches_per_epoch=100))
+    clock.advance(30)
+    panel.update_batch(batch_end(1, 30))
+    panel.end_run(RunEnd(reason, message, epochs_done=1))
+    clock.advance(100)
+    panel.refresh_times()
+    assert panel.state_text() == state
+    assert panel.message_text() == message
+    assert panel.elapsed_text() == "0:00:30"  # frozen at the end
+    assert panel.eta_text() == "—"
+    assert panel.batch_progress()[0] == (100 if reason == "finished" else 30)
+
+
+def test_data_progress_shows_while_loading_and_hides_after(panel):
+    panel.set_state("loading")
+    assert panel.state_text() == "Loading data"
+    assert not panel.data_progress_visible()
+    panel.show_data_progress(DataProgress("cifar10", "Downloading", done=85, total=170))
+    assert panel.data_progress_visible()
+    assert panel.data_progress() == (500, 1000)
+    panel.show_data_progress(DataProgress("folder", "Reading images", done=12, total=0))
+    assert panel.data_progress()[1] == 0  # indeterminate
+    big = 5 * 2**32  # byte counts beyond a 32-bit int still fit
+    panel.show_data_progress(DataProgress("imagenet", "Downloading", done=big // 4, total=big))
+    assert panel.data_progress() == (250, 1000)
+    panel.start_run(run_start())
+    assert not panel.data_progress_visible()
+
+
+def test_bad_calls_are_refused_with_a_reason(panel):
+    with pytest.raises(ValueError, match="Unknown progress state 'running'"):
+        panel.set_state("running")
+    with pytest.raises(RuntimeError, match="needs start_run"):
+        panel.update_batch(batch_end(1, 1))
+
+
+def test_a_run_that_fails_while_loading_data_says_why(panel):
+    panel.set_state("loading")
+    panel.show_data_progress(DataProgress("mnist", "Downloading", done=10, total=100))
+    panel.end_run(RunEnd("failed", "Could not download MNIST: no network. Pick mnist-sample.",
+                         epochs_done=0))
+    assert panel.state_text() == "Failed"
+    assert panel.message_text().startswith("Could not download MNIST")
+    assert not panel.data_progress_visible()
+    assert panel.elapsed_text() == "—"
