@@ -32,7 +32,12 @@ from gui.plots_panel import PlotsPanel
 from gui.progress_panel import ProgressPanel
 from gui.settings_panel import SettingsPanel
 from gui.summary_panel import SummaryPanel
-from gui.worker import TrainingSession
+from gui.worker import TrainingSession, keep_gui_thread_single_threaded
+
+# Plots redraw at most this often during a run; labels follow every update. A redraw of the
+# four plots costs the GUI thread milliseconds of Python, which on a 2-core machine is taken
+# straight from the training thread (bench/gui_overhead.py).
+PLOT_INTERVAL_S = 0.2
 
 SHORTCUTS = (
     ("Train", "Ctrl+Return"),
@@ -53,6 +58,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None,
                  runs_dir: str | Path = DEFAULT_RUNS_DIR) -> None:
         super().__init__()
+        keep_gui_thread_single_threaded()
         self.setWindowTitle("TrainDesk")
         self._settings = settings if settings is not None else QSettings()
         self._runs_dir = Path(runs_dir)
@@ -61,6 +67,8 @@ class MainWindow(QMainWindow):
         self._checkpoint_path: str | None = None  # where `checkpoint` lives on disk
         self._paused = False
         self.history: list[dict] = []  # per-epoch records of the run on screen
+        self._unplotted: list[BatchEnd] = []  # batches waiting for the next plot redraw
+        self._last_plot = 0.0
 
         self.settings_panel = SettingsPanel()
         self.plots = PlotsPanel()
@@ -209,6 +217,7 @@ class MainWindow(QMainWindow):
         self.session.finished.connect(self._on_finished)
         self._paused = False
         self.history = []
+        self._unplotted = []
         self.end_banner.hide()
         self.plots.clear()
         self.progress.set_state("loading")
@@ -254,14 +263,11 @@ class MainWindow(QMainWindow):
 
     @Slot(list)
     def _on_events(self, events: list) -> None:
-        batches: list[BatchEnd] = []
         for event in events:
             if isinstance(event, BatchEnd):
-                batches.append(event)
+                self._unplotted.append(event)
                 continue
-            if batches:  # keep the order: batches before a later epoch end
-                self._show_batches(batches)
-                batches = []
+            self._plot_batches()  # keep the order: batches before a later epoch end
             if isinstance(event, RunStart):
                 self.plots.start_run(event)
                 self.history = list(event.history)
@@ -280,20 +286,26 @@ class MainWindow(QMainWindow):
                 self.log.append(event)
             elif isinstance(event, DataProgress):
                 self.progress.show_data_progress(event)
-        if batches:
-            self._show_batches(batches)
+        if self._unplotted:
+            self.progress.update_batch(self._unplotted[-1])
+            if time.monotonic() - self._last_plot >= PLOT_INTERVAL_S:
+                self._plot_batches()
 
-    def _show_batches(self, batches: list[BatchEnd]) -> None:
+    def _plot_batches(self) -> None:
+        batches, self._unplotted = self._unplotted, []
+        if not batches:
+            return
+        self._last_plot = time.monotonic()
         self.plots.add_batches(np.array([b.step for b in batches], dtype=np.float64),
                                np.array([b.loss for b in batches], dtype=np.float64),
                                np.array([b.lr for b in batches], dtype=np.float64))
-        self.progress.update_batch(batches[-1])
 
     @Slot(object)
     def _on_finished(self, end: RunEnd) -> None:
         if self.session is None:  # the window closed mid-run and already joined the thread
             return
         session, self.session = self.session, None
+        self._plot_batches()
         self.progress.end_run(end)
         self.log.append_text(end.message, "info" if end.reason in ("finished", "stopped")
                              else "error")

@@ -194,7 +194,8 @@ class PlotsPanel(QWidget):
         self._epochs: dict[int, dict[str, float | int | None]] = {}
         self._epoch_series: dict[str, np.ndarray] = self._empty_epoch_series()
         self._skipped_batches = 0
-        self._lr_peak = 0.0
+        self._lr_peak = self._loss_peak = 0.0
+        self._y_tops: dict[str, float] = {}
 
         palette = self.palette()
         self._fg = palette.color(QPalette.ColorRole.Text)
@@ -220,7 +221,6 @@ class PlotsPanel(QWidget):
         self._raw_loss = loss.plot(pen=pg.mkPen(raw_color, width=1), name="per batch")
         self._smooth_loss = loss.plot(pen=pg.mkPen(TRAIN_COLOR, width=2),
                                       name=f"smoothed ({smoothing:g})")
-        loss.getViewBox().setAutoVisible(y=True)  # a spike out of view does not squash the rest
         self._lr = self.plots["lr"].getPlotItem().plot(pen=pg.mkPen(LR_COLOR, width=2))
         for curve in (self._raw_loss, self._smooth_loss, self._lr):
             curve.setDownsampling(auto=True, method="peak")
@@ -300,6 +300,12 @@ class PlotsPanel(QWidget):
         """Clear every plot and preallocate room for the whole run's steps."""
         self.clear()
         run_steps = max(0, run.epochs - run.start_epoch) * run.batches_per_epoch
+        # The per-step plots span the whole run from the start: the curve grows across a
+        # fixed axis instead of the axes changing (and repainting) on every update, which
+        # more than halves the cost of a live redraw.
+        first_step = run.start_epoch * run.batches_per_epoch
+        for name in ("loss", "lr"):
+            self.plots[name].setXRange(first_step, first_step + max(run_steps, 1), padding=0.02)
         self._steps.reserve(min(run_steps, MAX_PREALLOCATED_STEPS))
 
     def add_batches(self, steps: np.ndarray, losses: np.ndarray, lrs: np.ndarray) -> None:
@@ -323,12 +329,18 @@ class PlotsPanel(QWidget):
         self._raw_loss.setData(step, self._steps.view("loss"))
         self._smooth_loss.setData(step, self._steps.view("loss_smooth"))
         self._lr.setData(step, self._steps.view("lr"))
-        # From 0 to just above the peak: auto-range would blow a constant rate up into a
-        # meaningless band around it.
+        # y from 0 to just above the peak, changed only when the peak grows (see start_run).
+        # For the rate, auto-range would also blow a constant value up into a meaningless
+        # band; for the loss, the peak of the smoothed line lets a single spike go off the top
+        # rather than squash the rest.
         self._lr_peak = max(self._lr_peak, float(lrs.max()))
-        if self._lr_peak > 0:
-            self.plots["lr"].setYRange(0, self._lr_peak * 1.1, padding=0)
-        self._fit_views_now("loss", "lr")
+        smooth = self._steps.view("loss_smooth")[-len(lrs):]
+        self._loss_peak = max(self._loss_peak, float(smooth.max()))
+        for name, peak, headroom in (("lr", self._lr_peak, 1.1), ("loss", self._loss_peak, 1.25)):
+            if peak > 0 and self._y_tops.get(name) != peak:
+                self._y_tops[name] = peak
+                self.plots[name].setYRange(0, peak * headroom, padding=0)
+        self._fit_views_now("loss", "lr")  # a no-op for axes given fixed ranges
 
     def _fit_views_now(self, *plots: str) -> None:
         """Auto-range now rather than in pyqtgraph's paint-time pass: a range change made
@@ -351,7 +363,10 @@ class PlotsPanel(QWidget):
     def clear(self) -> None:
         self._steps.clear()
         self._ema.reset()
-        self._lr_peak = 0.0
+        self._lr_peak = self._loss_peak = 0.0
+        self._y_tops = {}
+        for name in ("loss", "lr"):  # start_run fixes them again for the next run
+            self.plots[name].enableAutoRange()
         self._skipped_batches = 0
         for curve in (self._raw_loss, self._smooth_loss, self._lr):
             curve.setData([], [])

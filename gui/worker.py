@@ -12,6 +12,7 @@ import threading
 import time
 from pathlib import Path
 
+import torch
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
 from engine.config import TrainConfig
@@ -20,6 +21,18 @@ from engine.events import BatchEnd, DataProgress, Event, RunEnd
 from engine.trainer import Trainer
 
 MAX_UPDATES_PER_SECOND = 30
+# PyTorch's OpenMP runtime (libgomp) stops spin-waiting between parallel regions once it
+# manages more threads than there are CPUs. A GUI thread with a multi-threaded pool of its own
+# (from predicting a drawing, or a model summary) next to the training thread's pool made
+# training ~45% slower on a 2-core machine (bench/gui_overhead.py). So the GUI thread keeps a
+# single-threaded pool for its small tensor work, and the training thread gets every core.
+TRAINING_THREADS = torch.get_num_threads()
+
+
+def keep_gui_thread_single_threaded() -> None:
+    """Call on the GUI thread before it does any tensor work (see TRAINING_THREADS)."""
+    torch.set_num_threads(1)
+
 # Events that are throttled; anything else (epoch end, log line, run start) flushes at once.
 _THROTTLED = (BatchEnd, DataProgress)
 
@@ -42,6 +55,7 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
+        torch.set_num_threads(TRAINING_THREADS)  # per thread: the GUI thread keeps one
         end = self.trainer.run(self._collect, self.control)
         self._emit_pending()
         self.done.emit(end)

@@ -1,0 +1,149 @@
+"""What the live window costs: the same training headless and through the real window.
+
+Trains LeNet-5 (classic) on the CPU, first headless (`Trainer.run` on the main thread of a
+fresh process, as the CLI does), then by clicking Train in the real MainWindow (offscreen Qt,
+live plots on screen). The headless pass runs in a child process because a main thread that
+has done multi-threaded tensor work keeps an OpenMP pool that slows any later training thread
+(see gui/worker.py); the app's GUI thread never does.
+Prints examples/s of both (training time of each epoch, as the engine measures it) and their
+ratio. Headless and windowed runs alternate `--repeats` times and medians are compared,
+because this shared 2-core machine's speed drifts by tens of percent between runs. Also
+prints how late a QTimer probe set to fire every 10 ms fired on the GUI thread during the
+windowed runs: max and 99th percentile lateness. Targets: GUI >= 95% of headless throughput;
+lateness p99 < 30 ms, max < 100 ms.
+
+    python bench/gui_overhead.py [--dataset fashion-mnist|mnist-sample] [--epochs 1]
+                                 [--batch-size 64] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from engine.config import TrainConfig  # noqa: E402
+from engine.data import load_dataset  # noqa: E402
+from engine.events import EpochEnd  # noqa: E402
+from engine.trainer import Trainer  # noqa: E402
+
+PROBE_MS = 10
+
+
+def throughput(records: list[dict], train_size: int) -> float:
+    return train_size * len(records) / sum(r["seconds"] for r in records)
+
+
+def headless(config: TrainConfig, train_size: int) -> float:
+    records: list[dict] = []
+    Trainer(config).run(lambda e: records.append(e.as_record())
+                        if isinstance(e, EpochEnd) else None)
+    return throughput(records, train_size)
+
+
+class LatenessProbe:
+    """A 10 ms timer on the GUI thread; records how late each tick fired."""
+
+    def __init__(self) -> None:
+        self.timer = QTimer()
+        self.timer.setInterval(PROBE_MS)
+        self.timer.timeout.connect(self._tick)
+        self.clock = QElapsedTimer()
+        self.lateness_ms: list[float] = []
+        self._last = 0.0
+
+    def start(self) -> None:
+        self.clock.start()
+        self._last = 0.0
+        self.timer.start()
+
+    def stop(self) -> None:
+        self.timer.stop()
+
+    def _tick(self) -> None:
+        now = self.clock.nsecsElapsed() / 1e6
+        self.lateness_ms.append(max(0.0, now - self._last - PROBE_MS))
+        self._last = now
+
+
+def windowed(app: QApplication, config: TrainConfig, train_size: int) -> tuple[float, list]:
+    from gui.main_window import MainWindow
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
+        window = MainWindow(settings=settings, runs_dir=Path(tmp) / "runs")
+        window.resize(1400, 900)
+        window.show()
+        window.settings_panel.set_config(config)
+        app.processEvents()
+        probe = LatenessProbe()
+        done = []
+        if not window.start_training():
+            raise SystemExit("the window refused to train: " + window.statusBar().currentMessage())
+        window.session.finished.connect(lambda end: (done.append(end), app.quit()))
+        probe.start()
+        app.exec()
+        probe.stop()
+        if done[0].reason != "finished":
+            raise SystemExit(f"windowed run did not finish: {done[0].message}")
+        rate = throughput(window.history, train_size)
+        window.close()
+    return rate, probe.lateness_ms
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--dataset", default="fashion-mnist")
+    parser.add_argument("--data-dir", default="/usr/share/datasets/fashion-mnist")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--headless-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    config = TrainConfig(arch="lenet5", dataset=args.dataset, data_dir=args.data_dir,
+                         epochs=args.epochs, batch_size=args.batch_size, device="cpu")
+    if not args.headless_only:
+        from gui.worker import keep_gui_thread_single_threaded
+
+        keep_gui_thread_single_threaded()  # as gui/app.py does first thing
+    train_size = len(load_dataset(config.dataset, config.data_dir).train_labels)
+    if args.headless_only:
+        print(headless(config, train_size))
+        return
+    app = QApplication([])
+    app.setStyle("Fusion")
+    print(f"LeNet-5, {config.dataset} ({train_size:,} training images), batch "
+          f"{config.batch_size}, {config.epochs} epoch(s), CPU")
+
+    base_rates, gui_rates, lateness = [], [], []
+    for run in range(1, args.repeats + 1):
+        child = subprocess.run([sys.executable, __file__, "--headless-only", *sys.argv[1:]],
+                               capture_output=True, text=True, check=True)
+        base_rates.append(float(child.stdout.split()[-1]))
+        rate, late = windowed(app, config, train_size)
+        gui_rates.append(rate)
+        lateness.extend(late)
+        print(f"run {run}: headless {base_rates[-1]:8,.0f} examples/s, window {rate:8,.0f} "
+              f"examples/s, lateness max {max(late):.1f} ms")
+    base, gui = float(np.median(base_rates)), float(np.median(gui_rates))
+    print(f"median headless: {base:10,.0f} examples/s")
+    print(f"median window:   {gui:10,.0f} examples/s")
+    print(f"ratio window / headless: {gui / base:.1%} (target >= 95%)")
+    late = np.array(lateness)
+    print(f"event-loop lateness over {len(late)} probe ticks: p99 {np.percentile(late, 99):.1f} "
+          f"ms, max {late.max():.1f} ms (targets: p99 < 30 ms, max < 100 ms)")
+
+
+if __name__ == "__main__":
+    main()
