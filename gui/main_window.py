@@ -25,7 +25,9 @@ from PySide6.QtWidgets import (
 
 from engine.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from engine.config import DEFAULT_RUNS_DIR, TrainConfig
+from engine.data import DATASETS
 from engine.events import BatchEnd, DataProgress, EpochEnd, LogLine, RunEnd, RunStart
+from engine.models import input_size_for
 from gui.draw_panel import DrawPanel
 from gui.log_panel import LogPanel
 from gui.plots_panel import PlotsPanel
@@ -352,15 +354,13 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_config_changed(self, config: TrainConfig) -> None:
-        from engine.data import DATASETS
-        from engine.models import input_size_for
-
+        """Keep the Model tab on the chosen architecture, where the input is known already."""
         spec = DATASETS.get(config.dataset)
-        shape = getattr(spec, "shape", None)  # (C, H, W, classes) when known before loading
-        if config.arch and shape and not config.problems().get("arch"):
-            channels, size, _, classes = shape
-            self.summary.show_for(config.arch, channels, classes,
-                                  input_size_for(config.arch, size, config.image_size))
+        if spec is None or spec.known_shape is None or config.problems().get("arch"):
+            return
+        channels, size, classes = spec.known_shape
+        self.summary.show_for(config.arch, channels, classes,
+                              input_size_for(config.arch, size, config.image_size))
 
     # -- files -------------------------------------------------------------------------
 

@@ -35,6 +35,8 @@ class DatasetSpec:
     # their sizes and modification times key the cache.
     sources: Callable[[Path], list[Path]]
     uses_image_size: bool = False  # only image folders are resized when loaded
+    # (channels, image size, classes) where known before loading, for the model summary.
+    known_shape: tuple[int, int, int] | None = None
 
 
 DATASETS: dict[str, DatasetSpec] = {
@@ -48,6 +50,7 @@ DATASETS: dict[str, DatasetSpec] = {
             downloads=False,
             load=mnist.load_mnist_sample,
             sources=lambda data_dir: mnist.idx_files_in(mnist.SAMPLE_DIR),
+            known_shape=(1, 28, 10),
         ),
         DatasetSpec(
             "mnist",
@@ -57,6 +60,7 @@ DATASETS: dict[str, DatasetSpec] = {
             downloads=True,
             load=partial(mnist.load_idx_source, mnist.SOURCES["mnist"]),
             sources=partial(mnist.locate, mnist.SOURCES["mnist"]),
+            known_shape=(1, 28, 10),
         ),
         DatasetSpec(
             "fashion-mnist",
@@ -67,6 +71,7 @@ DATASETS: dict[str, DatasetSpec] = {
             downloads=True,
             load=partial(mnist.load_idx_source, mnist.SOURCES["fashion-mnist"]),
             sources=partial(mnist.locate, mnist.SOURCES["fashion-mnist"]),
+            known_shape=(1, 28, 10),
         ),
         DatasetSpec(
             "cifar10",
@@ -76,6 +81,7 @@ DATASETS: dict[str, DatasetSpec] = {
             downloads=True,
             load=cifar.load_cifar10,
             sources=cifar.locate,
+            known_shape=(3, 32, 10),
         ),
         DatasetSpec(
             "folder",

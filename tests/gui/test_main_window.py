@@ -225,3 +225,10 @@ def test_continue_from_checkpoint_extends_the_history(qtbot, window, data_dir):
     assert [record["epoch"] for record in window.history] == [1, 2, 3]
     assert window.plots.epoch_point_count() == 3
     assert window.plots.batch_point_count() == 10  # only the new epoch's batches
+
+
+def test_the_model_tab_follows_the_chosen_architecture_before_any_run(qtbot, window, data_dir):
+    window.settings_panel.set_config(small_config(data_dir, arch="lenet5"))
+    assert window.summary.summary().total_params == 61_706
+    window.settings_panel.set_config(small_config(data_dir, arch="resnet18"))
+    assert window.summary.summary().total_params > 11_000_000
