@@ -319,8 +319,12 @@ class MainWindow(QMainWindow):
             self.checkpoint = trainer.checkpoint()
             self._checkpoint_path = end.checkpoint_path
             config = trainer.config
-            self.draw.show_checkpoint(self.checkpoint,
-                                      f"Model just trained: {config.arch} on {config.dataset}")
+            if self.checkpoint.is_digits:  # the canvas is for digits; keep a digit model
+                self.draw.show_checkpoint(
+                    self.checkpoint, f"Model just trained: {config.arch} on {config.dataset}")
+            else:
+                self.log.append_text("The Draw tab keeps its digit model; open this run's "
+                                     "checkpoint (File > Open) to draw for it anyway.")
         session.deleteLater()
         self.settings_panel.set_running(False)
         self._update_actions()

@@ -232,3 +232,21 @@ def test_the_model_tab_follows_the_chosen_architecture_before_any_run(qtbot, win
     assert window.summary.summary().total_params == 61_706
     window.settings_panel.set_config(small_config(data_dir, arch="resnet18"))
     assert window.summary.summary().total_params > 11_000_000
+
+
+def test_a_model_trained_on_something_other_than_digits_leaves_the_draw_tab_alone(
+        qtbot, make_window, tmp_path):
+    from tests.datasets import write_cifar_batches
+
+    write_cifar_batches(tmp_path / "cifar", n_per_batch=8, n_test=10)
+    window = make_window()
+    before = window.draw.model_label.text()
+    window.settings_panel.set_config(TrainConfig(arch="softmax", dataset="cifar10",
+                                                 data_dir=str(tmp_path / "cifar"), epochs=1,
+                                                 batch_size=8, device="cpu"))
+    click(qtbot, window.train_button)
+    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        pass
+    assert finished.args[0].reason == "finished"
+    assert window.draw.model_label.text() == before
+    assert "keeps its digit model" in window.log.text()
