@@ -136,5 +136,6 @@ def main(argv: list[str] | None = None) -> int:
             ConsolePrinter(), control)
     finally:
         signal.signal(signal.SIGINT, previous)
-    print(f"Run folder: {run_dir}", file=sys.stderr)
+    if run_dir.exists():
+        print(f"Run folder: {run_dir}", file=sys.stderr)
     return EXIT_CODES[end.reason]
