@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from engine.checkpoint import CheckpointError, load_checkpoint
 from engine.config import DEFAULT_RUNS_DIR, ConfigError, TrainConfig, config_fields
 from engine.control import Control
 from engine.events import BatchEnd, DataProgress, EpochEnd, Event, LogLine, RunEnd, RunStart
@@ -30,36 +31,40 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python main.py train",
         description="Train an image classifier headless, with the same engine as the app.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     defaults = TrainConfig()
+    # Settings flags default to "not given" so that --resume keeps the checkpoint's settings
+    # and changes only the ones named on the command line.
     for f in config_fields():
         flag = "--" + f.name.replace("_", "-")
-        help_text = f.metadata["help"]
         default = getattr(defaults, f.name)
+        help_text = f"{f.metadata['help']} (default: {default})"
         choices = f.metadata["choices"]
         if f.name == "arch":
             choices = tuple(MODELS)
         elif f.name == "dataset":
             choices = tuple(DATASETS)
         if f.type in ("bool", bool):
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
-                                help=help_text)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction,
+                                default=argparse.SUPPRESS, help=help_text)
         else:
             kind = {"int": int, "float": float}.get(str(f.type), str)
-            parser.add_argument(flag, type=kind, default=default, choices=choices,
+            parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, choices=choices,
                                 help=help_text, metavar=None if choices else f.name.upper())
     parser.add_argument("--run-dir", default=None,
                         help=f"Folder for the checkpoint and metrics (default: a new folder "
                              f"under {DEFAULT_RUNS_DIR}).")
     parser.add_argument("--resume", default=None, metavar="CHECKPOINT",
-                        help="Continue a run from its checkpoint.pt (same arch and dataset).")
+                        help="Continue a run from its checkpoint.pt, with its settings; flags "
+                             "given change those settings (e.g. --epochs 10).")
     return parser
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)}
-    return TrainConfig(**values)
+def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) -> TrainConfig:
+    """The flags given on the command line applied over `base` (the defaults if None)."""
+    given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
+             if hasattr(args, f.name)}
+    return (base or TrainConfig()).replace(**given)
 
 
 def default_run_dir(config: TrainConfig) -> Path:
@@ -121,7 +126,15 @@ def main(argv: list[str] | None = None) -> int:
     from engine.trainer import Trainer
 
     args = build_parser().parse_args(argv)
-    config = config_from_args(args)
+    base = None
+    if args.resume:
+        try:
+            # The device is this computer's choice, not the checkpoint's.
+            base = load_checkpoint(args.resume).config.replace(device="auto")
+        except CheckpointError as error:
+            print(f"error: --resume: {error}", file=sys.stderr)
+            return 2
+    config = config_from_args(args, base)
     try:
         config.validate()
     except ConfigError as error:

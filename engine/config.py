@@ -15,7 +15,8 @@ from typing import Any
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
-DEFAULT_DATA_DIR = str(Path.home() / ".traindesk" / "data")
+# Stored unexpanded, so configs and checkpoints do not carry one person's home folder.
+DEFAULT_DATA_DIR = "~/.traindesk/data"
 DEFAULT_RUNS_DIR = str(Path.home() / ".traindesk" / "runs")
 
 

@@ -10,7 +10,7 @@ class StopRequested(Exception):
 
 
 class Control:
-    """Thread-safe run control. The trainer calls `checkpoint()` before every batch."""
+    """Thread-safe run control. The trainer checks it before every batch."""
 
     def __init__(self) -> None:
         self._running = threading.Event()
@@ -37,5 +37,8 @@ class Control:
 
     def wait_while_paused(self) -> bool:
         """Block while paused; return True if the run should go on, False if it must stop."""
-        self._running.wait()
+        # Polls the stop flag too, so a pause() that races with a stop() cannot block forever.
+        while not self._running.wait(0.1):
+            if self._stop.is_set():
+                return False
         return not self._stop.is_set()

@@ -62,8 +62,18 @@ def _stoppable(listener: Listener, control: Control) -> Listener:
     return report
 
 
-def _cpu_copy(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}
+def _cpu_copy(state):
+    """A deep copy of a (nested) state dict with every tensor copied to the CPU.
+
+    `state_dict()` returns the live tensors, so a snapshot must copy them.
+    """
+    if isinstance(state, torch.Tensor):
+        return state.detach().to("cpu", copy=True)
+    if isinstance(state, dict):
+        return {k: _cpu_copy(v) for k, v in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_cpu_copy(v) for v in state)
+    return state
 
 
 class Trainer:
@@ -79,6 +89,10 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.resume_from = resume_from
         self.model: nn.Module | None = None
+        # The state at the last epoch boundary: what the run folder's checkpoint holds, and
+        # what the model falls back to when a run stops, diverges or fails mid-epoch, so
+        # the model, the file and the history always agree and a resume continues exactly.
+        self.saved: Checkpoint | None = None
         self.dataset: ImageDataset | None = None
         self.history: list[dict] = []
         self.epochs_done = 0
@@ -96,7 +110,11 @@ class Trainer:
         happened in a sentence a person can act on.
         """
         control = control or Control()
-        end = self._run(listener, control)
+        try:
+            end = self._run(listener, control)
+        finally:  # free the device copies of the dataset (GPU memory) once the run is over
+            self._train_x = self._train_y = self._val_x = self._val_y = None
+            self._test_x = self._test_y = None
         listener(end)
         return end
 
@@ -107,9 +125,9 @@ class Trainer:
         return Checkpoint(
             config=self.config,
             model_state=_cpu_copy(self.model.state_dict()),
-            optimizer_state=self._optimizer.state_dict() if self._optimizer else None,
-            scheduler_state=self._scheduler.state_dict() if self._scheduler else None,
-            scaler_state=self._scaler.state_dict() if self._scaler else None,
+            optimizer_state=_cpu_copy(self._optimizer.state_dict()) if self._optimizer else None,
+            scheduler_state=_cpu_copy(self._scheduler.state_dict()) if self._scheduler else None,
+            scaler_state=_cpu_copy(self._scaler.state_dict()) if self._scaler else None,
             epoch=self.epochs_done,
             history=list(self.history),
             class_names=self.dataset.class_names,
@@ -129,7 +147,6 @@ class Trainer:
         except ConfigError as error:
             return RunEnd("failed", f"Invalid setting: {error}", 0)
         device: torch.device | None = None
-        last_good: dict[str, torch.Tensor] | None = None
         try:
             device = resolve_device(config.device)
             self.dataset = load_dataset(config.dataset, config.data_dir,
@@ -137,27 +154,28 @@ class Trainer:
                                         image_size=config.image_size or 32)
             resumed = load_checkpoint(self.resume_from) if self.resume_from else None
             self._prepare(device, resumed, listener)
-            last_good = _cpu_copy(self.model.state_dict())
+            self.saved = self.checkpoint()
+            self._start_epoch = self.epochs_done
             for epoch in range(self.epochs_done + 1, config.epochs + 1):
                 self._train_epoch(epoch, device, listener, control)
-                last_good = _cpu_copy(self.model.state_dict())
+            self.saved = self.checkpoint()
             return self._end("finished", self._finished_message(), listener)
         except (DatasetError, CheckpointError) as error:
             return RunEnd("failed", str(error), self.epochs_done)
         except StopRequested:
             return self._end("stopped", f"Stopped by you after {self.epochs_done} of "
-                             f"{config.epochs} epochs.", listener)
+                             f"{config.epochs} epochs; the model as it was after epoch "
+                             f"{self.epochs_done} was kept.", listener)
         except _Diverged as error:
-            self.model.load_state_dict(last_good)
             return self._end("diverged", (
                 f"Training diverged at epoch {error.epoch}, batch {error.batch}: the loss became "
                 f"{error.loss}. Lower the learning rate (try {config.lr / 10:g}) and train "
                 "again. The weights from the last good epoch were kept."), listener)
         except Exception as error:  # noqa: BLE001 - any failure must end the run cleanly
-            return self._failed(error, device, last_good, listener)
+            return self._failed(error, device, listener)
 
     def _failed(self, error: Exception, device: torch.device | None,
-                last_good: dict[str, torch.Tensor] | None, listener: Listener) -> RunEnd:
+                listener: Listener) -> RunEnd:
         if _is_out_of_memory(error):
             if device is not None and device.type == "cuda":
                 torch.cuda.empty_cache()
@@ -167,9 +185,8 @@ class Trainer:
         else:
             listener(LogLine("".join(traceback.format_exception(error)).rstrip(), "error"))
             message = f"Training failed: {type(error).__name__}: {error}"
-        if last_good is None:  # failed before training began: nothing worth saving
+        if self.saved is None:  # failed before training began: nothing worth saving
             return RunEnd("failed", message, 0)
-        self.model.load_state_dict(last_good)
         return self._end("failed", message + " The weights from the last good epoch were kept.",
                          listener)
 
@@ -189,6 +206,10 @@ class Trainer:
         self._test_y = data.test_labels.to(device)
         self._pipeline = BatchPipeline(data, self.input_size, device, augment=config.augment)
         self._batches = self._batch_count(len(self._train_y))
+        if self._batches == 0:
+            raise DatasetError(
+                f"Only {len(self._train_y)} training image(s) are left after the validation "
+                "split: at least 2 are needed. Lower the validation split or add images.")
 
         self._optimizer = build_optimizer(self.model, config)
         self._scheduler = build_scheduler(self._optimizer, config, self._batches)
@@ -237,15 +258,32 @@ class Trainer:
                 f"{resumed.config.dataset}, but the settings say {config.arch} on "
                 f"{config.dataset}. Resume with the checkpoint's architecture and dataset.")
         load_model_weights(self.model, resumed.model_state, resumed.config.arch)
+        # The settings chosen now win over those stored with the optimizer state (lr,
+        # momentum/betas, weight decay, Nesterov); only the running averages carry over.
+        chosen = [{k: v for k, v in group.items() if k != "params"}
+                  for group in self._optimizer.param_groups]
         if resumed.optimizer_state is not None and resumed.config.optimizer == config.optimizer:
             self._optimizer.load_state_dict(resumed.optimizer_state)
-        same_schedule = (resumed.config.schedule, resumed.config.epochs) == (
-            config.schedule, config.epochs)
-        if self._scheduler is not None and resumed.scheduler_state is not None and same_schedule:
+        elif resumed.optimizer_state is not None:
+            listener(LogLine(f"The optimizer changed from {resumed.config.optimizer} to "
+                             f"{config.optimizer}: its state starts afresh.", "warning"))
+        schedule_keys = ("schedule", "epochs", "batch_size", "lr")
+        same_schedule = all(getattr(resumed.config, k) == getattr(config, k)
+                            for k in schedule_keys)
+        if same_schedule and self._scheduler is not None and resumed.scheduler_state:
             self._scheduler.load_state_dict(resumed.scheduler_state)
-        elif self._scheduler is not None:
-            listener(LogLine("The epoch count or schedule changed: the LR schedule restarts.",
-                             "warning"))
+        # A schedule that carried over owns the rates it sets (one-cycle also cycles momentum).
+        owned = {"lr", "initial_lr", "max_lr", "min_lr", "momentum", "betas"}
+        for group, values in zip(self._optimizer.param_groups, chosen, strict=True):
+            group.update({k: v for k, v in values.items()
+                          if not (same_schedule and self._scheduler is not None and k in owned)})
+        remaining = config.epochs - resumed.epoch
+        if not same_schedule and config.schedule != "none" and remaining > 0:
+            self._scheduler = build_scheduler(self._optimizer, config.replace(epochs=remaining),
+                                              self._batches)
+            listener(LogLine("The schedule, epoch count, batch size or learning rate changed: "
+                             f"the LR schedule starts afresh over the remaining {remaining} "
+                             "epochs.", "warning"))
         if self._scaler is not None and resumed.scaler_state:
             self._scaler.load_state_dict(resumed.scaler_state)
         self.history = list(resumed.history)
@@ -259,8 +297,13 @@ class Trainer:
         config, model = self.config, self.model
         # Shuffling, augmentation and dropout depend only on (seed, epoch): a resumed run
         # draws exactly the numbers the uninterrupted run would have drawn.
-        generator = torch.Generator().manual_seed(config.seed * 100_003 + epoch)
-        torch.manual_seed(config.seed * 100_003 + epoch)
+        seed = config.seed * 100_003 + epoch
+        generator = torch.Generator().manual_seed(seed)  # shuffling: on the CPU, repeatable
+        # Augmentation draws on the training device, so a GPU never waits for a copy of
+        # random numbers from the host per batch.
+        augment_generator = (generator if device.type == "cpu"
+                             else torch.Generator(device=device).manual_seed(seed))
+        torch.manual_seed(seed)
         order = torch.randperm(len(self._train_y), generator=generator).to(device)
         bs = config.batch_size
         step0 = (epoch - 1) * self._batches
@@ -283,7 +326,7 @@ class Trainer:
             if control.stop_requested:
                 raise StopRequested
             idx = order[(batch - 1) * bs: batch * bs]
-            x = self._pipeline(self._train_x[idx], generator, train=True)
+            x = self._pipeline(self._train_x[idx], augment_generator, train=True)
             y = self._train_y[idx]
             lr = self._optimizer.param_groups[0]["lr"]
             loss, logits = self._step(x, y, device)
@@ -324,6 +367,7 @@ class Trainer:
             lr=self._optimizer.param_groups[0]["lr"], seconds=train_seconds)
         self.history.append(record.as_record())
         self.epochs_done = epoch
+        self.saved = self.checkpoint()
         listener(record)
         listener(LogLine(
             f"Epoch {epoch}/{config.epochs}: train loss {record.train_loss:.4f}, "
@@ -374,17 +418,23 @@ class Trainer:
     # -- endings and files -------------------------------------------------------------
 
     def _finished_message(self) -> str:
-        last = self.history[-1] if self.history else None
-        if last is None:
-            return f"Nothing to do: the checkpoint already has {self.epochs_done} epochs."
+        if self.epochs_done == self._start_epoch:
+            return (f"Nothing to do: the checkpoint already has {self.epochs_done} epochs. "
+                    "Raise the number of epochs to train on.")
+        last = self.history[-1]
         return (f"Finished {self.epochs_done} epochs: test accuracy {last['test_acc']:.2%}, "
                 f"test loss {last['test_loss']:.4f}.")
 
     def _end(self, reason: str, message: str, listener: Listener) -> RunEnd:
+        """Finish with the last epoch-boundary state (see `saved`) in the model and the file."""
+        if self.saved is None:  # stopped or failed before the model existed
+            return RunEnd(reason, message, self.epochs_done)
+        if reason != "finished":
+            self.model.load_state_dict(self.saved.model_state)
         path = None
         if self.run_dir is not None:
             try:
-                path = str(save_checkpoint(self.run_dir / "checkpoint.pt", self.checkpoint()))
+                path = str(save_checkpoint(self.run_dir / "checkpoint.pt", self.saved))
             except OSError as error:
                 message += f" The checkpoint could not be saved: {error}."
         return RunEnd(reason, message, self.epochs_done, path)
@@ -399,7 +449,7 @@ class Trainer:
             config_file.write_text(json.dumps(self.config.to_dict(), indent=2))
         with open(self.run_dir / "metrics.jsonl", "a") as metrics:
             metrics.write(json.dumps(record.as_record()) + "\n")
-        save_checkpoint(self.run_dir / "checkpoint.pt", self.checkpoint())
+        save_checkpoint(self.run_dir / "checkpoint.pt", self.saved)
 
     @staticmethod
     def _device_label(device: torch.device | None) -> str:

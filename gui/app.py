@@ -9,11 +9,9 @@ from PySide6.QtWidgets import QApplication
 
 from engine.resources import RESOURCES_DIR
 from gui.main_window import MainWindow
-from gui.worker import keep_gui_thread_single_threaded
 
 
 def run_app(argv: list[str]) -> int:
-    keep_gui_thread_single_threaded()
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setOrganizationName("TrainDesk")
     app.setApplicationName("TrainDesk")

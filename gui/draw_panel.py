@@ -111,7 +111,7 @@ class _ProbabilityChart(pg.PlotWidget):
 class DrawPanel(QWidget):
     """Canvas on the left; the model's prediction, its input and all class odds on the right.
 
-    The main window calls `set_predictor` after a run finishes or a checkpoint is loaded.
+    The main window calls `show_checkpoint` after a run finishes or a checkpoint is loaded.
     """
 
     prediction_made = Signal(object)  # np.ndarray of probabilities, or None for no drawing
@@ -208,7 +208,12 @@ class DrawPanel(QWidget):
         try:
             predictor = Predictor.from_checkpoint(ckpt)
         except (CheckpointError, ValueError) as error:
-            self._show_model_error(f"This model cannot predict from the canvas: {error}")
+            if self._predictor is None:
+                self._show_model_error(f"This model cannot predict from the canvas: {error}")
+            else:  # keep the model in use, and say why the new one was not taken
+                self.note_label.setText(f"{description}: this model cannot predict from the "
+                                        f"canvas: {error} The model above is still in use.")
+                self.note_label.setVisible(True)
             return False
         self.set_predictor(predictor, description, ckpt.is_digits)
         return True

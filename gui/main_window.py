@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, Slot
+from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -41,17 +41,8 @@ from gui.worker import TrainingSession, keep_gui_thread_single_threaded
 # machine is taken straight from the training thread (bench/gui_overhead.py).
 REDRAW_INTERVAL_S = 0.2
 
-SHORTCUTS = (
-    ("Train", "Ctrl+Return"),
-    ("Pause / resume", "Space"),
-    ("Stop", "Esc"),
-    ("Open checkpoint", "Ctrl+O"),
-    ("Save checkpoint", "Ctrl+S"),
-    ("Export metrics", "Ctrl+E"),
-    ("Clear the drawing", "Delete / Backspace"),
-    ("Undo the last stroke", "Ctrl+Z"),
-    ("Quit", "Ctrl+Q"),
-)
+# Keys handled by the draw canvas itself; the window's own come from its actions.
+CANVAS_SHORTCUTS = (("Clear the drawing", "Delete / Backspace"), ("Undo the last stroke", "Ctrl+Z"))
 
 
 class MainWindow(QMainWindow):
@@ -68,6 +59,8 @@ class MainWindow(QMainWindow):
         self.checkpoint: Checkpoint | None = None  # the last trained or loaded model
         self._checkpoint_path: str | None = None  # where `checkpoint` lives on disk
         self._paused = False
+        self._stopping = False  # a stop was asked for and the run has not ended yet
+        self._close_after_run = False  # the window was closed mid-run: close once it ends
         self.history: list[dict] = []  # per-epoch records of the run on screen
         self._unplotted: list[BatchEnd] = []  # batches waiting for the next plot redraw
         self._last_plot = 0.0
@@ -186,18 +179,16 @@ class MainWindow(QMainWindow):
         view_menu.addAction(self.log_dock.toggleViewAction())
         view_menu.addSeparator()
         for index in range(self.tabs.count()):
-            tab_action = QAction(self.tabs.tabText(index), self)
+            tab_action = QAction(f"{self.tabs.tabText(index)} tab", self)
             tab_action.setShortcut(QKeySequence(f"Ctrl+{index + 1}"))
             tab_action.triggered.connect(lambda _=False, i=index: self.tabs.setCurrentIndex(i))
+            self.addAction(tab_action)  # works with the menu bar hidden, listed in Help
             view_menu.addAction(tab_action)
         help_menu = menus.addMenu("&Help")
         help_menu.addAction("&Keyboard shortcuts", self.show_shortcuts)
         help_menu.addAction("&About TrainDesk", self.show_about)
 
     # -- run lifecycle -----------------------------------------------------------------
-
-    def is_running(self) -> bool:
-        return self.session is not None
 
     def start_training(self, resume_from: str | None = None) -> bool:
         """Start a run with the current settings; False (and why, on screen) if refused."""
@@ -206,18 +197,17 @@ class MainWindow(QMainWindow):
         config = self.settings_panel.config()
         problems = config.problems()
         if problems:
-            field, message = next(iter(problems.items()))
+            message = next(iter(problems.values()))
             self.statusBar().showMessage(f"Cannot train: {message}")
             self._show_banner(f"Cannot train: {message}", "failed")
             return False
         self.settings_panel.save_settings(self._settings)
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        run_dir = self._runs_dir / f"{stamp}-{config.arch}-{config.dataset}"
+        run_dir = self._new_run_dir(config)
         self.session = TrainingSession(config, run_dir=run_dir, resume_from=resume_from,
                                        parent=self)
         self.session.events.connect(self._on_events)
         self.session.finished.connect(self._on_finished)
-        self._paused = False
+        self._paused = self._stopping = False
         self.history = []
         self._unplotted = []
         self.end_banner.hide()
@@ -231,6 +221,15 @@ class MainWindow(QMainWindow):
         self._update_actions()
         return True
 
+    def _new_run_dir(self, config: TrainConfig) -> Path:
+        """A fresh folder name: two runs started within a second must not share one."""
+        stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{config.arch}-{config.dataset}"
+        run_dir, n = self._runs_dir / stem, 1
+        while run_dir.exists():
+            n += 1
+            run_dir = self._runs_dir / f"{stem}-{n}"
+        return run_dir
+
     @Slot()
     def resume_training(self) -> None:
         if self._checkpoint_path is None:
@@ -240,7 +239,7 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def toggle_pause(self) -> None:
-        if self.session is None:
+        if self.session is None or self._stopping:
             return
         self._paused = not self._paused
         if self._paused:
@@ -257,11 +256,9 @@ class MainWindow(QMainWindow):
     def stop_training(self) -> None:
         if self.session is not None:
             self.session.stop()
+            self._stopping = True
             self.statusBar().showMessage("Stopping…")
-            self.stop_action.setEnabled(False)
-            self.stop_button.setEnabled(False)
-            self.pause_action.setEnabled(False)
-            self.pause_button.setEnabled(False)
+            self._update_actions()
 
     @Slot(list)
     def _on_events(self, events: list) -> None:
@@ -288,8 +285,10 @@ class MainWindow(QMainWindow):
                 self.log.append(event)
             elif isinstance(event, DataProgress):
                 self.progress.show_data_progress(event)
-        if self._unplotted and time.monotonic() - self._last_plot >= REDRAW_INTERVAL_S:
-            self._plot_batches()
+        if self._unplotted and (
+                time.monotonic() - self._last_plot >= REDRAW_INTERVAL_S
+                or self._unplotted[-1].batch == self._unplotted[-1].batches_per_epoch):
+            self._plot_batches()  # an epoch's end shows at once: evaluation comes next
 
     def _plot_batches(self) -> None:
         batches, self._unplotted = self._unplotted, []
@@ -306,27 +305,36 @@ class MainWindow(QMainWindow):
         if self.session is None:  # the window closed mid-run and already joined the thread
             return
         session, self.session = self.session, None
-        self._plot_batches()
-        self.progress.end_run(end)
-        self.log.append_text(end.message, "info" if end.reason in ("finished", "stopped")
-                             else "error")
-        self.statusBar().showMessage(f"Run {end.reason}: {end.message}")
-        if end.reason != "finished":
-            self._show_banner(end.message, end.reason)
-        trainer = session.trainer
-        if trainer.model is not None and trainer.epochs_done > 0:
-            self.checkpoint = trainer.checkpoint()
-            self._checkpoint_path = end.checkpoint_path
-            config = trainer.config
-            if self.checkpoint.is_digits:  # the canvas is for digits; keep a digit model
-                self.draw.show_checkpoint(
-                    self.checkpoint, f"Model just trained: {config.arch} on {config.dataset}")
-            else:
-                self.log.append_text("The Draw tab keeps its digit model; open this run's "
-                                     "checkpoint (File > Open) to draw for it anyway.")
-        session.deleteLater()
-        self.settings_panel.set_running(False)
-        self._update_actions()
+        self._paused = self._stopping = False
+        try:
+            self._plot_batches()
+            self.progress.end_run(end)
+            self.log.append_text(end.message, "info" if end.reason in ("finished", "stopped")
+                                 else "error")
+            self.statusBar().showMessage(f"Run {end.reason}: {end.message}")
+            if end.reason != "finished":
+                self._show_banner(end.message, end.reason)
+            self._take_model(session.trainer, end)
+        finally:  # whatever happened above, the window must be ready for the next run
+            session.deleteLater()
+            self.settings_panel.set_running(False)
+            self._update_actions()
+            if self._close_after_run:
+                self.close()
+
+    def _take_model(self, trainer, end: RunEnd) -> None:
+        """Keep the run's model for saving, continuing and (if it reads digits) drawing."""
+        if trainer.saved is None or trainer.epochs_done == 0:
+            return
+        self.checkpoint = trainer.saved
+        self._checkpoint_path = end.checkpoint_path
+        config = trainer.config
+        if self.checkpoint.is_digits:  # the canvas is for digits; keep a digit model
+            self.draw.show_checkpoint(
+                self.checkpoint, f"Model just trained: {config.arch} on {config.dataset}")
+        else:
+            self.log.append_text("The Draw tab keeps its digit model; open this run's "
+                                 "checkpoint (File > Open) to draw for it anyway.")
 
     def _show_banner(self, message: str, reason: str) -> None:
         colours = {"stopped": ("#5f4b00", "#fff4ce"), "diverged": ("#7a2e00", "#ffe3d3"),
@@ -342,12 +350,13 @@ class MainWindow(QMainWindow):
     def _update_actions(self) -> None:
         running = self.session is not None
         can_train = not running and self.settings_panel.is_valid()
+        can_control = running and not self._stopping
         for widget in (self.train_action, self.train_button):
             widget.setEnabled(can_train)
         self.resume_action.setEnabled(can_train and self._checkpoint_path is not None)
         for widget in (self.pause_action, self.pause_button, self.stop_action,
                        self.stop_button):
-            widget.setEnabled(running)
+            widget.setEnabled(can_control)
         label = "Resume" if self._paused else "Pause"
         self.pause_action.setText(f"&{label}")
         self.pause_button.setText(label)
@@ -380,6 +389,8 @@ class MainWindow(QMainWindow):
             self.log.append_text(f"Could not open {path}: {error}", "error")
             return False
         self.checkpoint, self._checkpoint_path = ckpt, str(path)
+        self.end_banner.hide()
+        self.progress.reset()
         self.settings_panel.set_config(ckpt.config)
         self.history = list(ckpt.history)
         self.plots.clear()
@@ -420,10 +431,14 @@ class MainWindow(QMainWindow):
                                                   "CSV (*.csv)")
             if not path:
                 return False
-        with open(path, "w", newline="") as out:
-            writer = csv.DictWriter(out, fieldnames=list(self.history[0]))
-            writer.writeheader()
-            writer.writerows(self.history)
+        try:
+            with open(path, "w", newline="") as out:
+                writer = csv.DictWriter(out, fieldnames=list(self.history[0]))
+                writer.writeheader()
+                writer.writerows(self.history)
+        except OSError as error:
+            QMessageBox.warning(self, "Cannot export metrics", str(error))
+            return False
         self.statusBar().showMessage(f"Exported metrics to {path}")
         return True
 
@@ -431,8 +446,11 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def show_shortcuts(self) -> None:
+        shortcuts = [(act.text().replace("&", "").rstrip("…"),
+                      act.shortcut().toString(QKeySequence.SequenceFormat.NativeText))
+                     for act in self.actions() if not act.shortcut().isEmpty()]
         rows = "".join(f"<tr><td>{name}</td><td><b>{keys}</b></td></tr>"
-                       for name, keys in SHORTCUTS)
+                       for name, keys in [*shortcuts, *CANVAS_SHORTCUTS])
         QMessageBox.information(self, "Keyboard shortcuts", f"<table cellpadding=4>{rows}</table>")
 
     @Slot()
@@ -445,18 +463,24 @@ class MainWindow(QMainWindow):
     # -- window state --------------------------------------------------------------------
 
     def _restore_window_state(self) -> None:
+        # A hand-edited or foreign settings file may hold anything here: ignore what is not
+        # Qt's own saved bytes rather than fail to start.
         geometry = self._settings.value("window/geometry")
         state = self._settings.value("window/state")
-        if geometry is not None:
+        if isinstance(geometry, (QByteArray, bytes)):
             self.restoreGeometry(geometry)
-        if state is not None:
+        if isinstance(state, (QByteArray, bytes)):
             self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self.session is not None:
-            # Stop within one batch and join the thread: nothing is left running.
-            session, self.session = self.session, None
-            session.stop_and_wait()
+            # Stop (honoured within one batch) and close when the run has ended and its thread
+            # is joined: the window never freezes waiting, and nothing is left running.
+            self._close_after_run = True
+            self.stop_training()
+            self.statusBar().showMessage("Stopping the run before closing…")
+            event.ignore()
+            return
         self.settings_panel.save_settings(self._settings)
         self._settings.setValue("window/geometry", self.saveGeometry())
         self._settings.setValue("window/state", self.saveState())

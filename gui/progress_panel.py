@@ -261,6 +261,10 @@ class ProgressPanel(QWidget):
         self._tick.stop()
         super().closeEvent(event)
 
+    def reset(self) -> None:
+        """Back to "no run" (e.g. when a checkpoint is opened)."""
+        self._reset()
+
     # --- internals ------------------------------------------------------------------------
 
     def _reset(self) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -277,7 +278,8 @@ class SettingsPanel(QWidget):
         return row
 
     def _browse_for_folder(self, line_edit: QLineEdit) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose the data folder", line_edit.text())
+        start = os.path.expanduser(line_edit.text())  # Qt does not expand "~"
+        folder = QFileDialog.getExistingDirectory(self, "Choose the data folder", start)
         if folder == line_edit.text():
             self._on_edit()  # same text, but the folder may have just been made: re-check
         elif folder:

@@ -8,8 +8,8 @@ signals crossing threads are queued to the GUI thread by Qt.
 
 from __future__ import annotations
 
-import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -44,38 +44,43 @@ class TrainingWorker(QObject):
     done = Signal(object)  # RunEnd
 
     def __init__(self, trainer: Trainer, control: Control,
-                 clock=time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
         self.trainer = trainer
         self.control = control
         self._clock = clock
-        self._lock = threading.Lock()
         self._pending: list[Event] = []
         self._last_emit = float("-inf")
 
     @Slot()
     def run(self) -> None:
         torch.set_num_threads(TRAINING_THREADS)  # per thread: the GUI thread keeps one
-        end = self.trainer.run(self._collect, self.control)
+        try:
+            end = self.trainer.run(self._collect, self.control)
+        except Exception as error:  # noqa: BLE001 - the GUI must always hear that it ended
+            end = RunEnd("failed", f"Training failed: {type(error).__name__}: {error}",
+                         self.trainer.epochs_done)
         self._emit_pending()
         self.done.emit(end)
 
     def _collect(self, event: Event) -> None:
         if isinstance(event, RunEnd):
             return  # delivered by `done`, after the last events
-        with self._lock:
-            if isinstance(event, DataProgress) and self._pending and isinstance(
-                    self._pending[-1], DataProgress):
-                self._pending[-1] = event  # only the latest progress matters
-            else:
-                self._pending.append(event)
-        if not isinstance(event, _THROTTLED) or (
+        # Runs on the training thread, like _emit_pending: no lock needed.
+        if isinstance(event, DataProgress) and self._pending and isinstance(
+                self._pending[-1], DataProgress):
+            self._pending[-1] = event  # only the latest progress matters
+        else:
+            self._pending.append(event)
+        last_of_epoch = isinstance(event, BatchEnd) and event.batch == event.batches_per_epoch
+        if last_of_epoch or not isinstance(event, _THROTTLED) or (
                 self._clock() - self._last_emit >= 1 / MAX_UPDATES_PER_SECOND):
+            # An epoch's last batch goes at once: evaluation follows, with no events for a
+            # while, and the progress bar should not sit short of the end meanwhile.
             self._emit_pending()
 
     def _emit_pending(self) -> None:
-        with self._lock:
-            batch, self._pending = self._pending, []
+        batch, self._pending = self._pending, []
         if batch:
             self._last_emit = self._clock()
             self.events.emit(batch)
@@ -121,16 +126,6 @@ class TrainingSession(QObject):
     def stop(self) -> None:
         self.control.stop()
 
-    def stop_and_wait(self, timeout_ms: int = 30_000) -> bool:
-        """Stop the run and join its thread (e.g. when the window closes mid-run).
-
-        The engine honours a stop within one batch, so this returns quickly; True when the
-        thread has ended.
-        """
-        self.control.stop()
-        self._thread.quit()
-        return self._thread.wait(timeout_ms)
-
     @Slot(object)
     def _on_done(self, end: RunEnd) -> None:
         self.end = end
@@ -138,6 +133,8 @@ class TrainingSession(QObject):
 
     @Slot()
     def _on_thread_finished(self) -> None:
-        self._worker.deleteLater()
+        # Dropping the worker frees it and its trainer reference (deleteLater would never run:
+        # the worker lives on the thread that has just finished).
+        self._worker = None
         if self.end is not None:
             self.finished.emit(self.end)

@@ -72,3 +72,25 @@ def test_main_py_dispatches_to_the_cli():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0
     assert "--batch-size" in result.stdout
+
+
+def test_resume_keeps_the_checkpoints_settings_and_changes_only_the_flags_given(
+        data_dir, tmp_path, capsys):
+    first = tmp_path / "first"
+    assert main(["--arch", "mlp", "--dataset", "fashion-mnist", "--data-dir", str(data_dir),
+                 "--epochs", "1", "--batch-size", "16", "--optimizer", "sgd", "--lr", "0.05",
+                 "--seed", "7", "--device", "cpu", "--run-dir", str(first)]) == 0
+    assert main(["--resume", str(first / "checkpoint.pt"), "--epochs", "2",
+                 "--run-dir", str(tmp_path / "second")]) == 0
+    config = load_checkpoint(tmp_path / "second" / "checkpoint.pt").config
+    assert (config.arch, config.dataset, config.optimizer, config.lr, config.seed) == (
+        "mlp", "fashion-mnist", "sgd", 0.05, 7)
+    assert config.epochs == 2 and config.batch_size == 16
+    assert "Resumed after epoch 1" in capsys.readouterr().err
+
+
+def test_resume_from_a_file_that_is_not_a_checkpoint_is_explained(tmp_path, capsys):
+    junk = tmp_path / "junk.pt"
+    junk.write_text("hello")
+    assert main(["--resume", str(junk)]) == 2
+    assert "error: --resume:" in capsys.readouterr().err

@@ -262,3 +262,88 @@ def test_stop_during_dataset_loading_is_honoured(config, monkeypatch):
     control.stop()
     end = Trainer(config).run(lambda e: None, control)
     assert end.reason == "stopped"
+
+
+def test_stop_during_loading_with_a_run_folder_ends_cleanly(config, monkeypatch, tmp_path):
+    def loader(name, data_dir, progress, image_size):
+        progress(DataProgress(name, "Downloading", 1, 10))
+        raise AssertionError("the loader went on after a stop")
+
+    monkeypatch.setattr(trainer_module, "load_dataset", loader)
+    control = Control()
+    control.stop()
+    end = Trainer(config, run_dir=tmp_path / "run").run(lambda e: None, control)
+    assert end.reason == "stopped" and end.checkpoint_path is None
+
+
+def test_a_stop_mid_epoch_keeps_the_epoch_boundary_and_resumes_exactly(config, tmp_path,
+                                                                        monkeypatch):
+    """Stopped in the middle of epoch 2: model, file and history are those after epoch 1,
+    and continuing gives exactly the uninterrupted run (one-cycle included)."""
+    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)
+    config = config.replace(schedule="onecycle", optimizer="sgd", lr=0.05, augment=True)
+    straight = Trainer(config)
+    straight.run(lambda e: None)
+
+    control = Control()
+    stopped = Trainer(config, run_dir=tmp_path / "a")
+    end = stopped.run(lambda e: control.stop() if isinstance(e, BatchEnd) and e.step == 15
+                      else None, control)
+    assert end.reason == "stopped" and end.epochs_done == 1
+    assert "after epoch 1 was kept" in end.message
+    saved = load_checkpoint(end.checkpoint_path)
+    assert saved.epoch == 1 and len(saved.history) == 1
+    for key, value in stopped.model.state_dict().items():
+        assert torch.equal(saved.model_state[key], value)
+
+    resumed = Trainer(config, resume_from=end.checkpoint_path)
+    assert resumed.run(lambda e: None).reason == "finished"
+    for key, value in straight.model.state_dict().items():
+        assert torch.equal(resumed.model.state_dict()[key], value), key
+
+
+def test_resuming_with_new_settings_uses_them(config, tmp_path):
+    first = Trainer(config.replace(epochs=1, schedule="onecycle"), run_dir=tmp_path / "a")
+    first.run(lambda e: None)
+    changed = config.replace(epochs=3, schedule="onecycle", batch_size=10, lr=1e-3)
+    events = []
+    trainer = Trainer(changed, resume_from=tmp_path / "a" / "checkpoint.pt")
+    end = trainer.run(events.append)
+    assert end.reason == "finished" and end.epochs_done == 3
+    assert any("starts afresh over the remaining 2 epochs" in e.message
+               for e in of(LogLine, events))
+    assert max(b.lr for b in of(BatchEnd, events)) == pytest.approx(1e-3, rel=1e-3)
+
+    plain = Trainer(config.replace(epochs=2, lr=5e-4), resume_from=tmp_path / "a" /
+                    "checkpoint.pt")
+    events = []
+    plain.run(events.append)
+    assert {b.lr for b in of(BatchEnd, events)} == {5e-4}
+
+
+def test_resuming_a_finished_run_says_there_is_nothing_to_do(config, tmp_path):
+    Trainer(config, run_dir=tmp_path / "a").run(lambda e: None)
+    end = Trainer(config, resume_from=tmp_path / "a" / "checkpoint.pt").run(lambda e: None)
+    assert end.reason == "finished"
+    assert "Nothing to do" in end.message and "Raise the number of epochs" in end.message
+
+
+def test_too_few_training_images_are_explained(tmp_path):
+    write_idx_dataset(tmp_path, n_train=3, n_test=5)
+    config = TrainConfig(arch="mlp", dataset="mnist", data_dir=str(tmp_path), val_split=0.5,
+                         device="cpu")
+    end, _ = run(config)
+    assert end.reason == "failed"
+    assert "Lower the validation split" in end.message
+
+
+def test_a_pause_that_races_with_a_stop_cannot_block_the_run(config, monkeypatch):
+    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)
+    control = Control()
+
+    def listener(event):
+        if isinstance(event, BatchEnd) and event.step == 2:
+            control.stop()
+            control.pause()  # after the stop: must not leave the trainer waiting
+
+    assert Trainer(config).run(listener, control).reason == "stopped"

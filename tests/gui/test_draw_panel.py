@@ -237,7 +237,11 @@ def test_a_model_that_cannot_take_a_drawing_is_explained_in_the_panel(qtbot, bun
         scaler_state=None, epoch=1, history=[], class_names=tuple("abcdefghij"), mean=(0.5,) * 4,
         std=(0.25,) * 4, in_channels=4, input_size=32, is_digits=False)
 
+    in_use = bundled.predictor()
+    description = bundled.model_label.text()
     assert not bundled.show_checkpoint(ckpt, "Loaded checkpoint: rgba.pt")
-    assert "cannot predict from the canvas" in bundled.model_label.text()
-    assert "4 input channels" in bundled.model_label.text()
-    assert bundled.predictor() is None
+    assert "cannot predict from the canvas" in bundled.note_label.text()
+    assert "4 input channels" in bundled.note_label.text()
+    # Nothing is lost: the model that could read drawings stays in use.
+    assert bundled.predictor() is in_use
+    assert bundled.model_label.text() == description

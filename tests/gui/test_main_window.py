@@ -126,13 +126,47 @@ def test_stop_mid_run_then_start_again(qtbot, window):
     assert not window.end_banner.isVisible()
 
 
-def test_closing_mid_run_stops_and_joins_the_thread(qtbot, window):
+def test_closing_mid_run_stops_the_run_then_closes(qtbot, window):
     start_paused(qtbot, window)
     session = window.session
-    window.close()
-    assert not session.is_running()
-    assert window.session is None
+    with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        window.close()  # does not block the GUI: the window closes once the run has ended
+    assert finished.args[0].reason == "stopped"
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=RUN_TIMEOUT_MS)
+    assert not session.is_running() and window.session is None
     # The autouse fixture in tests/conftest.py also fails the test on a thread left running.
+
+
+def test_stop_while_paused_leaves_a_clean_idle_window(qtbot, window):
+    start_paused(qtbot, window)
+    session = window.session
+    with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS):
+        click(qtbot, window.stop_button)
+        # While stopping, nothing may re-enable pause (a pause would hold the stop back).
+        window._update_actions()
+        assert not window.pause_button.isEnabled() and not window.stop_button.isEnabled()
+    assert window.pause_button.text() == "Pause"
+    assert window.train_button.isEnabled()
+
+
+def test_junk_window_state_in_the_settings_file_does_not_stop_the_app(qtbot, settings_file,
+                                                                       make_window):
+    junk = QSettings(settings_file, QSettings.Format.IniFormat)
+    junk.setValue("window/geometry", "junk")
+    junk.setValue("window/state", [1, 2])
+    junk.sync()
+    window = make_window()
+    assert window.isVisible()
+
+
+def test_a_failed_export_is_explained(qtbot, window, tmp_path, monkeypatch):
+    click(qtbot, window.train_button)
+    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
+        pass
+    warnings = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
+    assert not window.export_metrics(str(tmp_path / "no-such-folder" / "metrics.csv"))
+    assert warnings and "no-such-folder" in warnings[0]
 
 
 def test_keyboard_shortcuts_drive_the_run(qtbot, window):
