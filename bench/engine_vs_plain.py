@@ -11,7 +11,7 @@ for one epoch over the 60,000 training images, in one process, one after the oth
 
 Only the training epoch is timed (no dataset loading, no test pass). Prints examples/s.
 
-    python bench/engine_vs_plain.py [--data-dir DIR] [--epochs 1]
+    python bench/engine_vs_plain.py [--data-dir DIR]
 
 Data: the raw Fashion-MNIST files are found in DIR or in /usr/share/datasets/fashion-mnist
 (Debian's dataset-fashion-mnist); the plain loop gets an unpacked copy in a temp folder.
@@ -35,7 +35,7 @@ from torchvision import datasets, transforms
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.config import TrainConfig  # noqa: E402
-from engine.events import EpochEnd  # noqa: E402
+from engine.events import EpochEnd, RunStart  # noqa: E402
 from engine.models import build_model  # noqa: E402
 from engine.trainer import Trainer  # noqa: E402
 
@@ -47,14 +47,16 @@ SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 def engine_epoch(data_dir: str) -> float:
     config = TrainConfig(arch="lenet5", dataset="fashion-mnist", data_dir=data_dir, epochs=1,
                          batch_size=256, optimizer="adam", lr=1e-3, device="cpu", seed=0)
-    epochs: list[EpochEnd] = []
+    events = []
     started = time.perf_counter()
-    end = Trainer(config).run(lambda e: epochs.append(e) if isinstance(e, EpochEnd) else None)
+    end = Trainer(config).run(events.append)
     if end.reason != "finished":
         raise SystemExit(f"engine run did not finish: {end.message}")
+    epoch = next(e for e in events if isinstance(e, EpochEnd))
+    train_size = next(e for e in events if isinstance(e, RunStart)).train_size
     print(f"  engine: data load + run took {time.perf_counter() - started:.1f} s in all; "
-          f"test accuracy {epochs[-1].test_acc:.2%}")
-    return 60_000 / epochs[-1].seconds
+          f"test accuracy {epoch.test_acc:.2%}")
+    return train_size / epoch.seconds
 
 
 def unpack_for_torchvision(source: Path, root: Path) -> None:

@@ -99,6 +99,8 @@ def windowed(app: QApplication, config: TrainConfig, train_size: int) -> tuple[f
             raise SystemExit(f"windowed run did not finish: {done[0].message}")
         rate = throughput(window.history, train_size)
         window.close()
+        window.deleteLater()  # free the window and its last run before the next repeat
+        app.processEvents()
     return rate, probe.lateness_ms
 
 

@@ -197,6 +197,13 @@ def _from_payload(path: Path, payload: Any) -> Checkpoint:
         raise _damaged(path, "it lacks " + ", ".join(f"'{key}'" for key in missing))
     if not isinstance(payload["config"], dict) or not isinstance(payload["model_state"], dict):
         raise _damaged(path, "its settings or weights are not stored as expected")
+    try:
+        return _checkpoint_from(payload)
+    except (TypeError, ValueError) as error:  # a crafted or damaged file: wrong field types
+        raise _damaged(path, f"a field holds the wrong kind of value ({error})") from error
+
+
+def _checkpoint_from(payload: dict) -> Checkpoint:
     return Checkpoint(
         config=TrainConfig.from_dict(payload["config"]),
         model_state=payload["model_state"],

@@ -13,6 +13,7 @@ import signal
 import sys
 import time
 from pathlib import Path
+from typing import TextIO
 
 from tqdm import tqdm
 
@@ -75,7 +76,7 @@ def default_run_dir(config: TrainConfig) -> Path:
 class ConsolePrinter:
     """Prints engine events: a progress bar per epoch, one line per epoch, log lines."""
 
-    def __init__(self, stream=None) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.bar: tqdm | None = None
         self.epochs = 0

@@ -31,7 +31,7 @@ from engine.data import load_dataset
 from engine.data.pipeline import BatchPipeline
 from engine.data.types import DatasetError, ImageDataset
 from engine.devices import available_devices, resolve_device
-from engine.events import BatchEnd, EpochEnd, Listener, LogLine, RunEnd, RunStart
+from engine.events import BatchEnd, EpochEnd, Event, Listener, LogLine, RunEnd, RunStart
 from engine.models import build_model, count_parameters, input_size_for
 from engine.optim import build_optimizer, build_scheduler
 
@@ -54,7 +54,7 @@ def _is_out_of_memory(error: BaseException) -> bool:
 def _stoppable(listener: Listener, control: Control) -> Listener:
     """A progress callback that also lets a stop interrupt a long download or load."""
 
-    def report(event) -> None:
+    def report(event: Event) -> None:
         listener(event)
         if control.stop_requested:
             raise StopRequested
@@ -234,7 +234,7 @@ class Trainer:
             input_shape=(data.channels, self.input_size, self.input_size),
             history=tuple(self.history)))
 
-    def _split(self, data: ImageDataset, device: torch.device):
+    def _split(self, data: ImageDataset, device: torch.device) -> tuple[torch.Tensor, ...]:
         """Hold out a fixed, seeded validation fraction of the training set."""
         n = len(data.train_labels)
         n_val = int(round(n * self.config.val_split))

@@ -103,7 +103,7 @@ class DebiasedEma:
 class IntegerAxis(pg.AxisItem):
     """An axis for epochs: ticks only at whole numbers."""
 
-    def tickValues(self, minVal: float, maxVal: float, size: float):  # noqa: N802 (Qt name)
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> list:  # noqa: N802
         levels = [
             (spacing, [v for v in values if float(v).is_integer()])
             for spacing, values in super().tickValues(minVal, maxVal, size)
@@ -118,7 +118,7 @@ class IntegerAxis(pg.AxisItem):
 class CompactAxis(pg.AxisItem):
     """Ticks with just enough significant digits, in scientific notation when tiny (1e-05)."""
 
-    def tickStrings(self, values: list[float], scale: float, spacing: float):  # noqa: N802
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:  # noqa: N802
         largest = max((abs(v * scale) for v in values), default=0.0)
         if largest == 0.0 or spacing <= 0.0:
             return super().tickStrings(values, scale, spacing)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QCloseEvent, QFont, QHideEvent, QShowEvent
+from PySide6.QtGui import QFont, QHideEvent, QShowEvent
 from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
 
 from engine.events import BatchEnd, DataProgress, EpochEnd, RunEnd, RunStart
@@ -256,10 +256,6 @@ class ProgressPanel(QWidget):
     def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802
         self._tick.stop()
         super().hideEvent(event)
-
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
-        self._tick.stop()
-        super().closeEvent(event)
 
     def reset(self) -> None:
         """Back to "no run" (e.g. when a checkpoint is opened)."""

@@ -44,9 +44,14 @@ def main() -> int:
         window = MainWindow(settings=settings, runs_dir=Path(tmp) / "runs")
         window.resize(1400, 900)
         window.show()
-        window.start_training()
-        window.session.finished.connect(lambda end: app.quit())
+        if not window.start_training():
+            raise SystemExit("The window refused to train: "
+                             + window.statusBar().currentMessage())
+        ends = []
+        window.session.finished.connect(lambda end: (ends.append(end), app.quit()))
         app.exec()
+        if ends[0].reason != "finished":
+            raise SystemExit(f"The run did not finish: {ends[0].message}")
         app.processEvents()
         window.grab().save(str(docs / "screenshot.png"))
 

@@ -428,3 +428,20 @@ def test_a_checkpoint_of_an_unknown_architecture_cannot_build_a_model(saved):
     ckpt.config = ckpt.config.replace(arch="transformer-xl")
     with pytest.raises(CheckpointError, match="'transformer-xl'.*does not know"):
         build_model_from_checkpoint(ckpt)
+
+
+@pytest.mark.parametrize("field, value", [("epoch", "many"), ("class_names", 7),
+                                          ("config", {"epochs": "ten"}), ("input_size", None)])
+def test_a_field_of_the_wrong_kind_is_a_clear_error(saved, tmp_path, field, value):
+    payload = torch.load(saved, weights_only=True)
+    if field == "config":
+        payload["config"] = {**payload["config"], **value}
+    else:
+        payload[field] = value
+    crafted = tmp_path / "crafted.pt"
+    torch.save(payload, crafted)
+    if field == "config":  # wrong types in the settings are caught by validation, not here
+        assert load_checkpoint(crafted).config.problems()["epochs"]
+        return
+    with pytest.raises(CheckpointError, match="crafted.pt"):
+        load_checkpoint(crafted)

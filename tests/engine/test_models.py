@@ -52,8 +52,11 @@ def test_large_images_do_not_grow_the_networks_with_global_pooling(name):
 
 
 def test_a_rebuilt_model_takes_a_saved_state_dict():
-    saved = build_model("lenet5-relu", 1, 10, 28).state_dict()
-    build_model("lenet5-relu", 1, 10, 28).load_state_dict(saved)  # strict: same keys, shapes
+    original = build_model("lenet5-relu", 1, 10, 28).eval()
+    rebuilt = build_model("lenet5-relu", 1, 10, 28).eval()
+    rebuilt.load_state_dict(original.state_dict())  # strict: same keys and shapes
+    x = torch.randn(2, 1, 28, 28)
+    assert torch.equal(rebuilt(x), original(x))
 
 
 def test_lenet5_has_the_classic_parameter_count():

@@ -80,8 +80,7 @@ def real_mnist(limit: int) -> tuple[np.ndarray, np.ndarray]:
     """Real MNIST training digits from the bundled sample: uint8 (N, 28, 28) and labels."""
     images = SAMPLE_DIR / "train-images-idx3-ubyte.gz"
     labels = SAMPLE_DIR / "train-labels-idx1-ubyte.gz"
-    if not (images.is_file() and labels.is_file()):
-        pytest.skip(f"the bundled MNIST sample is missing from {SAMPLE_DIR}")
+    assert images.is_file() and labels.is_file(), f"the bundled sample is missing: {SAMPLE_DIR}"
     return read_idx(images, 3)[:limit], read_idx(labels, 1)[:limit].astype(np.int64)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
@@ -15,7 +14,6 @@ from PySide6.QtWidgets import QApplication
 from engine.events import EpochEnd, RunStart
 from gui.plots_panel import TRAIN_COLOR, GrowingColumns, PlotsPanel
 
-SHOTS = Path("/tmp/shots")
 # Qt's offscreen platform warns on every shown window; that warning says nothing about us.
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
@@ -319,8 +317,9 @@ def test_live_redraw_stress(qtbot, monkeypatch):
     assert _count_pixels_like(image, TRAIN_COLOR) > 100  # the loss curve is really on screen
 
 
-def test_screenshot_with_realistic_data(panel, qtbot):
-    """Saves /tmp/shots/plots_panel.png for a person to look at (and checks it is not blank)."""
+def test_screenshot_with_realistic_data(panel, qtbot, tmp_path):
+    """Saves plots_panel.png (in the test's temp folder) for a person to look at, and
+    checks it is not blank."""
     epochs, per_epoch = 8, 469
     steps, losses, lrs = fake_run(epochs, per_epoch, seed=1)
     panel.resize(1100, 700)
@@ -334,7 +333,6 @@ def test_screenshot_with_realistic_data(panel, qtbot):
     QApplication.processEvents()  # paints; axes widen to fit their new tick labels
     QApplication.processEvents()  # lays out and paints again at the new widths
     _hover(panel, "loss", 1500, 1.5)
-    SHOTS.mkdir(parents=True, exist_ok=True)
     pixmap = panel.grab()
-    assert pixmap.save(str(SHOTS / "plots_panel.png"))
+    assert pixmap.save(str(tmp_path / "plots_panel.png"))
     assert _count_pixels_like(pixmap.toImage(), TRAIN_COLOR) > 100
