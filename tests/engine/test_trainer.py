@@ -250,20 +250,6 @@ def test_missing_dataset_fails_with_the_loaders_message(config, tmp_path):
     assert not of(RunStart, events)
 
 
-def test_stop_during_dataset_loading_is_honoured(config, monkeypatch):
-    control = Control()
-    import engine.trainer as module
-
-    def slow_loader(name, data_dir, progress, image_size):
-        progress(DataProgress(name, "Downloading", 1, 10))
-        raise AssertionError("the loader went on after a stop")
-
-    monkeypatch.setattr(module, "load_dataset", slow_loader)
-    control.stop()
-    end = Trainer(config).run(lambda e: None, control)
-    assert end.reason == "stopped"
-
-
 def test_stop_during_loading_with_a_run_folder_ends_cleanly(config, monkeypatch, tmp_path):
     def loader(name, data_dir, progress, image_size):
         progress(DataProgress(name, "Downloading", 1, 10))
