@@ -116,9 +116,9 @@ def main() -> None:
     config = TrainConfig(arch="lenet5", dataset=args.dataset, data_dir=args.data_dir,
                          epochs=args.epochs, batch_size=args.batch_size, device="cpu")
     if not args.headless_only:
-        from gui.worker import keep_gui_thread_single_threaded
+        from gui.worker import leave_the_cores_to_training
 
-        keep_gui_thread_single_threaded()  # as gui/app.py does first thing
+        leave_the_cores_to_training()  # as gui/app.py does first thing
     train_size = len(load_dataset(config.dataset, config.data_dir).train_labels)
     if args.headless_only:
         print(headless(config, train_size))

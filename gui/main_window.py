@@ -34,7 +34,7 @@ from gui.plots_panel import PlotsPanel
 from gui.progress_panel import ProgressPanel
 from gui.settings_panel import SettingsPanel
 from gui.summary_panel import SummaryPanel
-from gui.worker import TrainingSession, keep_gui_thread_single_threaded
+from gui.worker import TrainingSession, leave_the_cores_to_training
 
 # Plots and progress redraw at most this often during a run (epoch ends and the run's end
 # show at once). A redraw costs the GUI thread milliseconds of Python, which on a 2-core
@@ -51,7 +51,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None,
                  runs_dir: str | Path = DEFAULT_RUNS_DIR) -> None:
         super().__init__()
-        keep_gui_thread_single_threaded()
+        leave_the_cores_to_training()
         self.setWindowTitle("TrainDesk")
         self._settings = settings if settings is not None else QSettings()
         self._runs_dir = Path(runs_dir)

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, QThread, QThreadPool, Signal, Slot
 
 from engine.config import TrainConfig
 from engine.control import Control
@@ -21,17 +21,22 @@ from engine.events import BatchEnd, DataProgress, Event, RunEnd
 from engine.trainer import Trainer
 
 MAX_UPDATES_PER_SECOND = 30
-# PyTorch's OpenMP runtime (libgomp) stops spin-waiting between parallel regions once it
-# manages more threads than there are CPUs. A GUI thread with a multi-threaded pool of its own
-# (from predicting a drawing, or a model summary) next to the training thread's pool made
-# training ~45% slower on a 2-core machine (bench/gui_overhead.py). So the GUI thread keeps a
-# single-threaded pool for its small tensor work, and the training thread gets every core.
+# On a small machine every core is the training thread's. PyTorch's OpenMP runtime (libgomp)
+# stops spin-waiting between parallel regions once it manages more threads than there are
+# CPUs: a GUI thread with a multi-threaded pool of its own (from predicting a drawing, or a
+# model summary) made training ~45% slower on a 2-core machine. Qt's global thread pool,
+# which Qt uses for parts of its painting (image conversion and scaling), likewise ran
+# threads beside the training threads at every repaint. So the GUI keeps one thread for each
+# (its tensor and image work is small), and the training thread gets every core
+# (bench/gui_overhead.py measures the effect).
 TRAINING_THREADS = torch.get_num_threads()
 
 
-def keep_gui_thread_single_threaded() -> None:
+def leave_the_cores_to_training() -> None:
     """Call on the GUI thread before it does any tensor work (see TRAINING_THREADS)."""
     torch.set_num_threads(1)
+    QThreadPool.globalInstance().setMaxThreadCount(1)
+
 
 # Events that are throttled; anything else (epoch end, log line, run start) flushes at once.
 _THROTTLED = (BatchEnd, DataProgress)

@@ -23,7 +23,7 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gui.main_window import MainWindow  # noqa: E402
-from gui.worker import keep_gui_thread_single_threaded  # noqa: E402
+from gui.worker import leave_the_cores_to_training  # noqa: E402
 
 
 def a_two() -> list[list[tuple[float, float]]]:
@@ -34,7 +34,7 @@ def a_two() -> list[list[tuple[float, float]]]:
 
 
 def main() -> int:
-    keep_gui_thread_single_threaded()
+    leave_the_cores_to_training()
     app = QApplication([])
     app.setStyle("Fusion")
     docs = REPO / "docs"
