@@ -157,8 +157,7 @@ class Trainer:
             self.saved = self.checkpoint()
             self._start_epoch = self.epochs_done
             for epoch in range(self.epochs_done + 1, config.epochs + 1):
-                self._train_epoch(epoch, device, listener, control)
-            self.saved = self.checkpoint()
+                self._train_epoch(epoch, device, listener, control)  # snapshots `saved`
             return self._end("finished", self._finished_message(), listener)
         except (DatasetError, CheckpointError) as error:
             return RunEnd("failed", str(error), self.epochs_done)
@@ -329,7 +328,7 @@ class Trainer:
             x = self._pipeline(self._train_x[idx], augment_generator, train=True)
             y = self._train_y[idx]
             lr = self._optimizer.param_groups[0]["lr"]
-            loss, logits = self._step(x, y, device)
+            loss, logits = self._step(x, y)
             pending_loss.append(loss.detach())
             pending_correct.append((logits.argmax(1) == y).sum())
             pending_meta.append((batch, len(y), lr))
@@ -375,7 +374,7 @@ class Trainer:
             f"{seen / max(train_seconds, 1e-9):,.0f} examples/s"))
         self._save_progress(record)
 
-    def _step(self, x: torch.Tensor, y: torch.Tensor, device: torch.device):
+    def _step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         autocast = (torch.autocast("cuda", dtype=torch.float16) if self._use_amp
                     else nullcontext())
         with autocast:

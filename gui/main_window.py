@@ -28,6 +28,7 @@ from engine.config import DEFAULT_RUNS_DIR, TrainConfig
 from engine.data import DATASETS
 from engine.events import BatchEnd, DataProgress, EpochEnd, LogLine, RunEnd, RunStart
 from engine.models import input_size_for
+from engine.trainer import Trainer
 from gui.draw_panel import DrawPanel
 from gui.log_panel import LogPanel
 from gui.plots_panel import PlotsPanel
@@ -302,8 +303,6 @@ class MainWindow(QMainWindow):
 
     @Slot(object)
     def _on_finished(self, end: RunEnd) -> None:
-        if self.session is None:  # the window closed mid-run and already joined the thread
-            return
         session, self.session = self.session, None
         self._paused = self._stopping = False
         try:
@@ -322,7 +321,7 @@ class MainWindow(QMainWindow):
             if self._close_after_run:
                 self.close()
 
-    def _take_model(self, trainer, end: RunEnd) -> None:
+    def _take_model(self, trainer: Trainer, end: RunEnd) -> None:
         """Keep the run's model for saving, continuing and (if it reads digits) drawing."""
         if trainer.saved is None or trainer.epochs_done == 0:
             return
