@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.catalog import ARCHITECTURES, DATASET_INFO
+
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
 # Stored unexpanded, so configs and checkpoints do not carry one person's home folder.
@@ -105,18 +107,14 @@ class TrainConfig:
 
     def problems(self) -> dict[str, str]:
         """Every invalid field mapped to a sentence saying what is wrong and what to do."""
-        # Imported here: the registries import torch-heavy modules, config stays light.
-        from engine.data import DATASETS
-        from engine.models import MODELS
-
         found: dict[str, str] = {}
-        if self.arch not in MODELS:
+        if self.arch not in ARCHITECTURES:
             found["arch"] = f"Unknown architecture '{self.arch}'. Choose one of: " + ", ".join(
-                MODELS
+                ARCHITECTURES
             ) + "."
-        if self.dataset not in DATASETS:
+        if self.dataset not in DATASET_INFO:
             found["dataset"] = f"Unknown dataset '{self.dataset}'. Choose one of: " + ", ".join(
-                DATASETS
+                DATASET_INFO
             ) + "."
         if self.dataset == "folder" and not Path(self.data_dir).expanduser().is_dir():
             found["data_dir"] = (

@@ -16,6 +16,8 @@ import torch
 import torchvision
 from torch import nn
 
+from engine.catalog import ARCHITECTURES
+
 MIN_IMAGE_SIZE = 8  # every builder works from here up (the config allows 8..512)
 
 
@@ -234,63 +236,23 @@ def resnet18(in_channels: int, num_classes: int, image_size: int) -> nn.Module:
     return model
 
 
+_BUILDERS: dict[str, Callable[[int, int, int], nn.Module]] = {
+    "softmax": softmax_regression,
+    "mlp": mlp,
+    "lenet5": lenet5,
+    "lenet5-relu": lenet5_relu,
+    "cifar-cnn": cifar_cnn,
+    "alexnet": alexnet,
+    "vgg11": vgg11,
+    "nin": nin,
+    "googlenet": googlenet,
+    "resnet18": resnet18,
+}
+
+# Titles, descriptions and input sizes live in the torch-free catalog (engine.catalog).
 MODELS: dict[str, ModelSpec] = {
-    spec.name: spec
-    for spec in (
-        ModelSpec(
-            "softmax", "Softmax regression",
-            "One linear layer from pixels to class scores: the simplest classifier.",
-            None, softmax_regression,
-        ),
-        ModelSpec(
-            "mlp", "Multilayer perceptron",
-            "Two hidden layers (256 and 128 ReLU units, dropout 0.2) on the flattened pixels.",
-            None, mlp,
-        ),
-        ModelSpec(
-            "lenet5", "LeNet-5 (classic)",
-            "LeCun's 1998 digit reader: two 5x5 convolutions, sigmoid, average pooling; 32x32.",
-            32, lenet5,
-        ),
-        ModelSpec(
-            "lenet5-relu", "LeNet-5 (ReLU, max pooling)",
-            "LeNet-5 with the modern ReLU and max pooling, which train much faster; 32x32.",
-            32, lenet5_relu,
-        ),
-        ModelSpec(
-            "cifar-cnn", "Small CNN",
-            "Three 3x3 convolutions (64, 64, 128), each followed by max pooling, then two "
-            "dense layers.",
-            None, cifar_cnn,
-        ),
-        ModelSpec(
-            "alexnet", "AlexNet (small)",
-            "AlexNet's 5 convolutions, 3 max pools and dropout, narrowed for 32x32 images.",
-            32, alexnet,
-        ),
-        ModelSpec(
-            "vgg11", "VGG-11 (quarter width)",
-            "Eight 3x3 convolutions in five blocks with batch norm, a quarter of VGG's widths; "
-            "32x32.",
-            32, vgg11,
-        ),
-        ModelSpec(
-            "nin", "Network in Network",
-            "Convolutions followed by 1x1 convolutions, ending in one averaged map per class; "
-            "32x32.",
-            32, nin,
-        ),
-        ModelSpec(
-            "googlenet", "GoogLeNet (small)",
-            "Inception blocks that run 1x1, 3x3, 5x5 and pooling paths side by side; 32x32.",
-            32, googlenet,
-        ),
-        ModelSpec(
-            "resnet18", "ResNet-18",
-            "torchvision's 18-layer residual network with a small-image first layer; 32x32.",
-            32, resnet18,
-        ),
-    )
+    name: ModelSpec(name, info.title, info.description, info.input_size, _BUILDERS[name])
+    for name, info in ARCHITECTURES.items()
 }
 
 

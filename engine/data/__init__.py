@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
+from engine.catalog import DATASET_INFO
 from engine.data import cifar, folder, mnist
 from engine.data.types import DatasetError, ImageDataset, ProgressFn
 
@@ -39,62 +40,23 @@ class DatasetSpec:
     known_shape: tuple[int, int, int] | None = None
 
 
+# How each dataset is found and read; what a person reads about it is in engine.catalog.
+_LOADERS: dict[str, tuple[Callable[[Path, ProgressFn, int], ImageDataset],
+                          Callable[[Path], list[Path]]]] = {
+    "mnist-sample": (mnist.load_mnist_sample,
+                     lambda data_dir: mnist.idx_files_in(mnist.SAMPLE_DIR)),
+    "mnist": (partial(mnist.load_idx_source, mnist.SOURCES["mnist"]),
+              partial(mnist.locate, mnist.SOURCES["mnist"])),
+    "fashion-mnist": (partial(mnist.load_idx_source, mnist.SOURCES["fashion-mnist"]),
+                      partial(mnist.locate, mnist.SOURCES["fashion-mnist"])),
+    "cifar10": (cifar.load_cifar10, cifar.locate),
+    "folder": (folder.load_folder, folder.image_files),
+}
+
 DATASETS: dict[str, DatasetSpec] = {
-    spec.name: spec
-    for spec in (
-        DatasetSpec(
-            "mnist-sample",
-            "MNIST sample (bundled)",
-            "10,000 real handwritten MNIST digits shipped with the app (8,000 to train on, "
-            "2,000 to test): works offline, trains in seconds.",
-            downloads=False,
-            load=mnist.load_mnist_sample,
-            sources=lambda data_dir: mnist.idx_files_in(mnist.SAMPLE_DIR),
-            known_shape=(1, 28, 10),
-        ),
-        DatasetSpec(
-            "mnist",
-            "MNIST",
-            "70,000 handwritten digits, 28x28 greyscale (60,000 train / 10,000 test). Read "
-            "from the data folder, or downloaded there (11 MB).",
-            downloads=True,
-            load=partial(mnist.load_idx_source, mnist.SOURCES["mnist"]),
-            sources=partial(mnist.locate, mnist.SOURCES["mnist"]),
-            known_shape=(1, 28, 10),
-        ),
-        DatasetSpec(
-            "fashion-mnist",
-            "Fashion-MNIST",
-            "70,000 photos of clothing in 10 classes, 28x28 greyscale (60,000 train / 10,000 "
-            "test). Read from the data folder or Debian's dataset-fashion-mnist package, or "
-            "downloaded (30 MB).",
-            downloads=True,
-            load=partial(mnist.load_idx_source, mnist.SOURCES["fashion-mnist"]),
-            sources=partial(mnist.locate, mnist.SOURCES["fashion-mnist"]),
-            known_shape=(1, 28, 10),
-        ),
-        DatasetSpec(
-            "cifar10",
-            "CIFAR-10",
-            "60,000 colour photos in 10 classes (planes, cars, animals...), 32x32 "
-            "(50,000 train / 10,000 test). Read from the data folder, or downloaded (163 MB).",
-            downloads=True,
-            load=cifar.load_cifar10,
-            sources=cifar.locate,
-            known_shape=(3, 32, 10),
-        ),
-        DatasetSpec(
-            "folder",
-            "Image folder",
-            "Your own images: the data folder holds one sub-folder of images per class (or "
-            "train/ and test/ folders that each do; otherwise 20% of each class is held out "
-            "for testing). Images are resized to the network's input size.",
-            downloads=False,
-            load=folder.load_folder,
-            sources=folder.image_files,
-            uses_image_size=True,
-        ),
-    )
+    name: DatasetSpec(name, info.title, info.description, info.downloads, *_LOADERS[name],
+                      uses_image_size=info.uses_image_size, known_shape=info.known_shape)
+    for name, info in DATASET_INFO.items()
 }
 
 _cache: OrderedDict[Hashable, ImageDataset] = OrderedDict()

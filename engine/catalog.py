@@ -1,0 +1,112 @@
+"""What a person reads about each architecture and dataset, known without importing torch.
+
+The settings form, the CLI's help and every message name networks and datasets by their
+titles ("LeNet-5 (classic)", "MNIST sample (bundled)"), never by their ids; the ids stay the
+keys the CLI accepts and configs store. This module imports nothing heavy, so help text,
+usage errors and the settings form can be shown before PyTorch has loaded. The builders and
+loaders (`engine.models.MODELS`, `engine.data.DATASETS`) take their titles from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ArchInfo:
+    name: str  # registry key, what configs store and the CLI accepts
+    title: str  # what a person reads
+    description: str  # one line a learner understands
+    input_size: int | None  # square input size the architecture expects; None = dataset's own
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    name: str
+    title: str
+    description: str
+    downloads: bool  # True if it can be fetched from the internet
+    uses_image_size: bool = False  # only image folders are resized when loaded
+    # (channels, image size, classes) where known before loading, for the model summary.
+    known_shape: tuple[int, int, int] | None = None
+
+
+ARCHITECTURES: dict[str, ArchInfo] = {
+    info.name: info
+    for info in (
+        ArchInfo("softmax", "Softmax regression",
+                 "One linear layer from pixels to class scores: the simplest classifier.", None),
+        ArchInfo("mlp", "Multilayer perceptron",
+                 "Two hidden layers (256 and 128 ReLU units, dropout 0.2) on the flattened "
+                 "pixels.", None),
+        ArchInfo("lenet5", "LeNet-5 (classic)",
+                 "LeCun's 1998 digit reader: two 5x5 convolutions, sigmoid, average pooling; "
+                 "32x32.", 32),
+        ArchInfo("lenet5-relu", "LeNet-5 (ReLU, max pooling)",
+                 "LeNet-5 with the modern ReLU and max pooling, which train much faster; "
+                 "32x32.", 32),
+        ArchInfo("cifar-cnn", "Small CNN",
+                 "Three 3x3 convolutions (64, 64, 128), each followed by max pooling, then two "
+                 "dense layers.", None),
+        ArchInfo("alexnet", "AlexNet (small)",
+                 "AlexNet's 5 convolutions, 3 max pools and dropout, narrowed for 32x32 "
+                 "images.", 32),
+        ArchInfo("vgg11", "VGG-11 (quarter width)",
+                 "Eight 3x3 convolutions in five blocks with batch norm, a quarter of VGG's "
+                 "widths; 32x32.", 32),
+        ArchInfo("nin", "Network in Network",
+                 "Convolutions followed by 1x1 convolutions, ending in one averaged map per "
+                 "class; 32x32.", 32),
+        ArchInfo("googlenet", "GoogLeNet (small)",
+                 "Inception blocks that run 1x1, 3x3, 5x5 and pooling paths side by side; "
+                 "32x32.", 32),
+        ArchInfo("resnet18", "ResNet-18",
+                 "torchvision's 18-layer residual network with a small-image first layer; "
+                 "32x32.", 32),
+    )
+}
+
+DATASET_INFO: dict[str, DatasetInfo] = {
+    info.name: info
+    for info in (
+        DatasetInfo(
+            "mnist-sample", "MNIST sample (bundled)",
+            "10,000 real handwritten MNIST digits shipped with the app (8,000 to train on, "
+            "2,000 to test): works offline, trains in seconds.",
+            downloads=False, known_shape=(1, 28, 10)),
+        DatasetInfo(
+            "mnist", "MNIST",
+            "70,000 handwritten digits, 28x28 greyscale (60,000 train / 10,000 test). Read "
+            "from the data folder, or downloaded there (11 MB).",
+            downloads=True, known_shape=(1, 28, 10)),
+        DatasetInfo(
+            "fashion-mnist", "Fashion-MNIST",
+            "70,000 photos of clothing in 10 classes, 28x28 greyscale (60,000 train / 10,000 "
+            "test). Read from the data folder or Debian's dataset-fashion-mnist package, or "
+            "downloaded (30 MB).",
+            downloads=True, known_shape=(1, 28, 10)),
+        DatasetInfo(
+            "cifar10", "CIFAR-10",
+            "60,000 colour photos in 10 classes (planes, cars, animals...), 32x32 "
+            "(50,000 train / 10,000 test). Read from the data folder, or downloaded (163 MB).",
+            downloads=True, known_shape=(3, 32, 10)),
+        DatasetInfo(
+            "folder", "Image folder",
+            "Your own images: the data folder holds one sub-folder of images per class (or "
+            "train/ and test/ folders that each do; otherwise 20% of each class is held out "
+            "for testing). Images are resized to the network's input size.",
+            downloads=False, uses_image_size=True),
+    )
+}
+
+
+def arch_title(name: str) -> str:
+    """The architecture's display name; an unknown id (an old checkpoint's) as it is."""
+    info = ARCHITECTURES.get(name)
+    return info.title if info is not None else name
+
+
+def dataset_title(name: str) -> str:
+    """The dataset's display name; an unknown id as it is."""
+    info = DATASET_INFO.get(name)
+    return info.title if info is not None else name
