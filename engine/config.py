@@ -20,6 +20,7 @@ SCHEDULES = ("none", "step", "cosine", "onecycle")
 # Stored unexpanded, so configs and checkpoints do not carry one person's home folder.
 DEFAULT_DATA_DIR = "~/.traindesk/data"
 DEFAULT_RUNS_DIR = str(Path.home() / ".traindesk" / "runs")
+MAX_THREADS = 1024
 
 
 class ConfigError(ValueError):
@@ -85,9 +86,19 @@ class TrainConfig:
         metadata=_meta("Image size", "Input size fed to the network; 0 = the size the "
                        "architecture expects."),
     )
-    seed: int = field(default=0, metadata=_meta("Seed", "Same seed, same run (on the CPU)."))
+    seed: int = field(
+        default=0,
+        metadata=_meta("Seed", "Same seed, same run (on the CPU, with a fixed number of CPU "
+                       "threads)."),
+    )
     device: str = field(
         default="auto", metadata=_meta("Device", "auto, cpu, cuda, cuda:N or mps.")
+    )
+    threads: int = field(
+        default=0,
+        metadata=_meta("CPU threads", "Threads for training on the CPU. 0 = auto: as many as "
+                       "train fastest, fewer while other programs keep the CPU busy. Set a "
+                       "number for bit-identical repeat runs."),
     )
     amp: bool = field(
         default=False, metadata=_meta("Mixed precision", "float16 autocast (CUDA only).")
@@ -148,6 +159,9 @@ class TrainConfig:
             self.image_size == 0 or 8 <= self.image_size <= 512
         ):
             found["image_size"] = "Image size must be 0 (automatic) or from 8 to 512 pixels."
+        if not _is_int(self.threads) or not 0 <= self.threads <= MAX_THREADS:
+            found["threads"] = (f"CPU threads must be a whole number from 0 (auto) to "
+                                f"{MAX_THREADS}.")
         if not _is_int(self.seed) or self.seed < 0:
             found["seed"] = "Seed must be a whole number, 0 or more."
         device_problem = _device_problem(self.device)

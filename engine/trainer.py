@@ -27,6 +27,7 @@ from engine.checkpoint import (
 )
 from engine.config import ConfigError, TrainConfig
 from engine.control import Control, StopRequested
+from engine.cpu import ThreadTuner, cpu_count
 from engine.data import load_dataset
 from engine.data.pipeline import BatchPipeline
 from engine.data.types import DatasetError, ImageDataset
@@ -196,6 +197,7 @@ class Trainer:
         self.input_size = input_size_for(config.arch, data.image_size, config.image_size)
         self.model = build_model(config.arch, data.channels, data.num_classes,
                                  self.input_size).to(device)
+        self._tuner = self._choose_threads(device)
         self._use_amp = config.amp and device.type == "cuda"
         if config.amp and not self._use_amp:
             listener(LogLine("Mixed precision needs a CUDA GPU: training in float32.", "warning"))
@@ -232,6 +234,19 @@ class Trainer:
             num_params=count_parameters(self.model), class_names=data.class_names,
             input_shape=(data.channels, self.input_size, self.input_size),
             history=tuple(self.history)))
+
+    def _choose_threads(self, device: torch.device) -> ThreadTuner | None:
+        """Fix the thread count the person chose, or let a tuner follow the CPU's load.
+
+        Set on the thread that trains: each thread keeps its own OpenMP pool (gui/worker.py).
+        """
+        if self.config.threads:
+            torch.set_num_threads(self.config.threads)
+            return None
+        if device.type != "cpu":  # the CPU only feeds the accelerator
+            torch.set_num_threads(cpu_count())
+            return None
+        return ThreadTuner(cpu_count(), torch.set_num_threads)
 
     def _split(self, data: ImageDataset, device: torch.device) -> tuple[torch.Tensor, ...]:
         """Hold out a fixed, seeded validation fraction of the training set."""
@@ -308,6 +323,8 @@ class Trainer:
         step0 = (epoch - 1) * self._batches
 
         model.train()
+        if self._tuner is not None:
+            self._tuner.restart_window()  # the evaluation since the last batch is not training
         started = last_flush = time.perf_counter()
         paused_seconds = 0.0
         pending_loss: list[torch.Tensor] = []
@@ -322,6 +339,8 @@ class Trainer:
                 if control.wait_while_paused():
                     listener(LogLine("Resumed."))
                 paused_seconds += time.perf_counter() - wait_from
+                if self._tuner is not None:
+                    self._tuner.restart_window()
             if control.stop_requested:
                 raise StopRequested
             idx = order[(batch - 1) * bs: batch * bs]
@@ -329,6 +348,10 @@ class Trainer:
             y = self._train_y[idx]
             lr = self._optimizer.param_groups[0]["lr"]
             loss, logits = self._step(x, y)
+            if self._tuner is not None:
+                change = self._tuner.batch_done(len(y))
+                if change:
+                    listener(LogLine(change))
             pending_loss.append(loss.detach())
             pending_correct.append((logits.argmax(1) == y).sum())
             pending_meta.append((batch, len(y), lr))

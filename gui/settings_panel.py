@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.config import TrainConfig, config_fields
+from engine.config import MAX_THREADS, TrainConfig, config_fields
 from engine.data import DATASETS
 from engine.devices import available_devices, resolve_device
 from engine.models import MODELS
@@ -46,7 +46,7 @@ FIELD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Optimisation", ("optimizer", "lr", "schedule", "momentum", "nesterov", "epochs",
                       "batch_size")),
     ("Regularisation && augmentation", ("weight_decay", "label_smoothing", "augment")),
-    ("Run", ("device", "amp", "seed")),
+    ("Run", ("device", "threads", "amp", "seed")),
 )
 
 OPTIMIZER_TITLES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}
@@ -240,6 +240,7 @@ class SettingsPanel(QWidget):
             "epochs": lambda: _int_box(1, 10_000),
             "batch_size": lambda: _int_box(1, 65_536),
             "seed": lambda: _int_box(0, 2**31 - 1),
+            "threads": lambda: _int_box(0, MAX_THREADS, zero_text="auto"),
             "momentum": lambda: _float_box(0.0, 0.9999, step=0.01, decimals=4),
             "label_smoothing": lambda: _float_box(0.0, 0.99, step=0.05, decimals=3),
             "val_split": lambda: _float_box(0.0, 0.5, step=0.05, decimals=3, zero_text="none"),
@@ -393,9 +394,10 @@ def _select(combo: QComboBox, value: Any) -> None:
     combo.setCurrentIndex(index)
 
 
-def _int_box(minimum: int, maximum: int) -> QSpinBox:
+def _int_box(minimum: int, maximum: int, zero_text: str = "") -> QSpinBox:
     box = QSpinBox()
     box.setRange(minimum, maximum)
+    box.setSpecialValueText(zero_text)  # shown at the minimum; "" shows the number
     return box
 
 

@@ -21,19 +21,19 @@ from engine.events import BatchEnd, DataProgress, Event, RunEnd
 from engine.trainer import Trainer
 
 MAX_UPDATES_PER_SECOND = 30
-# On a small machine every core is the training thread's. PyTorch's OpenMP runtime (libgomp)
-# stops spin-waiting between parallel regions once it manages more threads than there are
-# CPUs: a GUI thread with a multi-threaded pool of its own (from predicting a drawing, or a
-# model summary) made training ~45% slower on a 2-core machine. Qt's global thread pool,
-# which Qt uses for parts of its painting (image conversion and scaling), likewise ran
-# threads beside the training threads at every repaint. So the GUI keeps one thread for each
-# (its tensor and image work is small), and the training thread gets every core
-# (bench/gui_overhead.py measures the effect).
-TRAINING_THREADS = torch.get_num_threads()
 
 
 def leave_the_cores_to_training() -> None:
-    """Call on the GUI thread before it does any tensor work (see TRAINING_THREADS)."""
+    """Call on the GUI thread before it does any tensor work.
+
+    PyTorch's OpenMP runtime (libgomp) stops spin-waiting between parallel regions once it
+    manages more threads than there are CPUs: a GUI thread with a multi-threaded pool of its
+    own (from predicting a drawing, or a model summary) made training ~45% slower on a
+    2-core machine. Qt's global thread pool, used for parts of painting (image conversion
+    and scaling), likewise ran threads beside the training threads at every repaint. So the
+    GUI keeps one thread for each (its tensor and image work is small), and the training
+    thread sets its own count (engine/cpu.py; bench/gui_overhead.py measures the effect).
+    """
     torch.set_num_threads(1)
     QThreadPool.globalInstance().setMaxThreadCount(1)
 
@@ -59,7 +59,6 @@ class TrainingWorker(QObject):
 
     @Slot()
     def run(self) -> None:
-        torch.set_num_threads(TRAINING_THREADS)  # per thread: the GUI thread keeps one
         try:
             end = self.trainer.run(self._collect, self.control)
         except Exception as error:  # noqa: BLE001 - the GUI must always hear that it ended

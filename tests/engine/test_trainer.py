@@ -26,8 +26,9 @@ def digits_dir(tmp_path_factory):
 
 @pytest.fixture
 def config(digits_dir) -> TrainConfig:
+    # A fixed thread count: these tests compare runs bit for bit (engine/cpu.py says why).
     return TrainConfig(arch="mlp", dataset="mnist", data_dir=str(digits_dir), epochs=2,
-                       batch_size=20, lr=3e-3, device="cpu", seed=1)
+                       batch_size=20, lr=3e-3, device="cpu", seed=1, threads=1)
 
 
 def run(config: TrainConfig, control: Control | None = None, **kwargs):
@@ -333,3 +334,20 @@ def test_a_pause_that_races_with_a_stop_cannot_block_the_run(config, monkeypatch
             control.pause()  # after the stop: must not leave the trainer waiting
 
     assert Trainer(config).run(listener, control).reason == "stopped"
+
+
+def test_a_fixed_thread_count_is_used_for_every_batch(config):
+    counts = []
+    Trainer(config.replace(threads=2, epochs=1)).run(
+        lambda e: counts.append(torch.get_num_threads()) if isinstance(e, BatchEnd) else None)
+    assert counts and set(counts) == {2}
+
+
+def test_auto_threads_follow_the_tuner_and_say_when_they_change(config, monkeypatch):
+    decisions = iter(["Training on 1 CPU thread instead of 2: faster."])
+    monkeypatch.setattr(trainer_module.ThreadTuner, "batch_done",
+                        lambda self, examples: next(decisions, None))
+    end, events = run(config.replace(threads=0, epochs=1))
+    assert end.reason == "finished"
+    assert "Training on 1 CPU thread instead of 2: faster." in [e.message
+                                                                 for e in of(LogLine, events)]

@@ -67,6 +67,7 @@ def custom_config(tmp_path) -> TrainConfig:
         lr=0.05,
         momentum=0.95,
         nesterov=True,
+        threads=3,
         weight_decay=5e-4,
         schedule="cosine",
         label_smoothing=0.1,
@@ -399,3 +400,10 @@ def test_every_field_has_a_labelled_editor_with_its_help_as_tooltip(panel):
         assert editor.toolTip() == f.metadata["help"]
         shown = editor.text() if isinstance(editor, QCheckBox) else labels.get(editor)
         assert shown == f.metadata["label"]
+
+
+def test_cpu_threads_read_auto_by_default_and_take_a_number(panel):
+    box = panel._rows["threads"].editor
+    assert box.text() == "auto" and panel.config().threads == 0
+    box.setValue(2)
+    assert box.text() == "2" and panel.config().threads == 2

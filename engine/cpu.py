@@ -1,0 +1,141 @@
+"""How training uses the CPU: how many intra-op threads, chosen from measured speed.
+
+Why this exists. PyTorch's OpenMP threads spin-wait at the end of every parallel region.
+When another program (a browser, a build, the app's own painting) takes one core, one of
+our threads is descheduled and the others spin waiting for it at every region; small layers
+have many regions per step, and a 2-core machine trained the MLP 25-35x slower beside one
+busy process. One thread is then 10x faster than two, while on an idle machine two threads
+are faster for most models. `OMP_WAIT_POLICY=PASSIVE` avoids the collapse but costs ~29%
+when idle; no fixed setting wins both (measured: bench/contention.py). So the thread count
+follows the speed it measures: `ThreadTuner` times the current count, now and then tries
+the neighbouring one for a few batches, and keeps whichever trains more examples a second.
+
+A person can fix the count instead (`TrainConfig.threads`, `--threads N`): different thread
+counts sum floating-point numbers in different orders, so only a fixed count gives
+bit-identical repeat runs.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+# A trial of another thread count lasts at least this long and this many batches, after one
+# warm-up batch (new OpenMP threads start, caches refill).
+TRIAL_SECONDS = 0.25
+TRIAL_BATCHES = 3
+# How long a choice is kept before the neighbour is tried again: doubling while the choice
+# stands, back to the shortest hold when it changes or the speed drops sharply (a competing
+# program has started). An idle machine spends ~1% of its time on trials: one at the start,
+# then after 10, 20, 40 and every 60 seconds.
+MIN_HOLD_SECONDS = 10.0
+MAX_HOLD_SECONDS = 60.0
+SWITCH_MARGIN = 1.10  # another count must be this much faster to be chosen: noise is not
+SPEED_DROP = 0.6  # held speed below this share of the speed at the choice: re-check now
+
+
+def cpu_count() -> int:
+    """The cores this process may run on (an `OMP_NUM_THREADS` the person set wins)."""
+    explicit = os.environ.get("OMP_NUM_THREADS", "")
+    if explicit.isdigit() and int(explicit) > 0:
+        return int(explicit)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def thread_options(cores: int) -> tuple[int, ...]:
+    """Counts worth trying, most first: all cores, half of them (hyper-threads), one."""
+    return tuple(sorted({cores, max(1, cores // 2), 1}, reverse=True))
+
+
+class ThreadTuner:
+    """Picks the intra-op thread count that trains fastest right now, batch by batch.
+
+    Call `batch_done(examples)` after each training batch (on the CPU, where a batch's wall
+    time is its cost); it returns a sentence when the count changes. `set_threads` is
+    `torch.set_num_threads`, called on the training thread.
+    """
+
+    def __init__(self, cores: int, set_threads: Callable[[int], None],
+                 clock: Callable[[], float] = time.perf_counter) -> None:
+        self.options = thread_options(cores)
+        self.threads = self.options[0]
+        self._set_threads = set_threads
+        self._clock = clock
+        self._hold = 0.0  # the first trial comes as soon as the first speed is known
+        self._trial: int | None = None
+        self._held_rate = 0.0  # speed of the current count, last measured
+        self._chosen_rate: float | None = None  # its speed when it was chosen
+        self._set_threads(self.threads)
+        self._hold_current(warm_up=True)
+
+    def batch_done(self, examples: int) -> str | None:
+        now = self._clock()
+        if self._warm_up:  # the first batch after a change is not timed
+            self._warm_up = False
+            self._new_window(now)
+            return None
+        self._examples += examples
+        self._batches += 1
+        elapsed = now - self._window_start
+        if elapsed < TRIAL_SECONDS or self._batches < TRIAL_BATCHES:
+            return None
+        rate = self._examples / elapsed
+        if self._trial is not None:
+            return self._end_trial(rate)
+        self._held_rate = rate
+        if self._chosen_rate is None:
+            self._chosen_rate = rate
+        if rate < SPEED_DROP * self._chosen_rate:  # something else has started: look again
+            self._hold = 0.0
+        if now - self._held_since >= self._hold:
+            self._begin_trial()
+        else:
+            self._new_window(now)
+        return None
+
+    def restart_window(self) -> None:
+        """Forget the batches timed so far in this window: a pause or an evaluation came."""
+        self._new_window(self._clock())
+
+    def _begin_trial(self) -> None:
+        index = self.options.index(self.threads)
+        # One step fewer threads; from the fewest, one step more.
+        neighbour = index + 1 if index + 1 < len(self.options) else index - 1
+        if neighbour < 0:  # a single core: nothing to try
+            self._hold = MAX_HOLD_SECONDS
+            self._hold_current()
+            return
+        self._trial = self.options[neighbour]
+        self._set_threads(self._trial)
+        self._warm_up = True
+
+    def _end_trial(self, trial_rate: float) -> str | None:
+        held, trial, held_rate = self.threads, self._trial, self._held_rate
+        self._trial = None
+        if trial_rate > SWITCH_MARGIN * held_rate:  # the trial's count stays set
+            self.threads, self._chosen_rate, self._hold = trial, trial_rate, MIN_HOLD_SECONDS
+            self._hold_current()
+            reason = " (another program is probably busy on the CPU)" if trial < held else ""
+            return (f"Training on {plural_threads(trial)} instead of {held}: "
+                    f"{trial_rate:,.0f} against {held_rate:,.0f} examples/s{reason}.")
+        self._chosen_rate = held_rate
+        self._hold = min(max(self._hold * 2, MIN_HOLD_SECONDS), MAX_HOLD_SECONDS)
+        self._set_threads(held)
+        self._hold_current(warm_up=True)
+        return None
+
+    def _hold_current(self, warm_up: bool = False) -> None:
+        self._held_since = self._clock()
+        self._new_window(self._held_since)
+        self._warm_up = warm_up
+
+    def _new_window(self, now: float) -> None:
+        self._window_start, self._examples, self._batches = now, 0, 0
+
+
+def plural_threads(n: int) -> str:
+    return f"{n} CPU thread" + ("" if n == 1 else "s")
