@@ -7,8 +7,6 @@ would reach at that moment (idle, or beside a busy program).
 
 from __future__ import annotations
 
-import pytest
-
 from engine import cpu
 from engine.cpu import ThreadTuner, cpu_count, thread_options
 
