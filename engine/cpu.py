@@ -21,10 +21,11 @@ import os
 import time
 from collections.abc import Callable
 
-# A trial of another thread count lasts at least this long and this many batches, after one
-# warm-up batch (new OpenMP threads start, caches refill).
-TRIAL_SECONDS = 0.25
-TRIAL_BATCHES = 3
+# A speed is measured over at least this long and this many batches (or one batch of at
+# least a second: a big model's batch is a precise measurement on its own).
+WINDOW_SECONDS = 0.25
+WINDOW_BATCHES = 3
+LONG_BATCH_SECONDS = 1.0
 # How long a choice is kept before the neighbour is tried again: doubling while the choice
 # stands, back to the shortest hold when it changes or the speed drops sharply (a competing
 # program has started). An idle machine spends ~1% of its time on trials: one at the start,
@@ -70,18 +71,15 @@ class ThreadTuner:
         self._held_rate = 0.0  # speed of the current count, last measured
         self._chosen_rate: float | None = None  # its speed when it was chosen
         self._set_threads(self.threads)
-        self._hold_current(warm_up=True)
+        self._hold_current()
 
     def batch_done(self, examples: int) -> str | None:
         now = self._clock()
-        if self._warm_up:  # the first batch after a change is not timed
-            self._warm_up = False
-            self._new_window(now)
-            return None
         self._examples += examples
         self._batches += 1
         elapsed = now - self._window_start
-        if elapsed < TRIAL_SECONDS or self._batches < TRIAL_BATCHES:
+        if elapsed < WINDOW_SECONDS or (self._batches < WINDOW_BATCHES
+                                        and elapsed < LONG_BATCH_SECONDS):
             return None
         rate = self._examples / elapsed
         if self._trial is not None:
@@ -111,7 +109,7 @@ class ThreadTuner:
             return
         self._trial = self.options[neighbour]
         self._set_threads(self._trial)
-        self._warm_up = True
+        self._new_window(self._clock())
 
     def _end_trial(self, trial_rate: float) -> str | None:
         held, trial, held_rate = self.threads, self._trial, self._held_rate
@@ -125,13 +123,12 @@ class ThreadTuner:
         self._chosen_rate = held_rate
         self._hold = min(max(self._hold * 2, MIN_HOLD_SECONDS), MAX_HOLD_SECONDS)
         self._set_threads(held)
-        self._hold_current(warm_up=True)
+        self._hold_current()
         return None
 
-    def _hold_current(self, warm_up: bool = False) -> None:
+    def _hold_current(self) -> None:
         self._held_since = self._clock()
         self._new_window(self._held_since)
-        self._warm_up = warm_up
 
     def _new_window(self, now: float) -> None:
         self._window_start, self._examples, self._batches = now, 0, 0

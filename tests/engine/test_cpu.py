@@ -116,3 +116,11 @@ def test_a_pause_is_not_mistaken_for_a_slow_machine():
     sim.train(tuner, until=sim.now + 5)
     # Timed with the pause, two threads would have looked ~400x slower than one.
     assert tuner.threads == 2 and not sim.messages
+
+
+def test_a_big_model_is_measured_batch_by_batch():
+    # ResNet-18 on a busy 2-core CPU: seconds per batch; a trial must not take many of them.
+    sim, tuner = tuned(lambda threads, now: {2: 12, 1: 30}[threads])
+    sim.train(tuner, until=30)
+    assert tuner.threads == 1
+    assert sim.messages[0][0] < 15  # one held batch (~5 s), one trial batch (~2 s)

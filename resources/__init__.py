@@ -1,0 +1,1 @@
+"""Files shipped with TrainDesk; installed as the package `traindesk_resources`."""
