@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.competitors import Competitors  # noqa: E402
 from engine.config import TrainConfig  # noqa: E402
 from engine.control import Control  # noqa: E402
 from engine.cpu import cpu_count  # noqa: E402
@@ -62,25 +62,6 @@ def measure(arch: str, threads: int, data_dir: str) -> float:
 
     Trainer(config).run(listen, control)
     return last[0].examples_per_sec
-
-
-class Competitors:
-    """`n` processes that each keep one core busy, for the `with` block."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.processes: list[subprocess.Popen] = []
-
-    def __enter__(self) -> Competitors:
-        self.processes = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
-                          for _ in range(self.n)]
-        time.sleep(0.3)  # let them get going
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for process in self.processes:
-            process.kill()
-            process.wait()
 
 
 def main() -> None:

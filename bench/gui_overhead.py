@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from PySide6.QtCore import QElapsedTimer, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
+from bench.competitors import Competitors  # noqa: E402
 from engine.config import TrainConfig  # noqa: E402
 from engine.data import load_dataset  # noqa: E402
 from engine.events import EpochEnd  # noqa: E402
@@ -111,10 +112,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=0, help="CPU threads (0 = auto)")
+    parser.add_argument("--competitors", type=int, default=0,
+                        help="busy processes beside both sides (bench/competitors.py)")
     parser.add_argument("--headless-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     config = TrainConfig(arch="lenet5", dataset=args.dataset, data_dir=args.data_dir,
-                         epochs=args.epochs, batch_size=args.batch_size, device="cpu")
+                         epochs=args.epochs, batch_size=args.batch_size, device="cpu",
+                         threads=args.threads)
     if not args.headless_only:
         from gui.worker import leave_the_cores_to_training
 
@@ -126,14 +131,17 @@ def main() -> None:
     app = QApplication([])
     app.setStyle("Fusion")
     print(f"LeNet-5, {config.dataset} ({train_size:,} training images), batch "
-          f"{config.batch_size}, {config.epochs} epoch(s), CPU")
+          f"{config.batch_size}, {config.epochs} epoch(s), CPU, threads "
+          f"{config.threads or 'auto'}, {args.competitors} busy competitor(s)")
 
     base_rates, gui_rates, lateness = [], [], []
     for run in range(1, args.repeats + 1):
-        child = subprocess.run([sys.executable, __file__, "--headless-only", *sys.argv[1:]],
-                               capture_output=True, text=True, check=True)
+        with Competitors(args.competitors):
+            child = subprocess.run([sys.executable, __file__, "--headless-only",
+                                    *sys.argv[1:]], capture_output=True, text=True, check=True)
         base_rates.append(float(child.stdout.split()[-1]))
-        rate, late = windowed(app, config, train_size)
+        with Competitors(args.competitors):
+            rate, late = windowed(app, config, train_size)
         gui_rates.append(rate)
         lateness.extend(late)
         print(f"run {run}: headless {base_rates[-1]:8,.0f} examples/s, window {rate:8,.0f} "
