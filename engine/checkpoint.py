@@ -3,11 +3,18 @@
 A checkpoint file is a plain dict of tensors and primitives written with `torch.save`. It is
 read back with `torch.load(weights_only=True)` only, so opening a checkpoint can never run
 code, whoever made the file. Saving is atomic: a crash mid-save leaves the previous file.
+
+torch.load does not check the zip archive's CRCs, and some bytes (names, padding) are
+covered by no CRC at all: a damaged file could load with wrong numbers and no complaint.
+So each file is sealed with a SHA-256 of everything before it, kept in the zip's comment
+(any zip reader, torch's included, still reads the file), and checked before loading.
+Files without a seal (older TrainDesk, or torch.save in a script) get the CRC check.
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import pickle
@@ -36,6 +43,14 @@ _REQUIRED_KEYS = (
 _IMPORT_OPCODES = frozenset({"GLOBAL", "STACK_GLOBAL", "INST", "EXT1", "EXT2", "EXT4"})
 # How much of a refused non-zip file is scanned to explain the refusal.
 _SCAN_LIMIT_BYTES = 64 * 1024 * 1024
+# The seal: the zip archive's comment holds this marker and the SHA-256 (hex) of every byte
+# before the comment's length field.
+_SEAL_MARK = b"traindesk-sha256:"
+_SEAL_LENGTH = len(_SEAL_MARK) + 64
+_ZIP_START = b"PK\x03\x04"
+_ZIP_END = b"PK\x05\x06"  # end-of-central-directory record: 22 bytes, then the comment
+_ZIP_END_SIZE = 22
+_ZIP_END_SEARCH = _ZIP_END_SIZE + 0xFFFF  # the record sits in the file's last 64 KiB
 
 
 class CheckpointError(RuntimeError):
@@ -70,8 +85,10 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        archive = io.BytesIO()
+        torch.save(_to_payload(ckpt), archive)
         with open(temp, "xb") as stream:
-            torch.save(_to_payload(ckpt), stream)
+            stream.write(_sealed(archive.getbuffer()))
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temp, path)
@@ -100,6 +117,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             f"The checkpoint '{path}' is empty (0 bytes): it was never written completely. "
             "Use another checkpoint, or train the model again."
         )
+    sealed = _check_integrity(path)
     try:
         with warnings.catch_warnings():
             # torch warns about pickle protocols before refusing a foreign pickle; the
@@ -108,7 +126,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             payload = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch reports unreadable files in many shapes
         raise _unreadable(path, error) from error
-    return _from_payload(path, payload)
+    return _from_payload(path, payload, sealed)
 
 
 def build_model_from_checkpoint(ckpt: Checkpoint) -> nn.Module:
@@ -160,10 +178,66 @@ def _shape(shape: torch.Size | None) -> str:
     return "(none)" if shape is None else str(tuple(shape))
 
 
+def _sealed(archive: memoryview) -> bytes:
+    """torch.save's archive with its SHA-256 in the zip comment (see the module docstring)."""
+    end = len(archive) - _ZIP_END_SIZE
+    if bytes(archive[end:end + 4]) != _ZIP_END or bytes(archive[-2:]) != b"\0\0":
+        raise RuntimeError("torch.save wrote a zip archive of an unexpected layout")
+    digest = hashlib.sha256(archive[:-2]).hexdigest().encode()
+    return bytes(archive[:-2]) + _SEAL_LENGTH.to_bytes(2, "little") + _SEAL_MARK + digest
+
+
+def _check_integrity(path: Path) -> bool:
+    """Raise CheckpointError for a damaged archive; return whether the file was sealed.
+
+    Files that are not zip archives are left to torch.load, whose refusal is explained.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as stream:
+        if stream.read(4) != _ZIP_START:
+            return False
+        tail_start = max(0, size - _ZIP_END_SEARCH)
+        stream.seek(tail_start)
+        tail = stream.read()
+    end = tail.rfind(_ZIP_END)
+    if end < 0 or len(tail) < end + _ZIP_END_SIZE:
+        raise _damaged(path, "it was probably cut off while being saved or copied")
+    comment_length = int.from_bytes(tail[end + 20:end + 22], "little")
+    comment = tail[end + _ZIP_END_SIZE:]
+    if len(comment) != comment_length:
+        raise _damaged(path, "its end does not add up: it was cut off or extended")
+    if comment.startswith(_SEAL_MARK) and comment_length == _SEAL_LENGTH:
+        if _digest_of(path, tail_start + end + 20) != comment[len(_SEAL_MARK):]:
+            raise _damaged(path, "its contents do not match the checksum saved with them")
+        return True
+    try:
+        with zipfile.ZipFile(path) as archive:
+            bad = archive.testzip()
+    except Exception as error:  # noqa: BLE001 - a broken archive fails in many ways
+        raise _damaged(path, f"its archive cannot be read ({type(error).__name__})") from error
+    if bad is not None:
+        raise _damaged(path, f"the part '{bad}' fails its checksum")
+    return False
+
+
+def _digest_of(path: Path, length: int) -> bytes:
+    digest = hashlib.sha256()
+    with open(path, "rb") as stream:
+        while length > 0:
+            chunk = stream.read(min(length, 1 << 20))
+            if not chunk:
+                break
+            digest.update(chunk)
+            length -= len(chunk)
+    return digest.hexdigest().encode()
+
+
 def _to_payload(ckpt: Checkpoint) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
+        # Every file TrainDesk writes is sealed: one that says so but is not, was damaged.
+        "sealed": True,
         "config": ckpt.config.to_dict(),
         "model_state": dict(ckpt.model_state),
         "optimizer_state": ckpt.optimizer_state,
@@ -180,7 +254,7 @@ def _to_payload(ckpt: Checkpoint) -> dict[str, Any]:
     }
 
 
-def _from_payload(path: Path, payload: Any) -> Checkpoint:
+def _from_payload(path: Path, payload: Any, sealed: bool) -> Checkpoint:
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise _not_traindesk(path, payload)
     version = payload.get("format_version")
@@ -192,6 +266,8 @@ def _from_payload(path: Path, payload: Any) -> Checkpoint:
             f"{version}; this version reads up to format {FORMAT_VERSION}). Update TrainDesk "
             "to open it."
         )
+    if payload.get("sealed") and not sealed:
+        raise _damaged(path, "the checksum saved with it is gone")
     missing = [key for key in _REQUIRED_KEYS if key not in payload]
     if missing:
         raise _damaged(path, "it lacks " + ", ".join(f"'{key}'" for key in missing))

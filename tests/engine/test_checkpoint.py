@@ -1,6 +1,7 @@
 """Checkpoints: exact round trips, atomic saves, and clear refusals of anything else."""
 
 import errno
+import io
 import os
 import pickle
 import random
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import engine.checkpoint as checkpoint_module
 from engine.checkpoint import (
     FORMAT_VERSION,
     Checkpoint,
@@ -359,7 +361,14 @@ def _future_format(path: Path, saved: Path) -> None:
 def _missing_history(path: Path, saved: Path) -> None:
     payload = torch.load(saved, weights_only=True)
     del payload["history"]
-    torch.save(payload, path)
+    _save_sealed(payload, path)
+
+
+def _save_sealed(payload: dict, path: Path) -> None:
+    """Write `payload` as save_checkpoint would, sealed (a crafted but intact file)."""
+    archive = io.BytesIO()
+    torch.save(payload, archive)
+    path.write_bytes(checkpoint_module._sealed(archive.getbuffer()))
 
 
 def _folder(path: Path, saved: Path) -> None:
@@ -439,7 +448,7 @@ def test_a_field_of_the_wrong_kind_is_a_clear_error(saved, tmp_path, field, valu
     else:
         payload[field] = value
     crafted = tmp_path / "crafted.pt"
-    torch.save(payload, crafted)
+    _save_sealed(payload, crafted)
     if field == "config":  # wrong types in the settings are caught by validation, not here
         assert load_checkpoint(crafted).config.problems()["epochs"]
         return
