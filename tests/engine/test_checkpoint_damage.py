@@ -104,3 +104,10 @@ def test_the_seal_is_checked_not_just_present(original, tmp_path):
     path.write_bytes(copy)
     with pytest.raises(CheckpointError, match="do not match the checksum"):
         load_checkpoint(path)
+
+
+def test_the_bundled_demo_model_is_sealed():
+    from engine.checkpoint import _check_integrity
+    from engine.resources import RESOURCES_DIR
+
+    assert _check_integrity(RESOURCES_DIR / "pretrained" / "digits-lenet5.pt")
