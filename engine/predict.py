@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -41,6 +42,31 @@ BOX_THRESHOLD = 0.05
 PEN_FRACTION = 0.14
 _RENDER_BOX = 80  # pixels the drawing's longer side spans in render_strokes' output
 _SUPERSAMPLE = 4  # drawn at 4x, then box-averaged: anti-aliased edges
+
+# When a drawing does not look like a digit (see `doubt_about_digit`). Each limit lies beyond
+# every real MNIST digit of the bundled sample after MNIST's treatment (preprocess_image):
+# the figures are the largest among its 2,000 held-out digits, then among its 8,000 training
+# digits (tests/engine/test_digit_doubts.py measures them again).
+# Ink: the sum of the 28x28 pixels (0..1). Real digits: at most 235 / 267 (median 99); a
+# filled 20x20 box is 400, a dot (a filled disc) ~270, a scribble over the canvas ~300.
+MAX_INK = 280.0
+# Stroke thickness in pixels (2 x area / perimeter; a dot's is its radius, a filled square's
+# half its side). Real digits: at most 5.5 / 6.2 (median 2.0); a dot 7.0, a filled canvas 9.8.
+MAX_THICKNESS = 6.5
+# Stroke length in pixels (half the ink's perimeter). Real digits: at most 80 / 87 (median
+# 51); a scribble of many thin strokes goes on and on.
+MAX_LENGTH = 92.0
+# A straight line: the ink's second moments, minor / major. Real digits this straight (below
+# 0.04) are ones, never tilted more than 44 / 45 degrees from upright; drawn lines measure
+# 0.01-0.04. A line tilted 50 degrees or more is not a digit.
+LINE_RATIO = 0.04
+MAX_LINE_TILT_DEG = 50.0
+# On the canvas (spans as fractions of its side): a drawing whose points span less than
+# this is a dot or a speck, smaller than two widths of the on-screen pen (4.5% of the side);
+# nobody can read it, on screen or off (the digits drawn in the tests span 0.24 and more).
+MIN_SPAN = 0.1
+# A straight line that spans this much of the canvas both ways runs corner to corner.
+ACROSS_SPAN = 0.9
 
 
 def render_strokes(
@@ -94,6 +120,92 @@ def render_strokes(
         _blank_outside(pixels, origin=-low * scale + margin, size=canvas * scale)
     ink = _box_downsample(pixels, _SUPERSAMPLE)
     return ink if ink.max() > 0 else None
+
+
+def drawing_span(strokes: Sequence[Stroke],
+                 canvas_size: tuple[float, float]) -> tuple[float, float] | None:
+    """How much of the canvas the drawing's points span: (width, height) as fractions of the
+    canvas's, of what lies on the canvas (a stroke that runs off it counts up to the edge).
+    None when no stroke touches the canvas; points that are not finite numbers are left out.
+    """
+    canvas = _canvas_extent(canvas_size)
+    on_canvas = []
+    for stroke in strokes:
+        points = np.asarray(stroke, dtype=np.float64).reshape(-1, 2)
+        points = points[np.isfinite(points).all(axis=1)]
+        if ((points >= 0) & (points <= canvas)).all(axis=1).any():
+            on_canvas.append(np.clip(points, 0, canvas))
+    if not on_canvas:
+        return None
+    points = np.concatenate(on_canvas)
+    span = (points.max(axis=0) - points.min(axis=0)) / canvas
+    return float(span[0]), float(span[1])
+
+
+@dataclass(frozen=True)
+class DigitDoubt:
+    """Why a drawing does not look like a digit: `kind` for code, `message` for a person."""
+
+    kind: str  # "too small", "blob", "too much ink", "scribble", "line"
+    message: str
+
+
+def digit_measures(digit28: np.ndarray) -> dict[str, float]:
+    """Shape measures of a 28x28 digit in MNIST form (preprocess_image's output):
+    ink (sum of pixels), thickness and length of its strokes in pixels, straightness
+    (minor / major second moment: 0 for a line, 1 for a disc) and tilt of its long axis from
+    upright, in degrees."""
+    digit = np.asarray(digit28, dtype=np.float64)
+    ink = float(digit.sum())
+    if not math.isfinite(ink) or ink <= 0:
+        return {"ink": 0.0, "thickness": 0.0, "length": 0.0, "straightness": 1.0, "tilt": 0.0}
+    padded = np.pad(digit, 1)
+    perimeter = float(np.abs(np.diff(padded, axis=0)).sum()
+                      + np.abs(np.diff(padded, axis=1)).sum())
+    rows, cols = np.indices(digit.shape)
+    mean_row, mean_col = float((rows * digit).sum()) / ink, float((cols * digit).sum()) / ink
+    dr, dc = rows - mean_row, cols - mean_col
+    moments = np.array([[(dc * dc * digit).sum(), (dc * dr * digit).sum()],
+                        [(dc * dr * digit).sum(), (dr * dr * digit).sum()]]) / ink
+    values, vectors = np.linalg.eigh(moments)
+    major = vectors[:, 1]  # (x, y) of the long axis
+    return {
+        "ink": ink,
+        "thickness": 2 * ink / perimeter,
+        "length": perimeter / 2,
+        "straightness": float(values[0] / values[1]) if values[1] > 0 else 1.0,
+        "tilt": math.degrees(math.atan2(abs(major[0]), abs(major[1]))),
+    }
+
+
+def doubt_about_digit(digit28: np.ndarray,
+                      span: tuple[float, float] | None = None) -> DigitDoubt | None:
+    """Why this does not look like a digit, or None when it may well be one.
+
+    digit28: the drawing in MNIST form (preprocess_image). span: how much of the canvas the
+    drawing spans (drawing_span), where it was drawn on one; it tells a speck, which MNIST's
+    treatment blows up to a full-size blob, from a digit. The limits are module constants,
+    each beyond every real digit measured (see there). Rules are checked in order: the
+    first that applies is the reason given.
+    """
+    measures = digit_measures(digit28)
+    if span is not None and max(span) < MIN_SPAN:
+        return DigitDoubt("too small", "Too small to read: draw the digit larger, across "
+                                       "most of the canvas.")
+    if measures["ink"] <= 0 or measures["thickness"] > MAX_THICKNESS:
+        return DigitDoubt("blob", "This looks like a dot or a filled patch, not a digit: "
+                                  "draw the digit's lines.")
+    if measures["ink"] > MAX_INK:
+        return DigitDoubt("too much ink", "Too much ink for one digit: clear the canvas "
+                                          "(Delete) and draw a single digit.")
+    if measures["length"] > MAX_LENGTH:
+        return DigitDoubt("scribble", "This looks like a scribble, not a digit: clear the "
+                                      "canvas (Delete) and draw a single digit.")
+    straight = measures["straightness"] < LINE_RATIO
+    across = span is not None and min(span) >= ACROSS_SPAN
+    if straight and (measures["tilt"] >= MAX_LINE_TILT_DEG or across):
+        return DigitDoubt("line", "This looks like a straight line, not a digit.")
+    return None
 
 
 def preprocess_image(image: np.ndarray) -> np.ndarray | None:
