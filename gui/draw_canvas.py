@@ -7,8 +7,8 @@ White ink on black, like MNIST.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
-from itertools import pairwise
 
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt, Signal
@@ -18,7 +18,6 @@ from PySide6.QtGui import (
     QKeySequence,
     QMouseEvent,
     QPainter,
-    QPainterPath,
     QPaintEvent,
     QPen,
     QTabletEvent,
@@ -35,8 +34,15 @@ INK = QColor(255, 255, 255)
 HINT = QColor(110, 110, 110)
 
 
+def _finite(pos: QPointF) -> bool:
+    return math.isfinite(pos.x()) and math.isfinite(pos.y())
+
+
 def pressure_to_width(pressure: float) -> float:
-    """A pen's pressure (0..1) as a width factor: light 0.5x, normal (0.5) 1x, hard 1.5x."""
+    """A pen's pressure (0..1) as a width factor: light 0.5x, normal (0.5) 1x, hard 1.5x.
+    A pressure that is not a number (a broken driver) gets the normal width."""
+    if not math.isfinite(pressure):
+        return 1.0
     return 0.5 + min(max(pressure, 0.0), 1.0)
 
 
@@ -93,6 +99,9 @@ class DrawCanvas(QWidget):
         new = [[(float(x), float(y)) for x, y in stroke] for stroke in strokes]
         if any(not stroke for stroke in new):
             raise ValueError("Every stroke needs at least one point.")
+        if not all(math.isfinite(v) for stroke in new for point in stroke for v in point):
+            raise ValueError("Every point must be a pair of finite numbers (no NaN or "
+                             "infinity).")
         if widths is not None and len(widths) != len(new):
             raise ValueError(f"Got {len(widths)} widths for {len(new)} strokes; give one "
                              "width factor per stroke, or none.")
@@ -113,6 +122,8 @@ class DrawCanvas(QWidget):
         return (pos.x() / side, pos.y() / side)
 
     def _begin(self, pos: QPointF, pressure: float | None) -> None:
+        if not _finite(pos):  # a broken device's event: nothing to draw
+            return
         self._drawing = True
         self._pressures = [] if pressure is None else [pressure]
         self._strokes.append([self._normalised(pos)])
@@ -120,7 +131,7 @@ class DrawCanvas(QWidget):
         self._changed()
 
     def _extend(self, pos: QPointF, pressure: float | None) -> None:
-        if not self._drawing:
+        if not self._drawing or not _finite(pos):
             return
         point = self._normalised(pos)
         last = self._strokes[-1][-1]
@@ -196,18 +207,9 @@ class DrawCanvas(QWidget):
             if len(scaled) == 1:
                 painter.drawPoint(scaled[0])
             else:
-                painter.drawPath(smooth_path(scaled))
+                # Straight, anti-aliased segments from each mouse position to the next, with
+                # round joins: one unbroken line however far apart the events of a fast
+                # stroke are, and the very line engine.predict.render_strokes gives the
+                # model (a smoothed curve would cut the corners the model still gets).
+                painter.drawPolyline(scaled)
         painter.end()
-
-
-def smooth_path(points: Sequence[QPointF]) -> QPainterPath:
-    """A curve through the midpoints of a polyline, with its vertices as control points.
-
-    Quadratic smoothing of mouse samples: it rounds the corners jagged mouse moves make
-    while passing through the first and last points exactly.
-    """
-    path = QPainterPath(points[0])
-    for here, after in pairwise(points[1:]):
-        path.quadTo(here, (here + after) / 2)
-    path.lineTo(points[-1])
-    return path

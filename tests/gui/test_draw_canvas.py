@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QColor, QInputDevice, QPointingDevice, QTabletEvent
+from PySide6.QtGui import QColor, QImage, QInputDevice, QPointingDevice, QTabletEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -165,3 +167,103 @@ def test_pen_pressure_sets_each_strokes_width(qtbot, canvas):
     image = canvas.grab().toImage()
     assert QColor(image.pixel(64, 56)).lightness() > 200  # 5.7 px off the diagonal
     assert QColor(image.pixel(206, 65)).lightness() < 30
+
+
+def ink_at(image, x: float, y: float) -> int:
+    return QColor(image.pixel(round(x), round(y))).lightness()
+
+
+def test_a_fast_stroke_of_few_far_apart_events_is_one_unbroken_line(qtbot, canvas):
+    # A zigzag flicked across the canvas: four mouse events, 120-250 px apart.
+    corners = [(30, 30), (270, 90), (45, 165), (255, 270)]
+    mouse_stroke(qtbot, canvas, corners)
+    assert len(canvas.strokes()[0]) == 4
+
+    image = canvas.grab().toImage()
+    gaps = [(round(x), round(y))
+            for (x0, y0), (x1, y1) in pairwise(corners)
+            for t in np.linspace(0, 1, 200)
+            if ink_at(image, x := x0 + (x1 - x0) * t, y := y0 + (y1 - y0) * t) < 200]
+    # Measured: 0. The line also passes through every place the mouse reported, corners
+    # included (a curve through the midpoints missed each corner by 20+ px, while the
+    # model was given the corner).
+    assert gaps == []
+    midway = [((x0 + x1) / 2, (y0 + y1) / 2 + 40) for (x0, y0), (x1, y1) in pairwise(corners)]
+    assert all(ink_at(image, x, y) < 30 for x, y in midway)  # a line, not a smear
+
+
+def test_a_fast_stroke_reaches_the_model_as_one_connected_line(qtbot, canvas):
+    from engine.predict import preprocess_image, render_strokes
+
+    mouse_stroke(qtbot, canvas, [(30, 30), (270, 90), (45, 165), (255, 270)])
+    digit = preprocess_image(render_strokes(canvas.strokes(), canvas.widths(), (1.0, 1.0)))
+    ink = digit > 0.5
+    # Flood fill from one ink pixel reaches every ink pixel: no beads, no gaps.
+    start = tuple(np.argwhere(ink)[0])
+    seen, todo = {start}, [start]
+    while todo:
+        r, c = todo.pop()
+        for nr, nc in ((r + 1, c), (r - 1, c), (r, c + 1), (r, c - 1)):
+            if 0 <= nr < 28 and 0 <= nc < 28 and ink[nr, nc] and (nr, nc) not in seen:
+                seen.add((nr, nc))
+                todo.append((nr, nc))
+    assert len(seen) == int(ink.sum()) > 40
+
+
+def sized_canvas(qtbot, side: int) -> DrawCanvas:
+    widget = DrawCanvas()
+    widget.resize(side, side)
+    qtbot.addWidget(widget)
+    widget.show()
+    qtbot.waitExposed(widget)
+    return widget
+
+
+def test_a_digit_looks_the_same_on_a_small_and_a_large_canvas(qtbot):
+    from engine.predict import preprocess_image, render_strokes
+
+    small, large = sized_canvas(qtbot, 200), sized_canvas(qtbot, 600)
+    gesture = [(0.3, 0.2), (0.7, 0.2), (0.45, 0.85)]  # a 7
+    mouse_stroke(qtbot, small, [(x * 200, y * 200) for x, y in gesture])
+    mouse_stroke(qtbot, large, [(x * 600, y * 600) for x, y in gesture])
+
+    def grey(widget, shrink):
+        image = widget.grab().toImage().convertToFormat(QImage.Format.Format_Grayscale8)
+        rows = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), -1)
+        pixels = rows[:, :image.width()].astype(np.float64)
+        side = pixels.shape[0] // shrink
+        return pixels[:side * shrink, :side * shrink].reshape(
+            side, shrink, side, shrink).mean(axis=(1, 3))
+
+    # On screen: the large canvas shrunk 3x is the small one (the pen is 4.5% of the side
+    # on both), and the ink covers the same share of it.
+    on_small, on_large = grey(small, 1), grey(large, 3)
+    assert (on_small > 128).mean() > 0.03
+    assert np.abs(on_small - on_large).mean() < 3  # of 255; measured 0.02
+    assert (on_small > 128).mean() == pytest.approx((on_large > 128).mean(), rel=0.05)
+    # For the model: the same 28x28 input, stroke width included.
+    inputs = [preprocess_image(render_strokes(c.strokes(), c.widths(), (1.0, 1.0)))
+              for c in (small, large)]
+    np.testing.assert_allclose(inputs[0], inputs[1], atol=1e-6)
+
+
+def test_points_that_are_not_numbers_are_refused_or_ignored(qtbot, canvas):
+    with pytest.raises(ValueError, match="finite numbers"):
+        canvas.set_strokes([[(0.2, float("nan"))]])
+    assert canvas.is_empty()
+    # A broken device event (NaN position or pressure) draws nothing and breaks nothing.
+    device = _pen()
+    _pen_stroke(canvas, device, [(30, 30), (60, 60)], pressure=float("nan"))
+    assert canvas.widths() == [1.0]
+    nan = QTabletEvent(QTabletEvent.Type.TabletMove, device, QPointF(float("nan"), 5.0),
+                       QPointF(0, 0), 0.5, 0.0, 0.0, 0.0, 0.0, 0.0,
+                       Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton,
+                       Qt.MouseButton.LeftButton)
+    press = QTabletEvent(QTabletEvent.Type.TabletPress, device, QPointF(100, 100),
+                         QPointF(0, 0), 0.5, 0.0, 0.0, 0.0, 0.0, 0.0,
+                         Qt.KeyboardModifier.NoModifier, Qt.MouseButton.LeftButton,
+                         Qt.MouseButton.LeftButton)
+    QApplication.sendEvent(canvas, press)
+    QApplication.sendEvent(canvas, nan)
+    assert np.isfinite(np.concatenate(canvas.strokes())).all()
+    assert len(canvas.strokes()) == 2
