@@ -90,14 +90,22 @@ def render_strokes(
     polylines = [_as_points(stroke, index) for index, stroke in enumerate(strokes)]
     factors = _width_factors(widths, len(polylines))
     kept = [(p, f) for p, f in zip(polylines, factors, strict=True) if len(p)]
-    if not kept:
-        return None
-    every_point = np.concatenate([p for p, _ in kept])
-    low, high = every_point.min(axis=0), every_point.max(axis=0)
     if canvas_size is not None:
         canvas = _canvas_extent(canvas_size)
         # The box of what the canvas shows: ink beyond the edge must not widen it.
-        low, high = np.clip(low, 0, canvas), np.clip(high, 0, canvas)
+        shown = _on_canvas(kept, canvas)
+        if not shown:
+            return None
+        every_point = np.concatenate([p for p, _ in shown])
+        # Drawn up to a canvas's width beyond its edges (then blanked): points far off it
+        # would overflow the rasteriser's integer coordinates.
+        kept = [(piece, f) for p, f in kept
+                for piece in _clip_polyline(p, -canvas, 2 * canvas)]
+    elif kept:
+        every_point = np.concatenate([p for p, _ in kept])
+    else:
+        return None
+    low, high = every_point.min(axis=0), every_point.max(axis=0)
     extent = float((high - low).max())
     # All points at one spot (a tap): any length will do, the result is a round dot.
     reference = extent if extent > 0 else 1.0
@@ -124,20 +132,18 @@ def render_strokes(
 
 def drawing_span(strokes: Sequence[Stroke],
                  canvas_size: tuple[float, float]) -> tuple[float, float] | None:
-    """How much of the canvas the drawing's points span: (width, height) as fractions of the
-    canvas's, of what lies on the canvas (a stroke that runs off it counts up to the edge).
-    None when no stroke touches the canvas; points that are not finite numbers are left out.
-    """
+    """How much of the canvas the drawing's lines span: (width, height) as fractions of the
+    canvas's, counting only their parts on the canvas. None when nothing is on it; points
+    that are not finite numbers are left out."""
     canvas = _canvas_extent(canvas_size)
-    on_canvas = []
+    polylines = []
     for stroke in strokes:
         points = np.asarray(stroke, dtype=np.float64).reshape(-1, 2)
-        points = points[np.isfinite(points).all(axis=1)]
-        if ((points >= 0) & (points <= canvas)).all(axis=1).any():
-            on_canvas.append(np.clip(points, 0, canvas))
-    if not on_canvas:
+        polylines.append((points[np.isfinite(points).all(axis=1)], 1.0))
+    shown = _on_canvas(polylines, canvas)
+    if not shown:
         return None
-    points = np.concatenate(on_canvas)
+    points = np.concatenate([p for p, _ in shown])
     span = (points.max(axis=0) - points.min(axis=0)) / canvas
     return float(span[0]), float(span[1])
 
@@ -326,6 +332,47 @@ def _canvas_extent(canvas_size: tuple[float, float]) -> np.ndarray:
     if extent.shape != (2,) or not np.isfinite(extent).all() or (extent <= 0).any():
         raise ValueError(f"canvas_size must be a positive (width, height); got {canvas_size}.")
     return extent
+
+
+# Coordinates are held within this many units of the canvas before clipping, so that the
+# differences the clipping takes cannot overflow (a direction change only past 1e100).
+_FAR = 1e100
+
+
+def _on_canvas(polylines: list[tuple[np.ndarray, float]],
+               canvas: np.ndarray) -> list[tuple[np.ndarray, float]]:
+    """The parts of the polylines that lie on the canvas, each with its width factor."""
+    return [(piece, f) for p, f in polylines
+            for piece in _clip_polyline(p, np.zeros(2), canvas)]
+
+
+def _clip_polyline(points: np.ndarray, low: np.ndarray, high: np.ndarray) -> list[np.ndarray]:
+    """The parts of a polyline inside the rectangle low..high: the polyline itself when it
+    lies wholly inside, else each segment's inner part (Liang-Barsky), and a lone point
+    only if it is inside."""
+    points = np.clip(points, -_FAR, _FAR)
+    inside = ((points >= low) & (points <= high)).all(axis=1)
+    if inside.all():
+        return [points] if len(points) else []
+    if len(points) == 1:
+        return []
+    pieces = []
+    for start, end in zip(points[:-1], points[1:], strict=True):
+        step = end - start
+        enter, leave = 0.0, 1.0
+        for axis in (0, 1):
+            for p, q in ((-step[axis], start[axis] - low[axis]),
+                         (step[axis], high[axis] - start[axis])):
+                if p == 0:
+                    if q < 0:  # parallel to this edge and outside it
+                        enter, leave = 1.0, 0.0
+                elif p < 0:
+                    enter = max(enter, q / p)
+                else:
+                    leave = min(leave, q / p)
+        if enter <= leave:
+            pieces.append(np.stack([start + enter * step, start + leave * step]))
+    return pieces
 
 
 def _blank_outside(pixels: np.ndarray, origin: np.ndarray, size: np.ndarray) -> None:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import time
+from pathlib import Path
+
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QFontMetrics, QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (
+    QComboBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -17,9 +22,17 @@ from PySide6.QtWidgets import (
 )
 
 from engine.checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from engine.predict import Predictor, preprocess_image, render_strokes
+from engine.predict import (
+    DigitDoubt,
+    Predictor,
+    doubt_about_digit,
+    drawing_span,
+    preprocess_image,
+    render_strokes,
+)
 from engine.resources import RESOURCES_DIR
 from gui.draw_canvas import DrawCanvas
+from gui.draw_models import ModelChoice, ModelChoices, choice_for
 
 BUNDLED_MODEL = RESOURCES_DIR / "pretrained" / "digits-lenet5.pt"
 # At most one prediction per this many milliseconds while drawing: live, yet a fast mouse
@@ -28,8 +41,21 @@ PREDICT_INTERVAL_MS = 60
 PREVIEW_SCALE = 4  # the 28x28 model input shown at 112x112
 BAR_COLOUR = (110, 140, 190)
 TOP_BAR_COLOUR = (40, 170, 90)
-NOTE_STYLE = "color: #b36b00;"
-ERROR_STYLE = "color: #c0392b;"
+DOUBTED_BAR_COLOUR = (200, 200, 200)  # no class stands out when the drawing is no digit
+# Text colours with at least 4.5:1 contrast on a white or light grey window (WCAG AA).
+NOTE_STYLE = "color: #8a5300;"
+ERROR_STYLE = "color: #b03020;"
+NEWS_STYLE = "color: #1f4e8c;"
+
+
+def format_probability(p: float) -> str:
+    """A probability as a person reads it: '97.3%', '>99.9%' (never a rounded-up '100.0%'
+    the model is not), '<0.1%' (never '0.0%')."""
+    if p >= 0.9995:
+        return ">99.9%"
+    if p < 0.0005:
+        return "<0.1%"
+    return f"{p:.1%}"
 
 
 class _SquareHolder(QWidget):
@@ -90,36 +116,46 @@ class _ProbabilityChart(pg.PlotWidget):
             self.addItem(label)
         self.show_probabilities(None)
 
-    def show_probabilities(self, probabilities: np.ndarray | None) -> None:
+    def show_probabilities(self, probabilities: np.ndarray | None, greyed: bool = False) -> None:
+        """One bar per class; `greyed`: all in grey, no winner (the drawing is no digit)."""
         if probabilities is None:
             self._bars.setOpts(x0=[], y=[], width=[], brushes=[])
             for label in self._labels:
                 label.setText("")
             return
         best = int(np.argmax(probabilities))
-        brushes = [pg.mkBrush(TOP_BAR_COLOUR if i == best else BAR_COLOUR)
-                   for i in range(len(probabilities))]
+        colours = [DOUBTED_BAR_COLOUR if greyed else TOP_BAR_COLOUR if i == best
+                   else BAR_COLOUR for i in range(len(probabilities))]
+        brushes = [pg.mkBrush(colour) for colour in colours]
         self._bars.setOpts(x0=np.zeros(len(probabilities)), y=np.arange(len(probabilities)),
                            width=probabilities, brushes=brushes, pens=[None] * len(brushes))
         for i, (label, p) in enumerate(zip(self._labels, probabilities, strict=True)):
-            label.setText(f"{p:.1%}" if p >= 0.01 else "")
+            label.setText(format_probability(p) if p >= 0.01 else "")
+            label.setColor("#6b6b6b" if greyed else "k")
             # Inside the bar's end when it is long, just after it otherwise.
             label.setAnchor((1, 0.5) if p > 0.8 else (0, 0.5))
             label.setPos(p - 0.01 if p > 0.8 else p + 0.01, i)
 
 
 class DrawPanel(QWidget):
-    """Canvas on the left; the model's prediction, its input and all class odds on the right.
+    """Canvas on the left; the model picker, the prediction, its input and all class odds on
+    the right.
 
-    The main window calls `show_checkpoint` after a run finishes or a checkpoint is loaded.
+    The main window hands it each digit model a run trains (`add_trained_model`) and each
+    checkpoint opened (`add_opened_model`); the picker lists them with the bundled demo
+    model. `news` carries a one-line message for the log when a new model is listed.
     """
 
     prediction_made = Signal(object)  # np.ndarray of probabilities, or None for no drawing
+    news = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._choices = ModelChoices()
+        self._predictors: list[Predictor] = []  # one per entry of self._choices
         self._predictor: Predictor | None = None
         self._probabilities: np.ndarray | None = None
+        self._doubt: DigitDoubt | None = None
         self._predictions_made = 0
 
         self.canvas = DrawCanvas()
@@ -127,18 +163,32 @@ class DrawPanel(QWidget):
         self.clear_button.setToolTip("Wipe the canvas (Delete)")
         self.undo_button = QPushButton("Undo")
         self.undo_button.setToolTip("Remove the last stroke (Ctrl+Z)")
+        self.model_picker = QComboBox()
+        self.model_picker.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model_picker.setMinimumContentsLength(24)  # long names are elided, not widened
+        self.model_picker.setSizePolicy(QSizePolicy.Policy.Expanding,
+                                        QSizePolicy.Policy.Fixed)
+        self.model_picker.setToolTip("The model that reads your drawing: the bundled demo, "
+                                     "models trained since TrainDesk started, and opened "
+                                     "checkpoints, with their test accuracy.")
+        self.news_label = QLabel()
+        self.news_label.setWordWrap(True)
+        self.news_label.setStyleSheet(NEWS_STYLE)
+        self.news_label.hide()
         self.answer_label = QLabel()
         self.answer_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.answer_label.setMinimumWidth(170)
         self.confidence_label = QLabel()
         self.confidence_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.confidence_label.setMaximumWidth(260)
         self.input_view = QLabel()
         self.input_view.setFixedSize(28 * PREVIEW_SCALE, 28 * PREVIEW_SCALE)
         self.input_view.setToolTip("The drawing as the model gets it: cropped, scaled to fit "
                                    "20x20 and centred by its centre of mass in 28x28, as in "
                                    "MNIST.")
         self.chart = _ProbabilityChart()
-        self.model_label = QLabel()
+        self.model_label = QLabel()  # what is wrong with the model, when something is
         self.model_label.setWordWrap(True)
         self.note_label = QLabel()
         self.note_label.setWordWrap(True)
@@ -153,7 +203,9 @@ class DrawPanel(QWidget):
         self.canvas.strokes_changed.connect(self._schedule_prediction)
         self.clear_button.clicked.connect(self.canvas.clear)
         self.undo_button.clicked.connect(self.canvas.undo)
-        self.set_predictor(None, "No model yet: train one, or load a checkpoint.", True)
+        self.model_picker.currentIndexChanged.connect(self._use_choice)
+        self._set_predictor(None, False)
+        self._show_model_problem("No model yet: train one, or open a checkpoint.", error=False)
 
     def _layout(self) -> None:
         buttons = QHBoxLayout()
@@ -164,6 +216,11 @@ class DrawPanel(QWidget):
         left.addWidget(_SquareHolder(self.canvas), 1)
         left.addLayout(buttons)
 
+        picker = QHBoxLayout()
+        picker_caption = QLabel("&Model:")
+        picker_caption.setBuddy(self.model_picker)
+        picker.addWidget(picker_caption)
+        picker.addWidget(self.model_picker, 1)
         input_caption = QLabel("What the model sees (28×28)")
         input_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
         answer = QGridLayout()
@@ -173,9 +230,11 @@ class DrawPanel(QWidget):
         answer.addWidget(input_caption, 1, 1)
         answer.setColumnStretch(0, 1)
         right = QVBoxLayout()
+        right.addLayout(picker)
+        right.addWidget(self.news_label)
+        right.addWidget(self.model_label)
         right.addLayout(answer)
         right.addWidget(self.chart, 1)
-        right.addWidget(self.model_label)
         right.addWidget(self.note_label)
 
         columns = QHBoxLayout(self)
@@ -184,58 +243,62 @@ class DrawPanel(QWidget):
 
     # -- public API --------------------------------------------------------------------
 
-    def set_predictor(self, predictor: Predictor | None, description: str,
-                      is_digits: bool) -> None:
-        """Predict with `predictor` from now on (None: no model), described by one line."""
-        self._predictor = predictor
-        self.model_label.setText(description)
-        self.model_label.setStyleSheet("")
-        names = predictor.class_names if predictor is not None else ()
-        self.chart.set_classes(names)
-        if predictor is not None and not is_digits:
-            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-            self.note_label.setText(
-                f"This model was not trained on digits: it answers with its own classes "
-                f"({shown}), but the canvas is meant for digits."
-            )
-        else:
-            self.note_label.setText("")
-        self.note_label.setVisible(bool(self.note_label.text()))
-        self._predict_now()
-
-    def show_checkpoint(self, ckpt: Checkpoint, description: str) -> bool:
-        """Predict with the model a checkpoint holds; if it cannot, say why in the panel."""
-        try:
-            predictor = Predictor.from_checkpoint(ckpt)
-        except (CheckpointError, ValueError) as error:
-            if self._predictor is None:
-                self._show_model_error(f"This model cannot predict from the canvas: {error}")
-            else:  # keep the model in use, and say why the new one was not taken
-                self.note_label.setText(f"{description}: this model cannot predict from the "
-                                        f"canvas: {error} The model above is still in use.")
-                self.note_label.setVisible(True)
-            return False
-        self.set_predictor(predictor, description, ckpt.is_digits)
-        return True
-
     def load_bundled_model(self) -> bool:
-        """Use the LeNet-5 shipped with the app; if it cannot be read, say why in the panel."""
+        """List the demo model shipped with the app and use it if nothing else is in use;
+        if it cannot be read, say why in the panel."""
         try:
             ckpt = load_checkpoint(BUNDLED_MODEL)
         except CheckpointError as error:
-            self._show_model_error(f"The bundled digit model could not be loaded: {error}")
+            self._show_model_problem(f"The bundled digit model could not be loaded: {error}")
             return False
-        return self.show_checkpoint(ckpt, bundled_description(ckpt))
+        index = self._list(ckpt, choice_for(ckpt, "bundled", "Demo"))
+        if index is None:
+            return False
+        if self._choices.current is None:
+            self._select(index)
+        return True
 
-    def _show_model_error(self, message: str) -> None:
-        self.set_predictor(None, message, True)
-        self.model_label.setStyleSheet(ERROR_STYLE)
+    def add_trained_model(self, ckpt: Checkpoint) -> bool:
+        """List a digit model just trained; use it if it scored at least as well as the one
+        in use, and say in one line (in the panel and through `news`) what happened."""
+        choice = choice_for(ckpt, "trained", f"Trained {time.strftime('%H:%M')}")
+        index = self._list(ckpt, choice)
+        if index is None:
+            return False
+        in_use = self._choices.in_use()
+        if in_use is None or self._choices.deserves_switch(index):
+            self._select(index)
+            self._announce(f"Draw tab now reads with the model just trained: {choice.title} "
+                           f"({choice.accuracy_text}).")
+        else:
+            self._announce(f"The model just trained ({choice.title}, "
+                           f"{choice.accuracy_text}) is in the Draw tab's model list; it "
+                           f"keeps {in_use.source} ({in_use.accuracy_text}), which scored "
+                           "higher.")
+        return True
+
+    def add_opened_model(self, ckpt: Checkpoint, path: str | Path) -> bool:
+        """List an opened checkpoint and use it (a model for other images too, with a note
+        that the canvas is meant for digits); if it cannot predict, say why."""
+        index = self._list(ckpt, choice_for(ckpt, "opened", Path(path).name, str(path)))
+        if index is None:
+            return False
+        self._select(index)
+        return True
+
+    def choices(self) -> ModelChoices:
+        return self._choices
 
     def predictor(self) -> Predictor | None:
         return self._predictor
 
+    def doubt(self) -> DigitDoubt | None:
+        """Why the drawing does not look like a digit, or None."""
+        return self._doubt
+
     def predicted_class(self) -> str | None:
-        if self._probabilities is None or self._predictor is None:
+        """The class read from the drawing; None without a drawing, or when it is doubted."""
+        if self._probabilities is None or self._predictor is None or self._doubt is not None:
             return None
         return self._predictor.class_names[int(np.argmax(self._probabilities))]
 
@@ -250,6 +313,79 @@ class DrawPanel(QWidget):
         """How many times prediction_made was emitted (the throttle keeps this low)."""
         return self._predictions_made
 
+    # -- models ------------------------------------------------------------------------
+
+    def _list(self, ckpt: Checkpoint, choice: ModelChoice) -> int | None:
+        """Add a model to the picker (not yet in use); None, and why in the panel, if it
+        cannot read a drawing."""
+        try:
+            # Only the weights are needed to predict: the optimizer's state is left behind.
+            predictor = Predictor.from_checkpoint(dataclasses.replace(
+                ckpt, optimizer_state=None, scheduler_state=None, scaler_state=None))
+        except (CheckpointError, ValueError) as error:
+            reason = f"{choice.source}: this model cannot predict from the canvas: {error}"
+            if self._predictor is None:
+                self._show_model_problem(reason)
+            else:  # keep the model in use, and say why the new one was not taken
+                self._set_note(f"{reason} The model chosen above is still in use.")
+            return None
+        index = self._choices.add(choice)
+        # Listing is not choosing: a combo box makes its first item current by itself.
+        with QSignalBlocker(self.model_picker):
+            if index == len(self._predictors):
+                self._predictors.append(predictor)
+                self.model_picker.addItem(choice.label)
+            else:  # a file opened again
+                self._predictors[index] = predictor
+                self.model_picker.setItemText(index, choice.label)
+            self.model_picker.setItemData(index, choice.label, Qt.ItemDataRole.ToolTipRole)
+            self.model_picker.setCurrentIndex(-1 if self._choices.current is None
+                                              else self._choices.current)
+        return index
+
+    def _select(self, index: int) -> None:
+        """Use the model at `index`, as if it had been chosen in the picker."""
+        with QSignalBlocker(self.model_picker):
+            self.model_picker.setCurrentIndex(index)
+        self._use_choice(index)
+
+    def _use_choice(self, index: int) -> None:
+        if index < 0:
+            return
+        self._choices.select(index)
+        choice = self._choices[index]
+        self.model_picker.setToolTip(choice.label)
+        self._show_model_problem("", error=False)
+        self._set_predictor(self._predictors[index], choice.is_digits)
+
+    def _set_predictor(self, predictor: Predictor | None, is_digits: bool) -> None:
+        self._predictor = predictor
+        names = predictor.class_names if predictor is not None else ()
+        self.chart.set_classes(names)
+        if predictor is not None and not is_digits:
+            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+            self._set_note(f"This model was not trained on digits: it answers with its own "
+                           f"classes ({shown}), but the canvas is meant for digits.")
+        else:
+            self._set_note("")
+        self._predict_now()
+
+    def _show_model_problem(self, message: str, error: bool = True) -> None:
+        self.model_label.setText(message)
+        self.model_label.setStyleSheet(ERROR_STYLE if error else "")
+        self.model_label.setVisible(bool(message))
+        if error and self._predictor is None:
+            self._show_answer(None)
+
+    def _set_note(self, text: str) -> None:
+        self.note_label.setText(text)
+        self.note_label.setVisible(bool(text))
+
+    def _announce(self, message: str) -> None:
+        self.news_label.setText(message)
+        self.news_label.show()
+        self.news.emit(message)
+
     # -- prediction --------------------------------------------------------------------
 
     def _schedule_prediction(self) -> None:
@@ -260,22 +396,33 @@ class DrawPanel(QWidget):
 
     def _predict_now(self) -> None:
         self._timer.stop()
-        image = render_strokes(self.canvas.strokes(), self.canvas.widths(),
-                               canvas_size=(1.0, 1.0))
-        digit = None if image is None else preprocess_image(image)
-        self._show_input(digit)
         self._probabilities = None
+        self._doubt = None
         error = None
+        strokes, widths = self.canvas.strokes(), self.canvas.widths()
+        try:
+            image = render_strokes(strokes, widths, canvas_size=(1.0, 1.0))
+            digit = None if image is None else preprocess_image(image)
+        except ValueError as failure:  # strokes the canvas should never hold
+            digit, error = None, f"the drawing cannot be read: {failure}"
+        self._show_input(digit)
         if self._predictor is not None and digit is not None:
             try:
                 self._probabilities = self._predictor.predict(digit)
             except (ValueError, RuntimeError) as failure:  # a model that does not fit
                 error = str(failure)
+            if self._model_reads_digits():
+                self._doubt = doubt_about_digit(digit, drawing_span(strokes, (1.0, 1.0)))
         self._show_answer(error)
-        self.chart.show_probabilities(self._probabilities)
+        self.chart.show_probabilities(self._probabilities, greyed=self._doubt is not None)
         if self._predictor is not None and error is None:
             self._predictions_made += 1
             self.prediction_made.emit(self.probabilities())
+
+    def _model_reads_digits(self) -> bool:
+        """Whether the model in use reads digits, so that a drawing can be judged as one."""
+        in_use = self._choices.in_use()
+        return in_use is not None and in_use.is_digits
 
     def _show_input(self, digit: np.ndarray | None) -> None:
         pixels = np.zeros((28, 28), np.uint8) if digit is None else np.ascontiguousarray(
@@ -286,6 +433,7 @@ class DrawPanel(QWidget):
             Qt.TransformationMode.FastTransformation))  # nearest neighbour: see the pixels
 
     def _show_answer(self, error: str | None) -> None:
+        self.confidence_label.setWordWrap(error is not None or self._doubt is not None)
         if error is not None:
             self._set_answer("?", 40, f"Prediction failed: {error}")
             self.confidence_label.setStyleSheet(ERROR_STYLE)
@@ -295,11 +443,13 @@ class DrawPanel(QWidget):
             self._set_answer("No model", 20, "")
         elif self._probabilities is None:
             self._set_answer("Draw a digit", 20, "")
+        elif self._doubt is not None:
+            self._set_answer("Not a digit?", 20, self._doubt.message)
         else:
             name = self.predicted_class() or ""
             self._set_answer(name, 72 if len(name) <= 3 else 30,
-                             f"{float(self._probabilities.max()):.1%} confident")
-        self.confidence_label.setWordWrap(error is not None)
+                             f"{format_probability(float(self._probabilities.max()))} "
+                             "confident")
 
     def _set_answer(self, text: str, point_size: int, confidence: str) -> None:
         font = QFont(self.font())
@@ -308,10 +458,3 @@ class DrawPanel(QWidget):
         self.answer_label.setFont(font)
         self.answer_label.setText(text)
         self.confidence_label.setText(confidence)
-
-
-def bundled_description(ckpt: Checkpoint) -> str:
-    """'Bundled LeNet-5 trained on real MNIST digits (test accuracy 98.9%)'."""
-    accuracy = ckpt.history[-1].get("test_acc") if ckpt.history else None
-    measured = f" (test accuracy {accuracy:.1%})" if isinstance(accuracy, float) else ""
-    return f"Bundled LeNet-5 trained on real MNIST digits{measured}"

@@ -83,6 +83,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.config_changed.connect(self._on_config_changed)
         self._restore_window_state()
         self._on_config_changed(self.settings_panel.config())
+        self.draw.news.connect(self.log.append_text)
         self.draw.load_bundled_model()
         self._update_actions()
 
@@ -327,10 +328,8 @@ class MainWindow(QMainWindow):
             return
         self.checkpoint = trainer.saved
         self._checkpoint_path = end.checkpoint_path
-        config = trainer.config
-        if self.checkpoint.is_digits:  # the canvas is for digits; keep a digit model
-            self.draw.show_checkpoint(
-                self.checkpoint, f"Model just trained: {config.arch} on {config.dataset}")
+        if self.checkpoint.is_digits:  # the canvas is for digits; list digit models only
+            self.draw.add_trained_model(self.checkpoint)
         else:
             self.log.append_text("The Draw tab keeps its digit model; open this run's "
                                  "checkpoint (File > Open) to draw for it anyway.")
@@ -394,7 +393,7 @@ class MainWindow(QMainWindow):
         self.history = list(ckpt.history)
         self.plots.clear()
         self.plots.load_history(self.history)
-        self.draw.show_checkpoint(ckpt, f"Loaded checkpoint: {Path(path).name}")
+        self.draw.add_opened_model(ckpt, path)
         self.log.append_text(f"Opened {path}: {ckpt.config.arch} on {ckpt.config.dataset}, "
                              f"{ckpt.epoch} epochs.")
         self.statusBar().showMessage(f"Opened {Path(path).name}")

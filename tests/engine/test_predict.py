@@ -391,3 +391,15 @@ def test_a_classifier_trained_on_real_mnist_reads_drawn_digits_small_or_large():
     # Measured: 20 of 20 (87% on 2,000 held-out sample digits). Fed without the MNIST
     # treatment (the whole 400x400 canvas shrunk to 28x28), the same model read 5 of 20.
     assert sum(correct) >= 18
+
+
+def test_strokes_far_off_the_canvas_draw_only_their_part_on_it():
+    # Entirely off the canvas: nothing to see (coordinates this large once overflowed the
+    # rasteriser and drew a stray line across the image).
+    assert render_strokes([[(-1e9, -1e9), (-5.0, 3.0)]], canvas_size=(1, 1)) is None
+    assert render_strokes([[(-1e300, 0.5), (-1e300, 0.6)]], canvas_size=(1, 1)) is None
+    # A drag that leaves the canvas for far away: the part on the canvas, in its direction.
+    far = render_strokes([[(0.2, 0.1), (0.2, 0.5), (1e9, 2e9 + 0.5)]], canvas_size=(1, 1))
+    near = render_strokes([[(0.2, 0.1), (0.2, 0.5), (0.45, 1.0)]], canvas_size=(1, 1))
+    assert mean_abs_diff(preprocess_image(far), preprocess_image(near)) < 0.01
+    assert render_strokes([[(0.5, 0.5), (1e308, -1e308)]], canvas_size=(1, 1)) is not None

@@ -15,7 +15,7 @@ from engine.config import TrainConfig
 from engine.models import build_model
 from engine.predict import preprocess_image, render_strokes
 from gui import draw_panel
-from gui.draw_panel import DrawPanel
+from gui.draw_panel import DrawPanel, format_probability
 from tests.gui.digit_strokes import all_drawings, place
 
 # The offscreen test platform cannot pass a window's size limits on, and says so whenever a
@@ -44,9 +44,9 @@ def panel(qtbot):
 
 @pytest.fixture
 def bundled(panel):
-    panel.load_bundled_model()
-    assert panel.model_label.text().startswith("Bundled LeNet-5"), (
+    assert panel.load_bundled_model(), (
         f"The bundled model {draw_panel.BUNDLED_MODEL} is needed: {panel.model_label.text()}")
+    assert panel.choices().in_use().origin == "bundled"
     return panel
 
 
@@ -118,7 +118,8 @@ def test_a_drawing_shows_the_prediction_and_the_model_input(qtbot, bundled):
     assert probabilities.shape == (10,)
     assert probabilities.sum() == pytest.approx(1.0, abs=1e-5)
     assert bundled.answer_label.text() == bundled.predicted_class() == "7"
-    assert bundled.confidence_label.text() == f"{probabilities.max():.1%} confident"
+    assert bundled.confidence_label.text() == (
+        f"{format_probability(probabilities.max())} confident")
     np.testing.assert_array_equal(emitted.args[0], probabilities)
     # The preview shows the 28x28 input at 4x with nearest-neighbour scaling: ink, and
     # pixels in 4x4 blocks.
@@ -195,9 +196,9 @@ def test_a_model_not_trained_on_digits_still_predicts_and_says_so(qtbot, panel, 
         scheduler_state=None, scaler_state=None, epoch=1, history=[], class_names=CIFAR10,
         mean=(0.49, 0.48, 0.45), std=(0.25, 0.24, 0.26), in_channels=3, input_size=32,
         is_digits=False))
-    panel.show_checkpoint(load_checkpoint(path), f"Loaded checkpoint: {path.name}")
+    assert panel.add_opened_model(load_checkpoint(path), path)
 
-    assert panel.model_label.text() == "Loaded checkpoint: cifar.pt"
+    assert panel.model_picker.currentText().startswith("cifar.pt: Small CNN on CIFAR-10")
     assert panel.note_label.isVisible()
     assert "meant for digits" in panel.note_label.text()
     # pyqtgraph keeps the ticks given to AxisItem.setTicks in _tickLevels.
@@ -238,10 +239,171 @@ def test_a_model_that_cannot_take_a_drawing_is_explained_in_the_panel(qtbot, bun
         std=(0.25,) * 4, in_channels=4, input_size=32, is_digits=False)
 
     in_use = bundled.predictor()
-    description = bundled.model_label.text()
-    assert not bundled.show_checkpoint(ckpt, "Loaded checkpoint: rgba.pt")
+    listed = bundled.model_picker.count()
+    assert not bundled.add_opened_model(ckpt, "rgba.pt")
     assert "cannot predict from the canvas" in bundled.note_label.text()
     assert "4 input channels" in bundled.note_label.text()
     # Nothing is lost: the model that could read drawings stays in use.
     assert bundled.predictor() is in_use
-    assert bundled.model_label.text() == description
+    assert bundled.model_picker.count() == listed
+    assert bundled.choices().in_use().origin == "bundled"
+
+
+# --- confidence as a person reads it -------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("p", "text"),
+    [(1.0, ">99.9%"), (0.99951, ">99.9%"), (0.9995, ">99.9%"), (0.99949, "99.9%"),
+     (0.5, "50.0%"), (0.0123, "1.2%"), (0.0005, "0.1%"), (0.00049, "<0.1%"), (0.0, "<0.1%")],
+)
+def test_probabilities_read_as_a_person_reads_them(p, text):
+    assert format_probability(p) == text
+
+
+def test_a_certain_answer_reads_more_than_99_9_not_100(qtbot, bundled):
+    [(_, _, seven)] = [d for d in all_drawings() if d[:2] == (7, "plain")]
+    draw(qtbot, bundled, place(seven, (0.5, 0.5), 0.7))
+    top = float(bundled.probabilities().max())
+    assert top >= 0.9995, "this test needs a drawing the demo model is sure of"
+    assert bundled.confidence_label.text() == ">99.9% confident"
+    bar_labels = [label.toPlainText() for label in bundled.chart._labels]
+    assert ">99.9%" in bar_labels and "100.0%" not in bar_labels
+
+
+# --- drawings that are not digits --------------------------------------------------------
+
+
+def bar_colours(panel) -> set[tuple[int, int, int]]:
+    return {brush.color().getRgb()[:3] for brush in panel.chart._bars.opts["brushes"]}
+
+
+def test_a_dot_is_not_answered_as_a_digit(qtbot, bundled):
+    with qtbot.waitSignal(bundled.prediction_made):
+        draw(qtbot, bundled, [[(0.5, 0.5)]])  # a click
+    assert bundled.doubt().kind == "too small"
+    assert bundled.predicted_class() is None
+    assert bundled.answer_label.text() == "Not a digit?"
+    assert bundled.confidence_label.text() == bundled.doubt().message
+    assert "confident" not in bundled.confidence_label.text()
+    # The bars still show what the model would say, all in grey: no winner.
+    assert bundled.probabilities().shape == (10,)
+    assert bar_colours(bundled) == {draw_panel.DOUBTED_BAR_COLOUR}
+
+    bundled.canvas.clear()
+    [(_, _, seven)] = [d for d in all_drawings() if d[:2] == (7, "plain")]
+    draw(qtbot, bundled, place(seven, (0.5, 0.5), 0.7))
+    assert bundled.doubt() is None and bundled.predicted_class() == "7"
+    assert draw_panel.TOP_BAR_COLOUR in bar_colours(bundled)
+
+
+@pytest.mark.parametrize(
+    ("strokes", "kind"),
+    [([[(0.02, y), (0.98, y)] for y in np.arange(0.02, 0.99, 0.03)], "blob"),
+     ([np.random.default_rng(0).uniform(0.03, 0.97, (40, 2))], "too much ink"),
+     ([[(0.0, 0.5), (1.0, 0.5)]], "line")],
+    ids=["filled canvas", "scribble", "line across"],
+)
+def test_filled_canvases_scribbles_and_lines_are_not_answered_as_digits(qtbot, bundled,
+                                                                        strokes, kind):
+    bundled.canvas.set_strokes(strokes)
+    settle(qtbot, bundled)
+    assert bundled.doubt().kind == kind
+    assert bundled.answer_label.text() == "Not a digit?"
+
+
+def test_strokes_far_off_the_canvas_give_a_sensible_answer(qtbot, bundled):
+    bundled.canvas.set_strokes([[(-1e9, -1e9), (-5.0, 3.0)]])  # nothing on the canvas
+    settle(qtbot, bundled)
+    assert bundled.answer_label.text() == "Draw a digit"
+    bundled.canvas.set_strokes([[(0.5, 0.1), (0.5, 0.9), (1e300, 0.9)]])  # runs off the edge
+    settle(qtbot, bundled)
+    assert bundled.probabilities() is not None
+    assert bundled.answer_label.text() in ("Not a digit?", *"0123456789")
+
+
+# --- the model picker ------------------------------------------------------------------------
+
+
+def digit_checkpoint(test_acc: float | None, arch: str = "lenet5", seed: int = 1) -> Checkpoint:
+    import torch
+
+    torch.manual_seed(seed)
+    model = build_model(arch, 1, 10, 32)
+    history = [] if test_acc is None else [{"epoch": 1, "test_acc": test_acc}]
+    return Checkpoint(
+        config=TrainConfig(arch=arch, dataset="mnist-sample", epochs=1),
+        model_state=model.state_dict(), optimizer_state={"state": {}}, scheduler_state=None,
+        scaler_state=None, epoch=1, history=history, class_names=tuple("0123456789"),
+        mean=(0.1307,), std=(0.3081,), in_channels=1, input_size=32, is_digits=True)
+
+
+def test_the_picker_lists_the_demo_model_by_name_and_accuracy(qtbot, bundled):
+    assert bundled.model_picker.count() == 1
+    # The bundled checkpoint records its 20 epochs; the last one's test accuracy is 98.4%.
+    assert bundled.model_picker.currentText() == (
+        "Demo: LeNet-5 (ReLU, max pooling) on MNIST sample (bundled) — 98.4%")
+    assert not bundled.news_label.isVisible()
+
+
+def test_a_worse_model_just_trained_is_listed_but_the_demo_model_stays(qtbot, bundled):
+    [(_, _, three)] = [d for d in all_drawings() if d[:2] == (3, "two bumps")]
+    draw(qtbot, bundled, place(three, (0.5, 0.5), 0.7))
+    demo = bundled.predictor()
+    with qtbot.waitSignal(bundled.news) as news:
+        assert bundled.add_trained_model(digit_checkpoint(0.95))
+
+    assert bundled.model_picker.count() == 2
+    assert bundled.predictor() is demo and bundled.model_picker.currentIndex() == 0
+    assert bundled.model_picker.itemText(1).endswith(
+        ": LeNet-5 (classic) on MNIST sample (bundled) — 95.0%")
+    assert bundled.model_picker.itemText(1).startswith("Trained ")
+    line = news.args[0]
+    assert "\n" not in line and "95.0%" in line and "keeps Demo (98.4%)" in line
+    assert bundled.news_label.isVisible() and bundled.news_label.text() == line
+
+    # Choosing it in the picker switches the model and reads the drawing again.
+    with qtbot.waitSignal(bundled.prediction_made) as made:
+        bundled.model_picker.setCurrentIndex(1)
+    assert bundled.predictor() is not demo
+    np.testing.assert_allclose(made.args[0], expected_probabilities(bundled))
+    with qtbot.waitSignal(bundled.prediction_made):
+        bundled.model_picker.setCurrentIndex(0)
+    assert bundled.predictor() is demo and bundled.predicted_class() == "3"
+
+
+def test_a_model_at_least_as_good_is_taken(qtbot, bundled):
+    with qtbot.waitSignal(bundled.news) as news:
+        assert bundled.add_trained_model(digit_checkpoint(0.984))  # as good as the demo
+    assert bundled.model_picker.currentIndex() == 1
+    assert bundled.choices().in_use().origin == "trained"
+    assert "now reads with the model just trained" in news.args[0]
+    assert "98.4%" in news.args[0]
+    # An unrecorded accuracy is not "at least as good": the choice stays.
+    assert bundled.add_trained_model(digit_checkpoint(None))
+    assert bundled.model_picker.currentIndex() == 1
+    assert bundled.model_picker.itemText(2).endswith("test accuracy not recorded")
+
+
+def test_an_opened_checkpoint_is_listed_and_used_once(qtbot, bundled, tmp_path):
+    path = save_checkpoint(tmp_path / "mine.pt", digit_checkpoint(0.5))
+    assert bundled.add_opened_model(load_checkpoint(path), path)
+    assert bundled.model_picker.currentText() == (
+        "mine.pt: LeNet-5 (classic) on MNIST sample (bundled) — 50.0%")
+    first = bundled.predictor()
+    bundled.model_picker.setCurrentIndex(0)
+    save_checkpoint(path, digit_checkpoint(0.6, seed=2))  # the file changed: opened again
+    assert bundled.add_opened_model(load_checkpoint(path), str(path))
+    assert bundled.model_picker.count() == 2
+    assert bundled.model_picker.currentText().endswith("60.0%")
+    assert bundled.predictor() is not first
+
+
+def test_without_the_demo_model_the_first_trained_model_is_used(qtbot, panel, tmp_path,
+                                                                monkeypatch):
+    monkeypatch.setattr(draw_panel, "BUNDLED_MODEL", tmp_path / "missing.pt")
+    assert not panel.load_bundled_model()
+    assert panel.model_picker.count() == 0
+    assert panel.add_trained_model(digit_checkpoint(None))
+    assert panel.model_picker.currentIndex() == 0 and panel.predictor() is not None
+    assert not panel.model_label.isVisible()  # the problem shown before is gone

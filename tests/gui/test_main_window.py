@@ -84,7 +84,16 @@ def test_train_runs_to_the_end_and_every_panel_shows_it(qtbot, window):
     assert window.train_button.isEnabled() and not window.stop_button.isEnabled()
     assert not window.pause_button.isEnabled()
     assert window.save_action.isEnabled() and window.export_action.isEnabled()
-    assert window.draw.model_label.text().startswith("Model just trained: mlp on mnist")
+    # The run's model is listed in the Draw tab; it replaces the demo model only if it
+    # scored at least as well, and the log says which.
+    picker = window.draw.model_picker
+    assert picker.count() == 2
+    assert picker.itemText(1).endswith(
+        f": Multilayer perceptron on MNIST — {history[-1]['test_acc']:.1%}")
+    taken = history[-1]["test_acc"] >= 0.984
+    assert picker.currentIndex() == (1 if taken else 0)
+    assert ("now reads with the model just trained" if taken else "keeps Demo (98.4%)") in (
+        window.log.text())
 
 
 def test_a_second_run_after_a_finished_one_works(qtbot, window):
@@ -236,7 +245,7 @@ def test_save_open_and_export(qtbot, window, tmp_path, monkeypatch):
     window.plots.clear()
     assert window.open_checkpoint(str(saved))
     assert window.plots.epoch_point_count() == 2
-    assert window.draw.model_label.text() == "Loaded checkpoint: model.pt"
+    assert window.draw.model_picker.currentText().startswith("model.pt: Multilayer")
 
     warnings = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
@@ -244,7 +253,7 @@ def test_save_open_and_export(qtbot, window, tmp_path, monkeypatch):
     junk.write_bytes(b"not a checkpoint at all")
     assert not window.open_checkpoint(str(junk))
     assert warnings and "junk.pt" in warnings[0]
-    assert window.draw.model_label.text() == "Loaded checkpoint: model.pt"  # kept
+    assert window.draw.model_picker.currentText().startswith("model.pt: ")  # kept
 
 
 def test_continue_from_checkpoint_extends_the_history(qtbot, window, data_dir):
@@ -274,7 +283,7 @@ def test_a_model_trained_on_something_other_than_digits_leaves_the_draw_tab_alon
 
     write_cifar_batches(tmp_path / "cifar", n_per_batch=8, n_test=10)
     window = make_window()
-    before = window.draw.model_label.text()
+    before = window.draw.model_picker.currentText()
     window.settings_panel.set_config(TrainConfig(arch="softmax", dataset="cifar10",
                                                  data_dir=str(tmp_path / "cifar"), epochs=1,
                                                  batch_size=8, device="cpu"))
@@ -282,5 +291,6 @@ def test_a_model_trained_on_something_other_than_digits_leaves_the_draw_tab_alon
     with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     assert finished.args[0].reason == "finished"
-    assert window.draw.model_label.text() == before
+    assert window.draw.model_picker.currentText() == before
+    assert window.draw.model_picker.count() == 1  # only digit models are listed
     assert "keeps its digit model" in window.log.text()
