@@ -131,7 +131,7 @@ class _ProbabilityChart(pg.PlotWidget):
                            width=probabilities, brushes=brushes, pens=[None] * len(brushes))
         for i, (label, p) in enumerate(zip(self._labels, probabilities, strict=True)):
             label.setText(format_probability(p) if p >= 0.01 else "")
-            label.setColor("#6b6b6b" if greyed else "k")
+            label.setColor("#444444" if greyed else "k")
             # Inside the bar's end when it is long, just after it otherwise.
             label.setAnchor((1, 0.5) if p > 0.8 else (0, 0.5))
             label.setPos(p - 0.01 if p > 0.8 else p + 0.01, i)
@@ -230,16 +230,19 @@ class DrawPanel(QWidget):
         answer.addWidget(input_caption, 1, 1)
         answer.setColumnStretch(0, 1)
         right = QVBoxLayout()
-        right.addLayout(picker)
-        right.addWidget(self.news_label)
         right.addWidget(self.model_label)
         right.addLayout(answer)
         right.addWidget(self.chart, 1)
         right.addWidget(self.note_label)
 
-        columns = QHBoxLayout(self)
+        columns = QHBoxLayout()
         columns.addLayout(left, 3)
         columns.addLayout(right, 2)
+        # The picker spans the tab: a model's whole name and accuracy fit on one line.
+        whole = QVBoxLayout(self)
+        whole.addLayout(picker)
+        whole.addWidget(self.news_label)
+        whole.addLayout(columns, 1)
 
     # -- public API --------------------------------------------------------------------
 
@@ -251,7 +254,7 @@ class DrawPanel(QWidget):
         except CheckpointError as error:
             self._show_model_problem(f"The bundled digit model could not be loaded: {error}")
             return False
-        index = self._list(ckpt, choice_for(ckpt, "bundled", "Demo"))
+        index = self._list(ckpt, choice_for(ckpt, "bundled", "Demo model"))
         if index is None:
             return False
         if self._choices.current is None:
@@ -268,13 +271,14 @@ class DrawPanel(QWidget):
         in_use = self._choices.in_use()
         if in_use is None or self._choices.deserves_switch(index):
             self._select(index)
-            self._announce(f"Draw tab now reads with the model just trained: {choice.title} "
-                           f"({choice.accuracy_text}).")
+            self._announce(f"New model in the Draw tab's list, now in use: {choice.title} — "
+                           f"{choice.accuracy_text}.")
         else:
-            self._announce(f"The model just trained ({choice.title}, "
-                           f"{choice.accuracy_text}) is in the Draw tab's model list; it "
-                           f"keeps {in_use.source} ({in_use.accuracy_text}), which scored "
-                           "higher.")
+            compared = None not in (choice.test_accuracy, in_use.test_accuracy)
+            why = ", which scored higher." if compared else "; choose the new one to use it."
+            self._announce(f"New model in the Draw tab's list: {choice.title} — "
+                           f"{choice.accuracy_text}. Still reading with {in_use.source} "
+                           f"({in_use.accuracy_text}){why}")
         return True
 
     def add_opened_model(self, ckpt: Checkpoint, path: str | Path) -> bool:

@@ -342,7 +342,7 @@ def test_the_picker_lists_the_demo_model_by_name_and_accuracy(qtbot, bundled):
     assert bundled.model_picker.count() == 1
     # The bundled checkpoint records its 20 epochs; the last one's test accuracy is 98.4%.
     assert bundled.model_picker.currentText() == (
-        "Demo: LeNet-5 (ReLU, max pooling) on MNIST sample (bundled) — 98.4%")
+        "Demo model: LeNet-5 (ReLU, max pooling) on MNIST sample (bundled) — 98.4%")
     assert not bundled.news_label.isVisible()
 
 
@@ -359,7 +359,8 @@ def test_a_worse_model_just_trained_is_listed_but_the_demo_model_stays(qtbot, bu
         ": LeNet-5 (classic) on MNIST sample (bundled) — 95.0%")
     assert bundled.model_picker.itemText(1).startswith("Trained ")
     line = news.args[0]
-    assert "\n" not in line and "95.0%" in line and "keeps Demo (98.4%)" in line
+    assert "\n" not in line and "95.0%" in line
+    assert "Still reading with Demo model (98.4%), which scored higher." in line
     assert bundled.news_label.isVisible() and bundled.news_label.text() == line
 
     # Choosing it in the picker switches the model and reads the drawing again.
@@ -377,12 +378,15 @@ def test_a_model_at_least_as_good_is_taken(qtbot, bundled):
         assert bundled.add_trained_model(digit_checkpoint(0.984))  # as good as the demo
     assert bundled.model_picker.currentIndex() == 1
     assert bundled.choices().in_use().origin == "trained"
-    assert "now reads with the model just trained" in news.args[0]
-    assert "98.4%" in news.args[0]
+    assert news.args[0] == ("New model in the Draw tab's list, now in use: LeNet-5 (classic) "
+                            "on MNIST sample (bundled) — 98.4%.")
     # An unrecorded accuracy is not "at least as good": the choice stays.
-    assert bundled.add_trained_model(digit_checkpoint(None))
+    with qtbot.waitSignal(bundled.news) as news:
+        assert bundled.add_trained_model(digit_checkpoint(None))
     assert bundled.model_picker.currentIndex() == 1
     assert bundled.model_picker.itemText(2).endswith("test accuracy not recorded")
+    assert "which scored higher" not in news.args[0]
+    assert news.args[0].endswith("choose the new one to use it.")
 
 
 def test_an_opened_checkpoint_is_listed_and_used_once(qtbot, bundled, tmp_path):

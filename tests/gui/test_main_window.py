@@ -92,7 +92,7 @@ def test_train_runs_to_the_end_and_every_panel_shows_it(qtbot, window):
         f": Multilayer perceptron on MNIST — {history[-1]['test_acc']:.1%}")
     taken = history[-1]["test_acc"] >= 0.984
     assert picker.currentIndex() == (1 if taken else 0)
-    assert ("now reads with the model just trained" if taken else "keeps Demo (98.4%)") in (
+    assert ("now in use" if taken else "Still reading with Demo model (98.4%)") in (
         window.log.text())
 
 
