@@ -358,6 +358,7 @@ class DrawPanel(QWidget):
             return
         self._choices.select(index)
         choice = self._choices[index]
+        self.news_label.hide()  # what it said about the choice before is out of date
         self.model_picker.setToolTip(choice.label)
         self._show_model_problem("", error=False)
         self._set_predictor(self._predictors[index], choice.is_digits)

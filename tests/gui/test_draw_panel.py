@@ -367,6 +367,7 @@ def test_a_worse_model_just_trained_is_listed_but_the_demo_model_stays(qtbot, bu
     with qtbot.waitSignal(bundled.prediction_made) as made:
         bundled.model_picker.setCurrentIndex(1)
     assert bundled.predictor() is not demo
+    assert not bundled.news_label.isVisible()  # "still reading with the demo" is no more
     np.testing.assert_allclose(made.args[0], expected_probabilities(bundled))
     with qtbot.waitSignal(bundled.prediction_made):
         bundled.model_picker.setCurrentIndex(0)
