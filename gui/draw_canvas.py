@@ -105,6 +105,8 @@ class DrawCanvas(QWidget):
         if widths is not None and len(widths) != len(new):
             raise ValueError(f"Got {len(widths)} widths for {len(new)} strokes; give one "
                              "width factor per stroke, or none.")
+        if widths is not None and not all(math.isfinite(w) and w > 0 for w in widths):
+            raise ValueError("Width factors must be positive numbers (1.0 = the normal pen).")
         self._drawing = False
         self._strokes = new
         self._widths = [float(w) for w in widths] if widths is not None else [1.0] * len(new)

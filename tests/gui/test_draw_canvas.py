@@ -250,6 +250,9 @@ def test_a_digit_looks_the_same_on_a_small_and_a_large_canvas(qtbot):
 def test_points_that_are_not_numbers_are_refused_or_ignored(qtbot, canvas):
     with pytest.raises(ValueError, match="finite numbers"):
         canvas.set_strokes([[(0.2, float("nan"))]])
+    for width in (0.0, float("nan")):
+        with pytest.raises(ValueError, match="positive numbers"):
+            canvas.set_strokes([[(0.2, 0.2)]], widths=[width])
     assert canvas.is_empty()
     # A broken device event (NaN position or pressure) draws nothing and breaks nothing.
     device = _pen()

@@ -322,6 +322,17 @@ def test_strokes_far_off_the_canvas_give_a_sensible_answer(qtbot, bundled):
     assert bundled.answer_label.text() in ("Not a digit?", *"0123456789")
 
 
+def test_a_drawing_that_cannot_be_rendered_is_explained_not_raised(qtbot, bundled,
+                                                                    monkeypatch):
+    # The canvas refuses such strokes; should any get through, the panel says so.
+    monkeypatch.setattr(bundled.canvas, "widths", lambda: [float("nan")])
+    bundled.canvas.set_strokes([[(0.3, 0.3), (0.6, 0.7)]])
+    settle(qtbot, bundled)
+    assert bundled.answer_label.text() == "?"
+    assert "the drawing cannot be read" in bundled.confidence_label.text()
+    assert bundled.predicted_class() is None
+
+
 # --- the model picker ------------------------------------------------------------------------
 
 
