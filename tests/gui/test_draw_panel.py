@@ -14,7 +14,7 @@ from engine.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from engine.config import TrainConfig
 from engine.models import build_model
 from engine.predict import preprocess_image, render_strokes
-from gui import draw_panel
+from gui import draw_canvas, draw_panel
 from gui.draw_panel import DrawPanel, format_probability
 from tests.gui.digit_strokes import all_drawings, place
 
@@ -423,3 +423,27 @@ def test_without_the_demo_model_the_first_trained_model_is_used(qtbot, panel, tm
     assert panel.add_trained_model(digit_checkpoint(None))
     assert panel.model_picker.currentIndex() == 0 and panel.predictor() is not None
     assert not panel.model_label.isVisible()  # the problem shown before is gone
+
+
+def test_resizing_the_canvas_scales_the_pen_and_keeps_the_models_input(qtbot, bundled):
+    [(_, _, seven)] = [d for d in all_drawings() if d[:2] == (7, "plain")]
+    draw(qtbot, bundled, place(seven, (0.5, 0.5), 0.7))
+    before = bundled.probabilities()
+
+    def pen_on_screen() -> float:
+        """Ink width, in pixels, where the 7's bar crosses the canvas's vertical middle."""
+        image = bundled.canvas.grab().toImage()
+        side = bundled.canvas.width()
+        column = [image.pixelColor(side // 2, y).value() for y in range(side // 3)]
+        return sum(v > 128 for v in column) / side
+
+    small = (bundled.canvas.width(), pen_on_screen())
+    bundled.resize(1300, 800)
+    qtbot.waitUntil(lambda: bundled.canvas.width() > small[0] * 1.3)
+    settle(qtbot, bundled)
+    large = (bundled.canvas.width(), pen_on_screen())
+    # The pen is the same fraction of the side (4.5%): the digit looks the same, only larger.
+    assert large[1] == pytest.approx(small[1], abs=2 / small[0])
+    assert large[1] == pytest.approx(draw_canvas.PEN_WIDTH, rel=0.25)
+    # The strokes are kept in fractions of the side: read again, they give the same input.
+    np.testing.assert_allclose(expected_probabilities(bundled), before, atol=1e-6)
