@@ -458,8 +458,13 @@ class DrawPanel(QWidget):
 
     def _set_answer(self, text: str, point_size: int, confidence: str) -> None:
         font = QFont(self.font())
-        font.setPointSize(point_size)
         font.setBold(point_size > 20)
+        # As large as asked, but never wider than the label: "automobile" must not be cut.
+        room = max(self.answer_label.width(), self.answer_label.minimumWidth()) - 8
+        font.setPointSize(point_size)
+        while point_size > 12 and QFontMetrics(font).horizontalAdvance(text) > room:
+            point_size -= 2
+            font.setPointSize(point_size)
         self.answer_label.setFont(font)
         self.answer_label.setText(text)
         self.confidence_label.setText(confidence)

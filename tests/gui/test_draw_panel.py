@@ -8,6 +8,7 @@ from itertools import pairwise
 import numpy as np
 import pytest
 from PySide6.QtCore import QPoint, Qt
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtTest import QTest
 
 from engine.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
@@ -209,6 +210,11 @@ def test_a_model_not_trained_on_digits_still_predicts_and_says_so(qtbot, panel, 
     draw(qtbot, panel, place(three, (0.5, 0.5), 0.7))
     assert panel.predicted_class() in CIFAR10
     assert panel.answer_label.text() == panel.predicted_class()
+    # However long the class's name, it is shown whole.
+    for name in CIFAR10:
+        panel._set_answer(name, 72, "")
+        width = QFontMetrics(panel.answer_label.font()).horizontalAdvance(name)
+        assert width <= panel.answer_label.width(), name
     assert panel.probabilities().shape == (10,)
 
 
