@@ -38,19 +38,30 @@ def learned_nothing(test_acc: float, chance: float, test_size: int) -> bool:
     return test_acc < chance_threshold(chance, test_size)
 
 
-def why_nothing_was_learned(history: Sequence[dict], chance: float, optimizer: str,
-                            lr: float) -> str:
-    """A sentence on the probable cause, from the per-epoch records and the settings."""
+def why_nothing_was_learned(history: Sequence[dict], chance: float, num_classes: int,
+                            optimizer: str, lr: float) -> str:
+    """A sentence on the probable cause, from the per-epoch records and the settings.
+
+    Guessing every class as equally likely costs a cross-entropy of ln(classes): a training
+    loss above that overshoots (rate too high), one that stays close to it barely moved.
+    """
     first, last = history[0], history[-1]
     if last["train_acc"] >= chance_threshold(chance, 1_000):
         return ("It fit the training images but not the test images: check that the test "
                 "images show the same classes as the training images, or train a smaller "
                 "model.")
-    loss = (f"The training loss did not fall (epoch 1: {first['train_loss']:.3g}, "
-            f"epoch {last['epoch']}: {last['train_loss']:.3g})")
-    if lr >= HIGH_LR.get(optimizer, 1.0):
-        return f"{loss}: the learning rate {lr:g} is probably too high. Try {lr / 100:g}."
-    if lr <= LOW_LR.get(optimizer, 1e-5):
-        return f"{loss}: the learning rate {lr:g} is probably too low. Try {lr * 100:g}."
-    return (f"{loss}. Try a learning rate 10 times lower ({lr / 10:g}), or more epochs; "
+    guess_loss = math.log(max(num_classes, 2))
+    if len(history) == 1:
+        loss = f"The training loss was {last['train_loss']:.3g} after one epoch"
+    else:
+        loss = (f"The training loss went from {first['train_loss']:.3g} to "
+                f"{last['train_loss']:.3g} over {last['epoch']} epochs")
+    loss += f" (guessing costs {guess_loss:.3g})"
+    if lr >= HIGH_LR.get(optimizer, 1.0) or last["train_loss"] > 1.2 * guess_loss:
+        step = 100 if lr >= HIGH_LR.get(optimizer, 1.0) else 10
+        return f"{loss}: the learning rate {lr:g} is probably too high. Try {lr / step:g}."
+    if lr <= LOW_LR.get(optimizer, 1e-5) or last["train_loss"] >= 0.9 * guess_loss:
+        return (f"{loss}: the learning rate {lr:g} is probably too low, or the run too short. "
+                f"Try {lr * 10:g}, or more epochs.")
+    return (f"{loss}. Try a learning rate 10 times lower ({lr / 10:g}) or more epochs, and "
             "check that the images and their labels match.")

@@ -518,8 +518,8 @@ class Trainer:
 
     def _learned_nothing_message(self) -> str:
         last, chance = self.history[-1], self._chance()
-        why = analysis.why_nothing_was_learned(self.history, chance, self.config.optimizer,
-                                               self.config.lr)
+        why = analysis.why_nothing_was_learned(self.history, chance, self.dataset.num_classes,
+                                               self.config.optimizer, self.config.lr)
         return (f"Learned nothing: after {self.epochs_done} epochs the test accuracy is "
                 f"{last['test_acc']:.1%}, no better than guessing ({chance:.1%}). {why} "
                 f"The run is kept as a complete record: {self._outcome()}")
