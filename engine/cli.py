@@ -201,6 +201,6 @@ def main(argv: list[str] | None = None) -> int:
             ConsolePrinter(), control)
     finally:
         signal.signal(signal.SIGINT, previous)
-    if run_dir.exists():
+    if holds_run(run_dir):  # not a folder the run was refused, or left empty and removed
         print(f"Run folder: {run_dir}", file=sys.stderr)
     return EXIT_CODES[end.reason]

@@ -78,8 +78,7 @@ class ErrorReporter(QObject):
             return  # one dialog at a time; the log has this one
         self.dialog = QMessageBox(QMessageBox.Icon.Critical, "Unexpected error",
                                   f"Something went wrong inside TrainDesk: {summary}\n\n"
-                                  "Your run and its model are kept; the window carries on. "
-                                  "The details are in the log.",
+                                  "The window carries on; the details are in the log.",
                                   QMessageBox.StandardButton.Ok, self._window)
         self.dialog.setDetailedText(details)
         self.dialog.open()  # not modal to the event loop: training events keep coming

@@ -28,6 +28,7 @@ from engine.config import DEFAULT_RUNS_DIR, TrainConfig
 from engine.data import DATASETS
 from engine.events import BatchEnd, DataProgress, EpochEnd, LogLine, RunEnd, RunStart
 from engine.models import input_size_for
+from engine.run_folder import numbered_sibling
 from engine.trainer import Trainer
 from gui.draw_panel import DrawPanel
 from gui.errors import reported_errors
@@ -226,11 +227,7 @@ class MainWindow(QMainWindow):
     def _new_run_dir(self, config: TrainConfig) -> Path:
         """A fresh folder name: two runs started within a second must not share one."""
         stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{config.arch}-{config.dataset}"
-        run_dir, n = self._runs_dir / stem, 1
-        while run_dir.exists():
-            n += 1
-            run_dir = self._runs_dir / f"{stem}-{n}"
-        return run_dir
+        return numbered_sibling(self._runs_dir / stem)
 
     @Slot()
     def resume_training(self) -> None:

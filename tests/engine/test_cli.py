@@ -167,3 +167,14 @@ def test_a_run_that_learned_nothing_exits_4(data_dir, tmp_path, capsys):
     assert code == 4
     assert "Learned nothing: after 1 epoch" in err
     assert (tmp_path / "run" / "checkpoint.pt").is_file()  # kept: a complete, labelled record
+
+
+def test_a_run_folder_that_cannot_be_written_fails_before_training(data_dir, tmp_path,
+                                                                  capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    code = main(_fashion(data_dir, "--epochs", "1", "--run-dir", str(blocker / "run")))
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "cannot be written" in err and "nothing was trained" in err
+    assert "Epoch 1/1" not in err and "Run folder:" not in err
