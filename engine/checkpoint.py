@@ -14,14 +14,11 @@ Files without a seal (older TrainDesk, or torch.save in a script) get the CRC ch
 from __future__ import annotations
 
 import contextlib
-import glob
 import hashlib
 import io
 import os
 import pickle
 import pickletools
-import secrets
-import time
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -31,6 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from engine.atomic_files import remove_stale_temp_files, temp_path
 from engine.config import TrainConfig
 from engine.models import MODELS, build_model
 
@@ -53,8 +51,6 @@ _ZIP_START = b"PK\x03\x04"
 _ZIP_END = b"PK\x05\x06"  # end-of-central-directory record: 22 bytes, then the comment
 _ZIP_END_SIZE = 22
 _ZIP_END_SEARCH = _ZIP_END_SIZE + 0xFFFF  # the record sits in the file's last 64 KiB
-# A temporary file of a save untouched this long was left by a save that was killed.
-STALE_TEMP_SECONDS = 60.0
 
 
 class CheckpointError(RuntimeError):
@@ -86,7 +82,7 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
     permission problem raises the `OSError` and leaves any previous file as it was.
     """
     path = Path(path).expanduser()
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    temp = temp_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         archive = io.BytesIO()
@@ -104,21 +100,6 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
     remove_stale_temp_files(path)
     return path
 
-
-def remove_stale_temp_files(path: Path, older_than_s: float = STALE_TEMP_SECONDS) -> int:
-    """Delete temporary files an interrupted save of `path` left behind; return how many.
-
-    A save killed outright (SIGKILL, power loss) cannot remove its own temporary file. Only
-    files untouched for `older_than_s` go, so a save still being written elsewhere is spared.
-    """
-    removed = 0
-    now = time.time()
-    for temp in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
-        with contextlib.suppress(OSError):
-            if now - temp.stat().st_mtime > older_than_s:
-                temp.unlink()
-                removed += 1
-    return removed
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

@@ -18,6 +18,8 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.atomic_files import write_text_atomic
+
 RECORD_FILES = ("checkpoint.pt", "config.json", "metrics.jsonl")
 
 
@@ -105,21 +107,6 @@ def release(folder: RunFolder) -> bool:
     except OSError:
         return False
     return True
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write text to path so that readers see the old file or the new one, never half."""
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(temp, "x", encoding="utf-8") as stream:
-            stream.write(text)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink(missing_ok=True)
-        raise
 
 
 def write_config(folder: RunFolder, config: dict) -> None:

@@ -121,7 +121,8 @@ class MainWindow(QMainWindow):
             button.setMinimumHeight(34)
         self.train_button.setToolTip("Start training with these settings (Ctrl+Enter)")
         self.pause_button.setToolTip("Pause or resume the run (Space)")
-        self.stop_button.setToolTip("Stop the run; the model so far is kept (Esc)")
+        self.stop_button.setToolTip(
+            "Stop the run; the model after the last completed epoch is kept (Esc)")
 
         buttons = QHBoxLayout()
         for button in (self.train_button, self.pause_button, self.stop_button):

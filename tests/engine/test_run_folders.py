@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import errno
 import json
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -278,3 +280,17 @@ def test_a_resumed_run_that_diverges_later_saves_its_last_good_epoch_with_its_se
     saved = load_checkpoint(end.checkpoint_path)
     assert (saved.epoch, saved.config.lr) == (2, 1e-3)
     assert epochs_in(folder) == [1, 2]
+
+
+def test_a_run_removes_temp_files_that_killed_writes_left_in_its_folder(config, tmp_path):
+    folder = tmp_path / "run"
+    run(config.replace(epochs=1), run_dir=folder)
+    an_hour_ago = time.time() - 3600
+    for name in (".config.json.dead0001.tmp", ".metrics.jsonl.dead0002.tmp",
+                 ".checkpoint.pt.dead0003.tmp"):
+        (folder / name).write_text("half written")
+        os.utime(folder / name, (an_hour_ago, an_hour_ago))
+
+    run(config.replace(epochs=2), run_dir=folder, resume_from=folder / "checkpoint.pt")
+
+    assert sorted(os.listdir(folder)) == ["checkpoint.pt", "config.json", "metrics.jsonl"]
