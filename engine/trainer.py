@@ -72,6 +72,11 @@ def _stoppable(listener: Listener, control: Control) -> Listener:
     return report
 
 
+def _sentence(text: str) -> str:
+    """text with its first letter capitalised (str.capitalize would lower a path's)."""
+    return text[:1].upper() + text[1:]
+
+
 def _cpu_copy(state):
     """A deep copy of a (nested) state dict with every tensor copied to the CPU.
 
@@ -197,11 +202,11 @@ class Trainer:
             return self._end("diverged", (
                 f"Training diverged at epoch {error.epoch}, batch {error.batch}: the loss became "
                 f"{error.loss}. Lower the learning rate (try {config.lr / 10:g}) and train "
-                f"again. {self._outcome().capitalize()}"), listener)
+                f"again. {_sentence(self._outcome())}"), listener)
         except _SaveFailed as error:
             return self._end("failed", (
                 f"Could not write to the run folder {self.run_dir}: {error.error}. Free some "
-                f"space or choose another folder. {self._outcome().capitalize()}"), listener)
+                f"space or choose another folder. {_sentence(self._outcome())}"), listener)
         except Exception as error:  # noqa: BLE001 - any failure must end the run cleanly
             return self._failed(error, device, listener)
 
@@ -216,7 +221,7 @@ class Trainer:
         else:
             listener(LogLine("".join(traceback.format_exception(error)).rstrip(), "error"))
             message = f"Training failed: {type(error).__name__}: {error}"
-        return self._end("failed", f"{message} {self._outcome().capitalize()}", listener)
+        return self._end("failed", f"{message} {_sentence(self._outcome())}", listener)
 
     def _prepare(self, device: torch.device, resumed: Checkpoint | None,
                  listener: Listener) -> None:

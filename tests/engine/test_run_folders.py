@@ -269,7 +269,7 @@ def test_a_resumed_run_that_diverges_keeps_the_checkpoint_with_its_own_settings(
 
 def test_a_resumed_run_that_diverges_later_saves_its_last_good_epoch_with_its_settings(
         config, tmp_path, monkeypatch):
-    folder = tmp_path / "run"
+    folder = tmp_path / "My Run"  # the message quotes the path as it is, capitals and all
     run(config.replace(epochs=1), run_dir=folder)
     _diverge_after(monkeypatch, batches=13)  # epoch 2 (10 batches) completes
     changed = config.replace(epochs=3, lr=1e-3)
