@@ -80,15 +80,15 @@ def default_run_dir(config: TrainConfig) -> Path:
     return numbered_sibling(Path(DEFAULT_RUNS_DIR) / f"{stamp}-{config.arch}-{config.dataset}")
 
 
-def numeric_values_attached(argv: list[str], parser: argparse.ArgumentParser) -> list[str]:
+def numeric_values_attached(argv: list[str]) -> list[str]:
     """argv with `--flag -5` written `--flag=-5` for numeric flags.
 
     argparse takes any word starting with '-' that is not a plain number ('-inf', '-1e-3')
     for an option, and answers "expected one argument"; attached, the value reaches the
     settings' own check, which says what a valid value is.
     """
-    numeric = {option for action in parser._actions if action.type in (int, float)
-               for option in action.option_strings}
+    numeric = {"--" + f.name.replace("_", "-") for f in config_fields()
+               if str(f.type) in ("int", "float")}
     out: list[str] = []
     i = 0
     while i < len(argv):
@@ -165,9 +165,8 @@ class ConsolePrinter:
 def main(argv: list[str] | None = None) -> int:
     from engine.trainer import Trainer
 
-    parser = build_parser()
-    args = parser.parse_args(numeric_values_attached(
-        list(sys.argv[1:] if argv is None else argv), parser))
+    args = build_parser().parse_args(
+        numeric_values_attached(list(sys.argv[1:] if argv is None else argv)))
     base = None
     if args.resume:
         try:

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from engine import analysis, run_folder
+from engine.catalog import arch_title, dataset_title
 from engine.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -232,8 +233,9 @@ class Trainer:
             model = build_model(config.arch, data.channels, data.num_classes, self.input_size)
         except ValueError as error:  # images or classes the network cannot take: no bug
             raise DatasetError(
-                f"{data.name} ({data.num_classes} classes of {data.channels}x{data.image_size}x"
-                f"{data.image_size} images) cannot be trained as {config.arch}: {error}"
+                f"{dataset_title(config.dataset)} ({data.num_classes} classes of "
+                f"{data.channels}x{data.image_size}x{data.image_size} images) cannot be trained "
+                f"as {arch_title(config.arch)}: {error}"
             ) from error
         self.model = model.to(device)
         self._tuner = self._choose_threads(device)
