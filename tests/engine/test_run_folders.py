@@ -294,3 +294,22 @@ def test_a_run_removes_temp_files_that_killed_writes_left_in_its_folder(config, 
     run(config.replace(epochs=2), run_dir=folder, resume_from=folder / "checkpoint.pt")
 
     assert sorted(os.listdir(folder)) == ["checkpoint.pt", "config.json", "metrics.jsonl"]
+
+
+def test_a_read_only_folder_is_found_by_the_probe_and_left_in_place(config, tmp_path,
+                                                                   monkeypatch):
+    """Root ignores permission bits, so the read-only disk is simulated at the probe."""
+    import engine.run_folder as run_folder_module
+
+    def read_only(path, mode="r", *args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    folder = tmp_path / "mounted"
+    folder.mkdir()
+    monkeypatch.setattr(run_folder_module, "open", read_only, raising=False)
+    end, events = run(config, run_dir=folder)
+
+    assert end.reason == "failed"
+    assert "cannot be written (Read-only file system)" in end.message
+    assert not [e for e in events if isinstance(e, RunStart)]
+    assert folder.is_dir()  # the person's folder stays
