@@ -527,7 +527,8 @@ class Trainer:
         last, chance = self.history[-1], self._chance()
         why = analysis.why_nothing_was_learned(self.history, chance, self.dataset.num_classes,
                                                self.config.optimizer, self.config.lr)
-        return (f"Learned nothing: after {self.epochs_done} epochs the test accuracy is "
+        epochs = f"{self.epochs_done} epoch" + ("" if self.epochs_done == 1 else "s")
+        return (f"Learned nothing: after {epochs} the test accuracy is "
                 f"{last['test_acc']:.1%}, no better than guessing ({chance:.1%}). {why} "
                 f"The run is kept as a complete record: {self._outcome()}")
 

@@ -101,6 +101,12 @@ def _fashion(data_dir, *more: str) -> list[str]:
             "--batch-size", "16", "--device", "cpu", *more]
 
 
+def _all_output(capsys) -> str:
+    """stdout and stderr together: results and progress may go to either."""
+    captured = capsys.readouterr()
+    return captured.out + captured.err
+
+
 def _epochs(folder: Path) -> list[int]:
     return [json.loads(line)["epoch"]
             for line in (folder / "metrics.jsonl").read_text().splitlines()]
@@ -130,7 +136,7 @@ def test_new_run_dir_writes_a_numbered_folder_beside_one_that_holds_a_run(data_d
     assert main(_fashion(data_dir, "--epochs", "1", "--run-dir", str(folder))) == 0
     assert main(_fashion(data_dir, "--epochs", "1", "--lr", "0.01", "--run-dir", str(folder),
                          "--new-run-dir")) == 0
-    assert f"this run goes to {tmp_path / 'run-2'}" in capsys.readouterr().err
+    assert f"this run goes to {tmp_path / 'run-2'}" in _all_output(capsys)
     assert _epochs(folder) == [1] and _epochs(tmp_path / "run-2") == [1]
     assert load_checkpoint(tmp_path / "run-2" / "checkpoint.pt").config.lr == 0.01
     assert load_checkpoint(folder / "checkpoint.pt").config.lr != 0.01
@@ -163,7 +169,7 @@ def test_a_run_that_learned_nothing_exits_4(data_dir, tmp_path, capsys):
     code = main(["--arch", "lenet5", "--dataset", "fashion-mnist", "--data-dir", str(data_dir),
                  "--epochs", "1", "--batch-size", "16", "--optimizer", "sgd", "--lr", "10",
                  "--device", "cpu", "--run-dir", str(tmp_path / "run")])
-    err = capsys.readouterr().err
+    err = _all_output(capsys)
     assert code == 4
     assert "Learned nothing: after 1 epoch" in err
     assert (tmp_path / "run" / "checkpoint.pt").is_file()  # kept: a complete, labelled record
@@ -174,7 +180,7 @@ def test_a_run_folder_that_cannot_be_written_fails_before_training(data_dir, tmp
     blocker = tmp_path / "a-file"
     blocker.write_text("x")
     code = main(_fashion(data_dir, "--epochs", "1", "--run-dir", str(blocker / "run")))
-    err = capsys.readouterr().err
+    err = _all_output(capsys)
     assert code == 1
     assert "cannot be written" in err and "nothing was trained" in err
     assert "Epoch 1/1" not in err and "Run folder:" not in err
