@@ -9,6 +9,7 @@ still runs, so the traceback also reaches the terminal.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import traceback
 from collections.abc import Callable, Iterator
@@ -63,7 +64,8 @@ class ErrorReporter(QObject):
         where = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else ""
         summary = f"{kind.__name__}: {error}"
         details = "".join(traceback.format_exception(kind, error, tb)).rstrip()
-        self._reported.emit(f"{kind.__name__}@{where}", summary, details)
+        with contextlib.suppress(RuntimeError):  # the window is gone: the terminal has it
+            self._reported.emit(f"{kind.__name__}@{where}", summary, details)
 
     @Slot(str, str, str)
     def _show(self, signature: str, summary: str, details: str) -> None:
