@@ -19,7 +19,6 @@ import io
 import os
 import pickle
 import pickletools
-import secrets
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from engine.atomic_files import remove_stale_temp_files, temp_path
 from engine.config import TrainConfig
 from engine.models import MODELS, build_model
 
@@ -82,7 +82,7 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
     permission problem raises the `OSError` and leaves any previous file as it was.
     """
     path = Path(path).expanduser()
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    temp = temp_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         archive = io.BytesIO()
@@ -97,7 +97,9 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
         with contextlib.suppress(OSError):
             temp.unlink(missing_ok=True)
         raise
+    remove_stale_temp_files(path)
     return path
+
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:

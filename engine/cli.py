@@ -21,8 +21,10 @@ from engine.checkpoint import CheckpointError, load_checkpoint
 from engine.config import DEFAULT_RUNS_DIR, ConfigError, TrainConfig, config_fields
 from engine.control import Control
 from engine.events import BatchEnd, DataProgress, EpochEnd, Event, LogLine, RunEnd, RunStart
+from engine.run_folder import continues_own_run, holds_run, numbered_sibling
 
-EXIT_CODES = {"finished": 0, "stopped": 130, "diverged": 3, "failed": 1}
+EXIT_CODES = {"finished": 0, "stopped": 130, "diverged": 3, "failed": 1,
+              "learned_nothing": 4}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,6 +57,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--run-dir", default=None,
                         help=f"Folder for the checkpoint and metrics (default: a new folder "
                              f"under {DEFAULT_RUNS_DIR}).")
+    parser.add_argument("--new-run-dir", action="store_true",
+                        help="If --run-dir already holds a run, write this one to a new "
+                             "numbered folder beside it (<dir>-2, <dir>-3, ...) instead of "
+                             "refusing.")
     parser.add_argument("--resume", default=None, metavar="CHECKPOINT",
                         help="Continue a run from its checkpoint.pt, with its settings; flags "
                              "given change those settings (e.g. --epochs 10).")
@@ -69,8 +75,41 @@ def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) 
 
 
 def default_run_dir(config: TrainConfig) -> Path:
+    """A new folder under the runs folder: two runs started in the same second get two."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return Path(DEFAULT_RUNS_DIR) / f"{stamp}-{config.arch}-{config.dataset}"
+    return numbered_sibling(Path(DEFAULT_RUNS_DIR) / f"{stamp}-{config.arch}-{config.dataset}")
+
+
+def numeric_values_attached(argv: list[str]) -> list[str]:
+    """argv with `--flag -5` written `--flag=-5` for numeric flags.
+
+    argparse takes any word starting with '-' that is not a plain number ('-inf', '-1e-3')
+    for an option, and answers "expected one argument"; attached, the value reaches the
+    settings' own check, which says what a valid value is.
+    """
+    numeric = {"--" + f.name.replace("_", "-") for f in config_fields()
+               if str(f.type) in ("int", "float")}
+    out: list[str] = []
+    i = 0
+    while i < len(argv):
+        word = argv[i]
+        if word in numeric and i + 1 < len(argv) and _is_number_word(argv[i + 1]):
+            out.append(f"{word}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(word)
+        i += 1
+    return out
+
+
+def _is_number_word(word: str) -> bool:
+    if not word.startswith("-"):
+        return False
+    try:
+        float(word)
+    except ValueError:
+        return False
+    return True
 
 
 class ConsolePrinter:
@@ -126,7 +165,8 @@ class ConsolePrinter:
 def main(argv: list[str] | None = None) -> int:
     from engine.trainer import Trainer
 
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(
+        numeric_values_attached(list(sys.argv[1:] if argv is None else argv)))
     base = None
     if args.resume:
         try:
@@ -141,7 +181,17 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"error: --{error.field.replace('_', '-')}: {error}", file=sys.stderr)
         return 2
-    run_dir = Path(args.run_dir) if args.run_dir else default_run_dir(config)
+    run_dir = Path(args.run_dir).expanduser() if args.run_dir else default_run_dir(config)
+    if holds_run(run_dir) and not continues_own_run(run_dir, args.resume):
+        if not args.new_run_dir:
+            print(f"error: --run-dir: {run_dir} already holds a run; runs are never mixed in "
+                  f"one folder. Continue it with --resume {run_dir / 'checkpoint.pt'}, choose "
+                  "a new folder, or add --new-run-dir to write this run to "
+                  f"{numbered_sibling(run_dir)} beside it.", file=sys.stderr)
+            return 2
+        run_dir = numbered_sibling(run_dir)
+        print(f"{args.run_dir} already holds a run: this run goes to {run_dir}.",
+              file=sys.stderr)
     control = Control()
     # Ctrl+C stops cleanly at the next batch and still writes the checkpoint.
     previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
@@ -150,6 +200,6 @@ def main(argv: list[str] | None = None) -> int:
             ConsolePrinter(), control)
     finally:
         signal.signal(signal.SIGINT, previous)
-    if run_dir.exists():
+    if holds_run(run_dir):  # not a folder the run was refused, or left empty and removed
         print(f"Run folder: {run_dir}", file=sys.stderr)
     return EXIT_CODES[end.reason]

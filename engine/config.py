@@ -21,6 +21,9 @@ SCHEDULES = ("none", "step", "cosine", "onecycle")
 DEFAULT_DATA_DIR = "~/.traindesk/data"
 DEFAULT_RUNS_DIR = str(Path.home() / ".traindesk" / "runs")
 MAX_THREADS = 1024
+# Seeds are 32-bit, as numpy's legacy seeding; the trainer derives per-epoch seeds from it
+# (seed * 100_003 + epoch), which must still fit torch's 64-bit generator seed.
+MAX_SEED = 2**32 - 1
 
 
 class ConfigError(ValueError):
@@ -127,11 +130,10 @@ class TrainConfig:
             found["dataset"] = f"Unknown dataset '{self.dataset}'. Choose one of: " + ", ".join(
                 DATASET_INFO
             ) + "."
-        if self.dataset == "folder" and not Path(self.data_dir).expanduser().is_dir():
-            found["data_dir"] = (
-                f"The folder '{self.data_dir}' does not exist. Pick a folder that holds one "
-                "sub-folder of images per class."
-            )
+        if self.dataset == "folder":
+            folder_problem = _image_folder_problem(self.data_dir)
+            if folder_problem:
+                found["data_dir"] = folder_problem
         if not _is_int(self.epochs) or not 1 <= self.epochs <= 10_000:
             found["epochs"] = "Epochs must be a whole number from 1 to 10000."
         if not _is_int(self.batch_size) or not 1 <= self.batch_size <= 65_536:
@@ -162,8 +164,8 @@ class TrainConfig:
         if not _is_int(self.threads) or not 0 <= self.threads <= MAX_THREADS:
             found["threads"] = (f"CPU threads must be a whole number from 0 (auto) to "
                                 f"{MAX_THREADS}.")
-        if not _is_int(self.seed) or self.seed < 0:
-            found["seed"] = "Seed must be a whole number, 0 or more."
+        if not _is_int(self.seed) or not 0 <= self.seed <= MAX_SEED:
+            found["seed"] = f"Seed must be a whole number from 0 to {MAX_SEED}."
         device_problem = _device_problem(self.device)
         if device_problem:
             found["device"] = device_problem
@@ -184,6 +186,20 @@ def _is_int(value: Any) -> bool:
 
 def _is_number(value: Any) -> bool:
     return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _image_folder_problem(data_dir: str) -> str | None:
+    """Why data_dir cannot be an image folder dataset, or None if it is a folder."""
+    what = "Pick a folder that holds one sub-folder of images per class."
+    try:
+        path = Path(data_dir).expanduser()
+        if path.is_dir():
+            return None
+        if path.exists():
+            return f"'{data_dir}' is a file, not a folder. {what}"
+    except (OSError, ValueError, RuntimeError) as error:  # e.g. a NUL byte, an unknown ~user
+        return f"'{data_dir}' is not a usable folder name ({error}). {what}"
+    return f"The folder '{data_dir}' does not exist. {what}"
 
 
 def _device_problem(device: str) -> str | None:

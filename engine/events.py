@@ -74,7 +74,9 @@ class EpochEnd:
 
 @dataclass(frozen=True)
 class RunEnd:
-    reason: str  # "finished" | "stopped" | "diverged" | "failed"
+    # "finished" | "learned_nothing" (finished, but test accuracy at chance) | "stopped" |
+    # "diverged" | "failed"
+    reason: str
     message: str  # a sentence for a person, with a hint where one helps
     epochs_done: int
     checkpoint_path: str | None = None

@@ -8,7 +8,6 @@ second (`FLUSH_SECONDS`), then handed to the listener as ordinary `BatchEnd` eve
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import traceback
@@ -18,6 +17,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from engine import analysis, run_folder
+from engine.catalog import arch_title, dataset_title
 from engine.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -35,9 +36,18 @@ from engine.devices import available_devices, resolve_device
 from engine.events import BatchEnd, EpochEnd, Event, Listener, LogLine, RunEnd, RunStart
 from engine.models import build_model, count_parameters, input_size_for
 from engine.optim import build_optimizer, build_scheduler
+from engine.run_folder import RunFolder, RunFolderError
 
 FLUSH_SECONDS = 0.1  # how often per-batch numbers are read back from the device
 EVAL_BATCH = 1024
+
+
+class _SaveFailed(Exception):
+    """The run folder could not be written at an epoch's end."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 class _Diverged(Exception):
@@ -63,6 +73,11 @@ def _stoppable(listener: Listener, control: Control) -> Listener:
     return report
 
 
+def _sentence(text: str) -> str:
+    """text with its first letter capitalised (str.capitalize would lower a path's)."""
+    return text[:1].upper() + text[1:]
+
+
 def _cpu_copy(state):
     """A deep copy of a (nested) state dict with every tensor copied to the CPU.
 
@@ -82,6 +97,10 @@ class Trainer:
 
     After `run`, `model` holds the last good weights, `history` one record per finished
     epoch, and `checkpoint()` everything needed to resume or to predict.
+
+    With a `run_dir`, the run claims that folder before it loads anything (see
+    engine.run_folder): a folder holding another run, or one that cannot be written, ends
+    the run at once; a run that saved nothing leaves no folder behind.
     """
 
     def __init__(self, config: TrainConfig, run_dir: str | Path | None = None,
@@ -90,10 +109,16 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.resume_from = resume_from
         self.model: nn.Module | None = None
-        # The state at the last epoch boundary: what the run folder's checkpoint holds, and
-        # what the model falls back to when a run stops, diverges or fails mid-epoch, so
-        # the model, the file and the history always agree and a resume continues exactly.
+        # The state at the last epoch boundary, with the settings that produced it: what the
+        # run folder's checkpoint holds, and what the model falls back to when a run stops,
+        # diverges or fails mid-epoch, so the model, the file and the history always agree
+        # and a resume continues exactly. None until an epoch is done (or a run resumed).
         self.saved: Checkpoint | None = None
+        self._folder: RunFolder | None = None
+        self._saved_path: Path | None = None  # the run folder's checkpoint, once written
+        self._saved_epoch = 0  # the epoch that checkpoint holds
+        self._metrics_started = False
+        self._start_epoch = 0
         self.dataset: ImageDataset | None = None
         self.history: list[dict] = []
         self.epochs_done = 0
@@ -116,6 +141,8 @@ class Trainer:
         finally:  # free the device copies of the dataset (GPU memory) once the run is over
             self._train_x = self._train_y = self._val_x = self._val_y = None
             self._test_x = self._test_y = None
+            if self._folder is not None and self._saved_path is None:
+                run_folder.release(self._folder)  # nothing saved: leave nothing behind
         listener(end)
         return end
 
@@ -149,28 +176,38 @@ class Trainer:
             return RunEnd("failed", f"Invalid setting: {error}", 0)
         device: torch.device | None = None
         try:
+            if self.run_dir is not None:
+                self._folder = run_folder.claim(self.run_dir, self.resume_from)
             device = resolve_device(config.device)
             self.dataset = load_dataset(config.dataset, config.data_dir,
                                         progress=_stoppable(listener, control),
                                         image_size=config.image_size or 32)
             resumed = load_checkpoint(self.resume_from) if self.resume_from else None
             self._prepare(device, resumed, listener)
-            self.saved = self.checkpoint()
+            # A resumed run's last good state is its checkpoint as it was, with its settings.
+            self.saved = resumed
             self._start_epoch = self.epochs_done
             for epoch in range(self.epochs_done + 1, config.epochs + 1):
                 self._train_epoch(epoch, device, listener, control)  # snapshots `saved`
+            if self.epochs_done > self._start_epoch and self._at_chance():
+                return self._end("learned_nothing", self._learned_nothing_message(), listener)
             return self._end("finished", self._finished_message(), listener)
-        except (DatasetError, CheckpointError) as error:
+        except (DatasetError, CheckpointError, RunFolderError) as error:
             return RunEnd("failed", str(error), self.epochs_done)
         except StopRequested:
+            if self.epochs_done == self._start_epoch:
+                return self._end("stopped", self._stopped_early_message(), listener)
             return self._end("stopped", f"Stopped by you after {self.epochs_done} of "
-                             f"{config.epochs} epochs; the model as it was after epoch "
-                             f"{self.epochs_done} was kept.", listener)
+                             f"{config.epochs} epochs; {self._outcome()}", listener)
         except _Diverged as error:
             return self._end("diverged", (
                 f"Training diverged at epoch {error.epoch}, batch {error.batch}: the loss became "
                 f"{error.loss}. Lower the learning rate (try {config.lr / 10:g}) and train "
-                "again. The weights from the last good epoch were kept."), listener)
+                f"again. {_sentence(self._outcome())}"), listener)
+        except _SaveFailed as error:
+            return self._end("failed", (
+                f"Could not write to the run folder {self.run_dir}: {error.error}. Free some "
+                f"space or choose another folder. {_sentence(self._outcome())}"), listener)
         except Exception as error:  # noqa: BLE001 - any failure must end the run cleanly
             return self._failed(error, device, listener)
 
@@ -185,18 +222,22 @@ class Trainer:
         else:
             listener(LogLine("".join(traceback.format_exception(error)).rstrip(), "error"))
             message = f"Training failed: {type(error).__name__}: {error}"
-        if self.saved is None:  # failed before training began: nothing worth saving
-            return RunEnd("failed", message, 0)
-        return self._end("failed", message + " The weights from the last good epoch were kept.",
-                         listener)
+        return self._end("failed", f"{message} {_sentence(self._outcome())}", listener)
 
     def _prepare(self, device: torch.device, resumed: Checkpoint | None,
                  listener: Listener) -> None:
         config, data = self.config, self.dataset
         torch.manual_seed(config.seed)  # same seed, same initial weights
-        self.input_size = input_size_for(config.arch, data.image_size, config.image_size)
-        self.model = build_model(config.arch, data.channels, data.num_classes,
-                                 self.input_size).to(device)
+        try:
+            self.input_size = input_size_for(config.arch, data.image_size, config.image_size)
+            model = build_model(config.arch, data.channels, data.num_classes, self.input_size)
+        except ValueError as error:  # images or classes the network cannot take: no bug
+            raise DatasetError(
+                f"{dataset_title(config.dataset)} ({data.num_classes} classes of "
+                f"{data.channels}x{data.image_size}x{data.image_size} images) cannot be trained "
+                f"as {arch_title(config.arch)}: {error}"
+            ) from error
+        self.model = model.to(device)
         self._tuner = self._choose_threads(device)
         self._use_amp = config.amp and device.type == "cuda"
         if config.amp and not self._use_amp:
@@ -219,6 +260,8 @@ class Trainer:
         if resumed is not None:
             self._restore(resumed, listener)
 
+        for note in data.notes:
+            listener(LogLine(note, "warning"))
         listener(LogLine(
             f"{data.name}: {len(self._train_y)} training, {len(self._val_y)} validation, "
             f"{len(self._test_y)} test images of {data.channels}x{data.image_size}x"
@@ -395,7 +438,7 @@ class Trainer:
             f"Epoch {epoch}/{config.epochs}: train loss {record.train_loss:.4f}, "
             f"acc {record.train_acc:.2%} | test loss {test_loss:.4f}, acc {test_acc:.2%} | "
             f"{seen / max(train_seconds, 1e-9):,.0f} examples/s"))
-        self._save_progress(record)
+        self._save_progress()
 
     def _step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         autocast = (torch.autocast("cuda", dtype=torch.float16) if self._use_amp
@@ -447,31 +490,81 @@ class Trainer:
         return (f"Finished {self.epochs_done} epochs: test accuracy {last['test_acc']:.2%}, "
                 f"test loss {last['test_loss']:.4f}.")
 
+    def _stopped_early_message(self) -> str:
+        if self._start_epoch == 0:
+            return ("Stopped before the first epoch ended: nothing was trained yet, nothing "
+                    "was saved.")
+        return (f"Stopped before epoch {self._start_epoch + 1} ended: nothing new was trained, "
+                f"nothing was saved; {self.resume_from} still holds epoch {self._start_epoch}.")
+
+    def _outcome(self) -> str:
+        """What was kept and what was saved, as it is: never a save that did not happen."""
+        if self.saved is None:
+            return "no epoch was completed, so nothing was saved."
+        if self.epochs_done == self._start_epoch:
+            return (f"nothing new was trained, nothing was saved; {self.resume_from} still "
+                    f"holds epoch {self.epochs_done}.")
+        kept = f"the model after epoch {self.epochs_done} was kept"
+        if self._folder is None:
+            return kept + "."
+        if self._saved_path is not None and self._saved_epoch == self.epochs_done:
+            return f"{kept} and saved in {self._saved_path}."
+        if self._saved_path is not None:
+            return (f"{kept} but not saved; {self._saved_path} holds the model after epoch "
+                    f"{self._saved_epoch}.")
+        return f"{kept} but not saved: nothing was saved."
+
+    def _chance(self) -> float:
+        """The test accuracy of guessing on this dataset (engine.analysis)."""
+        return analysis.chance_accuracy(self.dataset.test_labels.tolist(),
+                                        self.dataset.num_classes)
+
+    def _at_chance(self) -> bool:
+        return analysis.learned_nothing(self.history[-1]["test_acc"], self._chance(),
+                                        len(self.dataset.test_labels))
+
+    def _learned_nothing_message(self) -> str:
+        last, chance = self.history[-1], self._chance()
+        why = analysis.why_nothing_was_learned(self.history, chance, self.dataset.num_classes,
+                                               self.config.optimizer, self.config.lr)
+        epochs = f"{self.epochs_done} epoch" + ("" if self.epochs_done == 1 else "s")
+        return (f"Learned nothing: after {epochs} the test accuracy is "
+                f"{last['test_acc']:.1%}, no better than guessing ({chance:.1%}). {why} "
+                f"The run is kept as a complete record: {self._outcome()}")
+
     def _end(self, reason: str, message: str, listener: Listener) -> RunEnd:
-        """Finish with the last epoch-boundary state (see `saved`) in the model and the file."""
-        if self.saved is None:  # stopped or failed before the model existed
-            return RunEnd(reason, message, self.epochs_done)
-        if reason != "finished":
+        """Finish with the last epoch-boundary state (see `saved`) in the model.
+
+        The run folder already holds that state: it is saved at every epoch's end.
+        """
+        if self.saved is not None and reason in ("stopped", "diverged", "failed"):
             self.model.load_state_dict(self.saved.model_state)
         path = None
-        if self.run_dir is not None:
-            try:
-                path = str(save_checkpoint(self.run_dir / "checkpoint.pt", self.saved))
-            except OSError as error:
-                message += f" The checkpoint could not be saved: {error}."
+        if self._saved_path is not None and self._saved_epoch == self.epochs_done:
+            path = str(self._saved_path)
+        elif self.saved is not None and self.epochs_done == self._start_epoch:
+            path = str(self.resume_from)  # nothing new: the model is the one resumed from
         return RunEnd(reason, message, self.epochs_done, path)
 
-    def _save_progress(self, record: EpochEnd) -> None:
-        """Append the epoch to metrics.jsonl and refresh the checkpoint in the run folder."""
-        if self.run_dir is None:
+    def _save_progress(self) -> None:
+        """Write the run folder's record of the epoch just done: config, metrics, checkpoint.
+
+        The first write of a run replaces metrics.jsonl with the whole history, so a run
+        resumed into its own folder continues its record without repeating an epoch.
+        """
+        if self._folder is None:
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        config_file = self.run_dir / "config.json"
-        if not config_file.exists():
-            config_file.write_text(json.dumps(self.config.to_dict(), indent=2))
-        with open(self.run_dir / "metrics.jsonl", "a") as metrics:
-            metrics.write(json.dumps(record.as_record()) + "\n")
-        save_checkpoint(self.run_dir / "checkpoint.pt", self.saved)
+        try:
+            run_folder.write_config(self._folder, self.config.to_dict())
+            if self._metrics_started:
+                run_folder.append_metrics(self._folder, self.history[-1])
+            else:
+                run_folder.write_metrics(self._folder, self.history)
+                self._metrics_started = True
+            path = save_checkpoint(self._folder.checkpoint, self.saved)
+        except OSError as error:
+            raise _SaveFailed(error) from error
+        self._saved_path, self._saved_epoch = path, self.epochs_done
 
     @staticmethod
     def _device_label(device: torch.device | None) -> str:

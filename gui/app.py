@@ -8,6 +8,7 @@ from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from engine.resources import RESOURCES_DIR
+from gui.errors import ErrorReporter
 from gui.main_window import MainWindow
 
 
@@ -18,5 +19,6 @@ def run_app(argv: list[str]) -> int:
     app.setStyle("Fusion")
     app.setWindowIcon(QIcon(str(RESOURCES_DIR / "icon.svg")))
     window = MainWindow()
+    ErrorReporter(window, window.log.append_text).install()
     window.show()
     return app.exec()

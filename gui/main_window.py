@@ -28,8 +28,10 @@ from engine.config import DEFAULT_RUNS_DIR, TrainConfig
 from engine.data import DATASETS
 from engine.events import BatchEnd, DataProgress, EpochEnd, LogLine, RunEnd, RunStart
 from engine.models import input_size_for
+from engine.run_folder import numbered_sibling
 from engine.trainer import Trainer
 from gui.draw_panel import DrawPanel
+from gui.errors import reported_errors
 from gui.log_panel import LogPanel
 from gui.plots_panel import PlotsPanel
 from gui.progress_panel import ProgressPanel
@@ -120,7 +122,8 @@ class MainWindow(QMainWindow):
             button.setMinimumHeight(34)
         self.train_button.setToolTip("Start training with these settings (Ctrl+Enter)")
         self.pause_button.setToolTip("Pause or resume the run (Space)")
-        self.stop_button.setToolTip("Stop the run; the model so far is kept (Esc)")
+        self.stop_button.setToolTip(
+            "Stop the run; the model after the last completed epoch is kept (Esc)")
 
         buttons = QHBoxLayout()
         for button in (self.train_button, self.pause_button, self.stop_button):
@@ -226,11 +229,7 @@ class MainWindow(QMainWindow):
     def _new_run_dir(self, config: TrainConfig) -> Path:
         """A fresh folder name: two runs started within a second must not share one."""
         stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{config.arch}-{config.dataset}"
-        run_dir, n = self._runs_dir / stem, 1
-        while run_dir.exists():
-            n += 1
-            run_dir = self._runs_dir / f"{stem}-{n}"
-        return run_dir
+        return numbered_sibling(self._runs_dir / stem)
 
     @Slot()
     def resume_training(self) -> None:
@@ -268,29 +267,34 @@ class MainWindow(QMainWindow):
             if isinstance(event, BatchEnd):
                 self._unplotted.append(event)
                 continue
-            self._plot_batches()  # keep the order: batches before a later epoch end
-            if isinstance(event, RunStart):
-                self.plots.start_run(event)
-                self.history = list(event.history)
-                if event.history:  # a resumed run: show the epochs it continues from
-                    self.plots.load_history(self.history)
-                self.progress.start_run(event)
-                self.progress.set_state("paused" if self._paused else "training")
-                self.summary.show_for(event.arch, event.input_shape[0],
-                                      len(event.class_names), event.input_shape[1])
-                self.statusBar().showMessage(f"Training on {event.device}")
-            elif isinstance(event, EpochEnd):
-                self.history.append(event.as_record())
-                self.plots.add_epoch(event)
-                self.progress.update_epoch(event)
-            elif isinstance(event, LogLine):
-                self.log.append(event)
-            elif isinstance(event, DataProgress):
-                self.progress.show_data_progress(event)
+            with reported_errors():  # a panel that fails must not swallow later events
+                self._on_event(event)
         if self._unplotted and (
                 time.monotonic() - self._last_plot >= REDRAW_INTERVAL_S
                 or self._unplotted[-1].batch == self._unplotted[-1].batches_per_epoch):
             self._plot_batches()  # an epoch's end shows at once: evaluation comes next
+
+    def _on_event(self, event: object) -> None:
+        """Show one engine event (not a batch: those are plotted in bunches)."""
+        self._plot_batches()  # keep the order: batches before a later epoch end
+        if isinstance(event, RunStart):
+            self.plots.start_run(event)
+            self.history = list(event.history)
+            if event.history:  # a resumed run: show the epochs it continues from
+                self.plots.load_history(self.history)
+            self.progress.start_run(event)
+            self.progress.set_state("paused" if self._paused else "training")
+            self.summary.show_for(event.arch, event.input_shape[0],
+                                  len(event.class_names), event.input_shape[1])
+            self.statusBar().showMessage(f"Training on {event.device}")
+        elif isinstance(event, EpochEnd):
+            self.history.append(event.as_record())
+            self.plots.add_epoch(event)
+            self.progress.update_epoch(event)
+        elif isinstance(event, LogLine):
+            self.log.append(event)
+        elif isinstance(event, DataProgress):
+            self.progress.show_data_progress(event)
 
     def _plot_batches(self) -> None:
         batches, self._unplotted = self._unplotted, []
@@ -306,21 +310,28 @@ class MainWindow(QMainWindow):
     def _on_finished(self, end: RunEnd) -> None:
         session, self.session = self.session, None
         self._paused = self._stopping = False
-        try:
-            self._plot_batches()
-            self.progress.end_run(end)
-            self.log.append_text(end.message, "info" if end.reason in ("finished", "stopped")
-                                 else "error")
-            self.statusBar().showMessage(f"Run {end.reason}: {end.message}")
+        # The run's model and the window's state come first, and every panel's part is
+        # guarded: a panel that fails is reported, and cannot lose the model or leave the
+        # window looking as if it were still training.
+        self._take_model(session.trainer, end)
+        self.statusBar().showMessage(f"Run {end.reason.replace('_', ' ')}: {end.message}")
+        level = {"finished": "info", "stopped": "info", "learned_nothing": "warning"}
+
+        def banner() -> None:
             if end.reason != "finished":
                 self._show_banner(end.message, end.reason)
-            self._take_model(session.trainer, end)
-        finally:  # whatever happened above, the window must be ready for the next run
-            session.deleteLater()
-            self.settings_panel.set_running(False)
-            self._update_actions()
-            if self._close_after_run:
-                self.close()
+
+        for step in (self._plot_batches,
+                     lambda: self.progress.end_run(end),
+                     lambda: self.log.append_text(end.message, level.get(end.reason, "error")),
+                     banner):
+            with reported_errors():
+                step()
+        session.deleteLater()
+        self.settings_panel.set_running(False)
+        self._update_actions()
+        if self._close_after_run:
+            self.close()
 
     def _take_model(self, trainer: Trainer, end: RunEnd) -> None:
         """Keep the run's model for saving, continuing and (if it reads digits) drawing."""
@@ -328,15 +339,16 @@ class MainWindow(QMainWindow):
             return
         self.checkpoint = trainer.saved
         self._checkpoint_path = end.checkpoint_path
-        if self.checkpoint.is_digits:  # the canvas is for digits; list digit models only
-            self.draw.add_trained_model(self.checkpoint)
-        else:
-            self.log.append_text("The Draw tab keeps its digit model; open this run's "
-                                 "checkpoint (File > Open) to draw for it anyway.")
+        with reported_errors():
+            if self.checkpoint.is_digits:  # the canvas is for digits; list digit models only
+                self.draw.add_trained_model(self.checkpoint)
+            else:
+                self.log.append_text("The Draw tab keeps its digit model; open this run's "
+                                     "checkpoint (File > Open) to draw for it anyway.")
 
     def _show_banner(self, message: str, reason: str) -> None:
         colours = {"stopped": ("#5f4b00", "#fff4ce"), "diverged": ("#7a2e00", "#ffe3d3"),
-                   "failed": ("#8a1c1c", "#fde2e2")}
+                   "failed": ("#8a1c1c", "#fde2e2"), "learned_nothing": ("#7a2e00", "#ffe3d3")}
         fg, bg = colours.get(reason, ("#1f3a5f", "#e3eefc"))
         self.end_banner.setStyleSheet(
             f"QLabel {{ color: {fg}; background: {bg}; border: 1px solid {fg};"

@@ -20,9 +20,10 @@ STATES = {  # state -> (what a person reads, badge colour)
     "stopped": ("Stopped", "#6c757d"),
     "diverged": ("Diverged", "#c62828"),
     "failed": ("Failed", "#c62828"),
+    "learned_nothing": ("Learned nothing", "#b26a00"),
 }
 SETTABLE_STATES = ("idle", "loading", "training", "paused")
-PROBLEM_REASONS = ("diverged", "failed")
+PROBLEM_REASONS = ("diverged", "failed", "learned_nothing")
 NO_VALUE = "—"
 
 

@@ -125,6 +125,11 @@ def _read_python_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
         raise DatasetError(_broken(path, "it holds no uint8 'data' array of 3072-pixel rows"))
     if not isinstance(labels, list) or len(labels) != len(data):
         raise DatasetError(_broken(path, f"it does not hold one label per image ({len(data)})"))
+    # Checked one by one: numpy would silently truncate 1.7 to 1 and read True as 1.
+    odd = next((label for label in labels if isinstance(label, bool)
+                or not isinstance(label, (int, np.integer))), None)
+    if odd is not None:
+        raise DatasetError(_broken(path, f"its labels are not all whole numbers ({odd!r})"))
     try:
         label_array = np.array(labels, dtype=np.int64)
     except (TypeError, ValueError, OverflowError) as exc:
@@ -167,16 +172,34 @@ def _python_class_names(folder: Path) -> tuple[str, ...]:
         or not all(isinstance(n, str) for n in names)
     ):
         raise DatasetError(_broken(meta_path, "it does not list the 10 class names"))
-    return tuple(names)
+    return _checked_names(tuple(names), meta_path)
 
 
 def _binary_class_names(folder: Path) -> tuple[str, ...]:
     meta_path = folder / "batches.meta.txt"
     if not meta_path.is_file():
         return CLASS_NAMES
-    names = tuple(line.strip() for line in meta_path.read_text().splitlines() if line.strip())
+    try:
+        text = meta_path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise DatasetError(_broken(meta_path, f"it is not UTF-8 text ({exc.reason} at byte "
+                                   f"{exc.start})")) from exc
+    except OSError as exc:
+        raise DatasetError(_broken(meta_path, f"it cannot be read ({exc})")) from exc
+    names = tuple(line.strip() for line in text.splitlines() if line.strip())
     if len(names) != len(CLASS_NAMES):
         raise DatasetError(_broken(meta_path, "it does not list the 10 class names"))
+    return _checked_names(names, meta_path)
+
+
+def _checked_names(names: tuple[str, ...], meta_path: Path) -> tuple[str, ...]:
+    """Names that tell the 10 classes apart: no blank name, no name twice."""
+    names = tuple(name.strip() for name in names)
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated or not all(names):
+        what = (f"it names {', '.join(repr(n) for n in repeated)} more than once" if repeated
+                else "it has a blank class name")
+        raise DatasetError(_broken(meta_path, f"{what}; the 10 classes need 10 different names"))
     return names
 
 

@@ -1,17 +1,28 @@
 """A person's own images: one sub-folder per class (optionally under train/ and test/).
 
-Class discovery is torchvision's ImageFolder (class names are the folder names, sorted);
-every image is then decoded once with PIL, resized to image_size x image_size and kept in
-memory like the other datasets.
+Class names are the folder names, sorted (as torchvision's ImageFolder names them); every
+image is decoded once with PIL, resized to image_size x image_size and kept in memory like
+the other datasets.
+
+Folders are walked with care for what real folders hold: hidden and system files (macOS's
+`._name` copies and `.DS_Store`, Windows' `Thumbs.db` and `desktop.ini`) are skipped, a link
+to a folder already read (a link loop, or a link to a class folder) is not followed, the
+same file reached twice through links is read once, and a test image whose bytes are those
+of a training image is left out of the test set, so test accuracy measures unseen images.
+Each of these is counted in the dataset's notes.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import io
+import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps
-from torchvision.datasets import ImageFolder
 from torchvision.datasets.folder import IMG_EXTENSIONS
 
 from engine.data.assemble import make_dataset
@@ -23,73 +34,165 @@ TEST_FRACTION = 0.2
 SPLIT_SEED = 0
 GREY_MODES = {"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "F"}
 PROGRESS_STEPS = 100
+# Names operating systems and zip tools leave in folders; never images or classes.
+SYSTEM_NAMES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "__macosx", "$recycle.bin",
+                "system volume information"}
+EXAMPLES = 3  # how many skipped names a note quotes
 
 Samples = list[tuple[str, int]]  # (image path, class index), as ImageFolder lists them
 
 
+def is_hidden_or_system(name: str) -> bool:
+    return name.startswith(".") or name.lower() in SYSTEM_NAMES
+
+
+@dataclass
+class _Skipped:
+    """What the walk left out, for the notes."""
+
+    hidden: list[str] = field(default_factory=list)
+    folder_links: list[str] = field(default_factory=list)
+    repeated_files: int = 0
+
+    def notes(self) -> list[str]:
+        found = []
+        if self.hidden:
+            found.append(f"Skipped {_count(len(self.hidden), 'hidden or system file')} "
+                         f"({_examples(self.hidden)}).")
+        if self.folder_links:
+            links = _count(len(self.folder_links), "folder link")
+            found.append(f"Did not follow {links} that lead back to folders already read "
+                         f"({_examples(self.folder_links)}).")
+        if self.repeated_files:
+            found.append(f"Read {_count(self.repeated_files, 'file')} reached twice through "
+                         "links only once.")
+        return found
+
+
 def image_files(root: Path) -> list[Path]:
-    """Every file under root that ImageFolder would treat as an image."""
-    return sorted(
-        path for path in root.rglob("*")
-        if path.suffix.lower() in IMG_EXTENSIONS and path.is_file()
-    )
+    """Every file under root that is read as an image (see the module's docstring)."""
+    if not root.is_dir():
+        return []
+    visited = {os.path.realpath(root)}
+    return sorted(Path(p) for p in _walk(root, visited, set(), _Skipped()))
 
 
 def load_folder(root: Path, progress: ProgressFn, image_size: int) -> ImageDataset:
     """Load root's class folders; root/train and root/test, if both exist, are the split."""
     if not root.is_dir():
+        what = "is a file, not a folder" if root.exists() else "does not exist"
         raise DatasetError(
-            f"The folder {root} does not exist. Choose a folder that holds one sub-folder "
-            "of images per class."
+            f"{root} {what}. Choose a folder that holds one sub-folder of images per class."
         )
     if image_size < 1:
         raise DatasetError(f"Image size must be at least 1 pixel, not {image_size}.")
+    skipped, seen_files = _Skipped(), set()
     train_dir, test_dir = root / "train", root / "test"
     if train_dir.is_dir() and test_dir.is_dir():
-        class_names, train = _discover(train_dir)
-        test_names, test = _discover(test_dir)
+        class_names, train = _discover(train_dir, skipped, seen_files)
+        test_names, test = _discover(test_dir, skipped, seen_files)
         if test_names != class_names:
             raise DatasetError(
                 f"{train_dir} has the class folders {', '.join(class_names)} but {test_dir} "
                 f"has {', '.join(test_names)}; both need the same class folders."
             )
     else:
-        class_names, samples = _discover(root)
+        class_names, samples = _discover(root, skipped, seen_files)
         train, test = stratified_split(samples, TEST_FRACTION, SPLIT_SEED)
-    images = _read_images([path for path, _ in train + test], image_size, progress)
+    images, digests = _read_images([path for path, _ in train + test], image_size, progress)
     labels = np.array([label for _, label in train + test], dtype=np.int64)
     n = len(train)
-    return make_dataset(
+    training_bytes = set(digests[:n])
+    keep = np.array([True] * n + [d not in training_bytes for d in digests[n:]], dtype=bool)
+    copies = int((~keep).sum())
+    if copies == len(test):
+        raise DatasetError(
+            f"Every test image in {root} is an exact copy of a training image, so testing "
+            "would only measure memory. Give the test set images of its own."
+        )
+    notes = skipped.notes()
+    if copies:
+        notes.append(f"Left {_count(copies, 'test image')} out of the test set: the same "
+                     "bytes are also a training image, which would make test accuracy "
+                     f"look better than it is ({len(test) - copies} test images remain).")
+    dataset = make_dataset(
         NAME,
         (images[:n], labels[:n]),
-        (images[n:], labels[n:]),
+        (images[keep][n:], labels[keep][n:]),
         class_names,
         hflip_ok=True,
         is_digits=False,
     )
+    return dataclasses.replace(dataset, notes=tuple(notes))
 
 
-def _discover(root: Path) -> tuple[tuple[str, ...], Samples]:
+def _discover(root: Path, skipped: _Skipped,
+              seen_files: set[str]) -> tuple[tuple[str, ...], Samples]:
     try:
-        found = ImageFolder(str(root), allow_empty=True)
-    except FileNotFoundError as exc:  # no class sub-folder at all
+        class_dirs = sorted((entry.name, entry.path) for entry in os.scandir(root)
+                            if entry.is_dir() and not is_hidden_or_system(entry.name))
+    except OSError as exc:
+        raise DatasetError(f"Cannot read the folder {root} ({exc}).") from exc
+    if not class_dirs:
         raise DatasetError(
             f"{root} has no class sub-folders. Put the images of each class in their own "
-            f"sub-folder (e.g. {root / 'cats'}, {root / 'dogs'}). ({exc})"
-        ) from exc
-    if len(found.classes) < 2:
+            f"sub-folder (e.g. {root / 'cats'}, {root / 'dogs'})."
+        )
+    if len(class_dirs) < 2:
         raise DatasetError(
-            f"{root} has {len(found.classes)} class folder(s); a classifier needs at least 2 "
+            f"{root} has {len(class_dirs)} class folder(s); a classifier needs at least 2 "
             "(one sub-folder of images per class)."
         )
-    counts = np.bincount(np.array(found.targets, dtype=np.int64), minlength=len(found.classes))
-    empty = [name for name, count in zip(found.classes, counts, strict=True) if count == 0]
+    # Every class folder counts as read from the start: a link from one class into another
+    # must not give the other's images this class's label.
+    visited = {os.path.realpath(root)} | {os.path.realpath(path) for _, path in class_dirs}
+    samples: Samples = []
+    empty = []
+    for label, (name, path) in enumerate(class_dirs):
+        files = _walk(Path(path), visited, seen_files, skipped)
+        if not files:
+            empty.append(name)
+        samples.extend((file, label) for file in sorted(files))
     if empty:
         raise DatasetError(
             f"These class folders in {root} hold no images: {', '.join(empty)}. Add images "
             f"({', '.join(IMG_EXTENSIONS)}) or remove the folders."
         )
-    return tuple(found.classes), list(found.samples)
+    return tuple(name for name, _ in class_dirs), samples
+
+
+def _walk(folder: Path, visited: set[str], seen_files: set[str], skipped: _Skipped) -> list[str]:
+    """The image files under folder; links to folders in `visited` are not followed."""
+    found: list[str] = []
+    pending = [folder]
+    while pending:
+        current = pending.pop()
+        try:
+            entries = sorted(os.scandir(current), key=lambda entry: entry.name)
+        except OSError as exc:
+            raise DatasetError(f"Cannot read the folder {current} ({exc}).") from exc
+        for entry in entries:
+            if is_hidden_or_system(entry.name):
+                skipped.hidden.append(entry.name)
+                continue
+            try:
+                is_dir = entry.is_dir()
+                real = os.path.realpath(entry.path)
+            except OSError:
+                continue  # a broken link or a file gone meanwhile: nothing to read
+            if is_dir:
+                if real in visited:
+                    skipped.folder_links.append(os.path.relpath(entry.path, folder.parent))
+                else:
+                    visited.add(real)
+                    pending.append(Path(entry.path))
+            elif entry.is_file() and entry.name.lower().endswith(IMG_EXTENSIONS):
+                if real in seen_files:
+                    skipped.repeated_files += 1
+                else:
+                    seen_files.add(real)
+                    found.append(entry.path)
+    return found
 
 
 def stratified_split(samples: Samples, test_fraction: float, seed: int) -> tuple[Samples, Samples]:
@@ -105,31 +208,46 @@ def stratified_split(samples: Samples, test_fraction: float, seed: int) -> tuple
     return [samples[i] for i in sorted(train_idx)], [samples[i] for i in sorted(test_idx)]
 
 
-def _read_images(paths: list[str], size: int, progress: ProgressFn) -> np.ndarray:
-    """(N, C, size, size) uint8; C is 1 if every image is greyscale, else 3."""
+def _read_images(paths: list[str], size: int,
+                 progress: ProgressFn) -> tuple[np.ndarray, list[bytes]]:
+    """(N, C, size, size) uint8 (C is 1 if every image is greyscale, else 3), and a digest
+    of each file's bytes."""
     images = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+    digests = []
     all_grey = True
     step = max(1, len(paths) // PROGRESS_STEPS)
     for i, path in enumerate(paths):
         if i % step == 0:
             progress(DataProgress(NAME, "Loading images", i, len(paths)))
-        pixels, grey = _read_image(Path(path), size)
+        pixels, grey, digest = _read_image(Path(path), size)
         images[i] = pixels[..., np.newaxis] if grey else pixels
+        digests.append(digest)
         all_grey = all_grey and grey
     progress(DataProgress(NAME, "Loaded all images", len(paths), len(paths)))
     images = images.transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(images[:, :1] if all_grey else images)
+    return np.ascontiguousarray(images[:, :1] if all_grey else images), digests
 
 
-def _read_image(path: Path, size: int) -> tuple[np.ndarray, bool]:
+def _read_image(path: Path, size: int) -> tuple[np.ndarray, bool, bytes]:
     try:
-        with Image.open(path) as image:
+        data = path.read_bytes()
+        with Image.open(io.BytesIO(data)) as image:
             grey = image.mode in GREY_MODES
             mode = "L" if grey else "RGB"
             image.draft(mode, (size, size))  # JPEGs decode straight at a smaller scale
             image = ImageOps.exif_transpose(image).convert(mode)
-            return np.asarray(image.resize((size, size), Image.Resampling.BILINEAR)), grey
+            pixels = np.asarray(image.resize((size, size), Image.Resampling.BILINEAR))
+            return pixels, grey, hashlib.sha256(data).digest()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise DatasetError(
             f"Cannot read the image {path} ({exc}). Delete or replace it, then load again."
         ) from exc
+
+
+def _count(n: int, thing: str) -> str:
+    return f"{n} {thing}" if n == 1 else f"{n} {thing}s"
+
+
+def _examples(names: list[str]) -> str:
+    shown = ", ".join(names[:EXAMPLES])
+    return shown + (", …" if len(names) > EXAMPLES else "")

@@ -7,6 +7,7 @@ dimensions, each dimension as a big-endian uint32, then the data. Files may be g
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 from typing import BinaryIO
@@ -36,7 +37,7 @@ def read_idx(path: Path, ndim: int) -> np.ndarray:
             if len(dims_bytes) < 4 * ndim:
                 raise _Malformed("its header is cut short")
             dims = tuple(int(d) for d in np.frombuffer(dims_bytes, dtype=">u4"))
-            expected = int(np.prod(dims, dtype=np.int64))
+            expected = math.prod(dims)  # exact: a corrupt header may overflow int64
             data = _read_at_most(f, expected + 1)  # one byte more catches trailing garbage
     except _Malformed as exc:
         raise DatasetError(_broken(path, str(exc))) from None

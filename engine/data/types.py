@@ -34,6 +34,9 @@ class ImageDataset:
     std: tuple[float, ...]
     hflip_ok: bool  # horizontal flips keep the label (not for digits or letters)
     is_digits: bool  # handwritten digits 0-9, white ink on black, MNIST style
+    # What a person should know about how the files were read (files skipped, copies left
+    # out of the test set): the trainer logs each as a warning.
+    notes: tuple[str, ...] = ()
 
     @property
     def channels(self) -> int:

@@ -5,6 +5,7 @@ import io
 import os
 import pickle
 import random
+import time
 from pathlib import Path
 
 import pytest
@@ -454,3 +455,22 @@ def test_a_field_of_the_wrong_kind_is_a_clear_error(saved, tmp_path, field, valu
         return
     with pytest.raises(CheckpointError, match="crafted.pt"):
         load_checkpoint(crafted)
+
+
+def test_the_next_save_removes_temp_files_a_killed_save_left(tmp_path, trained):
+    """A save killed with SIGKILL leaves `.checkpoint.pt.<hex>.tmp`; the next save in that
+    folder removes it, but spares one that is still being written (touched recently)."""
+    stale = tmp_path / ".checkpoint.pt.0badf00d.tmp"
+    stale.write_bytes(b"PK\x03\x04 a save killed half-way")
+    an_hour_ago = time.time() - 3600
+    os.utime(stale, (an_hour_ago, an_hour_ago))
+    in_progress = tmp_path / ".checkpoint.pt.5afe5afe.tmp"
+    in_progress.write_bytes(b"PK\x03\x04 another process is writing this one")
+    other_file = tmp_path / ".other.pt.0badf00d.tmp"
+    other_file.write_bytes(b"not ours")
+    os.utime(other_file, (an_hour_ago, an_hour_ago))
+
+    save_checkpoint(tmp_path / "checkpoint.pt", _checkpoint(*trained))
+
+    assert sorted(os.listdir(tmp_path)) == sorted(
+        [".checkpoint.pt.5afe5afe.tmp", ".other.pt.0badf00d.tmp", "checkpoint.pt"])

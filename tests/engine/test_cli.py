@@ -94,3 +94,93 @@ def test_resume_from_a_file_that_is_not_a_checkpoint_is_explained(tmp_path, caps
     junk.write_text("hello")
     assert main(["--resume", str(junk)]) == 2
     assert "error: --resume:" in capsys.readouterr().err
+
+
+def _fashion(data_dir, *more: str) -> list[str]:
+    return ["--arch", "mlp", "--dataset", "fashion-mnist", "--data-dir", str(data_dir),
+            "--batch-size", "16", "--device", "cpu", *more]
+
+
+def _all_output(capsys) -> str:
+    """stdout and stderr together: results and progress may go to either."""
+    captured = capsys.readouterr()
+    return captured.out + captured.err
+
+
+def _epochs(folder: Path) -> list[int]:
+    return [json.loads(line)["epoch"]
+            for line in (folder / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_a_run_folder_holding_a_run_is_refused_with_how_to_continue_it(data_dir, tmp_path,
+                                                                      capsys):
+    folder = tmp_path / "run"
+    assert main(_fashion(data_dir, "--epochs", "2", "--run-dir", str(folder))) == 0
+    config_before = (folder / "config.json").read_text()
+    capsys.readouterr()
+
+    code = main(_fashion(data_dir, "--epochs", "1", "--lr", "0.01", "--run-dir", str(folder)))
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"error: --run-dir: {folder} already holds a run" in err
+    assert f"--resume {folder / 'checkpoint.pt'}" in err and "--new-run-dir" in err
+    assert _epochs(folder) == [1, 2]
+    assert (folder / "config.json").read_text() == config_before
+    assert load_checkpoint(folder / "checkpoint.pt").epoch == 2
+
+
+def test_new_run_dir_writes_a_numbered_folder_beside_one_that_holds_a_run(data_dir, tmp_path,
+                                                                         capsys):
+    folder = tmp_path / "run"
+    assert main(_fashion(data_dir, "--epochs", "1", "--run-dir", str(folder))) == 0
+    assert main(_fashion(data_dir, "--epochs", "1", "--lr", "0.01", "--run-dir", str(folder),
+                         "--new-run-dir")) == 0
+    assert f"this run goes to {tmp_path / 'run-2'}" in _all_output(capsys)
+    assert _epochs(folder) == [1] and _epochs(tmp_path / "run-2") == [1]
+    assert load_checkpoint(tmp_path / "run-2" / "checkpoint.pt").config.lr == 0.01
+    assert load_checkpoint(folder / "checkpoint.pt").config.lr != 0.01
+
+
+def test_resuming_a_run_into_its_own_folder_continues_its_record(data_dir, tmp_path):
+    folder = tmp_path / "run"
+    assert main(_fashion(data_dir, "--epochs", "1", "--run-dir", str(folder))) == 0
+    assert main(["--resume", str(folder / "checkpoint.pt"), "--epochs", "3",
+                 "--run-dir", str(folder)]) == 0
+    assert _epochs(folder) == [1, 2, 3]
+    assert load_checkpoint(folder / "checkpoint.pt").epoch == 3
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--lr", "-inf"), ("--lr", "-1e-3"),
+                                             ("--momentum", "-0.5"), ("--epochs", "-3")])
+def test_negative_numbers_are_values_and_get_the_settings_message(flag, value, capsys):
+    assert main([flag, value, "--run-dir", "unused"]) == 2
+    err = capsys.readouterr().err
+    assert f"error: {flag}: " in err and "expected one argument" not in err
+
+
+def test_a_seed_too_large_for_the_generator_is_refused_up_front(capsys):
+    assert main(["--seed", "9223372036854775808", "--run-dir", "unused"]) == 2
+    assert "error: --seed: Seed must be a whole number from 0 to 4294967295" in (
+        capsys.readouterr().err)
+
+
+def test_a_run_that_learned_nothing_exits_4(data_dir, tmp_path, capsys):
+    code = main(["--arch", "lenet5", "--dataset", "fashion-mnist", "--data-dir", str(data_dir),
+                 "--epochs", "1", "--batch-size", "16", "--optimizer", "sgd", "--lr", "10",
+                 "--device", "cpu", "--run-dir", str(tmp_path / "run")])
+    err = _all_output(capsys)
+    assert code == 4
+    assert "Learned nothing: after 1 epoch" in err
+    assert (tmp_path / "run" / "checkpoint.pt").is_file()  # kept: a complete, labelled record
+
+
+def test_a_run_folder_that_cannot_be_written_fails_before_training(data_dir, tmp_path,
+                                                                  capsys):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    code = main(_fashion(data_dir, "--epochs", "1", "--run-dir", str(blocker / "run")))
+    err = _all_output(capsys)
+    assert code == 1
+    assert "cannot be written" in err and "nothing was trained" in err
+    assert "Epoch 1/1" not in err and "Run folder:" not in err

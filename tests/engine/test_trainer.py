@@ -351,3 +351,45 @@ def test_auto_threads_follow_the_tuner_and_say_when_they_change(config, monkeypa
     assert end.reason == "finished"
     assert "Training on 1 CPU thread instead of 2: faster." in [e.message
                                                                  for e in of(LogLine, events)]
+
+
+def test_a_run_at_chance_ends_as_learned_nothing_and_keeps_its_model(config, tmp_path):
+    """lr 10 with SGD trains without NaNs but learns nothing: not a "finished" run."""
+    config = config.replace(arch="lenet5", optimizer="sgd", lr=10.0)
+    trainer = Trainer(config, run_dir=tmp_path / "run")
+    end = trainer.run(lambda e: None)
+
+    assert end.reason == "learned_nothing" and end.epochs_done == 2
+    assert end.message.startswith("Learned nothing: after 2 epochs the test accuracy is")
+    assert "no better than guessing (10.0%)" in end.message
+    assert "learning rate 10 is probably too high" in end.message
+    # Still a complete record, saved and said so.
+    assert end.checkpoint_path == str(tmp_path / "run" / "checkpoint.pt")
+    assert f"saved in {end.checkpoint_path}" in end.message
+    assert load_checkpoint(end.checkpoint_path).epoch == 2 and trainer.saved.epoch == 2
+
+
+def test_a_short_run_that_learned_a_little_is_not_flagged(config):
+    end, events = run(config.replace(optimizer="sgd", lr=0.002))
+    test_acc = of(EpochEnd, events)[-1].test_acc
+    assert 0.25 < test_acc < 0.8  # a little, far from good
+    assert end.reason == "finished"
+
+
+def test_images_too_small_for_the_network_fail_without_a_traceback(tmp_path):
+    import numpy as np
+
+    from tests.datasets import IDX_FILES, write_idx
+
+    rng = np.random.default_rng(0)
+    arrays = {"train_images": rng.integers(0, 255, (40, 3, 3), dtype=np.uint8),
+              "train_labels": (np.arange(40) % 10).astype(np.uint8),
+              "test_images": rng.integers(0, 255, (20, 3, 3), dtype=np.uint8),
+              "test_labels": (np.arange(20) % 10).astype(np.uint8)}
+    for key, array in arrays.items():
+        write_idx(tmp_path / "MNIST" / "raw" / (IDX_FILES[key] + ".gz"), array)
+    config = TrainConfig(arch="mlp", dataset="mnist", data_dir=str(tmp_path), device="cpu")
+    end, events = run(config)
+    assert end.reason == "failed"
+    assert "3x3" in end.message and "image size of at least 8" in end.message
+    assert not any("Traceback" in e.message for e in of(LogLine, events))

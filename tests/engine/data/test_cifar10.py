@@ -148,3 +148,37 @@ def test_binary_label_out_of_range(tmp_path):
 
     with pytest.raises(DatasetError, match="data_batch_5.bin.*label 200"):
         load_dataset("cifar10", tmp_path)
+
+
+@pytest.mark.parametrize("labels", [[0, 1.7, 2, 3], [0, 1, 2.0, 3], [True, 1, 2, 3]])
+def test_labels_that_are_not_whole_numbers_are_refused_not_truncated(tmp_path, labels):
+    folder = write_cifar_batches(tmp_path, n_per_batch=4, n_test=4)
+    batch = {"data": np.zeros((4, 3072), np.uint8), "labels": labels}
+    (folder / "data_batch_3").write_bytes(python2_pickle(batch))
+
+    with pytest.raises(DatasetError, match="data_batch_3.*not all whole numbers"):
+        load_dataset("cifar10", tmp_path)
+
+
+def test_ten_identical_class_names_are_refused(tmp_path):
+    folder = write_cifar_batches(tmp_path, n_per_batch=4, n_test=4)
+    (folder / "batches.meta").write_bytes(python2_pickle({"label_names": ["cat"] * 10}))
+
+    with pytest.raises(DatasetError, match="names 'cat' more than once"):
+        load_dataset("cifar10", tmp_path)
+
+
+def test_repeated_or_blank_names_in_the_binary_meta_are_refused(tmp_path):
+    folder = write_cifar_binary(tmp_path, n_per_batch=6, n_test=5)
+    names = list(CIFAR10_CLASSES)
+    (folder / "batches.meta.txt").write_text("\n".join(names[:9] + ["dog"]))
+    with pytest.raises(DatasetError, match="batches.meta.txt.*'dog' more than once"):
+        load_dataset("cifar10", tmp_path)
+
+
+def test_a_meta_file_that_is_not_utf8_is_named(tmp_path):
+    folder = write_cifar_binary(tmp_path, n_per_batch=6, n_test=5)
+    (folder / "batches.meta.txt").write_bytes("\n".join(CIFAR10_CLASSES).encode("utf-16"))
+
+    with pytest.raises(DatasetError, match="batches.meta.txt.*not UTF-8 text"):
+        load_dataset("cifar10", tmp_path)

@@ -198,3 +198,17 @@ def test_huge_promised_size_does_not_allocate_it(tmp_path):
                 + np.array([28, 28], ">u4").tobytes() + bytes(100))
     with pytest.raises(DatasetError, match="promises"):
         read_idx(path, ndim=3)
+
+
+@pytest.mark.parametrize(("dims", "data_bytes"), [
+    ((2**31, 2**31, 4), 0),        # 2**64 bytes wraps to 0 in int64
+    ((2**16, 2**16, 2**32 - 1), 16),  # wraps to a negative size
+])
+def test_a_header_whose_sizes_overflow_is_named(tmp_path, dims, data_bytes):
+    path = tmp_path / "overflow"
+    write_bytes(path, bytes([0, 0, 0x08, 3]) + np.array(dims, ">u4").tobytes()
+                + bytes(data_bytes))
+    with pytest.raises(DatasetError, match="not a valid IDX file") as caught:
+        read_idx(path, ndim=3)
+    promised = f"{dims[0] * dims[1] * dims[2]:,}"
+    assert f"promises {promised} bytes" in str(caught.value)

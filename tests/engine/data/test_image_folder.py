@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -10,6 +17,8 @@ from PIL import Image
 from engine.data import DatasetError, load_dataset
 from engine.data.folder import load_folder
 from tests.datasets import write_image_folder
+
+REPO = Path(__file__).resolve().parents[3]
 
 
 def _ignore(_event):
@@ -147,3 +156,127 @@ def test_folder_without_class_folders(tmp_path):
 def test_missing_folder(tmp_path):
     with pytest.raises(DatasetError, match="does not exist"):
         load_dataset("folder", tmp_path / "nowhere")
+
+
+# -- what real folders hold: links, hidden files, copies --------------------------------
+
+
+def _pixels_digests(images: torch.Tensor) -> set[bytes]:
+    return {hashlib.sha256(image.numpy().tobytes()).digest() for image in images}
+
+
+def test_a_link_loop_loads_at_once_and_is_counted(tmp_path):
+    """`a/loop -> ..` made os.walk(followlinks=True) run forever; run in a child process
+    so that a regression fails on the timeout instead of hanging the suite."""
+    write_image_folder(tmp_path, classes=["a", "b"], per_class=5)
+    os.symlink("..", tmp_path / "a" / "loop")
+    code = ("import sys; from pathlib import Path; from engine.data.folder import load_folder;"
+            "ds = load_folder(Path(sys.argv[1]), lambda e: None, 8);"
+            "print(len(ds.train_labels) + len(ds.test_labels)); print(ds.notes)")
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    count, notes = result.stdout.splitlines()
+    assert count == "10"
+    assert "Did not follow 1 folder link" in notes and "a/loop" in notes
+
+
+def test_a_link_to_its_own_folder_counts_each_image_once(tmp_path):
+    write_image_folder(tmp_path, classes=["a", "b"], per_class=6)
+    os.symlink(tmp_path / "a", tmp_path / "a" / "self")
+
+    ds = load_folder(tmp_path, _ignore, 8)
+
+    assert len(ds.train_labels) + len(ds.test_labels) == 12
+    assert not _pixels_digests(ds.train_images) & _pixels_digests(ds.test_images)
+    assert any("Did not follow 1 folder link" in note and "a/self" in note for note in ds.notes)
+
+
+def test_a_link_into_another_class_does_not_relabel_its_images(tmp_path):
+    write_image_folder(tmp_path, classes=["a", "b"], per_class=6)
+    os.symlink(tmp_path / "b", tmp_path / "a" / "more")
+
+    ds = load_folder(tmp_path, _ignore, 8)
+
+    labels = torch.cat([ds.train_labels, ds.test_labels])
+    assert torch.bincount(labels).tolist() == [6, 6]
+
+
+def test_a_file_reached_twice_through_links_is_read_once(tmp_path):
+    write_image_folder(tmp_path, classes=["a", "b"], per_class=6)
+    os.symlink(tmp_path / "a" / "0.png", tmp_path / "b" / "borrowed.png")
+
+    ds = load_folder(tmp_path, _ignore, 8)
+
+    assert len(ds.train_labels) + len(ds.test_labels) == 12
+    assert any("Read 1 file reached twice through links only once" in n for n in ds.notes)
+
+
+def test_hidden_and_system_files_are_skipped_with_a_count(tmp_path):
+    write_image_folder(tmp_path, classes=["a", "b"], per_class=5)
+    (tmp_path / "a" / "._0.png").write_bytes(b"\x00\x05\x16\x07 AppleDouble resource fork")
+    (tmp_path / "a" / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+    (tmp_path / "b" / "Thumbs.db").write_bytes(b"\xd0\xcf\x11\xe0")
+    (tmp_path / "b" / "desktop.ini").write_text("[.ShellClassInfo]")
+    (tmp_path / "__MACOSX" / "a").mkdir(parents=True)
+    (tmp_path / "__MACOSX" / "a" / "._1.png").write_bytes(b"\x00\x05\x16\x07")
+
+    ds = load_folder(tmp_path, _ignore, 8)
+
+    assert ds.class_names == ("a", "b")
+    assert len(ds.train_labels) + len(ds.test_labels) == 10
+    assert any(note.startswith("Skipped 4 hidden or system files") for note in ds.notes)
+
+
+def test_test_images_that_copy_training_images_are_left_out_and_counted(tmp_path):
+    write_image_folder(tmp_path, classes=["a", "b"], per_class=8, split=True, test_per_class=4)
+    for name in ("0.png", "1.png"):  # the same bytes under another name, in the test set
+        shutil.copy(tmp_path / "train" / "a" / name, tmp_path / "test" / "a" / f"copy-{name}")
+    shutil.copy(tmp_path / "train" / "b" / "3.png", tmp_path / "test" / "b" / "copy.png")
+
+    ds = load_folder(tmp_path, _ignore, 8)
+
+    assert len(ds.train_labels) == 16 and len(ds.test_labels) == 8
+    assert any(note.startswith("Left 3 test images out of the test set") for note in ds.notes)
+    assert not _pixels_digests(ds.train_images) & _pixels_digests(ds.test_images)
+
+
+def test_copies_in_one_folder_never_straddle_the_split(tmp_path):
+    write_image_folder(tmp_path, classes=["a", "b"], per_class=10)
+    for i in range(10):
+        shutil.copy(tmp_path / "a" / f"{i}.png", tmp_path / "a" / f"again-{i}.png")
+
+    ds = load_folder(tmp_path, _ignore, 8)
+
+    assert not _pixels_digests(ds.train_images) & _pixels_digests(ds.test_images)
+    assert any("out of the test set" in note for note in ds.notes)
+
+
+def test_every_test_image_a_copy_is_refused(tmp_path):
+    write_image_folder(tmp_path, classes=["a", "b"], per_class=3, split=True, test_per_class=1)
+    shutil.rmtree(tmp_path / "test")
+    shutil.copytree(tmp_path / "train", tmp_path / "test")
+
+    with pytest.raises(DatasetError, match="Every test image .* is an exact copy"):
+        load_folder(tmp_path, _ignore, 8)
+
+
+def test_a_file_given_as_the_folder_is_called_a_file(tmp_path):
+    note = tmp_path / "passwd"
+    note.write_text("root:x:0:0")
+    with pytest.raises(DatasetError, match="is a file, not a folder"):
+        load_dataset("folder", note)
+
+
+def test_the_trainer_logs_the_notes_as_warnings(tmp_path):
+    from engine.config import TrainConfig
+    from engine.events import LogLine
+    from engine.trainer import Trainer
+
+    write_image_folder(tmp_path, classes=["a", "b"], per_class=6)
+    (tmp_path / "a" / "._0.png").write_bytes(b"\x00\x05\x16\x07")
+    events = []
+    Trainer(TrainConfig(arch="mlp", dataset="folder", data_dir=str(tmp_path), epochs=1,
+                        image_size=8, batch_size=4, device="cpu")).run(events.append)
+    warnings = [e.message for e in events if isinstance(e, LogLine) and e.level == "warning"]
+    assert any(w.startswith("Skipped 1 hidden or system file (._0.png)") for w in warnings)

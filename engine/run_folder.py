@@ -1,0 +1,124 @@
+"""Claiming a run folder: one folder holds one run's record, never two runs mixed.
+
+A run folder holds `checkpoint.pt`, `config.json` and `metrics.jsonl`. Before a run trains,
+it claims its folder: the folder is refused if it already holds another run (unless the run
+continues that folder's own checkpoint), and it is created and written to once, so a folder
+that cannot be written is found before any time is spent training. A run that ends without
+saving anything releases its claim: a folder it created is removed again.
+
+Torch-free, so the CLI can check a folder before it imports torch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.atomic_files import write_text_atomic
+
+RECORD_FILES = ("checkpoint.pt", "config.json", "metrics.jsonl")
+
+
+class RunFolderError(RuntimeError):
+    """A run folder cannot be used; the message says why and what to do instead."""
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """A claimed run folder; `created` when this run made it (and may remove it again)."""
+
+    path: Path
+    created: bool
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.path / "checkpoint.pt"
+
+
+def holds_run(path: str | Path) -> bool:
+    """True if path is a folder with any file of a run record in it."""
+    folder = Path(path).expanduser()
+    return folder.is_dir() and any((folder / name).exists() for name in RECORD_FILES)
+
+
+def continues_own_run(path: str | Path, resume_from: str | Path | None) -> bool:
+    """True if resume_from is the checkpoint inside the run folder path."""
+    if resume_from is None:
+        return False
+    own = Path(path).expanduser() / "checkpoint.pt"
+    try:
+        return os.path.samefile(own, Path(resume_from).expanduser())
+    except OSError:
+        return False
+
+
+def numbered_sibling(path: str | Path) -> Path:
+    """path itself if it does not exist yet, else the first free `<path>-2`, `<path>-3`, …"""
+    path = Path(path).expanduser()
+    candidate, n = path, 1
+    while candidate.exists() or candidate.is_symlink():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate
+
+
+def claim(path: str | Path, resume_from: str | Path | None = None) -> RunFolder:
+    """Make path this run's folder: refuse another run's folder, create it, prove it writable.
+
+    Raises `RunFolderError` with a sentence saying what is wrong and what to do.
+    """
+    folder = Path(path).expanduser()
+    if folder.exists() and not folder.is_dir():
+        raise RunFolderError(
+            f"The run folder {folder} is a file, not a folder. Choose a folder for the run "
+            "(a new one is created if it does not exist).")
+    if holds_run(folder) and not continues_own_run(folder, resume_from):
+        raise RunFolderError(
+            f"The run folder {folder} already holds a run. Continue that run from "
+            f"{folder / 'checkpoint.pt'}, or choose a new folder: runs are never mixed in "
+            "one folder.")
+    created = not folder.exists()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".write-test-{secrets.token_hex(4)}"
+        with open(probe, "xb") as stream:
+            stream.write(b"traindesk")
+        probe.unlink()
+    except OSError as error:
+        if created:
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise RunFolderError(
+            f"The run folder {folder} cannot be written ({error.strerror or error}). "
+            "Choose a folder you can write to; nothing was trained.") from error
+    return RunFolder(folder, created)
+
+
+def release(folder: RunFolder) -> bool:
+    """Remove the folder if this run created it and left nothing in it; True if removed."""
+    if not folder.created:
+        return False
+    try:
+        folder.path.rmdir()  # only succeeds on an empty folder
+    except OSError:
+        return False
+    return True
+
+
+def write_config(folder: RunFolder, config: dict) -> None:
+    write_text_atomic(folder.path / "config.json", json.dumps(config, indent=2))
+
+
+def write_metrics(folder: RunFolder, records: list[dict]) -> None:
+    """Replace metrics.jsonl with these records: a resumed run's record starts clean."""
+    write_text_atomic(folder.path / "metrics.jsonl",
+                      "".join(json.dumps(record) + "\n" for record in records))
+
+
+def append_metrics(folder: RunFolder, record: dict) -> None:
+    with open(folder.path / "metrics.jsonl", "a", encoding="utf-8") as metrics:
+        metrics.write(json.dumps(record) + "\n")
