@@ -20,7 +20,17 @@ from tqdm import tqdm
 from engine.checkpoint import CheckpointError, load_checkpoint
 from engine.config import DEFAULT_RUNS_DIR, ConfigError, TrainConfig, config_fields
 from engine.control import Control
-from engine.events import BatchEnd, DataProgress, EpochEnd, Event, LogLine, RunEnd, RunStart
+from engine.durations import rough_duration
+from engine.events import (
+    BatchEnd,
+    DataProgress,
+    EpochEnd,
+    Event,
+    LogLine,
+    RunEnd,
+    RunEstimate,
+    RunStart,
+)
 from engine.run_folder import continues_own_run, holds_run, numbered_sibling
 
 EXIT_CODES = {"finished": 0, "stopped": 130, "diverged": 3, "failed": 1,
@@ -112,6 +122,12 @@ def _is_number_word(word: str) -> bool:
     return True
 
 
+def estimate_line(estimate: RunEstimate) -> str:
+    epochs = f"{estimate.epochs} epoch{'s' if estimate.epochs != 1 else ''}"
+    return (f"Estimated time: about {rough_duration(estimate.total_seconds)} for {epochs} "
+            f"({rough_duration(estimate.seconds_per_epoch)} per epoch) on {estimate.device}.")
+
+
 class ConsolePrinter:
     """Prints engine events: a progress bar per epoch, one line per epoch, log lines."""
 
@@ -144,6 +160,8 @@ class ConsolePrinter:
             self.epochs = event.epochs
             self._write(f"Training {event.arch} on {event.dataset} for epochs "
                         f"{event.start_epoch + 1}-{event.epochs} on {event.device}.")
+        elif isinstance(event, RunEstimate):
+            self._write(estimate_line(event))
         elif isinstance(event, RunEnd):
             self._close_bar()
             self._write(f"{event.reason.upper()}: {event.message}")

@@ -56,6 +56,16 @@ class BatchEnd:
 
 
 @dataclass(frozen=True)
+class RunEstimate:
+    """How long the run will take, measured on its first batches (sent once per run)."""
+
+    seconds_per_epoch: float
+    total_seconds: float  # all the epochs this run trains
+    epochs: int
+    device: str  # human label, as in RunStart
+
+
+@dataclass(frozen=True)
 class EpochEnd:
     epoch: int  # 1-based
     epochs: int
@@ -82,5 +92,5 @@ class RunEnd:
     checkpoint_path: str | None = None
 
 
-Event = LogLine | DataProgress | RunStart | BatchEnd | EpochEnd | RunEnd
+Event = LogLine | DataProgress | RunStart | RunEstimate | BatchEnd | EpochEnd | RunEnd
 Listener = Callable[[Event], None]

@@ -33,12 +33,24 @@ from engine.data import load_dataset
 from engine.data.pipeline import BatchPipeline
 from engine.data.types import DatasetError, ImageDataset
 from engine.devices import available_devices, resolve_device
-from engine.events import BatchEnd, EpochEnd, Event, Listener, LogLine, RunEnd, RunStart
+from engine.events import (
+    BatchEnd,
+    EpochEnd,
+    Event,
+    Listener,
+    LogLine,
+    RunEnd,
+    RunEstimate,
+    RunStart,
+)
 from engine.models import build_model, count_parameters, input_size_for
 from engine.optim import build_optimizer, build_scheduler
 from engine.run_folder import RunFolder, RunFolderError
 
 FLUSH_SECONDS = 0.1  # how often per-batch numbers are read back from the device
+# The run's duration is estimated once these many batches and seconds of training are done.
+ESTIMATE_AFTER_BATCHES = 5
+ESTIMATE_AFTER_SECONDS = 2.0
 EVAL_BATCH = 1024
 
 
@@ -54,6 +66,53 @@ class _Diverged(Exception):
     def __init__(self, epoch: int, batch: int, loss: float) -> None:
         super().__init__(f"loss {loss} at epoch {epoch}, batch {batch}")
         self.epoch, self.batch, self.loss = epoch, batch, loss
+
+
+class _EpochTally:
+    """One epoch's batches: their losses and correct counts stay on the device until `flush`
+    reads them all back at once and reports them as `BatchEnd` events."""
+
+    def __init__(self, epoch: int, batches: int, step0: int, started: float) -> None:
+        self.epoch, self.batches, self.step0 = epoch, batches, step0
+        self.started = self.last_flush = started
+        self.paused_seconds = 0.0
+        self.seen = self.correct = 0
+        self.loss_sum = 0.0
+        self._losses: list[torch.Tensor] = []
+        self._corrects: list[torch.Tensor] = []
+        self._meta: list[tuple[int, int, float]] = []  # (batch, size, lr)
+
+    def active_seconds(self, now: float) -> float:
+        return max(now - self.started - self.paused_seconds, 1e-9)
+
+    def add(self, batch: int, loss: torch.Tensor, logits: torch.Tensor, y: torch.Tensor,
+            lr: float) -> None:
+        self._losses.append(loss.detach())
+        self._corrects.append((logits.argmax(1) == y).sum())
+        self._meta.append((batch, len(y), lr))
+
+    def flush(self, listener: Listener) -> None:
+        """The one device read-back for all batches since the last flush."""
+        if not self._meta:
+            return
+        losses = torch.stack(self._losses).float().tolist()
+        corrects = torch.stack(self._corrects).tolist()
+        now = time.perf_counter()
+        rate_time = self.active_seconds(now)
+        for (b, size, b_lr), b_loss, b_correct in zip(self._meta, losses, corrects, strict=True):
+            if not math.isfinite(b_loss):
+                raise _Diverged(self.epoch, b, b_loss)
+            self.seen += size
+            self.correct += b_correct
+            self.loss_sum += b_loss * size
+            listener(BatchEnd(epoch=self.epoch, batch=b, batches_per_epoch=self.batches,
+                              step=self.step0 + b, loss=b_loss,
+                              accuracy=self.correct / self.seen,
+                              examples_per_sec=self.seen / rate_time, lr=b_lr))
+        self._losses.clear()
+        self._corrects.clear()
+        self._meta.clear()
+        self.last_flush = now
 
 
 def _is_out_of_memory(error: BaseException) -> bool:
@@ -187,6 +246,7 @@ class Trainer:
             # A resumed run's last good state is its checkpoint as it was, with its settings.
             self.saved = resumed
             self._start_epoch = self.epochs_done
+            self._estimated = False
             for epoch in range(self.epochs_done + 1, config.epochs + 1):
                 self._train_epoch(epoch, device, listener, control)  # snapshots `saved`
             if self.epochs_done > self._start_epoch and self._at_chance():
@@ -368,20 +428,16 @@ class Trainer:
         model.train()
         if self._tuner is not None:
             self._tuner.restart_window()  # the evaluation since the last batch is not training
-        started = last_flush = time.perf_counter()
-        paused_seconds = 0.0
-        pending_loss: list[torch.Tensor] = []
-        pending_correct: list[torch.Tensor] = []
-        pending_meta: list[tuple[int, int, float]] = []  # (batch, size, lr)
-        seen = correct_total = 0
-        loss_total = 0.0
+        tally = _EpochTally(epoch, self._batches, step0, time.perf_counter())
         for batch in range(1, self._batches + 1):
             if control.paused:
+                # What ran before the pause is shown now, not after the resume.
+                tally.flush(listener)
                 wait_from = time.perf_counter()
                 listener(LogLine(f"Paused at epoch {epoch}, batch {batch}."))
                 if control.wait_while_paused():
                     listener(LogLine("Resumed."))
-                paused_seconds += time.perf_counter() - wait_from
+                tally.paused_seconds += time.perf_counter() - wait_from
                 if self._tuner is not None:
                     self._tuner.restart_window()
             if control.stop_requested:
@@ -395,33 +451,15 @@ class Trainer:
                 change = self._tuner.batch_done(len(y))
                 if change:
                     listener(LogLine(change))
-            pending_loss.append(loss.detach())
-            pending_correct.append((logits.argmax(1) == y).sum())
-            pending_meta.append((batch, len(y), lr))
+            tally.add(batch, loss, logits, y, lr)
+            if (time.perf_counter() - tally.last_flush >= FLUSH_SECONDS
+                    or batch == self._batches):
+                tally.flush(listener)
+                if self._estimate_due(epoch, batch, tally):
+                    listener(self._estimate(batch, tally, device))
 
-            now = time.perf_counter()
-            if now - last_flush >= FLUSH_SECONDS or batch == self._batches:
-                # The one device read-back for all batches since the last flush.
-                losses = torch.stack(pending_loss).float().tolist()
-                corrects = torch.stack(pending_correct).tolist()
-                now = time.perf_counter()
-                rate_time = max(now - started - paused_seconds, 1e-9)
-                for (b, size, b_lr), b_loss, b_correct in zip(pending_meta, losses, corrects,
-                                                               strict=True):
-                    if not math.isfinite(b_loss):
-                        raise _Diverged(epoch, b, b_loss)
-                    seen += size
-                    correct_total += b_correct
-                    loss_total += b_loss * size
-                    listener(BatchEnd(epoch=epoch, batch=b, batches_per_epoch=self._batches,
-                                      step=step0 + b, loss=b_loss, accuracy=correct_total / seen,
-                                      examples_per_sec=seen / rate_time, lr=b_lr))
-                pending_loss.clear()
-                pending_correct.clear()
-                pending_meta.clear()
-                last_flush = now
-
-        train_seconds = time.perf_counter() - started - paused_seconds
+        seen, correct_total, loss_total = tally.seen, tally.correct, tally.loss_sum
+        train_seconds = tally.active_seconds(time.perf_counter())
         val_loss, val_acc = (self._evaluate(self._val_x, self._val_y, control)
                              if len(self._val_y) else (None, None))
         test_loss, test_acc = self._evaluate(self._test_x, self._test_y, control)
@@ -439,6 +477,27 @@ class Trainer:
             f"acc {record.train_acc:.2%} | test loss {test_loss:.4f}, acc {test_acc:.2%} | "
             f"{seen / max(train_seconds, 1e-9):,.0f} examples/s"))
         self._save_progress()
+
+    def _estimate_due(self, epoch: int, batch: int, tally: _EpochTally) -> bool:
+        """Once per run, in its first epoch: after a few batches and seconds of training,
+        or at the epoch's end if that comes first."""
+        if epoch != self._start_epoch + 1 or self._estimated:
+            return False
+        enough = (batch >= ESTIMATE_AFTER_BATCHES
+                  and tally.active_seconds(time.perf_counter()) >= ESTIMATE_AFTER_SECONDS)
+        return enough or batch == self._batches
+
+    def _estimate(self, batch: int, tally: _EpochTally, device: torch.device) -> RunEstimate:
+        self._estimated = True
+        per_batch = tally.active_seconds(time.perf_counter()) / batch
+        # Evaluation runs the network forward only (about a third of a training step) over
+        # the validation and test images, once per epoch.
+        examples_per_second = tally.seen / max(per_batch * batch, 1e-9)
+        evaluated = len(self._val_y) + len(self._test_y)
+        per_epoch = per_batch * self._batches + evaluated / examples_per_second / 3
+        epochs = self.config.epochs - self._start_epoch
+        return RunEstimate(seconds_per_epoch=per_epoch, total_seconds=per_epoch * epochs,
+                           epochs=epochs, device=self._device_label(device))
 
     def _step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         autocast = (torch.autocast("cuda", dtype=torch.float16) if self._use_amp

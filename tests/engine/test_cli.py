@@ -184,3 +184,14 @@ def test_a_run_folder_that_cannot_be_written_fails_before_training(data_dir, tmp
     assert code == 1
     assert "cannot be written" in err and "nothing was trained" in err
     assert "Epoch 1/1" not in err and "Run folder:" not in err
+
+
+def test_the_run_estimate_is_one_line_on_stderr(data_dir, tmp_path, capsys):
+    code = main(["--arch", "mlp", "--dataset", "fashion-mnist", "--data-dir", str(data_dir),
+                 "--epochs", "1", "--batch-size", "16", "--device", "cpu",
+                 "--run-dir", str(tmp_path / "run")])
+    out, err = capsys.readouterr()
+    assert code == 0
+    lines = [line for line in err.splitlines() if line.startswith("Estimated time: about ")]
+    assert len(lines) == 1 and lines[0].endswith("per epoch) on CPU.")
+    assert "Estimated" not in out

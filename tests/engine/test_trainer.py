@@ -12,7 +12,15 @@ import engine.trainer as trainer_module
 from engine.checkpoint import load_checkpoint
 from engine.config import TrainConfig
 from engine.control import Control
-from engine.events import BatchEnd, DataProgress, EpochEnd, LogLine, RunEnd, RunStart
+from engine.events import (
+    BatchEnd,
+    DataProgress,
+    EpochEnd,
+    LogLine,
+    RunEnd,
+    RunEstimate,
+    RunStart,
+)
 from engine.trainer import Trainer
 from tests.datasets import write_idx_dataset
 
@@ -393,3 +401,62 @@ def test_images_too_small_for_the_network_fail_without_a_traceback(tmp_path):
     assert end.reason == "failed"
     assert "3x3" in end.message and "image size of at least 8" in end.message
     assert not any("Traceback" in e.message for e in of(LogLine, events))
+
+
+def test_a_pause_first_reports_every_batch_that_ran_before_it(config, monkeypatch):
+    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 1e9)  # read back only when it must
+    control = Control()
+    real_step, steps = Trainer._step, []
+
+    def step_then_pause_after_three(self, x, y):
+        steps.append(1)
+        if len(steps) == 3:
+            control.pause()
+        return real_step(self, x, y)
+
+    monkeypatch.setattr(Trainer, "_step", step_then_pause_after_three)
+    events = []
+
+    def listener(event):
+        events.append(event)
+        if isinstance(event, LogLine) and event.message.startswith("Paused"):
+            control.resume()  # the trainer waits right after this line: it goes on at once
+
+    end = Trainer(config.replace(epochs=1)).run(listener, control)
+    assert end.reason == "finished"
+    paused = next(e for e in events if isinstance(e, LogLine) and e.message.startswith("Paused"))
+    assert paused.message == "Paused at epoch 1, batch 4."
+    before = of(BatchEnd, events[:events.index(paused)])
+    assert [b.batch for b in before] == [1, 2, 3]
+
+
+def test_the_run_is_estimated_once_from_its_first_batches(config, monkeypatch):
+    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr(trainer_module, "ESTIMATE_AFTER_SECONDS", 0.0)
+    _, events = run(config.replace(epochs=3))
+    estimates = of(RunEstimate, events)
+    assert len(estimates) == 1
+    estimate = estimates[0]
+    batches_before = of(BatchEnd, events[:events.index(estimate)])
+    assert len(batches_before) == trainer_module.ESTIMATE_AFTER_BATCHES
+    assert estimate.epochs == 3 and estimate.device == "CPU"
+    assert estimate.seconds_per_epoch > 0
+    assert estimate.total_seconds == pytest.approx(3 * estimate.seconds_per_epoch)
+
+
+def test_a_run_quicker_than_the_estimate_is_estimated_at_its_first_epoch_end(config,
+                                                                             monkeypatch):
+    monkeypatch.setattr(trainer_module, "ESTIMATE_AFTER_SECONDS", 1e9)
+    _, events = run(config)
+    estimates = of(RunEstimate, events)
+    assert len(estimates) == 1
+    assert len(of(BatchEnd, events[:events.index(estimates[0])])) == 10  # the whole epoch
+    assert events.index(estimates[0]) < events.index(of(EpochEnd, events)[0])
+
+
+def test_a_resumed_run_estimates_only_the_epochs_it_trains(config, tmp_path):
+    first = Trainer(config.replace(epochs=1), run_dir=tmp_path / "run")
+    first_end = first.run(lambda e: None)
+    _, events = run(config.replace(epochs=3), resume_from=first_end.checkpoint_path)
+    (estimate,) = of(RunEstimate, events)
+    assert estimate.epochs == 2
