@@ -12,11 +12,12 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QGridLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from engine.events import EpochEnd, RunStart
+from gui.contrast import secondary_colour
 
 # One colour per data split, the same in every plot (matplotlib's "tab10" hues).
 TRAIN_COLOR = "#1f77b4"
@@ -34,6 +35,22 @@ SPLIT_STYLE = {  # split -> (legend name, colour, marker)
 # Preallocating for a whole run is cheap up to here (4 float64 columns: 32 MiB); longer
 # runs grow by doubling as they go.
 MAX_PREALLOCATED_STEPS = 1 << 20
+
+# What an empty plot says instead of showing meaningless 0-1 axes: (before any run, while a
+# run has not reached it yet).
+EMPTY_HINTS = {
+    "loss": ("The loss of every batch appears here as the network learns.\nClick Train to start.",
+             "The loss of every batch appears here after the first batches."),
+    "epoch_loss": ("Train and test loss after each epoch.\nClick Train to start.",
+                   "Train and test loss appear here when epoch {epoch} ends."),
+    "accuracy": ("Train and test accuracy after each epoch.\nClick Train to start.",
+                 "Train and test accuracy appear here when epoch {epoch} ends."),
+    "lr": ("The learning rate at every step (it changes with a schedule).\n"
+           "Click Train to start.",
+           "The learning rate at every step appears here after the first batches."),
+}
+# Small enough for a 1280x720 screen, large enough for readable axes and three y ticks.
+PLOT_MIN_WIDTH, PLOT_MIN_HEIGHT = 260, 150
 
 # A describer maps a hovered x to (x of the nearest point, its read-out text), or None.
 Describer = Callable[[float], tuple[float, str] | None]
@@ -184,6 +201,37 @@ def nearest_index(sorted_xs: np.ndarray, x: float) -> int | None:
     return i
 
 
+class EmptyHint(QLabel):
+    """A centred note over an empty plot; the plot's axes are hidden while it shows."""
+
+    def __init__(self, plot: pg.PlotWidget, colour: QColor) -> None:
+        super().__init__(plot)
+        self._plot = plot
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setWordWrap(True)
+        self.setStyleSheet(f"QLabel {{ color: {colour.name()}; background: transparent;"
+                           " padding: 28px 16px 8px 16px; }")  # top: clear of the title
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        plot.installEventFilter(self)
+        self.setGeometry(plot.rect())
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self._plot and event.type() == QEvent.Type.Resize:
+            self.setGeometry(self._plot.rect())
+        return False
+
+    def show_text(self, text: str | None) -> None:
+        """Show `text` over bare axes, or (None) hide the note and show the axes."""
+        item = self._plot.getPlotItem()
+        for side in ("left", "bottom"):
+            item.showAxis(side, text is None)
+        if item.legend is not None:
+            item.legend.setVisible(text is None)
+        if text is not None:
+            self.setText(text)
+        self.setVisible(text is not None)
+
+
 class PlotsPanel(QWidget):
     """Four live plots in a 2x2 grid. Call only on the GUI thread, with coalesced data."""
 
@@ -241,6 +289,10 @@ class PlotsPanel(QWidget):
             "accuracy": {split: self._epoch_curve(accuracy, split) for split in SPLITS},
         }
 
+        hint_colour = secondary_colour(self._fg, self._bg)
+        self._hints = {name: EmptyHint(plot, hint_colour) for name, plot in self.plots.items()}
+        self._waiting_for_epoch: int | None = None  # the epoch a run on screen starts with
+
         self._readouts = {
             "loss": HoverReadout(self.plots["loss"], self._describe_loss, self._fg, self._bg),
             "lr": HoverReadout(self.plots["lr"], self._describe_lr, self._fg, self._bg),
@@ -249,6 +301,7 @@ class PlotsPanel(QWidget):
             "accuracy": HoverReadout(self.plots["accuracy"], self._describer("acc", " %"),
                                      self._fg, self._bg),
         }
+        self._show_hints()
 
     # --- building -------------------------------------------------------------------------
 
@@ -262,7 +315,7 @@ class PlotsPanel(QWidget):
             axes["left"].enableAutoSIPrefix(False)  # "0.0003" reads better than "0.3 (x0.001)"
         widget = pg.PlotWidget(background=self._bg, axisItems=axes)
         widget.setAntialiasing(True)
-        widget.setMinimumSize(280, 200)
+        widget.setMinimumSize(PLOT_MIN_WIDTH, PLOT_MIN_HEIGHT)
         item = widget.getPlotItem()
         fg = self._fg.name()
         item.setTitle(title, color=fg, size="11pt", bold=True)
@@ -299,6 +352,8 @@ class PlotsPanel(QWidget):
     def start_run(self, run: RunStart) -> None:
         """Clear every plot and preallocate room for the whole run's steps."""
         self.clear()
+        self._waiting_for_epoch = run.start_epoch + 1
+        self._show_hints()
         run_steps = max(0, run.epochs - run.start_epoch) * run.batches_per_epoch
         # The per-step plots span the whole run from the start: the curve grows across a
         # fixed axis instead of the axes changing (and repainting) on every update, which
@@ -325,6 +380,8 @@ class PlotsPanel(QWidget):
             return
         self._steps.append({"step": steps, "loss": losses, "loss_smooth": self._ema.update(losses),
                             "lr": lrs})
+        for name in ("loss", "lr"):
+            self._hints[name].show_text(None)
         step = self._steps.view("step")
         self._raw_loss.setData(step, self._steps.view("loss"))
         self._smooth_loss.setData(step, self._steps.view("loss_smooth"))
@@ -361,6 +418,8 @@ class PlotsPanel(QWidget):
         self._add_records(history)
 
     def clear(self) -> None:
+        """Empty every plot; each shows its hint again (see EMPTY_HINTS)."""
+        self._waiting_for_epoch = None
         self._steps.clear()
         self._ema.reset()
         self._lr_peak = self._loss_peak = 0.0
@@ -374,6 +433,12 @@ class PlotsPanel(QWidget):
         self._redraw_epochs()
         for readout in self._readouts.values():
             readout.hide()
+        self._show_hints()
+
+    def hint_text(self, plot: str) -> str:
+        """The note shown on one of `plots` while it is empty ("" once it shows data)."""
+        hint = self._hints[plot]
+        return "" if hint.isHidden() else hint.text()
 
     def batch_point_count(self) -> int:
         return len(self._steps)
@@ -429,6 +494,17 @@ class PlotsPanel(QWidget):
                 if split == "val":
                     self._show_in_legend(plot, curve, shown.any())
         self._fit_views_now("epoch_loss", "accuracy")
+        self._show_hints()
+
+    def _show_hints(self) -> None:
+        """A hint on each plot that has no data yet: what will appear there, and when."""
+        running = self._waiting_for_epoch is not None
+        has_data = {"loss": len(self._steps) > 0, "lr": len(self._steps) > 0,
+                    "epoch_loss": bool(self._epochs), "accuracy": bool(self._epochs)}
+        for name, hint in self._hints.items():
+            idle, waiting = EMPTY_HINTS[name]
+            text = waiting.format(epoch=self._waiting_for_epoch) if running else idle
+            hint.show_text(None if has_data[name] else text)
 
     def _show_in_legend(self, plot: str, curve: pg.PlotDataItem, show: bool) -> None:
         legend = self._legends[plot]

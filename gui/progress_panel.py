@@ -1,4 +1,7 @@
-"""Where a run stands: state, epoch, batch progress, speed, elapsed time, ETA and accuracy."""
+"""Where a run stands: state, epoch, batch progress, speed, elapsed time, ETA and accuracy.
+
+How a run ended is said once, by the window's run banner; this panel shows the state.
+"""
 
 from __future__ import annotations
 
@@ -7,24 +10,32 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFont, QHideEvent, QShowEvent
-from PySide6.QtWidgets import QGridLayout, QLabel, QProgressBar, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.events import BatchEnd, DataProgress, EpochEnd, RunEnd, RunStart
+from gui.contrast import make_secondary
 
 STATES = {  # state -> (what a person reads, badge colour)
     "idle": ("Idle", "#6c757d"),
-    "loading": ("Loading data", "#1f77b4"),
+    "loading": ("Loading data", "#1565c0"),
     "training": ("Training", "#2e7d32"),
-    "paused": ("Paused", "#b26a00"),
+    "paused": ("Paused", "#8a5300"),
     "finished": ("Finished", "#1565c0"),
     "stopped": ("Stopped", "#6c757d"),
     "diverged": ("Diverged", "#c62828"),
     "failed": ("Failed", "#c62828"),
-    "learned_nothing": ("Learned nothing", "#b26a00"),
+    "learned_nothing": ("Learned nothing", "#8a5300"),
 }
 SETTABLE_STATES = ("idle", "loading", "training", "paused")
-PROBLEM_REASONS = ("diverged", "failed", "learned_nothing")
 NO_VALUE = "—"
+PAUSED_SPEED = "paused"
 
 
 def format_duration(seconds: float) -> str:
@@ -90,43 +101,43 @@ class ProgressPanel(QWidget):
         self._state = QLabel()
         self._epoch = QLabel()
         self._epoch.setFont(_scaled_font(self.font(), 1.25, bold=True))
-        self._device = QLabel()
+        self._accuracy = QLabel()
+        self._accuracy.setFont(_scaled_font(self.font(), 1.4, bold=True))
         self._batch_bar = QProgressBar()
         self._batch_bar.setTextVisible(True)
         self._speed = QLabel()
+        self._speed_text = NO_VALUE  # the last measured speed, shown again after a pause
         self._running_acc = QLabel()
         self._elapsed = QLabel()
         self._eta = QLabel()
-        self._accuracy = QLabel()
-        self._accuracy.setFont(_scaled_font(self.font(), 1.8, bold=True))
-        self._message = QLabel()
-        self._message.setWordWrap(True)
+        self._device = QLabel()
         self._data_label = QLabel()
         self._data_bar = QProgressBar()
 
-        header = QGridLayout()
-        header.addWidget(self._state, 0, 0)
-        header.addWidget(self._epoch, 0, 1)
-        header.addWidget(self._device, 0, 2)
-        header.setColumnStretch(1, 1)
+        header = QHBoxLayout()
+        header.addWidget(self._state)
+        header.addWidget(self._epoch)
+        header.addStretch(1)
+        header.addWidget(self._accuracy)
         figures = QGridLayout()
+        figures.setVerticalSpacing(0)
         for column, (caption, label) in enumerate((
             ("Speed", self._speed), ("Train accuracy this epoch", self._running_acc),
-            ("Elapsed", self._elapsed), ("Time left", self._eta),
+            ("Elapsed", self._elapsed), ("Time left", self._eta), ("Device", self._device),
         )):
             title = QLabel(caption)
-            title.setEnabled(False)  # the palette's dimmed text: a caption, not a value
+            make_secondary(title)  # a caption, not a value: dimmed, still readable
             figures.addWidget(title, 0, column)
             figures.addWidget(label, 1, column)
+            figures.setColumnStretch(column, 1)
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(4)
         layout.addLayout(header)
         layout.addWidget(self._batch_bar)
         layout.addLayout(figures)
-        layout.addWidget(self._accuracy)
-        layout.addWidget(self._message)
         layout.addWidget(self._data_label)
         layout.addWidget(self._data_bar)
-        layout.addStretch(1)
         self._reset()
 
     # --- public API -----------------------------------------------------------------------
@@ -150,7 +161,9 @@ class ProgressPanel(QWidget):
         self._batch_bar.setRange(0, max(1, batch.batches_per_epoch))
         self._batch_bar.setValue(batch.batch)
         self._batch_bar.setFormat(f"Batch {batch.batch} / {batch.batches_per_epoch}")
-        self._speed.setText(f"{batch.examples_per_sec:,.0f} examples/s")
+        self._speed_text = f"{batch.examples_per_sec:,.0f} examples/s"
+        # Batches that ran just before a pause arrive after it: the speed still says paused.
+        self._speed.setText(PAUSED_SPEED if self._state_name == "paused" else self._speed_text)
         self._running_acc.setText(f"{batch.accuracy:.1%}")
         epochs_before = batch.epoch - 1 - run.start_epoch
         self._batches_done = epochs_before * batch.batches_per_epoch + batch.batch
@@ -184,8 +197,10 @@ class ProgressPanel(QWidget):
             raise ValueError(f"Unknown progress state {state!r}; use one of {SETTABLE_STATES}.")
         if state == "paused":
             self._active.pause()
+            self._speed.setText(PAUSED_SPEED)
         elif state == "training":
             self._active.resume()
+            self._speed.setText(self._speed_text)
         if state != "loading":
             self._hide_data_progress()
         self._show_state(state)
@@ -193,7 +208,7 @@ class ProgressPanel(QWidget):
         self._update_ticking()
 
     def end_run(self, end: RunEnd) -> None:
-        """Freeze the clock and say plainly how the run ended (with the engine's hint)."""
+        """Freeze the clock and show how the run ended (the banner says why)."""
         self._active.stop()
         self._update_ticking()
         self._hide_data_progress()
@@ -201,9 +216,7 @@ class ProgressPanel(QWidget):
         if end.reason == "finished":
             self._batch_bar.setValue(self._batch_bar.maximum())
         self._show_state(end.reason)
-        colour = STATES["failed"][1] if end.reason in PROBLEM_REASONS else ""
-        self._message.setStyleSheet(f"color: {colour};" if colour else "")
-        self._message.setText(end.message)
+        self._speed.setText(self._speed_text)
         self.refresh_times()
 
     def refresh_times(self) -> None:
@@ -231,8 +244,8 @@ class ProgressPanel(QWidget):
     def eta_text(self) -> str:
         return self._eta.text()
 
-    def message_text(self) -> str:
-        return self._message.text()
+    def speed_text(self) -> str:
+        return self._speed.text()
 
     def batch_progress(self) -> tuple[int, int]:
         """(value, maximum) of the batch bar."""
@@ -272,20 +285,20 @@ class ProgressPanel(QWidget):
         self._run_over = False
         self._show_state("idle")
         self._epoch.setText(f"Epoch {NO_VALUE}")
-        self._device.setText("")
+        self._device.setText(NO_VALUE)
         self._batch_bar.setRange(0, 1)
         self._batch_bar.setValue(0)
         self._batch_bar.setFormat("No run")
+        self._speed_text = NO_VALUE
         for label in (self._speed, self._running_acc, self._elapsed, self._eta):
             label.setText(NO_VALUE)
         self._accuracy.setText(f"Train {NO_VALUE}   Test {NO_VALUE}")
         self._accuracy.setToolTip("")
-        self._message.setText("")
-        self._message.setStyleSheet("")
         self._hide_data_progress()
         self._update_ticking()
 
     def _show_state(self, state: str) -> None:
+        self._state_name = state
         text, colour = STATES.get(state, (state.capitalize(), STATES["idle"][1]))
         self._state.setText(text)
         self._state.setStyleSheet(

@@ -336,3 +336,41 @@ def test_screenshot_with_realistic_data(panel, qtbot, tmp_path):
     pixmap = panel.grab()
     assert pixmap.save(str(tmp_path / "plots_panel.png"))
     assert _count_pixels_like(pixmap.toImage(), TRAIN_COLOR) > 100
+
+
+def axes_shown(panel: PlotsPanel, plot: str) -> bool:
+    item = panel.plots[plot].getPlotItem()
+    return all(item.getAxis(side).isVisible() for side in ("left", "bottom"))
+
+
+def test_empty_plots_say_what_will_appear_instead_of_bare_axes(panel):
+    for plot in panel.plots:
+        assert "Click Train" in panel.hint_text(plot)
+        assert not axes_shown(panel, plot)
+
+    panel.start_run(run_start(epochs=2, batches_per_epoch=300))
+    assert "after the first batches" in panel.hint_text("loss")
+    assert "when epoch 1 ends" in panel.hint_text("accuracy")
+
+    steps, losses, lrs = fake_run(1, 300)
+    panel.add_batches(steps[:5], losses[:5], lrs[:5])
+    for plot in ("loss", "lr"):
+        assert panel.hint_text(plot) == "" and axes_shown(panel, plot)
+    assert "when epoch 1 ends" in panel.hint_text("epoch_loss")
+    assert not axes_shown(panel, "epoch_loss")
+
+    panel.add_epoch(epoch_end(1, 2))
+    for plot in panel.plots:
+        assert panel.hint_text(plot) == "" and axes_shown(panel, plot)
+
+    panel.clear()
+    for plot in panel.plots:
+        assert "Click Train" in panel.hint_text(plot)
+        assert not axes_shown(panel, plot)
+
+
+def test_a_resumed_run_waits_for_its_own_first_epoch(panel):
+    panel.start_run(run_start(epochs=5, batches_per_epoch=300, start_epoch=3))
+    assert "when epoch 4 ends" in panel.hint_text("accuracy")
+    panel.load_history([epoch_end(e, 5).as_record() for e in (1, 2, 3)])
+    assert panel.hint_text("accuracy") == ""  # the epochs it continues from are shown
