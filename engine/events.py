@@ -83,6 +83,18 @@ class EpochEnd:
 
 
 @dataclass(frozen=True)
+class MissingData:
+    """A dataset that is not on this computer and could not be downloaded: what to fetch
+    and where to put it, for a window to offer as actions rather than a paragraph."""
+
+    title: str  # e.g. "MNIST"
+    folder: str  # where the files go
+    files: tuple[str, ...]  # their names
+    source: str  # where to download them from
+    details: str  # what went wrong, e.g. each mirror's error
+
+
+@dataclass(frozen=True)
 class RunEnd:
     # "finished" | "learned_nothing" (finished, but test accuracy at chance) | "stopped" |
     # "diverged" | "failed"
@@ -90,6 +102,7 @@ class RunEnd:
     message: str  # a sentence for a person, with a hint where one helps
     epochs_done: int
     checkpoint_path: str | None = None
+    missing_data: MissingData | None = None  # set when the dataset could not be had
 
 
 Event = LogLine | DataProgress | RunStart | RunEstimate | BatchEnd | EpochEnd | RunEnd

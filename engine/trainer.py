@@ -31,7 +31,7 @@ from engine.control import Control, StopRequested
 from engine.cpu import ThreadTuner, cpu_count
 from engine.data import load_dataset
 from engine.data.pipeline import BatchPipeline
-from engine.data.types import DatasetError, ImageDataset
+from engine.data.types import DatasetError, DatasetMissing, ImageDataset
 from engine.devices import available_devices, resolve_device
 from engine.events import (
     BatchEnd,
@@ -252,6 +252,8 @@ class Trainer:
             if self.epochs_done > self._start_epoch and self._at_chance():
                 return self._end("learned_nothing", self._learned_nothing_message(), listener)
             return self._end("finished", self._finished_message(), listener)
+        except DatasetMissing as error:
+            return RunEnd("failed", str(error), self.epochs_done, missing_data=error.missing)
         except (DatasetError, CheckpointError, RunFolderError) as error:
             return RunEnd("failed", str(error), self.epochs_done)
         except StopRequested:

@@ -17,8 +17,8 @@ from torchvision.datasets.utils import check_integrity, extract_archive
 
 from engine.data.assemble import make_dataset
 from engine.data.download import DownloadError, download, make_download_folder
-from engine.data.types import DatasetError, ImageDataset, ProgressFn
-from engine.events import DataProgress
+from engine.data.types import DatasetError, DatasetMissing, ImageDataset, ProgressFn
+from engine.events import DataProgress, MissingData
 
 try:
     from numpy._core.multiarray import _reconstruct
@@ -212,11 +212,12 @@ def _download(data_dir: Path, progress: ProgressFn) -> list[Path]:
         progress(DataProgress(NAME, f"Extracting {archive.name}", 0, 0))
         extract_archive(archive, data_dir, remove_finished=True)
     except (DownloadError, OSError, tarfile.TarError) as exc:
-        raise DatasetError(
+        raise DatasetMissing(
             f"CIFAR-10 was not found and downloading it failed (are you offline?). Download "
             f"{CIFAR10.url} yourself and either put {CIFAR10.filename} in {data_dir}, or "
             f"extract it there so that {data_dir / PYTHON_FOLDER} holds "
-            f"{', '.join(BATCHES)} and batches.meta. (Details: {exc})"
+            f"{', '.join(BATCHES)} and batches.meta. (Details: {exc})",
+            MissingData("CIFAR-10", str(data_dir), (CIFAR10.filename,), CIFAR10.url, str(exc)),
         ) from exc
     files = python_batches_in(data_dir / PYTHON_FOLDER)
     if not files:

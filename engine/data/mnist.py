@@ -17,8 +17,8 @@ from torchvision.datasets.utils import check_integrity
 from engine.data.assemble import make_dataset
 from engine.data.download import DownloadError, download, make_download_folder
 from engine.data.idx import read_idx
-from engine.data.types import DatasetError, ImageDataset, ProgressFn
-from engine.events import DataProgress
+from engine.data.types import DatasetError, DatasetMissing, ImageDataset, ProgressFn
+from engine.events import DataProgress, MissingData
 from engine.resources import RESOURCES_DIR
 
 IDX_FILES = (
@@ -153,11 +153,12 @@ def _download(source: IdxSource, data_dir: Path, progress: ProgressFn) -> list[P
                 urls = [mirror + filename for mirror in tv_class.mirrors]
                 download(urls, folder / filename, md5, source.name, progress)
     except DownloadError as exc:
-        raise DatasetError(
+        raise DatasetMissing(
             f"{source.title} was not found and downloading it failed (are you offline?). "
             f"Download these files yourself from {tv_class.mirrors[0]} and put them in "
             f"{folder}: {', '.join(names)}. Or train on the bundled 'mnist-sample' digits, "
-            f"which need no download. (Details: {exc})"
+            f"which need no download. (Details: {exc})",
+            MissingData(source.title, str(folder), tuple(names), tv_class.mirrors[0], str(exc)),
         ) from exc
     return idx_files_in(folder)
 

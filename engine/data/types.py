@@ -7,13 +7,21 @@ from dataclasses import dataclass
 
 import torch
 
-from engine.events import DataProgress
+from engine.events import DataProgress, MissingData
 
 ProgressFn = Callable[[DataProgress], None]
 
 
 class DatasetError(RuntimeError):
     """A dataset cannot be loaded; the message says which files are needed and where."""
+
+
+class DatasetMissing(DatasetError):
+    """The dataset is not here and could not be downloaded; `missing` says what is needed."""
+
+    def __init__(self, message: str, missing: MissingData) -> None:
+        super().__init__(message)
+        self.missing = missing
 
 
 @dataclass(frozen=True)

@@ -257,6 +257,10 @@ def test_missing_dataset_fails_with_the_loaders_message(config, tmp_path):
     assert end.reason == "failed"
     assert "train-images-idx3-ubyte" in end.message
     assert not of(RunStart, events)
+    missing = end.missing_data  # the same, as parts a window can offer as actions
+    assert missing.title == "MNIST" and missing.folder == str(empty / "MNIST" / "raw")
+    assert "train-images-idx3-ubyte.gz" in missing.files and len(missing.files) == 4
+    assert missing.source.startswith("http") and "network is unreachable" in missing.details
 
 
 def test_stop_during_loading_with_a_run_folder_ends_cleanly(config, monkeypatch, tmp_path):

@@ -182,6 +182,10 @@ def test_cifar10_offline(tmp_path, monkeypatch):
 
     message = str(caught.value)
     assert "offline" in message and CIFAR10.filename in message and str(tmp_path) in message
+    missing = caught.value.missing
+    assert (missing.title, missing.folder, missing.files) == ("CIFAR-10", str(tmp_path),
+                                                              (CIFAR10.filename,))
+    assert missing.source == CIFAR10.url
 
 
 def test_a_manually_downloaded_cifar_archive_is_extracted(tmp_path, monkeypatch):
