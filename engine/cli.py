@@ -20,7 +20,7 @@ from tqdm import tqdm
 from engine.checkpoint import CheckpointError, load_checkpoint
 from engine.config import DEFAULT_RUNS_DIR, ConfigError, TrainConfig, config_fields
 from engine.control import Control
-from engine.durations import rough_duration
+from engine.durations import estimate_sentence
 from engine.events import (
     BatchEnd,
     DataProgress,
@@ -122,12 +122,6 @@ def _is_number_word(word: str) -> bool:
     return True
 
 
-def estimate_line(estimate: RunEstimate) -> str:
-    epochs = f"{estimate.epochs} epoch{'s' if estimate.epochs != 1 else ''}"
-    return (f"Estimated time: about {rough_duration(estimate.total_seconds)} for {epochs} "
-            f"({rough_duration(estimate.seconds_per_epoch)} per epoch) on {estimate.device}.")
-
-
 class ConsolePrinter:
     """Prints engine events: a progress bar per epoch, one line per epoch, log lines."""
 
@@ -161,7 +155,7 @@ class ConsolePrinter:
             self._write(f"Training {event.arch} on {event.dataset} for epochs "
                         f"{event.start_epoch + 1}-{event.epochs} on {event.device}.")
         elif isinstance(event, RunEstimate):
-            self._write(estimate_line(event))
+            self._write(estimate_sentence(event))
         elif isinstance(event, RunEnd):
             self._close_bar()
             self._write(f"{event.reason.upper()}: {event.message}")

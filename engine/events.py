@@ -63,6 +63,7 @@ class RunEstimate:
     total_seconds: float  # all the epochs this run trains
     epochs: int
     device: str  # human label, as in RunStart
+    faster_device: str | None = None  # a GPU this computer has, when the run is on the CPU
 
 
 @dataclass(frozen=True)

@@ -498,8 +498,12 @@ class Trainer:
         evaluated = len(self._val_y) + len(self._test_y)
         per_epoch = per_batch * self._batches + evaluated / examples_per_second / 3
         epochs = self.config.epochs - self._start_epoch
+        faster = None
+        if device.type == "cpu":
+            faster = next((d.label for d in available_devices() if d.id != "cpu"), None)
         return RunEstimate(seconds_per_epoch=per_epoch, total_seconds=per_epoch * epochs,
-                           epochs=epochs, device=self._device_label(device))
+                           epochs=epochs, device=self._device_label(device),
+                           faster_device=faster)
 
     def _step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         autocast = (torch.autocast("cuda", dtype=torch.float16) if self._use_amp

@@ -6,16 +6,18 @@ import html
 from collections.abc import Callable
 from datetime import datetime
 
-from PySide6.QtGui import QFontDatabase
+from PySide6.QtGui import QFontDatabase, QPalette
 from PySide6.QtWidgets import QPlainTextEdit, QVBoxLayout, QWidget
 
 from engine.events import LogLine
+from gui.contrast import secondary_colour
 
 MAX_LINES = 5000
+LEVEL_COLOURS = {"warning": "#b35900", "error": "#c62828"}  # AA (>= 4.5:1) on white
 LEVEL_STYLE = {  # level -> (tag in the text, CSS); info stays in the palette's text colour
     "info": ("", ""),
-    "warning": ("WARNING ", "color:#b35900; font-weight:bold;"),
-    "error": ("ERROR ", "color:#c62828; font-weight:bold;"),
+    "warning": ("WARNING ", f"color:{LEVEL_COLOURS['warning']}; font-weight:bold;"),
+    "error": ("ERROR ", f"color:{LEVEL_COLOURS['error']}; font-weight:bold;"),
 }
 
 
@@ -33,6 +35,10 @@ class LogPanel(QWidget):
         self._view.setMaximumBlockCount(MAX_LINES)
         self._view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self._view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        palette = self._view.palette()
+        # Timestamps are secondary: dimmed, yet readable on the log's background.
+        self._stamp_colour = secondary_colour(palette.color(QPalette.ColorRole.Text),
+                                              palette.color(QPalette.ColorRole.Base)).name()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._view)
@@ -47,7 +53,7 @@ class LogPanel(QWidget):
         # Escaped, so a message can never inject markup; pre-wrap keeps its spacing.
         body = html.escape(f"{tag}{message}")
         self._view.appendHtml(
-            f'<span style="color:gray;">{stamp}</span> '
+            f'<span style="color:{self._stamp_colour};">{stamp}</span> '
             f'<span style="white-space:pre-wrap; {style}">{body}</span>'
         )
 
@@ -61,6 +67,10 @@ class LogPanel(QWidget):
         """Lines held (empty log: 0)."""
         document = self._view.document()
         return 0 if document.isEmpty() else document.blockCount()
+
+    def stamp_colour(self) -> str:
+        """The timestamps' colour, e.g. "#6b6b6b"."""
+        return self._stamp_colour
 
     def view(self) -> QPlainTextEdit:
         """The text view itself (for tests and for the main window's find/copy actions)."""

@@ -23,10 +23,20 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.catalog import dataset_title
 from engine.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from engine.config import DEFAULT_RUNS_DIR, TrainConfig
 from engine.data import DATASETS
-from engine.events import BatchEnd, DataProgress, EpochEnd, LogLine, RunEnd, RunStart
+from engine.durations import estimate_sentence
+from engine.events import (
+    BatchEnd,
+    DataProgress,
+    EpochEnd,
+    LogLine,
+    RunEnd,
+    RunEstimate,
+    RunStart,
+)
 from engine.models import input_size_for
 from engine.run_folder import numbered_sibling
 from engine.trainer import Trainer
@@ -35,6 +45,7 @@ from gui.errors import reported_errors
 from gui.log_panel import LogPanel
 from gui.plots_panel import PlotsPanel
 from gui.progress_panel import ProgressPanel
+from gui.run_banner import RunBanner, is_long
 from gui.settings_panel import SettingsPanel
 from gui.summary_panel import SummaryPanel
 from gui.worker import TrainingSession, leave_the_cores_to_training
@@ -78,7 +89,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_layout()
         self._build_menus()
-        self.statusBar().showMessage("Ready")
+        self._status("Ready")
 
         self.settings_panel.restore_settings(self._settings)
         self.settings_panel.validity_changed.connect(self._update_actions)
@@ -153,11 +164,11 @@ class MainWindow(QMainWindow):
         training = QWidget()
         training_layout = QVBoxLayout(training)
         training_layout.setContentsMargins(4, 4, 4, 4)
-        self.end_banner = QLabel()
-        self.end_banner.setWordWrap(True)
-        self.end_banner.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.end_banner.hide()
-        training_layout.addWidget(self.end_banner)
+        self.banner = RunBanner()
+        self.banner.continue_requested.connect(self.toggle_pause)
+        self.banner.stop_requested.connect(self.stop_training)
+        self.banner.use_sample_requested.connect(self.use_bundled_sample)
+        training_layout.addWidget(self.banner)
         training_layout.addWidget(self.progress)
         training_layout.addWidget(self.plots, 1)
 
@@ -166,6 +177,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.summary, "Model")
         self.tabs.addTab(self.draw, "Draw")
         self.setCentralWidget(self.tabs)
+        # Hidden while a temporary message ("Saved ...") shows, back once it times out.
+        self._status_label = QLabel()
+        self.statusBar().addWidget(self._status_label, 1)
         self.resize(1400, 900)
         self.resizeDocks([self.log_dock], [150], Qt.Orientation.Vertical)
 
@@ -202,9 +216,7 @@ class MainWindow(QMainWindow):
         config = self.settings_panel.config()
         problems = config.problems()
         if problems:
-            message = next(iter(problems.values()))
-            self.statusBar().showMessage(f"Cannot train: {message}")
-            self._show_banner(f"Cannot train: {message}", "failed")
+            self.banner.show_refusal(f"Cannot train: {next(iter(problems.values()))}")
             return False
         self.settings_panel.save_settings(self._settings)
         run_dir = self._new_run_dir(config)
@@ -215,11 +227,11 @@ class MainWindow(QMainWindow):
         self._paused = self._stopping = False
         self.history = []
         self._unplotted = []
-        self.end_banner.hide()
+        self.banner.hide()
         self.plots.clear()
         self.progress.set_state("loading")
         self.log.append_text(f"Starting {config.arch} on {config.dataset}…")
-        self.statusBar().showMessage(f"Loading {config.dataset}…")
+        self._status(f"Loading {dataset_title(config.dataset)}…")
         self.settings_panel.set_running(True)
         self.tabs.setCurrentIndex(0)
         self.session.start()
@@ -232,9 +244,18 @@ class MainWindow(QMainWindow):
         return numbered_sibling(self._runs_dir / stem)
 
     @Slot()
+    def use_bundled_sample(self) -> None:
+        """Switch the dataset to the bundled MNIST sample (no download) and train on it."""
+        if self.session is not None:
+            return
+        self.settings_panel.set_config(self.settings_panel.config().replace(
+            dataset="mnist-sample"))
+        self.start_training()
+
+    @Slot()
     def resume_training(self) -> None:
         if self._checkpoint_path is None:
-            self.statusBar().showMessage("Open or train a checkpoint first.")
+            self.statusBar().showMessage("Open or train a checkpoint first.", 5000)
             return
         self.start_training(resume_from=self._checkpoint_path)
 
@@ -246,11 +267,12 @@ class MainWindow(QMainWindow):
         if self._paused:
             self.session.pause()
             self.progress.set_state("paused")
-            self.statusBar().showMessage("Paused")
+            self._status("Paused")
         else:
             self.session.resume()
+            self.banner.dismiss_question()
             self.progress.set_state("training")
-            self.statusBar().showMessage("Training")
+            self._status(f"Training on {self.progress.device_text()}")
         self._update_actions()
 
     @Slot()
@@ -258,7 +280,8 @@ class MainWindow(QMainWindow):
         if self.session is not None:
             self.session.stop()
             self._stopping = True
-            self.statusBar().showMessage("Stopping…")
+            self.banner.dismiss_question()
+            self._status("Stopping…")
             self._update_actions()
 
     @Slot(list)
@@ -286,7 +309,9 @@ class MainWindow(QMainWindow):
             self.progress.set_state("paused" if self._paused else "training")
             self.summary.show_for(event.arch, event.input_shape[0],
                                   len(event.class_names), event.input_shape[1])
-            self.statusBar().showMessage(f"Training on {event.device}")
+            self._status("Paused" if self._paused else f"Training on {event.device}")
+        elif isinstance(event, RunEstimate):
+            self._on_estimate(event)
         elif isinstance(event, EpochEnd):
             self.history.append(event.as_record())
             self.plots.add_epoch(event)
@@ -295,6 +320,13 @@ class MainWindow(QMainWindow):
             self.log.append(event)
         elif isinstance(event, DataProgress):
             self.progress.show_data_progress(event)
+
+    def _on_estimate(self, estimate: RunEstimate) -> None:
+        """Log the estimate; a long run waits, paused, until the person chooses to go on."""
+        self.log.append_text(estimate_sentence(estimate))
+        if is_long(estimate) and not self._paused and not self._stopping:
+            self.toggle_pause()
+            self.banner.ask_about_slow_run(estimate, self.session.trainer.config.arch)
 
     def _plot_batches(self) -> None:
         batches, self._unplotted = self._unplotted, []
@@ -314,19 +346,18 @@ class MainWindow(QMainWindow):
         # guarded: a panel that fails is reported, and cannot lose the model or leave the
         # window looking as if it were still training.
         self._take_model(session.trainer, end)
-        self.statusBar().showMessage(f"Run {end.reason.replace('_', ' ')}: {end.message}")
         level = {"finished": "info", "stopped": "info", "learned_nothing": "warning"}
 
-        def banner() -> None:
-            if end.reason != "finished":
-                self._show_banner(end.message, end.reason)
+        def banner_and_log() -> None:
+            self.banner.show_end(end, session.trainer.run_dir)
+            # Said once on screen (the banner); the log keeps its first line as the record.
+            self.log.append_text(self.banner.text().split("\n")[0],
+                                 level.get(end.reason, "error"))
 
-        for step in (self._plot_batches,
-                     lambda: self.progress.end_run(end),
-                     lambda: self.log.append_text(end.message, level.get(end.reason, "error")),
-                     banner):
+        for step in (self._plot_batches, lambda: self.progress.end_run(end), banner_and_log):
             with reported_errors():
                 step()
+        self._status("Ready")
         session.deleteLater()
         self.settings_panel.set_running(False)
         self._update_actions()
@@ -346,15 +377,11 @@ class MainWindow(QMainWindow):
                 self.log.append_text("The Draw tab keeps its digit model; open this run's "
                                      "checkpoint (File > Open) to draw for it anyway.")
 
-    def _show_banner(self, message: str, reason: str) -> None:
-        colours = {"stopped": ("#5f4b00", "#fff4ce"), "diverged": ("#7a2e00", "#ffe3d3"),
-                   "failed": ("#8a1c1c", "#fde2e2"), "learned_nothing": ("#7a2e00", "#ffe3d3")}
-        fg, bg = colours.get(reason, ("#1f3a5f", "#e3eefc"))
-        self.end_banner.setStyleSheet(
-            f"QLabel {{ color: {fg}; background: {bg}; border: 1px solid {fg};"
-            " border-radius: 4px; padding: 8px; }")
-        self.end_banner.setText(message)
-        self.end_banner.show()
+    def _status(self, text: str) -> None:
+        """The status bar's standing text: always the state now (Ready, Loading, Training on
+        ..., Paused, Stopping), never a message left over from an earlier state."""
+        self.statusBar().clearMessage()
+        self._status_label.setText(text)
 
     @Slot()
     def _update_actions(self) -> None:
@@ -399,7 +426,7 @@ class MainWindow(QMainWindow):
             self.log.append_text(f"Could not open {path}: {error}", "error")
             return False
         self.checkpoint, self._checkpoint_path = ckpt, str(path)
-        self.end_banner.hide()
+        self.banner.hide()
         self.progress.reset()
         self.settings_panel.set_config(ckpt.config)
         self.history = list(ckpt.history)
@@ -408,7 +435,7 @@ class MainWindow(QMainWindow):
         self.draw.add_opened_model(ckpt, path)
         self.log.append_text(f"Opened {path}: {ckpt.config.arch} on {ckpt.config.dataset}, "
                              f"{ckpt.epoch} epochs.")
-        self.statusBar().showMessage(f"Opened {Path(path).name}")
+        self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
         self._update_actions()
         return True
 
@@ -427,7 +454,7 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Cannot save checkpoint", str(error))
             return False
         self._checkpoint_path = str(path)
-        self.statusBar().showMessage(f"Saved {path}")
+        self.statusBar().showMessage(f"Saved {path}", 5000)
         self._update_actions()
         return True
 
@@ -449,7 +476,7 @@ class MainWindow(QMainWindow):
         except OSError as error:
             QMessageBox.warning(self, "Cannot export metrics", str(error))
             return False
-        self.statusBar().showMessage(f"Exported metrics to {path}")
+        self.statusBar().showMessage(f"Exported metrics to {path}", 5000)
         return True
 
     # -- help ----------------------------------------------------------------------------
@@ -488,7 +515,7 @@ class MainWindow(QMainWindow):
             # is joined: the window never freezes waiting, and nothing is left running.
             self._close_after_run = True
             self.stop_training()
-            self.statusBar().showMessage("Stopping the run before closing…")
+            self._status("Stopping the run before closing…")
             event.ignore()
             return
         self.settings_panel.save_settings(self._settings)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QSettings, Signal
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -36,6 +36,7 @@ from engine.config import MAX_THREADS, TrainConfig, config_fields
 from engine.data import DATASETS
 from engine.devices import available_devices, resolve_device
 from engine.models import MODELS
+from gui.contrast import make_secondary
 from gui.lr_input import LogSpinBox
 
 SETTINGS_GROUP = "train"
@@ -56,7 +57,7 @@ SCHEDULE_TITLES = {
     "cosine": "Cosine annealing",
     "onecycle": "One-cycle",
 }
-ERROR_COLOR = "#d32f2f"
+ERROR_COLOR = "#b71c1c"  # AA (>= 4.5:1) on the window background
 
 
 @dataclass
@@ -196,7 +197,7 @@ class SettingsPanel(QWidget):
         help_text = f.metadata.get("help", "")
         editor, field_widget, get, set_ = self._make_editor(f)
         note, error = _small_label(), _small_label()
-        note.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        make_secondary(note)
         error.setStyleSheet(f"color: {ERROR_COLOR}")
         column = QWidget()
         column_layout = QVBoxLayout(column)

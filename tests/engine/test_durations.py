@@ -1,6 +1,7 @@
 import pytest
 
-from engine.durations import rough_duration
+from engine.durations import estimate_sentence, rough_duration
+from engine.events import RunEstimate
 
 
 @pytest.mark.parametrize(("seconds", "text"), [
@@ -10,3 +11,12 @@ from engine.durations import rough_duration
 ])
 def test_durations_read_as_people_say_them(seconds, text):
     assert rough_duration(seconds) == text
+
+
+def test_the_estimate_reads_as_one_sentence():
+    estimate = RunEstimate(seconds_per_epoch=26 * 60, total_seconds=130 * 60, epochs=5,
+                           device="CPU")
+    assert estimate_sentence(estimate) == (
+        "Estimated time: about 2 h 10 min for 5 epochs (26 min per epoch) on CPU.")
+    one = RunEstimate(seconds_per_epoch=40, total_seconds=40, epochs=1, device="CPU")
+    assert "for 1 epoch (" in estimate_sentence(one)
