@@ -377,6 +377,10 @@ class MainWindow(QMainWindow):
                 self.log.append_text("The Draw tab keeps its digit model; open this run's "
                                      "checkpoint (File > Open) to draw for it anyway.")
 
+    def status_text(self) -> str:
+        """What the status bar says now (a temporary message, else the standing state)."""
+        return self.statusBar().currentMessage() or self._status_label.text()
+
     def _status(self, text: str) -> None:
         """The status bar's standing text: always the state now (Ready, Loading, Training on
         ..., Paused, Stopping), never a message left over from an earlier state."""

@@ -1,0 +1,167 @@
+"""What the window says about a run, once and short, with buttons that act: where it was
+saved, a dataset that could not be downloaded, a run that will be slow (real tiny runs)."""
+
+from __future__ import annotations
+
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QDesktopServices
+
+import gui.run_banner as run_banner
+from engine.config import TrainConfig
+from engine.events import RunEstimate
+from gui.main_window import MainWindow
+from tests.datasets import write_idx_dataset
+
+RUN_TIMEOUT_MS = 120_000
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("messages-data")
+    write_idx_dataset(root, n_train=200, n_test=50)
+    return root
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """Folders the window asked the desktop to open (nothing is opened for real)."""
+    urls = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", lambda url: urls.append(url) or True)
+    return urls
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, data_dir):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
+    qtbot.addWidget(window)
+    window.show()
+    window.settings_panel.set_config(TrainConfig(
+        arch="mlp", dataset="mnist", data_dir=str(data_dir), epochs=2, batch_size=20,
+        device="cpu"))
+    return window
+
+
+def train_to_the_end(qtbot, window):
+    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        pass
+    return finished.args[0]
+
+
+def test_after_a_run_the_window_says_where_it_was_saved(qtbot, window, opened):
+    end = train_to_the_end(qtbot, window)
+    assert end.reason == "finished"
+    run_folder = Path(end.checkpoint_path).parent
+    assert window.banner.kind() == "finished"
+    assert end.message in window.banner.text()
+    assert f"Saved in {run_banner.display_path(run_folder)}" in window.banner.text()
+    qtbot.mouseClick(window.banner.button("Open folder"), Qt.MouseButton.LeftButton)
+    assert [url.toLocalFile() for url in opened] == [str(run_folder)]
+    assert window.status_text() == "Ready"  # not "Training on CPU" from the run
+
+
+def test_offline_mnist_is_said_once_short_with_the_folder_and_the_bundled_sample(
+        qtbot, window, tmp_path, monkeypatch, opened):
+    def offline(*args, **kwargs):
+        raise OSError("Network is unreachable")
+
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
+    empty = tmp_path / "empty-data"
+    empty.mkdir()
+    window.settings_panel.set_config(window.settings_panel.config().replace(
+        data_dir=str(empty)))
+    end = train_to_the_end(qtbot, window)
+    assert end.reason == "failed" and end.missing_data is not None
+
+    banner = window.banner.text()
+    folder = empty / "MNIST" / "raw"
+    assert banner.startswith("MNIST is not on this computer")
+    assert str(folder) in banner and "bundled MNIST sample" in banner
+    assert "http" not in banner and "Network is unreachable" not in banner  # in Details
+    assert len(banner) < 300
+    assert not window.banner.details_shown()
+    qtbot.mouseClick(window.banner._details_button, Qt.MouseButton.LeftButton)
+    assert window.banner.details_shown()
+    details = window.banner.details_text()
+    assert end.missing_data.source in details and "Network is unreachable" in details
+    assert "train-images-idx3-ubyte.gz" in details
+
+    # Said once: the log keeps one short line, the status bar no error at all.
+    log = window.log.text()
+    assert log.count("MNIST is not on this computer") == 1
+    assert "http" not in log and "train-images" not in log
+    assert window.status_text() == "Ready"
+
+    # The folder button creates the folder it opens.
+    folder.rmdir()
+    qtbot.mouseClick(window.banner.button("Open data folder"), Qt.MouseButton.LeftButton)
+    assert folder.is_dir() and [url.toLocalFile() for url in opened] == [str(folder)]
+
+    # One click to the bundled sample: the setting changes and training starts.
+    qtbot.mouseClick(window.banner.button("Use the bundled MNIST sample"),
+                     Qt.MouseButton.LeftButton)
+    assert window.settings_panel.config().dataset == "mnist-sample"
+    assert window.session is not None
+    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        window.stop_training()
+    assert finished.args[0].reason == "stopped"
+
+
+def test_a_slow_run_waits_paused_until_the_person_chooses_to_continue(
+        qtbot, window, monkeypatch):
+    monkeypatch.setattr(run_banner, "LONG_RUN_SECONDS", 0.0)  # every run counts as slow
+    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    session = window.session
+    qtbot.waitUntil(lambda: window.banner.kind() == "question", timeout=RUN_TIMEOUT_MS)
+    assert window.progress.state_text() == "Paused"
+    assert window.status_text() == "Paused"
+    assert window.pause_button.text() == "Resume"
+    question = window.banner.text()
+    assert question.startswith("This run will take about ") and "on the CPU" in question
+    assert "fewer epochs" in question
+    assert window.banner.button_texts() == ["Continue", "Stop"]
+    assert "Estimated time: about" in window.log.text()
+    qtbot.waitUntil(lambda: "Paused at epoch" in window.log.text(), timeout=RUN_TIMEOUT_MS)
+
+    with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(window.banner.button("Continue"), Qt.MouseButton.LeftButton)
+    assert finished.args[0].reason == "finished"  # nothing was lost by the pause
+    assert window.plots.batch_point_count() == 20
+
+
+def test_stop_in_the_slow_run_question_stops_the_run(qtbot, window, monkeypatch):
+    monkeypatch.setattr(run_banner, "LONG_RUN_SECONDS", 0.0)
+    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    session = window.session
+    qtbot.waitUntil(lambda: window.banner.kind() == "question", timeout=RUN_TIMEOUT_MS)
+    with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(window.banner.button("Stop"), Qt.MouseButton.LeftButton)
+    assert finished.args[0].reason == "stopped"
+    assert window.banner.kind() == "stopped"
+
+
+def test_a_quick_run_is_never_interrupted(qtbot, window):
+    end = train_to_the_end(qtbot, window)
+    assert end.reason == "finished"
+    assert "Estimated time: about" in window.log.text()
+    assert "Paused" not in window.log.text()
+
+
+def test_the_slow_run_question_names_the_faster_choices():
+    estimate = RunEstimate(seconds_per_epoch=26 * 60, total_seconds=130 * 60, epochs=5,
+                           device="CPU", faster_device="CUDA 0: NVIDIA H200")
+    choices = run_banner.faster_choices(estimate, "resnet18")
+    assert choices[0] == "the GPU (CUDA 0: NVIDIA H200, under Device)"
+    assert "LeNet-5 (ReLU, max pooling)" in choices[1]
+    assert choices[2] == "fewer epochs (one takes about 26 min)"
+    no_gpu_small_one_epoch = RunEstimate(seconds_per_epoch=3600, total_seconds=3600, epochs=1,
+                                         device="CPU")
+    assert run_banner.faster_choices(no_gpu_small_one_epoch, "lenet5") == []
+    assert run_banner.is_long(estimate)
+    assert not run_banner.is_long(RunEstimate(30, 9 * 60, 18, "CPU"))
