@@ -164,6 +164,7 @@ class MainWindow(QMainWindow):
         training = QWidget()
         training_layout = QVBoxLayout(training)
         training_layout.setContentsMargins(4, 4, 4, 4)
+        training_layout.setSpacing(4)
         self.banner = RunBanner()
         self.banner.continue_requested.connect(self.toggle_pause)
         self.banner.stop_requested.connect(self.stop_training)
@@ -181,7 +182,7 @@ class MainWindow(QMainWindow):
         self._status_label = QLabel()
         self.statusBar().addWidget(self._status_label, 1)
         self.resize(1400, 900)
-        self.resizeDocks([self.log_dock], [150], Qt.Orientation.Vertical)
+        self.resizeDocks([self.log_dock], [110], Qt.Orientation.Vertical)
 
     def _build_menus(self) -> None:
         menus = self.menuBar()

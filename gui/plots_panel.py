@@ -258,7 +258,7 @@ class PlotsPanel(QWidget):
         }
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(6)
+        layout.setSpacing(4)
         for i, plot in enumerate(self.plots.values()):
             layout.addWidget(plot, i // 2, i % 2)
 

@@ -111,11 +111,11 @@ class RunBanner(QFrame):
         row = QHBoxLayout()
         row.addWidget(self._text, 1)
         row.addLayout(self._buttons)
+        row.addWidget(self._details_button, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.setSpacing(4)
         layout.addLayout(row)
-        layout.addWidget(self._details_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addWidget(self._details)
         self.hide()
 
@@ -135,8 +135,8 @@ class RunBanner(QFrame):
 
     def show_missing_data(self, missing: MissingData) -> None:
         text = (f"{missing.title} is not on this computer and could not be downloaded "
-                f"(offline?).\nPut its files in {display_path(missing.folder)}, or train on "
-                "the bundled MNIST sample, which needs no download.")
+                f"(offline?).\nPut its files in {display_path(missing.folder)}, or use the "
+                "bundled MNIST sample.")
         details = (f"Download {', '.join(missing.files)} from {missing.source} into "
                    f"{missing.folder}.\n\nWhat went wrong:\n"
                    + "\n".join(missing.details.split("; ")))
