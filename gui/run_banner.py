@@ -66,7 +66,7 @@ def faster_choices(estimate: RunEstimate, arch: str) -> list[str]:
         choices.append(f"a smaller network such as {smaller}")
     if estimate.epochs > 1:
         per_epoch = rough_duration(estimate.seconds_per_epoch)
-        choices.append(f"fewer epochs (one takes about {per_epoch})")
+        choices.append(f"fewer epochs (about {per_epoch} each)")
     return choices
 
 

@@ -159,7 +159,7 @@ def test_the_slow_run_question_names_the_faster_choices():
     choices = run_banner.faster_choices(estimate, "resnet18")
     assert choices[0] == "the GPU (CUDA 0: NVIDIA H200, under Device)"
     assert "LeNet-5 (ReLU, max pooling)" in choices[1]
-    assert choices[2] == "fewer epochs (one takes about 26 min)"
+    assert choices[2] == "fewer epochs (about 26 min each)"
     no_gpu_small_one_epoch = RunEstimate(seconds_per_epoch=3600, total_seconds=3600, epochs=1,
                                          device="CPU")
     assert run_banner.faster_choices(no_gpu_small_one_epoch, "lenet5") == []

@@ -3,7 +3,12 @@ captions and secondary text are readable (WCAG AA contrast)."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QRect, QSettings, QSize
@@ -25,6 +30,7 @@ from gui.run_banner import BANNER_COLOURS
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 
+REPO = Path(__file__).resolve().parents[2]
 # A 1280x720 screen less a title bar (~37 px) and a panel or taskbar (~48 px), with room.
 SMALL_SCREEN_AVAILABLE = QSize(1280, 720 - 90)
 
@@ -142,3 +148,32 @@ def test_banner_and_log_colours_meet_aa(window):
         assert contrast_ratio(QColor(fg), QColor(bg)) >= AA_NORMAL_TEXT, kind
     base = window.log.view().palette().color(QPalette.ColorRole.Base)
     assert contrast_ratio(QColor(window.log.stamp_colour()), base) >= AA_NORMAL_TEXT
+
+
+def test_at_200_percent_scale_the_window_fits_a_2560x1440_screen(tmp_path):
+    """QT_SCALE_FACTOR=2 on a 2560x1440 screen: 1280x720 logical pixels, the same budget,
+    with fonts and every metric doubled (a fresh process: the scale is set at start)."""
+    screen = tmp_path / "screen.json"
+    screen.write_text(json.dumps({"screens": [{
+        "name": "hidpi", "x": 0, "y": 0, "width": 2560, "height": 1440, "logicalDpi": 96,
+        "logicalBaseDpi": 96, "dpr": 1}]}))
+    script = (
+        "import tempfile\n"
+        "from PySide6.QtCore import QSettings\n"
+        "from PySide6.QtWidgets import QApplication\n"
+        "from gui.main_window import MainWindow\n"
+        "app = QApplication([])\n"
+        "folder = tempfile.mkdtemp()\n"
+        "window = MainWindow(QSettings(folder + '/s.ini', QSettings.Format.IniFormat),"
+        " folder + '/runs')\n"
+        "screen, hint = app.primaryScreen(), window.minimumSizeHint()\n"
+        "print(screen.devicePixelRatio(), screen.availableGeometry().width(),"
+        " screen.availableGeometry().height(), hint.width(), hint.height())\n")
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={screen}",
+           "QT_SCALE_FACTOR": "2"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=300, check=True)
+    ratio, screen_w, screen_h, hint_w, hint_h = result.stdout.split()
+    assert (float(ratio), int(screen_w), int(screen_h)) == (2.0, 1280, 720)
+    assert int(hint_w) <= SMALL_SCREEN_AVAILABLE.width()
+    assert int(hint_h) <= SMALL_SCREEN_AVAILABLE.height()
