@@ -91,7 +91,7 @@ def windowed(app: QApplication, config: TrainConfig, train_size: int) -> tuple[f
         probe = LatenessProbe()
         done = []
         if not window.start_training():
-            raise SystemExit("the window refused to train: " + window.statusBar().currentMessage())
+            raise SystemExit("the window refused to train: " + window.banner.text())
         window.session.finished.connect(lambda end: (done.append(end), app.quit()))
         probe.start()
         app.exec()

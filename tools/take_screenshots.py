@@ -46,7 +46,7 @@ def main() -> int:
         window.show()
         if not window.start_training():
             raise SystemExit("The window refused to train: "
-                             + window.statusBar().currentMessage())
+                             + window.banner.text())
         ends = []
         window.session.finished.connect(lambda end: (ends.append(end), app.quit()))
         app.exec()
