@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self.checkpoint: Checkpoint | None = None  # the last trained or loaded model
         self._checkpoint_path: str | None = None  # where `checkpoint` lives on disk
         self._paused = False
+        self._run_status = ""  # what the status bar says while the run goes (not paused)
         self._stopping = False  # a stop was asked for and the run has not ended yet
         self._close_after_run = False  # the window was closed mid-run: close once it ends
         self.history: list[dict] = []  # per-epoch records of the run on screen
@@ -232,7 +233,8 @@ class MainWindow(QMainWindow):
         self.plots.clear()
         self.progress.set_state("loading")
         self.log.append_text(f"Starting {config.arch} on {config.dataset}…")
-        self._status(f"Loading {dataset_title(config.dataset)}…")
+        self._run_status = f"Loading {dataset_title(config.dataset)}…"
+        self._status(self._run_status)
         self.settings_panel.set_running(True)
         self.tabs.setCurrentIndex(0)
         self.session.start()
@@ -273,7 +275,7 @@ class MainWindow(QMainWindow):
             self.session.resume()
             self.banner.dismiss_question()
             self.progress.set_state("training")
-            self._status(f"Training on {self.progress.device_text()}")
+            self._status(self._run_status)
         self._update_actions()
 
     @Slot()
@@ -310,7 +312,8 @@ class MainWindow(QMainWindow):
             self.progress.set_state("paused" if self._paused else "training")
             self.summary.show_for(event.arch, event.input_shape[0],
                                   len(event.class_names), event.input_shape[1])
-            self._status("Paused" if self._paused else f"Training on {event.device}")
+            self._run_status = f"Training on {event.device}"
+            self._status("Paused" if self._paused else self._run_status)
         elif isinstance(event, RunEstimate):
             self._on_estimate(event)
         elif isinstance(event, EpochEnd):

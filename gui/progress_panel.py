@@ -243,9 +243,6 @@ class ProgressPanel(QWidget):
     def eta_text(self) -> str:
         return self._eta.text()
 
-    def device_text(self) -> str:
-        return self._device.text()
-
     def speed_text(self) -> str:
         return self._speed.text()
 

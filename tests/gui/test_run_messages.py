@@ -165,3 +165,20 @@ def test_the_slow_run_question_names_the_faster_choices():
     assert run_banner.faster_choices(no_gpu_small_one_epoch, "lenet5") == []
     assert run_banner.is_long(estimate)
     assert not run_banner.is_long(RunEstimate(30, 9 * 60, 18, "CPU"))
+
+
+def test_the_status_bar_follows_the_run_and_is_never_stale(qtbot, window):
+    assert window.status_text() == "Ready"
+    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    session = window.session
+    assert window.status_text() == "Loading MNIST…"
+    window.toggle_pause()
+    assert window.status_text() == "Paused"
+    qtbot.waitUntil(lambda: "Paused at epoch 1" in window.log.text(), timeout=RUN_TIMEOUT_MS)
+    assert window.status_text() == "Paused"  # the run's start did not overwrite it
+    window.toggle_pause()
+    assert window.status_text() == "Training on CPU"
+    with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS):
+        window.stop_training()
+        assert window.status_text() == "Stopping…"
+    assert window.status_text() == "Ready"
