@@ -182,3 +182,34 @@ def test_the_status_bar_follows_the_run_and_is_never_stale(qtbot, window):
         window.stop_training()
         assert window.status_text() == "Stopping…"
     assert window.status_text() == "Ready"
+
+
+def test_a_pause_shows_the_batch_it_paused_at_not_an_older_one(qtbot, window, monkeypatch):
+    import time
+
+    import engine.trainer as trainer_module
+    from engine.trainer import Trainer
+
+    # Batches are read back only at an epoch's end or a pause, and each takes 50 ms, so the
+    # pause lands mid-epoch with batches that only the pause itself reports.
+    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 1e9)
+    real_step = Trainer._step
+
+    def slow_step(self, x, y):
+        time.sleep(0.05)
+        return real_step(self, x, y)
+
+    monkeypatch.setattr(Trainer, "_step", slow_step)
+    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    session = window.session
+    qtbot.waitUntil(lambda: window.progress.state_text() == "Training", timeout=RUN_TIMEOUT_MS)
+    qtbot.wait(200)
+    window.toggle_pause()
+    qtbot.waitUntil(lambda: "Paused at epoch 1" in window.log.text(), timeout=RUN_TIMEOUT_MS)
+    paused_at = int(window.log.text().split("Paused at epoch 1, batch ")[1].split(".")[0])
+    assert 1 < paused_at <= 10
+    assert window.progress.batch_progress() == (paused_at - 1, 10)
+    assert window.plots.batch_point_count() == paused_at - 1
+    assert window.progress.speed_text() == "paused"
+    with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS):
+        window.stop_training()
