@@ -108,6 +108,7 @@ class ProgressPanel(QWidget):
         self._speed = QLabel()
         self._speed_text = NO_VALUE  # the last measured speed, shown again after a pause
         self._running_acc = QLabel()
+        self._running_acc.setToolTip("Training accuracy over this epoch's batches so far")
         self._elapsed = QLabel()
         self._eta = QLabel()
         self._device = QLabel()
@@ -122,7 +123,7 @@ class ProgressPanel(QWidget):
         figures = QGridLayout()
         figures.setVerticalSpacing(0)
         for column, (caption, label) in enumerate((
-            ("Speed", self._speed), ("Train accuracy this epoch", self._running_acc),
+            ("Speed", self._speed), ("Accuracy this epoch", self._running_acc),
             ("Elapsed", self._elapsed), ("Time left", self._eta), ("Device", self._device),
         )):
             title = QLabel(caption)
