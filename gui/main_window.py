@@ -331,6 +331,7 @@ class MainWindow(QMainWindow):
         if is_long(estimate) and not self._paused and not self._stopping:
             self.toggle_pause()
             self.banner.ask_about_slow_run(estimate, self.session.trainer.config.arch)
+            self.tabs.setCurrentIndex(0)  # where the question is, whichever tab was open
 
     def _plot_batches(self) -> None:
         batches, self._unplotted = self._unplotted, []

@@ -118,7 +118,9 @@ def test_a_slow_run_waits_paused_until_the_person_chooses_to_continue(
     monkeypatch.setattr(run_banner, "LONG_RUN_SECONDS", 0.0)  # every run counts as slow
     qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
     session = window.session
+    window.tabs.setCurrentWidget(window.draw)  # the person looks elsewhere meanwhile
     qtbot.waitUntil(lambda: window.banner.kind() == "question", timeout=RUN_TIMEOUT_MS)
+    assert window.tabs.currentIndex() == 0 and window.banner.isVisible()
     assert window.progress.state_text() == "Paused"
     assert window.status_text() == "Paused"
     assert window.pause_button.text() == "Resume"
