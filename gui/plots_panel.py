@@ -222,6 +222,8 @@ class EmptyHint(QLabel):
 
     def show_text(self, text: str | None) -> None:
         """Show `text` over bare axes, or (None) hide the note and show the axes."""
+        if text is None and self.isHidden():
+            return  # already showing data: called on every live update, so it costs nothing
         item = self._plot.getPlotItem()
         for side in ("left", "bottom"):
             item.showAxis(side, text is None)
