@@ -73,7 +73,8 @@ def test_a_panel_that_fails_at_the_runs_end_loses_nothing(qtbot, window, reporte
     assert window.checkpoint is not None and window.checkpoint.epoch == 2
     assert window.save_action.isEnabled() and window.train_button.isEnabled()
     assert not window.stop_button.isEnabled()
-    assert window.statusBar().currentMessage().startswith("Run finished: Finished 2 epochs")
+    assert window.status_text() == "Ready"  # not "Training on CPU" from the run
+    assert window.banner.text().startswith("Finished 2 epochs")
     assert "Finished 2 epochs" in window.log.text()  # the later steps still ran
     # And the person is told, once.
     qtbot.waitUntil(lambda: len(error_dialogs()) == 1)
@@ -110,8 +111,8 @@ def test_a_run_that_learned_nothing_is_labelled_in_the_window(qtbot, window, dat
     end = train_to_the_end(qtbot, window)
 
     assert end.reason == "learned_nothing"
-    assert window.end_banner.isVisible()
-    assert window.end_banner.text().startswith("Learned nothing")
+    assert window.banner.kind() == "learned_nothing"
+    assert window.banner.text().startswith("Learned nothing")
     assert window.progress.state_text() == "Learned nothing"
     assert window.checkpoint is not None and window.save_action.isEnabled()  # still kept
 
@@ -123,7 +124,8 @@ def test_train_then_stop_twenty_times_leaves_no_run_folders(qtbot, window, tmp_p
         with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
             window.stop_button.click()
         assert finished.args[0].reason == "stopped"
-    assert "nothing was trained yet, nothing was saved" in window.end_banner.text()
+    assert "nothing was trained yet, nothing was saved" in window.banner.text()
+    assert window.banner.button("Open folder") is None  # no folder to open
     runs = tmp_path / "runs"
     assert not runs.exists() or list(runs.iterdir()) == []
     assert window.checkpoint is None and not window.save_action.isEnabled()
