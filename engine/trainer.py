@@ -46,6 +46,7 @@ from engine.events import (
 from engine.models import build_model, count_parameters, input_size_for
 from engine.optim import build_optimizer, build_scheduler
 from engine.run_folder import RunFolder, RunFolderError
+from engine.text import plural
 
 FLUSH_SECONDS = 0.1  # how often per-batch numbers are read back from the device
 # The run's duration is estimated once these many batches and seconds of training are done.
@@ -260,7 +261,7 @@ class Trainer:
             if self.epochs_done == self._start_epoch:
                 return self._end("stopped", self._stopped_early_message(), listener)
             return self._end("stopped", f"Stopped by you after {self.epochs_done} of "
-                             f"{config.epochs} epochs; {self._outcome()}", listener)
+                             f"{plural(config.epochs, 'epoch')}; {self._outcome()}", listener)
         except _Diverged as error:
             return self._end("diverged", (
                 f"Training diverged at epoch {error.epoch}, batch {error.batch}: the loss became "
@@ -312,8 +313,9 @@ class Trainer:
         self._batches = self._batch_count(len(self._train_y))
         if self._batches == 0:
             raise DatasetError(
-                f"Only {len(self._train_y)} training image(s) are left after the validation "
-                "split: at least 2 are needed. Lower the validation split or add images.")
+                f"Only {plural(len(self._train_y), 'training image')} left after the "
+                "validation split: at least 2 are needed. Lower the validation split or add "
+                "images.")
 
         self._optimizer = build_optimizer(self.model, config)
         self._scheduler = build_scheduler(self._optimizer, config, self._batches)
@@ -325,10 +327,12 @@ class Trainer:
         for note in data.notes:
             listener(LogLine(note, "warning"))
         listener(LogLine(
-            f"{data.name}: {len(self._train_y)} training, {len(self._val_y)} validation, "
-            f"{len(self._test_y)} test images of {data.channels}x{data.image_size}x"
-            f"{data.image_size}, {data.num_classes} classes."))
-        listener(LogLine(f"{config.arch}: {count_parameters(self.model):,} parameters, input "
+            f"{dataset_title(config.dataset)}: {len(self._train_y):,} training, "
+            f"{len(self._val_y):,} validation, {plural(len(self._test_y), 'test image')} of "
+            f"{data.channels}x{data.image_size}x{data.image_size}, "
+            f"{plural(data.num_classes, 'class', 'classes')}."))
+        listener(LogLine(f"{arch_title(config.arch)}: "
+                         f"{plural(count_parameters(self.model), 'parameter')}, input "
                          f"{data.channels}x{self.input_size}x{self.input_size}, on "
                          f"{self._device_label(device)}."))
         listener(RunStart(
@@ -373,9 +377,10 @@ class Trainer:
         config = self.config
         if resumed.config.arch != config.arch or resumed.config.dataset != config.dataset:
             raise CheckpointError(
-                f"This checkpoint was trained as {resumed.config.arch} on "
-                f"{resumed.config.dataset}, but the settings say {config.arch} on "
-                f"{config.dataset}. Resume with the checkpoint's architecture and dataset.")
+                f"This checkpoint was trained as {arch_title(resumed.config.arch)} on "
+                f"{dataset_title(resumed.config.dataset)}, but the settings say "
+                f"{arch_title(config.arch)} on {dataset_title(config.dataset)}. "
+                "Resume with the checkpoint's architecture and dataset.")
         load_model_weights(self.model, resumed.model_state, resumed.config.arch)
         # The settings chosen now win over those stored with the optimizer state (lr,
         # momentum/betas, weight decay, Nesterov); only the running averages carry over.
@@ -401,8 +406,8 @@ class Trainer:
             self._scheduler = build_scheduler(self._optimizer, config.replace(epochs=remaining),
                                               self._batches)
             listener(LogLine("The schedule, epoch count, batch size or learning rate changed: "
-                             f"the LR schedule starts afresh over the remaining {remaining} "
-                             "epochs.", "warning"))
+                             f"the LR schedule starts afresh over the remaining "
+                             f"{plural(remaining, 'epoch')}.", "warning"))
         if self._scaler is not None and resumed.scaler_state:
             self._scaler.load_state_dict(resumed.scaler_state)
         self.history = list(resumed.history)
@@ -549,11 +554,12 @@ class Trainer:
 
     def _finished_message(self) -> str:
         if self.epochs_done == self._start_epoch:
-            return (f"Nothing to do: the checkpoint already has {self.epochs_done} epochs. "
+            return (f"Nothing to do: the checkpoint already has "
+                    f"{plural(self.epochs_done, 'epoch')}. "
                     "Raise the number of epochs to train on.")
         last = self.history[-1]
-        return (f"Finished {self.epochs_done} epochs: test accuracy {last['test_acc']:.2%}, "
-                f"test loss {last['test_loss']:.4f}.")
+        return (f"Finished {plural(self.epochs_done, 'epoch')}: test accuracy "
+                f"{last['test_acc']:.2%}, test loss {last['test_loss']:.4f}.")
 
     def _stopped_early_message(self) -> str:
         if self._start_epoch == 0:
@@ -592,8 +598,7 @@ class Trainer:
         last, chance = self.history[-1], self._chance()
         why = analysis.why_nothing_was_learned(self.history, chance, self.dataset.num_classes,
                                                self.config.optimizer, self.config.lr)
-        epochs = f"{self.epochs_done} epoch" + ("" if self.epochs_done == 1 else "s")
-        return (f"Learned nothing: after {epochs} the test accuracy is "
+        return (f"Learned nothing: after {plural(self.epochs_done, 'epoch')} the test accuracy is "
                 f"{last['test_acc']:.1%}, no better than guessing ({chance:.1%}). {why} "
                 f"The run is kept as a complete record: {self._outcome()}")
 

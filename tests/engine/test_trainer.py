@@ -464,3 +464,12 @@ def test_a_resumed_run_estimates_only_the_epochs_it_trains(config, tmp_path):
     _, events = run(config.replace(epochs=3), resume_from=first_end.checkpoint_path)
     (estimate,) = of(RunEstimate, events)
     assert estimate.epochs == 2
+
+
+def test_messages_name_the_network_and_dataset_and_count_in_the_right_number(config):
+    end, events = run(config.replace(epochs=1))
+    assert end.message.startswith("Finished 1 epoch:")
+    logs = "\n".join(e.message for e in of(LogLine, events))
+    assert "Multilayer perceptron: " in logs and "MNIST: 200 training" in logs
+    assert "10 classes" in logs and "60 test images" in logs
+    assert "mlp:" not in logs and "epochs:" not in end.message
