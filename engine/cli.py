@@ -1,8 +1,12 @@
-"""Headless training: `python main.py train --arch lenet5 --dataset fashion-mnist ...`.
+"""Headless training: `traindesk train --arch lenet5 --dataset fashion-mnist ...`.
 
 The flags are generated from `TrainConfig`'s fields, so the CLI and the GUI form always
-offer the same choices. Progress is a tqdm bar per epoch; metrics and the checkpoint go to
-a run folder.
+offer the same choices. As shells expect, the final summary and the run folder go to stdout;
+progress and the log go to stderr (a progress bar on a terminal, one line per epoch
+otherwise); the exit code says how the run ended (`EXIT_CODES`).
+
+Help, usage errors and --version answer without importing PyTorch: the parser is built from
+`engine.config` and `engine.catalog` only, and the engine is imported once a run starts.
 """
 
 from __future__ import annotations
@@ -11,13 +15,12 @@ import argparse
 import dataclasses
 import signal
 import sys
+import textwrap
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from tqdm import tqdm
-
-from engine.checkpoint import CheckpointError, load_checkpoint
+from engine.catalog import ARCHITECTURES, DATASET_INFO, arch_title, dataset_title
 from engine.config import DEFAULT_RUNS_DIR, ConfigError, TrainConfig, config_fields
 from engine.control import Control
 from engine.durations import estimate_sentence
@@ -32,38 +35,103 @@ from engine.events import (
     RunStart,
 )
 from engine.run_folder import continues_own_run, holds_run, numbered_sibling
+from engine.text import plural
+from engine.version import app_version
 
-EXIT_CODES = {"finished": 0, "stopped": 130, "diverged": 3, "failed": 1,
-              "learned_nothing": 4}
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+USAGE_ERROR = 2  # argparse's own exit code for a bad flag or value
+EXIT_CODES = {"finished": 0, "failed": 1, "diverged": 3, "learned_nothing": 4, "stopped": 130}
+EXIT_CODE_MEANINGS = (
+    (0, "finished"),
+    (1, "failed (the reason is on stderr)"),
+    (USAGE_ERROR, "usage error: a bad flag or value"),
+    (3, "diverged: the loss became NaN or infinite"),
+    (4, "learned nothing: test accuracy stayed at chance"),
+    (130, "interrupted by Ctrl+C (the model so far is kept)"),
+)
+DEFAULT_PROG = "traindesk train"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from engine.data import DATASETS
-    from engine.models import MODELS
+def _examples(prog: str) -> tuple[tuple[str, str], ...]:
+    defaults = TrainConfig()
+    return (
+        (f"{prog}", f"{arch_title(defaults.arch)} on {dataset_title(defaults.dataset)}: "
+                    "offline, in seconds"),
+        (f"{prog} --arch resnet18 --dataset cifar10 --epochs 10 --device cuda",
+         "ResNet-18 on CIFAR-10 (downloaded once) on a GPU"),
+        (f"{prog} --resume ~/.traindesk/runs/<run>/checkpoint.pt --epochs 10",
+         "train a finished run further"),
+        (f"{prog} --dataset fashion-mnist > result.txt", "summary to a file, progress on screen"),
+    )
 
+
+def _epilog(prog: str) -> str:
+    lines = ["examples:"]
+    for command, note in _examples(prog):
+        lines.append(f"  {command}")
+        if note:
+            lines.append(f"      {note}")
+    lines += ["", "exit codes:"]
+    lines += [f"  {code:<4} {meaning}" for code, meaning in EXIT_CODE_MEANINGS]
+    return "\n".join(lines)
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Keeps the line breaks of a flag's help (its list of choices), wrapping each line."""
+
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        lines: list[str] = []
+        for line in text.splitlines():
+            if line.startswith(" "):  # a choice and its title, aligned: keep the spaces
+                title_at = len(line) - len(line.lstrip().split("  ", 1)[-1].lstrip())
+                lines += textwrap.wrap(line, width, subsequent_indent=" " * title_at)
+            else:
+                lines += super()._split_lines(line, width)
+        return lines
+
+
+def _choices_help(intro: str, titles: dict[str, str], default: str) -> str:
+    width = max(len(name) for name in titles)
+    rows = [f"  {name:<{width}}  {title}" for name, title in titles.items()]
+    return f"{intro} (default: {default}):\n" + "\n".join(rows)
+
+
+def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
+    """The `train` command's parser; `prog` is how the person invoked it."""
     parser = argparse.ArgumentParser(
-        prog="python main.py train",
-        description="Train an image classifier headless, with the same engine as the app.",
+        prog=prog,
+        description="Train an image classifier headless, with the same engine as the app.\n"
+                    "The final summary and the run folder go to stdout; progress and the log\n"
+                    "go to stderr.",
+        epilog=_epilog(prog),
+        formatter_class=_HelpFormatter,
     )
     defaults = TrainConfig()
+    titled = {
+        "arch": {name: info.title for name, info in ARCHITECTURES.items()},
+        "dataset": {name: info.title for name, info in DATASET_INFO.items()},
+    }
     # Settings flags default to "not given" so that --resume keeps the checkpoint's settings
     # and changes only the ones named on the command line.
     for f in config_fields():
         flag = "--" + f.name.replace("_", "-")
         default = getattr(defaults, f.name)
-        help_text = f"{f.metadata['help']} (default: {default})"
         choices = f.metadata["choices"]
-        if f.name == "arch":
-            choices = tuple(MODELS)
-        elif f.name == "dataset":
-            choices = tuple(DATASETS)
+        if f.name in titled:
+            choices = tuple(titled[f.name])
+            help_text = _choices_help(f.metadata["help"].rstrip("."), titled[f.name], default)
+        else:
+            help_text = f"{f.metadata['help']} (default: {default})"
         if f.type in ("bool", bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=help_text)
         else:
             kind = {"int": int, "float": float}.get(str(f.type), str)
+            metavar = f.name.upper() if f.name in titled or not choices else None
             parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, choices=choices,
-                                help=help_text, metavar=None if choices else f.name.upper())
+                                help=help_text, metavar=metavar)
     parser.add_argument("--run-dir", default=None,
                         help=f"Folder for the checkpoint and metrics (default: a new folder "
                              f"under {DEFAULT_RUNS_DIR}).")
@@ -74,6 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--resume", default=None, metavar="CHECKPOINT",
                         help="Continue a run from its checkpoint.pt, with its settings; flags "
                              "given change those settings (e.g. --epochs 10).")
+    parser.add_argument("--version", action="version", version=f"TrainDesk {app_version()}")
     return parser
 
 
@@ -123,23 +192,22 @@ def _is_number_word(word: str) -> bool:
 
 
 class ConsolePrinter:
-    """Prints engine events: a progress bar per epoch, one line per epoch, log lines."""
+    """Prints engine events to stderr: log lines, and per epoch a progress bar on a terminal.
+
+    When the stream is not a terminal (a pipe, a file, a CI log) there is no bar: the
+    trainer's one line per epoch is the progress.
+    """
 
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
+        self.interactive = _is_terminal(self.stream)
         self.bar: tqdm | None = None
         self.epochs = 0
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, BatchEnd):
-            if self.bar is None:
-                self.bar = tqdm(total=event.batches_per_epoch,
-                                desc=f"epoch {event.epoch}/{self.epochs}",
-                                unit="batch", file=self.stream, leave=False)
-            self.bar.n = event.batch
-            self.bar.set_postfix(loss=f"{event.loss:.4f}", acc=f"{event.accuracy:.1%}",
-                                 ex_s=f"{event.examples_per_sec:,.0f}", refresh=False)
-            self.bar.refresh()
+            if self.interactive:
+                self._show_batch(event)
         elif isinstance(event, EpochEnd):
             self._close_bar()
         elif isinstance(event, LogLine):
@@ -148,19 +216,33 @@ class ConsolePrinter:
         elif isinstance(event, DataProgress):
             if event.total:
                 done = event.done >= event.total
-                self._write(f"{event.message} {event.done / event.total:.0%}",
-                            end="\n" if done else "\r")
+                if self.interactive or done:
+                    self._write(f"{event.message} {event.done / event.total:.0%}",
+                                end="\n" if done else "\r")
         elif isinstance(event, RunStart):
             self.epochs = event.epochs
-            self._write(f"Training {event.arch} on {event.dataset} for epochs "
-                        f"{event.start_epoch + 1}-{event.epochs} on {event.device}.")
+            self._write(f"Training {arch_title(event.arch)} on {dataset_title(event.dataset)} "
+                        f"for {_epoch_span(event.start_epoch, event.epochs)} on {event.device}.")
         elif isinstance(event, RunEstimate):
             self._write(estimate_sentence(event))
         elif isinstance(event, RunEnd):
             self._close_bar()
-            self._write(f"{event.reason.upper()}: {event.message}")
-            if event.checkpoint_path:
-                self._write(f"Checkpoint: {event.checkpoint_path}")
+
+    def _show_batch(self, event: BatchEnd) -> None:
+        postfix = {"loss": f"{event.loss:.4f}", "acc": f"{event.accuracy:.1%}",
+                   "examples_s": f"{event.examples_per_sec:,.0f}"}
+        if self.bar is None:
+            from tqdm import tqdm
+
+            # Counted from the first batch seen, so the first rates are real ones (a bar
+            # started at batch 1 with no time elapsed showed thousands of batches a second).
+            self.bar = tqdm(total=event.batches_per_epoch, initial=event.batch,
+                            desc=f"epoch {event.epoch}/{self.epochs}", unit="batch",
+                            file=self.stream, leave=False, smoothing=0.1)
+            self.bar.set_postfix(postfix)
+        else:  # redrawn by update() at most every 0.1 s
+            self.bar.set_postfix(postfix, refresh=False)
+            self.bar.update(event.batch - self.bar.n)
 
     def _close_bar(self) -> None:
         if self.bar is not None:
@@ -174,33 +256,62 @@ class ConsolePrinter:
             print(text, end=end, file=self.stream, flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
-    from engine.trainer import Trainer
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or already closed
+        return False
 
-    args = build_parser().parse_args(
+
+def _epoch_span(start_epoch: int, epochs: int) -> str:
+    if start_epoch == 0:
+        return plural(epochs, "epoch")
+    if epochs - start_epoch == 1:
+        return f"epoch {epochs}"
+    return f"epochs {start_epoch + 1}-{epochs}"
+
+
+def report(end: RunEnd, run_dir: Path, out: TextIO, err: TextIO) -> None:
+    """The run's outcome: the summary of a kept model and the run folder on `out`, the
+    reason a run failed, diverged or learned nothing on `err`."""
+    if end.reason in ("finished", "stopped"):
+        print(end.message, file=out)
+    else:
+        print(f"error: {end.message}", file=err)
+    if holds_run(run_dir):  # not a folder the run was refused, or left empty and removed
+        print(f"Run folder: {run_dir}", file=out)
+    out.flush()
+
+
+def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
+    args = build_parser(prog).parse_args(
         numeric_values_attached(list(sys.argv[1:] if argv is None else argv)))
     base = None
     if args.resume:
+        from engine.checkpoint import CheckpointError, load_checkpoint  # imports PyTorch
+
         try:
             # The device is this computer's choice, not the checkpoint's.
             base = load_checkpoint(args.resume).config.replace(device="auto")
         except CheckpointError as error:
-            print(f"error: --resume: {error}", file=sys.stderr)
-            return 2
+            print(f"{prog}: error: --resume: {error}", file=sys.stderr)
+            return USAGE_ERROR
     config = config_from_args(args, base)
     try:
         config.validate()
     except ConfigError as error:
-        print(f"error: --{error.field.replace('_', '-')}: {error}", file=sys.stderr)
-        return 2
+        print(f"{prog}: error: --{error.field.replace('_', '-')}: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    from engine.trainer import Trainer  # only now, with a run to do, is PyTorch imported
+
     run_dir = Path(args.run_dir).expanduser() if args.run_dir else default_run_dir(config)
     if holds_run(run_dir) and not continues_own_run(run_dir, args.resume):
         if not args.new_run_dir:
-            print(f"error: --run-dir: {run_dir} already holds a run; runs are never mixed in "
-                  f"one folder. Continue it with --resume {run_dir / 'checkpoint.pt'}, choose "
-                  "a new folder, or add --new-run-dir to write this run to "
-                  f"{numbered_sibling(run_dir)} beside it.", file=sys.stderr)
-            return 2
+            print(f"{prog}: error: --run-dir: {run_dir} already holds a run; runs are never "
+                  f"mixed in one folder. Continue it with --resume "
+                  f"{run_dir / 'checkpoint.pt'}, choose a new folder, or add --new-run-dir to "
+                  f"write this run to {numbered_sibling(run_dir)} beside it.", file=sys.stderr)
+            return USAGE_ERROR
         run_dir = numbered_sibling(run_dir)
         print(f"{args.run_dir} already holds a run: this run goes to {run_dir}.",
               file=sys.stderr)
@@ -212,6 +323,5 @@ def main(argv: list[str] | None = None) -> int:
             ConsolePrinter(), control)
     finally:
         signal.signal(signal.SIGINT, previous)
-    if holds_run(run_dir):  # not a folder the run was refused, or left empty and removed
-        print(f"Run folder: {run_dir}", file=sys.stderr)
-    return EXIT_CODES[end.reason]
+    report(end, run_dir, sys.stdout, sys.stderr)
+    return EXIT_CODES.get(end.reason, 1)

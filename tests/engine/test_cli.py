@@ -1,6 +1,8 @@
 """Headless training from the command line: `python main.py train ...`."""
 
+import io
 import json
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -8,11 +10,31 @@ from pathlib import Path
 import pytest
 
 from engine.checkpoint import load_checkpoint
-from engine.cli import build_parser, main
+from engine.cli import EXIT_CODES, ConsolePrinter, build_parser, main
 from engine.config import config_fields
+from engine.events import BatchEnd
 from tests.datasets import write_idx_dataset
 
 REPO = Path(__file__).resolve().parents[2]
+
+
+def run_main_py(*args: str, argv0: str = "main.py", timeout: float = 120):
+    """`main.py` in a fresh interpreter, as if started as `argv0`; with -X importtime, so
+    stderr also lists every module imported."""
+    code = (f"import sys, main; sys.argv[0] = {argv0!r}; "
+            f"sys.exit(main.main({list(args)!r}))")
+    return subprocess.run([sys.executable, "-X", "importtime", "-c", code], cwd=REPO,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def imported_modules(importtime_stderr: str) -> set[str]:
+    return {line.rsplit("|", 1)[1].strip() for line in importtime_stderr.splitlines()
+            if line.startswith("import time:") and line.count("|") == 2}
+
+
+def without_importtime(stderr: str) -> str:
+    return "\n".join(line for line in stderr.splitlines()
+                     if not line.startswith("import time:"))
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +59,7 @@ def test_trains_and_writes_a_run_folder(data_dir, tmp_path, capsys):
                  "--run-dir", str(run_dir)])
     err = capsys.readouterr().err
     assert code == 0
-    assert "Epoch 1/2" in err and "Epoch 2/2" in err and "FINISHED" in err
+    assert "Epoch 1/2" in err and "Epoch 2/2" in err
     records = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in records] == [1, 2]
     ckpt = load_checkpoint(run_dir / "checkpoint.pt")
@@ -64,7 +86,8 @@ def test_a_failed_run_exits_non_zero_with_the_reason(tmp_path, capsys):
     code = main(["--dataset", "folder", "--data-dir", str(tmp_path), "--run-dir",
                  str(tmp_path / "run")])
     assert code == 1
-    assert "FAILED" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "error: " in err and "Run folder" not in out and "error" not in out
 
 
 def test_main_py_dispatches_to_the_cli():
@@ -72,6 +95,107 @@ def test_main_py_dispatches_to_the_cli():
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0
     assert "--batch-size" in result.stdout
+    assert result.stdout.startswith("usage: python main.py train")
+
+
+@pytest.mark.parametrize("args", [("train", "--help"), ("train", "--version"), ("--version",),
+                                  ("train", "--arch", "nonsense"), ("train", "--epochs", "x"),
+                                  ("train", "--lr", "0")])
+def test_help_version_and_usage_errors_answer_without_importing_torch(args):
+    result = run_main_py(*args)
+    modules = imported_modules(result.stderr)
+    assert "engine.version" in modules  # the listing works: our own modules are in it
+    assert "torch" not in modules and not any(m.startswith("torch.") for m in modules)
+    if "--help" in args or "--version" in args:
+        assert result.returncode == 0
+    else:
+        assert result.returncode == 2
+        assert "error:" in without_importtime(result.stderr) and result.stdout == ""
+
+
+def test_both_version_flags_print_the_version():
+    for args in (("--version",), ("train", "--version")):
+        result = run_main_py(*args)
+        assert result.returncode == 0
+        assert result.stdout.startswith("TrainDesk ") and len(result.stdout.split()) >= 2
+
+
+def test_help_is_named_as_invoked_lists_titles_examples_and_exit_codes():
+    text = run_main_py("train", "--help", argv0="/usr/local/bin/traindesk").stdout
+    assert text.startswith("usage: traindesk train")
+    assert "lenet5       LeNet-5 (classic)" in text
+    assert "mnist-sample   MNIST sample (bundled)" in text
+    examples = text.split("examples:")[1]
+    assert "traindesk train --arch" in examples
+    codes = text.split("exit codes:")[1]
+    for code in ("0", "1", "2", "3", "4", "130"):
+        assert f"\n  {code} " in codes
+    assert "learned nothing" in codes and "interrupted" in codes
+    assert EXIT_CODES == {"finished": 0, "failed": 1, "diverged": 3, "learned_nothing": 4,
+                          "stopped": 130}
+
+
+def test_a_bad_flag_is_reported_under_the_name_it_was_invoked_by():
+    result = run_main_py("train", "--arch", "nonsense", argv0="traindesk")
+    assert result.returncode == 2
+    assert "traindesk train: error: argument --arch: invalid choice" in result.stderr
+
+
+def test_summary_and_run_folder_on_stdout_one_progress_line_per_epoch_on_stderr(
+        data_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    result = subprocess.run(
+        [sys.executable, "main.py", "train", "--arch", "mlp", "--dataset", "fashion-mnist",
+         "--data-dir", str(data_dir), "--epochs", "2", "--batch-size", "16", "--device",
+         "cpu", "--run-dir", str(run_dir)],
+        cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        result.stdout.splitlines()[0], f"Run folder: {run_dir}"]
+    assert result.stdout.startswith("Finished 2 epochs: test accuracy")
+    err = result.stderr
+    assert "Training Multilayer perceptron on Fashion-MNIST for 2 epochs on CPU." in err
+    # Not a terminal: no progress bar redrawn per batch, one line per epoch.
+    assert "\r" not in err and "batch/s" not in err
+    assert [line.split(":")[0] for line in err.splitlines() if line.startswith("Epoch ")] == [
+        "Epoch 1/2", "Epoch 2/2"]
+
+
+def test_ctrl_c_stops_keeps_the_model_and_exits_130(data_dir, tmp_path):
+    run_dir = tmp_path / "run"
+    process = subprocess.Popen(
+        [sys.executable, "main.py", "train", "--arch", "mlp", "--dataset", "fashion-mnist",
+         "--data-dir", str(data_dir), "--epochs", "10000", "--batch-size", "16", "--device",
+         "cpu", "--run-dir", str(run_dir)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stderr:
+            if line.startswith("Epoch 1/"):  # one epoch done: there is a model to keep
+                process.send_signal(signal.SIGINT)
+                break
+        out, _ = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    assert process.returncode == 130
+    assert out.startswith("Stopped by you after ") and f"Run folder: {run_dir}" in out
+    assert load_checkpoint(run_dir / "checkpoint.pt").epoch >= 1
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_shows_no_rate_before_it_can_measure_one():
+    screen = _Terminal()
+    printer = ConsolePrinter(screen)
+    printer(BatchEnd(epoch=1, batch=1, batches_per_epoch=100, step=1, loss=2.3, accuracy=0.1,
+                     examples_per_sec=640.0, lr=0.003))
+    first = screen.getvalue()
+    # tqdm's rate needs two points in time; the first draw used to divide 1 batch by ~0 s.
+    assert "?batch/s" in first
+    assert "examples_s=640" in first
+    printer._close_bar()
 
 
 def test_resume_keeps_the_checkpoints_settings_and_changes_only_the_flags_given(
