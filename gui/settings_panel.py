@@ -3,6 +3,9 @@
 Every field becomes a labelled editor (label and tooltip from the field's metadata). Every
 edit re-checks the whole config with `TrainConfig.problems()` and shows each message in red
 under the field it is about, so the Train button can stay off until the settings make sense.
+
+The form needs no PyTorch (names and descriptions come from `engine.catalog`), so it is
+usable while PyTorch loads; only the list of devices waits for it (`set_devices`).
 """
 
 from __future__ import annotations
@@ -10,9 +13,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Signal
 from PySide6.QtGui import QFont
@@ -32,12 +35,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.catalog import ARCHITECTURES, DATASET_INFO
 from engine.config import MAX_THREADS, TrainConfig, config_fields
-from engine.data import DATASETS
-from engine.devices import available_devices, resolve_device
-from engine.models import MODELS
 from gui.contrast import make_secondary
 from gui.lr_input import LogSpinBox
+
+if TYPE_CHECKING:
+    from engine.devices import DeviceInfo
 
 SETTINGS_GROUP = "train"
 
@@ -58,6 +62,7 @@ SCHEDULE_TITLES = {
     "onecycle": "One-cycle",
 }
 ERROR_COLOR = "#b71c1c"  # AA (>= 4.5:1) on the window background
+ALWAYS_AVAILABLE_DEVICES = ("auto", "cpu")  # known without asking PyTorch
 
 
 @dataclass
@@ -101,6 +106,8 @@ class SettingsPanel(QWidget):
         self._groups: list[QGroupBox] = []
         self._labels: list[QLabel] = []
         self._updating = False
+        self._devices_known = False  # until set_devices: only auto and cpu are offered
+        self._device_from_settings = False  # the device shown was restored, not chosen
         self._valid: bool | None = None  # set by the first refresh below
         self._build()
         self.set_config(self._defaults)
@@ -112,6 +119,7 @@ class SettingsPanel(QWidget):
         return TrainConfig(**{name: row.get() for name, row in self._rows.items()})
 
     def set_config(self, config: TrainConfig) -> None:
+        self._device_from_settings = False
         self._updating = True
         try:
             for name, row in self._rows.items():
@@ -122,7 +130,7 @@ class SettingsPanel(QWidget):
 
     def problems(self) -> dict[str, str]:
         """Each invalid field mapped to the sentence shown under it."""
-        found = self.config().problems()
+        found = self._checkable(self.config()).problems()
         for name in ("lr", "weight_decay"):
             box = self._rows[name].editor
             if isinstance(box, LogSpinBox) and not box.is_number():
@@ -135,6 +143,36 @@ class SettingsPanel(QWidget):
 
     def is_valid(self) -> bool:
         return not self.problems()
+
+    def _checkable(self, config: TrainConfig) -> TrainConfig:
+        """`config` as far as it can be checked now: checking a GPU choice needs PyTorch,
+        so until `set_devices` it is checked as auto (and again once the devices are known)."""
+        if not self._devices_known and config.device not in ALWAYS_AVAILABLE_DEVICES:
+            return config.replace(device="auto")
+        return config
+
+    def set_devices(self, devices: Sequence[DeviceInfo], best: str) -> None:
+        """Offer this computer's devices (known once PyTorch has loaded); `best` is the id
+        "auto" resolves to. A device restored from the settings file that this computer
+        lacks falls back to auto; one chosen otherwise (a checkpoint's) stays, explained."""
+        combo = self._rows["device"].editor
+        assert isinstance(combo, QComboBox)
+        chosen = combo.currentData()
+        best_label = next((d.label for d in devices if d.id == best), best)
+        self._updating = True
+        try:
+            combo.clear()
+            for text, value in [(f"Auto (best available: {best_label})", "auto"),
+                                *((d.label, d.id) for d in devices)]:
+                combo.addItem(text, value)
+            ids = {d.id for d in devices}
+            if self._device_from_settings and chosen not in ids and chosen != "auto":
+                chosen = "auto"
+            _select(combo, chosen)
+        finally:
+            self._updating = False
+        self._devices_known = True
+        self._on_edit()
 
     def set_running(self, running: bool) -> None:
         """Lock the form while a run uses these settings."""
@@ -160,13 +198,14 @@ class SettingsPanel(QWidget):
         for _ in range(len(values)):  # fixing one field can expose another (amp vs device)
             bad = {
                 name: getattr(self._defaults, name)
-                for name in config.problems()
+                for name in self._checkable(config).problems()
                 if name != "data_dir" and getattr(config, name) != getattr(self._defaults, name)
             }
             if not bad:
                 break
             config = config.replace(**bad)
         self.set_config(config)
+        self._device_from_settings = True
 
     # Building the form.
 
@@ -226,8 +265,9 @@ class SettingsPanel(QWidget):
     ) -> tuple[QWidget, QWidget, Callable[[], Any], Callable[[Any], None]]:
         """(the editor, what goes in the form, getter, setter) for one field."""
         special = {
-            "arch": lambda: _combo([(spec.title, name) for name, spec in MODELS.items()]),
-            "dataset": lambda: _combo([(spec.title, name) for name, spec in DATASETS.items()]),
+            "arch": lambda: _combo([(info.title, name) for name, info in ARCHITECTURES.items()]),
+            "dataset": lambda: _combo(
+                [(info.title, name) for name, info in DATASET_INFO.items()]),
             "device": _device_combo,
             "optimizer": lambda: _combo(
                 [(OPTIMIZER_TITLES.get(c, c), c) for c in f.metadata["choices"]]
@@ -307,7 +347,7 @@ class SettingsPanel(QWidget):
         """Grey explanations under the fields; a field's problem replaces its note."""
         notes = {
             "arch": _arch_note(config.arch),
-            "dataset": getattr(DATASETS.get(config.dataset), "description", ""),
+            "dataset": getattr(DATASET_INFO.get(config.dataset), "description", ""),
             "data_dir": _data_dir_note(config.dataset),
             "image_size": _image_size_note(config.arch, config.image_size),
             "momentum": (
@@ -326,7 +366,7 @@ class SettingsPanel(QWidget):
 
 
 def _arch_note(arch: str) -> str:
-    spec = MODELS.get(arch)
+    spec = ARCHITECTURES.get(arch)
     if spec is None:
         return ""
     size = spec.input_size
@@ -340,7 +380,7 @@ def _arch_note(arch: str) -> str:
 def _data_dir_note(dataset: str) -> str:
     if dataset == "folder":
         return "The folder that holds one sub-folder of images per class."
-    spec = DATASETS.get(dataset)
+    spec = DATASET_INFO.get(dataset)
     if spec is not None and not spec.downloads:
         return "Not used by this dataset: it ships with TrainDesk."
     return "Where datasets are looked for and downloaded to."
@@ -349,7 +389,7 @@ def _data_dir_note(dataset: str) -> str:
 def _image_size_note(arch: str, image_size: Any) -> str:
     if image_size:
         return f"Images are resized to {image_size}×{image_size}."
-    spec = MODELS.get(arch)
+    spec = ARCHITECTURES.get(arch)
     if spec is not None and spec.input_size:
         return f"auto: {spec.input_size}×{spec.input_size}, what {spec.title} expects."
     return "auto: the dataset's own size."
@@ -378,12 +418,8 @@ def _combo(items: list[tuple[str, str]]) -> QComboBox:
 
 
 def _device_combo() -> QComboBox:
-    devices = available_devices()
-    best = str(resolve_device("auto"))
-    best_label = next((d.label for d in devices if d.id == best), best)
-    return _combo(
-        [(f"Auto (best available: {best_label})", "auto")] + [(d.label, d.id) for d in devices]
-    )
+    """Auto and the CPU until PyTorch has said which GPUs there are (`set_devices`)."""
+    return _combo([("Auto (looking for GPUs…)", "auto"), ("CPU", "cpu")])
 
 
 def _select(combo: QComboBox, value: Any) -> None:

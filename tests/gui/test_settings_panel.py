@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from engine.config import TrainConfig, config_fields
 from engine.data import DATASETS
+from engine.devices import DeviceInfo, available_devices, resolve_device
 from engine.models import MODELS
 from gui.lr_input import LogSpinBox, format_number, parse_number, step_log_scale
 from gui.settings_panel import SettingsPanel
@@ -30,6 +31,7 @@ DEFAULTS = TrainConfig()
 def panel(qtbot):
     widget = SettingsPanel()
     qtbot.addWidget(widget)
+    widget.set_devices(available_devices(), str(resolve_device("auto")))
     return widget
 
 
@@ -407,3 +409,32 @@ def test_cpu_threads_read_auto_by_default_and_take_a_number(panel):
     assert box.text() == "auto" and panel.config().threads == 0
     box.setValue(2)
     assert box.text() == "2" and panel.config().threads == 2
+
+
+def test_before_pytorch_has_loaded_auto_and_cpu_are_offered_and_a_gpu_waits(qtbot):
+    panel = SettingsPanel()
+    qtbot.addWidget(panel)
+    device = panel.findChild(QComboBox, "device")
+    assert [device.itemData(i) for i in range(device.count())] == ["auto", "cpu"]
+    panel.set_config(DEFAULTS.replace(device="cuda:7"))
+    assert panel.is_valid()  # not checkable yet: no red message about a device not known
+    panel.set_devices([DeviceInfo("cpu", "CPU"), DeviceInfo("cuda:0", "CUDA 0: Test GPU")],
+                      "cuda:0")
+    assert [device.itemData(i) for i in range(device.count())] == [
+        "auto", "cpu", "cuda:0", "cuda:7"]
+    assert device.itemText(0) == "Auto (best available: CUDA 0: Test GPU)"
+    assert panel.config().device == "cuda:7" and "cuda:7" in error_text(panel, "device")
+
+
+def test_a_saved_device_this_computer_lacks_falls_back_to_auto_once_devices_are_known(
+        qtbot, tmp_path):
+    settings = ini_settings(tmp_path)
+    settings.setValue("train/device", "cuda:7")
+    settings.setValue("train/seed", "3")
+    panel = SettingsPanel()
+    qtbot.addWidget(panel)
+    panel.restore_settings(settings)
+    assert panel.config().device == "cuda:7"  # cannot be checked before PyTorch has loaded
+    panel.set_devices([DeviceInfo("cpu", "CPU")], "cpu")
+    assert panel.config() == DEFAULTS.replace(seed=3)
+    assert panel.is_valid()
