@@ -1,13 +1,21 @@
-"""The TrainDesk main window: composes the panels and owns the training run's lifecycle."""
+"""The TrainDesk main window: composes the panels and owns the training run's lifecycle.
+
+The window is built and shown without PyTorch: right after its first paint, PyTorch and
+the engine load on a background thread (gui/engine_loader.py) while the status bar says so
+and the settings form is usable. The parts that need PyTorch wait for it: the Model and Draw
+tabs show a stand-in, opening a checkpoint is off, and a click on Train is held and the run
+starts as soon as PyTorch has loaded (Stop cancels it meanwhile).
+"""
 
 from __future__ import annotations
 
 import csv
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QByteArray, QSettings, Qt, Slot
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -23,10 +31,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.catalog import dataset_title
-from engine.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from engine.catalog import DATASET_INFO, arch_title, dataset_title
 from engine.config import DEFAULT_RUNS_DIR, TrainConfig
-from engine.data import DATASETS
 from engine.durations import estimate_sentence
 from engine.events import (
     BatchEnd,
@@ -37,18 +43,23 @@ from engine.events import (
     RunEstimate,
     RunStart,
 )
-from engine.models import input_size_for
 from engine.run_folder import numbered_sibling
-from engine.trainer import Trainer
-from gui.draw_panel import DrawPanel
+from engine.text import plural
+from gui.engine_loader import EngineLoader
 from gui.errors import reported_errors
 from gui.log_panel import LogPanel
+from gui.pending_panel import PendingPanel
 from gui.plots_panel import PlotsPanel
 from gui.progress_panel import ProgressPanel
 from gui.run_banner import RunBanner, is_long
 from gui.settings_panel import SettingsPanel
-from gui.summary_panel import SummaryPanel
-from gui.worker import TrainingSession, leave_the_cores_to_training
+
+if TYPE_CHECKING:  # these import PyTorch: the window imports them once it has loaded
+    from engine.checkpoint import Checkpoint
+    from engine.trainer import Trainer
+    from gui.draw_panel import DrawPanel
+    from gui.summary_panel import SummaryPanel
+    from gui.worker import TrainingSession
 
 # Plots and progress redraw at most this often during a run (epoch ends and the run's end
 # show at once). A redraw costs the GUI thread milliseconds of Python, which on a 2-core
@@ -65,7 +76,6 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: QSettings | None = None,
                  runs_dir: str | Path = DEFAULT_RUNS_DIR) -> None:
         super().__init__()
-        leave_the_cores_to_training()
         self.setWindowTitle("TrainDesk")
         self._settings = settings if settings is not None else QSettings()
         self._runs_dir = Path(runs_dir)
@@ -79,26 +89,90 @@ class MainWindow(QMainWindow):
         self.history: list[dict] = []  # per-epoch records of the run on screen
         self._unplotted: list[BatchEnd] = []  # batches waiting for the next plot redraw
         self._last_plot = 0.0
+        self._engine_ready = False  # PyTorch and the engine are imported
+        self._engine_error: str | None = None  # why they could not be
+        self._start_waiting = False  # Train was clicked before PyTorch had loaded
+        self._waiting_resume_from: str | None = None
+        self._painted = False
 
         self.settings_panel = SettingsPanel()
         self.plots = PlotsPanel()
         self.progress = ProgressPanel()
         self.log = LogPanel()
-        self.summary = SummaryPanel()
-        self.draw = DrawPanel()
+        # The Model and Draw panels need PyTorch: stand-ins hold their tabs until it loads.
+        self.summary: SummaryPanel | None = None
+        self.draw: DrawPanel | None = None
+        self._model_tab = PendingPanel("The layers of the chosen network appear here once "
+                                       "PyTorch has loaded (a few seconds).")
+        self._draw_tab = PendingPanel("The drawing canvas opens here once PyTorch has loaded "
+                                      "(a few seconds).")
+        self.engine_loader = EngineLoader(self)
+        self.engine_loader.loaded.connect(self._on_engine_loaded)
+        self.engine_loader.failed.connect(self._on_engine_failed)
 
         self._build_actions()
         self._build_layout()
         self._build_menus()
-        self._status("Ready")
+        self._status("Loading PyTorch…")
 
         self.settings_panel.restore_settings(self._settings)
         self.settings_panel.validity_changed.connect(self._update_actions)
         self.settings_panel.config_changed.connect(self._on_config_changed)
         self._restore_window_state()
-        self._on_config_changed(self.settings_panel.config())
+        self._update_actions()
+        if EngineLoader.already_loaded():  # e.g. imported by the caller: nothing to wait for
+            self._on_engine_loaded()
+
+    # -- loading PyTorch behind the window ---------------------------------------------
+
+    def event(self, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and not self._painted:
+            # The window is on screen: now load PyTorch, without delaying that first paint.
+            self._painted = True
+            if not self._engine_ready:
+                QTimer.singleShot(0, self.engine_loader.start)
+        return super().event(event)
+
+    def engine_ready(self) -> bool:
+        return self._engine_ready
+
+    @Slot()
+    def _on_engine_loaded(self) -> None:
+        if self._engine_ready:
+            return
+        from engine.devices import available_devices, resolve_device
+        from gui.draw_panel import DrawPanel
+        from gui.summary_panel import SummaryPanel
+        from gui.worker import leave_the_cores_to_training
+
+        leave_the_cores_to_training()
+        self._engine_ready = True
+        self.settings_panel.set_devices(available_devices(), str(resolve_device("auto")))
+        self.summary = SummaryPanel()
+        self._model_tab.set_panel(self.summary)
+        self.draw = DrawPanel()
+        self._draw_tab.set_panel(self.draw)
         self.draw.news.connect(self.log.append_text)
         self.draw.load_bundled_model()
+        self._on_config_changed(self.settings_panel.config())
+        self._status("Ready")
+        if self._start_waiting:
+            self._start_waiting = False
+            self.settings_panel.set_running(False)
+            self.start_training(self._waiting_resume_from)
+        self._update_actions()
+
+    @Slot(str)
+    def _on_engine_failed(self, error: str) -> None:
+        self._engine_error = (f"PyTorch could not be loaded ({error}). Reinstall it "
+                              "(pip install --force-reinstall torch) and start TrainDesk again.")
+        self._status(self._engine_error)
+        self.log.append_text(self._engine_error, "error")
+        for tab in (self._model_tab, self._draw_tab):
+            tab.show_message(self._engine_error)
+        if self._start_waiting:
+            self._start_waiting = False
+            self.settings_panel.set_running(False)
         self._update_actions()
 
     # -- construction ------------------------------------------------------------------
@@ -176,8 +250,8 @@ class MainWindow(QMainWindow):
 
         self.tabs = QTabWidget()
         self.tabs.addTab(training, "Training")
-        self.tabs.addTab(self.summary, "Model")
-        self.tabs.addTab(self.draw, "Draw")
+        self.tabs.addTab(self._model_tab, "Model")
+        self.tabs.addTab(self._draw_tab, "Draw")
         self.setCentralWidget(self.tabs)
         # Hidden while a temporary message ("Saved ...") shows, back once it times out.
         self._status_label = QLabel()
@@ -213,13 +287,24 @@ class MainWindow(QMainWindow):
 
     def start_training(self, resume_from: str | None = None) -> bool:
         """Start a run with the current settings; False (and why, on screen) if refused."""
-        if self.session is not None:
+        if self.session is not None or self._start_waiting or self._engine_error:
             return False
         config = self.settings_panel.config()
-        problems = config.problems()
+        problems = self.settings_panel.problems()
         if problems:
             self.banner.show_refusal(f"Cannot train: {next(iter(problems.values()))}")
             return False
+        if not self._engine_ready:
+            # Held, not refused: the run starts the moment PyTorch has loaded.
+            self._start_waiting, self._waiting_resume_from = True, resume_from
+            self.settings_panel.set_running(True)
+            self._status("Loading PyTorch… training starts as soon as it has loaded.")
+            self.log.append_text("Training starts as soon as PyTorch has loaded (Stop "
+                                 "cancels).")
+            self._update_actions()
+            return True
+        from gui.worker import TrainingSession
+
         self.settings_panel.save_settings(self._settings)
         run_dir = self._new_run_dir(config)
         self.session = TrainingSession(config, run_dir=run_dir, resume_from=resume_from,
@@ -232,7 +317,8 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         self.plots.clear()
         self.progress.set_state("loading")
-        self.log.append_text(f"Starting {config.arch} on {config.dataset}…")
+        self.log.append_text(
+            f"Starting {arch_title(config.arch)} on {dataset_title(config.dataset)}…")
         self._run_status = f"Loading {dataset_title(config.dataset)}…"
         self._status(self._run_status)
         self.settings_panel.set_running(True)
@@ -280,7 +366,14 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def stop_training(self) -> None:
-        if self.session is not None:
+        if self._start_waiting:  # cancel a start that was waiting for PyTorch
+            self._start_waiting = False
+            self.settings_panel.set_running(False)
+            self._status("Loading PyTorch…")
+            self.statusBar().showMessage("Training cancelled before it started.", 5000)
+            self.log.append_text("Training cancelled before it started.")
+            self._update_actions()
+        elif self.session is not None:
             self.session.stop()
             self._stopping = True
             self.banner.dismiss_question()
@@ -395,25 +488,36 @@ class MainWindow(QMainWindow):
     @Slot()
     def _update_actions(self) -> None:
         running = self.session is not None
-        can_train = not running and self.settings_panel.is_valid()
+        idle = not running and not self._start_waiting
+        can_train = idle and self._engine_error is None and self.settings_panel.is_valid()
         can_control = running and not self._stopping
         for widget in (self.train_action, self.train_button):
             widget.setEnabled(can_train)
-        self.resume_action.setEnabled(can_train and self._checkpoint_path is not None)
-        for widget in (self.pause_action, self.pause_button, self.stop_action,
-                       self.stop_button):
+        self.train_button.setToolTip(
+            "Start training with these settings (Ctrl+Enter)" if self._engine_ready else
+            "Start training with these settings (Ctrl+Enter); PyTorch is still loading, so "
+            "the run starts as soon as it has loaded.")
+        self.resume_action.setEnabled(can_train and self._engine_ready
+                                      and self._checkpoint_path is not None)
+        for widget in (self.pause_action, self.pause_button):
             widget.setEnabled(can_control)
+        for widget in (self.stop_action, self.stop_button):
+            widget.setEnabled(can_control or self._start_waiting)
         label = "Resume" if self._paused else "Pause"
         self.pause_action.setText(f"&{label}")
         self.pause_button.setText(label)
         self.save_action.setEnabled(self.checkpoint is not None)
         self.export_action.setEnabled(bool(self.history))
-        self.open_action.setEnabled(not running)
+        self.open_action.setEnabled(idle and self._engine_ready)
 
     @Slot(object)
     def _on_config_changed(self, config: TrainConfig) -> None:
         """Keep the Model tab on the chosen architecture, where the input is known already."""
-        spec = DATASETS.get(config.dataset)
+        if self.summary is None:  # PyTorch is still loading: done once it has
+            return
+        from engine.models import input_size_for
+
+        spec = DATASET_INFO.get(config.dataset)
         if spec is None or spec.known_shape is None or config.problems().get("arch"):
             return
         channels, size, classes = spec.known_shape
@@ -423,6 +527,10 @@ class MainWindow(QMainWindow):
     # -- files -------------------------------------------------------------------------
 
     def open_checkpoint(self, path: str | None = None) -> bool:
+        if not self._engine_ready:
+            return False
+        from engine.checkpoint import CheckpointError, load_checkpoint
+
         if path is None:
             path, _ = QFileDialog.getOpenFileName(
                 self, "Open checkpoint", str(self._runs_dir), "Checkpoints (*.pt);;All files (*)")
@@ -442,8 +550,9 @@ class MainWindow(QMainWindow):
         self.plots.clear()
         self.plots.load_history(self.history)
         self.draw.add_opened_model(ckpt, path)
-        self.log.append_text(f"Opened {path}: {ckpt.config.arch} on {ckpt.config.dataset}, "
-                             f"{ckpt.epoch} epochs.")
+        self.log.append_text(f"Opened {path}: {arch_title(ckpt.config.arch)} on "
+                             f"{dataset_title(ckpt.config.dataset)}, "
+                             f"{plural(ckpt.epoch, 'epoch')}.")
         self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
         self._update_actions()
         return True
@@ -451,6 +560,8 @@ class MainWindow(QMainWindow):
     def save_checkpoint_as(self, path: str | None = None) -> bool:
         if self.checkpoint is None:
             return False
+        from engine.checkpoint import save_checkpoint
+
         if path is None:
             suggested = str(self._runs_dir / f"{self.checkpoint.config.arch}.pt")
             path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", suggested,

@@ -14,6 +14,7 @@ from gui.main_window import MainWindow
 from tests.datasets import write_idx_dataset
 
 RUN_TIMEOUT_MS = 120_000
+ENGINE_TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,8 @@ def make_window(qtbot, tmp_path, settings_file):
         window = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
         qtbot.addWidget(window)
         window.show()
+        # PyTorch loads behind the shown window (already imported when other tests ran).
+        qtbot.waitUntil(window.engine_ready, timeout=ENGINE_TIMEOUT_MS)
         return window
 
     return make

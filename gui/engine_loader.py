@@ -1,0 +1,78 @@
+"""Loads PyTorch and the engine behind the visible window, on a background thread.
+
+`import torch` takes seconds (about as long as everything else at start-up together), so
+the window is shown first and the import runs on a plain Python thread: the GUI thread keeps
+painting and answering the settings form meanwhile (bench/startup.py measures how much
+better that is than importing on the GUI thread after the first paint). The modules are
+imported here only; the GUI thread uses them once `loaded` has been emitted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+
+from PySide6.QtCore import QObject, Signal
+
+# What the torch-needing parts of the window import: training, checkpoints, prediction,
+# the model summary and the device list.
+ENGINE_MODULES = (
+    "torch",
+    "engine.devices",
+    "engine.models",
+    "engine.summary",
+    "engine.checkpoint",
+    "engine.predict",
+    "engine.trainer",
+)
+
+
+def import_engine() -> None:
+    """Import every module in ENGINE_MODULES (a no-op for those already imported)."""
+    import importlib
+
+    for name in ENGINE_MODULES:
+        importlib.import_module(name)
+
+
+class EngineLoader(QObject):
+    """`start()` imports the engine on a background thread; then `loaded` or `failed(text)`
+    is emitted on the GUI thread (where this object lives)."""
+
+    loaded = Signal()
+    failed = Signal(str)  # what went wrong, for a person
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._thread: threading.Thread | None = None
+
+    @staticmethod
+    def already_loaded() -> bool:
+        """True when another part of the program has imported the engine already."""
+        return all(name in sys.modules for name in ENGINE_MODULES)
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        # Not a daemon: a window closed within the first seconds lets the import finish
+        # before the interpreter exits, rather than tearing it down mid-import.
+        self._thread = threading.Thread(target=self._load, name="load-pytorch")
+        self._thread.start()
+
+    def is_loading(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def _load(self) -> None:
+        try:
+            import_engine()
+        except Exception as error:  # noqa: BLE001 - a broken install must be said, not crash
+            self._emit(self.failed, f"{type(error).__name__}: {error}")
+        else:
+            self._emit(self.loaded)
+
+    def _emit(self, signal, *args: object) -> None:
+        # Emitted from this thread, the signal is queued to the GUI thread by Qt. If the
+        # window was closed and deleted meanwhile, there is nobody to tell.
+        with contextlib.suppress(RuntimeError):
+            signal.emit(*args)
