@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QFileDialog,
@@ -53,6 +53,7 @@ from gui.plots_panel import PlotsPanel
 from gui.progress_panel import ProgressPanel
 from gui.run_banner import RunBanner, is_long
 from gui.settings_panel import SettingsPanel
+from gui.window_geometry import first_launch_geometry, fits_a_screen
 
 if TYPE_CHECKING:  # these import PyTorch: the window imports them once it has loaded
     from engine.checkpoint import Checkpoint
@@ -256,7 +257,6 @@ class MainWindow(QMainWindow):
         # Hidden while a temporary message ("Saved ...") shows, back once it times out.
         self._status_label = QLabel()
         self.statusBar().addWidget(self._status_label, 1)
-        self.resize(1400, 900)
         self.resizeDocks([self.log_dock], [110], Qt.Orientation.Vertical)
 
     def _build_menus(self) -> None:
@@ -624,8 +624,12 @@ class MainWindow(QMainWindow):
         # Qt's own saved bytes rather than fail to start.
         geometry = self._settings.value("window/geometry")
         state = self._settings.value("window/state")
-        if isinstance(geometry, (QByteArray, bytes)):
-            self.restoreGeometry(geometry)
+        restored = isinstance(geometry, (QByteArray, bytes)) and self.restoreGeometry(geometry)
+        screens = [screen.availableGeometry() for screen in QGuiApplication.screens()]
+        if not restored or not fits_a_screen(self.geometry(), screens):
+            # First launch, or saved on screens that are not there now: fit the screen.
+            self.setGeometry(first_launch_geometry(
+                QGuiApplication.primaryScreen().availableGeometry(), self.minimumSizeHint()))
         if isinstance(state, (QByteArray, bytes)):
             self.restoreState(state)
 
