@@ -245,6 +245,8 @@ def test_save_open_and_export(qtbot, window, tmp_path, monkeypatch):
     assert window.open_checkpoint(str(saved))
     assert window.plots.epoch_point_count() == 2
     assert window.draw.model_picker.currentText().startswith("model.pt: Multilayer")
+    assert "model.pt: Multilayer perceptron on MNIST, 2 epochs." in window.log.text()
+    assert "Starting Multilayer perceptron on MNIST…" in window.log.text()
 
     warnings = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
