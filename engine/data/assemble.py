@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from engine.data.types import DatasetError, ImageDataset
+from engine.text import plural
 
 
 def make_dataset(
@@ -30,13 +31,14 @@ def make_dataset(
             raise DatasetError(f"The {name} {part} images are not uint8 (N, C, H, W) arrays.")
         if len(images) == 0 or len(images) != len(labels):
             raise DatasetError(
-                f"The {name} {part} set has {len(images)} images and {len(labels)} labels; "
+                f"The {name} {part} set has {plural(len(images), 'image')} and "
+                f"{plural(len(labels), 'label')}; "
                 "it needs at least one image and one label per image."
             )
         if labels.min() < 0 or labels.max() >= len(class_names):
             raise DatasetError(
                 f"The {name} {part} labels run from {labels.min()} to {labels.max()}, but "
-                f"there are {len(class_names)} classes."
+                f"there are {plural(len(class_names), 'class', 'classes')}."
             )
     if train_x.shape[1:] != test_x.shape[1:]:
         raise DatasetError(

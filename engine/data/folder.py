@@ -28,6 +28,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 from engine.data.assemble import make_dataset
 from engine.data.types import DatasetError, ImageDataset, ProgressFn
 from engine.events import DataProgress
+from engine.text import plural
 
 NAME = "folder"
 TEST_FRACTION = 0.2
@@ -140,7 +141,8 @@ def _discover(root: Path, skipped: _Skipped,
         )
     if len(class_dirs) < 2:
         raise DatasetError(
-            f"{root} has {len(class_dirs)} class folder(s); a classifier needs at least 2 "
+            f"{root} has {plural(len(class_dirs), 'class folder')}; a classifier needs at "
+            "least 2 "
             "(one sub-folder of images per class)."
         )
     # Every class folder counts as read from the start: a link from one class into another

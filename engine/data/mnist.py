@@ -20,6 +20,7 @@ from engine.data.idx import read_idx
 from engine.data.types import DatasetError, DatasetMissing, ImageDataset, ProgressFn
 from engine.events import DataProgress, MissingData
 from engine.resources import RESOURCES_DIR
+from engine.text import plural
 
 IDX_FILES = (
     "train-images-idx3-ubyte",
@@ -121,15 +122,15 @@ def read_idx_dataset(
     ):
         if len(images) != len(labels):
             raise DatasetError(
-                f"{images_path} holds {len(images):,} images but {labels_path} holds "
-                f"{len(labels):,} labels; one of them is corrupt or from another dataset: "
+                f"{images_path} holds {plural(len(images), 'image')} but {labels_path} holds "
+                f"{plural(len(labels), 'label')}; one of them is corrupt or from another dataset: "
                 "delete both and download them again."
             )
         if labels.max(initial=0) >= len(class_names):
             raise DatasetError(
                 f"{labels_path} holds the label {labels.max()}, but {name} has "
-                f"{len(class_names)} classes; the file is corrupt or from another dataset: "
-                "delete it and download it again."
+                f"{plural(len(class_names), 'class', 'classes')}; the file is corrupt or from "
+                "another dataset: delete it and download it again."
             )
     return make_dataset(
         name,

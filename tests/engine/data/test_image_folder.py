@@ -134,7 +134,7 @@ def test_files_that_are_not_images_are_ignored(tmp_path):
 def test_one_class_is_not_enough(tmp_path):
     write_image_folder(tmp_path, classes=1, per_class=4)
 
-    with pytest.raises(DatasetError, match="at least 2"):
+    with pytest.raises(DatasetError, match="has 1 class folder; a classifier needs at least 2"):
         load_dataset("folder", tmp_path)
 
 
