@@ -12,7 +12,7 @@ import pytest
 from engine.checkpoint import load_checkpoint
 from engine.cli import EXIT_CODES, ConsolePrinter, build_parser, main
 from engine.config import config_fields
-from engine.events import BatchEnd
+from engine.events import BatchEnd, RunEnd
 from tests.datasets import write_idx_dataset
 
 REPO = Path(__file__).resolve().parents[2]
@@ -319,3 +319,26 @@ def test_the_run_estimate_is_one_line_on_stderr(data_dir, tmp_path, capsys):
     lines = [line for line in err.splitlines() if line.startswith("Estimated time: about ")]
     assert len(lines) == 1 and lines[0].endswith("per epoch) on CPU.")
     assert "Estimated" not in out
+
+
+@pytest.mark.parametrize(("reason", "code", "on_stdout"), [
+    ("finished", 0, True), ("stopped", 130, True), ("failed", 1, False),
+    ("diverged", 3, False), ("learned_nothing", 4, False)])
+def test_each_ending_has_its_exit_code_and_stream(reason, code, on_stdout, tmp_path,
+                                                  monkeypatch, capsys):
+    import engine.trainer
+
+    class EndsAs:
+        def __init__(self, config, run_dir, resume_from):
+            self.run_dir = Path(run_dir)
+
+        def run(self, listener, control):
+            self.run_dir.mkdir()
+            return RunEnd(reason, f"The run {reason}.", 1)
+
+    monkeypatch.setattr(engine.trainer, "Trainer", EndsAs)
+    assert main(["--run-dir", str(tmp_path / "run")]) == code
+    out, err = capsys.readouterr()
+    assert (f"The run {reason}." in out) == on_stdout
+    assert (f"error: The run {reason}." in err) == (not on_stdout)
+    assert f"Run folder: {tmp_path / 'run'}" in out
