@@ -2,10 +2,11 @@
 
 `import torch` takes seconds (about as long as everything else at start-up together), so
 the window is shown first and the import runs on a plain Python thread: the GUI thread keeps
-painting and answering the settings form meanwhile. Measured on a busy 2-core machine
-(bench/startup.py): importing on the GUI thread after the first paint froze the window for
-the whole import (median 7.0 s); on this thread the GUI thread's longest wait was 0.6 s
-(p99 0.12 s), most of it torch._C's initialisation, which holds the GIL. The modules are
+painting and answering the settings form meanwhile. Measured on a 2-core machine
+(bench/startup.py, medians): importing on the GUI thread after the first paint froze the
+window for the whole import (3.5 s quiet, 7.0 s busy); on this thread the GUI thread's
+longest wait was 0.3 s (0.6 s busy), p99 0.14 s, mostly torch._C's initialisation, which
+holds the GIL; PyTorch was ready about as soon (3.7 s against 3.5 s). The modules are
 imported here only; the GUI thread uses them once `loaded` has been emitted.
 """
 
