@@ -334,6 +334,7 @@ def test_each_ending_has_its_exit_code_and_stream(reason, code, on_stdout, tmp_p
 
         def run(self, listener, control):
             self.run_dir.mkdir()
+            (self.run_dir / "config.json").write_text("{}")  # a run record
             return RunEnd(reason, f"The run {reason}.", 1)
 
     monkeypatch.setattr(engine.trainer, "Trainer", EndsAs)

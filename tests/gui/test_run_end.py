@@ -30,6 +30,7 @@ def window(qtbot, tmp_path, data_dir):
     window = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
     qtbot.addWidget(window)
     window.show()
+    qtbot.waitUntil(window.engine_ready, timeout=60_000)  # PyTorch loads behind the window
     window.settings_panel.set_config(TrainConfig(
         arch="mlp", dataset="mnist", data_dir=str(data_dir), epochs=2, batch_size=20,
         device="cpu"))

@@ -65,7 +65,7 @@ window.settings_panel.set_config(TrainConfig(**args["config"]))
 window.show()
 seen = {"torch_at_click": "torch" in sys.modules, "status_at_click": None, "end": None}
 window.train_button.click()
-seen["status_at_click"] = window.statusBar().currentMessage()
+seen["status_at_click"] = window.status_text()
 seen["session_at_click"] = window.session is not None
 seen["train_enabled_at_click"] = window.train_button.isEnabled()
 seen["stop_enabled_at_click"] = window.stop_button.isEnabled()
@@ -114,7 +114,7 @@ def loading_window(qtbot, tmp_path, monkeypatch, data_dir):
 
 def test_while_loading_the_form_is_usable_and_torch_needing_parts_wait(loading_window):
     window = loading_window
-    assert window.statusBar().currentMessage() == "Loading PyTorch…"
+    assert window.status_text() == "Loading PyTorch…"
     assert window.settings_panel.isEnabled() and window.settings_panel.is_valid()
     assert window.train_button.isEnabled()
     assert "as soon as it has loaded" in window.train_button.toolTip()
@@ -122,7 +122,7 @@ def test_while_loading_the_form_is_usable_and_torch_needing_parts_wait(loading_w
     assert window.summary is None and window.draw is None
     assert "once PyTorch has loaded" in window.tabs.widget(2).message.text()
     window.engine_loader.loaded.emit()
-    assert window.statusBar().currentMessage() == "Ready"
+    assert window.status_text() == "Ready"
     assert window.open_action.isEnabled()
     assert window.tabs.widget(2) is not None and window.draw is not None
     assert window.draw.predictor() is not None  # the bundled digit model
@@ -154,7 +154,7 @@ def test_stop_cancels_a_held_start(qtbot, loading_window):
 def test_a_broken_torch_install_is_said_and_train_is_off(loading_window):
     window = loading_window
     window.engine_loader.failed.emit("ImportError: libtorch_cpu.so: cannot open shared object")
-    message = window.statusBar().currentMessage()
+    message = window.status_text()
     assert message.startswith("PyTorch could not be loaded (ImportError") and "pip" in message
     assert not window.train_button.isEnabled()
     assert "could not be loaded" in window.log.text()
