@@ -32,7 +32,7 @@ LONG_BATCH_SECONDS = 1.0
 # then after 10, 20, 40 and every 60 seconds.
 MIN_HOLD_SECONDS = 10.0
 MAX_HOLD_SECONDS = 60.0
-SWITCH_MARGIN = 1.10  # another count must be this much faster to be chosen: noise is not
+SWITCH_MARGIN = 1.2  # another count must be this much faster to be chosen: noise is not
 SPEED_DROP = 0.6  # held speed below this share of the speed at the choice: re-check now
 
 
@@ -70,6 +70,9 @@ class ThreadTuner:
         self._trial: int | None = None
         self._held_rate = 0.0  # speed of the current count, last measured
         self._chosen_rate: float | None = None  # its speed when it was chosen
+        # A run's first batches are slow whatever the count (memory is allocated, kernels
+        # are chosen): timed, they would make any other count look faster. Not timed.
+        self._warming_up = True
         self._set_threads(self.threads)
         self._hold_current()
 
@@ -82,6 +85,10 @@ class ThreadTuner:
                                         and elapsed < LONG_BATCH_SECONDS):
             return None
         rate = self._examples / elapsed
+        if self._warming_up:
+            self._warming_up = False
+            self._new_window(now)
+            return None
         if self._trial is not None:
             return self._end_trial(rate)
         self._held_rate = rate

@@ -124,3 +124,11 @@ def test_a_big_model_is_measured_batch_by_batch():
     sim.train(tuner, until=30)
     assert tuner.threads == 1
     assert sim.messages[0][0] < 15  # one held batch (~5 s), one trial batch (~2 s)
+
+
+def test_the_slow_first_batches_of_a_run_do_not_make_fewer_threads_look_faster():
+    # Allocation and kernel choice make the first batches (a fifth of a second) 3x slower.
+    sim, tuner = tuned(lambda threads, now: {2: 10_000, 1: 6_000}[threads] / (
+        3 if now < 0.2 else 1))
+    sim.train(tuner, until=5)
+    assert tuner.threads == 2 and not sim.messages
