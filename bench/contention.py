@@ -34,10 +34,10 @@ from engine.trainer import Trainer  # noqa: E402
 SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
 # (batch size, batches, seconds at most): a few hundred batches where the model allows.
 MODELS = {
-    "mlp": (256, 200, 10.0),
-    "lenet5": (256, 200, 15.0),
-    "cifar-cnn": (64, 150, 15.0),
-    "resnet18": (32, 12, 20.0),
+    "mlp": (256, 300, 6.0),
+    "lenet5": (256, 200, 8.0),
+    "cifar-cnn": (64, 150, 8.0),
+    "resnet18": (32, 12, 12.0),
 }
 MODES = {"fixed": None, "auto": 0}  # fixed = every core, as before; auto = the tuner
 
