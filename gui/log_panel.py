@@ -5,12 +5,16 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QFontDatabase, QPalette
 from PySide6.QtWidgets import QPlainTextEdit, QVBoxLayout, QWidget
 
 from engine.events import LogLine
 from gui.contrast import secondary_colour
+
+if TYPE_CHECKING:
+    from gui.run_model import RunModel
 
 MAX_LINES = 5000
 LEVEL_COLOURS = {"warning": "#b35900", "error": "#c62828"}  # AA (>= 4.5:1) on white
@@ -42,6 +46,10 @@ class LogPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._view)
+
+    def follow(self, run: RunModel) -> None:
+        """Log the run's lines as they come (gui/run_model.py)."""
+        run.log_line.connect(lambda line: self.append(line))
 
     def append(self, line: LogLine) -> None:
         self.append_text(line.message, line.level)

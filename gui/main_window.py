@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Slot
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
@@ -34,15 +33,7 @@ from PySide6.QtWidgets import (
 from engine.catalog import DATASET_INFO, arch_title, dataset_title
 from engine.config import DEFAULT_RUNS_DIR, TrainConfig
 from engine.durations import estimate_sentence
-from engine.events import (
-    BatchEnd,
-    DataProgress,
-    EpochEnd,
-    LogLine,
-    RunEnd,
-    RunEstimate,
-    RunStart,
-)
+from engine.events import RunEnd, RunEstimate, RunStart
 from engine.run_folder import numbered_sibling
 from engine.text import plural
 from gui.engine_loader import EngineLoader
@@ -52,6 +43,7 @@ from gui.pending_panel import PendingPanel
 from gui.plots_panel import PlotsPanel
 from gui.progress_panel import ProgressPanel
 from gui.run_banner import RunBanner, is_long
+from gui.run_model import RunModel
 from gui.settings_panel import SettingsPanel
 from gui.window_geometry import first_launch_geometry, fits_a_screen
 
@@ -61,11 +53,6 @@ if TYPE_CHECKING:  # these import PyTorch: the window imports them once it has l
     from gui.draw_panel import DrawPanel
     from gui.summary_panel import SummaryPanel
     from gui.worker import TrainingSession
-
-# Plots and progress redraw at most this often during a run (epoch ends and the run's end
-# show at once). A redraw costs the GUI thread milliseconds of Python, which on a 2-core
-# machine is taken straight from the training thread (bench/gui_overhead.py).
-REDRAW_INTERVAL_S = 0.2
 
 # Keys handled by the draw canvas itself; the window's own come from its actions.
 CANVAS_SHORTCUTS = (("Clear the drawing", "Delete / Backspace"), ("Undo the last stroke", "Ctrl+Z"))
@@ -81,15 +68,11 @@ class MainWindow(QMainWindow):
         self._settings = settings if settings is not None else QSettings()
         self._runs_dir = Path(runs_dir)
         self.session: TrainingSession | None = None
-        self.checkpoint: Checkpoint | None = None  # the last trained or loaded model
-        self._checkpoint_path: str | None = None  # where `checkpoint` lives on disk
+        self.run = RunModel(parent=self)  # the run on screen; panels follow it
         self._paused = False
         self._run_status = ""  # what the status bar says while the run goes (not paused)
         self._stopping = False  # a stop was asked for and the run has not ended yet
         self._close_after_run = False  # the window was closed mid-run: close once it ends
-        self.history: list[dict] = []  # per-epoch records of the run on screen
-        self._unplotted: list[BatchEnd] = []  # batches waiting for the next plot redraw
-        self._last_plot = 0.0
         self._engine_ready = False  # PyTorch and the engine are imported
         self._engine_error: str | None = None  # why they could not be
         self._start_waiting = False  # Train was clicked before PyTorch had loaded
@@ -114,6 +97,10 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_layout()
         self._build_menus()
+        for panel in (self.plots, self.progress, self.log):
+            panel.follow(self.run)
+        self.run.run_started.connect(self._on_run_started)
+        self.run.estimate_made.connect(self._on_estimate)
         self._status("Loading PyTorch…")
 
         self.settings_panel.restore_settings(self._settings)
@@ -137,6 +124,16 @@ class MainWindow(QMainWindow):
     def engine_ready(self) -> bool:
         return self._engine_ready
 
+    @property
+    def checkpoint(self) -> Checkpoint | None:
+        """The model kept from the last run or the opened checkpoint (for Save, Continue)."""
+        return self.run.checkpoint
+
+    @property
+    def history(self) -> list[dict]:
+        """The per-epoch records of the run on screen."""
+        return self.run.history
+
     @Slot()
     def _on_engine_loaded(self) -> None:
         if self._engine_ready:
@@ -150,6 +147,7 @@ class MainWindow(QMainWindow):
         self._engine_ready = True
         self.settings_panel.set_devices(available_devices(), str(resolve_device("auto")))
         self.summary = SummaryPanel()
+        self.summary.follow(self.run)
         self._model_tab.set_panel(self.summary)
         self.draw = DrawPanel()
         self._draw_tab.set_panel(self.draw)
@@ -309,13 +307,11 @@ class MainWindow(QMainWindow):
         run_dir = self._new_run_dir(config)
         self.session = TrainingSession(config, run_dir=run_dir, resume_from=resume_from,
                                        parent=self)
-        self.session.events.connect(self._on_events)
+        self.session.events.connect(self.run.feed)
         self.session.finished.connect(self._on_finished)
         self._paused = self._stopping = False
-        self.history = []
-        self._unplotted = []
+        self.run.begin()
         self.banner.hide()
-        self.plots.clear()
         self.progress.set_state("loading")
         self.log.append_text(
             f"Starting {arch_title(config.arch)} on {dataset_title(config.dataset)}…")
@@ -343,10 +339,10 @@ class MainWindow(QMainWindow):
 
     @Slot()
     def resume_training(self) -> None:
-        if self._checkpoint_path is None:
+        if self.run.checkpoint_path is None:
             self.statusBar().showMessage("Open or train a checkpoint first.", 5000)
             return
-        self.start_training(resume_from=self._checkpoint_path)
+        self.start_training(resume_from=self.run.checkpoint_path)
 
     @Slot()
     def toggle_pause(self) -> None:
@@ -380,44 +376,14 @@ class MainWindow(QMainWindow):
             self._status("Stopping…")
             self._update_actions()
 
-    @Slot(list)
-    def _on_events(self, events: list) -> None:
-        for event in events:
-            if isinstance(event, BatchEnd):
-                self._unplotted.append(event)
-                continue
-            with reported_errors():  # a panel that fails must not swallow later events
-                self._on_event(event)
-        if self._unplotted and (
-                time.monotonic() - self._last_plot >= REDRAW_INTERVAL_S
-                or self._unplotted[-1].batch == self._unplotted[-1].batches_per_epoch):
-            self._plot_batches()  # an epoch's end shows at once: evaluation comes next
+    @Slot(object)
+    def _on_run_started(self, start: RunStart) -> None:
+        if self._paused:  # paused while the data loaded: the progress panel says so too
+            self.progress.set_state("paused")
+        self._run_status = f"Training on {start.device}"
+        self._status("Paused" if self._paused else self._run_status)
 
-    def _on_event(self, event: object) -> None:
-        """Show one engine event (not a batch: those are plotted in bunches)."""
-        self._plot_batches()  # keep the order: batches before a later epoch end
-        if isinstance(event, RunStart):
-            self.plots.start_run(event)
-            self.history = list(event.history)
-            if event.history:  # a resumed run: show the epochs it continues from
-                self.plots.load_history(self.history)
-            self.progress.start_run(event)
-            self.progress.set_state("paused" if self._paused else "training")
-            self.summary.show_for(event.arch, event.input_shape[0],
-                                  len(event.class_names), event.input_shape[1])
-            self._run_status = f"Training on {event.device}"
-            self._status("Paused" if self._paused else self._run_status)
-        elif isinstance(event, RunEstimate):
-            self._on_estimate(event)
-        elif isinstance(event, EpochEnd):
-            self.history.append(event.as_record())
-            self.plots.add_epoch(event)
-            self.progress.update_epoch(event)
-        elif isinstance(event, LogLine):
-            self.log.append(event)
-        elif isinstance(event, DataProgress):
-            self.progress.show_data_progress(event)
-
+    @Slot(object)
     def _on_estimate(self, estimate: RunEstimate) -> None:
         """Log the estimate; a long run waits, paused, until the person chooses to go on."""
         self.log.append_text(estimate_sentence(estimate))
@@ -425,16 +391,6 @@ class MainWindow(QMainWindow):
             self.toggle_pause()
             self.banner.ask_about_slow_run(estimate, self.session.trainer.config.arch)
             self.tabs.setCurrentIndex(0)  # where the question is, whichever tab was open
-
-    def _plot_batches(self) -> None:
-        batches, self._unplotted = self._unplotted, []
-        if not batches:
-            return
-        self._last_plot = time.monotonic()
-        self.progress.update_batch(batches[-1])
-        self.plots.add_batches(np.array([b.step for b in batches], dtype=np.float64),
-                               np.array([b.loss for b in batches], dtype=np.float64),
-                               np.array([b.lr for b in batches], dtype=np.float64))
 
     @Slot(object)
     def _on_finished(self, end: RunEnd) -> None:
@@ -452,7 +408,7 @@ class MainWindow(QMainWindow):
             self.log.append_text(self.banner.text().split("\n")[0],
                                  level.get(end.reason, "error"))
 
-        for step in (self._plot_batches, lambda: self.progress.end_run(end), banner_and_log):
+        for step in (lambda: self.run.end(end), banner_and_log):
             with reported_errors():
                 step()
         self._status("Ready")
@@ -466,11 +422,10 @@ class MainWindow(QMainWindow):
         """Keep the run's model for saving, continuing and (if it reads digits) drawing."""
         if trainer.saved is None or trainer.epochs_done == 0:
             return
-        self.checkpoint = trainer.saved
-        self._checkpoint_path = end.checkpoint_path
+        self.run.keep_model(trainer.saved, end.checkpoint_path)
         with reported_errors():
-            if self.checkpoint.is_digits:  # the canvas is for digits; list digit models only
-                self.draw.add_trained_model(self.checkpoint)
+            if trainer.saved.is_digits:  # the canvas is for digits; list digit models only
+                self.draw.add_trained_model(trainer.saved)
             else:
                 self.log.append_text("The Draw tab keeps its digit model; open this run's "
                                      "checkpoint (File > Open) to draw for it anyway.")
@@ -498,7 +453,7 @@ class MainWindow(QMainWindow):
             "Start training with these settings (Ctrl+Enter); PyTorch is still loading, so "
             "the run starts as soon as it has loaded.")
         self.resume_action.setEnabled(can_train and self._engine_ready
-                                      and self._checkpoint_path is not None)
+                                      and self.run.checkpoint_path is not None)
         for widget in (self.pause_action, self.pause_button):
             widget.setEnabled(can_control)
         for widget in (self.stop_action, self.stop_button):
@@ -542,13 +497,10 @@ class MainWindow(QMainWindow):
             QMessageBox.warning(self, "Cannot open checkpoint", str(error))
             self.log.append_text(f"Could not open {path}: {error}", "error")
             return False
-        self.checkpoint, self._checkpoint_path = ckpt, str(path)
         self.banner.hide()
         self.progress.reset()
         self.settings_panel.set_config(ckpt.config)
-        self.history = list(ckpt.history)
-        self.plots.clear()
-        self.plots.load_history(self.history)
+        self.run.show_opened(ckpt, str(path))
         self.draw.add_opened_model(ckpt, path)
         self.log.append_text(f"Opened {path}: {arch_title(ckpt.config.arch)} on "
                              f"{dataset_title(ckpt.config.dataset)}, "
@@ -573,7 +525,7 @@ class MainWindow(QMainWindow):
         except OSError as error:
             QMessageBox.warning(self, "Cannot save checkpoint", str(error))
             return False
-        self._checkpoint_path = str(path)
+        self.run.checkpoint_path = str(path)
         self.statusBar().showMessage(f"Saved {path}", 5000)
         self._update_actions()
         return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -16,8 +17,11 @@ from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
-from engine.events import EpochEnd, RunStart
+from engine.events import BatchEnd, EpochEnd, RunStart
 from gui.contrast import secondary_colour
+
+if TYPE_CHECKING:
+    from gui.run_model import RunModel
 
 # One colour per data split, the same in every plot (matplotlib's "tab10" hues).
 TRAIN_COLOR = "#1f77b4"
@@ -350,6 +354,28 @@ class PlotsPanel(QWidget):
         return curve
 
     # --- public API -----------------------------------------------------------------------
+
+    def follow(self, run: RunModel) -> None:
+        """Show the run on screen as it goes (gui/run_model.py)."""
+        run.run_started.connect(lambda start: self._show_start(start))
+        run.batches_arrived.connect(lambda batches: self.add_batch_events(batches))
+        run.epoch_ended.connect(lambda epoch: self.add_epoch(epoch))
+        run.history_replaced.connect(lambda history: self._show_history(history))
+
+    def _show_start(self, run: RunStart) -> None:
+        self.start_run(run)
+        if run.history:  # a resumed run: show the epochs it continues from
+            self.load_history(list(run.history))
+
+    def _show_history(self, history: list[dict]) -> None:
+        self.clear()
+        if history:
+            self.load_history(history)
+
+    def add_batch_events(self, batches: Sequence[BatchEnd]) -> None:
+        self.add_batches(np.array([b.step for b in batches], dtype=np.float64),
+                         np.array([b.loss for b in batches], dtype=np.float64),
+                         np.array([b.lr for b in batches], dtype=np.float64))
 
     def start_run(self, run: RunStart) -> None:
         """Clear every plot and preallocate room for the whole run's steps."""

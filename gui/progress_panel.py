@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFont, QHideEvent, QShowEvent
@@ -21,6 +22,9 @@ from PySide6.QtWidgets import (
 
 from engine.events import BatchEnd, DataProgress, EpochEnd, RunEnd, RunStart
 from gui.contrast import make_secondary
+
+if TYPE_CHECKING:
+    from gui.run_model import RunModel
 
 STATES = {  # state -> (what a person reads, badge colour)
     "idle": ("Idle", "#6c757d"),
@@ -141,6 +145,14 @@ class ProgressPanel(QWidget):
         self._reset()
 
     # --- public API -----------------------------------------------------------------------
+
+    def follow(self, run: RunModel) -> None:
+        """Show the run on screen as it goes (gui/run_model.py)."""
+        run.run_started.connect(lambda start: self.start_run(start))
+        run.batches_arrived.connect(lambda batches: self.update_batch(batches[-1]))
+        run.epoch_ended.connect(lambda epoch: self.update_epoch(epoch))
+        run.data_progress.connect(lambda progress: self.show_data_progress(progress))
+        run.run_ended.connect(lambda end: self.end_run(end))
 
     def start_run(self, run: RunStart) -> None:
         self._reset()

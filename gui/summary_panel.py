@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHeaderView,
@@ -15,6 +17,9 @@ from torch import nn
 
 from engine.models import MODELS, build_model
 from engine.summary import ModelSummary, summarize
+
+if TYPE_CHECKING:
+    from gui.run_model import RunModel
 
 ERROR_COLOR = "#d32f2f"
 _COLUMNS = ("Layer", "Output shape", "Parameters")
@@ -72,6 +77,11 @@ class SummaryPanel(QWidget):
         layout.addWidget(self._tree, 1)
         layout.addWidget(self._totals)
         self._heading.setText("No model yet.")
+
+    def follow(self, run: RunModel) -> None:
+        """Show the network of the run on screen, as it was built (gui/run_model.py)."""
+        run.run_started.connect(lambda start: self.show_for(
+            start.arch, start.input_shape[0], len(start.class_names), start.input_shape[1]))
 
     def summary(self) -> ModelSummary | None:
         """The summary on show, or None when there is none (nothing asked yet, or an error)."""

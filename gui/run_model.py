@@ -1,0 +1,134 @@
+"""The run on screen, as one small model that panels subscribe to (napari's pattern).
+
+The training session hands over engine events in bunches; this model keeps what the panels
+show (the per-epoch history, the run's start, its model and checkpoint) and re-emits the
+events as signals. Each panel connects to the signals it shows in its own module, so the
+main window only composes: a new panel is its own file plus one line that connects it.
+
+Batches are passed on in bunches at most every `REDRAW_INTERVAL_S` (and at once at an
+epoch's last batch): a redraw costs the GUI thread milliseconds of Python, which on a
+2-core machine is taken straight from the training thread (bench/gui_overhead.py).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from engine.events import (
+    BatchEnd,
+    DataProgress,
+    EpochEnd,
+    LogLine,
+    RunEnd,
+    RunEstimate,
+    RunStart,
+)
+from gui.errors import reported_errors
+
+if TYPE_CHECKING:
+    from engine.checkpoint import Checkpoint
+
+REDRAW_INTERVAL_S = 0.2
+
+
+@dataclass(frozen=True)
+class InspectRequest:
+    image: np.ndarray  # uint8, (channels, height, width), as the dataset holds it
+    label: int | None  # the true class, where known
+    caption: str  # where it came from, for a person ("Test image 1,234", "Your drawing")
+
+
+class RunModel(QObject):
+    """What the window shows about the current (or last, or opened) run."""
+
+    run_started = Signal(object)  # RunStart (a resumed run carries its earlier history)
+    batches_arrived = Signal(list)  # list[BatchEnd], in order, bunched (see module doc)
+    epoch_ended = Signal(object)  # EpochEnd
+    estimate_made = Signal(object)  # RunEstimate
+    log_line = Signal(object)  # LogLine
+    data_progress = Signal(object)  # DataProgress
+    run_ended = Signal(object)  # RunEnd, after the last batches and epochs
+    history_replaced = Signal(list)  # a new run began ([]) or a checkpoint was opened
+    model_changed = Signal(object)  # the Checkpoint now kept for saving and continuing
+    # A person picked one image to look into (a Data grid cell, a mistake, a drawing):
+    # an `InspectRequest` for the panels that show what the network sees.
+    inspect_requested = Signal(object)
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._clock = clock
+        self.history: list[dict] = []  # per-epoch records (EpochEnd.as_record())
+        self.start: RunStart | None = None
+        self.checkpoint: Checkpoint | None = None
+        self.checkpoint_path: str | None = None  # where `checkpoint` lives on disk
+        self._unsent: list[BatchEnd] = []
+        self._last_sent = float("-inf")
+
+    # -- a run ---------------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """A new run is starting: nothing of the previous one stays on screen."""
+        self.start = None
+        self.history = []
+        self._unsent = []
+        self.history_replaced.emit([])
+
+    def feed(self, events: list) -> None:
+        """Take a bunch of engine events from the training session, in the engine's order."""
+        for event in events:
+            if isinstance(event, BatchEnd):
+                self._unsent.append(event)
+                continue
+            self.flush_batches()  # keep the order: batches before a later epoch end
+            with reported_errors():  # a panel that fails must not swallow later events
+                self._emit(event)
+        last = self._unsent[-1] if self._unsent else None
+        if last is not None and (self._clock() - self._last_sent >= REDRAW_INTERVAL_S
+                                 or last.batch == last.batches_per_epoch):
+            self.flush_batches()  # an epoch's end shows at once: evaluation comes next
+
+    def flush_batches(self) -> None:
+        batches, self._unsent = self._unsent, []
+        if batches:
+            self._last_sent = self._clock()
+            self.batches_arrived.emit(batches)
+
+    def end(self, end: RunEnd) -> None:
+        self.flush_batches()
+        self.run_ended.emit(end)
+
+    def _emit(self, event: object) -> None:
+        if isinstance(event, RunStart):
+            self.start = event
+            self.history = list(event.history)
+            self.run_started.emit(event)
+        elif isinstance(event, EpochEnd):
+            self.history.append(event.as_record())
+            self.epoch_ended.emit(event)
+        elif isinstance(event, RunEstimate):
+            self.estimate_made.emit(event)
+        elif isinstance(event, LogLine):
+            self.log_line.emit(event)
+        elif isinstance(event, DataProgress):
+            self.data_progress.emit(event)
+
+    # -- the model kept --------------------------------------------------------------------
+
+    def keep_model(self, checkpoint: Checkpoint, path: str | None) -> None:
+        self.checkpoint, self.checkpoint_path = checkpoint, path
+        self.model_changed.emit(checkpoint)
+
+    def show_opened(self, checkpoint: Checkpoint, path: str) -> None:
+        """A checkpoint was opened: its model and its history are what the window shows."""
+        self.start = None
+        self.history = list(checkpoint.history)
+        self._unsent = []
+        self.history_replaced.emit(self.history)
+        self.keep_model(checkpoint, path)

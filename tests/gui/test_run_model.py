@@ -1,0 +1,95 @@
+"""The run model: keeps the run on screen and passes engine events on to the panels, in order,
+with batches bunched so the plots redraw at most every REDRAW_INTERVAL_S."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.events import BatchEnd, EpochEnd, LogLine, RunEnd, RunStart
+from gui.run_model import REDRAW_INTERVAL_S, RunModel
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def run_start(history=()) -> RunStart:
+    return RunStart(arch="mlp", dataset="mnist-sample", device="CPU", epochs=2, start_epoch=0,
+                    batches_per_epoch=4, train_size=80, val_size=0, test_size=20,
+                    num_params=10, class_names=tuple("0123456789"), input_shape=(1, 28, 28),
+                    history=tuple(history))
+
+
+def batch(epoch: int, n: int) -> BatchEnd:
+    return BatchEnd(epoch=epoch, batch=n, batches_per_epoch=4, step=(epoch - 1) * 4 + n,
+                    loss=1.0 / n, accuracy=0.5, examples_per_sec=1000.0, lr=0.01)
+
+
+def epoch_end(epoch: int) -> EpochEnd:
+    return EpochEnd(epoch=epoch, epochs=2, train_loss=0.5, train_acc=0.8, val_loss=None,
+                    val_acc=None, test_loss=0.4, test_acc=0.85, lr=0.01, seconds=1.0)
+
+
+@pytest.fixture
+def recorded(qtbot):
+    clock = Clock()
+    model = RunModel(clock=clock)
+    seen: list[tuple[str, object]] = []
+    for name in ("run_started", "batches_arrived", "epoch_ended", "log_line", "run_ended",
+                 "history_replaced", "model_changed"):
+        getattr(model, name).connect(lambda value, name=name: seen.append((name, value)))
+    return model, clock, seen
+
+
+def test_batches_are_bunched_and_never_overtaken_by_a_later_event(recorded):
+    model, clock, seen = recorded
+    model.feed([run_start(), batch(1, 1)])
+    assert [name for name, _ in seen] == ["run_started", "batches_arrived"]  # first at once
+    clock.now += REDRAW_INTERVAL_S / 4
+    model.feed([batch(1, 2)])
+    model.feed([batch(1, 3)])
+    assert len(seen) == 2  # held: too soon for another redraw
+    model.feed([LogLine("hello")])  # a later event pushes the held batches out first
+    assert [(name, [b.batch for b in value] if name == "batches_arrived" else None)
+            for name, value in seen[2:]] == [("batches_arrived", [2, 3]), ("log_line", None)]
+    clock.now += REDRAW_INTERVAL_S / 4
+    model.feed([batch(1, 4)])  # an epoch's last batch goes at once: evaluation comes next
+    assert seen[-1][0] == "batches_arrived" and seen[-1][1][-1].batch == 4
+
+
+def test_the_history_follows_the_epochs_and_a_new_run_clears_it(recorded):
+    model, clock, seen = recorded
+    model.feed([run_start(), epoch_end(1), epoch_end(2)])
+    assert [record["epoch"] for record in model.history] == [1, 2]
+    model.begin()
+    assert model.history == [] and seen[-1] == ("history_replaced", [])
+    resumed_from = [epoch_end(1).as_record()]
+    model.feed([run_start(history=resumed_from)])
+    assert model.history == resumed_from
+
+
+def test_the_end_comes_after_the_last_batches(recorded):
+    model, clock, seen = recorded
+    model.feed([run_start(), batch(1, 1)])
+    clock.now += REDRAW_INTERVAL_S / 10
+    model.feed([batch(1, 2)])
+    end = RunEnd("stopped", "Stopped.", 0)
+    model.end(end)
+    assert [name for name, _ in seen[-2:]] == ["batches_arrived", "run_ended"]
+    assert seen[-1][1] is end
+
+
+def test_an_opened_checkpoint_shows_its_history_and_becomes_the_model(recorded):
+    model, clock, seen = recorded
+
+    class Opened:  # the parts of a Checkpoint the model reads
+        history = [epoch_end(1).as_record(), epoch_end(2).as_record()]
+
+    model.show_opened(Opened, "/runs/a/checkpoint.pt")
+    assert model.history == Opened.history
+    assert model.checkpoint is Opened and model.checkpoint_path == "/runs/a/checkpoint.pt"
+    assert [name for name, _ in seen] == ["history_replaced", "model_changed"]
