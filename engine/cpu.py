@@ -32,7 +32,7 @@ LONG_BATCH_SECONDS = 1.0
 # then after 10, 20, 40 and every 60 seconds.
 MIN_HOLD_SECONDS = 10.0
 MAX_HOLD_SECONDS = 60.0
-SWITCH_MARGIN = 1.2  # another count must be this much faster to be chosen: noise is not
+SWITCH_MARGIN = 1.1  # another count must be this much faster (twice) to be chosen
 SPEED_DROP = 0.6  # held speed below this share of the speed at the choice: re-check now
 
 
@@ -58,6 +58,11 @@ class ThreadTuner:
     Call `batch_done(examples)` after each training batch (on the CPU, where a batch's wall
     time is its cost); it returns a sentence when the count changes. `set_threads` is
     `torch.set_num_threads`, called on the training thread.
+
+    Each speed is measured over a window (`WINDOW_SECONDS`). The count in use is timed; when
+    its hold is over (or its speed has dropped sharply) the neighbouring count is timed for
+    one window; if that was faster, the count in use is timed once more before switching, so
+    that a moment's hiccup in the first window cannot move the run to a slower count.
     """
 
     def __init__(self, cores: int, set_threads: Callable[[int], None],
@@ -67,12 +72,12 @@ class ThreadTuner:
         self._set_threads = set_threads
         self._clock = clock
         self._hold = 0.0  # the first trial comes as soon as the first speed is known
-        self._trial: int | None = None
-        self._held_rate = 0.0  # speed of the current count, last measured
-        self._chosen_rate: float | None = None  # its speed when it was chosen
         # A run's first batches are slow whatever the count (memory is allocated, kernels
         # are chosen): timed, they would make any other count look faster. Not timed.
-        self._warming_up = True
+        self._phase = "warm-up"  # then "held", "trial" (the neighbour), "confirm"
+        self._trial = self.threads
+        self._held_rate = self._trial_rate = 0.0
+        self._chosen_rate: float | None = None  # speed of the count in use when chosen
         self._set_threads(self.threads)
         self._hold_current()
 
@@ -85,28 +90,36 @@ class ThreadTuner:
                                         and elapsed < LONG_BATCH_SECONDS):
             return None
         rate = self._examples / elapsed
-        if self._warming_up:
-            self._warming_up = False
-            self._new_window(now)
-            return None
-        if self._trial is not None:
-            return self._end_trial(rate)
-        self._held_rate = rate
-        if self._chosen_rate is None:
-            self._chosen_rate = rate
-        if rate < SPEED_DROP * self._chosen_rate:  # something else has started: look again
-            self._hold = 0.0
-        if now - self._held_since >= self._hold:
-            self._begin_trial()
-        else:
-            self._new_window(now)
+        self._new_window(now)
+        if self._phase == "warm-up":
+            self._phase = "held"
+        elif self._phase == "held":
+            self._held(rate, now)
+        elif self._phase == "trial":
+            self._trial_rate = rate
+            if rate > SWITCH_MARGIN * self._held_rate:  # time the count in use once more
+                self._phase = "confirm"
+                self._set_threads(self.threads)
+            else:
+                self._keep(self._held_rate)
+        else:  # confirm
+            if self._trial_rate > SWITCH_MARGIN * max(self._held_rate, rate):
+                return self._switch()
+            self._keep(rate)
         return None
 
     def restart_window(self) -> None:
         """Forget the batches timed so far in this window: a pause or an evaluation came."""
         self._new_window(self._clock())
 
-    def _begin_trial(self) -> None:
+    def _held(self, rate: float, now: float) -> None:
+        self._held_rate = rate
+        if self._chosen_rate is None:
+            self._chosen_rate = rate
+        if rate < SPEED_DROP * self._chosen_rate:  # something else has started: look again
+            self._hold = 0.0
+        if now - self._held_since < self._hold:
+            return
         index = self.options.index(self.threads)
         # One step fewer threads; from the fewest, one step more.
         neighbour = index + 1 if index + 1 < len(self.options) else index - 1
@@ -114,24 +127,28 @@ class ThreadTuner:
             self._hold = MAX_HOLD_SECONDS
             self._hold_current()
             return
-        self._trial = self.options[neighbour]
+        self._phase, self._trial = "trial", self.options[neighbour]
         self._set_threads(self._trial)
-        self._new_window(self._clock())
 
-    def _end_trial(self, trial_rate: float) -> str | None:
-        held, trial, held_rate = self.threads, self._trial, self._held_rate
-        self._trial = None
-        if trial_rate > SWITCH_MARGIN * held_rate:  # the trial's count stays set
-            self.threads, self._chosen_rate, self._hold = trial, trial_rate, MIN_HOLD_SECONDS
-            self._hold_current()
-            reason = " (another program is probably busy on the CPU)" if trial < held else ""
-            return (f"Training on {plural_threads(trial)} instead of {held}: "
-                    f"{trial_rate:,.0f} against {held_rate:,.0f} examples/s{reason}.")
-        self._chosen_rate = held_rate
+    def _keep(self, rate: float) -> None:
+        """The count in use stays (its threads set again), held twice as long as before."""
+        self._chosen_rate = rate
         self._hold = min(max(self._hold * 2, MIN_HOLD_SECONDS), MAX_HOLD_SECONDS)
-        self._set_threads(held)
+        self._set_threads(self.threads)
+        self._phase = "held"
         self._hold_current()
-        return None
+
+    def _switch(self) -> str:
+        held, trial = self.threads, self._trial
+        message = (f"Training on {plural_threads(trial)} instead of {held}: "
+                   f"{self._trial_rate:,.0f} against {self._held_rate:,.0f} examples/s"
+                   + (" (another program is probably busy on the CPU)." if trial < held
+                      else "."))
+        self.threads, self._chosen_rate, self._hold = trial, self._trial_rate, MIN_HOLD_SECONDS
+        self._set_threads(trial)
+        self._phase = "held"
+        self._hold_current()
+        return message
 
     def _hold_current(self) -> None:
         self._held_since = self._clock()

@@ -65,7 +65,7 @@ def test_busy_machine_from_the_start_moves_to_one_thread_within_a_second():
     sim, tuner = tuned(lambda threads, now: {2: 1_200, 1: 20_000}[threads])
     sim.train(tuner, until=2)
     assert tuner.threads == 1
-    assert sim.messages[0][0] < 1.0
+    assert sim.messages[0][0] < 1.5  # warm-up, two threads, one thread, two threads again
     assert "1 CPU thread instead of 2" in sim.messages[0][1]
     assert "another program" in sim.messages[0][1]
 
@@ -123,7 +123,7 @@ def test_a_big_model_is_measured_batch_by_batch():
     sim, tuner = tuned(lambda threads, now: {2: 12, 1: 30}[threads])
     sim.train(tuner, until=30)
     assert tuner.threads == 1
-    assert sim.messages[0][0] < 15  # one held batch (~5 s), one trial batch (~2 s)
+    assert sim.messages[0][0] < 20  # warm-up, held, trial and confirming batches
 
 
 def test_the_slow_first_batches_of_a_run_do_not_make_fewer_threads_look_faster():
@@ -131,4 +131,12 @@ def test_the_slow_first_batches_of_a_run_do_not_make_fewer_threads_look_faster()
     sim, tuner = tuned(lambda threads, now: {2: 10_000, 1: 6_000}[threads] / (
         3 if now < 0.2 else 1))
     sim.train(tuner, until=5)
+    assert tuner.threads == 2 and not sim.messages
+
+
+def test_a_moments_hiccup_does_not_move_the_run_to_fewer_threads():
+    # Another program runs for a third of a second at t=30 s; two threads stay the faster.
+    sim, tuner = tuned(lambda threads, now: 1_500 if threads == 2 and 30 <= now < 30.3 else
+                       {2: 14_000, 1: 11_000}[threads])
+    sim.train(tuner, until=120)
     assert tuner.threads == 2 and not sim.messages
