@@ -44,9 +44,10 @@ RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
 SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 
-def engine_epoch(data_dir: str) -> float:
+def engine_epoch(data_dir: str, threads: int = 0) -> float:
     config = TrainConfig(arch="lenet5", dataset="fashion-mnist", data_dir=data_dir, epochs=1,
-                         batch_size=256, optimizer="adam", lr=1e-3, device="cpu", seed=0)
+                         batch_size=256, optimizer="adam", lr=1e-3, device="cpu", seed=0,
+                         threads=threads)
     events = []
     started = time.perf_counter()
     end = Trainer(config).run(events.append)
@@ -57,6 +58,22 @@ def engine_epoch(data_dir: str) -> float:
     print(f"  engine: data load + run took {time.perf_counter() - started:.1f} s in all; "
           f"test accuracy {epoch.test_acc:.2%}")
     return train_size / epoch.seconds
+
+
+def compare_thread_choices(data_dir: str, pairs: int) -> None:
+    """Engine epochs with the thread count fixed at every core (before) and auto (now)."""
+    from engine.cpu import cpu_count
+
+    ratios = []
+    for pair in range(pairs):
+        fixed = engine_epoch(data_dir, threads=cpu_count())
+        auto = engine_epoch(data_dir, threads=0)
+        ratios.append(auto / fixed)
+        print(f"pair {pair + 1}: fixed {fixed:8,.0f}  auto {auto:8,.0f} examples/s  "
+              f"({auto / fixed:.1%})", flush=True)
+    ratios.sort()
+    print(f"median auto / fixed over {pairs} pairs: {ratios[len(ratios) // 2]:.1%} "
+          "(target >= 97%)")
 
 
 def unpack_for_torchvision(source: Path, root: Path) -> None:
@@ -103,8 +120,14 @@ def find_source(data_dir: str | None) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--threads-pairs", type=int, default=0, metavar="N",
+                        help="instead: N alternating epochs of CPU threads auto vs every core "
+                             "(issue 14: auto must not be more than 3%% slower when idle)")
     args = parser.parse_args()
     source = find_source(args.data_dir)
+    if args.threads_pairs:
+        compare_thread_choices(str(source), args.threads_pairs)
+        return
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, data from {source}")
     engine_rate = engine_epoch(str(source))
     print(f"engine:               {engine_rate:10,.0f} examples/s")
