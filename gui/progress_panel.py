@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from engine.catalog import dataset_title
 from engine.events import BatchEnd, DataProgress, EpochEnd, RunEnd, RunStart
 from gui.contrast import make_secondary
 
@@ -192,7 +193,7 @@ class ProgressPanel(QWidget):
 
     def show_data_progress(self, p: DataProgress) -> None:
         """Show dataset download/loading progress; hidden again once the run starts."""
-        self._data_label.setText(f"{p.dataset}: {p.message}")
+        self._data_label.setText(f"{dataset_title(p.dataset)}: {p.message}")
         if p.total > 0:
             # Per mille, so byte counts beyond a 32-bit int still fit the bar.
             self._data_bar.setRange(0, 1000)

@@ -188,6 +188,7 @@ def test_data_progress_shows_while_loading_and_hides_after(panel):
     assert not panel.data_progress_visible()
     panel.show_data_progress(DataProgress("cifar10", "Downloading", done=85, total=170))
     assert panel.data_progress_visible()
+    assert panel._data_label.text() == "CIFAR-10: Downloading"  # the title, not the id
     assert panel.data_progress() == (500, 1000)
     panel.show_data_progress(DataProgress("folder", "Reading images", done=12, total=0))
     assert panel.data_progress()[1] == 0  # indeterminate

@@ -101,3 +101,12 @@ def test_a_model_that_cannot_take_the_input_shows_why(panel):
     panel.show_model(nn.Sequential(nn.Flatten(), nn.Linear(10, 2)), (1, 8, 8))
     assert "cannot take a 1x8x8 input" in label(panel, "error").text()
     assert table(panel) == []
+
+
+def test_the_error_colour_is_readable_on_white():
+    from PySide6.QtGui import QColor
+
+    from gui.contrast import AA_NORMAL_TEXT, contrast_ratio
+    from gui.summary_panel import ERROR_COLOR
+
+    assert contrast_ratio(QColor(ERROR_COLOR), QColor("white")) >= AA_NORMAL_TEXT
