@@ -1,4 +1,8 @@
-"""Training-health rules: pure functions over a run's numbers, tested on crafted inputs.
+"""What a run's numbers say: pure functions (numpy, no torch, no Qt), tested on crafted inputs.
+
+From an epoch's per-image `Evaluation`: the confusion matrix, per-class accuracy, the most
+confident mistakes and least confident right answers. From the per-epoch history: the best
+epoch and one training-health sentence (`training_health`).
 
 `learned_nothing` tells a run whose test accuracy is no better than guessing from one that
 learned a little: guessing scores the larger of 1/classes and the most common class's share
@@ -11,6 +15,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
 
 MIN_MARGIN = 0.02
 STANDARD_ERRORS = 3.0
@@ -65,3 +72,220 @@ def why_nothing_was_learned(history: Sequence[dict], chance: float, num_classes:
                 f"Try {lr * 10:g}, or more epochs.")
     return (f"{loss}. Try a learning rate 10 times lower ({lr / 10:g}) or more epochs, and "
             "check that the images and their labels match.")
+
+
+# -- per-image evaluation --------------------------------------------------------------------
+
+# How many class probabilities an evaluation keeps per image, all images together: every
+# class where that fits (10,000 test images of up to 200 classes), else the top ones.
+KEPT_PROBABILITIES = 2_000_000
+MIN_KEPT_CLASSES = 10
+
+
+def kept_classes(num_classes: int, num_images: int) -> int:
+    """How many of the most probable classes an evaluation keeps per image."""
+    room = KEPT_PROBABILITIES // max(num_images, 1)
+    return max(1, min(num_classes, max(MIN_KEPT_CLASSES, room)))
+
+
+@dataclass(frozen=True, eq=False)
+class Evaluation:
+    """What the model said about each test image at one epoch's end (numpy, read-only).
+
+    `top_classes`/`top_probs` hold each image's most probable classes, most probable first:
+    all of them when `kept == num_classes`. `labels` is shared with the dataset, not copied.
+    """
+
+    epoch: int
+    num_classes: int
+    labels: np.ndarray  # int64 (N,), the true classes
+    top_classes: np.ndarray  # int32 (N, kept)
+    top_probs: np.ndarray  # float32 (N, kept)
+    true_probs: np.ndarray  # float32 (N,), the probability given to the true class
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return self.top_classes[:, 0]
+
+    @property
+    def confidence(self) -> np.ndarray:
+        """The probability of the predicted class."""
+        return self.top_probs[:, 0]
+
+    @property
+    def kept(self) -> int:
+        return int(self.top_classes.shape[1])
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, num_classes: int) -> np.ndarray:
+    """Counts (num_classes, num_classes): row = true class, column = predicted class."""
+    labels = np.asarray(labels, dtype=np.int64)
+    predicted = np.asarray(predicted, dtype=np.int64)
+    flat = np.bincount(labels * num_classes + predicted, minlength=num_classes * num_classes)
+    return flat.reshape(num_classes, num_classes)
+
+
+def per_class_accuracy(confusion: np.ndarray) -> np.ndarray:
+    """Each true class's share of right answers; NaN for a class with no test images."""
+    totals = confusion.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(totals > 0, np.diag(confusion) / totals, np.nan)
+
+
+def row_normalised(confusion: np.ndarray) -> np.ndarray:
+    """Each row divided by its total (0 for an empty row): a colour scale per true class."""
+    totals = confusion.sum(axis=1, keepdims=True)
+    return np.divide(confusion, totals, out=np.zeros(confusion.shape), where=totals > 0)
+
+
+def most_confident_mistakes(evaluation: Evaluation, limit: int | None = None) -> np.ndarray:
+    """Indices of the wrongly classified images, most confidently wrong first."""
+    wrong = np.flatnonzero(evaluation.predicted != evaluation.labels)
+    order = np.argsort(-evaluation.confidence[wrong], kind="stable")
+    return wrong[order][:limit]
+
+
+def least_confident_right(evaluation: Evaluation, limit: int | None = None) -> np.ndarray:
+    """Indices of the rightly classified images, the most hesitant (borderline) first."""
+    right = np.flatnonzero(evaluation.predicted == evaluation.labels)
+    order = np.argsort(evaluation.confidence[right], kind="stable")
+    return right[order][:limit]
+
+
+def cell_images(evaluation: Evaluation, true_class: int, predicted_class: int) -> np.ndarray:
+    """Indices of the images of one confusion-matrix cell, most confident first."""
+    cell = np.flatnonzero((evaluation.labels == true_class)
+                          & (evaluation.predicted == predicted_class))
+    return cell[np.argsort(-evaluation.confidence[cell], kind="stable")]
+
+
+def image_probabilities(evaluation: Evaluation, index: int,
+                        limit: int = 10) -> tuple[list[tuple[int, float]], float]:
+    """One image's most probable classes (the true class always among them), and the
+    probability left to the classes not listed."""
+    classes = evaluation.top_classes[index].tolist()
+    probs = evaluation.top_probs[index].tolist()
+    shown = list(zip(classes, probs, strict=True))[:limit]
+    true_class = int(evaluation.labels[index])
+    if true_class not in [c for c, _ in shown]:
+        shown = [*shown[:limit - 1], (true_class, float(evaluation.true_probs[index]))]
+        shown.sort(key=lambda pair: -pair[1])
+    rest = max(0.0, 1.0 - sum(p for _, p in shown))
+    return shown, rest
+
+
+# -- the curves: best epoch and training health ----------------------------------------------
+
+IMPROVING = 0.002  # an accuracy gain below 0.2 points is noise, not progress
+RISE = 0.03  # a held-out loss 3% above its lowest has turned up
+
+
+@dataclass(frozen=True)
+class HealthNote:
+    kind: str  # "diverging" | "lr_too_high" | "overfitting" | "lr_too_low" | "plateaued" |
+    #            "improving" | "steady"
+    epoch: int  # the epoch the sentence refers to
+    sentence: str
+
+
+def held_out_split(history: Sequence[dict]) -> str:
+    """"val" when every epoch has a validation score, else "test": what the rules judge by."""
+    has_val = bool(history) and all(r.get("val_acc") is not None and r.get("val_loss")
+                                    is not None for r in history)
+    return "val" if has_val else "test"
+
+
+def best_epoch(history: Sequence[dict]) -> int | None:
+    """The epoch with the highest validation (else test) accuracy; the first of ties."""
+    if not history:
+        return None
+    split = held_out_split(history)
+    scored = [r for r in history if r.get(f"{split}_acc") is not None]
+    if not scored:
+        return None
+    return int(max(scored, key=lambda r: (r[f"{split}_acc"], -r["epoch"]))["epoch"])
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
+def training_health(history: Sequence[dict], num_classes: int) -> HealthNote | None:
+    """One plain sentence on how training is going, judged from the per-epoch records.
+
+    The rules, first match wins: diverging (the training loss not finite, or rising for two
+    epochs to above where it began); learning rate too high (the training loss going up and
+    down); over-fitting (the held-out loss up 3% or more from its lowest two or more epochs
+    later, while the training accuracy rose); learning rate too low (the training loss barely
+    moving while far from fitting); plateaued (no accuracy gain in the last three epochs);
+    still improving; steady. None without a record to judge.
+    """
+    records = [r for r in history if r.get("train_loss") is not None]
+    if not records:
+        return None
+    split = held_out_split(records)
+    name = "validation" if split == "val" else "test"
+    epochs = [int(r["epoch"]) for r in records]
+    train_loss = [float(r["train_loss"]) for r in records]
+    train_acc = [float(r["train_acc"]) for r in records]
+    acc = [float(r[f"{split}_acc"]) for r in records]
+    loss = [float(r[f"{split}_loss"]) for r in records]
+    last, n = epochs[-1], len(records)
+    guess_loss = math.log(max(num_classes, 2))
+
+    if not all(_finite(v) for v in (*train_loss, *loss)):
+        bad = next(e for e, a, b in zip(epochs, train_loss, loss, strict=True)
+                   if not (_finite(a) and _finite(b)))
+        return HealthNote("diverging", bad, (
+            f"Diverging at epoch {bad}: the loss is no longer a number; lower the learning "
+            "rate (try 10 times lower) and train again."))
+    lowest = min(range(n), key=lambda i: train_loss[i])
+    if (n >= 3 and train_loss[-1] > train_loss[-2] > train_loss[-3]
+            and train_loss[-1] > train_loss[0]):
+        return HealthNote("diverging", epochs[lowest], (
+            f"Diverging since epoch {epochs[lowest]}: the training loss rose from "
+            f"{train_loss[lowest]:.3g} to {train_loss[-1]:.3g}, above where it began; lower "
+            "the learning rate (try 10 times lower) and train again."))
+    ups = sum(b > a * 1.01 for a, b in zip(train_loss, train_loss[1:], strict=False))
+    if n >= 4 and ups * 3 >= n - 1 and train_loss[-1] > train_loss[lowest] * 1.05:
+        return HealthNote("lr_too_high", last, (
+            f"The learning rate is probably too high (epoch {last}): the training loss went "
+            f"up in {ups} of {n - 1} epochs and is now {train_loss[-1]:.3g}, above its lowest "
+            f"{train_loss[lowest]:.3g} at epoch {epochs[lowest]}; try a rate 3 to 10 times "
+            "lower."))
+    best_loss = min(range(n), key=lambda i: loss[i])
+    if (n - 1 - best_loss >= 2 and loss[-1] >= loss[best_loss] * (1 + RISE)
+            and train_acc[-1] > train_acc[best_loss]):
+        k = epochs[best_loss]
+        return HealthNote("overfitting", k, (
+            f"Over-fitting since epoch {k}: the training accuracy kept rising "
+            f"({train_acc[best_loss]:.1%} to {train_acc[-1]:.1%}) while the {name} loss rose "
+            f"({loss[best_loss]:.3g} to {loss[-1]:.3g}); the model of epoch {k} generalised "
+            "best, so train fewer epochs or add augmentation or weight decay."))
+    drop_per_epoch = (train_loss[0] - train_loss[-1]) / max(train_loss[0], 1e-12) / (n - 1 or 1)
+    if n >= 2 and drop_per_epoch < 0.02 and train_loss[-1] > 0.5 * guess_loss:
+        return HealthNote("lr_too_low", last, (
+            f"The learning rate is probably too low (epoch {last}): the training loss barely "
+            f"moved ({train_loss[0]:.3g} to {train_loss[-1]:.3g} over {n} epochs; guessing "
+            f"costs {guess_loss:.3g}); try a rate 10 times higher."))
+    if n >= 4:
+        before = max(acc[:-3])
+        if max(acc[-3:]) <= before + IMPROVING:
+            k = epochs[acc.index(before)]
+            return HealthNote("plateaued", k, (
+                f"Plateaued since epoch {k}: the {name} accuracy has stayed near {before:.1%} "
+                "for the last 3 epochs, so more epochs will not help much; a lower learning "
+                "rate or a schedule may still gain a little."))
+    previous = acc[-2] if n >= 2 else 1.0 / max(num_classes, 1)
+    if acc[-1] > previous + IMPROVING or (n >= 2 and loss[-1] < loss[-2] * (1 - RISE)):
+        since = f"from {previous:.1%}" if n >= 2 else f"from guessing's {previous:.1%}"
+        return HealthNote("improving", last, (
+            f"Still improving at epoch {last}: the {name} accuracy rose {since} to "
+            f"{acc[-1]:.1%}, so more epochs would help."))
+    k = best_epoch(records) or last
+    return HealthNote("steady", last, (
+        f"Steady at epoch {last}: the {name} accuracy is {acc[-1]:.1%} (best "
+        f"{max(acc):.1%} at epoch {k}), with nothing alarming in the curves."))

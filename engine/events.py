@@ -7,7 +7,13 @@ signals; the CLI prints them. Events are emitted on the training thread.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from engine.analysis import Evaluation
 
 
 @dataclass(frozen=True)
@@ -41,6 +47,10 @@ class RunStart:
     class_names: tuple[str, ...]
     input_shape: tuple[int, int, int]  # (C, H, W) the network sees
     history: tuple[dict, ...] = ()  # records of the epochs already done (a resumed run)
+    # The test set as the dataset holds it, uint8 (N, C, H, W) and int64 (N,): references
+    # (never copies) for the Results tab's thumbnails; row i is `Evaluation` row i.
+    test_images: np.ndarray | None = field(default=None, repr=False, compare=False)
+    test_labels: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -78,9 +88,12 @@ class EpochEnd:
     test_acc: float
     lr: float
     seconds: float
+    # Per test image: the prediction and its confidence (engine.analysis). Shown, not saved:
+    # `as_record()` (the history, metrics.jsonl, checkpoints) leaves it out.
+    evaluation: Evaluation | None = field(default=None, repr=False, compare=False)
 
     def as_record(self) -> dict[str, float | int | None]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "evaluation"}
 
 
 @dataclass(frozen=True)

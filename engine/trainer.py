@@ -14,10 +14,12 @@ import traceback
 from contextlib import nullcontext
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 
 from engine import analysis, run_folder
+from engine.analysis import Evaluation
 from engine.catalog import arch_title, dataset_title
 from engine.checkpoint import (
     Checkpoint,
@@ -342,7 +344,8 @@ class Trainer:
             val_size=len(self._val_y), test_size=len(self._test_y),
             num_params=count_parameters(self.model), class_names=data.class_names,
             input_shape=(data.channels, self.input_size, self.input_size),
-            history=tuple(self.history)))
+            history=tuple(self.history), test_images=data.test_images.numpy(),
+            test_labels=data.test_labels.numpy()))
 
     def _choose_threads(self, device: torch.device) -> ThreadTuner | None:
         """Fix the thread count the person chose, or let a tuner follow the CPU's load.
@@ -467,14 +470,16 @@ class Trainer:
 
         seen, correct_total, loss_total = tally.seen, tally.correct, tally.loss_sum
         train_seconds = tally.active_seconds(time.perf_counter())
-        val_loss, val_acc = (self._evaluate(self._val_x, self._val_y, control)
-                             if len(self._val_y) else (None, None))
-        test_loss, test_acc = self._evaluate(self._test_x, self._test_y, control)
+        val_loss, val_acc, _ = (self._evaluate(self._val_x, self._val_y, control)
+                                if len(self._val_y) else (None, None, None))
+        test_loss, test_acc, evaluation = self._evaluate(self._test_x, self._test_y, control,
+                                                         epoch=epoch)
         record = EpochEnd(
             epoch=epoch, epochs=config.epochs, train_loss=loss_total / seen,
             train_acc=correct_total / seen, val_loss=val_loss, val_acc=val_acc,
             test_loss=test_loss, test_acc=test_acc,
-            lr=self._optimizer.param_groups[0]["lr"], seconds=train_seconds)
+            lr=self._optimizer.param_groups[0]["lr"], seconds=train_seconds,
+            evaluation=evaluation)
         self.history.append(record.as_record())
         self.epochs_done = epoch
         self.saved = self.checkpoint()
@@ -528,16 +533,24 @@ class Trainer:
             self._scheduler.step()
         return loss, logits
 
-    def _evaluate(self, images: torch.Tensor, labels: torch.Tensor,
-                  control: Control) -> tuple[float, float]:
-        """Mean cross-entropy (without label smoothing) and accuracy, one read-back."""
+    def _evaluate(self, images: torch.Tensor, labels: torch.Tensor, control: Control,
+                  epoch: int | None = None) -> tuple[float, float, Evaluation | None]:
+        """Mean cross-entropy (without label smoothing), accuracy and, given the epoch, each
+        image's prediction (`Evaluation`): all read back from the device in one go."""
         model = self.model
         model.eval()
+        n = len(labels)
+        keep = epoch is not None and n > 0
         loss_sum = torch.zeros((), device=labels.device)
-        correct = torch.zeros((), device=labels.device, dtype=torch.long)
+        correct = torch.zeros((), device=labels.device)
         loss_fn = nn.CrossEntropyLoss(reduction="sum")
+        if keep:
+            kept = analysis.kept_classes(self.dataset.num_classes, n)
+            top_probs = torch.empty((n, kept), device=labels.device)
+            top_classes = torch.empty((n, kept), device=labels.device, dtype=torch.long)
+            true_probs = torch.empty(n, device=labels.device)
         with torch.inference_mode():
-            for start in range(0, len(labels), EVAL_BATCH):
+            for start in range(0, n, EVAL_BATCH):
                 if control.stop_requested:
                     model.train()
                     raise StopRequested
@@ -545,10 +558,29 @@ class Trainer:
                 y = labels[start:start + EVAL_BATCH]
                 logits = model(x).float()
                 loss_sum += loss_fn(logits, y)
-                correct += (logits.argmax(1) == y).sum()
+                if keep:
+                    part = slice(start, start + len(y))
+                    probs = logits.softmax(1)
+                    top_probs[part], top_classes[part] = probs.topk(kept, dim=1)
+                    true_probs[part] = probs.gather(1, y[:, None]).squeeze(1)
+                    correct += (top_classes[part, 0] == y).sum()
+                else:
+                    correct += (logits.argmax(1) == y).sum()
         model.train()
-        n = max(len(labels), 1)
-        return loss_sum.item() / n, correct.item() / n
+        totals = [loss_sum[None], correct[None]]
+        if keep:  # classes travel as float32: exact for any class count below 2**24
+            totals += [true_probs, top_probs.flatten(), top_classes.flatten().float()]
+        host = torch.cat(totals).cpu().numpy()  # the one read-back
+        loss, acc = float(host[0]) / max(n, 1), float(host[1]) / max(n, 1)
+        if not keep:
+            return loss, acc, None
+        probs_at, classes_at = 2 + n, 2 + n + n * kept
+        return loss, acc, Evaluation(
+            epoch=epoch, num_classes=self.dataset.num_classes,
+            labels=self.dataset.test_labels.numpy(),
+            top_classes=host[classes_at:].astype(np.int32).reshape(n, kept),
+            top_probs=host[probs_at:classes_at].reshape(n, kept),
+            true_probs=host[2:probs_at])
 
     # -- endings and files -------------------------------------------------------------
 

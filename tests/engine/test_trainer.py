@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 
+import numpy as np
 import pytest
 import torch
 
@@ -473,3 +474,58 @@ def test_messages_name_the_network_and_dataset_and_count_in_the_right_number(con
     assert "Multilayer perceptron: " in logs and "MNIST: 200 training" in logs
     assert "10 classes" in logs and "60 test images" in logs
     assert "mlp:" not in logs and "epochs:" not in end.message
+
+
+def test_each_epoch_end_carries_the_models_answer_for_every_test_image(config, tmp_path):
+    trainer = Trainer(config.replace(epochs=1), run_dir=tmp_path / "run")
+    events = []
+    trainer.run(events.append)
+    start, epoch = of(RunStart, events)[0], of(EpochEnd, events)[0]
+    evaluation = epoch.evaluation
+    assert evaluation is not None and evaluation.epoch == 1 and len(evaluation) == 60
+    # The test images reach the GUI as the dataset's own memory, not a copy.
+    assert np.shares_memory(start.test_images, trainer.dataset.test_images.numpy())
+    assert start.test_images.shape == (60, 1, 28, 28) and start.test_images.dtype == np.uint8
+    assert np.array_equal(start.test_labels, evaluation.labels)
+
+    # The kept answers are the model's: recompute them from the final model.
+    with torch.inference_mode():
+        x = trainer._pipeline(trainer.dataset.test_images)
+        probs = trainer.model.eval()(x).softmax(1).numpy()
+    assert evaluation.kept == 10  # every class: the full distribution per image
+    assert np.array_equal(evaluation.predicted, probs.argmax(1))
+    np.testing.assert_allclose(evaluation.top_probs, -np.sort(-probs, axis=1), atol=1e-5)
+    np.testing.assert_allclose(evaluation.true_probs,
+                               probs[np.arange(60), evaluation.labels], atol=1e-5)
+    assert epoch.test_acc == pytest.approx((evaluation.predicted == evaluation.labels).mean())
+    # Shown, never saved: the history and metrics.jsonl hold the numbers only.
+    assert "evaluation" not in epoch.as_record()
+    assert "evaluation" not in (tmp_path / "run" / "metrics.jsonl").read_text()
+
+
+def test_the_test_pass_reads_the_device_back_once(config, monkeypatch):
+    """Loss, accuracy and every image's answer come back in one transfer per evaluation."""
+    reads: list[str] = []
+    inside = [False]
+    for name in ("item", "tolist", "cpu"):  # (numpy() only works on the host already)
+        original = getattr(torch.Tensor, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            if inside[0]:
+                reads.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, counted)
+    evaluate = Trainer._evaluate
+
+    def watched(self, *args, **kwargs):
+        inside[0] = True
+        try:
+            return evaluate(self, *args, **kwargs)
+        finally:
+            inside[0] = False
+
+    monkeypatch.setattr(Trainer, "_evaluate", watched)
+    end, events = run(config.replace(epochs=1))
+    assert end.reason == "finished" and of(EpochEnd, events)[0].evaluation is not None
+    assert reads == ["cpu"]  # one transfer, for the whole test pass
