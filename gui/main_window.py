@@ -42,6 +42,7 @@ from gui.log_panel import LogPanel
 from gui.pending_panel import PendingPanel
 from gui.plots_panel import PlotsPanel
 from gui.progress_panel import ProgressPanel
+from gui.results_panel import ResultsPanel
 from gui.run_banner import RunBanner, is_long
 from gui.run_model import RunModel
 from gui.settings_panel import SettingsPanel
@@ -251,6 +252,7 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(training, "Training")
         self.tabs.addTab(self._model_tab, "Model")
         self.tabs.addTab(self._draw_tab, "Draw")
+        self.tabs.addTab(ResultsPanel.following(self.run), "Results")
         self.setCentralWidget(self.tabs)
         # Hidden while a temporary message ("Saved ...") shows, back once it times out.
         self._status_label = QLabel()

@@ -17,6 +17,7 @@ from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
+from engine.analysis import best_epoch
 from engine.events import BatchEnd, EpochEnd, RunStart
 from gui.contrast import secondary_colour
 
@@ -294,6 +295,13 @@ class PlotsPanel(QWidget):
             "epoch_loss": {split: self._epoch_curve(epoch_loss, split) for split in SPLITS},
             "accuracy": {split: self._epoch_curve(accuracy, split) for split in SPLITS},
         }
+        # The best epoch (highest validation, else test, accuracy: engine.analysis).
+        self._best = pg.InfiniteLine(
+            angle=90, movable=False, pen=pg.mkPen(self._fg, width=1, style=Qt.PenStyle.DotLine),
+            label="best", labelOpts={"position": 0.97, "color": self._fg,
+                                     "anchors": [(0, 0), (0, 0)]})
+        accuracy.addItem(self._best, ignoreBounds=True)
+        self._best.hide()
 
         hint_colour = secondary_colour(self._fg, self._bg)
         self._hints = {name: EmptyHint(plot, hint_colour) for name, plot in self.plots.items()}
@@ -521,8 +529,20 @@ class PlotsPanel(QWidget):
                 curve.setData(series["epoch"][shown], ys[shown])
                 if split == "val":
                     self._show_in_legend(plot, curve, shown.any())
+        self._mark_best_epoch(records)
         self._fit_views_now("epoch_loss", "accuracy")
         self._show_hints()
+
+    def _mark_best_epoch(self, records: list[dict]) -> None:
+        best = best_epoch(records)
+        self._best.setVisible(best is not None)
+        if best is not None:
+            self._best.setPos(best)
+            self._best.label.setFormat(f"best: epoch {best}")
+
+    def best_epoch_marked(self) -> int | None:
+        """The epoch marked best on the accuracy plot (None when none is)."""
+        return int(self._best.value()) if self._best.isVisible() else None
 
     def _show_hints(self) -> None:
         """A hint on each plot that has no data yet: what will appear there, and when."""

@@ -32,6 +32,7 @@ from engine.events import (
 from gui.errors import reported_errors
 
 if TYPE_CHECKING:
+    from engine.analysis import Evaluation
     from engine.checkpoint import Checkpoint
 
 REDRAW_INTERVAL_S = 0.2
@@ -65,7 +66,8 @@ class RunModel(QObject):
         super().__init__(parent)
         self._clock = clock
         self.history: list[dict] = []  # per-epoch records (EpochEnd.as_record())
-        self.start: RunStart | None = None
+        self.start: RunStart | None = None  # also holds the test images (thumbnails)
+        self.evaluation: Evaluation | None = None  # the latest epoch's, per test image
         self.checkpoint: Checkpoint | None = None
         self.checkpoint_path: str | None = None  # where `checkpoint` lives on disk
         self._unsent: list[BatchEnd] = []
@@ -77,6 +79,7 @@ class RunModel(QObject):
         """A new run is starting: nothing of the previous one stays on screen."""
         self.start = None
         self.history = []
+        self.evaluation = None
         self._unsent = []
         self.history_replaced.emit([])
 
@@ -108,9 +111,12 @@ class RunModel(QObject):
         if isinstance(event, RunStart):
             self.start = event
             self.history = list(event.history)
+            self.evaluation = None
             self.run_started.emit(event)
         elif isinstance(event, EpochEnd):
             self.history.append(event.as_record())
+            if event.evaluation is not None:
+                self.evaluation = event.evaluation
             self.epoch_ended.emit(event)
         elif isinstance(event, RunEstimate):
             self.estimate_made.emit(event)
@@ -129,6 +135,7 @@ class RunModel(QObject):
         """A checkpoint was opened: its model and its history are what the window shows."""
         self.start = None
         self.history = list(checkpoint.history)
+        self.evaluation = None  # a checkpoint keeps no per-image results
         self._unsent = []
         self.history_replaced.emit(self.history)
         self.keep_model(checkpoint, path)

@@ -379,3 +379,15 @@ def test_a_resumed_run_waits_for_its_own_first_epoch(panel):
     assert "when epoch 4 ends" in panel.hint_text("accuracy")
     panel.load_history([epoch_end(e, 5).as_record() for e in (1, 2, 3)])
     assert panel.hint_text("accuracy") == ""  # the epochs it continues from are shown
+
+
+def test_the_best_epoch_is_marked_on_the_accuracy_plot(panel):
+    assert panel.best_epoch_marked() is None
+    records = [epoch_end(e, 4).as_record() for e in range(1, 5)]
+    for record, acc in zip(records, (0.6, 0.9, 0.8, 0.9), strict=True):
+        record["test_acc"] = acc
+    panel.load_history(records)
+    assert panel.best_epoch_marked() == 2  # the first of the best
+    assert panel._best.label.format == "best: epoch 2"
+    panel.clear()
+    assert panel.best_epoch_marked() is None

@@ -1,0 +1,302 @@
+"""Charts over classes: the confusion matrix heat map and per-class bars (pyqtgraph).
+
+Any number of classes stays readable: class names are elided, the bottom axis writes them
+upwards (long names never collide), fonts shrink as classes multiply, and below a minimum
+cell size the chart grows and its scroll area scrolls instead of squeezing labels together.
+Numbers in cells and next to bars are painted by one item in one pass (`PixelTexts`), and
+only where they fit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtWidgets import QApplication, QLabel, QScrollArea, QVBoxLayout, QWidget
+
+from engine.analysis import row_normalised
+
+MAX_LABEL_CHARS = 16
+# Row-normalised colour: white (no images) to dark blue (all of the row's images).
+HEAT_COLOURS = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
+LIGHT_TEXT, DARK_TEXT = QColor("#ffffff"), QColor("#1a1a1a")
+BAR_COLOUR = "#4c78a8"
+
+
+def elide(name: str, limit: int = MAX_LABEL_CHARS) -> str:
+    return name if len(name) <= limit else name[:limit - 1] + "…"
+
+
+def label_font(num_classes: int) -> QFont:
+    """Smaller type for more classes: 9 pt up to 12 classes, 8 pt to 24, then 7 pt."""
+    font = QFont()
+    font.setPointSize(9 if num_classes <= 12 else 8 if num_classes <= 24 else 7)
+    return font
+
+
+def min_cell_pixels(font: QFont) -> int:
+    """The smallest class row or column in which a label of this font does not collide."""
+    return QFontMetrics(font).height() + 3
+
+
+class UpwardLabelsAxis(pg.AxisItem):
+    """A bottom axis whose tick labels (class names) read upwards: they cannot overlap as
+    long as a class column is at least one line of text wide (see `min_cell_pixels`)."""
+
+    def __init__(self) -> None:
+        super().__init__("bottom")
+        self._names: list[str] = []
+
+    def set_names(self, names: Sequence[str], font: QFont) -> None:
+        self._names = [elide(name) for name in names]
+        self.setStyle(tickFont=font, tickLength=4)
+        # Ticks carry the index (narrow, never dropped by pyqtgraph); drawPicture writes names.
+        self.setTicks([[(i + 0.5, str(i)) for i in range(len(names))], []])
+        widest = max((QFontMetrics(font).horizontalAdvance(n) for n in self._names), default=0)
+        self.setHeight(widest + 14)
+
+    def drawPicture(self, p: QPainter, axisSpec, tickSpecs, textSpecs) -> None:  # noqa: N802
+        super().drawPicture(p, axisSpec, tickSpecs, [])
+        p.setPen(self.textPen())
+        height = QFontMetrics(p.font()).height()
+        for rect, _flags, text in textSpecs:
+            index = int(text)
+            if not 0 <= index < len(self._names):
+                continue
+            p.save()
+            p.translate(rect.center().x(), rect.top())
+            p.rotate(-90)
+            p.drawText(QRectF(-self.height(), -height / 2, self.height() - 2, height),
+                       int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+                       self._names[index])
+            p.restore()
+
+
+class PixelTexts(pg.GraphicsObject):
+    """Short texts at data positions, in a fixed pixel font, painted in one pass; left out
+    when their row is too narrow for them (the hover read-out still tells)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._texts: list[tuple[float, float, str, QColor]] = []
+        self._bounds = QRectF()
+        self._align = Qt.AlignmentFlag.AlignCenter
+
+    def set_texts(self, texts: list[tuple[float, float, str, QColor]], bounds: QRectF,
+                  align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> None:
+        self.prepareGeometryChange()
+        self._texts, self._bounds, self._align = texts, bounds, align
+        self.update()
+
+    def texts(self) -> list[str]:
+        return [text for _, _, text, _ in self._texts]
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        return self._bounds
+
+    def paint(self, p: QPainter, *args) -> None:
+        if not self._texts:
+            return
+        transform = p.transform()
+        origin, unit = transform.map(QPointF(0, 0)), transform.map(QPointF(1, 1))
+        cell_w, cell_h = abs(unit.x() - origin.x()), abs(unit.y() - origin.y())
+        font = QFont(p.font())
+        font.setPixelSize(int(max(6, min(13, cell_h * 0.5))))
+        metrics = QFontMetrics(font)
+        if metrics.height() > cell_h:
+            return
+        centred = self._align == Qt.AlignmentFlag.AlignCenter
+        if centred and metrics.horizontalAdvance(max(self.texts(), key=len)) > cell_w - 2:
+            return
+        p.resetTransform()
+        p.setFont(font)
+        for x, y, text, colour in self._texts:
+            at = transform.map(QPointF(x, y))
+            if centred:
+                rect = QRectF(at.x() - cell_w / 2, at.y() - cell_h / 2, cell_w, cell_h)
+            else:
+                rect = QRectF(at.x() + 3, at.y() - cell_h / 2, 200, cell_h)
+            p.setPen(colour)
+            p.drawText(rect, int(self._align | Qt.AlignmentFlag.AlignVCenter), text)
+        p.setTransform(transform)
+
+
+def _class_plot(left_axis: pg.AxisItem, bottom_axis: pg.AxisItem | None = None) -> pg.PlotWidget:
+    palette = QApplication.palette()
+    fg, bg = palette.color(QPalette.ColorRole.Text), palette.color(QPalette.ColorRole.Base)
+    axes = {"left": left_axis} | ({"bottom": bottom_axis} if bottom_axis else {})
+    widget = pg.PlotWidget(background=bg, axisItems=axes)
+    item = widget.getPlotItem()
+    item.setMenuEnabled(False)
+    item.hideButtons()
+    item.getViewBox().setMouseEnabled(x=False, y=False)
+    for side in ("left", "bottom"):
+        axis = item.getAxis(side)
+        axis.setPen(pg.mkPen(fg))
+        axis.setTextPen(pg.mkPen(fg))
+    return widget
+
+
+def _scrolling(widget: QWidget) -> QScrollArea:
+    scroll = QScrollArea()
+    scroll.setWidget(widget)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+    return scroll
+
+
+class ConfusionMatrixView(QWidget):
+    """Counts in cells, colour normalised per true class (row), class names on both axes,
+    a read-out of the hovered cell, and `cell_clicked(true, predicted)` on a click."""
+
+    cell_clicked = Signal(int, int)
+    HINT = "Hover over a cell to read it; click it to list its test images below."
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._names: list[str] = []
+        self._counts = np.zeros((0, 0), dtype=np.int64)
+        self._bottom = UpwardLabelsAxis()
+        self.plot = _class_plot(pg.AxisItem("left"), self._bottom)
+        item = self.plot.getPlotItem()
+        view = item.getViewBox()
+        view.invertY(True)
+        view.setAspectLocked(True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(pg.ColorMap(np.linspace(0, 1, len(HEAT_COLOURS)),
+                                           [QColor(c) for c in HEAT_COLOURS]))
+        item.addItem(self.image)
+        self.cell_texts = PixelTexts()
+        item.addItem(self.cell_texts)
+        self.readout = QLabel(self.HINT)
+        self.readout.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(_scrolling(self.plot), 1)
+        layout.addWidget(self.readout)
+        scene = self.plot.scene()
+        scene.sigMouseMoved.connect(self._on_mouse_moved)
+        scene.sigMouseClicked.connect(self._on_mouse_clicked)
+
+    def set_classes(self, names: Sequence[str]) -> None:
+        self._names = list(names)
+        count = len(names)
+        font = label_font(count)
+        self._bottom.set_names(names, font)
+        left = self.plot.getPlotItem().getAxis("left")
+        left.setStyle(tickFont=font, tickLength=4)
+        left.setTicks([[(i + 0.5, elide(n)) for i, n in enumerate(names)], []])
+        side = max(count, 1) * min_cell_pixels(font)
+        self.plot.setMinimumSize(side + 140, side + self._bottom.height() + 20)
+        self.plot.getPlotItem().getViewBox().setRange(
+            xRange=(0, max(count, 1)), yRange=(0, max(count, 1)), padding=0)
+
+    def set_counts(self, counts: np.ndarray) -> None:
+        """Show a confusion matrix (row = true class, column = predicted class)."""
+        self._counts = counts
+        share = row_normalised(counts)
+        self.image.setImage(share, levels=(0.0, 1.0), autoLevels=False)
+        self.image.setRect(QRectF(0, 0, counts.shape[1], counts.shape[0]))
+        rows, cols = np.nonzero(counts)
+        texts = [(c + 0.5, r + 0.5, str(int(counts[r, c])),
+                  LIGHT_TEXT if share[r, c] > 0.5 else DARK_TEXT)
+                 for r, c in zip(rows.tolist(), cols.tolist(), strict=True)]
+        self.cell_texts.set_texts(texts, QRectF(0, 0, counts.shape[1], counts.shape[0]))
+
+    def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
+        view = self.plot.getPlotItem().getViewBox()
+        if not view.sceneBoundingRect().contains(scene_pos):
+            return None
+        point = view.mapSceneToView(scene_pos)
+        row, col = int(np.floor(point.y())), int(np.floor(point.x()))
+        rows, cols = self._counts.shape
+        return (row, col) if 0 <= row < rows and 0 <= col < cols else None
+
+    def cell_scene_pos(self, true_class: int, predicted: int) -> QPointF:
+        """The scene position of a cell's centre (for tests and key navigation)."""
+        view = self.plot.getPlotItem().getViewBox()
+        return view.mapViewToScene(QPointF(predicted + 0.5, true_class + 0.5))
+
+    def describe(self, true_class: int, predicted: int) -> str:
+        count = int(self._counts[true_class, predicted])
+        total = int(self._counts[true_class].sum())
+        share = f" ({count / total:.1%} of {self._names[true_class]})" if total else ""
+        images = "1 image" if count == 1 else f"{count:,} images"
+        return (f"True {self._names[true_class]}, predicted {self._names[predicted]}: "
+                f"{images}{share}.")
+
+    def _on_mouse_moved(self, scene_pos: QPointF) -> None:
+        cell = self.cell_at(scene_pos)
+        self.readout.setText(self.describe(*cell) if cell else self.HINT)
+
+    def _on_mouse_clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        cell = self.cell_at(event.scenePos())
+        if cell is not None:
+            self.cell_clicked.emit(*cell)
+
+
+class ClassAccuracyBars(QWidget):
+    """Horizontal bars of each class's test accuracy, in class order or worst first."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._names: list[str] = []
+        self._accuracy = np.zeros(0)
+        self.worst_first = False
+        self._left = pg.AxisItem("left")
+        self.plot = _class_plot(self._left)
+        item = self.plot.getPlotItem()
+        item.getViewBox().invertY(True)
+        item.setLabel("bottom", "test accuracy (%)")
+        item.getAxis("bottom").setTicks([[(v, str(v)) for v in range(0, 101, 25)], []])
+        item.showGrid(x=True, alpha=0.2)
+        self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[],
+                                    brush=pg.mkBrush(BAR_COLOUR), pen=pg.mkPen(None))
+        item.addItem(self.bars)
+        self.values = PixelTexts()
+        item.addItem(self.values)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(_scrolling(self.plot))
+
+    def set_classes(self, names: Sequence[str]) -> None:
+        self._names = list(names)
+        font = label_font(len(names))
+        self._left.setStyle(tickFont=font, tickLength=4)
+        self.plot.setMinimumHeight(max(len(names), 1) * min_cell_pixels(font) + 50)
+
+    def set_worst_first(self, worst_first: bool) -> None:
+        self.worst_first = worst_first
+        self._redraw()
+
+    def set_accuracy(self, accuracy: np.ndarray) -> None:
+        self._accuracy = accuracy
+        self._redraw()
+
+    def order(self) -> list[int]:
+        """The classes from top to bottom as drawn."""
+        if not self.worst_first:
+            return list(range(len(self._accuracy)))
+        filled = np.where(np.isnan(self._accuracy), np.inf, self._accuracy)
+        return np.argsort(filled, kind="stable").tolist()
+
+    def _redraw(self) -> None:
+        order = self.order()
+        count = len(order)
+        acc = np.nan_to_num(self._accuracy[order] * 100) if count else np.zeros(0)
+        ys = np.arange(count) + 0.5
+        self.bars.setOpts(x0=np.zeros(count), y=ys, width=acc, height=0.7)
+        self._left.setTicks([[(y, elide(self._names[c])) for y, c in zip(ys, order,
+                                                                          strict=True)], []])
+        fg = self.palette().color(QPalette.ColorRole.Text)
+        texts = [(a, y, "no images" if np.isnan(self._accuracy[c]) else f"{a:.1f}%", fg)
+                 for a, y, c in zip(acc.tolist(), ys.tolist(), order, strict=True)]
+        self.values.set_texts(texts, QRectF(0, 0, 125, max(count, 1)),
+                              Qt.AlignmentFlag.AlignLeft)
+        self.plot.getPlotItem().getViewBox().setRange(
+            xRange=(0, 125), yRange=(0, max(count, 1)), padding=0)

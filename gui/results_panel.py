@@ -1,0 +1,389 @@
+"""The Results tab: what the model gets right and wrong, per class and per test image.
+
+Filled at every epoch end from the epoch's `Evaluation` (engine/analysis.py), during a run
+and after it: the confusion matrix, per-class accuracy, the most confident mistakes, the
+least confident right answers, one image large with its class probabilities, and a
+training-health sentence. The numpy work per epoch is a few milliseconds for 10,000 test
+images and thumbnails are made only when painted (gui/thumbnails.py); while the tab is
+hidden an epoch's results are only stored, and drawn when the tab is shown.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QColor, QPalette, QShowEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QSplitter,
+    QStackedWidget,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine import analysis
+from engine.analysis import Evaluation, HealthNote
+from engine.events import EpochEnd, RunStart
+from gui.class_charts import BAR_COLOUR, ClassAccuracyBars, ConfusionMatrixView, PixelTexts, elide
+from gui.contrast import make_secondary
+from gui.run_model import InspectRequest
+from gui.thumbnails import ImageStrip, ThumbnailCache, to_pixmap
+
+if TYPE_CHECKING:
+    from engine.checkpoint import Checkpoint
+    from gui.run_model import RunModel
+
+GALLERY_LIMIT = 200  # thumbnails per strip: more than anyone scrolls through
+THUMBNAIL_PX = 56
+LARGE_PX = 140
+SHOWN_PROBABILITIES = 10
+RIGHT_COLOUR, WRONG_COLOUR = "#2e7d32", "#c62828"
+NOTE_COLOURS = {  # health kind -> the note's left border
+    "diverging": "#c62828", "lr_too_high": "#c62828", "overfitting": "#8a5300",
+    "lr_too_low": "#8a5300", "plateaued": "#1565c0", "improving": "#2e7d32",
+    "steady": "#6c757d",
+}
+IDLE_TEXT = ("After each epoch of a run, this tab shows which classes the model confuses, the "
+             "test images it gets wrong and how sure it was, and how training is going.\n"
+             "Click Train to start.")
+NO_EVALUATION_TEXT = ("This checkpoint holds the training curves, not the model's answer for "
+                      "each test image. Continue training from it (Run > Continue from "
+                      "checkpoint) to see them after the next epoch.")
+
+
+def _card(title: str, body: QWidget, *extra: QWidget) -> QWidget:
+    card = QWidget()
+    layout = QVBoxLayout(card)
+    layout.setContentsMargins(2, 2, 2, 2)
+    layout.setSpacing(2)
+    head = QHBoxLayout()
+    label = QLabel(f"<b>{title}</b>")
+    head.addWidget(label, 1)
+    for widget in extra:
+        head.addWidget(widget)
+    layout.addLayout(head)
+    layout.addWidget(body, 1)
+    return card
+
+
+class ImageDetail(QWidget):
+    """One test image large, with its most probable classes as bars."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.picture = QLabel()
+        self.picture.setFixedSize(LARGE_PX, LARGE_PX)
+        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.caption = QLabel("Click a thumbnail to see it here with the probability the "
+                              "model gave each class.")
+        self.caption.setWordWrap(True)
+        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self._axis = pg.AxisItem("left")
+        bg = self.palette().color(QPalette.ColorRole.Base)
+        self.plot = pg.PlotWidget(background=bg, axisItems={"left": self._axis})
+        item = self.plot.getPlotItem()
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        item.getViewBox().setMouseEnabled(x=False, y=False)
+        item.getViewBox().invertY(True)
+        item.getAxis("bottom").setTicks([[(v, str(v)) for v in range(0, 101, 25)], []])
+        item.setLabel("bottom", "probability (%)")
+        fg = self.palette().color(QPalette.ColorRole.Text)
+        for side in ("left", "bottom"):
+            item.getAxis(side).setTextPen(pg.mkPen(fg))
+            item.getAxis(side).setPen(pg.mkPen(fg))
+        self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], pen=pg.mkPen(None))
+        item.addItem(self.bars)
+        self.values = PixelTexts()
+        item.addItem(self.values)
+        self.plot.setMinimumSize(220, 150)
+        side = QVBoxLayout()
+        side.addWidget(self.picture)
+        side.addStretch(1)
+        text = QVBoxLayout()
+        text.addWidget(self.caption)
+        text.addWidget(self.plot, 1)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(side)
+        layout.addLayout(text, 1)
+        self.shown: list[tuple[int, float]] = []
+
+    def show_image(self, image: np.ndarray, index: int, evaluation: Evaluation,
+                   names: list[str]) -> None:
+        self.picture.setPixmap(to_pixmap(image, LARGE_PX))
+        true_class, predicted = int(evaluation.labels[index]), int(evaluation.predicted[index])
+        verdict = "right" if true_class == predicted else "wrong"
+        shown, rest = analysis.image_probabilities(evaluation, index, SHOWN_PROBABILITIES)
+        self.shown = shown
+        others = len(names) - len(shown)
+        rest_text = (f" The other {others} classes share {rest:.1%}." if others > 0 else "")
+        self.caption.setText(
+            f"<b>Test image {index + 1:,}</b> ({verdict}): true <b>{names[true_class]}</b>, "
+            f"predicted <b>{names[predicted]}</b> at {evaluation.confidence[index]:.1%}. "
+            f"After epoch {evaluation.epoch}.{rest_text}")
+        ys = np.arange(len(shown)) + 0.5
+        widths = [p * 100 for _, p in shown]
+        brushes = [pg.mkBrush(RIGHT_COLOUR if c == true_class else
+                              WRONG_COLOUR if c == predicted else BAR_COLOUR)
+                   for c, _ in shown]
+        self.bars.setOpts(x0=np.zeros(len(shown)), y=ys, width=widths, brushes=brushes)
+        self._axis.setTicks([[(y, elide(names[c])) for y, (c, _) in zip(ys, shown,
+                                                                          strict=True)], []])
+        fg = self.palette().color(QPalette.ColorRole.Text)
+        self.values.set_texts([(w, y, f"{w:.1f}%", fg) for w, y in zip(widths, ys, strict=True)],
+                              QRectF(0, 0, 125, len(shown)), Qt.AlignmentFlag.AlignLeft)
+        self.plot.getPlotItem().getViewBox().setRange(xRange=(0, 125),
+                                                      yRange=(0, len(shown)), padding=0)
+
+    def clear(self) -> None:
+        self.picture.clear()
+        self.shown = []
+        self.caption.setText("Click a thumbnail to see it here with the probability the model "
+                             "gave each class.")
+        self.bars.setOpts(x0=[], y=[], width=[])
+        self.values.set_texts([], QRectF())
+
+
+class ResultsPanel(QWidget):
+    """The Results tab; `follow(run)` keeps it on the run on screen (gui/run_model.py)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._run: RunModel | None = None
+        self._names: list[str] = []
+        self._history: list[dict] = []
+        self._evaluation: Evaluation | None = None
+        self._drawn: Evaluation | None = None  # what the charts show (None: stale or empty)
+        self._cell: tuple[int, int] | None = None
+        self._selected: int | None = None  # the test image shown large
+        self._mistake_count = 0
+        self._cache = ThumbnailCache(THUMBNAIL_PX)
+
+        self.message = QLabel(IDLE_TEXT)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        make_secondary(self.message)
+        self.note = QLabel()
+        self.note.setWordWrap(True)
+        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.summary = QLabel()
+        make_secondary(self.summary)
+
+        self.confusion = ConfusionMatrixView()
+        self.confusion.cell_clicked.connect(self.select_cell)
+        self.per_class = ClassAccuracyBars()
+        self.worst_first = QCheckBox("Worst first")
+        self.worst_first.setToolTip("Sort the classes by accuracy, worst at the top")
+        self.worst_first.toggled.connect(self.per_class.set_worst_first)
+        self.mistakes = ImageStrip(self._cache, "No mistakes: every test image is right.")
+        self.borderline = ImageStrip(self._cache, "No right answers yet.")
+        self.cell_strip = ImageStrip(self._cache, "Click a cell of the confusion matrix to "
+                                                  "list its test images here.")
+        self.strips = QTabWidget()
+        self.strips.setDocumentMode(True)
+        for strip in (self.mistakes, self.borderline, self.cell_strip):
+            self.strips.addTab(strip, "")
+            strip.image_clicked.connect(self.show_image)
+        self.detail = ImageDetail()
+
+        charts = QSplitter(Qt.Orientation.Horizontal)
+        charts.addWidget(_card("Confusion matrix: rows are the true classes, columns the "
+                               "predicted ones", self.confusion))
+        charts.addWidget(_card("Accuracy per class", self.per_class, self.worst_first))
+        charts.setStretchFactor(0, 3)
+        charts.setStretchFactor(1, 2)
+        images = QSplitter(Qt.Orientation.Horizontal)
+        images.addWidget(self.strips)
+        images.addWidget(self.detail)
+        images.setStretchFactor(0, 3)
+        images.setStretchFactor(1, 2)
+        parts = QSplitter(Qt.Orientation.Vertical)
+        parts.addWidget(charts)
+        parts.addWidget(images)
+        parts.setStretchFactor(0, 3)
+        parts.setStretchFactor(1, 2)
+        content = QWidget()
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(0, 0, 0, 0)
+        content_layout.addWidget(self.summary)
+        content_layout.addWidget(parts, 1)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.message)
+        self.pages.addWidget(content)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.note)
+        layout.addWidget(self.pages, 1)
+        self._update_strip_titles()
+        self._show_note()
+
+    # -- following a run ------------------------------------------------------------------
+
+    @classmethod
+    def following(cls, run: RunModel) -> ResultsPanel:
+        panel = cls()
+        panel.follow(run)
+        return panel
+
+    def follow(self, run: RunModel) -> None:
+        self._run = run
+        run.run_started.connect(self.start_run)
+        run.epoch_ended.connect(self.add_epoch)
+        run.history_replaced.connect(self.show_history)
+        run.model_changed.connect(self._on_model_changed)
+
+    def start_run(self, start: RunStart) -> None:
+        self._set_classes(start.class_names)
+        self._cache.set_images(start.test_images)
+        self._history = list(start.history)
+        self._evaluation = None
+        self._cell = self._selected = None
+        self._drawn = None
+        self._show_message(f"Results appear here when epoch {start.start_epoch + 1} ends.")
+        self._show_note()
+
+    def add_epoch(self, epoch: EpochEnd) -> None:
+        self._history = [r for r in self._history if r["epoch"] != epoch.epoch]
+        self._history.append(epoch.as_record())
+        self._show_note()
+        if epoch.evaluation is not None:
+            self._evaluation = epoch.evaluation
+            if self.isVisible():
+                self._draw()
+
+    def show_history(self, history: list[dict]) -> None:
+        """A new run began ([]) or a checkpoint was opened (its history, no evaluation)."""
+        self._history = list(history)
+        self._evaluation = self._drawn = None
+        self._cell = self._selected = None
+        self._cache.set_images(None)
+        self._show_message(NO_EVALUATION_TEXT if history else IDLE_TEXT)
+        self._show_note()
+
+    def _on_model_changed(self, checkpoint: Checkpoint) -> None:
+        if self._evaluation is None and checkpoint is not None:
+            self._set_classes(checkpoint.class_names)  # the note needs the class count
+            self._show_note()
+
+    # -- what a person does -------------------------------------------------------------
+
+    def select_cell(self, true_class: int, predicted: int) -> None:
+        """List the test images of one confusion-matrix cell (most confident first)."""
+        self._cell = (true_class, predicted)
+        self._fill_cell_strip()
+        self.strips.setCurrentWidget(self.cell_strip)
+
+    def show_image(self, index: int) -> None:
+        """Show one test image large, and ask the Inside tab to look into it."""
+        evaluation, images = self._evaluation, self._cache.images
+        if evaluation is None or images is None:
+            return
+        self._selected = index
+        self.detail.show_image(images[index], index, evaluation, self._names)
+        if self._run is not None:
+            self._run.inspect_requested.emit(InspectRequest(
+                image=images[index], label=int(evaluation.labels[index]),
+                caption=f"Test image {index + 1:,}"))
+
+    # -- drawing ----------------------------------------------------------------------------
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        super().showEvent(event)
+        if self._evaluation is not None and self._drawn is not self._evaluation:
+            self._draw()
+
+    def _set_classes(self, names: tuple[str, ...] | list[str]) -> None:
+        if list(names) != self._names:
+            self._names = list(names)
+            self.confusion.set_classes(self._names)
+            self.per_class.set_classes(self._names)
+
+    def _draw(self) -> None:
+        evaluation = self._evaluation
+        self._drawn = evaluation
+        counts = analysis.confusion_matrix(evaluation.labels, evaluation.predicted,
+                                           evaluation.num_classes)
+        self.confusion.set_counts(counts)
+        self.per_class.set_accuracy(analysis.per_class_accuracy(counts))
+        wrong = analysis.most_confident_mistakes(evaluation)
+        right = analysis.least_confident_right(evaluation, GALLERY_LIMIT)
+        self.mistakes.strip_model.set_images(wrong[:GALLERY_LIMIT], self._describe)
+        self.borderline.strip_model.set_images(right, self._describe)
+        self._fill_cell_strip()
+        self._update_strip_titles(len(wrong))
+        total = len(evaluation)
+        best = analysis.best_epoch(self._history)
+        self.summary.setText(
+            f"After epoch {evaluation.epoch}: {total - len(wrong):,} of {total:,} test images "
+            f"right ({(total - len(wrong)) / max(total, 1):.1%}), {len(wrong):,} wrong"
+            + (f"; best epoch so far: {best}" if best is not None else "") + ".")
+        if self._selected is not None:  # the same image, with this epoch's probabilities
+            self.detail.show_image(self._cache.images[self._selected], self._selected,
+                                   evaluation, self._names)
+        self.pages.setCurrentIndex(1)
+
+    def _fill_cell_strip(self) -> None:
+        if self._cell is None or self._evaluation is None:
+            self.cell_strip.strip_model.set_images(np.empty(0, dtype=np.int64), self._describe)
+        else:
+            images = analysis.cell_images(self._evaluation, *self._cell)
+            self.cell_strip.strip_model.set_images(images[:GALLERY_LIMIT], self._describe)
+        self._update_strip_titles()
+
+    def _update_strip_titles(self, mistakes: int | None = None) -> None:
+        if mistakes is not None:
+            self._mistake_count = mistakes
+        self.strips.setTabText(0, f"Most confident mistakes ({self._mistake_count:,})")
+        self.strips.setTabText(1, "Least confident right answers")
+        if self._cell is None:
+            self.strips.setTabText(2, "Confusion cell")
+        else:
+            t, p = self._cell
+            self.strips.setTabText(2, f"True {elide(self._names[t])}, predicted "
+                                      f"{elide(self._names[p])} "
+                                      f"({self.cell_strip.strip_model.rowCount():,})")
+
+    def _describe(self, index: int) -> tuple[str, str]:
+        evaluation = self._evaluation
+        true_class, predicted = int(evaluation.labels[index]), int(evaluation.predicted[index])
+        confidence = float(evaluation.confidence[index])
+        names = self._names
+        caption = f"{elide(names[true_class], 12)}\n"
+        if true_class != predicted:
+            caption += f"→ {elide(names[predicted], 10)}\n"
+        caption += f"{confidence:.0%}"
+        tooltip = (f"Test image {index + 1:,}: true {names[true_class]}, predicted "
+                   f"{names[predicted]} at {confidence:.1%}")
+        return caption, tooltip
+
+    def _show_message(self, text: str) -> None:
+        self.message.setText(text)
+        self.pages.setCurrentIndex(0)
+        self.detail.clear()
+        for strip in (self.mistakes, self.borderline, self.cell_strip):
+            strip.strip_model.set_images(np.empty(0, dtype=np.int64), self._describe)
+        self._update_strip_titles(0)
+
+    def _show_note(self) -> None:
+        note = (analysis.training_health(self._history, len(self._names))
+                if self._history and self._names else None)
+        self.note.setVisible(note is not None)
+        if note is not None:
+            self._paint_note(note)
+
+    def _paint_note(self, note: HealthNote) -> None:
+        colour = QColor(NOTE_COLOURS.get(note.kind, "#6c757d"))
+        self.note.setStyleSheet(f"QLabel {{ border-left: 4px solid {colour.name()}; "
+                                "padding: 4px 8px; }")
+        self.note.setText(note.sentence)
+
+    def note_text(self) -> str:
+        """The health sentence on screen ("" when there is none)."""
+        return "" if self.note.isHidden() else self.note.text()
