@@ -280,11 +280,15 @@ def training_health(history: Sequence[dict], num_classes: int) -> HealthNote | N
                 "for the last 3 epochs, so more epochs will not help much; a lower learning "
                 "rate or a schedule may still gain a little."))
     previous = acc[-2] if n >= 2 else 1.0 / max(num_classes, 1)
-    if acc[-1] > previous + IMPROVING or (n >= 2 and loss[-1] < loss[-2] * (1 - RISE)):
+    if acc[-1] > previous + IMPROVING:
         since = f"from {previous:.1%}" if n >= 2 else f"from guessing's {previous:.1%}"
         return HealthNote("improving", last, (
             f"Still improving at epoch {last}: the {name} accuracy rose {since} to "
             f"{acc[-1]:.1%}, so more epochs would help."))
+    if n >= 2 and loss[-1] < loss[-2] * (1 - RISE):
+        return HealthNote("improving", last, (
+            f"Still improving at epoch {last}: the {name} loss fell from {loss[-2]:.3g} to "
+            f"{loss[-1]:.3g} (accuracy {acc[-1]:.1%}), so more epochs may still help."))
     k = best_epoch(records) or last
     return HealthNote("steady", last, (
         f"Steady at epoch {last}: the {name} accuracy is {acc[-1]:.1%} (best "

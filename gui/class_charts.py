@@ -104,7 +104,7 @@ class PixelTexts(pg.GraphicsObject):
         origin, unit = transform.map(QPointF(0, 0)), transform.map(QPointF(1, 1))
         cell_w, cell_h = abs(unit.x() - origin.x()), abs(unit.y() - origin.y())
         font = QFont(p.font())
-        font.setPixelSize(int(max(6, min(13, cell_h * 0.5))))
+        font.setPixelSize(int(max(7, min(13, cell_h * 0.6))))
         metrics = QFontMetrics(font)
         if metrics.height() > cell_h:
             return
@@ -163,8 +163,7 @@ class ConfusionMatrixView(QWidget):
         self.plot = _class_plot(pg.AxisItem("left"), self._bottom)
         item = self.plot.getPlotItem()
         view = item.getViewBox()
-        view.invertY(True)
-        view.setAspectLocked(True)
+        view.invertY(True)  # class 0 at the top; cells stretch with the space given
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(pg.ColorMap(np.linspace(0, 1, len(HEAT_COLOURS)),
                                            [QColor(c) for c in HEAT_COLOURS]))
@@ -199,7 +198,6 @@ class ConfusionMatrixView(QWidget):
         self._counts = counts
         share = row_normalised(counts)
         self.image.setImage(share, levels=(0.0, 1.0), autoLevels=False)
-        self.image.setRect(QRectF(0, 0, counts.shape[1], counts.shape[0]))
         rows, cols = np.nonzero(counts)
         texts = [(c + 0.5, r + 0.5, str(int(counts[r, c])),
                   LIGHT_TEXT if share[r, c] > 0.5 else DARK_TEXT)
@@ -247,6 +245,7 @@ class ClassAccuracyBars(QWidget):
         super().__init__(parent)
         self._names: list[str] = []
         self._accuracy = np.zeros(0)
+        self._ticks: list = []
         self.worst_first = False
         self._left = pg.AxisItem("left")
         self.plot = _class_plot(self._left)
@@ -291,8 +290,11 @@ class ClassAccuracyBars(QWidget):
         acc = np.nan_to_num(self._accuracy[order] * 100) if count else np.zeros(0)
         ys = np.arange(count) + 0.5
         self.bars.setOpts(x0=np.zeros(count), y=ys, width=acc, height=0.7)
-        self._left.setTicks([[(y, elide(self._names[c])) for y, c in zip(ys, order,
-                                                                          strict=True)], []])
+        ticks = [[(y, elide(self._names[c])) for y, c in zip(ys.tolist(), order, strict=True)],
+                 []]
+        if ticks != self._ticks:  # the axis redraws its labels only when they change
+            self._ticks = ticks
+            self._left.setTicks(ticks)
         fg = self.palette().color(QPalette.ColorRole.Text)
         texts = [(a, y, "no images" if np.isnan(self._accuracy[c]) else f"{a:.1f}%", fg)
                  for a, y, c in zip(acc.tolist(), ys.tolist(), order, strict=True)]

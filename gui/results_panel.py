@@ -103,6 +103,7 @@ class ImageDetail(QWidget):
         self.values = PixelTexts()
         item.addItem(self.values)
         self.plot.setMinimumSize(220, 150)
+        self.plot.hide()  # until an image is shown
         side = QVBoxLayout()
         side.addWidget(self.picture)
         side.addStretch(1)
@@ -134,6 +135,7 @@ class ImageDetail(QWidget):
                               WRONG_COLOUR if c == predicted else BAR_COLOUR)
                    for c, _ in shown]
         self.bars.setOpts(x0=np.zeros(len(shown)), y=ys, width=widths, brushes=brushes)
+        self.plot.show()
         self._axis.setTicks([[(y, elide(names[c])) for y, (c, _) in zip(ys, shown,
                                                                           strict=True)], []])
         fg = self.palette().color(QPalette.ColorRole.Text)
@@ -149,6 +151,7 @@ class ImageDetail(QWidget):
                              "gave each class.")
         self.bars.setOpts(x0=[], y=[], width=[])
         self.values.set_texts([], QRectF())
+        self.plot.hide()
 
 
 class ResultsPanel(QWidget):
@@ -164,6 +167,7 @@ class ResultsPanel(QWidget):
         self._cell: tuple[int, int] | None = None
         self._selected: int | None = None  # the test image shown large
         self._mistake_count = 0
+        self._note_kind = ""
         self._cache = ThumbnailCache(THUMBNAIL_PX)
 
         self.message = QLabel(IDLE_TEXT)
@@ -197,18 +201,15 @@ class ResultsPanel(QWidget):
         charts.addWidget(_card("Confusion matrix: rows are the true classes, columns the "
                                "predicted ones", self.confusion))
         charts.addWidget(_card("Accuracy per class", self.per_class, self.worst_first))
-        charts.setStretchFactor(0, 3)
-        charts.setStretchFactor(1, 2)
+        charts.setSizes([600, 400])
         images = QSplitter(Qt.Orientation.Horizontal)
         images.addWidget(self.strips)
         images.addWidget(self.detail)
-        images.setStretchFactor(0, 3)
-        images.setStretchFactor(1, 2)
+        images.setSizes([600, 400])
         parts = QSplitter(Qt.Orientation.Vertical)
         parts.addWidget(charts)
         parts.addWidget(images)
-        parts.setStretchFactor(0, 3)
-        parts.setStretchFactor(1, 2)
+        parts.setSizes([600, 400])
         content = QWidget()
         content_layout = QVBoxLayout(content)
         content_layout.setContentsMargins(0, 0, 0, 0)
@@ -340,15 +341,21 @@ class ResultsPanel(QWidget):
     def _update_strip_titles(self, mistakes: int | None = None) -> None:
         if mistakes is not None:
             self._mistake_count = mistakes
-        self.strips.setTabText(0, f"Most confident mistakes ({self._mistake_count:,})")
-        self.strips.setTabText(1, "Least confident right answers")
+        self.strips.setTabText(0, f"Confident mistakes ({self._mistake_count:,})")
+        self.strips.setTabText(1, "Least confident right")
         if self._cell is None:
-            self.strips.setTabText(2, "Confusion cell")
+            self.strips.setTabText(2, "Cell")
         else:
             t, p = self._cell
-            self.strips.setTabText(2, f"True {elide(self._names[t])}, predicted "
-                                      f"{elide(self._names[p])} "
+            self.strips.setTabText(2, f"{elide(self._names[t], 12)} → "
+                                      f"{elide(self._names[p], 12)} "
                                       f"({self.cell_strip.strip_model.rowCount():,})")
+        self.strips.setTabToolTip(0, "Wrongly classified test images, the most confidently "
+                                     "wrong first")
+        self.strips.setTabToolTip(1, "Rightly classified test images the model was least "
+                                     "sure of (the borderline ones)")
+        self.strips.setTabToolTip(2, "The test images of the confusion-matrix cell clicked: "
+                                     "true class → predicted class")
 
     def _describe(self, index: int) -> tuple[str, str]:
         evaluation = self._evaluation
@@ -379,9 +386,11 @@ class ResultsPanel(QWidget):
             self._paint_note(note)
 
     def _paint_note(self, note: HealthNote) -> None:
-        colour = QColor(NOTE_COLOURS.get(note.kind, "#6c757d"))
-        self.note.setStyleSheet(f"QLabel {{ border-left: 4px solid {colour.name()}; "
-                                "padding: 4px 8px; }")
+        if note.kind != self._note_kind:  # a style sheet is costly to apply: only on change
+            self._note_kind = note.kind
+            colour = QColor(NOTE_COLOURS.get(note.kind, "#6c757d"))
+            self.note.setStyleSheet(f"QLabel {{ border-left: 4px solid {colour.name()}; "
+                                    "padding: 4px 8px; }")
         self.note.setText(note.sentence)
 
     def note_text(self) -> str:

@@ -104,7 +104,7 @@ class ImageStripModel(QAbstractListModel):
 
 
 class ImageStrip(QListView):
-    """One scrolling row of thumbnails with captions; says `empty_text` when it has none."""
+    """A scrolling grid of thumbnails with captions; says `empty_text` when it has none."""
 
     image_clicked = Signal(int)  # the test image's index
 
@@ -116,7 +116,8 @@ class ImageStrip(QListView):
         self.setModel(self.strip_model)
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setFlow(QListView.Flow.LeftToRight)
-        self.setWrapping(False)
+        self.setWrapping(True)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setUniformItemSizes(True)
         self.setMovement(QListView.Movement.Static)
         self.setIconSize(QSize(cache.size, cache.size))
@@ -124,8 +125,8 @@ class ImageStrip(QListView):
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.setWordWrap(True)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.setMinimumHeight(cache.size + 80)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setMinimumHeight(cache.size + 70)
         self.clicked.connect(self._on_clicked)
 
     def _on_clicked(self, index: QModelIndex) -> None:

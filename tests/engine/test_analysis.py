@@ -245,3 +245,9 @@ def test_health_says_still_improving_while_accuracy_rises():
 
 def test_health_has_nothing_to_say_without_epochs():
     assert training_health([], 10) is None
+
+
+def test_a_falling_loss_at_a_steady_accuracy_is_still_improving_in_words_of_the_loss():
+    note = training_health(_history([1.0, 0.5], [0.99, 1.0], [0.3, 0.1], [1.0, 1.0]), 10)
+    assert note.kind == "improving"
+    assert "test loss fell from 0.3 to 0.1 (accuracy 100.0%)" in note.sentence

@@ -120,7 +120,7 @@ def test_clicking_a_confusion_cell_lists_its_images_most_confident_first(shown, 
     qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=at)
     assert panel.strips.currentWidget() is panel.cell_strip
     assert panel.cell_strip.strip_model.image_indices() == [8]
-    assert "(1)" in panel.strips.tabText(2) and "True c, predicted b" in panel.strips.tabText(2)
+    assert panel.strips.tabText(2) == "c → b (1)"
     panel.select_cell(1, 1)
     assert panel.cell_strip.strip_model.image_indices() == [4, 3]  # 0.7 before 0.5
     # The read-out under the mouse names the cell and its share of the true class.
@@ -133,7 +133,7 @@ def test_the_galleries_are_sorted_by_confidence(shown):
     run.feed([start_event("abc", images(9)), epoch_event(crafted())])
     assert panel.mistakes.strip_model.image_indices() == [2, 6, 8, 1]  # 0.95, 0.8, 0.65, 0.6
     assert panel.borderline.strip_model.image_indices() == [7, 3, 4, 0, 5]
-    assert panel.strips.tabText(0) == "Most confident mistakes (4)"
+    assert panel.strips.tabText(0) == "Confident mistakes (4)"
     caption = panel.mistakes.strip_model.index(0).data(Qt.ItemDataRole.DisplayRole)
     assert caption == "a\n→ c\n95%"  # true, predicted, confidence
 
