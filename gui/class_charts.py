@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QStaticText, QTransform
 from PySide6.QtWidgets import QApplication, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from engine.analysis import row_normalised
@@ -77,51 +77,73 @@ class UpwardLabelsAxis(pg.AxisItem):
 
 class PixelTexts(pg.GraphicsObject):
     """Short texts at data positions, in a fixed pixel font, painted in one pass; left out
-    when their row is too narrow for them (the hover read-out still tells)."""
+    when their row is too narrow for them (the hover read-out still tells).
+
+    Built for a 37x37 confusion matrix (1,369 numbers) repainted at every epoch end:
+    positions are mapped with numpy, each distinct text is laid out once (QStaticText),
+    and the pen changes once per colour.
+    """
 
     def __init__(self) -> None:
         super().__init__()
-        self._texts: list[tuple[float, float, str, QColor]] = []
+        self._texts: list[str] = []
+        self._xy = np.zeros((0, 2))
+        self._by_colour: dict[str, list[int]] = {}
         self._bounds = QRectF()
-        self._align = Qt.AlignmentFlag.AlignCenter
+        self._centred = True
+        self._laid_out: dict[tuple[str, int], QStaticText] = {}
 
     def set_texts(self, texts: list[tuple[float, float, str, QColor]], bounds: QRectF,
                   align: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter) -> None:
         self.prepareGeometryChange()
-        self._texts, self._bounds, self._align = texts, bounds, align
+        self._texts = [text for _, _, text, _ in texts]
+        self._xy = np.array([(x, y) for x, y, _, _ in texts], dtype=np.float64).reshape(-1, 2)
+        self._by_colour = {}
+        for i, (_, _, _, colour) in enumerate(texts):
+            self._by_colour.setdefault(colour.name(), []).append(i)
+        self._bounds, self._centred = bounds, align == Qt.AlignmentFlag.AlignCenter
         self.update()
 
     def texts(self) -> list[str]:
-        return [text for _, _, text, _ in self._texts]
+        return list(self._texts)
 
     def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
         return self._bounds
 
+    def _static(self, text: str, pixels: int, font: QFont) -> QStaticText:
+        laid_out = self._laid_out.get((text, pixels))
+        if laid_out is None:
+            laid_out = QStaticText(text)
+            laid_out.setTextFormat(Qt.TextFormat.PlainText)
+            laid_out.prepare(QTransform(), font)
+            self._laid_out[(text, pixels)] = laid_out
+        return laid_out
+
     def paint(self, p: QPainter, *args) -> None:
         if not self._texts:
             return
-        transform = p.transform()
-        origin, unit = transform.map(QPointF(0, 0)), transform.map(QPointF(1, 1))
-        cell_w, cell_h = abs(unit.x() - origin.x()), abs(unit.y() - origin.y())
+        t = p.transform()
+        cell_w, cell_h = abs(t.m11() + t.m21()), abs(t.m12() + t.m22())
+        pixels = int(max(7, min(13, cell_h * 0.6)))
         font = QFont(p.font())
-        font.setPixelSize(int(max(7, min(13, cell_h * 0.6))))
+        font.setPixelSize(pixels)
         metrics = QFontMetrics(font)
         if metrics.height() > cell_h:
             return
-        centred = self._align == Qt.AlignmentFlag.AlignCenter
-        if centred and metrics.horizontalAdvance(max(self.texts(), key=len)) > cell_w - 2:
+        if self._centred and metrics.horizontalAdvance(max(self._texts, key=len)) > cell_w - 2:
             return
+        xs, ys = self._xy[:, 0], self._xy[:, 1]
+        px = (t.m11() * xs + t.m21() * ys + t.dx()).tolist()
+        py = (t.m12() * xs + t.m22() * ys + t.dy() - metrics.height() / 2).tolist()
         p.resetTransform()
         p.setFont(font)
-        for x, y, text, colour in self._texts:
-            at = transform.map(QPointF(x, y))
-            if centred:
-                rect = QRectF(at.x() - cell_w / 2, at.y() - cell_h / 2, cell_w, cell_h)
-            else:
-                rect = QRectF(at.x() + 3, at.y() - cell_h / 2, 200, cell_h)
-            p.setPen(colour)
-            p.drawText(rect, int(self._align | Qt.AlignmentFlag.AlignVCenter), text)
-        p.setTransform(transform)
+        for colour, indices in self._by_colour.items():
+            p.setPen(QColor(colour))
+            for i in indices:
+                laid_out = self._static(self._texts[i], pixels, font)
+                x = px[i] - laid_out.size().width() / 2 if self._centred else px[i] + 3
+                p.drawStaticText(QPointF(x, py[i]), laid_out)
+        p.setTransform(t)
 
 
 def _class_plot(left_axis: pg.AxisItem, bottom_axis: pg.AxisItem | None = None) -> pg.PlotWidget:
