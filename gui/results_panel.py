@@ -315,8 +315,8 @@ class ResultsPanel(QWidget):
         self.per_class.set_accuracy(analysis.per_class_accuracy(counts))
         wrong = analysis.most_confident_mistakes(evaluation)
         right = analysis.least_confident_right(evaluation, GALLERY_LIMIT)
-        self.mistakes.strip_model.set_images(wrong[:GALLERY_LIMIT], self._describe)
-        self.borderline.strip_model.set_images(right, self._describe)
+        self.mistakes.show_images(wrong[:GALLERY_LIMIT], self._describe)
+        self.borderline.show_images(right, self._describe)
         self._fill_cell_strip()
         self._update_strip_titles(len(wrong))
         total = len(evaluation)
@@ -332,10 +332,10 @@ class ResultsPanel(QWidget):
 
     def _fill_cell_strip(self) -> None:
         if self._cell is None or self._evaluation is None:
-            self.cell_strip.strip_model.set_images(np.empty(0, dtype=np.int64), self._describe)
+            self.cell_strip.show_images(np.empty(0, dtype=np.int64), self._describe)
         else:
             images = analysis.cell_images(self._evaluation, *self._cell)
-            self.cell_strip.strip_model.set_images(images[:GALLERY_LIMIT], self._describe)
+            self.cell_strip.show_images(images[:GALLERY_LIMIT], self._describe)
         self._update_strip_titles()
 
     def _update_strip_titles(self, mistakes: int | None = None) -> None:
@@ -375,7 +375,7 @@ class ResultsPanel(QWidget):
         self.pages.setCurrentIndex(0)
         self.detail.clear()
         for strip in (self.mistakes, self.borderline, self.cell_strip):
-            strip.strip_model.set_images(np.empty(0, dtype=np.int64), self._describe)
+            strip.show_images(np.empty(0, dtype=np.int64), self._describe)
         self._update_strip_titles(0)
 
     def _show_note(self) -> None:

@@ -129,6 +129,11 @@ class ImageStrip(QListView):
         self.setMinimumHeight(cache.size + 70)
         self.clicked.connect(self._on_clicked)
 
+    def show_images(self, indices: np.ndarray, describe: Describer) -> None:
+        """Show these test images, from the first (the previous list is gone)."""
+        self.strip_model.set_images(indices, describe)
+        self.scrollToTop()
+
     def _on_clicked(self, index: QModelIndex) -> None:
         self.image_clicked.emit(int(index.data(Qt.ItemDataRole.UserRole)))
 
