@@ -123,7 +123,7 @@ class ImageStrip(QListView):
         self.setIconSize(QSize(cache.size, cache.size))
         self.setGridSize(QSize(cache.size + 44, cache.size + 56))
         self.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.setWordWrap(True)
+        self.setWordWrap(False)  # one caption line per newline, each elided to fit
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setMinimumHeight(cache.size + 70)
