@@ -21,7 +21,7 @@ import pickle
 import pickletools
 import warnings
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from torch import nn
 
 from engine.atomic_files import remove_stale_temp_files, temp_path
 from engine.config import TrainConfig
+from engine.events import SettingsChanged
 from engine.models import MODELS, build_model
 
 FORMAT = "traindesk-checkpoint"
@@ -72,6 +73,9 @@ class Checkpoint:
     in_channels: int
     input_size: int  # square size the network was trained on
     is_digits: bool
+    # SettingsChanged.as_record() of the settings changed mid-run (optional in the file:
+    # older checkpoints have none).
+    changes: list[dict] = field(default_factory=list)
 
 
 def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
@@ -253,6 +257,7 @@ def _to_payload(ckpt: Checkpoint) -> dict[str, Any]:
         "in_channels": int(ckpt.in_channels),
         "input_size": int(ckpt.input_size),
         "is_digits": bool(ckpt.is_digits),
+        "changes": [dict(change) for change in ckpt.changes],
     }
 
 
@@ -296,7 +301,19 @@ def _checkpoint_from(payload: dict) -> Checkpoint:
         in_channels=int(payload["in_channels"]),
         input_size=int(payload["input_size"]),
         is_digits=bool(payload["is_digits"]),
+        changes=_changes(payload.get("changes", [])),
     )
+
+
+def _changes(records: Any) -> list[dict]:
+    """The mid-run changes a file holds, checked to be what SettingsChanged records are."""
+    if not isinstance(records, list):
+        raise TypeError("'changes' is not a list of settings changes")
+    try:
+        return [SettingsChanged.from_record(record).as_record() for record in records]
+    except (KeyError, TypeError, ValueError, AttributeError) as error:
+        raise TypeError(f"'changes' holds something other than settings changes: "
+                        f"{error!r}") from error
 
 
 def _not_traindesk(path: Path, payload: Any) -> CheckpointError:

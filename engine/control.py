@@ -1,8 +1,10 @@
-"""Pause, resume and stop a running trainer from another thread."""
+"""Pause, resume and stop a running trainer, and ask it to change settings, from another
+thread."""
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 
 
 class StopRequested(Exception):
@@ -16,6 +18,20 @@ class Control:
         self._running = threading.Event()
         self._running.set()
         self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._changes: dict[str, Any] = {}
+
+    def request_changes(self, changes: dict[str, Any]) -> None:
+        """Ask for new values of settings (engine/changes.py says which can change); the
+        trainer takes them before its next batch. A later request for a setting wins."""
+        with self._lock:
+            self._changes.update(changes)
+
+    def take_changes(self) -> dict[str, Any]:
+        """The changes asked for since the last call (empty if none); called by the trainer."""
+        with self._lock:
+            changes, self._changes = self._changes, {}
+        return changes
 
     def pause(self) -> None:
         self._running.clear()

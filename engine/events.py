@@ -51,6 +51,8 @@ class RunStart:
     # (never copies) for the Results tab's thumbnails; row i is `Evaluation` row i.
     test_images: np.ndarray | None = field(default=None, repr=False, compare=False)
     test_labels: np.ndarray | None = field(default=None, repr=False, compare=False)
+    steps_done: int = 0  # optimisation steps already taken (a resumed run)
+    changes: tuple[dict, ...] = ()  # SettingsChanged.as_record() of the settings changed so far
 
 
 @dataclass(frozen=True)
@@ -91,9 +93,36 @@ class EpochEnd:
     # Per test image: the prediction and its confidence (engine.analysis). Shown, not saved:
     # `as_record()` (the history, metrics.jsonl, checkpoints) leaves it out.
     evaluation: Evaluation | None = field(default=None, repr=False, compare=False)
+    steps: int = 0  # optimisation steps taken by this epoch's end, all epochs together
 
     def as_record(self) -> dict[str, float | int | None]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "evaluation"}
+
+
+@dataclass(frozen=True)
+class SettingsChanged:
+    """Settings changed during the run (engine/changes.py), from `step` on.
+
+    `changes` maps each setting to [old, new]. Batch sizes change at an epoch's start, the
+    others at the next batch after they were asked for.
+    """
+
+    step: int  # the first optimisation step taken with the new settings, 1-based
+    epoch: int  # 1-based
+    batch: int  # 1-based index of that step within its epoch
+    batches_per_epoch: int
+    changes: dict[str, list]
+
+    def as_record(self) -> dict:
+        return {"step": self.step, "epoch": self.epoch, "batch": self.batch,
+                "batches_per_epoch": self.batches_per_epoch,
+                "changes": {k: list(v) for k, v in self.changes.items()}}
+
+    @classmethod
+    def from_record(cls, record: dict) -> SettingsChanged:
+        return cls(step=int(record["step"]), epoch=int(record["epoch"]),
+                   batch=int(record["batch"]), batches_per_epoch=int(record["batches_per_epoch"]),
+                   changes={k: list(v) for k, v in record["changes"].items()})
 
 
 @dataclass(frozen=True)
@@ -119,5 +148,6 @@ class RunEnd:
     missing_data: MissingData | None = None  # set when the dataset could not be had
 
 
-Event = LogLine | DataProgress | RunStart | RunEstimate | BatchEnd | EpochEnd | RunEnd
+Event = (LogLine | DataProgress | RunStart | RunEstimate | BatchEnd | EpochEnd | SettingsChanged
+         | RunEnd)
 Listener = Callable[[Event], None]

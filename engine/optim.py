@@ -35,3 +35,54 @@ def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
         return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr,
                                                    total_steps=total_steps)
     return None
+
+
+# Rates a schedule keeps in the param groups and derives the rate from (one-cycle's).
+_SCHEDULE_RATES = ("initial_lr", "max_lr", "min_lr")
+
+
+def change_lr(optimizer: torch.optim.Optimizer,
+              scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+              old_lr: float, new_lr: float) -> None:
+    """Set the configured learning rate from old_lr to new_lr, from the next step on.
+
+    Without a schedule the rate becomes new_lr. With one, the schedule is rescaled by
+    new_lr / old_lr (its base rates, one-cycle's peak and floor, and the rate now): it goes
+    on from its place as if the run had been set to new_lr from the start. Every schedule
+    build_scheduler makes is proportional to the configured rate, so this is exact.
+    """
+    if scheduler is None:
+        for group in optimizer.param_groups:
+            group["lr"] = new_lr
+        return
+    factor = new_lr / old_lr
+    for group in optimizer.param_groups:
+        group["lr"] *= factor
+        for key in _SCHEDULE_RATES:
+            if key in group:
+                group[key] *= factor
+    scheduler.base_lrs = [lr * factor for lr in scheduler.base_lrs]
+    scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]  # noqa: SLF001
+
+
+def swap_optimizer(model: nn.Module, config: TrainConfig, old: torch.optim.Optimizer,
+                   scheduler: torch.optim.lr_scheduler.LRScheduler | None,
+                   steps_per_epoch: int,
+                   ) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LRScheduler | None]:
+    """A new optimizer of config.optimizer for the same model, and a schedule that keeps
+    the old one's place and rates. The new optimizer's state starts afresh."""
+    optimizer = build_optimizer(model, config)
+    new_scheduler = None
+    if scheduler is not None:
+        new_scheduler = build_scheduler(optimizer, config, steps_per_epoch)
+        state = scheduler.state_dict()
+        # One-cycle cycles beta1 for Adam but momentum for SGD: keep the new optimizer's.
+        state.pop("use_beta1", None)
+        new_scheduler.load_state_dict(state)
+    for group, old_group in zip(optimizer.param_groups, old.param_groups, strict=True):
+        for key in ("lr", *_SCHEDULE_RATES):
+            if key in old_group:
+                group[key] = old_group[key]
+    if new_scheduler is not None:
+        new_scheduler._last_lr = [group["lr"] for group in optimizer.param_groups]  # noqa: SLF001
+    return optimizer, new_scheduler

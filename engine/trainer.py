@@ -21,6 +21,7 @@ from torch import nn
 from engine import analysis, run_folder
 from engine.analysis import Evaluation
 from engine.catalog import arch_title, dataset_title
+from engine.changes import change_label, changeable_fields
 from engine.checkpoint import (
     Checkpoint,
     CheckpointError,
@@ -44,9 +45,10 @@ from engine.events import (
     RunEnd,
     RunEstimate,
     RunStart,
+    SettingsChanged,
 )
 from engine.models import build_model, count_parameters, input_size_for
-from engine.optim import build_optimizer, build_scheduler
+from engine.optim import build_optimizer, build_scheduler, change_lr, swap_optimizer
 from engine.run_folder import RunFolder, RunFolderError
 from engine.text import plural
 
@@ -183,7 +185,12 @@ class Trainer:
         self._start_epoch = 0
         self.dataset: ImageDataset | None = None
         self.history: list[dict] = []
+        # SettingsChanged.as_record() of every change made during the run (and the runs it
+        # continues); `config` holds the settings as changed.
+        self.changes: list[dict] = []
         self.epochs_done = 0
+        self._steps_done = 0  # optimisation steps of the epochs done
+        self._next_batch_size: int | None = None  # asked for; applied when the next epoch starts
         self.input_size = 0
         self._optimizer: torch.optim.Optimizer | None = None
         self._scheduler = None
@@ -220,6 +227,7 @@ class Trainer:
             scaler_state=_cpu_copy(self._scaler.state_dict()) if self._scaler else None,
             epoch=self.epochs_done,
             history=list(self.history),
+            changes=list(self.changes),
             class_names=self.dataset.class_names,
             mean=self.dataset.mean,
             std=self.dataset.std,
@@ -345,7 +353,8 @@ class Trainer:
             num_params=count_parameters(self.model), class_names=data.class_names,
             input_shape=(data.channels, self.input_size, self.input_size),
             history=tuple(self.history), test_images=data.test_images.numpy(),
-            test_labels=data.test_labels.numpy()))
+            test_labels=data.test_labels.numpy(), steps_done=self._steps_done,
+            changes=tuple(self.changes)))
 
     def _choose_threads(self, device: torch.device) -> ThreadTuner | None:
         """Fix the thread count the person chose, or let a tuner follow the CPU's load.
@@ -414,7 +423,11 @@ class Trainer:
         if self._scaler is not None and resumed.scaler_state:
             self._scaler.load_state_dict(resumed.scaler_state)
         self.history = list(resumed.history)
+        self.changes = list(resumed.changes)
         self.epochs_done = resumed.epoch
+        # Older checkpoints do not count steps; their batch size never changed mid-run.
+        self._steps_done = ((self.history[-1].get("steps") if self.history else 0)
+                            or resumed.epoch * self._batches)
         listener(LogLine(f"Resumed after epoch {resumed.epoch} from {self.resume_from}."))
 
     # -- one epoch ---------------------------------------------------------------------
@@ -432,8 +445,11 @@ class Trainer:
                              else torch.Generator(device=device).manual_seed(seed))
         torch.manual_seed(seed)
         order = torch.randperm(len(self._train_y), generator=generator).to(device)
+        if self._next_batch_size is not None:
+            self._change_batch_size(epoch, listener)
+            config = self.config
         bs = config.batch_size
-        step0 = (epoch - 1) * self._batches
+        step0 = self._steps_done
 
         model.train()
         if self._tuner is not None:
@@ -452,6 +468,9 @@ class Trainer:
                     self._tuner.restart_window()
             if control.stop_requested:
                 raise StopRequested
+            requested = control.take_changes()
+            if requested:
+                self._change_settings(requested, epoch, batch, step0 + batch, listener)
             idx = order[(batch - 1) * bs: batch * bs]
             x = self._pipeline(self._train_x[idx], augment_generator, train=True)
             y = self._train_y[idx]
@@ -479,7 +498,8 @@ class Trainer:
             train_acc=correct_total / seen, val_loss=val_loss, val_acc=val_acc,
             test_loss=test_loss, test_acc=test_acc,
             lr=self._optimizer.param_groups[0]["lr"], seconds=train_seconds,
-            evaluation=evaluation)
+            evaluation=evaluation, steps=step0 + self._batches)
+        self._steps_done = step0 + self._batches
         self.history.append(record.as_record())
         self.epochs_done = epoch
         self.saved = self.checkpoint()
@@ -489,6 +509,80 @@ class Trainer:
             f"acc {record.train_acc:.2%} | test loss {test_loss:.4f}, acc {test_acc:.2%} | "
             f"{seen / max(train_seconds, 1e-9):,.0f} examples/s"))
         self._save_progress()
+
+    # -- settings changed mid-run (engine/changes.py) ------------------------------------
+
+    def _change_settings(self, requested: dict, epoch: int, batch: int, step: int,
+                         listener: Listener) -> None:
+        """Apply what a person changed while paused, from this batch on (a batch size from
+        the next epoch), and record it once as a `SettingsChanged`."""
+        old = self.config
+        allowed = changeable_fields(old)
+        wanted = {k: v for k, v in requested.items() if getattr(old, k, v) != v}
+        for name in [k for k in wanted if k not in allowed]:
+            listener(LogLine(f"{_sentence(name.replace('_', ' '))} cannot change during a run "
+                             "with an LR schedule: it stays "
+                             f"{getattr(old, name)}.", "warning"))
+            del wanted[name]
+        problems = old.replace(**wanted).problems()
+        for name in [k for k in wanted if k in problems]:
+            listener(LogLine(f"Not changed: {problems[name]}", "warning"))
+            del wanted[name]
+        if "batch_size" in wanted:
+            self._ask_batch_size(wanted.pop("batch_size"), epoch, listener)
+        if not wanted:
+            return
+        new = old.replace(**wanted)
+        notes = []
+        if new.lr != old.lr:
+            change_lr(self._optimizer, self._scheduler, old.lr, new.lr)
+            if self._scheduler is not None:
+                notes.append(f"The {old.schedule} schedule is rescaled by "
+                             f"{new.lr / old.lr:g}, as if the run had been set to {new.lr:g} "
+                             f"from the start: the rate is now "
+                             f"{self._optimizer.param_groups[0]['lr']:.3g}.")
+        if new.weight_decay != old.weight_decay:
+            for group in self._optimizer.param_groups:
+                group["weight_decay"] = new.weight_decay
+        if new.optimizer != old.optimizer:
+            self._optimizer, self._scheduler = swap_optimizer(
+                self.model, new, self._optimizer, self._scheduler, self._batches)
+            notes.append("The model's weights carry on; the new optimizer's state starts "
+                         "afresh.")
+        self.config = new
+        self._record_change(SettingsChanged(
+            step=step, epoch=epoch, batch=batch, batches_per_epoch=self._batches,
+            changes={k: [getattr(old, k), v] for k, v in wanted.items()}), notes, listener)
+
+    def _ask_batch_size(self, batch_size: int, epoch: int, listener: Listener) -> None:
+        if epoch >= self.config.epochs:
+            listener(LogLine(f"Batch size stays {self.config.batch_size}: a new batch size "
+                             "takes effect when the next epoch starts, and this is the run's "
+                             "last epoch.", "warning"))
+            return
+        self._next_batch_size = batch_size
+        listener(LogLine(f"Batch size {self.config.batch_size} → {batch_size} from epoch "
+                         f"{epoch + 1}: the batches of epoch {epoch} are already drawn."))
+
+    def _change_batch_size(self, epoch: int, listener: Listener) -> None:
+        """Start this epoch with the batch size asked for during the last one."""
+        old, batch_size = self.config, self._next_batch_size
+        self._next_batch_size = None
+        if batch_size == old.batch_size:
+            return
+        self.config = old.replace(batch_size=batch_size)
+        self._batches = self._batch_count(len(self._train_y))
+        self._record_change(SettingsChanged(
+            step=self._steps_done + 1, epoch=epoch, batch=1, batches_per_epoch=self._batches,
+            changes={"batch_size": [old.batch_size, batch_size]}),
+            [f"An epoch now has {plural(self._batches, 'batch', 'batches')}."], listener)
+
+    def _record_change(self, change: SettingsChanged, notes: list[str],
+                       listener: Listener) -> None:
+        self.changes.append(change.as_record())
+        listener(change)
+        listener(LogLine(" ".join([f"Changed at epoch {change.epoch}, batch {change.batch}: "
+                                   f"{change_label(change.changes)}.", *notes])))
 
     def _estimate_due(self, epoch: int, batch: int, tally: _EpochTally) -> bool:
         """Once per run, in its first epoch: after a few batches and seconds of training,

@@ -31,10 +31,11 @@ from PySide6.QtWidgets import (
 )
 
 from engine.catalog import DATASET_INFO, arch_title, dataset_title
+from engine.changes import changeable_fields, requested_changes
 from engine.config import DEFAULT_RUNS_DIR, TrainConfig
 from engine.durations import estimate_sentence
 from engine.events import RunEnd, RunEstimate, RunStart
-from engine.run_folder import numbered_sibling
+from engine.run_folder import continues_own_run, numbered_sibling
 from engine.text import plural
 from gui.engine_loader import EngineLoader
 from gui.errors import reported_errors
@@ -56,6 +57,7 @@ if TYPE_CHECKING:  # these import PyTorch: the window imports them once it has l
     from gui.worker import TrainingSession
 
 # Keys handled by the draw canvas itself; the window's own come from its actions.
+PAUSED_STATUS = "Paused: change the unlocked settings if you like, then Resume"
 CANVAS_SHORTCUTS = (("Clear the drawing", "Delete / Backspace"), ("Undo the last stroke", "Ctrl+Z"))
 
 
@@ -71,6 +73,7 @@ class MainWindow(QMainWindow):
         self.session: TrainingSession | None = None
         self.run = RunModel(parent=self)  # the run on screen; panels follow it
         self._paused = False
+        self._config_at_pause: TrainConfig | None = None  # the form when the run paused
         self._run_status = ""  # what the status bar says while the run goes (not paused)
         self._stopping = False  # a stop was asked for and the run has not ended yet
         self._close_after_run = False  # the window was closed mid-run: close once it ends
@@ -306,13 +309,13 @@ class MainWindow(QMainWindow):
         from gui.worker import TrainingSession
 
         self.settings_panel.save_settings(self._settings)
-        run_dir = self._new_run_dir(config)
+        run_dir = self._run_dir_for(config, resume_from)
         self.session = TrainingSession(config, run_dir=run_dir, resume_from=resume_from,
                                        parent=self)
         self.session.events.connect(self.run.feed)
         self.session.finished.connect(self._on_finished)
         self._paused = self._stopping = False
-        self.run.begin()
+        self.run.begin(continuing=resume_from is not None)
         self.banner.hide()
         self.progress.set_state("loading")
         self.log.append_text(
@@ -324,6 +327,13 @@ class MainWindow(QMainWindow):
         self.session.start()
         self._update_actions()
         return True
+
+    def _run_dir_for(self, config: TrainConfig, resume_from: str | None) -> Path:
+        """The run folder of the checkpoint continued, so its record goes on; else a new one
+        (engine/run_folder.py)."""
+        if resume_from is not None and continues_own_run(Path(resume_from).parent, resume_from):
+            return Path(resume_from).parent
+        return self._new_run_dir(config)
 
     def _new_run_dir(self, config: TrainConfig) -> Path:
         """A fresh folder name: two runs started within a second must not share one."""
@@ -350,14 +360,27 @@ class MainWindow(QMainWindow):
     def toggle_pause(self) -> None:
         if self.session is None or self._stopping:
             return
-        self._paused = not self._paused
-        if self._paused:
+        if not self._paused:
+            self._paused = True
             self.session.pause()
+            # While paused, the settings a run can take mid-way unlock (engine/changes.py).
+            self._config_at_pause = self.settings_panel.config()
+            self.settings_panel.set_running(True, changeable_fields(self._config_at_pause))
             self.progress.set_state("paused")
-            self._status("Paused")
+            self._status(PAUSED_STATUS)
         else:
-            self.session.resume()
+            changes = requested_changes(self._config_at_pause, self.settings_panel.config())
+            problems = self.settings_panel.problems()
+            refused = next((problems[name] for name in changes if name in problems), None)
+            if refused is not None:
+                self.banner.show_refusal(f"Cannot resume with this change: {refused}")
+                return
+            self._paused = False
+            self.settings_panel.set_running(True)
+            self.session.resume(changes)
             self.banner.dismiss_question()
+            if self.banner.kind() == "failed":  # a refused resume, now answered
+                self.banner.hide()
             self.progress.set_state("training")
             self._status(self._run_status)
         self._update_actions()
@@ -383,7 +406,7 @@ class MainWindow(QMainWindow):
         if self._paused:  # paused while the data loaded: the progress panel says so too
             self.progress.set_state("paused")
         self._run_status = f"Training on {start.device}"
-        self._status("Paused" if self._paused else self._run_status)
+        self._status(PAUSED_STATUS if self._paused else self._run_status)
 
     @Slot(object)
     def _on_estimate(self, estimate: RunEstimate) -> None:
@@ -544,7 +567,10 @@ class MainWindow(QMainWindow):
                 return False
         try:
             with open(path, "w", newline="") as out:
-                writer = csv.DictWriter(out, fieldnames=list(self.history[0]))
+                # Every column of every record: a run continued from an older checkpoint
+                # has records with more of them than its first.
+                columns = list(dict.fromkeys(key for record in self.history for key in record))
+                writer = csv.DictWriter(out, fieldnames=columns)
                 writer.writeheader()
                 writer.writerows(self.history)
         except OSError as error:

@@ -18,7 +18,8 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from engine.analysis import best_epoch
-from engine.events import BatchEnd, EpochEnd, RunStart
+from engine.events import BatchEnd, EpochEnd, RunStart, SettingsChanged
+from gui.change_markers import ChangeMarkers
 from gui.contrast import secondary_colour
 
 if TYPE_CHECKING:
@@ -305,6 +306,7 @@ class PlotsPanel(QWidget):
 
         hint_colour = secondary_colour(self._fg, self._bg)
         self._hints = {name: EmptyHint(plot, hint_colour) for name, plot in self.plots.items()}
+        self.markers = ChangeMarkers(self.plots, self._fg, self._bg)
         self._waiting_for_epoch: int | None = None  # the epoch a run on screen starts with
 
         self._readouts = {
@@ -369,11 +371,14 @@ class PlotsPanel(QWidget):
         run.batches_arrived.connect(lambda batches: self.add_batch_events(batches))
         run.epoch_ended.connect(lambda epoch: self.add_epoch(epoch))
         run.history_replaced.connect(lambda history: self._show_history(history))
+        run.settings_changed.connect(lambda change: self.markers.add(change))
+        run.changes_replaced.connect(lambda changes: self.markers.replace(changes))
 
     def _show_start(self, run: RunStart) -> None:
         self.start_run(run)
         if run.history:  # a resumed run: show the epochs it continues from
             self.load_history(list(run.history))
+        self.markers.replace([SettingsChanged.from_record(r) for r in run.changes])
 
     def _show_history(self, history: list[dict]) -> None:
         self.clear()
@@ -386,7 +391,16 @@ class PlotsPanel(QWidget):
                          np.array([b.lr for b in batches], dtype=np.float64))
 
     def start_run(self, run: RunStart) -> None:
-        """Clear every plot and preallocate room for the whole run's steps."""
+        """Clear every plot and preallocate room for the whole run's steps.
+
+        A run that continues the one on screen (start_epoch > 0) keeps its batches up to
+        the step it continues from; later ones (a stopped run's unfinished epoch) go.
+        """
+        first_step = run.steps_done or run.start_epoch * run.batches_per_epoch
+        kept = 0
+        if run.start_epoch > 0:
+            kept = int(np.searchsorted(self._steps.view("step"), first_step, side="right"))
+        earlier = [self._steps.view(name)[:kept].copy() for name in ("step", "loss", "lr")]
         self.clear()
         self._waiting_for_epoch = run.start_epoch + 1
         self._show_hints()
@@ -394,10 +408,12 @@ class PlotsPanel(QWidget):
         # The per-step plots span the whole run from the start: the curve grows across a
         # fixed axis instead of the axes changing (and repainting) on every update, which
         # more than halves the cost of a live redraw.
-        first_step = run.start_epoch * run.batches_per_epoch
+        x_from = 0 if kept else first_step
         for name in ("loss", "lr"):
-            self.plots[name].setXRange(first_step, first_step + max(run_steps, 1), padding=0.02)
-        self._steps.reserve(min(run_steps, MAX_PREALLOCATED_STEPS))
+            self.plots[name].setXRange(x_from, first_step + max(run_steps, 1), padding=0.02)
+        self._steps.reserve(min(kept + run_steps, MAX_PREALLOCATED_STEPS))
+        if kept:
+            self.add_batches(*earlier)
 
     def add_batches(self, steps: np.ndarray, losses: np.ndarray, lrs: np.ndarray) -> None:
         """Append per-step points (steps increasing). Batches whose loss or learning rate is
@@ -467,6 +483,7 @@ class PlotsPanel(QWidget):
             curve.setData([], [])
         self._epochs.clear()
         self._redraw_epochs()
+        self.markers.clear()
         for readout in self._readouts.values():
             readout.hide()
         self._show_hints()

@@ -28,6 +28,7 @@ from engine.events import (
     RunEnd,
     RunEstimate,
     RunStart,
+    SettingsChanged,
 )
 from gui.errors import reported_errors
 
@@ -56,6 +57,10 @@ class RunModel(QObject):
     data_progress = Signal(object)  # DataProgress
     run_ended = Signal(object)  # RunEnd, after the last batches and epochs
     history_replaced = Signal(list)  # a new run began ([]) or a checkpoint was opened
+    settings_changed = Signal(object)  # SettingsChanged, mid-run
+    # The mid-run changes on screen were replaced (list of SettingsChanged), after
+    # history_replaced: a new run ([]) or an opened checkpoint's.
+    changes_replaced = Signal(list)
     model_changed = Signal(object)  # the Checkpoint now kept for saving and continuing
     # A person picked one image to look into (a Data grid cell, a mistake, a drawing):
     # an `InspectRequest` for the panels that show what the network sees.
@@ -68,6 +73,7 @@ class RunModel(QObject):
         self.history: list[dict] = []  # per-epoch records (EpochEnd.as_record())
         self.start: RunStart | None = None  # also holds the test images (thumbnails)
         self.evaluation: Evaluation | None = None  # the latest epoch's, per test image
+        self.changes: list[SettingsChanged] = []  # settings changed mid-run, in order
         self.checkpoint: Checkpoint | None = None
         self.checkpoint_path: str | None = None  # where `checkpoint` lives on disk
         self._unsent: list[BatchEnd] = []
@@ -75,13 +81,18 @@ class RunModel(QObject):
 
     # -- a run ---------------------------------------------------------------------------
 
-    def begin(self) -> None:
-        """A new run is starting: nothing of the previous one stays on screen."""
+    def begin(self, continuing: bool = False) -> None:
+        """A run is starting. A new one: nothing of the previous one stays on screen. One
+        continuing the run on screen keeps it there: its start says where it goes on."""
         self.start = None
+        self._unsent = []
+        if continuing:
+            return
         self.history = []
         self.evaluation = None
-        self._unsent = []
+        self.changes = []
         self.history_replaced.emit([])
+        self.changes_replaced.emit([])
 
     def feed(self, events: list) -> None:
         """Take a bunch of engine events from the training session, in the engine's order."""
@@ -112,12 +123,16 @@ class RunModel(QObject):
             self.start = event
             self.history = list(event.history)
             self.evaluation = None
+            self.changes = [SettingsChanged.from_record(r) for r in event.changes]
             self.run_started.emit(event)
         elif isinstance(event, EpochEnd):
             self.history.append(event.as_record())
             if event.evaluation is not None:
                 self.evaluation = event.evaluation
             self.epoch_ended.emit(event)
+        elif isinstance(event, SettingsChanged):
+            self.changes.append(event)
+            self.settings_changed.emit(event)
         elif isinstance(event, RunEstimate):
             self.estimate_made.emit(event)
         elif isinstance(event, LogLine):
@@ -137,5 +152,7 @@ class RunModel(QObject):
         self.history = list(checkpoint.history)
         self.evaluation = None  # a checkpoint keeps no per-image results
         self._unsent = []
+        self.changes = [SettingsChanged.from_record(r) for r in checkpoint.changes]
         self.history_replaced.emit(self.history)
+        self.changes_replaced.emit(list(self.changes))
         self.keep_model(checkpoint, path)

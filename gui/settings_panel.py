@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -104,6 +104,8 @@ class SettingsPanel(QWidget):
         self._defaults = TrainConfig()
         self._rows: dict[str, _Row] = {}
         self._groups: list[QGroupBox] = []
+        self._group_fields: dict[QGroupBox, list[str]] = {}
+        self._row_widgets: dict[str, tuple[QLabel, QWidget]] = {}  # each field's label, editor
         self._labels: list[QLabel] = []
         self._updating = False
         self._devices_known = False  # until set_devices: only auto and cpu are offered
@@ -174,10 +176,20 @@ class SettingsPanel(QWidget):
         self._devices_known = True
         self._on_edit()
 
-    def set_running(self, running: bool) -> None:
-        """Lock the form while a run uses these settings."""
+    def set_running(self, running: bool, changeable: Collection[str] = ()) -> None:
+        """Lock the form while a run uses these settings, all but the `changeable` fields
+        (those a paused run can take, engine/changes.py)."""
         for group in self._groups:
-            group.setEnabled(not running)
+            group.setEnabled(not running or any(name in changeable
+                                                for name in self._group_fields[group]))
+        for name, widgets in self._row_widgets.items():
+            for widget in widgets:
+                widget.setEnabled(not running or name in changeable)
+
+    def unlocked_fields(self) -> list[str]:
+        """The fields a person can edit now (all of them unless a run holds the form)."""
+        return [name for name, (_label, column) in self._row_widgets.items()
+                if column.isEnabledTo(self)]
 
     def save_settings(self, settings: QSettings) -> None:
         for name, value in self.config().to_dict().items():
@@ -225,6 +237,7 @@ class SettingsPanel(QWidget):
                 self._add_row(form, fields[name])
             layout.addWidget(box)
             self._groups.append(box)
+            self._group_fields[box] = names
         layout.addStretch(1)
         # One label width for every box, so the editors line up down the whole form.
         width = max(label.sizeHint().width() for label in self._labels)
@@ -258,6 +271,7 @@ class SettingsPanel(QWidget):
             label.setBuddy(editor)
         form.addRow(label, column)
         self._labels.append(label)
+        self._row_widgets[f.name] = (label, column)
         self._rows[f.name] = _Row(editor, get, set_, note, error)
 
     def _make_editor(

@@ -124,7 +124,10 @@ class TrainingSession(QObject):
     def pause(self) -> None:
         self.control.pause()
 
-    def resume(self) -> None:
+    def resume(self, changes: dict | None = None) -> None:
+        """Go on; with `changes` (engine/changes.py), the trainer applies them first."""
+        if changes:
+            self.control.request_changes(changes)
         self.control.resume()
 
     def stop(self) -> None:

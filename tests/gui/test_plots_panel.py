@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import sys
 
@@ -12,8 +13,9 @@ from PySide6.QtCore import QPointF
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
 
-from engine.events import EpochEnd, RunStart
+from engine.events import EpochEnd, RunStart, SettingsChanged
 from gui.plots_panel import TRAIN_COLOR, GrowingColumns, PlotsPanel
+from gui.run_model import RunModel
 
 # Qt's offscreen platform warns on every shown window; that warning says nothing about us.
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
@@ -391,3 +393,48 @@ def test_the_best_epoch_is_marked_on_the_accuracy_plot(panel):
     assert panel._best.label.format == "best: epoch 2"
     panel.clear()
     assert panel.best_epoch_marked() is None
+
+
+def test_a_continued_run_keeps_the_batches_up_to_where_it_goes_on(qtbot):
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.start_run(run_start(epochs=2, batches_per_epoch=10))
+    steps, losses, lrs = fake_run(2, 10)
+    panel.add_batches(steps[:15], losses[:15], lrs[:15])  # stopped half-way through epoch 2
+    before = panel.series()
+
+    # Continued from the checkpoint of epoch 1 (10 steps): its unfinished epoch goes.
+    panel.start_run(dataclasses.replace(run_start(epochs=4, batches_per_epoch=10,
+                                                  start_epoch=1), steps_done=10))
+    kept = panel.series()
+    assert list(kept["step"]) == list(range(1, 11))
+    for name in ("loss", "loss_smooth", "lr"):
+        assert list(kept[name]) == list(before[name][:10])
+    (x_low, x_high), _ = panel.plots["loss"].getPlotItem().getViewBox().viewRange()
+    assert x_low <= 1 and x_high >= 40  # the whole run, from its first step
+
+    panel.start_run(run_start(epochs=4, batches_per_epoch=10))  # a new run: nothing kept
+    assert panel.batch_point_count() == 0
+
+
+def test_changes_show_as_labelled_markers_on_every_plot(qtbot):
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    panel.start_run(run_start(epochs=3, batches_per_epoch=10))
+    change = SettingsChanged(step=14, epoch=2, batch=4, batches_per_epoch=10,
+                             changes={"lr": [0.003, 0.0003]})
+    panel.markers.add(change)
+    for plot in ("loss", "lr"):
+        assert panel.markers.shown(plot) == [(13.5, "lr 0.003 → 0.0003")]
+    for plot in ("epoch_loss", "accuracy"):
+        assert panel.markers.shown(plot) == [(pytest.approx(1.3), "lr 0.003 → 0.0003")]
+    # Following a run: one continued with its earlier changes shows them again (once);
+    # a new run shows none.
+    run = RunModel()
+    panel.follow(run)
+    run.begin(continuing=True)
+    run.feed([dataclasses.replace(run_start(epochs=4, batches_per_epoch=10, start_epoch=3),
+                                  steps_done=30, changes=(change.as_record(),))])
+    assert panel.markers.shown("loss") == [(13.5, "lr 0.003 → 0.0003")]
+    run.begin()
+    assert panel.markers.shown("loss") == []

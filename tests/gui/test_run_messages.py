@@ -13,7 +13,7 @@ from PySide6.QtGui import QDesktopServices
 import gui.run_banner as run_banner
 from engine.config import TrainConfig
 from engine.events import RunEstimate
-from gui.main_window import MainWindow
+from gui.main_window import PAUSED_STATUS, MainWindow
 from tests.datasets import write_idx_dataset
 
 RUN_TIMEOUT_MS = 120_000
@@ -122,7 +122,7 @@ def test_a_slow_run_waits_paused_until_the_person_chooses_to_continue(
     qtbot.waitUntil(lambda: window.banner.kind() == "question", timeout=RUN_TIMEOUT_MS)
     assert window.tabs.currentIndex() == 0 and window.banner.isVisible()
     assert window.progress.state_text() == "Paused"
-    assert window.status_text() == "Paused"
+    assert window.status_text() == PAUSED_STATUS
     assert window.pause_button.text() == "Resume"
     question = window.banner.text()
     assert question.startswith("This run will take about ") and "on the CPU" in question
@@ -175,9 +175,9 @@ def test_the_status_bar_follows_the_run_and_is_never_stale(qtbot, window):
     session = window.session
     assert window.status_text() == "Loading MNIST…"
     window.toggle_pause()
-    assert window.status_text() == "Paused"
+    assert window.status_text() == PAUSED_STATUS
     qtbot.waitUntil(lambda: "Paused at epoch 1" in window.log.text(), timeout=RUN_TIMEOUT_MS)
-    assert window.status_text() == "Paused"  # the run's start did not overwrite it
+    assert window.status_text() == PAUSED_STATUS  # the run's start did not overwrite it
     window.toggle_pause()
     assert window.status_text() == "Training on CPU"
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS):

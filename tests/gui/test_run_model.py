@@ -3,9 +3,11 @@ with batches bunched so the plots redraw at most every REDRAW_INTERVAL_S."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from engine.events import BatchEnd, EpochEnd, LogLine, RunEnd, RunStart
+from engine.events import BatchEnd, EpochEnd, LogLine, RunEnd, RunStart, SettingsChanged
 from gui.run_model import REDRAW_INTERVAL_S, RunModel
 
 
@@ -88,8 +90,32 @@ def test_an_opened_checkpoint_shows_its_history_and_becomes_the_model(recorded):
 
     class Opened:  # the parts of a Checkpoint the model reads
         history = [epoch_end(1).as_record(), epoch_end(2).as_record()]
+        changes = []
 
     model.show_opened(Opened, "/runs/a/checkpoint.pt")
     assert model.history == Opened.history
     assert model.checkpoint is Opened and model.checkpoint_path == "/runs/a/checkpoint.pt"
     assert [name for name, _ in seen] == ["history_replaced", "model_changed"]
+
+
+def test_changes_mid_run_are_kept_passed_on_and_replaced_with_the_run(recorded):
+    model, clock, seen = recorded
+    changed = SettingsChanged(step=3, epoch=1, batch=3, batches_per_epoch=4,
+                              changes={"lr": [0.01, 0.001]})
+    arrived = []
+    model.settings_changed.connect(arrived.append)
+    model.feed([run_start(), batch(1, 1), batch(1, 2), changed, batch(1, 3)])
+    assert arrived == [changed] and model.changes == [changed]
+    # The batches before the change reach the plots before it does.
+    assert [b.step for b in seen[-1][1]] == [1, 2]
+
+    model.begin(continuing=True)  # the run on screen goes on: nothing is cleared
+    assert model.changes == [changed] and seen[-1][0] != "history_replaced"
+    model.feed([dataclasses.replace(run_start(), start_epoch=1,
+                                    changes=(changed.as_record(),))])
+    assert model.changes == [changed]
+
+    replaced = []
+    model.changes_replaced.connect(replaced.append)
+    model.begin()  # a new run: none
+    assert model.changes == [] and replaced == [[]]

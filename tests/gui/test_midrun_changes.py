@@ -1,0 +1,155 @@
+"""The window: pause, change a setting, resume (a labelled marker, a log line, kept with the
+checkpoint); and continuing a stopped run (the same curves, numbering and run folder)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QWidget
+
+import engine.trainer as trainer_module
+from engine.changes import CHANGEABLE
+from engine.config import TrainConfig
+from engine.events import BatchEnd, EpochEnd
+from gui.lr_input import LogSpinBox
+from gui.main_window import MainWindow
+from gui.worker import TrainingWorker
+from tests.datasets import write_idx_dataset
+
+RUN_TIMEOUT_MS = 120_000
+ENGINE_TIMEOUT_MS = 60_000
+
+PLAIN_COLLECT = TrainingWorker._collect
+
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("changes-data")
+    write_idx_dataset(root, n_train=200, n_test=50)
+    return root
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, data_dir):
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitUntil(window.engine_ready, timeout=ENGINE_TIMEOUT_MS)
+    # 200 images in batches of 20: 10 batches an epoch.
+    window.settings_panel.set_config(TrainConfig(
+        arch="mlp", dataset="mnist", data_dir=str(data_dir), epochs=2, batch_size=20,
+        lr=3e-3, device="cpu", threads=1))
+    return window
+
+
+def engine_acts_at(monkeypatch, step: int | None = None, epoch: int | None = None,
+                   action: str = "pause") -> None:
+    """Make the run pause or stop right after a given step or epoch, from the training
+    thread: as a click arriving at that moment would, without racing a quick run."""
+    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)  # report every batch
+    collect = TrainingWorker._collect
+
+    def collect_and_act(worker, event):
+        collect(worker, event)
+        if ((isinstance(event, BatchEnd) and event.step == step)
+                or (isinstance(event, EpochEnd) and event.epoch == epoch)):
+            getattr(worker.control, action)()
+
+    monkeypatch.setattr(TrainingWorker, "_collect", collect_and_act)
+
+
+def test_pause_change_the_rate_resume_marks_the_plots_and_says_it(qtbot, window,
+                                                                   monkeypatch):
+    engine_acts_at(monkeypatch, step=3)
+    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    session = window.session
+    qtbot.waitUntil(lambda: "Paused at epoch 1, batch 4" in window.log.text(),
+                    timeout=RUN_TIMEOUT_MS)
+    window.toggle_pause()  # the person's Pause, as the run holds
+    assert window.pause_button.text() == "Resume"
+
+    # While paused only the settings a run can take mid-way are unlocked.
+    form = window.settings_panel
+    assert sorted(form.unlocked_fields()) == sorted(CHANGEABLE)
+    assert not form.findChild(QWidget, "arch").isEnabledTo(window)
+    lr_box = form.findChild(LogSpinBox, "lr")
+    assert lr_box.isEnabledTo(window)
+    lr_box.setValue(3e-4)
+
+    with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)  # Resume
+    assert finished.args[0].reason == "finished"
+
+    label = "lr 0.003 → 0.0003"
+    assert "Changed at epoch 1, batch 4: " + label in window.log.text()
+    assert window.plots.markers.shown("loss") == [(3.5, label)]
+    assert window.plots.markers.shown("lr") == [(3.5, label)]
+    assert window.plots.markers.shown("accuracy") == [(pytest.approx(0.3), label)]
+    rates = window.plots.series()["lr"]
+    assert list(rates[:3]) == [3e-3] * 3 and set(rates[3:]) == {3e-4}
+    assert form.unlocked_fields() == [name for name in form.config().to_dict()]  # all again
+
+    # Reopened later, the checkpoint shows the same marker on its curves.
+    window.open_checkpoint(window.run.checkpoint_path)
+    assert window.plots.markers.shown("loss") == [(3.5, label)]
+    assert window.plots.batch_point_count() == 0  # the checkpoint holds epochs only
+    assert window.plots.epoch_point_count() == 2
+
+
+def test_an_invalid_change_keeps_the_run_paused_and_says_why(qtbot, window, monkeypatch):
+    engine_acts_at(monkeypatch, step=3)
+    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    session = window.session
+    qtbot.waitUntil(lambda: "Paused at epoch 1, batch 4" in window.log.text(),
+                    timeout=RUN_TIMEOUT_MS)
+    window.toggle_pause()
+    window.settings_panel.findChild(LogSpinBox, "lr").setValue(50.0)
+    window.toggle_pause()
+    assert window.pause_button.text() == "Resume" and session.control.paused
+    assert window.banner.kind() == "failed"
+    assert "Cannot resume with this change: Learning rate must be" in window.banner.text()
+
+    window.settings_panel.findChild(LogSpinBox, "lr").setValue(1e-3)
+    with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS):
+        window.toggle_pause()
+        assert window.banner.kind() == ""
+    assert window.plots.markers.shown("lr")[0][1] == "lr 0.003 → 0.001"
+
+
+def test_continuing_a_stopped_run_keeps_its_curves_numbering_and_folder(qtbot, window,
+                                                                        monkeypatch, tmp_path):
+    engine_acts_at(monkeypatch, step=15, action="stop")  # mid-way through epoch 2
+    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        pass
+    assert finished.args[0].reason == "stopped" and finished.args[0].epochs_done == 1
+    first_losses = window.plots.series()["loss"][:10].copy()
+
+    # Three epochs in all, continued from the checkpoint of epoch 1.
+    monkeypatch.setattr(TrainingWorker, "_collect", PLAIN_COLLECT)  # no stop this time
+    window.settings_panel.set_config(window.settings_panel.config().replace(epochs=3))
+    window.resume_action.trigger()
+    session = window.session
+    # While it loads, the curves of the run it continues stay on screen.
+    assert window.plots.epoch_point_count() == 1
+    with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        pass
+    assert finished.args[0].reason == "finished"
+
+    series = window.plots.series()
+    # Batches 1-10 are the first run's; its unfinished epoch 2 (11-15) was trained again.
+    assert list(series["step"]) == list(range(1, 31))
+    assert list(series["loss"][:10]) == list(first_losses)
+    assert list(series["epoch"]) == [1, 2, 3]
+    assert window.progress.epoch_text().startswith("Epoch 3 / 3")
+    assert "Resumed after epoch 1" in window.log.text()
+    # The run folder goes on: one folder, its record holds all three epochs.
+    folders = list((tmp_path / "runs").iterdir())
+    assert len(folders) == 1
+    lines = (folders[0] / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1, 2, 3]
