@@ -2,7 +2,8 @@
 
 Drawn on all four plots: on the per-step plots at the first step taken with the new
 settings, on the per-epoch plots at the same point of the run in epochs (epoch k's results
-sit at x = k, its end). Markers do not count in the plots' ranges.
+sit at x = k, its end). Markers do not count in the plots' ranges, and show only on a plot
+that shows data (an opened checkpoint has epochs but no batches).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from engine.events import SettingsChanged
 MARKER_COLOR = "#d62728"  # tab10 red: apart from the splits' and the rate's colours
 # Where a label sits along its line (0 bottom, 1 top); neighbours step down so that
 # markers close together do not cover each other's labels.
-LABEL_POSITIONS = (0.93, 0.78, 0.63, 0.48)
+LABEL_POSITIONS = (0.72, 0.58, 0.44, 0.30)  # below the legends, above falling loss curves
 STEP_PLOTS = ("loss", "lr")
 
 
@@ -38,21 +39,27 @@ class ChangeMarkers:
         fill.setAlpha(225)
         self._fill = pg.mkBrush(fill)
         self._lines: dict[str, list[pg.InfiniteLine]] = {name: [] for name in plots}
+        self._hidden_on: set[str] = set()
 
     def add(self, change: SettingsChanged) -> None:
         text = change_label(change.changes)
         count = len(next(iter(self._lines.values()), []))
         position = LABEL_POSITIONS[count % len(LABEL_POSITIONS)]
         for name, plot in self._plots.items():
+            x = marker_x(name, change)
+            (low, high), _ = plot.getPlotItem().getViewBox().viewRange()
+            # Near the right edge the label reads leftwards, so it is not cut off.
+            anchor = (1, 0.5) if name in STEP_PLOTS and x > low + 0.7 * (high - low) else (0, 0.5)
             line = pg.InfiniteLine(
-                pos=marker_x(name, change), angle=90, movable=False,
+                pos=x, angle=90, movable=False,
                 pen=pg.mkPen(MARKER_COLOR, width=1.5, style=Qt.PenStyle.DashLine),
                 label=text, labelOpts={"position": position, "color": self._fg,
                                        "fill": self._fill, "border": pg.mkPen(MARKER_COLOR),
-                                       "anchors": [(0, 0.5), (0, 0.5)]})
+                                       "anchors": [anchor, anchor]})
             line.setToolTip(f"Changed at epoch {change.epoch}, batch {change.batch} "
                             f"(step {change.step:,}): {text}")
             line.setZValue(50)  # over the curves, under the hover read-out
+            line.setVisible(name not in self._hidden_on)
             plot.addItem(line, ignoreBounds=True)
             self._lines[name].append(line)
 
@@ -67,6 +74,16 @@ class ChangeMarkers:
                 self._plots[name].removeItem(line)
             lines.clear()
 
+    def show_on(self, plot: str, shown: bool) -> None:
+        """Show or hide the markers of one plot (cheap when nothing changes)."""
+        if shown == (plot not in self._hidden_on):
+            return
+        (self._hidden_on.discard if shown else self._hidden_on.add)(plot)
+        for line in self._lines[plot]:
+            line.setVisible(shown)
+
     def shown(self, plot: str) -> list[tuple[float, str]]:
-        """(x, label) of each marker on one plot, in the order they were added."""
+        """(x, label) of each marker shown on one plot, in the order they were added."""
+        if plot in self._hidden_on:
+            return []
         return [(line.value(), line.label.toPlainText()) for line in self._lines[plot]]

@@ -434,6 +434,7 @@ class PlotsPanel(QWidget):
                             "lr": lrs})
         for name in ("loss", "lr"):
             self._hints[name].show_text(None)
+            self.markers.show_on(name, True)
         step = self._steps.view("step")
         self._raw_loss.setData(step, self._steps.view("loss"))
         self._smooth_loss.setData(step, self._steps.view("loss_smooth"))
@@ -570,6 +571,7 @@ class PlotsPanel(QWidget):
             idle, waiting = EMPTY_HINTS[name]
             text = waiting.format(epoch=self._waiting_for_epoch) if running else idle
             hint.show_text(None if has_data[name] else text)
+            self.markers.show_on(name, has_data[name])
 
     def _show_in_legend(self, plot: str, curve: pg.PlotDataItem, show: bool) -> None:
         legend = self._legends[plot]

@@ -424,6 +424,10 @@ def test_changes_show_as_labelled_markers_on_every_plot(qtbot):
     change = SettingsChanged(step=14, epoch=2, batch=4, batches_per_epoch=10,
                              changes={"lr": [0.003, 0.0003]})
     panel.markers.add(change)
+    # A plot with nothing on it yet shows its hint, not a stray marker.
+    assert all(panel.markers.shown(plot) == [] for plot in panel.plots)
+    panel.add_batches(*fake_run(2, 10))
+    panel.add_epoch(epoch_end(1, 3))
     for plot in ("loss", "lr"):
         assert panel.markers.shown(plot) == [(13.5, "lr 0.003 → 0.0003")]
     for plot in ("epoch_loss", "accuracy"):
@@ -434,7 +438,8 @@ def test_changes_show_as_labelled_markers_on_every_plot(qtbot):
     panel.follow(run)
     run.begin(continuing=True)
     run.feed([dataclasses.replace(run_start(epochs=4, batches_per_epoch=10, start_epoch=3),
-                                  steps_done=30, changes=(change.as_record(),))])
-    assert panel.markers.shown("loss") == [(13.5, "lr 0.003 → 0.0003")]
+                                  steps_done=30, changes=(change.as_record(),),
+                                  history=(epoch_end(1, 3).as_record(),))])
+    assert panel.markers.shown("accuracy") == [(pytest.approx(1.3), "lr 0.003 → 0.0003")]
     run.begin()
-    assert panel.markers.shown("loss") == []
+    assert panel.markers.shown("accuracy") == []
