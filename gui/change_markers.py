@@ -18,7 +18,7 @@ from engine.events import SettingsChanged
 MARKER_COLOR = "#d62728"  # tab10 red: apart from the splits' and the rate's colours
 # Where a label sits along its line (0 bottom, 1 top); neighbours step down so that
 # markers close together do not cover each other's labels.
-LABEL_POSITIONS = (0.72, 0.58, 0.44, 0.30)  # below the legends, above falling loss curves
+LABEL_POSITIONS = (0.6, 0.47, 0.34, 0.21)  # below the legends, above falling loss curves
 STEP_PLOTS = ("loss", "lr")
 
 
