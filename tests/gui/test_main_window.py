@@ -268,7 +268,8 @@ def test_continue_from_checkpoint_extends_the_history(qtbot, window, data_dir):
     assert finished.args[0].reason == "finished"
     assert [record["epoch"] for record in window.history] == [1, 2, 3]
     assert window.plots.epoch_point_count() == 3
-    assert window.plots.batch_point_count() == 10  # only the new epoch's batches
+    # The run goes on on screen: its 20 earlier batches stay, the new epoch's 10 follow.
+    assert list(window.plots.series()["step"]) == list(range(1, 31))
 
 
 def test_the_model_tab_follows_the_chosen_architecture_before_any_run(qtbot, window, data_dir):
