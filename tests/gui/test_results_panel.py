@@ -192,6 +192,7 @@ def test_an_opened_checkpoint_says_it_has_no_per_image_results(shown):
 
     class Opened:  # what the panel reads of a checkpoint
         class_names = tuple("0123456789")
+        changes = []  # settings changed mid-run (none)
 
     Opened.history = history
     run.show_opened(Opened(), "/tmp/x.pt")  # history_replaced, then model_changed
