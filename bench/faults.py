@@ -75,6 +75,8 @@ def main() -> None:
     parser.add_argument("--run-repeats", type=int, default=5, help="times each run fault")
     parser.add_argument("--closes", type=int, default=50, help="window closes mid-run")
     parser.add_argument("--start-stops", type=int, default=100)
+    parser.add_argument("--only", nargs="*", metavar="CATEGORY",
+                        help="run only these categories (e.g. checkpoints 'saves killed')")
     args = parser.parse_args()
 
     tallies = []
@@ -91,6 +93,8 @@ def main() -> None:
             ("window", lambda: window_faults(args.closes, args.start_stops)),
         ]
         for name, step in steps:
+            if args.only and name not in args.only:
+                continue
             started = time.perf_counter()
             tally = step()
             tallies.append(tally)

@@ -202,12 +202,14 @@ def _check_integrity(path: Path) -> bool:
     """
     size = path.stat().st_size
     with open(path, "rb") as stream:
-        if stream.read(4) != _ZIP_START:
-            return False
+        starts_as_zip = stream.read(4) == _ZIP_START
         tail_start = max(0, size - _ZIP_END_SEARCH)
         stream.seek(tail_start)
         tail = stream.read()
     end = tail.rfind(_ZIP_END)
+    # A sealed file whose first bytes were damaged is still checked (and refused) as one.
+    if not starts_as_zip and not (end >= 0 and _SEAL_MARK in tail[end + _ZIP_END_SIZE:]):
+        return False
     if end < 0 or len(tail) < end + _ZIP_END_SIZE:
         raise _damaged(path, "it was probably cut off while being saved or copied")
     comment_length = int.from_bytes(tail[end + 20:end + 22], "little")
@@ -388,7 +390,11 @@ def _unreadable(path: Path, error: Exception) -> CheckpointError:
             "loaded, not just weights and settings. Nothing in it was run. Open only "
             "checkpoints saved by TrainDesk."
         )
-    if _is_damaged_torch_zip(path):
+    try:
+        damaged = _is_damaged_torch_zip(path)
+    except Exception:  # noqa: BLE001 - zipfile fails in many ways on a broken archive
+        damaged = True
+    if damaged:
         return _damaged(path, "it was probably cut off while being saved or copied")
     return _not_a_checkpoint(path)
 
@@ -435,7 +441,7 @@ def _pickle_imports_code(path: Path) -> bool:
         else:
             with open(path, "rb") as stream:
                 data = stream.read(_SCAN_LIMIT_BYTES)
-    except (OSError, zipfile.BadZipFile):
+    except Exception:  # noqa: BLE001 - a broken archive fails in many ways; nothing is run
         return False
     stream = io.BytesIO(data)  # reads past the end return short, never allocate huge buffers
     # A legacy torch file is several pickles in a row: check each complete one.

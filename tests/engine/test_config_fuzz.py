@@ -83,7 +83,7 @@ def valid_configs(data_dir) -> st.SearchStrategy[TrainConfig]:
     )
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow,
           HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_valid_configs_train_or_end_with_a_clear_message(tiny_mnist, data):
