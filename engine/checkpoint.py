@@ -30,8 +30,11 @@ from torch import nn
 
 from engine.atomic_files import remove_stale_temp_files, temp_path
 from engine.config import TrainConfig
+from engine.data.cifar import CLASS_NAMES as CIFAR10_CLASSES
 from engine.events import SettingsChanged
 from engine.models import MODELS, build_model
+from engine.text import plural
+from engine.weights_match import matching_networks, unwrapped
 
 FORMAT = "traindesk-checkpoint"
 FORMAT_VERSION = 1
@@ -76,6 +79,9 @@ class Checkpoint:
     # SettingsChanged.as_record() of the settings changed mid-run (optional in the file:
     # older checkpoints have none).
     changes: list[dict] = field(default_factory=list)
+    # What was assumed to open it (bare weights: classes, normalisation), said to the
+    # person whenever it is used; empty for a checkpoint that records everything.
+    assumed: str = ""
 
 
 def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
@@ -200,12 +206,14 @@ def _check_integrity(path: Path) -> bool:
     """
     size = path.stat().st_size
     with open(path, "rb") as stream:
-        if stream.read(4) != _ZIP_START:
-            return False
+        starts_as_zip = stream.read(4) == _ZIP_START
         tail_start = max(0, size - _ZIP_END_SEARCH)
         stream.seek(tail_start)
         tail = stream.read()
     end = tail.rfind(_ZIP_END)
+    # A sealed file whose first bytes were damaged is still checked (and refused) as one.
+    if not starts_as_zip and not (end >= 0 and _SEAL_MARK in tail[end + _ZIP_END_SIZE:]):
+        return False
     if end < 0 or len(tail) < end + _ZIP_END_SIZE:
         raise _damaged(path, "it was probably cut off while being saved or copied")
     comment_length = int.from_bytes(tail[end + 20:end + 22], "little")
@@ -258,10 +266,14 @@ def _to_payload(ckpt: Checkpoint) -> dict[str, Any]:
         "input_size": int(ckpt.input_size),
         "is_digits": bool(ckpt.is_digits),
         "changes": [dict(change) for change in ckpt.changes],
+        # Only where something was assumed: other files stay as every version wrote them.
+        **({"assumed": str(ckpt.assumed)} if ckpt.assumed else {}),
     }
 
 
 def _from_payload(path: Path, payload: Any, sealed: bool) -> Checkpoint:
+    if _is_bare_weights(payload):
+        return bare_weights_checkpoint(path, payload)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise _not_traindesk(path, payload)
     version = payload.get("format_version")
@@ -302,6 +314,7 @@ def _checkpoint_from(payload: dict) -> Checkpoint:
         input_size=int(payload["input_size"]),
         is_digits=bool(payload["is_digits"]),
         changes=_changes(payload.get("changes", [])),
+        assumed=_text(payload.get("assumed", "")),
     )
 
 
@@ -316,16 +329,70 @@ def _changes(records: Any) -> list[dict]:
                         f"{error!r}") from error
 
 
+def _text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected text, found {type(value).__name__}")
+    return value
+
+
+def _is_bare_weights(payload: Any) -> bool:
+    return (isinstance(payload, dict) and bool(payload)
+            and all(isinstance(k, str) and isinstance(v, torch.Tensor)
+                    for k, v in payload.items()))
+
+
+def bare_weights_checkpoint(path: Path, state: dict[str, torch.Tensor]) -> Checkpoint:
+    """A checkpoint for bare weights (a PyTorch state_dict) that fit exactly one network.
+
+    Everything the file does not record is assumed and said in `assumed`: the classes and
+    normalisation of the standard dataset for that shape (MNIST for 10 greyscale classes,
+    CIFAR-10 for 10 colour classes), numbered classes otherwise.
+    """
+    matches = matching_networks(state)
+    bare = (f"'{path}' holds only model weights (a bare PyTorch state_dict), not a TrainDesk "
+            "checkpoint, so it lacks the network, classes, input size and normalisation.")
+    if not matches:
+        first = next(iter(state))
+        raise CheckpointError(
+            f"{bare} Its {plural(len(state), 'tensor')} (first '{first}') fit none of "
+            "TrainDesk's networks for 1 or 3 channels. Load them in the script that defined "
+            "their network, or train the network in TrainDesk and open the checkpoint it "
+            "saves.")
+    if len({(m.arch, m.in_channels) for m in matches}) > 1:
+        raise CheckpointError(
+            f"{bare} They fit several networks equally: "
+            + "; ".join(m.describe() for m in matches)
+            + ". TrainDesk cannot tell which one they were trained as. Train the network "
+            "in TrainDesk and open the checkpoint it saves, which records it.")
+    match = matches[0]
+    digits = match.in_channels == 1 and match.num_classes == 10
+    photos = match.in_channels == 3 and match.num_classes == 10
+    if digits:
+        dataset, names, mean, std = "mnist", tuple("0123456789"), (0.1307,), (0.3081,)
+        said = "MNIST's digit classes 0-9 and MNIST's normalisation (mean 0.1307, std 0.3081)"
+    elif photos:
+        dataset, names = "cifar10", CIFAR10_CLASSES
+        mean, std = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
+        said = ("CIFAR-10's classes (airplane … truck) and CIFAR-10's normalisation "
+                "(mean 0.49/0.48/0.45, std 0.25/0.24/0.26)")
+    else:
+        dataset = "folder"
+        names = tuple(f"class {i + 1}" for i in range(match.num_classes))
+        mean, std = (0.5,) * match.in_channels, (0.5,) * match.in_channels
+        said = (f"classes numbered 1-{match.num_classes} and pixels scaled to -1..1 "
+                "(mean 0.5, std 0.5)")
+    assumed = (f"Opened bare weights (not a TrainDesk checkpoint) as {match.describe()}. "
+               f"Assumed {said}; if they were trained otherwise, predictions will be wrong.")
+    model_state = unwrapped(state)
+    config = TrainConfig(arch=match.arch, dataset=dataset, epochs=1,
+                         image_size=0 if match.any_size else match.input_size)
+    return Checkpoint(config=config, model_state=model_state, optimizer_state=None,
+                      scheduler_state=None, scaler_state=None, epoch=0, history=[],
+                      class_names=names, mean=mean, std=std, in_channels=match.in_channels,
+                      input_size=match.input_size, is_digits=digits, assumed=assumed)
+
+
 def _not_traindesk(path: Path, payload: Any) -> CheckpointError:
-    if isinstance(payload, dict) and payload and all(
-        isinstance(v, torch.Tensor) for v in payload.values()
-    ):
-        return CheckpointError(
-            f"'{path}' holds only model weights (a bare PyTorch state_dict), not a TrainDesk "
-            "checkpoint: it lacks the settings needed to rebuild the model (architecture, "
-            "classes, input size, normalisation). Choose a checkpoint saved by TrainDesk, or "
-            "train the model in TrainDesk to create one."
-        )
     return CheckpointError(
         f"'{path}' is a PyTorch file but not a TrainDesk checkpoint (it holds a "
         f"{type(payload).__name__}). Choose a checkpoint saved by TrainDesk."
@@ -340,7 +407,11 @@ def _unreadable(path: Path, error: Exception) -> CheckpointError:
             "loaded, not just weights and settings. Nothing in it was run. Open only "
             "checkpoints saved by TrainDesk."
         )
-    if _is_damaged_torch_zip(path):
+    try:
+        damaged = _is_damaged_torch_zip(path)
+    except Exception:  # noqa: BLE001 - zipfile fails in many ways on a broken archive
+        damaged = True
+    if damaged:
         return _damaged(path, "it was probably cut off while being saved or copied")
     return _not_a_checkpoint(path)
 
@@ -387,7 +458,7 @@ def _pickle_imports_code(path: Path) -> bool:
         else:
             with open(path, "rb") as stream:
                 data = stream.read(_SCAN_LIMIT_BYTES)
-    except (OSError, zipfile.BadZipFile):
+    except Exception:  # noqa: BLE001 - a broken archive fails in many ways; nothing is run
         return False
     stream = io.BytesIO(data)  # reads past the end return short, never allocate huge buffers
     # A legacy torch file is several pickles in a row: check each complete one.

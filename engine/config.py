@@ -122,23 +122,20 @@ class TrainConfig:
     def problems(self) -> dict[str, str]:
         """Every invalid field mapped to a sentence saying what is wrong and what to do."""
         found: dict[str, str] = {}
-        if self.arch not in ARCHITECTURES:
-            found["arch"] = f"Unknown architecture '{self.arch}'. Choose one of: " + ", ".join(
-                ARCHITECTURES
-            ) + "."
-        if self.dataset not in DATASET_INFO:
-            found["dataset"] = f"Unknown dataset '{self.dataset}'. Choose one of: " + ", ".join(
-                DATASET_INFO
-            ) + "."
-        if self.dataset == "folder":
-            folder_problem = _image_folder_problem(self.data_dir)
-            if folder_problem:
-                found["data_dir"] = folder_problem
+        if not _one_of(self.arch, ARCHITECTURES):
+            found["arch"] = f"Unknown architecture {_quoted(self.arch)}. Choose one of: " + \
+                ", ".join(ARCHITECTURES) + "."
+        if not _one_of(self.dataset, DATASET_INFO):
+            found["dataset"] = f"Unknown dataset {_quoted(self.dataset)}. Choose one of: " + \
+                ", ".join(DATASET_INFO) + "."
+        folder_problem = _data_dir_problem(self.data_dir, self.dataset == "folder")
+        if folder_problem:
+            found["data_dir"] = folder_problem
         if not _is_int(self.epochs) or not 1 <= self.epochs <= 10_000:
             found["epochs"] = "Epochs must be a whole number from 1 to 10000."
         if not _is_int(self.batch_size) or not 1 <= self.batch_size <= 65_536:
             found["batch_size"] = "Batch size must be a whole number from 1 to 65536."
-        if self.optimizer not in OPTIMIZERS:
+        if not _one_of(self.optimizer, OPTIMIZERS):
             found["optimizer"] = "Optimizer must be one of: " + ", ".join(OPTIMIZERS) + "."
         if not _is_number(self.lr) or not 0 < self.lr <= 10:
             found["lr"] = (
@@ -147,11 +144,16 @@ class TrainConfig:
             )
         if not _is_number(self.momentum) or not 0 <= self.momentum < 1:
             found["momentum"] = "Momentum must be at least 0 and below 1 (typical: 0.9)."
-        if self.nesterov and self.optimizer == "sgd" and not self.momentum > 0:
+        for name in ("nesterov", "augment", "amp"):
+            if not isinstance(getattr(self, name), bool):
+                found[name] = (f"{_LABELS[name]} must be on or off (true or false), not "
+                               f"{_quoted(getattr(self, name))}.")
+        if ("nesterov" not in found and "momentum" not in found and self.nesterov
+                and self.optimizer == "sgd" and not self.momentum > 0):
             found["nesterov"] = "Nesterov needs a momentum above 0."
         if not _is_number(self.weight_decay) or not 0 <= self.weight_decay < 1:
             found["weight_decay"] = "Weight decay must be at least 0 and below 1 (typical: 5e-4)."
-        if self.schedule not in SCHEDULES:
+        if not _one_of(self.schedule, SCHEDULES):
             found["schedule"] = "LR schedule must be one of: " + ", ".join(SCHEDULES) + "."
         if not _is_number(self.label_smoothing) or not 0 <= self.label_smoothing < 1:
             found["label_smoothing"] = "Label smoothing must be at least 0 and below 1."
@@ -169,7 +171,7 @@ class TrainConfig:
         device_problem = _device_problem(self.device)
         if device_problem:
             found["device"] = device_problem
-        elif self.amp and self.device in ("cpu", "mps"):
+        elif self.amp is True and self.device in ("cpu", "mps"):
             found["amp"] = "Mixed precision needs a CUDA GPU; turn it off or pick a CUDA device."
         return found
 
@@ -180,12 +182,33 @@ class TrainConfig:
         return self
 
 
+def _one_of(value: Any, choices: Any) -> bool:
+    """Whether value is one of the names in choices (never raises, whatever value is)."""
+    return isinstance(value, str) and value in choices
+
+
+def _quoted(value: Any) -> str:
+    """value as a person would type it, cut short if long."""
+    text = f"'{value}'" if isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "…"
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_number(value: Any) -> bool:
     return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
+
+
+def _data_dir_problem(data_dir: Any, image_folder: bool) -> str | None:
+    """Why data_dir cannot be the data folder (for the 'folder' dataset: the image folder),
+    or None."""
+    if not isinstance(data_dir, str) or not data_dir.strip():
+        return f"The data folder must be a folder name, not {_quoted(data_dir)}."
+    if "\0" in data_dir:
+        return "The data folder's name holds a NUL character; no folder can have that name."
+    return _image_folder_problem(data_dir) if image_folder else None
 
 
 def _image_folder_problem(data_dir: str) -> str | None:
@@ -202,11 +225,11 @@ def _image_folder_problem(data_dir: str) -> str | None:
     return f"The folder '{data_dir}' does not exist. {what}"
 
 
-def _device_problem(device: str) -> str | None:
+def _device_problem(device: Any) -> str | None:
+    if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", device):
+        return f"Unknown device {_quoted(device)}. Use auto, cpu, cuda, cuda:N or mps."
     if device in ("auto", "cpu"):
         return None
-    if not re.fullmatch(r"cuda(:\d+)?|mps", str(device)):
-        return f"Unknown device '{device}'. Use auto, cpu, cuda, cuda:N or mps."
     from engine.devices import device_ids
 
     if device == "cuda" and any(d.startswith("cuda") for d in device_ids()):
@@ -216,6 +239,10 @@ def _device_problem(device: str) -> str | None:
     return None
 
 
+_LABELS = {f.name: f.metadata["label"] for f in dataclasses.fields(TrainConfig)}
+
+
 def config_fields() -> list[dataclasses.Field]:
     """The fields of `TrainConfig` in form order, for the GUI form and the CLI."""
     return list(dataclasses.fields(TrainConfig))
+

@@ -126,6 +126,10 @@ def _is_out_of_memory(error: BaseException) -> bool:
     )
 
 
+def _is_batch_too_small_for_batch_norm(error: BaseException) -> bool:
+    return isinstance(error, ValueError) and "more than 1 value per channel" in str(error)
+
+
 def _stoppable(listener: Listener, control: Control) -> Listener:
     """A progress callback that also lets a stop interrupt a long download or load."""
 
@@ -240,12 +244,9 @@ class Trainer:
 
     def _run(self, listener: Listener, control: Control) -> RunEnd:
         config = self.config
-        try:
-            config.validate()
-        except ConfigError as error:
-            return RunEnd("failed", f"Invalid setting: {error}", 0)
         device: torch.device | None = None
         try:
+            config.validate()
             if self.run_dir is not None:
                 self._folder = run_folder.claim(self.run_dir, self.resume_from)
             device = resolve_device(config.device)
@@ -263,6 +264,8 @@ class Trainer:
             if self.epochs_done > self._start_epoch and self._at_chance():
                 return self._end("learned_nothing", self._learned_nothing_message(), listener)
             return self._end("finished", self._finished_message(), listener)
+        except ConfigError as error:
+            return RunEnd("failed", f"Invalid setting: {error}", 0)
         except DatasetMissing as error:
             return RunEnd("failed", str(error), self.epochs_done, missing_data=error.missing)
         except (DatasetError, CheckpointError, RunFolderError) as error:
@@ -292,6 +295,11 @@ class Trainer:
             message = (f"Out of memory on {self._device_label(device)} with batch size "
                        f"{self.config.batch_size}. Try a smaller batch size (e.g. "
                        f"{max(1, self.config.batch_size // 2)}) or a smaller model.")
+        elif _is_batch_too_small_for_batch_norm(error):
+            message = (f"Batch size {self.config.batch_size} is too small for "
+                       f"{arch_title(self.config.arch)}: its batch normalisation needs more "
+                       "than one value per channel in each batch. Use a batch size of 2 or "
+                       "more (or larger images).")
         else:
             listener(LogLine("".join(traceback.format_exception(error)).rstrip(), "error"))
             message = f"Training failed: {type(error).__name__}: {error}"
@@ -429,6 +437,8 @@ class Trainer:
         self._steps_done = ((self.history[-1].get("steps") if self.history else 0)
                             or resumed.epoch * self._batches)
         listener(LogLine(f"Resumed after epoch {resumed.epoch} from {self.resume_from}."))
+        if resumed.assumed:
+            listener(LogLine(resumed.assumed, "warning"))
 
     # -- one epoch ---------------------------------------------------------------------
 

@@ -530,6 +530,8 @@ class MainWindow(QMainWindow):
         self.log.append_text(f"Opened {path}: {arch_title(ckpt.config.arch)} on "
                              f"{dataset_title(ckpt.config.dataset)}, "
                              f"{plural(ckpt.epoch, 'epoch')}.")
+        if ckpt.assumed:  # bare weights: say what was guessed about them
+            self.log.append_text(ckpt.assumed, "warning")
         self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
         self._update_actions()
         return True

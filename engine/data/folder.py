@@ -18,6 +18,7 @@ import dataclasses
 import hashlib
 import io
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,6 +40,7 @@ PROGRESS_STEPS = 100
 SYSTEM_NAMES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "__macosx", "$recycle.bin",
                 "system volume information"}
 EXAMPLES = 3  # how many skipped names a note quotes
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485  # PIL's own warning limit
 
 Samples = list[tuple[str, int]]  # (image path, class index), as ImageFolder lists them
 
@@ -54,6 +56,7 @@ class _Skipped:
     hidden: list[str] = field(default_factory=list)
     folder_links: list[str] = field(default_factory=list)
     repeated_files: int = 0
+    not_files: list[str] = field(default_factory=list)  # pipes, devices, broken links
 
     def notes(self) -> list[str]:
         found = []
@@ -64,6 +67,10 @@ class _Skipped:
             links = _count(len(self.folder_links), "folder link")
             found.append(f"Did not follow {links} that lead back to folders already read "
                          f"({_examples(self.folder_links)}).")
+        if self.not_files:
+            found.append(f"Skipped {_count(len(self.not_files), 'image name')} that "
+                         "are not plain files (pipes, devices or broken links: "
+                         f"{_examples(self.not_files)}).")
         if self.repeated_files:
             found.append(f"Read {_count(self.repeated_files, 'file')} reached twice through "
                          "links only once.")
@@ -188,13 +195,24 @@ def _walk(folder: Path, visited: set[str], seen_files: set[str], skipped: _Skipp
                 else:
                     visited.add(real)
                     pending.append(Path(entry.path))
-            elif entry.is_file() and entry.name.lower().endswith(IMG_EXTENSIONS):
+            elif not entry.name.lower().endswith(IMG_EXTENSIONS):
+                continue
+            elif not _is_plain_file(entry):  # reading a pipe or a device never ends
+                skipped.not_files.append(entry.name)
+            else:
                 if real in seen_files:
                     skipped.repeated_files += 1
                 else:
                     seen_files.add(real)
                     found.append(entry.path)
     return found
+
+
+def _is_plain_file(entry: os.DirEntry) -> bool:
+    try:
+        return entry.is_file()  # follows links: a link to /dev/zero is no plain file
+    except OSError:
+        return False
 
 
 def stratified_split(samples: Samples, test_fraction: float, seed: int) -> tuple[Samples, Samples]:
@@ -233,17 +251,42 @@ def _read_images(paths: list[str], size: int,
 def _read_image(path: Path, size: int) -> tuple[np.ndarray, bool, bytes]:
     try:
         data = path.read_bytes()
-        with Image.open(io.BytesIO(data)) as image:
+        with warnings.catch_warnings():
+            # Sizes PIL only warns about are refused below, before anything is decoded.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            opened = Image.open(io.BytesIO(data))
+        with opened as image:
+            _refuse_huge(path, image)
             grey = image.mode in GREY_MODES
             mode = "L" if grey else "RGB"
             image.draft(mode, (size, size))  # JPEGs decode straight at a smaller scale
-            image = ImageOps.exif_transpose(image).convert(mode)
+            image = _eight_bit(ImageOps.exif_transpose(image)).convert(mode)
             pixels = np.asarray(image.resize((size, size), Image.Resampling.BILINEAR))
             return pixels, grey, hashlib.sha256(data).digest()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise DatasetError(
             f"Cannot read the image {path} ({exc}). Delete or replace it, then load again."
         ) from exc
+
+
+def _refuse_huge(path: Path, image: Image.Image) -> None:
+    """Refuse images too large to decode safely (a decompression bomb, or a huge scan)."""
+    pixels = image.width * image.height
+    if pixels > MAX_PIXELS:
+        raise DatasetError(
+            f"The image {path} is {image.width}x{image.height} pixels ({pixels / 1e6:,.0f} "
+            f"million), more than the {MAX_PIXELS / 1e6:.0f} million pixels an image may "
+            "have here: decoding it could exhaust the memory. Shrink or remove it, then load "
+            "again.")
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """16- and 32-bit greyscale scaled to 0..255 (PIL's convert would clip it to white)."""
+    if image.mode not in ("I", "I;16", "I;16B", "I;16L"):
+        return image
+    values = np.asarray(image).astype(np.float64)
+    top = 65535.0 if image.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+    return Image.fromarray(np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8))
 
 
 def _count(n: int, thing: str) -> str:

@@ -359,6 +359,12 @@ def _future_format(path: Path, saved: Path) -> None:
     torch.save(payload, path)
 
 
+def _version_zero(path: Path, saved: Path) -> None:
+    payload = torch.load(saved, weights_only=True)
+    payload["format_version"] = 0
+    _save_sealed(payload, path)
+
+
 def _missing_history(path: Path, saved: Path) -> None:
     payload = torch.load(saved, weights_only=True)
     del payload["history"]
@@ -387,10 +393,12 @@ BAD_FILES = {
     "plain pickle": (_plain_pickle, r"is not a TrainDesk checkpoint: it is not a file saved by"),
     "zip of other files": (_zip_of_other_files, r"is not a TrainDesk checkpoint"),
     "truncated checkpoint": (_cut_in_half, r"is damaged or incomplete: .*cut off"),
-    "bare state_dict": (_bare_state_dict, r"bare PyTorch state_dict.*Choose a checkpoint saved"),
+    "bare state_dict of two networks": (
+        _bare_state_dict, r"bare PyTorch state_dict.*fit several networks equally: LeNet-5"),
     "torch file of something else": (_list_of_numbers, r"PyTorch file but not a TrainDesk.*list"),
     "future format version": (_future_format, rf"newer TrainDesk.*format {FORMAT_VERSION + 1}"),
     "missing field": (_missing_history, r"damaged or incomplete: it lacks 'history'"),
+    "format version 0": (_version_zero, r"damaged or incomplete: its format version is missing"),
     "folder": (_folder, r"is a folder, not a checkpoint"),
     "missing path": (_nothing, r"does not exist"),
 }
