@@ -147,6 +147,9 @@ class DrawPanel(QWidget):
     """
 
     prediction_made = Signal(object)  # np.ndarray of probabilities, or None for no drawing
+    # The drawing as the model sees it (28x28 float, 0..1), or None for an empty canvas:
+    # after every prediction, and when the model in use changes (the Inside tab follows).
+    input_changed = Signal(object)
     news = Signal(str)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -156,6 +159,7 @@ class DrawPanel(QWidget):
         self._predictor: Predictor | None = None
         self._probabilities: np.ndarray | None = None
         self._doubt: DigitDoubt | None = None
+        self._input: np.ndarray | None = None  # the drawing as the model sees it
         self._predictions_made = 0
 
         self.canvas = DrawCanvas()
@@ -306,6 +310,10 @@ class DrawPanel(QWidget):
             return None
         return self._predictor.class_names[int(np.argmax(self._probabilities))]
 
+    def current_input(self) -> np.ndarray | None:
+        """The drawing as the model sees it (28x28, 0..1), None for an empty canvas."""
+        return None if self._input is None else self._input.copy()
+
     def probabilities(self) -> np.ndarray | None:
         return None if self._probabilities is None else self._probabilities.copy()
 
@@ -411,6 +419,7 @@ class DrawPanel(QWidget):
         except ValueError as failure:  # strokes the canvas should never hold
             digit, error = None, f"the drawing cannot be read: {failure}"
         self._show_input(digit)
+        self._input = digit
         if self._predictor is not None and digit is not None:
             try:
                 self._probabilities = self._predictor.predict(digit)
@@ -423,6 +432,7 @@ class DrawPanel(QWidget):
         if self._predictor is not None and error is None:
             self._predictions_made += 1
             self.prediction_made.emit(self.probabilities())
+        self.input_changed.emit(digit)
 
     def _model_reads_digits(self) -> bool:
         """Whether the model in use reads digits, so that a drawing can be judged as one."""

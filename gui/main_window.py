@@ -37,6 +37,7 @@ from engine.durations import estimate_sentence
 from engine.events import RunEnd, RunEstimate, RunStart
 from engine.run_folder import continues_own_run, numbered_sibling
 from engine.text import plural
+from gui.data_panel import DataPanel
 from gui.engine_loader import EngineLoader
 from gui.errors import reported_errors
 from gui.log_panel import LogPanel
@@ -94,6 +95,8 @@ class MainWindow(QMainWindow):
                                        "PyTorch has loaded (a few seconds).")
         self._draw_tab = PendingPanel("The drawing canvas opens here once PyTorch has loaded "
                                       "(a few seconds).")
+        self._inside_tab = PendingPanel("What the network sees appears here once PyTorch has "
+                                        "loaded (a few seconds).")
         self.engine_loader = EngineLoader(self)
         self.engine_loader.loaded.connect(self._on_engine_loaded)
         self.engine_loader.failed.connect(self._on_engine_failed)
@@ -144,6 +147,7 @@ class MainWindow(QMainWindow):
             return
         from engine.devices import available_devices, resolve_device
         from gui.draw_panel import DrawPanel
+        from gui.inside_panel import InsidePanel
         from gui.summary_panel import SummaryPanel
         from gui.worker import leave_the_cores_to_training
 
@@ -157,6 +161,7 @@ class MainWindow(QMainWindow):
         self._draw_tab.set_panel(self.draw)
         self.draw.news.connect(self.log.append_text)
         self.draw.load_bundled_model()
+        self._inside_tab.set_panel(InsidePanel(self.draw, self.run))
         self._on_config_changed(self.settings_panel.config())
         self._status("Ready")
         if self._start_waiting:
@@ -171,7 +176,7 @@ class MainWindow(QMainWindow):
                               "(pip install --force-reinstall torch) and start TrainDesk again.")
         self._status(self._engine_error)
         self.log.append_text(self._engine_error, "error")
-        for tab in (self._model_tab, self._draw_tab):
+        for tab in (self._model_tab, self._draw_tab, self._inside_tab):
             tab.show_message(self._engine_error)
         if self._start_waiting:
             self._start_waiting = False
@@ -256,6 +261,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self._model_tab, "Model")
         self.tabs.addTab(self._draw_tab, "Draw")
         self.tabs.addTab(ResultsPanel.following(self.run), "Results")
+        self.tabs.addTab(DataPanel(self.run, self.settings_panel), "Data")
+        self.tabs.addTab(self._inside_tab, "Inside")
         self.setCentralWidget(self.tabs)
         # Hidden while a temporary message ("Saved ...") shows, back once it times out.
         self._status_label = QLabel()

@@ -1,0 +1,192 @@
+"""The Data tab on tiny datasets written in the real raw formats (tests/datasets.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+
+import engine.data.mnist
+from engine.config import TrainConfig
+from engine.data.download import DownloadError
+from gui.data_panel import SAMPLES, DataPanel
+from gui.run_model import RunModel
+from gui.settings_panel import SettingsPanel
+from tests.datasets import (
+    CIFAR10_CLASSES,
+    write_cifar_batches,
+    write_idx_dataset,
+    write_image_folder,
+)
+
+pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
+TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def digits_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("digits")
+    write_idx_dataset(root, n_train=200, n_test=50)
+    return root
+
+
+@pytest.fixture
+def make_panel(qtbot):
+    def make(**config) -> tuple[DataPanel, SettingsPanel, RunModel]:
+        settings = SettingsPanel()
+        settings.set_config(TrainConfig(arch="mlp", device="cpu", **config))
+        run = RunModel()
+        panel = DataPanel(run, settings)
+        panel.resize(1000, 700)
+        qtbot.addWidget(settings)
+        qtbot.addWidget(panel)
+        panel.show()
+        qtbot.waitExposed(panel)
+        settle(qtbot, panel)
+        return panel, settings, run
+
+    return make
+
+
+def settle(qtbot, panel):
+    qtbot.waitUntil(lambda: not panel.busy(), timeout=TIMEOUT_MS)
+
+
+def shown_labels(panel) -> list[int]:
+    return [int(v) for v in panel.shown().labels]
+
+
+def read_idx_labels(folder) -> np.ndarray:
+    from engine.data.idx import read_idx
+
+    return read_idx(folder / "train-labels-idx1-ubyte.gz", 1)
+
+
+def test_the_grid_fills_with_samples_class_names_and_facts(make_panel, digits_dir):
+    panel, _, _ = make_panel(dataset="mnist", data_dir=str(digits_dir), val_split=0.1)
+
+    shown = panel.shown()
+    assert shown is not None and panel.status_text() == ""
+    [section] = panel.sheet.sections()
+    assert len(section.tiles) == SAMPLES
+    labels = read_idx_labels(digits_dir / "MNIST" / "raw")
+    assert [tile.caption for tile in section.tiles] == [str(labels[i]) for i in shown.indices]
+    assert panel.facts()["Training"] == "180 images"
+    assert panel.facts()["Validation"] == "20 images"
+    assert panel.facts()["Test"] == "50 images"
+    assert panel.facts()["Image size"] == "28×28, 1 channel (greyscale)"
+    assert panel.bars.counts() == np.bincount(labels, minlength=10).tolist()
+    assert panel.class_filter.count() == 11  # all classes, then each
+
+
+def test_reshuffle_shows_other_images(qtbot, make_panel, digits_dir):
+    panel, _, _ = make_panel(dataset="mnist", data_dir=str(digits_dir))
+    before = panel.shown().indices.tolist()
+    qtbot.mouseClick(panel.reshuffle_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, panel)
+    assert panel.shown().indices.tolist() != before
+    assert len(panel.shown().indices) == SAMPLES
+
+
+def test_the_class_filter_shows_one_class_only(qtbot, make_panel, digits_dir):
+    panel, _, _ = make_panel(dataset="mnist", data_dir=str(digits_dir))
+    panel.class_filter.setCurrentIndex(4)  # class "3"
+    settle(qtbot, panel)
+    assert set(shown_labels(panel)) == {3}
+    assert len(shown_labels(panel)) == 20  # every "3" of the 200 balanced images
+    assert panel.sheet.sections()[0].title.endswith("class 3")
+    panel.class_filter.setCurrentIndex(0)
+    settle(qtbot, panel)
+    assert len(set(shown_labels(panel))) > 1
+
+
+def test_augmentation_shows_each_sample_beside_its_augmented_copy(qtbot, make_panel,
+                                                                  digits_dir):
+    panel, settings, _ = make_panel(dataset="mnist", data_dir=str(digits_dir))
+    assert panel.shown().augmented is None
+    assert all(len(tile.images) == 1 for tile in panel.sheet.sections()[0].tiles)
+    assert not panel.augment_button.isVisible()
+
+    settings.set_config(settings.config().replace(augment=True))
+    settle(qtbot, panel)
+    shown = panel.shown()
+    assert shown.augmented is not None and shown.augmented.shape == shown.images.shape
+    assert all(len(tile.images) == 2 for tile in panel.sheet.sections()[0].tiles)
+    moved = [not np.array_equal(a, o) for a, o in zip(shown.augmented, shown.images,
+                                                       strict=True)]
+    assert sum(moved) > SAMPLES // 2  # random crops move most images (some by 0 px)
+    first = shown.augmented.copy()
+
+    qtbot.mouseClick(panel.augment_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, panel)
+    assert panel.shown().indices.tolist() == shown.indices.tolist()  # the same images
+    assert not np.array_equal(panel.shown().augmented, first)  # augmented anew
+
+
+def test_cifar_shows_colour_images_with_their_class_names(make_panel, tmp_path):
+    write_cifar_batches(tmp_path)
+    panel, _, _ = make_panel(dataset="cifar10", data_dir=str(tmp_path), augment=True)
+    shown = panel.shown()
+    assert shown.images.shape[1:] == (3, 32, 32)
+    assert shown.augmented.shape[1:] == (3, 32, 32)
+    tile = panel.sheet.sections()[0].tiles[0]
+    assert tile.caption in CIFAR10_CLASSES
+    assert not tile.images[0].isGrayscale()
+    assert panel.facts()["Image size"] == "32×32, 3 channels (colour)"
+    assert panel.facts()["Mean"].startswith("R ")
+    assert sum(panel.bars.counts()) == 200
+
+
+def test_37_classes_stay_readable(make_panel, tmp_path):
+    names = [f"breed_{k:02d}" for k in range(37)]
+    write_image_folder(tmp_path, classes=names, per_class=3, size=16)
+    panel, _, _ = make_panel(dataset="folder", data_dir=str(tmp_path))
+    assert panel.class_filter.count() == 38
+    assert panel.bars.height() >= 37 * panel.bars.ROW  # one row each, in a scroll area
+    captions = {tile.caption for tile in panel.sheet.sections()[0].tiles}
+    assert captions <= set(names) and len(captions) > 10
+
+
+def test_a_dataset_not_on_disk_is_said_and_downloaded_only_on_a_click(qtbot, make_panel,
+                                                                      tmp_path, monkeypatch):
+    attempts = []
+
+    def offline(urls, *args, **kwargs):
+        attempts.append(urls)
+        raise DownloadError("no network")
+
+    monkeypatch.setattr(engine.data.mnist, "download", offline)
+    panel, _, _ = make_panel(dataset="mnist", data_dir=str(tmp_path / "empty"))
+    assert "MNIST is not on this computer yet" in panel.status_text()
+    assert panel.download_button.isVisible() and not attempts
+    assert panel.shown() is None
+
+    qtbot.mouseClick(panel.download_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, panel)
+    assert attempts
+    assert panel.status_text().startswith(
+        "MNIST is not on this computer and could not be downloaded (offline?)")
+    assert "no network" in panel.status_label.toolTip()
+
+
+def test_a_click_on_a_sample_sends_it_to_be_inspected(qtbot, make_panel, digits_dir):
+    panel, _, run = make_panel(dataset="mnist", data_dir=str(digits_dir))
+    rect = panel.sheet.tile_rect(0, 5)
+    with qtbot.waitSignal(run.inspect_requested) as sent:
+        qtbot.mouseClick(panel.sheet, Qt.MouseButton.LeftButton, pos=rect.center())
+    request = sent.args[0]
+    shown = panel.shown()
+    assert np.array_equal(request.image, shown.images[5])
+    assert request.label == shown.labels[5]
+    assert request.caption == f"Training image {shown.indices[5] + 1:,} of MNIST"
+
+
+def test_nothing_loads_while_the_tab_is_hidden(qtbot, digits_dir):
+    settings = SettingsPanel()
+    settings.set_config(TrainConfig(dataset="mnist", data_dir=str(digits_dir)))
+    panel = DataPanel(RunModel(), settings)
+    qtbot.addWidget(settings)
+    qtbot.addWidget(panel)
+    assert not panel.busy() and panel.shown() is None
+    panel.show()
+    qtbot.waitUntil(lambda: panel.shown() is not None, timeout=TIMEOUT_MS)
