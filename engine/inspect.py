@@ -5,9 +5,13 @@ weights, and which pixels its answer rests on.
 
 Activations are caught by forward hooks on every `nn.Conv2d`, in the order they run (an
 Inception block's four paths, a ResNet's shortcut convolutions included). The map of where
-the answer comes from is Grad-CAM (Selvaraju et al. 2017) on the last feature map of at
-least 4x4 that is not a pooling layer's; networks without one (softmax regression, the MLP)
-get the plain saliency map instead: how much each input pixel moves the winning score.
+the answer comes from is HiResCAM (Draelos & Carin 2020) on the last feature map of at
+least 4x4 that is not a pooling layer's: Grad-CAM (Selvaraju et al. 2017) with the gradient
+kept cell by cell instead of averaged per channel. Grad-CAM's average is faithful only for
+networks that end in global average pooling; LeNet and the small CNN end in dense layers,
+where it lit up the empty corners of a drawn digit. Networks without a feature map (softmax
+regression, the MLP) get the plain saliency map: how much each input pixel moves the
+winning score.
 
 The model is left as it was: every hook is removed, each module's train/eval mode is
 restored, and its weights and their `.grad` are not touched (gradients are taken with
@@ -26,8 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# Grad-CAM's layer: the last feature map with at least this many cells (4x4); a coarser
-# one says little about where in the image the answer comes from.
+# The class map's layer: the last feature map with at least this many cells (4x4); a
+# coarser one says little about where in the image the answer comes from.
 MIN_CAM_CELLS = 16
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool2d)
 
@@ -66,7 +70,7 @@ class Insight:
     activations: list[LayerActivation]  # every conv layer, in the order they ran
     first_layer: FirstLayer | None
     heat: np.ndarray  # float32 (S, S) in 0..1, at the input's size: where the answer rests
-    heat_method: str  # "Grad-CAM on the last 4×4 feature map (layer4)", or "saliency ..."
+    heat_method: str  # "HiResCAM on the last 4×4 feature map (layer4)", or "saliency ..."
 
     @property
     def conv_layers(self) -> int:
@@ -97,9 +101,9 @@ def inspect_image(model: nn.Module, x: torch.Tensor, max_maps: int | None = None
     if target is None:
         heat, method = _saliency(gradient), "saliency (input gradients)"
     else:
-        heat = _grad_cam(target[1].detach(), gradient, x.shape[-2:])
+        heat = _hires_cam(target[1].detach(), gradient, x.shape[-2:])
         height, width = target[1].shape[-2:]
-        method = f"Grad-CAM on the last {height}×{width} feature map ({target[0]})"
+        method = f"HiResCAM on the last {height}×{width} feature map{named(target[0])}"
     probabilities = torch.softmax(logits.detach().float(), dim=1)[0]
     return Insight(
         probabilities=probabilities.cpu().numpy(),
@@ -111,6 +115,12 @@ def inspect_image(model: nn.Module, x: torch.Tensor, max_maps: int | None = None
         heat=heat,
         heat_method=method,
     )
+
+
+def named(module_name: str) -> str:
+    """' (layer4)' for a module with a name a person can place; '' for a bare position in
+    a Sequential ('3', '0.0'), which says nothing."""
+    return f" ({module_name})" if any(c.isalpha() for c in module_name) else ""
 
 
 def conv_layer_names(model: nn.Module) -> list[str]:
@@ -184,10 +194,9 @@ def _cam_layer(feature_maps: list[tuple[str, torch.Tensor]]) -> tuple[str, torch
     return None
 
 
-def _grad_cam(activation: torch.Tensor, gradient: torch.Tensor,
-              size: torch.Size) -> np.ndarray:
-    weights = gradient.mean(dim=(2, 3), keepdim=True)  # each channel's importance
-    cam = torch.relu((weights * activation).sum(dim=1, keepdim=True))
+def _hires_cam(activation: torch.Tensor, gradient: torch.Tensor,
+               size: torch.Size) -> np.ndarray:
+    cam = torch.relu((gradient * activation).sum(dim=1, keepdim=True))
     cam = F.interpolate(cam, size=tuple(size), mode="bilinear", align_corners=False)
     return _unit_range(cam[0, 0])
 

@@ -88,7 +88,7 @@ class ClassBars(QWidget):
     (put it in a scroll area: 37 classes stay readable)."""
 
     ROW = 18
-    NAME_WIDTH = 120
+    MAX_NAME_WIDTH = 170  # longer names are shortened in the middle, whole on hover
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,18 +114,20 @@ class ClassBars(QWidget):
         text = self.palette().color(QPalette.ColorRole.WindowText)
         metrics = self.fontMetrics()
         count_width = metrics.horizontalAdvance("000,000") + 6
-        room = max(10, self.width() - self.NAME_WIDTH - count_width - 8)
+        name_width = min(self.MAX_NAME_WIDTH, 8 + max(
+            (metrics.horizontalAdvance(n) for n in self._names), default=0))
+        room = max(10, self.width() - name_width - count_width - 8)
         peak = max(1, int(self._counts.max(initial=0)))
         for i, (name, count) in enumerate(zip(self._names, self._counts, strict=True)):
             y = 2 + i * self.ROW
             painter.setPen(text)
-            painter.drawText(QRect(0, y, self.NAME_WIDTH - 6, self.ROW),
+            painter.drawText(QRect(0, y, name_width - 6, self.ROW),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                             metrics.elidedText(name, Qt.TextElideMode.ElideRight,
-                                                self.NAME_WIDTH - 6))
+                             metrics.elidedText(name, Qt.TextElideMode.ElideMiddle,
+                                                name_width - 6))
             length = max(1, round(room * int(count) / peak)) if count else 0
-            painter.fillRect(QRect(self.NAME_WIDTH, y + 3, length, self.ROW - 6), BAR_COLOUR)
-            painter.drawText(QRect(self.NAME_WIDTH + length + 4, y, count_width, self.ROW),
+            painter.fillRect(QRect(name_width, y + 3, length, self.ROW - 6), BAR_COLOUR)
+            painter.drawText(QRect(name_width + length + 4, y, count_width, self.ROW),
                              Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                              f"{int(count):,}")
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 # Perceptually even maps: feature maps in viridis, "where the answer rests" in inferno.
 _VIRIDIS = pg.colormap.get("viridis").getLookupTable(nPts=256, alpha=False).astype(np.uint8)
 _INFERNO = pg.colormap.get("inferno").getLookupTable(nPts=256, alpha=False).astype(np.uint8)
-GAP = 6  # between tiles
+GAP = 10  # between tiles
 IMAGE_GAP = 2  # between the images of one tile (an original and its augmented copy)
 
 
@@ -121,6 +121,7 @@ class Section:
     title: str
     tiles: list[Tile] = field(default_factory=list)
     note: str = ""  # a line under the title (e.g. "16 of 64 maps shown")
+    tile_size: int | None = None  # pixels per image side; None: the sheet's own
 
 
 class TileSheet(QWidget):
@@ -177,12 +178,17 @@ class TileSheet(QWidget):
                 lines = (1 if section.title else 0) + (1 if section.note else 0)
                 self._titles.append((QRect(0, y, width, lines * line + 4), section))
                 y += lines * line + 6
+            size = section.tile_size or self._tile_size
             captions = any(tile.caption for tile in section.tiles)
+            # One width for every tile of a section, wide enough for most captions (up to
+            # about two tiles; longer ones are shortened in the middle, whole on hover).
+            caption_width = min(max((self.fontMetrics().horizontalAdvance(tile.caption) + 4
+                                     for tile in section.tiles), default=0), 2 * size + 16)
             x, row_height = 0, 0
             for t, tile in enumerate(section.tiles):
                 count = max(1, len(tile.images))
-                w = count * self._tile_size + (count - 1) * IMAGE_GAP
-                h = self._tile_size + (self._caption_height() if captions else 0)
+                w = max(count * size + (count - 1) * IMAGE_GAP, caption_width)
+                h = size + (self._caption_height() if captions else 0)
                 if x > 0 and x + w > width:
                     x, y = 0, y + row_height + GAP
                 self._rects.append((s, t, QRect(x, y, w, h)))
@@ -225,17 +231,21 @@ class TileSheet(QWidget):
         for s, t, rect in self._rects:
             if not rect.intersects(clip):
                 continue
-            tile = self._sections[s].tiles[t]
-            x = rect.left()
+            section = self._sections[s]
+            tile = section.tiles[t]
+            size = section.tile_size or self._tile_size
+            count = len(tile.images)
+            x = rect.left() + (rect.width() - count * size - (count - 1) * IMAGE_GAP) // 2
             for image in tile.images:
-                target = QRect(x, rect.top(), self._tile_size, self._tile_size)
+                target = QRect(x, rect.top(), size, size)
                 painter.drawImage(target, image)  # nearest neighbour: see the pixels
-                x += self._tile_size + IMAGE_GAP
+                x += size + IMAGE_GAP
             if tile.caption:
                 painter.setPen(caption_pen)
-                caption_rect = QRect(rect.left(), rect.top() + self._tile_size, rect.width(),
+                caption_rect = QRect(rect.left(), rect.top() + size, rect.width(),
                                      self._caption_height())
-                shown = self.fontMetrics().elidedText(tile.caption, Qt.TextElideMode.ElideRight,
+                shown = self.fontMetrics().elidedText(tile.caption,
+                                                      Qt.TextElideMode.ElideMiddle,
                                                       rect.width())
                 painter.drawText(caption_rect, Qt.AlignmentFlag.AlignHCenter, shown)
 

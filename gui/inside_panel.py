@@ -38,7 +38,7 @@ from PySide6.QtWidgets import (
 from engine.catalog import arch_title
 from engine.checkpoint import Checkpoint
 from engine.data.pipeline import resize_and_normalise
-from engine.inspect import Insight, inspect_image
+from engine.inspect import Insight, inspect_image, named
 from engine.predict import Predictor
 from engine.text import plural
 from gui.background import JobFailed, LatestJob
@@ -62,7 +62,8 @@ MAX_MAPS = 16  # feature maps shown per layer (the rest are counted)
 MAX_UNITS = 64  # first-layer filters or units shown
 VIEW_SIZE = 200  # the input and the heat-map views, in pixels
 MAP_TILE = 44
-FILTER_TILE = 36
+FILTER_TILE = 36  # a conv filter (5x5, 3x3: a few pixels)
+UNIT_TILE = 64  # a linear unit's weights over the whole input
 ERROR_STYLE = "color: #b03020;"
 
 
@@ -374,7 +375,7 @@ class InsidePanel(QWidget):
                 Tile([qimage(p)], caption, f"{'Filter' if first.kind == 'conv' else 'Unit'} "
                      f"{i + 1}{': ' + caption if caption else ''}")
                 for i, (p, caption) in enumerate(zip(seen.units, captions, strict=True))],
-                note))
+                note, FILTER_TILE if first.kind == "conv" else UNIT_TILE))
         total = insight.conv_layers
         for layer, pictures in zip(insight.activations, seen.layers, strict=True):
             height, width = layer.size
@@ -382,20 +383,21 @@ class InsidePanel(QWidget):
             note = (f"{layer.channels} maps of {height}×{width}"
                     + (f", the first {shown} shown" if shown < layer.channels else ""))
             sections.append(Section(
-                f"Conv layer {layer.index} of {total} ({layer.name})",
+                f"Conv layer {layer.index} of {total}{named(layer.name)}",
                 [Tile([qimage(p)], "", f"Map {i + 1} of {layer.channels}")
                  for i, p in enumerate(pictures)], note))
         return sections
 
     def _bring_to_front(self) -> None:
         """Make this panel's tab the current one, wherever the window put it."""
-        child, parent = self, self.parentWidget()
-        while parent is not None:
-            if isinstance(parent, QTabWidget):
-                parent.setCurrentWidget(child)
+        widget = self
+        while widget is not None:
+            parent = widget.parentWidget()
+            tabs = parent.parentWidget() if parent is not None else None
+            if isinstance(tabs, QTabWidget) and tabs.indexOf(widget) >= 0:
+                tabs.setCurrentWidget(widget)
                 return
-            child, parent = parent, parent.parentWidget()
-
+            widget = parent
 
 def _look(job: _Job, models: list[tuple[object, Predictor, torch.nn.Module]]) -> _Seen:
     """Runs off the GUI thread: the insight and every picture of it."""

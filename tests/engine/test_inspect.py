@@ -98,21 +98,21 @@ def test_answer_heat_map_and_first_layer(arch):
         assert first.weights.shape == (7, *x.shape[1:])
         assert torch.equal(torch.from_numpy(first.weights[2]).flatten(), linear.weight[2])
     else:
-        assert insight.heat_method.startswith("Grad-CAM on the last ")
+        assert insight.heat_method.startswith("HiResCAM on the last ")
         conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
         assert first.kind == "conv" and first.count == conv.out_channels
         assert torch.equal(torch.from_numpy(first.weights), conv.weight[:7].detach())
 
 
-def test_grad_cam_uses_the_last_fine_enough_feature_map():
+def test_the_class_map_uses_the_last_fine_enough_feature_map():
     resnet, x = built("resnet18")
     assert inspect_image(resnet, x).heat_method == (
-        "Grad-CAM on the last 4×4 feature map (layer4)")
+        "HiResCAM on the last 4×4 feature map (layer4)")
     small, x = built("cifar-cnn")  # its last 8x8 map is the third ReLU's; then a pool
-    assert inspect_image(small, x).heat_method == "Grad-CAM on the last 8×8 feature map (7)"
+    assert inspect_image(small, x).heat_method == "HiResCAM on the last 8×8 feature map"
 
 
-def test_grad_cam_points_at_what_the_winning_class_looks_at():
+def test_the_class_map_points_at_what_the_winning_class_looks_at():
     """Two inputs channels, each copied by its own filter; class 0 counts channel 0 only.
     The answer comes from channel 0's square (left), not channel 1's (right)."""
     conv = nn.Conv2d(2, 2, 1, bias=False)
@@ -126,6 +126,28 @@ def test_grad_cam_points_at_what_the_winning_class_looks_at():
     x = torch.zeros(1, 2, 8, 8)
     x[0, 0, 2:5, 0:3] = 1.0  # channel 0: a square on the left
     x[0, 1, 2:5, 5:8] = 1.0  # channel 1: a square on the right
+
+    insight = inspect_image(model, x)
+
+    assert insight.predicted == 0
+    assert insight.heat[2:5, 0:3].min() > 0.9
+    assert insight.heat[:, 5:].max() == 0
+
+
+def test_the_class_map_tells_apart_places_within_one_map():
+    """One channel with two squares; class 0 counts the left half of the map only. Grad-CAM's
+    channel average would light both squares; the class map lights the counted one."""
+    conv = nn.Conv2d(1, 1, 1, bias=False)
+    with torch.no_grad():
+        conv.weight.fill_(1.0)
+    head = nn.Linear(8 * 8, 2, bias=False)
+    with torch.no_grad():
+        head.weight.zero_()
+        head.weight[0].view(8, 8)[:, :4] = 1.0
+    model = nn.Sequential(conv, nn.ReLU(), nn.Flatten(), head)
+    x = torch.zeros(1, 1, 8, 8)
+    x[0, 0, 2:5, 0:3] = 1.0
+    x[0, 0, 2:5, 5:8] = 1.0
 
     insight = inspect_image(model, x)
 

@@ -76,11 +76,11 @@ def test_the_drawing_is_read_and_its_layers_shown(qtbot, parts):
     assert inside.canvas.strokes()[0].tolist() == draw.canvas.strokes()[0].tolist()
     sections = inside.sheet.sections()
     assert sections[0].title == "First layer: 6 filters of 5×5"
-    assert [s.title for s in conv_sections(inside)] == ["Conv layer 1 of 2 (0)",
-                                                        "Conv layer 2 of 2 (3)"]
+    assert [s.title for s in conv_sections(inside)] == ["Conv layer 1 of 2",
+                                                        "Conv layer 2 of 2"]
     assert [len(s.tiles) for s in conv_sections(inside)] == [6, MAX_MAPS]
     assert conv_sections(inside)[1].note == "16 maps of 10×10"
-    assert "Grad-CAM" in inside.heat_caption.text()
+    assert "HiResCAM on the last 10×10 feature map" in inside.heat_caption.text()
     assert "Your drawing" in inside.source_label.text()
 
 
@@ -155,3 +155,24 @@ def test_a_picked_image_no_model_takes_is_said(qtbot, parts):
     draw.canvas.set_strokes(seven())
     settle(qtbot, draw, inside)
     assert inside.source() is None and inside.seen is not None
+
+
+def test_a_picked_image_brings_the_tab_to_the_front(qtbot):
+    from PySide6.QtWidgets import QLabel, QTabWidget
+
+    from gui.pending_panel import PendingPanel
+
+    draw, run = DrawPanel(), RunModel()
+    tabs = QTabWidget()
+    qtbot.addWidget(draw)
+    qtbot.addWidget(tabs)
+    page = PendingPanel("waiting")  # as the window holds it until PyTorch has loaded
+    tabs.addTab(QLabel("the Training tab"), "Training")
+    tabs.addTab(page, "Inside")
+    page.set_panel(InsidePanel(draw, run))
+    tabs.show()
+    images, _ = learnable_images(1, 10, 28)
+    run.inspect_requested.emit(InspectRequest(images[0], None, "Training image 1"))
+    assert tabs.currentWidget() is page
+    qtbot.waitUntil(lambda: not page.currentWidget().busy(), timeout=TIMEOUT_MS)
+
