@@ -50,6 +50,7 @@ class DrawCanvas(QWidget):
     """Draw with the left mouse button or a tablet pen; Ctrl+Z undoes, Delete clears."""
 
     strokes_changed = Signal()
+    stroke_ended = Signal()  # the pen or the mouse button was lifted
 
     def __init__(self, parent: QWidget | None = None, hint: str = "Draw a digit here") -> None:
         super().__init__(parent)
@@ -162,7 +163,7 @@ class DrawCanvas(QWidget):
     def mouseReleaseEvent(self, event: QMouseEvent) -> None:
         if event.button() == Qt.MouseButton.LeftButton:
             self._extend(event.position(), None)
-            self._drawing = False
+            self._end_stroke()
         else:
             super().mouseReleaseEvent(event)
 
@@ -174,8 +175,13 @@ class DrawCanvas(QWidget):
         elif kind == QTabletEvent.Type.TabletMove:
             self._extend(event.position(), event.pressure())
         elif kind == QTabletEvent.Type.TabletRelease:
-            self._drawing = False
+            self._end_stroke()
         event.accept()
+
+    def _end_stroke(self) -> None:
+        was_drawing, self._drawing = self._drawing, False
+        if was_drawing:
+            self.stroke_ended.emit()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.matches(QKeySequence.StandardKey.Undo):

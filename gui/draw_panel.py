@@ -205,6 +205,7 @@ class DrawPanel(QWidget):
         self._timer.setTimerType(Qt.TimerType.PreciseTimer)  # a coarse one may fire 5% early
         self._timer.timeout.connect(self._predict_now)
         self.canvas.strokes_changed.connect(self._schedule_prediction)
+        self.canvas.stroke_ended.connect(self.predict_if_pending)
         self.clear_button.clicked.connect(self.canvas.clear)
         self.undo_button.clicked.connect(self.canvas.undo)
         self.model_picker.currentIndexChanged.connect(self._use_choice)
@@ -320,6 +321,12 @@ class DrawPanel(QWidget):
     def prediction_pending(self) -> bool:
         """Whether the drawing changed since the last prediction (one is scheduled)."""
         return self._timer.isActive()
+
+    def predict_if_pending(self) -> None:
+        """Predict now if the drawing changed since the last prediction: when a stroke
+        ends, its answer (and the Inside tab's maps) should not wait for the throttle."""
+        if self._timer.isActive():
+            self._predict_now()
 
     def predictions_made(self) -> int:
         """How many times prediction_made was emitted (the throttle keeps this low)."""

@@ -143,6 +143,7 @@ class InsidePanel(QWidget):
 
         draw.canvas.strokes_changed.connect(self._copy_from_draw)
         self.canvas.strokes_changed.connect(self._copy_to_draw)
+        self.canvas.stroke_ended.connect(draw.predict_if_pending)
         draw.input_changed.connect(self._on_drawing)
         run.inspect_requested.connect(self.inspect)
         run.model_changed.connect(self._on_model_changed)

@@ -453,3 +453,20 @@ def test_resizing_the_canvas_scales_the_pen_and_keeps_the_models_input(qtbot, bu
     assert large[1] == pytest.approx(draw_canvas.PEN_WIDTH, rel=0.25)
     # The strokes are kept in fractions of the side: read again, they give the same input.
     np.testing.assert_allclose(expected_probabilities(bundled), before, atol=1e-6)
+
+
+def test_a_stroke_is_read_as_soon_as_it_ends(qtbot, bundled):
+    """Lifting the mouse reads the whole stroke at once, without the throttle's wait."""
+    canvas = bundled.canvas
+    side = canvas.width()
+    [stroke] = place([s for d, _, s in all_drawings() if d == 1][0], (0.5, 0.5), 0.8)[:1]
+    points = [QPoint(round(x * side), round(y * side)) for x, y in stroke]
+    before = bundled.predictions_made()
+    qtbot.mousePress(canvas, Qt.MouseButton.LeftButton, pos=points[0])
+    for point in points[1:]:
+        QTest.mouseMove(canvas, point)
+    assert bundled.prediction_pending()
+    qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=points[-1])
+    assert not bundled.prediction_pending()
+    assert bundled.predictions_made() > before
+    assert np.allclose(bundled.probabilities(), expected_probabilities(bundled))

@@ -94,6 +94,8 @@ def test_drawing_on_the_inside_canvas_draws_on_the_draw_tab_too(qtbot, parts):
     for point in points[1:]:
         QTest.mouseMove(canvas, point)
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=points[-1])
+    # The stroke's end is read at once, not after the Draw tab's prediction throttle.
+    assert not draw.prediction_pending() and inside.busy()
     settle(qtbot, draw, inside)
 
     assert len(draw.canvas.strokes()) == 1
