@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QPixmap, QShowEvent
+from PySide6.QtGui import QFont, QImage, QPixmap, QShowEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -82,13 +82,12 @@ class _Job:
 
 @dataclass(frozen=True)
 class _Seen:
-    """An insight with its pictures, made off the GUI thread."""
+    """An insight with its pictures, all made off the GUI thread (QImage may be)."""
 
     insight: Insight
     class_names: tuple[str, ...]
-    layers: list[list[np.ndarray]]  # per conv layer, one RGB picture per map shown
-    units: list[np.ndarray]  # first-layer filters or units
-    overlay: np.ndarray  # the input with the heat map over it
+    sections: list[Section]  # the first layer, then each conv layer
+    overlay: QImage  # the input with the heat map over it
     seconds: float
 
 
@@ -338,7 +337,7 @@ class InsidePanel(QWidget):
         self.answer_label.setText(f"{names[insight.predicted]} · {format_probability(p)}")
         self.answer_label.setToolTip(f"The network's answer: {names[insight.predicted]}, "
                                      f"{format_probability(p)} confident")
-        self.heat_view.setPixmap(QPixmap.fromImage(qimage(result.overlay)).scaled(
+        self.heat_view.setPixmap(QPixmap.fromImage(result.overlay).scaled(
             VIEW_SIZE, VIEW_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
             Qt.TransformationMode.SmoothTransformation))
         self.heat_caption.setText(
@@ -355,39 +354,7 @@ class InsidePanel(QWidget):
                 f"{plural(insight.conv_layers, 'convolutional layer')}, in the order they run; "
                 "each map shows where one filter responds (yellow: strongly).")
         self.message_label.show()
-        self.sheet.set_sections(self._sections(result))
-
-    def _sections(self, seen: _Seen) -> list[Section]:
-        insight = seen.insight
-        sections = []
-        first = insight.first_layer
-        if first is not None:
-            count, shown = first.count, len(seen.units)
-            if first.kind == "conv":
-                _, channels, kh, kw = first.weights.shape
-                title = f"First layer: {plural(count, 'filter')} of {kh}×{kw}"
-                captions = [""] * shown
-            else:
-                title = f"First layer: {plural(count, 'unit')}, its weights over the input pixels"
-                per_class = count == len(seen.class_names)
-                captions = list(seen.class_names[:shown]) if per_class else [""] * shown
-            note = f"{shown} of {count} shown" if shown < count else ""
-            sections.append(Section(title, [
-                Tile([qimage(p)], caption, f"{'Filter' if first.kind == 'conv' else 'Unit'} "
-                     f"{i + 1}{': ' + caption if caption else ''}")
-                for i, (p, caption) in enumerate(zip(seen.units, captions, strict=True))],
-                note, FILTER_TILE if first.kind == "conv" else UNIT_TILE))
-        total = insight.conv_layers
-        for layer, pictures in zip(insight.activations, seen.layers, strict=True):
-            height, width = layer.size
-            shown = len(pictures)
-            note = (f"{layer.channels} maps of {height}×{width}"
-                    + (f", the first {shown} shown" if shown < layer.channels else ""))
-            sections.append(Section(
-                f"Conv layer {layer.index} of {total}{named(layer.name)}",
-                [Tile([qimage(p)], "", f"Map {i + 1} of {layer.channels}")
-                 for i, p in enumerate(pictures)], note))
-        return sections
+        self.sheet.set_sections(result.sections)
 
     def _bring_to_front(self) -> None:
         """Make this panel's tab the current one, wherever the window put it."""
@@ -417,9 +384,43 @@ def _look(job: _Job, models: list[tuple[object, Predictor, torch.nn.Module]]) ->
         layers.append([viridis(m) for m in maps])
     units = ([] if insight.first_layer is None
              else [signed_weights(w) for w in insight.first_layer.weights])
-    overlay = heat_overlay(job.picture, insight.heat)
-    return _Seen(insight, job.class_names, layers, units, overlay,
-                 time.perf_counter() - start)
+    overlay = qimage(heat_overlay(job.picture, insight.heat))
+    sections = _sections(insight, job.class_names, units, layers)
+    return _Seen(insight, job.class_names, sections, overlay, time.perf_counter() - start)
+
+
+def _sections(insight: Insight, class_names: tuple[str, ...], units: list[np.ndarray],
+              layers: list[list[np.ndarray]]) -> list[Section]:
+    """The sheet's sections: the first layer's weights, then each conv layer's maps."""
+    sections = []
+    first = insight.first_layer
+    if first is not None:
+        count, shown = first.count, len(units)
+        if first.kind == "conv":
+            *_, kh, kw = first.weights.shape
+            title = f"First layer: {plural(count, 'filter')} of {kh}×{kw}"
+            captions = [""] * shown
+        else:
+            title = f"First layer: {plural(count, 'unit')}, its weights over the input pixels"
+            per_class = count == len(class_names)
+            captions = list(class_names[:shown]) if per_class else [""] * shown
+        note = f"{shown} of {count} shown" if shown < count else ""
+        sections.append(Section(title, [
+            Tile([qimage(p)], caption, f"{'Filter' if first.kind == 'conv' else 'Unit'} "
+                 f"{i + 1}{': ' + caption if caption else ''}")
+            for i, (p, caption) in enumerate(zip(units, captions, strict=True))],
+            note, FILTER_TILE if first.kind == "conv" else UNIT_TILE))
+    total = insight.conv_layers
+    for layer, pictures in zip(insight.activations, layers, strict=True):
+        height, width = layer.size
+        shown = len(pictures)
+        note = (f"{layer.channels} maps of {height}×{width}"
+                + (f", the first {shown} shown" if shown < layer.channels else ""))
+        sections.append(Section(
+            f"Conv layer {layer.index} of {total}{named(layer.name)}",
+            [Tile([qimage(p)], "", f"Map {i + 1} of {layer.channels}")
+             for i, p in enumerate(pictures)], note))
+    return sections
 
 
 def _own_model(source: Predictor | Checkpoint,
