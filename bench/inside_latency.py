@@ -11,6 +11,12 @@ costs per architecture.
    `--repeats`.
 
     python bench/inside_latency.py [--rounds 10] [--repeats 5]
+
+Figures (2-core machine, other test suites running): stroke end to feature maps median
+17 ms, p90 21 ms, max 24 ms (12 strokes); before strokes were read at their end (only
+after the Draw tab's 60 ms throttle) median 65 ms, p90 89 ms, max 129 ms. One look:
+softmax 1-7 ms, MLP 14-18, LeNet-5 8-12, small CNN 19-26, VGG-11 21-27, NiN 31-41,
+AlexNet 40-44, GoogLeNet 60-74, ResNet-18 114-117 ms.
 """
 
 from __future__ import annotations

@@ -10,8 +10,12 @@ feature maps.
 
 The work (a forward and a backward pass, colour maps for hundreds of tiles) runs off the
 GUI thread, latest request only (gui/background.py): the canvas stays smooth, and while a
-person draws, the maps follow the latest stroke. bench/inside_latency.py measures how soon
-they are ready after a stroke ends.
+person draws, the maps follow the latest stroke; when a stroke ends, the Draw tab reads it
+at once rather than after its prediction throttle. Measured with bench/inside_latency.py
+on this 2-core machine while other test suites ran: feature maps ready after a stroke ends
+in 17 ms median, 21 ms p90, 24 ms max (12 strokes, the bundled LeNet-5). One look takes
+12 ms off the GUI thread for LeNet-5, 20 ms for the small CNN, 60 ms for GoogLeNet and
+115 ms for ResNet-18; showing it costs the GUI thread 6-11 ms (median) for any of them.
 """
 
 from __future__ import annotations
