@@ -399,7 +399,7 @@ class DataPanel(QWidget):
         self._run.inspect_requested.emit(InspectRequest(
             shown.images[tile].copy(), label,
             f"Training image {int(shown.indices[tile]) + 1:,} of "
-            f"{dataset_title(shown.ask.dataset)}"))
+            f"{dataset_title(shown.ask.dataset)}", open_inside=True))
 
 
 def _prepare(ask: _Ask) -> _Shown | _NotHere:

@@ -206,14 +206,15 @@ class InsidePanel(QWidget):
         self._refresh()
 
     def inspect(self, request: InspectRequest) -> None:
-        """Look into an image picked elsewhere, and bring this tab to the front."""
+        """Look into an image picked elsewhere (bringing this tab to the front if asked)."""
         self._request = request
         self.input_stack.setCurrentWidget(self.image_view)
         self.image_view.setPixmap(QPixmap.fromImage(qimage(dataset_pixels(request.image))).scaled(
             VIEW_SIZE, VIEW_SIZE, Qt.AspectRatioMode.KeepAspectRatio,
             Qt.TransformationMode.FastTransformation))
         self.back_button.show()
-        self._bring_to_front()
+        if request.open_inside:
+            self._bring_to_front()
         self._refresh()
 
     def busy(self) -> bool:

@@ -44,6 +44,9 @@ class InspectRequest:
     image: np.ndarray  # uint8, (channels, height, width), as the dataset holds it
     label: int | None  # the true class, where known
     caption: str  # where it came from, for a person ("Test image 1,234", "Your drawing")
+    # Bring the Inside tab to the front: the asking panel shows nothing of the image itself
+    # (a Data tab sample); the Results tab shows its picks large, and the Inside tab follows.
+    open_inside: bool = False
 
 
 class RunModel(QObject):

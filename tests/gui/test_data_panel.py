@@ -179,6 +179,7 @@ def test_a_click_on_a_sample_sends_it_to_be_inspected(qtbot, make_panel, digits_
     assert np.array_equal(request.image, shown.images[5])
     assert request.label == shown.labels[5]
     assert request.caption == f"Training image {shown.indices[5] + 1:,} of MNIST"
+    assert request.open_inside  # the Data tab shows nothing large itself
 
 
 def test_nothing_loads_while_the_tab_is_hidden(qtbot, digits_dir):

@@ -159,7 +159,7 @@ def test_a_picked_image_no_model_takes_is_said(qtbot, parts):
     assert inside.source() is None and inside.seen is not None
 
 
-def test_a_picked_image_brings_the_tab_to_the_front(qtbot):
+def test_a_picked_image_brings_the_tab_to_the_front_when_asked(qtbot):
     from PySide6.QtWidgets import QLabel, QTabWidget
 
     from gui.pending_panel import PendingPanel
@@ -174,7 +174,11 @@ def test_a_picked_image_brings_the_tab_to_the_front(qtbot):
     page.set_panel(InsidePanel(draw, run))
     tabs.show()
     images, _ = learnable_images(1, 10, 28)
-    run.inspect_requested.emit(InspectRequest(images[0], None, "Training image 1"))
+    # The Results tab shows its picks itself: the Inside tab follows without taking over.
+    run.inspect_requested.emit(InspectRequest(images[0], None, "Test image 1"))
+    assert tabs.currentIndex() == 0
+    run.inspect_requested.emit(InspectRequest(images[0], None, "Training image 1",
+                                              open_inside=True))
     assert tabs.currentWidget() is page
     qtbot.waitUntil(lambda: not page.currentWidget().busy(), timeout=TIMEOUT_MS)
 
