@@ -14,7 +14,16 @@ from collections.abc import Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPalette, QStaticText, QTransform
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QPainter,
+    QPalette,
+    QStaticText,
+    QTransform,
+)
 from PySide6.QtWidgets import QApplication, QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from engine.analysis import row_normalised
@@ -73,6 +82,42 @@ class UpwardLabelsAxis(pg.AxisItem):
                        int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
                        self._names[index])
             p.restore()
+
+
+class HeatCells(pg.GraphicsObject):
+    """A matrix of shares (0..1) as coloured cells, cell (row r, column c) covering
+    [c, c+1] x [r, r+1] in data coordinates.
+
+    Painted from a QImage that owns its pixels: pyqtgraph's ImageItem paints from a QImage
+    over a numpy buffer it manages, and crashed (a segfault in ImageItem.paint) once in a
+    full test run with PySide6 6.11.
+    """
+
+    def __init__(self, colours: Sequence[str]) -> None:
+        super().__init__()
+        self._map = pg.ColorMap(np.linspace(0, 1, len(colours)), [QColor(c) for c in colours])
+        self._image = QImage()
+        self._bounds = QRectF()
+
+    def set_shares(self, shares: np.ndarray) -> None:
+        self.prepareGeometryChange()
+        rows, cols = shares.shape
+        rgba = self._map.map(np.clip(shares, 0.0, 1.0).ravel(), mode="byte")
+        rgb = np.ascontiguousarray(rgba[:, :3].reshape(rows, cols, 3), dtype=np.uint8)
+        self._image = QImage(rgb.data, cols, rows, 3 * cols,
+                             QImage.Format.Format_RGB888).copy()
+        self._bounds = QRectF(0, 0, cols, rows)
+        self.update()
+
+    def colour_at(self, row: int, col: int) -> QColor:
+        return self._image.pixelColor(col, row)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        return self._bounds
+
+    def paint(self, p: QPainter, *args) -> None:
+        if not self._image.isNull():
+            p.drawImage(self._bounds, self._image)
 
 
 class PixelTexts(pg.GraphicsObject):
@@ -186,10 +231,8 @@ class ConfusionMatrixView(QWidget):
         item = self.plot.getPlotItem()
         view = item.getViewBox()
         view.invertY(True)  # class 0 at the top; cells stretch with the space given
-        self.image = pg.ImageItem(axisOrder="row-major")
-        self.image.setColorMap(pg.ColorMap(np.linspace(0, 1, len(HEAT_COLOURS)),
-                                           [QColor(c) for c in HEAT_COLOURS]))
-        item.addItem(self.image)
+        self.cells = HeatCells(HEAT_COLOURS)
+        item.addItem(self.cells)
         self.cell_texts = PixelTexts()
         item.addItem(self.cell_texts)
         self.readout = QLabel(self.HINT)
@@ -219,7 +262,7 @@ class ConfusionMatrixView(QWidget):
         """Show a confusion matrix (row = true class, column = predicted class)."""
         self._counts = counts
         share = row_normalised(counts)
-        self.image.setImage(share, levels=(0.0, 1.0), autoLevels=False)
+        self.cells.set_shares(share)
         rows, cols = np.nonzero(counts)
         texts = [(c + 0.5, r + 0.5, str(int(counts[r, c])),
                   LIGHT_TEXT if share[r, c] > 0.5 else DARK_TEXT)

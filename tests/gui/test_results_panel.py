@@ -208,3 +208,28 @@ def test_a_new_run_clears_the_last_runs_results(shown):
     assert panel.pages.currentIndex() == 0
     assert panel.message.text() == "Results appear here when epoch 1 ends."
     assert panel.mistakes.strip_model.rowCount() == 0 and panel.note_text() == ""
+
+
+def test_the_heat_map_colours_each_cell_by_its_rows_share_in_its_place(qtbot):
+    from PySide6.QtGui import QColor
+
+    from gui.class_charts import HEAT_COLOURS, ConfusionMatrixView
+
+    view = ConfusionMatrixView()
+    qtbot.addWidget(view)
+    view.resize(400, 400)
+    view.set_classes(["a", "b"])
+    view.set_counts(np.array([[3, 1], [0, 4]]))
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.cells.colour_at(1, 1) == QColor(HEAT_COLOURS[-1])  # 4 of 4: darkest
+    assert view.cells.colour_at(1, 0) == QColor(HEAT_COLOURS[0])  # 0 of 4: lightest
+    # On screen, the cell of row 1, column 1 is dark and the one left of it light.
+    viewbox = view.plot.getPlotItem().getViewBox()
+    image = view.plot.grab().toImage()
+
+    def pixel(x: float, y: float) -> QColor:
+        at = view.plot.mapFromScene(viewbox.mapViewToScene(QPointF(x, y)))
+        return image.pixelColor(at.x(), at.y())
+
+    assert pixel(1.8, 1.8).lightness() < 80 and pixel(0.2, 1.8).lightness() > 200
