@@ -139,6 +139,10 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
                         help="If --run-dir already holds a run, write this one to a new "
                              "numbered folder beside it (<dir>-2, <dir>-3, ...) instead of "
                              "refusing.")
+    parser.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=None,
+                        help="Also write TensorBoard event files to the run folder (default: "
+                             "on when the tensorboard package is installed); then "
+                             f"tensorboard --logdir {DEFAULT_RUNS_DIR} shows every run.")
     parser.add_argument("--resume", default=None, metavar="CHECKPOINT",
                         help="Continue a run from its checkpoint.pt, with its settings; flags "
                              "given change those settings (e.g. --epochs 10).")
@@ -319,7 +323,8 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
     # Ctrl+C stops cleanly at the next batch and still writes the checkpoint.
     previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
     try:
-        end = Trainer(config, run_dir=run_dir, resume_from=args.resume).run(
+        end = Trainer(config, run_dir=run_dir, resume_from=args.resume,
+                      tensorboard=args.tensorboard).run(
             ConsolePrinter(), control)
     finally:
         signal.signal(signal.SIGINT, previous)

@@ -126,6 +126,17 @@ class SettingsChanged:
 
 
 @dataclass(frozen=True)
+class CheckpointSaved:
+    """The run folder's checkpoint now holds `epoch`; which epoch is the best so far."""
+
+    epoch: int
+    path: str
+    best_epoch: int | None
+    best_path: str | None  # the best epoch's checkpoint, where one is kept (else None)
+    best_by: str  # "val_acc" with a validation split, else "test_acc"
+
+
+@dataclass(frozen=True)
 class MissingData:
     """A dataset that is not on this computer and could not be downloaded: what to fetch
     and where to put it, for a window to offer as actions rather than a paragraph."""
@@ -149,5 +160,5 @@ class RunEnd:
 
 
 Event = (LogLine | DataProgress | RunStart | RunEstimate | BatchEnd | EpochEnd | SettingsChanged
-         | RunEnd)
+         | CheckpointSaved | RunEnd)
 Listener = Callable[[Event], None]

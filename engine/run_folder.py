@@ -1,6 +1,7 @@
 """Claiming a run folder: one folder holds one run's record, never two runs mixed.
 
-A run folder holds `checkpoint.pt`, `config.json` and `metrics.jsonl`. Before a run trains,
+A run folder holds `checkpoint.pt`, `config.json`, `metrics.jsonl` and the run's record
+(`run.jsonl`, `batches.jsonl`: engine/runs.py). Before a run trains,
 it claims its folder: the folder is refused if it already holds another run (unless the run
 continues that folder's own checkpoint), and it is created and written to once, so a folder
 that cannot be written is found before any time is spent training. A run that ends without
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from engine.atomic_files import write_text_atomic
 
-RECORD_FILES = ("checkpoint.pt", "config.json", "metrics.jsonl")
+RECORD_FILES = ("checkpoint.pt", "config.json", "metrics.jsonl", "run.jsonl", "batches.jsonl")
 
 
 class RunFolderError(RuntimeError):

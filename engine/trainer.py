@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine import analysis, run_folder
+from engine import analysis, run_folder, runs
 from engine.analysis import Evaluation
 from engine.catalog import arch_title, dataset_title
 from engine.changes import change_label, changeable_fields
@@ -38,6 +38,7 @@ from engine.data.types import DatasetError, DatasetMissing, ImageDataset
 from engine.devices import available_devices, resolve_device
 from engine.events import (
     BatchEnd,
+    CheckpointSaved,
     EpochEnd,
     Event,
     Listener,
@@ -50,6 +51,7 @@ from engine.events import (
 from engine.models import build_model, count_parameters, input_size_for
 from engine.optim import build_optimizer, build_scheduler, change_lr, swap_optimizer
 from engine.run_folder import RunFolder, RunFolderError
+from engine.tensorboard_log import TensorBoardLog, tensorboard_installed
 from engine.text import plural
 
 FLUSH_SECONDS = 0.1  # how often per-batch numbers are read back from the device
@@ -168,12 +170,17 @@ class Trainer:
 
     With a `run_dir`, the run claims that folder before it loads anything (see
     engine.run_folder): a folder holding another run, or one that cannot be written, ends
-    the run at once; a run that saved nothing leaves no folder behind.
+    the run at once; a run that saved nothing leaves no folder behind. While it runs, it
+    writes its record there as it goes (engine.runs), which the window lists and follows.
     """
 
     def __init__(self, config: TrainConfig, run_dir: str | Path | None = None,
-                 resume_from: str | Path | None = None) -> None:
+                 resume_from: str | Path | None = None,
+                 tensorboard: bool | None = None) -> None:
+        """tensorboard: also write TensorBoard event files to the run folder (None: when
+        the tensorboard package is installed)."""
         self.config = config
+        self.tensorboard = tensorboard_installed() if tensorboard is None else tensorboard
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.resume_from = resume_from
         self.model: nn.Module | None = None
@@ -183,6 +190,8 @@ class Trainer:
         # and a resume continues exactly. None until an epoch is done (or a run resumed).
         self.saved: Checkpoint | None = None
         self._folder: RunFolder | None = None
+        self._recorder: runs.RunRecorder | None = None
+        self._tensorboard: TensorBoardLog | None = None
         self._saved_path: Path | None = None  # the run folder's checkpoint, once written
         self._saved_epoch = 0  # the epoch that checkpoint holds
         self._metrics_started = False
@@ -209,15 +218,49 @@ class Trainer:
         happened in a sentence a person can act on.
         """
         control = control or Control()
+        recorded = self._recording(listener)
         try:
-            end = self._run(listener, control)
+            end = self._run(recorded, control)
         finally:  # free the device copies of the dataset (GPU memory) once the run is over
             self._train_x = self._train_y = self._val_x = self._val_y = None
             self._test_x = self._test_y = None
             if self._folder is not None and self._saved_path is None:
+                if self._recorder is not None and self._recorder.fresh:
+                    for record in (self._recorder, self._tensorboard):
+                        if record is not None:
+                            record.discard()  # a record of nothing is no record
+                    self._recorder = self._tensorboard = None
                 run_folder.release(self._folder)  # nothing saved: leave nothing behind
-        listener(end)
+        recorded(end)
+        for record in (self._recorder, self._tensorboard):
+            if record is not None:
+                record.close()
         return end
+
+    def _recording(self, listener: Listener) -> Listener:
+        """listener, with each event also written to the run's record once it has one.
+
+        A record that cannot be written (a full disk) is said once and given up; the run
+        goes on, and its checkpoint save says for itself whether it worked.
+        """
+
+        def record(event: Event) -> None:
+            for name in ("_recorder", "_tensorboard"):
+                writer = getattr(self, name)
+                if writer is None:
+                    continue
+                try:
+                    writer(event)
+                except OSError as error:
+                    writer.close()
+                    setattr(self, name, None)
+                    what = "run record" if name == "_recorder" else "TensorBoard log"
+                    listener(LogLine(f"The {what} in {self.run_dir} could not be written "
+                                     f"({error.strerror or error}); training goes on.",
+                                     "warning"))
+            listener(event)
+
+        return record
 
     def checkpoint(self) -> Checkpoint:
         """Everything needed to resume this run or to predict with its model."""
@@ -249,6 +292,8 @@ class Trainer:
             config.validate()
             if self.run_dir is not None:
                 self._folder = run_folder.claim(self.run_dir, self.resume_from)
+                self._recorder = self._start_record()
+                self._tensorboard = self._start_tensorboard(listener)
             device = resolve_device(config.device)
             self.dataset = load_dataset(config.dataset, config.data_dir,
                                         progress=_stoppable(listener, control),
@@ -286,6 +331,28 @@ class Trainer:
                 f"space or choose another folder. {_sentence(self._outcome())}"), listener)
         except Exception as error:  # noqa: BLE001 - any failure must end the run cleanly
             return self._failed(error, device, listener)
+
+    def _start_record(self) -> runs.RunRecorder | None:
+        try:
+            return runs.RunRecorder(self._folder.path, self.config.to_dict())
+        except OSError as error:
+            raise RunFolderError(f"The run folder {self._folder.path} cannot be written "
+                                 f"({error.strerror or error}). Choose a folder you can write "
+                                 "to; nothing was trained.") from error
+
+    def _start_tensorboard(self, listener: Listener) -> TensorBoardLog | None:
+        if not self.tensorboard:
+            return None
+        if not tensorboard_installed():
+            listener(LogLine("TensorBoard event files are not written: the tensorboard "
+                             "package is not installed (pip install \"traindesk[tensorboard]\""
+                             ").", "warning"))
+            return None
+        try:
+            return TensorBoardLog(self._folder.path, self.config.to_dict())
+        except (OSError, ImportError) as error:
+            listener(LogLine(f"TensorBoard event files are not written: {error}", "warning"))
+            return None
 
     def _failed(self, error: Exception, device: torch.device | None,
                 listener: Listener) -> RunEnd:
@@ -518,7 +585,7 @@ class Trainer:
             f"Epoch {epoch}/{config.epochs}: train loss {record.train_loss:.4f}, "
             f"acc {record.train_acc:.2%} | test loss {test_loss:.4f}, acc {test_acc:.2%} | "
             f"{seen / max(train_seconds, 1e-9):,.0f} examples/s"))
-        self._save_progress()
+        self._save_progress(listener)
 
     # -- settings changed mid-run (engine/changes.py) ------------------------------------
 
@@ -752,7 +819,7 @@ class Trainer:
             path = str(self.resume_from)  # nothing new: the model is the one resumed from
         return RunEnd(reason, message, self.epochs_done, path)
 
-    def _save_progress(self) -> None:
+    def _save_progress(self, listener: Listener) -> None:
         """Write the run folder's record of the epoch just done: config, metrics, checkpoint.
 
         The first write of a run replaces metrics.jsonl with the whole history, so a run
@@ -771,6 +838,11 @@ class Trainer:
         except OSError as error:
             raise _SaveFailed(error) from error
         self._saved_path, self._saved_epoch = path, self.epochs_done
+        # No separate best checkpoint is kept (README, "Runs"): the record names the best
+        # epoch, and the last checkpoint while that is the best one.
+        best, best_by = runs.best_epoch(self.history)
+        listener(CheckpointSaved(self.epochs_done, str(path), best,
+                                 str(path) if best == self.epochs_done else None, best_by))
 
     @staticmethod
     def _device_label(device: torch.device | None) -> str:

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 
 from engine.catalog import DATASET_INFO, arch_title, dataset_title
 from engine.changes import changeable_fields, requested_changes
-from engine.config import DEFAULT_RUNS_DIR, TrainConfig
+from engine.config import TrainConfig
 from engine.durations import estimate_sentence
 from engine.events import RunEnd, RunEstimate, RunStart
 from engine.run_folder import continues_own_run, numbered_sibling
@@ -47,6 +47,7 @@ from gui.progress_panel import ProgressPanel
 from gui.results_panel import ResultsPanel
 from gui.run_banner import RunBanner, is_long
 from gui.run_model import RunModel
+from gui.runs_panel import add_runs_tab, saved_runs_dir
 from gui.settings_panel import SettingsPanel
 from gui.window_geometry import first_launch_geometry, fits_a_screen
 
@@ -66,11 +67,13 @@ class MainWindow(QMainWindow):
     """Settings on the left, live training / model / draw tabs in the centre, log below."""
 
     def __init__(self, settings: QSettings | None = None,
-                 runs_dir: str | Path = DEFAULT_RUNS_DIR) -> None:
+                 runs_dir: str | Path | None = None) -> None:
+        """runs_dir: where runs are written and listed (None: the one chosen in File > Runs
+        folder, else the default)."""
         super().__init__()
         self.setWindowTitle("TrainDesk")
         self._settings = settings if settings is not None else QSettings()
-        self._runs_dir = Path(runs_dir)
+        self.runs_dir = Path(runs_dir) if runs_dir is not None else saved_runs_dir(self._settings)
         self.session: TrainingSession | None = None
         self.run = RunModel(parent=self)  # the run on screen; panels follow it
         self._paused = False
@@ -104,6 +107,7 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_layout()
         self._build_menus()
+        self.runs_panel = add_runs_tab(self)
         for panel in (self.plots, self.progress, self.log):
             panel.follow(self.run)
         self.run.run_started.connect(self._on_run_started)
@@ -130,6 +134,10 @@ class MainWindow(QMainWindow):
 
     def engine_ready(self) -> bool:
         return self._engine_ready
+
+    @property
+    def app_settings(self) -> QSettings:
+        return self._settings
 
     @property
     def checkpoint(self) -> Checkpoint | None:
@@ -317,8 +325,9 @@ class MainWindow(QMainWindow):
 
         self.settings_panel.save_settings(self._settings)
         run_dir = self._run_dir_for(config, resume_from)
-        self.session = TrainingSession(config, run_dir=run_dir, resume_from=resume_from,
-                                       parent=self)
+        self.session = TrainingSession(
+            config, run_dir=run_dir, resume_from=resume_from, parent=self,
+            tensorboard=self.runs_panel.tensorboard_action.isChecked())
         self.session.events.connect(self.run.feed)
         self.session.finished.connect(self._on_finished)
         self._paused = self._stopping = False
@@ -345,7 +354,7 @@ class MainWindow(QMainWindow):
     def _new_run_dir(self, config: TrainConfig) -> Path:
         """A fresh folder name: two runs started within a second must not share one."""
         stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{config.arch}-{config.dataset}"
-        return numbered_sibling(self._runs_dir / stem)
+        return numbered_sibling(self.runs_dir / stem)
 
     @Slot()
     def use_bundled_sample(self) -> None:
@@ -520,7 +529,7 @@ class MainWindow(QMainWindow):
 
         if path is None:
             path, _ = QFileDialog.getOpenFileName(
-                self, "Open checkpoint", str(self._runs_dir), "Checkpoints (*.pt);;All files (*)")
+                self, "Open checkpoint", str(self.runs_dir), "Checkpoints (*.pt);;All files (*)")
             if not path:
                 return False
         try:
@@ -549,7 +558,7 @@ class MainWindow(QMainWindow):
         from engine.checkpoint import save_checkpoint
 
         if path is None:
-            suggested = str(self._runs_dir / f"{self.checkpoint.config.arch}.pt")
+            suggested = str(self.runs_dir / f"{self.checkpoint.config.arch}.pt")
             path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", suggested,
                                                   "Checkpoints (*.pt)")
             if not path:
@@ -570,7 +579,7 @@ class MainWindow(QMainWindow):
             return False
         if path is None:
             path, _ = QFileDialog.getSaveFileName(self, "Export metrics",
-                                                  str(self._runs_dir / "metrics.csv"),
+                                                  str(self.runs_dir / "metrics.csv"),
                                                   "CSV (*.csv)")
             if not path:
                 return False

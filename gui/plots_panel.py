@@ -1,5 +1,8 @@
 """Live plots of a training run: per-step loss and learning rate, per-epoch loss and accuracy.
 
+Other runs can be overlaid for comparison (`set_overlay`, gui/plot_overlays.py): drawn below
+the run on screen, which is then labelled "this run" in every legend.
+
 Built for long runs: per-step data lives in preallocated numpy buffers that double when full,
 curves get views of the filled part, and the per-step curves downsample ("peak") and clip to
 the visible range, so 100k+ steps still redraw quickly.
@@ -21,6 +24,7 @@ from engine.analysis import best_epoch
 from engine.events import BatchEnd, EpochEnd, RunStart, SettingsChanged
 from gui.change_markers import ChangeMarkers
 from gui.contrast import secondary_colour
+from gui.plot_overlays import LIVE_Z, Overlay, OverlayCurves
 
 if TYPE_CHECKING:
     from gui.run_model import RunModel
@@ -252,6 +256,10 @@ class PlotsPanel(QWidget):
         self._skipped_batches = 0
         self._lr_peak = self._loss_peak = 0.0
         self._y_tops: dict[str, float] = {}
+        self._smoothing = smoothing
+        self._overlays: dict[str, OverlayCurves] = {}
+        self._x_span: tuple[float, float] | None = None  # the run on screen's planned steps
+        self._legend_state: tuple | None = None  # what the legends list (_relist_legends)
 
         palette = self.palette()
         self._fg = palette.color(QPalette.ColorRole.Text)
@@ -278,10 +286,12 @@ class PlotsPanel(QWidget):
         self._smooth_loss = loss.plot(pen=pg.mkPen(TRAIN_COLOR, width=2),
                                       name=f"smoothed ({smoothing:g})")
         self._lr = self.plots["lr"].getPlotItem().plot(pen=pg.mkPen(LR_COLOR, width=2))
+        self.plots["lr"].getPlotItem().addLegend(offset=(-10, 10), **self._legend_style())
         for curve in (self._raw_loss, self._smooth_loss, self._lr):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
             curve.setSkipFiniteCheck(True)  # non-finite values are filtered out on arrival
+            curve.setZValue(LIVE_Z)
 
         epoch_loss = self.plots["epoch_loss"].getPlotItem()
         accuracy = self.plots["accuracy"].getPlotItem()
@@ -359,6 +369,7 @@ class PlotsPanel(QWidget):
         name, color, symbol = SPLIT_STYLE[split]
         curve = plot.plot(pen=pg.mkPen(color, width=2), symbol=symbol, symbolSize=8,
                           symbolPen=pg.mkPen(color), symbolBrush=pg.mkBrush(color), name=name)
+        curve.setZValue(LIVE_Z)
         if split == "val":  # it joins the legend once it has data: most runs have none
             plot.legend.removeItem(curve)
         return curve
@@ -403,14 +414,15 @@ class PlotsPanel(QWidget):
         earlier = [self._steps.view(name)[:kept].copy() for name in ("step", "loss", "lr")]
         self.clear()
         self._waiting_for_epoch = run.start_epoch + 1
+        self._relist_legends()
         self._show_hints()
         run_steps = max(0, run.epochs - run.start_epoch) * run.batches_per_epoch
         # The per-step plots span the whole run from the start: the curve grows across a
         # fixed axis instead of the axes changing (and repainting) on every update, which
         # more than halves the cost of a live redraw.
         x_from = 0 if kept else first_step
-        for name in ("loss", "lr"):
-            self.plots[name].setXRange(x_from, first_step + max(run_steps, 1), padding=0.02)
+        self._x_span = (x_from, first_step + max(run_steps, 1))
+        self._fit_step_axes()
         self._steps.reserve(min(kept + run_steps, MAX_PREALLOCATED_STEPS))
         if kept:
             self.add_batches(*earlier)
@@ -435,6 +447,8 @@ class PlotsPanel(QWidget):
         for name in ("loss", "lr"):
             self._hints[name].show_text(None)
             self.markers.show_on(name, True)
+        if self._overlays and len(self._steps) == len(steps):
+            self._relist_legends()  # the first batches of a run on screen: "this run" is back
         step = self._steps.view("step")
         self._raw_loss.setData(step, self._steps.view("loss"))
         self._smooth_loss.setData(step, self._steps.view("loss_smooth"))
@@ -446,11 +460,99 @@ class PlotsPanel(QWidget):
         self._lr_peak = max(self._lr_peak, float(lrs.max()))
         smooth = self._steps.view("loss_smooth")[-len(lrs):]
         self._loss_peak = max(self._loss_peak, float(smooth.max()))
-        for name, peak, headroom in (("lr", self._lr_peak, 1.1), ("loss", self._loss_peak, 1.25)):
+        self._fit_y_tops()
+        self._fit_views_now("loss", "lr")  # a no-op for axes given fixed ranges
+
+    def _fit_y_tops(self) -> None:
+        """y from 0 to just above the highest peak of the run on screen and the overlays."""
+        peaks = [curves.peaks() for curves in self._overlays.values()]
+        tops = {"loss": max([self._loss_peak, *(p[1] for p in peaks)]),
+                "lr": max([self._lr_peak, *(p[2] for p in peaks)])}
+        for name, headroom in (("lr", 1.1), ("loss", 1.25)):
+            peak = tops[name]
             if peak > 0 and self._y_tops.get(name) != peak:
                 self._y_tops[name] = peak
                 self.plots[name].setYRange(0, peak * headroom, padding=0)
-        self._fit_views_now("loss", "lr")  # a no-op for axes given fixed ranges
+
+    def _fit_step_axes(self) -> None:
+        """The step axes span the run on screen's planned steps and every overlaid run."""
+        if self._x_span is None:
+            return  # no run on screen: the axes follow the overlays (auto-range)
+        last = max([self._x_span[1], *(c.peaks()[0] for c in self._overlays.values())])
+        for name in ("loss", "lr"):
+            self.plots[name].setXRange(self._x_span[0], last, padding=0.02)
+
+    # --- overlays -------------------------------------------------------------------------
+
+    def set_overlay(self, key: str, overlay: Overlay) -> None:
+        """Draw (or update) another run's curves under the run on screen."""
+        curves = self._overlays.get(key)
+        if curves is None:
+            self._overlays[key] = OverlayCurves(self.plots, overlay, self._smoothing)
+        else:
+            curves.update(overlay)
+        self._overlays_changed()
+
+    def remove_overlay(self, key: str) -> None:
+        curves = self._overlays.pop(key, None)
+        if curves is not None:
+            curves.remove()
+            self._overlays_changed()
+
+    def overlay_keys(self) -> list[str]:
+        return list(self._overlays)
+
+    def overlay_curves(self, key: str) -> OverlayCurves:
+        return self._overlays[key]
+
+    def legend_names(self, plot: str) -> list[str]:
+        """The names listed in one plot's legend, top to bottom."""
+        legend = self.plots[plot].getPlotItem().legend
+        return [label.text for _, label in legend.items] if legend is not None else []
+
+    def _overlays_changed(self) -> None:
+        self._relist_legends()
+        self._y_tops = {}
+        self._fit_y_tops()
+        self._fit_step_axes()
+        self._fit_views_now(*self.plots)
+        self._show_hints()
+
+    def _relist_legends(self) -> None:
+        """Each legend lists the run on screen first, then the overlaid runs by name. With
+        overlays, the run on screen's entries say "this run" (and are left out while there is
+        no run on screen). Rebuilt only when what is listed changes, not on every update."""
+        compared = bool(self._overlays)
+        live = bool(len(self._steps) or self._epochs or self._waiting_for_epoch is not None)
+        val_shown = bool(np.isfinite(self._epoch_series["val_loss"]).any())
+        overlays = tuple((key, c.overlay.name) for key, c in self._overlays.items())
+        state = (compared, live, val_shown, overlays)
+        if state == self._legend_state:
+            return
+        self._legend_state = state
+        prefix = "this run: " if compared else ""
+        listed: dict[str, list[tuple[pg.PlotDataItem, str]]] = {
+            name: [] for name in self.plots}
+        if live or not compared:
+            listed["loss"] += [(self._raw_loss, prefix + "per batch"),
+                               (self._smooth_loss, f"{prefix}smoothed ({self._smoothing:g})")]
+            for plot in ("epoch_loss", "accuracy"):
+                for split, curve in self._epoch_curves[plot].items():
+                    if split != "val" or val_shown:
+                        listed[plot].append((curve, prefix + SPLIT_STYLE[split][0]))
+            if compared:
+                listed["lr"].append((self._lr, "this run"))
+        for curves in self._overlays.values():
+            name = curves.overlay.name
+            listed["loss"].append((curves.loss, name))
+            listed["lr"].append((curves.lr, name))
+            listed["epoch_loss"].append((curves.test_loss, name))
+            listed["accuracy"].append((curves.test_acc, name))
+        for plot, entries in listed.items():
+            legend = self.plots[plot].getPlotItem().legend
+            legend.clear()
+            for curve, name in entries:
+                legend.addItem(curve, name)
 
     def _fit_views_now(self, *plots: str) -> None:
         """Auto-range now rather than in pyqtgraph's paint-time pass: a range change made
@@ -471,8 +573,10 @@ class PlotsPanel(QWidget):
         self._add_records(history)
 
     def clear(self) -> None:
-        """Empty every plot; each shows its hint again (see EMPTY_HINTS)."""
+        """Empty every plot of the run on screen; each shows its hint again (see EMPTY_HINTS)
+        unless overlaid runs fill it."""
         self._waiting_for_epoch = None
+        self._x_span = None
         self._steps.clear()
         self._ema.reset()
         self._lr_peak = self._loss_peak = 0.0
@@ -487,6 +591,7 @@ class PlotsPanel(QWidget):
         self.markers.clear()
         for readout in self._readouts.values():
             readout.hide()
+        self._relist_legends()
         self._show_hints()
 
     def hint_text(self, plot: str) -> str:
@@ -545,8 +650,7 @@ class PlotsPanel(QWidget):
                 ys = series[f"{split}_{kind}"]
                 shown = np.isfinite(ys)
                 curve.setData(series["epoch"][shown], ys[shown])
-                if split == "val":
-                    self._show_in_legend(plot, curve, shown.any())
+        self._relist_legends()
         self._mark_best_epoch(records)
         self._fit_views_now("epoch_loss", "accuracy")
         self._show_hints()
@@ -565,21 +669,17 @@ class PlotsPanel(QWidget):
     def _show_hints(self) -> None:
         """A hint on each plot that has no data yet: what will appear there, and when."""
         running = self._waiting_for_epoch is not None
-        has_data = {"loss": len(self._steps) > 0, "lr": len(self._steps) > 0,
-                    "epoch_loss": bool(self._epochs), "accuracy": bool(self._epochs)}
+        overlaid_steps = any(len(c.overlay.steps) for c in self._overlays.values())
+        overlaid_epochs = any(c.overlay.history for c in self._overlays.values())
+        has_data = {"loss": len(self._steps) > 0 or overlaid_steps,
+                    "lr": len(self._steps) > 0 or overlaid_steps,
+                    "epoch_loss": bool(self._epochs) or overlaid_epochs,
+                    "accuracy": bool(self._epochs) or overlaid_epochs}
         for name, hint in self._hints.items():
             idle, waiting = EMPTY_HINTS[name]
             text = waiting.format(epoch=self._waiting_for_epoch) if running else idle
             hint.show_text(None if has_data[name] else text)
             self.markers.show_on(name, has_data[name])
-
-    def _show_in_legend(self, plot: str, curve: pg.PlotDataItem, show: bool) -> None:
-        legend = self._legends[plot]
-        listed = legend.getLabel(curve) is not None
-        if show and not listed:
-            legend.addItem(curve, SPLIT_STYLE["val"][0])
-        elif not show and listed:
-            legend.removeItem(curve)
 
     # --- hover read-outs ------------------------------------------------------------------
 

@@ -101,10 +101,12 @@ class TrainingSession(QObject):
     finished = Signal(object)
 
     def __init__(self, config: TrainConfig, run_dir: str | Path | None = None,
-                 resume_from: str | Path | None = None, parent: QObject | None = None) -> None:
+                 resume_from: str | Path | None = None, parent: QObject | None = None,
+                 tensorboard: bool | None = None) -> None:
         super().__init__(parent)
         self.control = Control()
-        self.trainer = Trainer(config, run_dir=run_dir, resume_from=resume_from)
+        self.trainer = Trainer(config, run_dir=run_dir, resume_from=resume_from,
+                               tensorboard=tensorboard)
         self.end: RunEnd | None = None
         self._thread = QThread(self)
         self._thread.setObjectName("training")

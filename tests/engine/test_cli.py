@@ -329,7 +329,7 @@ def test_each_ending_has_its_exit_code_and_stream(reason, code, on_stdout, tmp_p
     import engine.trainer
 
     class EndsAs:
-        def __init__(self, config, run_dir, resume_from):
+        def __init__(self, config, run_dir, resume_from, tensorboard=None):
             self.run_dir = Path(run_dir)
 
         def run(self, listener, control):

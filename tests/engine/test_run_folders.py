@@ -293,7 +293,13 @@ def test_a_run_removes_temp_files_that_killed_writes_left_in_its_folder(config, 
 
     run(config.replace(epochs=2), run_dir=folder, resume_from=folder / "checkpoint.pt")
 
-    assert sorted(os.listdir(folder)) == ["checkpoint.pt", "config.json", "metrics.jsonl"]
+    left = set(os.listdir(folder))
+    assert not [name for name in left if name.endswith(".tmp")]
+    # What remains is the run's record (engine/runs.py; TensorBoard's files when installed).
+    assert {"checkpoint.pt", "config.json", "metrics.jsonl", "run.jsonl",
+            "batches.jsonl"} <= left
+    assert all(name.startswith("events.out.tfevents.") for name in left - {
+        "checkpoint.pt", "config.json", "metrics.jsonl", "run.jsonl", "batches.jsonl"})
 
 
 def test_a_read_only_folder_is_found_by_the_probe_and_left_in_place(config, tmp_path,

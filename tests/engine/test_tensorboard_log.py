@@ -1,0 +1,52 @@
+"""TensorBoard event files written as a run goes, read back with TensorBoard's own reader."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.config import TrainConfig
+from engine.events import EpochEnd
+from engine.tensorboard_log import EVENT_FILE_GLOB, tensorboard_installed
+from engine.trainer import Trainer
+from tests.datasets import write_idx_dataset
+
+pytestmark = pytest.mark.skipif(
+    not tensorboard_installed(),
+    reason='the tensorboard package is not installed (pip install "traindesk[tensorboard]")')
+
+
+def test_a_run_writes_scalars_and_settings_that_tensorboard_reads(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    write_idx_dataset(tmp_path / "data", n_train=100, n_test=40)
+    config = TrainConfig(arch="mlp", dataset="mnist", data_dir=str(tmp_path / "data"),
+                         epochs=2, batch_size=20, device="cpu", seed=1, threads=1)
+    events = []
+    end = Trainer(config, run_dir=tmp_path / "run", tensorboard=True).run(events.append)
+    assert end.reason == "finished"
+    assert len(list((tmp_path / "run").glob(EVENT_FILE_GLOB))) == 1
+
+    board = EventAccumulator(str(tmp_path / "run"))
+    board.Reload()
+    tags = board.Tags()
+    assert {"batch/loss", "batch/lr", "epoch/test_acc", "epoch/train_loss"} <= set(
+        tags["scalars"])
+    assert [e.step for e in board.Scalars("batch/loss")] == list(range(1, 11))
+    epochs = [e for e in events if isinstance(e, EpochEnd)]
+    assert [e.value for e in board.Scalars("epoch/test_acc")] == pytest.approx(
+        [e.test_acc for e in epochs])
+    text = board.Tensors("config/text_summary")[0].tensor_proto.string_val[0].decode()
+    assert "arch: mlp" in text
+
+
+def test_a_run_that_trained_nothing_leaves_no_event_files(tmp_path):
+    from engine.control import Control
+
+    write_idx_dataset(tmp_path / "data", n_train=100, n_test=40)
+    (tmp_path / "run").mkdir()
+    control = Control()
+    control.stop()
+    config = TrainConfig(arch="mlp", dataset="mnist", data_dir=str(tmp_path / "data"),
+                         epochs=1, batch_size=20, device="cpu")
+    Trainer(config, run_dir=tmp_path / "run", tensorboard=True).run(lambda e: None, control)
+    assert list((tmp_path / "run").glob(EVENT_FILE_GLOB)) == []

@@ -1,0 +1,85 @@
+"""The plots' overlay API: other runs drawn under the run on screen, named, coloured,
+updated in place, removed cleanly; the run on screen stays on top and says so."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine.events import RunStart
+from gui.plot_overlays import Overlay, smoothed
+from gui.plots_panel import PlotsPanel
+
+
+@pytest.fixture
+def plots(qtbot):
+    panel = PlotsPanel()
+    qtbot.addWidget(panel)
+    return panel
+
+
+def overlay(name="lr 0.1", colour="#d62728", steps=20, peak_loss=3.0, lr=0.1):
+    xs = np.arange(1, steps + 1, dtype=np.float64)
+    return Overlay(name=name, colour=colour, steps=xs, losses=peak_loss / xs,
+                   lrs=np.full(steps, lr),
+                   history=({"epoch": 1, "train_loss": 1.0, "train_acc": 0.5, "test_loss": 0.9,
+                             "test_acc": 0.6},
+                            {"epoch": 2, "train_loss": 0.5, "train_acc": 0.8, "test_loss": 0.7,
+                             "test_acc": 0.75}))
+
+
+def test_an_overlay_is_drawn_named_and_removed(plots):
+    plots.set_overlay("a", overlay())
+    curves = plots.overlay_curves("a")
+    assert list(curves.loss.getData()[0]) == list(range(1, 21))
+    assert list(curves.test_acc.getData()[1]) == pytest.approx([60.0, 75.0])
+    assert list(curves.train_loss.getData()[1]) == pytest.approx([1.0, 0.5])
+    for plot in ("loss", "epoch_loss", "accuracy", "lr"):
+        assert "lr 0.1" in plots.legend_names(plot)
+    assert plots.hint_text("loss") == "" and plots.hint_text("accuracy") == ""
+
+    plots.set_overlay("a", overlay(name="renamed", steps=30))  # updated in place
+    assert plots.overlay_keys() == ["a"]
+    assert len(plots.overlay_curves("a").loss.getData()[0]) == 30
+    assert "renamed" in plots.legend_names("accuracy")
+    assert "lr 0.1" not in plots.legend_names("accuracy")
+
+    plots.remove_overlay("a")
+    assert plots.overlay_keys() == []
+    for plot in ("loss", "epoch_loss", "accuracy", "lr"):
+        assert "renamed" not in plots.legend_names(plot)
+    assert plots.hint_text("accuracy") != ""  # empty again: the hint is back
+
+
+def test_the_run_on_screen_is_marked_on_top_and_the_axes_hold_every_run(plots):
+    plots.start_run(RunStart(arch="mlp", dataset="mnist", device="CPU", epochs=1,
+                             start_epoch=0, batches_per_epoch=10, train_size=100, val_size=0,
+                             test_size=10, num_params=1, class_names=("a", "b"),
+                             input_shape=(1, 28, 28)))
+    plots.add_batches(np.arange(1, 11.0), np.full(10, 1.0), np.full(10, 0.01))
+    assert "train" in plots.legend_names("accuracy")
+    assert "this run" not in plots.legend_names("lr")
+
+    plots.set_overlay("a", overlay(steps=40, peak_loss=4.0, lr=0.1))
+    assert "this run: train" in plots.legend_names("accuracy")
+    assert "this run: smoothed (0.9)" in plots.legend_names("loss")
+    assert "this run" in plots.legend_names("lr")
+    (x_low, x_high), (_, y_high) = plots.plots["loss"].getPlotItem().getViewBox().viewRange()
+    assert x_high >= 40  # the overlay's 40 steps, beyond the live run's 10
+    assert y_high >= 4.0 * 0.9  # its smoothed peak (the first loss, 4.0), not the live 1.0
+    (_, _), (_, lr_high) = plots.plots["lr"].getPlotItem().getViewBox().viewRange()
+    assert lr_high >= 0.1
+
+    plots.remove_overlay("a")
+    assert "train" in plots.legend_names("accuracy")
+    assert "this run" not in plots.legend_names("lr")
+
+
+def test_stored_buckets_are_smoothed_like_single_batches():
+    steps = np.arange(1, 101, dtype=np.float64)
+    losses = np.linspace(2.0, 1.0, 100)
+    every = smoothed(steps, losses, 0.9)
+    # As the record stores them: one point per 10 batches, their mean, at the last step.
+    bucketed = smoothed(steps[9::10], losses.reshape(10, 10).mean(axis=1), 0.9)
+    assert every[0] == pytest.approx(2.0) and bucketed[0] == pytest.approx(losses[:10].mean())
+    assert bucketed[-1] == pytest.approx(every[-1], abs=0.02)
