@@ -23,7 +23,6 @@ Torch- and Qt-free: the CLI, the trainer and the window's background reader all 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import json
 import math
 import os
@@ -36,7 +35,14 @@ from typing import Any
 
 from engine import analysis
 from engine.atomic_files import write_text_atomic
-from engine.events import BatchEnd, CheckpointSaved, EpochEnd, RunEnd, RunStart
+from engine.events import (
+    BatchEnd,
+    CheckpointSaved,
+    EpochEnd,
+    RunEnd,
+    RunStart,
+    SettingsChanged,
+)
 
 RUN_FILE = "run.jsonl"
 BATCHES_FILE = "batches.jsonl"
@@ -47,10 +53,6 @@ MAX_BATCH_POINTS = 5000
 FLUSH_SECONDS = 0.5
 STATUSES = ("running", "finished", "stopped", "diverged", "failed", "learned_nothing",
             "interrupted")
-# Events the changes mid-run feature sends (engine/events.py on the `changes` branch): any
-# dataclass event of one of these class names is recorded as a `change` line, its fields
-# as they are. A new kind of mid-run change only needs its name here.
-CHANGE_EVENTS = ("SettingsChanged",)
 
 
 # -- writing -------------------------------------------------------------------------------
@@ -123,9 +125,8 @@ class RunRecorder:
             self._line({"event": "end", "status": event.reason, "message": event.message,
                         "epochs_done": event.epochs_done, "checkpoint": event.checkpoint_path},
                        sync=True)
-        elif dataclasses.is_dataclass(event) and type(event).__name__ in CHANGE_EVENTS:
-            self._line({"event": "change", "kind": type(event).__name__,
-                        **dataclasses.asdict(event)}, sync=True)
+        elif isinstance(event, SettingsChanged):  # engine/changes.py
+            self._line({"event": "change", **event.as_record()}, sync=True)
 
     def close(self) -> None:
         self._batches.close()

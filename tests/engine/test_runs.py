@@ -162,6 +162,20 @@ def test_a_replaced_file_is_read_again_whole(tmp_path):
     assert [r["epoch"] for r in reader.record().history] == [1]
 
 
+def test_settings_changed_mid_run_are_recorded_and_read_back(tmp_path):
+    from engine.events import SettingsChanged
+
+    recorder = runs.RunRecorder(tmp_path, {"arch": "mlp"})
+    recorder(_start())
+    change = SettingsChanged(step=6, epoch=2, batch=2, batches_per_epoch=4,
+                             changes={"lr": [0.1, 0.01]})
+    recorder(change)
+    recorder.close()
+    changes = runs.read_run(tmp_path).changes
+    assert len(changes) == 1
+    assert SettingsChanged.from_record(changes[0]) == change
+
+
 def test_names_and_notes_are_kept_beside_the_record(tmp_path):
     (tmp_path / "a").mkdir()
     runs.RunRecorder(tmp_path / "a", {}).close()
