@@ -103,21 +103,24 @@ def export_torchscript(ckpt: Checkpoint, path: str | Path) -> ExportResult:
     """A TorchScript file (torch.jit.load) that takes 0..1 images and returns probabilities."""
     path = Path(path).expanduser()
     wrapper, example = _wrapped(ckpt)
-    with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch.jit's own deprecation notices
-        traced = torch.jit.trace(wrapper, example, check_trace=False)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch.jit's own deprecation notices
+            traced = torch.jit.trace(wrapper, example, check_trace=False)
+    except Exception as error:  # noqa: BLE001 - tracing fails in many shapes
+        raise ExportError(f"{arch_title(ckpt.config.arch)} could not be traced to TorchScript: "
+                          f"{type(error).__name__}: {error}. Export to ONNX instead.") from error
 
-    def write(temp: Path) -> None:
-        torch.jit.save(traced, str(temp))
+    def check(temp: Path) -> None:
+        _check(wrapper, _run_torchscript(temp), ckpt, path)
 
-    _write_atomically(path, write)
-    _check(wrapper, _run_torchscript(path), ckpt, path)
+    _write_checked(path, lambda temp: torch.jit.save(traced, str(temp)), check)
     return _finish(ckpt, path, "torchscript")
 
 
 def export_onnx(ckpt: Checkpoint, path: str | Path) -> ExportResult:
-    """An ONNX file (opset ONNX_OPSET) with a dynamic batch and image size; checked by
-    onnx.checker, and against the model with onnxruntime."""
+    """An ONNX file (opset ONNX_OPSET) with a dynamic batch and image size, that passes
+    onnx.checker and (when onnxruntime is installed) predicts what the model predicts."""
     onnx = _require("onnx")
     _require("onnxscript")
     path = Path(path).expanduser()
@@ -126,30 +129,32 @@ def export_onnx(ckpt: Checkpoint, path: str | Path) -> ExportResult:
     height, width = torch.export.Dim("height", min=2), torch.export.Dim("width", min=2)
 
     def write(temp: Path) -> None:
-        with warnings.catch_warnings(), _quiet_stdout():
-            warnings.simplefilter("ignore")
-            program = torch.onnx.export(
-                wrapper, (example,), dynamo=True, opset_version=ONNX_OPSET,
-                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
-                dynamic_shapes={"images": {0: batch, 2: height, 3: width}},
-                external_data=False, verbose=False)
+        try:
+            with warnings.catch_warnings(), _quiet_stdout():
+                warnings.simplefilter("ignore")
+                program = torch.onnx.export(
+                    wrapper, (example,), dynamo=True, opset_version=ONNX_OPSET,
+                    input_names=[INPUT_NAME], output_names=[OUTPUT_NAME],
+                    dynamic_shapes={"images": {0: batch, 2: height, 3: width}},
+                    external_data=False, verbose=False)
+        except Exception as error:  # noqa: BLE001 - the exporter fails in many shapes
+            raise ExportError(f"{arch_title(ckpt.config.arch)} could not be exported to ONNX: "
+                              f"{type(error).__name__}: {error}. Export to TorchScript "
+                              "instead.") from error
         program.save(str(temp), external_data=False)
 
-    try:
-        _write_atomically(path, write)
-    except ExportError:
-        raise
-    except Exception as error:  # noqa: BLE001 - the exporter fails in many shapes
-        raise ExportError(f"{arch_title(ckpt.config.arch)} could not be exported to ONNX: "
-                          f"{type(error).__name__}: {error}. Export to TorchScript "
-                          "instead.") from error
-    try:
-        onnx.checker.check_model(str(path), full_check=True)
-    except Exception as error:  # noqa: BLE001
-        raise ExportError(f"The ONNX file {path} fails the ONNX checker ({error}).") from error
-    runner = _onnxruntime_runner(path)
-    if runner is not None:
-        _check(wrapper, runner, ckpt, path)
+    def check(temp: Path) -> None:
+        try:
+            onnx.checker.check_model(str(temp), full_check=True)
+        except Exception as error:  # noqa: BLE001 - the checker's own error types vary
+            raise ExportError(f"The ONNX export of {arch_title(ckpt.config.arch)} fails the "
+                              f"ONNX checker ({error}). Export to TorchScript "
+                              "instead.") from error
+        runner = _onnxruntime_runner(temp)
+        if runner is not None:
+            _check(wrapper, runner, ckpt, path)
+
+    _write_checked(path, write, check)
     return _finish(ckpt, path, "onnx")
 
 
@@ -265,12 +270,14 @@ def _finish(ckpt: Checkpoint, path: Path, fmt: str) -> ExportResult:
     return ExportResult(path=path, sidecar=sidecar, format=fmt, bytes=path.stat().st_size)
 
 
-def _write_atomically(path: Path, write) -> None:
-    """write(temp) fills a temporary file beside `path`, then it replaces `path`."""
+def _write_checked(path: Path, write, check) -> None:
+    """write(temp) fills a temporary file beside `path`; check(temp) raises ExportError if it
+    is not right; only a file that passed replaces `path`."""
     temp = temp_path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         write(temp)
+        check(temp)
         os.replace(temp, path)
     except OSError as error:
         raise ExportError(f"Could not write {path}: {error.strerror or error}. Choose "

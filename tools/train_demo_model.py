@@ -27,10 +27,16 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from engine.checkpoint import Checkpoint, save_checkpoint  # noqa: E402
+from engine.checkpoint import (  # noqa: E402
+    Checkpoint,
+    build_model_from_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from engine.config import TrainConfig  # noqa: E402
 from engine.data import load_dataset  # noqa: E402
 from engine.data.handwriting import augment_handwriting  # noqa: E402
+from engine.data.idx import read_idx  # noqa: E402
 from engine.data.pipeline import resize_and_normalise  # noqa: E402
 from engine.events import EpochEnd  # noqa: E402
 from engine.models import build_model, input_size_for  # noqa: E402
@@ -38,6 +44,7 @@ from engine.optim import build_optimizer, build_scheduler  # noqa: E402
 from engine.resources import RESOURCES_DIR  # noqa: E402
 
 DEMO_CHECKPOINT = RESOURCES_DIR / "pretrained" / "digits-lenet5.pt"
+OUTSIDE_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "outside-digits"
 # augment=False: the trainer's random crops are not used; the handwriting augmentation
 # (above) is, on every training image.
 DEMO_CONFIG = TrainConfig(arch="lenet5-relu", dataset="mnist-sample", epochs=40, batch_size=64,
@@ -117,15 +124,40 @@ def evaluate(model: nn.Module, images: torch.Tensor, labels: torch.Tensor, size:
     return loss_sum / len(labels), correct / len(labels)
 
 
+def accuracies(ckpt: Checkpoint) -> dict[str, tuple[float, int]]:
+    """Accuracy and count on the sample's held-out digits and on each set of
+    tests/data/outside-digits (already in MNIST form)."""
+    model = build_model_from_checkpoint(ckpt)
+    mean = torch.tensor(ckpt.mean).view(1, -1, 1, 1)
+    std = torch.tensor(ckpt.std).view(1, -1, 1, 1)
+    data = load_dataset(ckpt.config.dataset, ckpt.config.data_dir)
+    _, held_out = evaluate(model, data.test_images, data.test_labels, ckpt.input_size, mean, std)
+    found = {"held-out MNIST sample": (held_out, len(data.test_labels))}
+    for labels_file in sorted(OUTSIDE_DIR.glob("*-labels-idx1-ubyte.gz")):
+        name = labels_file.name.split("-")[0]
+        images = torch.from_numpy(read_idx(OUTSIDE_DIR / f"{name}-images-idx3-ubyte.gz", 3)
+                                  .copy()).unsqueeze(1)
+        labels = torch.from_numpy(read_idx(labels_file, 1).astype("int64"))
+        _, accuracy = evaluate(model, images, labels, ckpt.input_size, mean, std)
+        found[name] = (accuracy, len(labels))
+    return found
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=DEMO_CONFIG.epochs)
     parser.add_argument("--out", type=Path, default=DEMO_CHECKPOINT)
+    parser.add_argument("--measure", type=Path, default=None, metavar="CHECKPOINT",
+                        help="Only measure this checkpoint (e.g. an older demo model).")
     args = parser.parse_args(argv)
-    ckpt = train(DEMO_CONFIG.replace(epochs=args.epochs))
-    save_checkpoint(args.out, ckpt)
-    print(f"Saved {args.out}: test accuracy {ckpt.history[-1]['test_acc']:.2%} on the "
-          "sample's 2,000 held-out real MNIST digits.")
+    if args.measure is not None:
+        ckpt = load_checkpoint(args.measure)
+    else:
+        ckpt = train(DEMO_CONFIG.replace(epochs=args.epochs))
+        save_checkpoint(args.out, ckpt)
+        print(f"Saved {args.out}.")
+    for name, (accuracy, count) in accuracies(ckpt).items():
+        print(f"{name}: {accuracy:.2%} of {count:,} digits")
     return 0
 
 
