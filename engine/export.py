@@ -105,7 +105,9 @@ def export_torchscript(ckpt: Checkpoint, path: str | Path) -> ExportResult:
     wrapper, example = _wrapped(ckpt)
     try:
         with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # torch.jit's own deprecation notices
+            # torch.jit is deprecated in favour of torch.export, whose files need PyTorch 2
+            # to load: TorchScript still loads everywhere (C++ libtorch, older PyTorch).
+            warnings.simplefilter("ignore")
             traced = torch.jit.trace(wrapper, example, check_trace=False)
     except Exception as error:  # noqa: BLE001 - tracing fails in many shapes
         raise ExportError(f"{arch_title(ckpt.config.arch)} could not be traced to TorchScript: "
@@ -114,7 +116,12 @@ def export_torchscript(ckpt: Checkpoint, path: str | Path) -> ExportResult:
     def check(temp: Path) -> None:
         _check(wrapper, _run_torchscript(temp), ckpt, path)
 
-    _write_checked(path, lambda temp: torch.jit.save(traced, str(temp)), check)
+    def write(temp: Path) -> None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # "torch.jit is deprecated"
+            torch.jit.save(traced, str(temp))
+
+    _write_checked(path, write, check)
     return _finish(ckpt, path, "torchscript")
 
 
@@ -238,7 +245,9 @@ def _check(wrapper: nn.Module, run, ckpt: Checkpoint, path: Path) -> None:
 
 
 def _run_torchscript(path: Path):
-    loaded = torch.jit.load(str(path), map_location="cpu")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        loaded = torch.jit.load(str(path), map_location="cpu")
 
     def run(images: np.ndarray) -> np.ndarray:
         with torch.no_grad():

@@ -7,23 +7,25 @@ Three sets, each written as a pair of IDX .gz files (images already in MNIST for
 the Draw tab feeds the model: engine.predict.preprocess_image's 28x28 output):
 
 - `strokes`: the Draw tab's own path. The mouse strokes of tests/gui/digit_strokes.py (ten
-  digits, 22 styles), each drawn 12 times with a random slant, rotation, aspect, wobble and
+  digits, 21 styles), each drawn 12 times with a random slant, rotation, aspect, wobble and
   pen width, rendered by render_strokes as the canvas does.
-- `fonts`: the digits of every TrueType font found in FONT_DIRS (DejaVu, Liberation, Comic
-  Neue, Humor Sans, URW and others, from Debian's fonts-* packages: see the README), each
-  at 4 slants and 3 stroke weights.
+- `fonts`: the digits of every TrueType/OpenType font found in FONT_DIRS (DejaVu, Liberation,
+  FreeFont, and the handwriting fonts of Debian's fonts-* packages listed in the README),
+  each twice: upright and at a random slant, each at a random stroke weight.
 - `uci`: the UCI "optical recognition of handwritten digits" set (Alpaydin & Kaynak, 1998;
   1,797 digits written by 43 people, none in MNIST, 8x8 pixels of 0..16), as scikit-learn
-  ships it (`sklearn.datasets.load_digits`); upscaled to 32x32 (the size they were written
-  at) before MNIST's treatment. Left out, with a message, when scikit-learn is not installed
-  (`pip install --target /tmp/sk scikit-learn` and PYTHONPATH=/tmp/sk is enough).
+  ships it (`sklearn/datasets/data/digits.csv.gz`, read without importing scikit-learn, or
+  given with --uci-csv: `pip download --no-deps scikit-learn` and unzip it from the wheel);
+  upscaled to 32x32 (the size they were written at) before MNIST's treatment.
 
 Seeded and written with gzip mtime 0: running it again on the same fonts gives the same files.
 """
 
 from __future__ import annotations
 
+import argparse
 import gzip
+import importlib.util
 import math
 import sys
 from collections.abc import Iterator
@@ -44,7 +46,7 @@ FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts/opentype"
 SKIP_FONTS = ("Math", "Symbol", "Dingbat", "D050000L", "Emoji")
 SEED = 20261202
 STROKE_REPEATS = 12
-FONT_SLANTS = (-0.15, 0.0, 0.2, 0.4)  # x += slant * (distance above the baseline)
+FONT_SLANTS = (-0.15, 0.2, 0.4)  # x += slant * (distance above the baseline)
 FONT_WEIGHTS = (-1, 0, 2)  # pixels of erosion (-) or dilation (+) at a 96 px glyph height
 
 
@@ -82,7 +84,8 @@ def font_files() -> list[Path]:
     return [p for p in files if not any(word in p.name for word in SKIP_FONTS)]
 
 
-def font_digits(fonts: list[Path]) -> Iterator[tuple[np.ndarray, int]]:
+def font_digits(fonts: list[Path], rng: np.random.Generator) -> Iterator[tuple[np.ndarray, int]]:
+    """Each digit of each font twice: upright and slanted, each at a random weight."""
     for path in fonts:
         try:
             font = ImageFont.truetype(str(path), 96)
@@ -92,9 +95,9 @@ def font_digits(fonts: list[Path]) -> Iterator[tuple[np.ndarray, int]]:
             glyph = _glyph(font, str(digit))
             if glyph is None:
                 continue
-            for slant in FONT_SLANTS:
-                for weight in FONT_WEIGHTS:
-                    yield _mnist_form(_styled(glyph, slant, weight)), digit
+            for slant in (0.0, rng.choice(FONT_SLANTS)):
+                weight = int(rng.choice(FONT_WEIGHTS))
+                yield _mnist_form(_styled(glyph, float(slant), weight)), digit
 
 
 def _glyph(font: ImageFont.FreeTypeFont, text: str) -> np.ndarray | None:
@@ -117,17 +120,25 @@ def _styled(glyph: np.ndarray, slant: float, weight: int) -> np.ndarray:
     return np.asarray(image)
 
 
-def uci_digits() -> Iterator[tuple[np.ndarray, int]]:
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError:
-        print("scikit-learn is not installed: the UCI set is left out.", file=sys.stderr)
+def uci_csv() -> Path | None:
+    """scikit-learn's copy of the UCI digits (a CSV: 64 pixel values, then the label)."""
+    spec = importlib.util.find_spec("sklearn")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "datasets/data/digits.csv.gz"
+    return path if path.exists() else None
+
+
+def uci_digits(path: Path | None) -> Iterator[tuple[np.ndarray, int]]:
+    if path is None:
+        print("scikit-learn is not installed and no --uci-csv was given: the UCI set is left "
+              "out.", file=sys.stderr)
         return
-    bunch = load_digits()
-    for pixels, label in zip(bunch.images, bunch.target, strict=True):
-        small = Image.fromarray((pixels / 16.0).astype(np.float32))
+    rows = np.loadtxt(path, delimiter=",", dtype=np.float32)
+    for row in rows:
+        small = Image.fromarray(row[:64].reshape(8, 8) / 16.0)
         large = np.asarray(small.resize((32, 32), Image.Resampling.BICUBIC)).clip(0, 1)
-        yield _mnist_form(large), int(label)
+        yield _mnist_form(large), int(row[64])
 
 
 def _mnist_form(image: np.ndarray | None) -> np.ndarray:
@@ -156,14 +167,20 @@ def _write_idx(path: Path, array: np.ndarray) -> None:
         out.write(header + np.ascontiguousarray(array).tobytes())
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--uci-csv", type=Path, default=None,
+                        help="digits.csv.gz from scikit-learn (sklearn/datasets/data/; a wheel "
+                             "is a zip file) when scikit-learn is not installed.")
+    args = parser.parse_args(argv)
     rng = np.random.default_rng(SEED)
     fonts = font_files()
     counts = {
         "strokes": write_set("strokes", stroke_digits(rng)),
-        "fonts": write_set("fonts", font_digits(fonts)),
-        "uci": write_set("uci", uci_digits()),
+        "fonts": write_set("fonts", font_digits(fonts, rng)),
+        "uci": write_set("uci", uci_digits(args.uci_csv or uci_csv())),
     }
+    (OUT_DIR / "fonts.txt").write_text("".join(f"{p.name}\n" for p in fonts))
     print(f"Wrote {OUT_DIR}: " + ", ".join(f"{n:,} {name}" for name, n in counts.items())
           + f" (fonts: {len(fonts)} files)")
     return 0

@@ -49,7 +49,7 @@ OUTSIDE_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "outside-
 # (above) is, on every training image.
 DEMO_CONFIG = TrainConfig(arch="lenet5-relu", dataset="mnist-sample", epochs=40, batch_size=64,
                           optimizer="adam", lr=2e-3, schedule="cosine", augment=False,
-                          weight_decay=0.0, device="cpu", seed=0, threads=2)
+                          weight_decay=0.0, device="cpu", seed=0, threads=1)
 EVAL_BATCH = 1000
 
 
@@ -86,7 +86,7 @@ def train(config: TrainConfig, log=print) -> Checkpoint:
             scheduler.step()
             seen += len(y)
             correct += int((logits.argmax(1) == y).sum())
-            loss_sum += float(loss) * len(y)
+            loss_sum += loss.item() * len(y)
         seconds = time.perf_counter() - started
         test_loss, test_acc = evaluate(model, data.test_images, data.test_labels, size, mean,
                                        std)

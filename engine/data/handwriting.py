@@ -86,7 +86,10 @@ def _affine_grid(draw: _Uniform, s: HandwritingAugment, b: int, h: int, w: int) 
     forward[:, 0, 1] = cos * shear * sy - sin * sy
     forward[:, 1, 0] = sin * sx
     forward[:, 1, 1] = sin * shear * sy + cos * sy
-    inverse = torch.linalg.inv(forward)
+    det = forward[:, 0, 0] * forward[:, 1, 1] - forward[:, 0, 1] * forward[:, 1, 0]
+    inverse = torch.stack([torch.stack([forward[:, 1, 1], -forward[:, 0, 1]], 1),
+                           torch.stack([-forward[:, 1, 0], forward[:, 0, 0]], 1)], 1)
+    inverse = inverse / det.view(-1, 1, 1)
     theta = torch.cat([inverse, (-inverse @ shift.unsqueeze(2))], dim=2)  # (B, 2, 3)
     return F.affine_grid(theta, [b, 1, h, w], align_corners=False)
 
@@ -95,7 +98,7 @@ def _elastic_offsets(draw: _Uniform, s: HandwritingAugment, b: int, h: int,
                      w: int) -> torch.Tensor:
     """A smooth random displacement (B, h, w, 2) in grid units: coarse noise, upsampled."""
     coarse = draw(-1.0, 1.0, 2, 4, 4)
-    field = F.interpolate(coarse, size=(h, w), mode="bicubic", align_corners=True)
+    field = F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=True)
     # h and w are the doubled sizes: one original pixel spans 4 / h grid units.
     field = field * (s.elastic_px * 4 / torch.tensor([w, h]).view(1, 2, 1, 1))
     return field.permute(0, 2, 3, 1)
@@ -108,11 +111,22 @@ def _change_thickness(x: torch.Tensor, draw: _Uniform, s: HandwritingAugment) ->
     result = x
     grown = x
     for step in range(1, max(high, 0) + 1):
-        grown = F.max_pool2d(grown, 3, stride=1, padding=1)
+        grown = _max3x3(grown)
         weight = (amount - (step - 1)).clamp(0.0, 1.0)
         result = torch.lerp(result, grown, weight)
     if low < 0:
-        thinned = -F.max_pool2d(-x, 3, stride=1, padding=1)
+        thinned = -_max3x3(-x)
         weight = (-amount).clamp(0.0, 1.0)
         result = torch.lerp(result, thinned, weight)
     return result
+
+
+def _max3x3(x: torch.Tensor) -> torch.Tensor:
+    """The largest value in each pixel's 3x3 neighbourhood (grey-level dilation), as two
+    separable passes of shifted maxima: several times faster than max_pool2d(3, stride=1) on
+    the CPU. Outside the image counts as the smallest value present."""
+    fill = float(x.min())
+    padded = F.pad(x, (1, 1, 1, 1), value=fill)
+    rows = torch.maximum(torch.maximum(padded[..., :-2, :], padded[..., 1:-1, :]),
+                         padded[..., 2:, :])
+    return torch.maximum(torch.maximum(rows[..., :-2], rows[..., 1:-1]), rows[..., 2:])

@@ -23,9 +23,12 @@ SAMPLE = RESOURCES_DIR / "mnist-sample"
 OUTSIDE = Path(__file__).resolve().parents[1] / "data" / "outside-digits"
 # The bar for the sample's 2,000 held-out digits.
 HELD_OUT_MIN = 0.98
-# Each outside set's bar: a few points under what the bundled model scores (README), far
-# above what the model it replaced scored. See resources/pretrained/README.md.
-OUTSIDE_MIN = {"strokes": 0.97, "fonts": 0.90, "uci": 0.80}
+# Each outside set's bar, about 2-3 points under what the bundled model scores
+# (resources/pretrained/README.md: strokes 96.0%, fonts 96.4%, UCI 95.9%): room for a
+# retrained model's noise, not for a regression. The model it replaced (random crops only)
+# scored 88.1% on fonts and 92.6% on UCI, below these bars; on strokes both miss only
+# European '1's with a flag, which MNIST's writers hardly ever drew.
+OUTSIDE_MIN = {"strokes": 0.93, "fonts": 0.93, "uci": 0.94}
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@ from engine.resources import RESOURCES_DIR
 from tests.engine.test_cli import imported_modules, run_main_py, without_importtime
 
 BUNDLED = RESOURCES_DIR / "pretrained" / "digits-lenet5.pt"
+# TorchScript is deprecated in PyTorch 2.14 in favour of torch.export; still supported.
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
 
 
 @pytest.fixture
