@@ -46,7 +46,7 @@ def test_the_same_seed_gives_the_same_batch_and_images_differ_from_each_other():
 def test_with_every_change_off_the_image_stays_as_it_was():
     out = augment_handwriting(bar(), torch.Generator().manual_seed(0), NONE)
     # Sampled at twice the size and averaged back: only the stroke's edges soften a little.
-    assert (out - bar()).abs().sum() / bar().sum() < 0.15
+    assert (out - bar()).abs().sum() / bar().sum() < 0.25
     assert abs(centre_x(out, slice(0, 28)) - centre_x(bar(), slice(0, 28))) < 0.05
 
 
