@@ -2,6 +2,7 @@
 
     {prog}                open the app
     {prog} train --help   train headless from the command line
+    {prog} export --help  export a trained model to TorchScript or ONNX
     {prog} --version      print the version
 
 Nothing here imports PyTorch: help, usage errors and --version answer at once, and the app
@@ -27,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         from engine.cli import main as train_main
 
         return train_main(argv[1:], prog=f"{prog} train")
+    if argv and argv[0] == "export":
+        from engine.export_cli import main as export_main
+
+        return export_main(argv[1:], prog=f"{prog} export")
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__.split("\n\n")[1].format(prog=prog).strip("\n"))
         return 0

@@ -41,6 +41,7 @@ from gui.data_panel import DataPanel
 from gui.engine_loader import EngineLoader
 from gui.errors import reported_errors
 from gui.log_panel import LogPanel
+from gui.model_export import ExportModelAction
 from gui.pending_panel import PendingPanel
 from gui.plots_panel import PlotsPanel
 from gui.progress_panel import ProgressPanel
@@ -210,6 +211,8 @@ class MainWindow(QMainWindow):
         self.open_action = action("&Open checkpoint…", "Ctrl+O", self.open_checkpoint)
         self.save_action = action("&Save checkpoint…", "Ctrl+S", self.save_checkpoint_as)
         self.export_action = action("&Export metrics…", "Ctrl+E", self.export_metrics)
+        self.export_model_action = ExportModelAction(self, lambda: self.checkpoint,
+                                                     lambda: self._runs_dir)
         self.quit_action = action("&Quit", "Ctrl+Q", self.close)
 
     def _build_layout(self) -> None:
@@ -280,7 +283,8 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
-        for act in (self.open_action, self.save_action, self.export_action):
+        for act in (self.open_action, self.save_action, self.export_action,
+                    self.export_model_action):
             file_menu.addAction(act)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -504,6 +508,7 @@ class MainWindow(QMainWindow):
         self.pause_button.setText(label)
         self.save_action.setEnabled(self.checkpoint is not None)
         self.export_action.setEnabled(bool(self.history))
+        self.export_model_action.set_available(self.checkpoint is not None)
         self.open_action.setEnabled(idle and self._engine_ready)
 
     @Slot(object)

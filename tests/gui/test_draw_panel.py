@@ -26,6 +26,9 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSi
 CIFAR10 = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
            "truck")
 # (name, centre, height) in canvas units: where and how big each digit is drawn.
+# The bundled model's test accuracy, as its checkpoint records it and the picker shows it.
+DEMO_ACCURACY = load_checkpoint(draw_panel.BUNDLED_MODEL).history[-1]["test_acc"]
+DEMO_TEXT = f"{DEMO_ACCURACY:.1%}"
 PLACEMENTS = [
     ("large, centred", (0.5, 0.5), 0.8),
     ("small, top-left corner", (0.14, 0.16), 0.24),
@@ -357,9 +360,9 @@ def digit_checkpoint(test_acc: float | None, arch: str = "lenet5", seed: int = 1
 
 def test_the_picker_lists_the_demo_model_by_name_and_accuracy(qtbot, bundled):
     assert bundled.model_picker.count() == 1
-    # The bundled checkpoint records its 20 epochs; the last one's test accuracy is 98.4%.
+    # The bundled checkpoint records its epochs; the last one's test accuracy is shown.
     assert bundled.model_picker.currentText() == (
-        "Demo model: LeNet-5 (ReLU, max pooling) on MNIST sample (bundled) — 98.4%")
+        f"Demo model: LeNet-5 (ReLU, max pooling) on MNIST sample (bundled) — {DEMO_TEXT}")
     assert not bundled.news_label.isVisible()
 
 
@@ -377,7 +380,7 @@ def test_a_worse_model_just_trained_is_listed_but_the_demo_model_stays(qtbot, bu
     assert bundled.model_picker.itemText(1).startswith("Trained ")
     line = news.args[0]
     assert "\n" not in line and "95.0%" in line
-    assert "Still reading with Demo model (98.4%), which scored higher." in line
+    assert f"Still reading with Demo model ({DEMO_TEXT}), which scored higher." in line
     assert bundled.news_label.isVisible() and bundled.news_label.text() == line
 
     # Choosing it in the picker switches the model and reads the drawing again.
@@ -393,11 +396,11 @@ def test_a_worse_model_just_trained_is_listed_but_the_demo_model_stays(qtbot, bu
 
 def test_a_model_at_least_as_good_is_taken(qtbot, bundled):
     with qtbot.waitSignal(bundled.news) as news:
-        assert bundled.add_trained_model(digit_checkpoint(0.984))  # as good as the demo
+        assert bundled.add_trained_model(digit_checkpoint(DEMO_ACCURACY))  # as good as the demo
     assert bundled.model_picker.currentIndex() == 1
     assert bundled.choices().in_use().origin == "trained"
     assert news.args[0] == ("New model in the Draw tab's list, now in use: LeNet-5 (classic) "
-                            "on MNIST sample (bundled) — 98.4%.")
+                            f"on MNIST sample (bundled) — {DEMO_TEXT}.")
     # An unrecorded accuracy is not "at least as good": the choice stays.
     with qtbot.waitSignal(bundled.news) as news:
         assert bundled.add_trained_model(digit_checkpoint(None))
