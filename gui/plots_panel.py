@@ -661,6 +661,12 @@ class PlotsPanel(QWidget):
         if best is not None:
             self._best.setPos(best)
             self._best.label.setFormat(f"best: epoch {best}")
+            # Written on the side of the line with room for it: left of a late best epoch,
+            # which would otherwise run off the plot's right edge.
+            epochs = [record["epoch"] for record in records]
+            late = best > (min(epochs) + max(epochs)) / 2
+            self._best.label.anchors = [(1, 0), (1, 0)] if late else [(0, 0), (0, 0)]
+            self._best.label.updatePosition()
 
     def best_epoch_marked(self) -> int | None:
         """The epoch marked best on the accuracy plot (None when none is)."""

@@ -395,6 +395,22 @@ def test_the_best_epoch_is_marked_on_the_accuracy_plot(panel):
     assert panel.best_epoch_marked() is None
 
 
+def test_the_best_epoch_label_stays_inside_the_plot_when_it_is_the_last(panel, qtbot):
+    panel.resize(900, 600)
+    panel.show()
+    qtbot.waitExposed(panel)
+    records = [epoch_end(e, 4).as_record() for e in range(1, 5)]
+    for record, acc in zip(records, (0.6, 0.7, 0.8, 0.9), strict=True):
+        record["test_acc"] = acc
+    panel.load_history(records)
+    QApplication.processEvents()
+    label = panel._best.label
+    view = panel.plots["accuracy"].getPlotItem().getViewBox()
+    shown = label.mapRectToItem(view, label.boundingRect())
+    assert panel.best_epoch_marked() == 4
+    assert view.boundingRect().contains(shown), "the label runs off the plot"
+
+
 def test_a_continued_run_keeps_the_batches_up_to_where_it_goes_on(qtbot):
     panel = PlotsPanel()
     qtbot.addWidget(panel)
