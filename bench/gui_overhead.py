@@ -87,7 +87,8 @@ def windowed(app: QApplication, config: TrainConfig, train_size: int) -> tuple[f
         window.resize(1400, 900)
         window.show()
         window.settings_panel.set_config(config)
-        app.processEvents()
+        while not window.engine_ready():  # PyTorch loads behind the window (already here)
+            app.processEvents()
         probe = LatenessProbe()
         done = []
         if not window.start_training():

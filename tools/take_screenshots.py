@@ -2,9 +2,10 @@
 
     python tools/take_screenshots.py
 
-Trains the default settings (LeNet-5 on the bundled MNIST sample) in the window and saves
-docs/screenshot.png when it has finished, then draws a 2 on the Draw tab and saves
-docs/draw.png. Settings and runs go to a temporary folder, not the user's.
+Trains the default settings (LeNet-5 on the bundled MNIST sample) in a 1366x768 window and
+saves docs/screenshot.png when it has finished and docs/results.png of its Results tab, then
+draws a 2 on the Draw tab and saves docs/draw.png. Settings and runs go to a temporary
+folder, not the user's.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QEventLoop, QSettings  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gui.main_window import MainWindow  # noqa: E402
@@ -33,6 +34,13 @@ def a_two() -> list[list[tuple[float, float]]]:
     return [arc + [(0.33, 0.75), (0.30, 0.78), (0.72, 0.77)]]
 
 
+def show_tab(app: QApplication, window: MainWindow, title: str) -> None:
+    index = next(i for i in range(window.tabs.count()) if window.tabs.tabText(i) == title)
+    window.tabs.setCurrentIndex(index)
+    for _ in range(20):  # let the tab lay itself out and draw what it holds
+        app.processEvents()
+
+
 def main() -> int:
     leave_the_cores_to_training()
     app = QApplication([])
@@ -42,27 +50,34 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         settings = QSettings(str(Path(tmp) / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(settings=settings, runs_dir=Path(tmp) / "runs")
-        window.resize(1400, 900)
+        window.resize(1366, 768)
         window.show()
+        while not window.engine_ready():  # PyTorch loads behind the window
+            app.processEvents()
         if not window.start_training():
             raise SystemExit("The window refused to train: "
                              + window.banner.text())
         ends = []
-        window.session.finished.connect(lambda end: (ends.append(end), app.quit()))
-        app.exec()
+        # A local loop, not app.quit(): quitting closes every window, and a closed window's
+        # tabs are never shown again (the Results tab draws when it is shown).
+        loop = QEventLoop()
+        window.session.finished.connect(lambda end: (ends.append(end), loop.quit()))
+        loop.exec()
         if ends[0].reason != "finished":
             raise SystemExit(f"The run did not finish: {ends[0].message}")
         app.processEvents()
         window.grab().save(str(docs / "screenshot.png"))
+        show_tab(app, window, "Results")
+        window.grab().save(str(docs / "results.png"))
 
-        window.tabs.setCurrentWidget(window.draw)
+        show_tab(app, window, "Draw")
         window.draw.canvas.set_strokes(a_two())
         while window.draw.prediction_pending():
             app.processEvents()
         app.processEvents()
         window.grab().save(str(docs / "draw.png"))
-        print(f"Saved docs/screenshot.png and docs/draw.png; the drawing reads as "
-              f"{window.draw.predicted_class()}.")
+        print("Saved docs/screenshot.png, docs/results.png and docs/draw.png; the drawing "
+              f"reads as {window.draw.predicted_class()}.")
         window.close()
     return 0
 
