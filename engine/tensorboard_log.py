@@ -1,7 +1,8 @@
 """TensorBoard event files in a run folder, written as the run goes.
 
 `tensorboard --logdir <runs folder>` then shows every run: per-batch loss and learning rate
-(step axis), per-epoch losses and accuracies (epoch axis), and the settings as text. Needs
+(step axis), per-epoch losses and accuracies (epoch axis), the settings as text, and each
+epoch's confusion matrix as an image (Images tab). Needs
 the optional `tensorboard` package (`pip install "traindesk[tensorboard]"`); on by default
 when it is installed.
 """
@@ -13,15 +14,31 @@ import importlib.util
 import json
 from pathlib import Path
 
+import numpy as np
+
+from engine.analysis import confusion_matrix, row_normalised
 from engine.events import BatchEnd, EpochEnd, RunEnd, RunStart
 
 EVENT_FILE_GLOB = "events.out.tfevents.*"
 BATCH_TAGS = ("batch/loss", "batch/lr")
 EPOCH_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr")
+CONFUSION_TAG = "confusion_matrix"
+# The heat map's ends, as in the window's Results tab: an empty cell, a whole row.
+EMPTY_RGB, FULL_RGB = np.array([247, 251, 255]), np.array([8, 48, 107])
+CONFUSION_PIXELS = 320  # the image's side, about; each cell at least 4 pixels
 
 
 def tensorboard_installed() -> bool:
     return importlib.util.find_spec("tensorboard") is not None
+
+
+def confusion_image(counts: np.ndarray) -> np.ndarray:
+    """The confusion matrix as an RGB heat map (uint8, H x W x 3): row = true class, column =
+    predicted class, each row's colour scaled to its total (as in the Results tab)."""
+    shares = row_normalised(counts)[:, :, None]
+    rgb = (EMPTY_RGB + shares * (FULL_RGB - EMPTY_RGB)).round().astype(np.uint8)
+    cell = max(4, CONFUSION_PIXELS // max(len(counts), 1))
+    return rgb.repeat(cell, axis=0).repeat(cell, axis=1)
 
 
 class TensorBoardLog:
@@ -48,6 +65,11 @@ class TensorBoardLog:
                 value = getattr(event, key)
                 if value is not None:
                     write(f"epoch/{key}", value, event.epoch)
+            if event.evaluation is not None:
+                found = event.evaluation
+                counts = confusion_matrix(found.labels, found.predicted, found.num_classes)
+                self._writer.add_image(CONFUSION_TAG, confusion_image(counts), event.epoch,
+                                       dataformats="HWC")
             self._writer.flush()
         elif isinstance(event, RunStart):
             self._writer.add_text("device", event.device)

@@ -32,9 +32,12 @@ def marker_x(plot: str, change: SettingsChanged) -> float:
 class ChangeMarkers:
     """The markers of one run on a set of plots."""
 
-    def __init__(self, plots: dict[str, pg.PlotWidget], fg: QColor, bg: QColor) -> None:
+    def __init__(self, plots: dict[str, pg.PlotWidget], fg: QColor, bg: QColor,
+                 colour: str = MARKER_COLOR) -> None:
+        """colour: the lines' and labels' border (an overlaid run's markers take its own)."""
         self._plots = plots
         self._fg = fg
+        self._colour = colour
         fill = QColor(bg)
         fill.setAlpha(225)
         self._fill = pg.mkBrush(fill)
@@ -52,9 +55,9 @@ class ChangeMarkers:
             anchor = (1, 0.5) if name in STEP_PLOTS and x > low + 0.7 * (high - low) else (0, 0.5)
             line = pg.InfiniteLine(
                 pos=x, angle=90, movable=False,
-                pen=pg.mkPen(MARKER_COLOR, width=1.5, style=Qt.PenStyle.DashLine),
+                pen=pg.mkPen(self._colour, width=1.5, style=Qt.PenStyle.DashLine),
                 label=text, labelOpts={"position": position, "color": self._fg,
-                                       "fill": self._fill, "border": pg.mkPen(MARKER_COLOR),
+                                       "fill": self._fill, "border": pg.mkPen(self._colour),
                                        "anchors": [anchor, anchor]})
             line.setToolTip(f"Changed at epoch {change.epoch}, batch {change.batch} "
                             f"(step {change.step:,}): {text}")

@@ -14,6 +14,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
+
+from engine.events import SettingsChanged
+from gui.change_markers import ChangeMarkers
 
 # Colours for overlaid runs: distinct from each other and from the run on screen's colours
 # (blue, orange, green, purple in gui/plots_panel.py).
@@ -32,6 +36,7 @@ class Overlay:
     losses: np.ndarray = field(default_factory=lambda: np.empty(0))
     lrs: np.ndarray = field(default_factory=lambda: np.empty(0))
     history: tuple[dict, ...] = ()
+    changes: tuple[SettingsChanged, ...] = ()  # settings changed mid-run, drawn as markers
 
 
 def smoothed(steps: np.ndarray, losses: np.ndarray, weight: float) -> np.ndarray:
@@ -58,8 +63,9 @@ class OverlayCurves:
     """The curves of one overlaid run in the four plots (PlotsPanel's `plots`)."""
 
     def __init__(self, plots: dict[str, pg.PlotWidget], overlay: Overlay,
-                 smoothing: float) -> None:
+                 smoothing: float, fg: QColor, bg: QColor) -> None:
         self._plots = plots
+        self.markers = ChangeMarkers(plots, fg, bg, colour=overlay.colour)
         self._smoothing = smoothing
         pen = pg.mkPen(overlay.colour, width=1.6)
         dotted = pg.mkPen(overlay.colour, width=1.2, style=Qt.PenStyle.DotLine)
@@ -83,9 +89,12 @@ class OverlayCurves:
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
         self.overlay = overlay
+        self.markers.replace(list(overlay.changes))
         self.update(overlay)
 
     def update(self, overlay: Overlay) -> None:
+        if overlay.changes != self.overlay.changes:
+            self.markers.replace(list(overlay.changes))
         self.overlay = overlay
         steps = np.asarray(overlay.steps, dtype=np.float64)
         losses = np.asarray(overlay.losses, dtype=np.float64)
@@ -117,6 +126,7 @@ class OverlayCurves:
                 self.train_acc)
 
     def remove(self) -> None:
+        self.markers.clear()
         for plot, items in (("loss", (self.loss,)), ("lr", (self.lr,)),
                             ("epoch_loss", (self.test_loss, self.train_loss)),
                             ("accuracy", (self.test_acc, self.train_acc))):

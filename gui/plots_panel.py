@@ -488,7 +488,8 @@ class PlotsPanel(QWidget):
         """Draw (or update) another run's curves under the run on screen."""
         curves = self._overlays.get(key)
         if curves is None:
-            self._overlays[key] = OverlayCurves(self.plots, overlay, self._smoothing)
+            self._overlays[key] = OverlayCurves(self.plots, overlay, self._smoothing,
+                                                self._fg, self._bg)
         else:
             curves.update(overlay)
         self._overlays_changed()

@@ -12,6 +12,7 @@ everything off the GUI thread).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,6 +46,7 @@ from engine import runs
 from engine.catalog import arch_title, dataset_title
 from engine.config import DEFAULT_RUNS_DIR, TrainConfig
 from engine.durations import rough_duration
+from engine.events import SettingsChanged
 from engine.metrics_export import write_metrics_csv
 from engine.tensorboard_log import tensorboard_installed
 from gui.plot_overlays import OVERLAY_COLOURS, Overlay
@@ -381,7 +383,8 @@ class RunsPanel(QWidget):
                        steps=np.asarray(batches.get("step", []), dtype=np.float64),
                        losses=np.asarray(batches.get("loss", []), dtype=np.float64),
                        lrs=np.asarray(batches.get("lr", []), dtype=np.float64),
-                       history=tuple(record.history))
+                       history=tuple(record.history),
+                       changes=_readable_changes(record.changes))
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -580,3 +583,11 @@ def set_runs_dir(window: MainWindow, panel: RunsPanel, settings: QSettings,
     window.runs_dir = Path(path)
     panel.library.set_runs_dir(path)
 
+
+def _readable_changes(records: list[dict]) -> tuple[SettingsChanged, ...]:
+    """A run's mid-run changes; a line that does not read as one (damaged) is left out."""
+    found = []
+    for record in records:
+        with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+            found.append(SettingsChanged.from_record(record))
+    return tuple(found)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from engine.config import TrainConfig
 from engine.events import EpochEnd
-from engine.tensorboard_log import EVENT_FILE_GLOB, tensorboard_installed
+from engine.tensorboard_log import (
+    CONFUSION_TAG,
+    EVENT_FILE_GLOB,
+    confusion_image,
+    tensorboard_installed,
+)
 from engine.trainer import Trainer
 from tests.datasets import write_idx_dataset
 
@@ -37,6 +43,19 @@ def test_a_run_writes_scalars_and_settings_that_tensorboard_reads(tmp_path):
         [e.test_acc for e in epochs])
     text = board.Tensors("config/text_summary")[0].tensor_proto.string_val[0].decode()
     assert "arch: mlp" in text
+    images = board.Images(CONFUSION_TAG)
+    assert [image.step for image in images] == [1, 2]  # one confusion matrix per epoch
+    assert (images[0].width, images[0].height) == (320, 320)  # 10 classes, 32 px a cell
+
+
+def test_the_confusion_image_colours_each_row_by_its_share():
+    counts = np.array([[3, 1], [0, 4]])
+    image = confusion_image(counts)
+    cell = image.shape[0] // 2
+    assert image.shape == (2 * cell, 2 * cell, 3) and image.dtype == np.uint8
+    assert tuple(image[cell, cell]) == (8, 48, 107)  # 4 of 4: the darkest
+    assert tuple(image[cell, 0]) == (247, 251, 255)  # 0 of 4: the lightest
+    assert image[0, 0].sum() < image[0, cell].sum()  # 3 of 4 darker than 1 of 4
 
 
 def test_a_run_that_trained_nothing_leaves_no_event_files(tmp_path):

@@ -83,3 +83,37 @@ def test_stored_buckets_are_smoothed_like_single_batches():
     bucketed = smoothed(steps[9::10], losses.reshape(10, 10).mean(axis=1), 0.9)
     assert every[0] == pytest.approx(2.0) and bucketed[0] == pytest.approx(losses[:10].mean())
     assert bucketed[-1] == pytest.approx(every[-1], abs=0.02)
+
+
+def test_an_overlaid_runs_mid_run_changes_are_marked_in_its_colour(plots):
+    from dataclasses import replace
+
+    from engine.events import SettingsChanged
+
+    change = SettingsChanged(step=11, epoch=2, batch=1, batches_per_epoch=10,
+                             changes={"lr": [0.1, 0.01]})
+    plots.set_overlay("a", replace(overlay(), changes=(change,)))
+    markers = plots.overlay_curves("a").markers
+    assert markers.shown("loss") == [(10.5, "lr 0.1 → 0.01")]
+    assert [x for x, _ in markers.shown("accuracy")] == [1.0]  # epoch 2's start
+    line = markers._lines["loss"][0]
+    assert line.pen.color().name() == "#d62728"  # the overlay's own colour
+
+    plots.set_overlay("a", overlay())  # read again without the change: its marker goes
+    assert plots.overlay_curves("a").markers.shown("loss") == []
+    plots.set_overlay("a", replace(overlay(), changes=(change,)))
+    markers = plots.overlay_curves("a").markers
+    line = markers._lines["loss"][0]
+    assert line in plots.plots["loss"].getPlotItem().items
+    plots.remove_overlay("a")  # its markers go with its curves
+    assert markers.shown("loss") == []
+    assert line not in plots.plots["loss"].getPlotItem().items
+
+
+def test_a_damaged_change_line_is_left_out_of_the_markers():
+    from gui.runs_panel import _readable_changes
+
+    good = {"event": "change", "step": 11, "epoch": 2, "batch": 1, "batches_per_epoch": 10,
+            "changes": {"lr": [0.1, 0.01]}}
+    damaged = {"event": "change", "step": 12}
+    assert [c.step for c in _readable_changes([good, damaged])] == [11]
