@@ -1,7 +1,8 @@
 """Claiming a run folder: one folder holds one run's record, never two runs mixed.
 
-A run folder holds `checkpoint.pt`, `config.json`, `metrics.jsonl` and the run's record
-(`run.jsonl`, `batches.jsonl`: engine/runs.py). Before a run trains,
+A run folder holds `checkpoint.pt` (and `best.pt`, the best epoch's), `config.json`,
+`metrics.jsonl` and the run's record (`run.jsonl`, `batches.jsonl`: engine/runs.py). Before
+a run trains,
 it claims its folder: the folder is refused if it already holds another run (unless the run
 continues that folder's own checkpoint), and it is created and written to once, so a folder
 that cannot be written is found before any time is spent training. A run that ends without
@@ -16,12 +17,14 @@ import contextlib
 import json
 import os
 import secrets
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.atomic_files import write_text_atomic
+from engine.atomic_files import remove_stale_temp_files, temp_path, write_text_atomic
 
-RECORD_FILES = ("checkpoint.pt", "config.json", "metrics.jsonl", "run.jsonl", "batches.jsonl")
+RECORD_FILES = ("checkpoint.pt", "best.pt", "config.json", "metrics.jsonl", "run.jsonl",
+                "batches.jsonl")
 
 
 class RunFolderError(RuntimeError):
@@ -38,6 +41,33 @@ class RunFolder:
     @property
     def checkpoint(self) -> Path:
         return self.path / "checkpoint.pt"
+
+    @property
+    def best_checkpoint(self) -> Path:
+        """The checkpoint of the best epoch so far (engine/runs.py says how it is chosen)."""
+        return self.path / "best.pt"
+
+    def keep_as_best(self, checkpoint: Path) -> Path:
+        """Make best.pt the checkpoint just saved, atomically.
+
+        A hard link costs no disk: when checkpoint.pt is later replaced by a newer epoch,
+        best.pt keeps the old file. Where links are not possible (some network and FAT
+        drives) the file is copied.
+        """
+        best = self.best_checkpoint
+        remove_stale_temp_files(best)
+        temp = temp_path(best)
+        try:
+            try:
+                os.link(checkpoint, temp)
+            except OSError:
+                shutil.copyfile(checkpoint, temp)
+            os.replace(temp, best)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+            raise
+        return best
 
 
 def holds_run(path: str | Path) -> bool:

@@ -194,6 +194,7 @@ class Trainer:
         self._tensorboard: TensorBoardLog | None = None
         self._saved_path: Path | None = None  # the run folder's checkpoint, once written
         self._saved_epoch = 0  # the epoch that checkpoint holds
+        self._best_saved_epoch: int | None = None  # the epoch best.pt holds, written this run
         self._metrics_started = False
         self._start_epoch = 0
         self.dataset: ImageDataset | None = None
@@ -835,14 +836,16 @@ class Trainer:
                 run_folder.write_metrics(self._folder, self.history)
                 self._metrics_started = True
             path = save_checkpoint(self._folder.checkpoint, self.saved)
+            best, best_by = runs.best_epoch(self.history)
+            if best == self.epochs_done:  # best.pt: this epoch's checkpoint, linked
+                self._folder.keep_as_best(path)
+                self._best_saved_epoch = best
         except OSError as error:
             raise _SaveFailed(error) from error
         self._saved_path, self._saved_epoch = path, self.epochs_done
-        # No separate best checkpoint is kept (README, "Runs"): the record names the best
-        # epoch, and the last checkpoint while that is the best one.
-        best, best_by = runs.best_epoch(self.history)
+        best_path = self._folder.best_checkpoint if self._best_saved_epoch == best else None
         listener(CheckpointSaved(self.epochs_done, str(path), best,
-                                 str(path) if best == self.epochs_done else None, best_by))
+                                 str(best_path) if best_path else None, best_by))
 
     @staticmethod
     def _device_label(device: torch.device | None) -> str:

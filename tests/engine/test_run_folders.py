@@ -296,10 +296,10 @@ def test_a_run_removes_temp_files_that_killed_writes_left_in_its_folder(config, 
     left = set(os.listdir(folder))
     assert not [name for name in left if name.endswith(".tmp")]
     # What remains is the run's record (engine/runs.py; TensorBoard's files when installed).
-    assert {"checkpoint.pt", "config.json", "metrics.jsonl", "run.jsonl",
-            "batches.jsonl"} <= left
-    assert all(name.startswith("events.out.tfevents.") for name in left - {
-        "checkpoint.pt", "config.json", "metrics.jsonl", "run.jsonl", "batches.jsonl"})
+    record = {"checkpoint.pt", "config.json", "metrics.jsonl", "run.jsonl", "batches.jsonl"}
+    assert record <= left
+    # best.pt too, where the resumed epoch was the best so far (engine/runs.py).
+    assert all(name.startswith("events.out.tfevents.") for name in left - record - {"best.pt"})
 
 
 def test_a_read_only_folder_is_found_by_the_probe_and_left_in_place(config, tmp_path,
@@ -319,3 +319,24 @@ def test_a_read_only_folder_is_found_by_the_probe_and_left_in_place(config, tmp_
     assert "cannot be written (Read-only file system)" in end.message
     assert not [e for e in events if isinstance(e, RunStart)]
     assert folder.is_dir()  # the person's folder stays
+
+
+def test_best_pt_keeps_the_best_epochs_checkpoint_at_no_disk_cost(tmp_path, monkeypatch):
+    from engine.run_folder import RunFolder
+
+    folder = RunFolder(tmp_path, created=False)
+    folder.checkpoint.write_bytes(b"epoch 2")
+    best = folder.keep_as_best(folder.checkpoint)
+    assert best == tmp_path / "best.pt" and os.path.samefile(best, folder.checkpoint)  # a link
+    newer = tmp_path / "next.tmp"
+    newer.write_bytes(b"epoch 3")
+    os.replace(newer, folder.checkpoint)  # as save_checkpoint replaces it
+    assert best.read_bytes() == b"epoch 2" and folder.checkpoint.read_bytes() == b"epoch 3"
+
+    def no_links(source, target):
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)  # a drive without hard links: a copy
+    folder.keep_as_best(folder.checkpoint)
+    assert best.read_bytes() == b"epoch 3" and not os.path.samefile(best, folder.checkpoint)
+    assert not [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]

@@ -68,7 +68,9 @@ def test_a_run_writes_its_record_and_reads_back(digits_dir, tmp_path):
     assert load_checkpoint(record.checkpoint).epoch == 2
     best = max(record.history, key=lambda r: (r["test_acc"], -r["epoch"]))["epoch"]
     assert record.best_epoch == best and record.best_by == "test_acc"
-    assert record.best_checkpoint == (record.checkpoint if best == 2 else None)
+    # best.pt holds the best epoch, whichever epoch came last.
+    assert record.best_checkpoint == folder / "best.pt"
+    assert load_checkpoint(record.best_checkpoint).epoch == best
     assert record.damaged_lines == 0
 
 
