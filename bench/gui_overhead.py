@@ -1,10 +1,10 @@
 """What the live window costs: the same training headless and through the real window.
 
 Trains LeNet-5 (classic) on the CPU, first headless (`Trainer.run` on the main thread of a
-fresh process, as the CLI does), then by clicking Train in the real MainWindow (offscreen Qt,
-live plots on screen). The headless pass runs in a child process because a main thread that
-has done multi-threaded tensor work keeps an OpenMP pool that slows any later training thread
-(see gui/worker.py); the app's GUI thread never does.
+fresh process, writing a run folder, as the CLI does), then by clicking Train in the real
+MainWindow (offscreen Qt, live plots on screen). The headless pass runs in a child process
+because a main thread that has done multi-threaded tensor work keeps an OpenMP pool that
+slows any later training thread (see gui/worker.py); the app's GUI thread never does.
 Prints examples/s of both (training time of each epoch, as the engine measures it) and their
 ratio. Headless and windowed runs alternate `--repeats` times and medians are compared,
 because this shared 2-core machine's speed drifts by tens of percent between runs. Also
@@ -47,9 +47,12 @@ def throughput(records: list[dict], train_size: int) -> float:
 
 
 def headless(config: TrainConfig, train_size: int) -> float:
+    """As the CLI trains: the run writes its folder (record, checkpoint, and TensorBoard
+    events where installed), as the window's run does."""
     records: list[dict] = []
-    Trainer(config).run(lambda e: records.append(e.as_record())
-                        if isinstance(e, EpochEnd) else None)
+    with tempfile.TemporaryDirectory() as tmp:
+        Trainer(config, run_dir=Path(tmp) / "run").run(
+            lambda e: records.append(e.as_record()) if isinstance(e, EpochEnd) else None)
     return throughput(records, train_size)
 
 
