@@ -14,9 +14,9 @@ from engine.config import TrainConfig
 from gui.draw_panel import BUNDLED_MODEL
 from gui.main_window import MainWindow
 from tests.datasets import write_idx_dataset
+from tests.gui.windows import open_window
 
 RUN_TIMEOUT_MS = 120_000
-ENGINE_TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
@@ -34,13 +34,7 @@ def settings_file(tmp_path):
 @pytest.fixture
 def make_window(qtbot, tmp_path, settings_file):
     def make() -> MainWindow:
-        settings = QSettings(settings_file, QSettings.Format.IniFormat)
-        window = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
-        qtbot.addWidget(window)
-        window.show()
-        # PyTorch loads behind the shown window (already imported when other tests ran).
-        qtbot.waitUntil(window.engine_ready, timeout=ENGINE_TIMEOUT_MS)
-        return window
+        return open_window(qtbot, tmp_path, settings_file)
 
     return make
 

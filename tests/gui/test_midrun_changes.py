@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 import engine.trainer as trainer_module
@@ -14,12 +14,11 @@ from engine.changes import CHANGEABLE
 from engine.config import TrainConfig
 from engine.events import BatchEnd, EpochEnd
 from gui.lr_input import LogSpinBox
-from gui.main_window import MainWindow
 from gui.worker import TrainingWorker
 from tests.datasets import write_idx_dataset
+from tests.gui.windows import open_window
 
 RUN_TIMEOUT_MS = 120_000
-ENGINE_TIMEOUT_MS = 60_000
 
 PLAIN_COLLECT = TrainingWorker._collect
 
@@ -35,11 +34,7 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture
 def window(qtbot, tmp_path, data_dir):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(window.engine_ready, timeout=ENGINE_TIMEOUT_MS)
+    window = open_window(qtbot, tmp_path)
     # 200 images in batches of 20: 10 batches an epoch.
     window.settings_panel.set_config(TrainConfig(
         arch="mlp", dataset="mnist", data_dir=str(data_dir), epochs=2, batch_size=20,

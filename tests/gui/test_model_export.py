@@ -7,11 +7,10 @@ import threading
 
 import pytest
 import torch
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QMessageBox
 
 from engine.resources import RESOURCES_DIR
-from gui.main_window import MainWindow
+from tests.gui.windows import open_window
 
 BUNDLED = RESOURCES_DIR / "pretrained" / "digits-lenet5.pt"
 # TorchScript is deprecated in PyTorch 2.14 in favour of torch.export; still supported.
@@ -20,11 +19,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:F
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(window.engine_ready, timeout=60_000)
+    window = open_window(qtbot, tmp_path)
     return window
 
 

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import torch
-from PySide6.QtCore import QSettings
 
 from engine.models import build_model
-from gui.main_window import MainWindow
+from tests.gui.windows import open_window
 
 
 def test_opening_bare_weights_says_what_was_assumed(qtbot, tmp_path):
     path = tmp_path / "tutorial.pt"
     torch.save(build_model("mlp", 1, 10, 28).state_dict(), path)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(window.engine_ready, timeout=60_000)
+    window = open_window(qtbot, tmp_path)
 
     assert window.open_checkpoint(str(path))
     log = window.log.text()

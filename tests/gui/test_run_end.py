@@ -6,13 +6,13 @@ from __future__ import annotations
 import sys
 
 import pytest
-from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.config import TrainConfig
 from gui.errors import ErrorReporter
-from gui.main_window import MainWindow
 from tests.datasets import write_idx_dataset
+from tests.gui.windows import open_window
 
 RUN_TIMEOUT_MS = 120_000
 
@@ -26,11 +26,7 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture
 def window(qtbot, tmp_path, data_dir):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(window.engine_ready, timeout=60_000)  # PyTorch loads behind the window
+    window = open_window(qtbot, tmp_path)
     window.settings_panel.set_config(TrainConfig(
         arch="mlp", dataset="mnist", data_dir=str(data_dir), epochs=2, batch_size=20,
         device="cpu"))

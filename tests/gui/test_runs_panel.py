@@ -20,6 +20,7 @@ from engine.events import BatchEnd, EpochEnd, RunEnd, RunStart
 from gui.main_window import MainWindow
 from gui.runs_panel import COLUMNS, RunsPanel, set_runs_dir
 from tests.datasets import write_idx_dataset
+from tests.gui.windows import open_window
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_MS = 120_000
@@ -146,11 +147,7 @@ def data_dir(tmp_path_factory):
 
 @pytest.fixture
 def window(qtbot, tmp_path):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
-    qtbot.addWidget(window)
-    window.show()
-    qtbot.waitUntil(window.engine_ready, timeout=60_000)
+    window = open_window(qtbot, tmp_path)
     return window
 
 
