@@ -16,14 +16,6 @@ from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import BatchEnd, EpochEnd, LogLine, RunStart, SettingsChanged
 from engine.trainer import Trainer
-from tests.datasets import write_idx_dataset
-
-
-@pytest.fixture(scope="module")
-def digits_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    write_idx_dataset(root, n_train=200, n_test=60)
-    return root
 
 
 @pytest.fixture

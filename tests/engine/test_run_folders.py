@@ -18,14 +18,6 @@ from engine.control import Control
 from engine.events import BatchEnd, EpochEnd, RunStart
 from engine.run_folder import RunFolderError, claim, numbered_sibling, release
 from engine.trainer import Trainer
-from tests.datasets import write_idx_dataset
-
-
-@pytest.fixture(scope="module")
-def digits_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    write_idx_dataset(root, n_train=200, n_test=60)
-    return root
 
 
 @pytest.fixture

@@ -23,16 +23,8 @@ from engine.control import Control
 from engine.events import BatchEnd, EpochEnd, RunStart
 from engine.metrics_export import METRIC_COLUMNS, write_metrics_csv
 from engine.trainer import Trainer
-from tests.datasets import write_idx_dataset
 
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def digits_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    write_idx_dataset(root, n_train=200, n_test=60)
-    return root
 
 
 def small_config(digits_dir, **changes) -> TrainConfig:

@@ -26,13 +26,6 @@ from engine.trainer import Trainer
 from tests.datasets import write_idx_dataset
 
 
-@pytest.fixture(scope="module")
-def digits_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("data")
-    write_idx_dataset(root, n_train=200, n_test=60)
-    return root
-
-
 @pytest.fixture
 def config(digits_dir) -> TrainConfig:
     # A fixed thread count: these tests compare runs bit for bit (engine/cpu.py says why).
