@@ -16,7 +16,6 @@ import dataclasses
 import signal
 import sys
 import textwrap
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -34,7 +33,7 @@ from engine.events import (
     RunEstimate,
     RunStart,
 )
-from engine.run_folder import continues_own_run, holds_run, numbered_sibling
+from engine.run_folder import continues_own_run, holds_run, new_run_dir, numbered_sibling
 from engine.text import plural
 from engine.version import app_version
 
@@ -155,12 +154,6 @@ def config_from_args(args: argparse.Namespace, base: TrainConfig | None = None) 
     given = {f.name: getattr(args, f.name) for f in dataclasses.fields(TrainConfig)
              if hasattr(args, f.name)}
     return (base or TrainConfig()).replace(**given)
-
-
-def default_run_dir(config: TrainConfig) -> Path:
-    """A new folder under the runs folder: two runs started in the same second get two."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return numbered_sibling(Path(DEFAULT_RUNS_DIR) / f"{stamp}-{config.arch}-{config.dataset}")
 
 
 def numeric_values_attached(argv: list[str]) -> list[str]:
@@ -308,7 +301,8 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
         return USAGE_ERROR
     from engine.trainer import Trainer  # only now, with a run to do, is PyTorch imported
 
-    run_dir = Path(args.run_dir).expanduser() if args.run_dir else default_run_dir(config)
+    run_dir = Path(args.run_dir).expanduser() if args.run_dir else new_run_dir(
+        DEFAULT_RUNS_DIR, config.arch, config.dataset)
     if holds_run(run_dir) and not continues_own_run(run_dir, args.resume):
         if not args.new_run_dir:
             print(f"{prog}: error: --run-dir: {run_dir} already holds a run; runs are never "

@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -95,6 +96,21 @@ def numbered_sibling(path: str | Path) -> Path:
         n += 1
         candidate = path.with_name(f"{path.name}-{n}")
     return candidate
+
+
+def new_run_dir(runs_dir: str | Path, arch: str, dataset: str) -> Path:
+    """A new folder under `runs_dir`, named for the time, network and dataset: two runs
+    started in the same second get two."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return numbered_sibling(Path(runs_dir) / f"{stamp}-{arch}-{dataset}")
+
+
+def run_dir_for(runs_dir: str | Path, arch: str, dataset: str,
+                resume_from: str | Path | None) -> Path:
+    """The folder of the checkpoint continued, so that its record goes on; else a new one."""
+    if resume_from is not None and continues_own_run(Path(resume_from).parent, resume_from):
+        return Path(resume_from).parent
+    return new_run_dir(runs_dir, arch, dataset)
 
 
 def claim(path: str | Path, resume_from: str | Path | None = None) -> RunFolder:

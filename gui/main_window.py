@@ -9,37 +9,24 @@ starts as soon as PyTorch has loaded (Stop cancels it meanwhile).
 
 from __future__ import annotations
 
-import csv
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Slot
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
-from PySide6.QtWidgets import (
-    QDockWidget,
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QMainWindow,
-    QMessageBox,
-    QPushButton,
-    QScrollArea,
-    QTabWidget,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from engine.catalog import DATASET_INFO, arch_title, dataset_title
 from engine.changes import changeable_fields, requested_changes
 from engine.config import TrainConfig
 from engine.durations import estimate_sentence
 from engine.events import RunEnd, RunEstimate, RunStart
-from engine.run_folder import continues_own_run, numbered_sibling
-from engine.text import plural
+from engine.run_folder import run_dir_for
+from gui.checkpoint_files import CheckpointFiles
 from gui.data_panel import DataPanel
 from gui.engine_loader import EngineLoader
 from gui.errors import reported_errors
+from gui.help_dialogs import add_help_menu
 from gui.log_panel import LogPanel
 from gui.model_export import ExportModelAction
 from gui.pending_panel import PendingPanel
@@ -49,8 +36,9 @@ from gui.results_panel import ResultsPanel
 from gui.run_banner import RunBanner, is_long
 from gui.run_model import RunModel
 from gui.runs_panel import add_runs_tab, saved_runs_dir
+from gui.settings_dock import SettingsDock
 from gui.settings_panel import SettingsPanel
-from gui.window_geometry import first_launch_geometry, fits_a_screen
+from gui.window_geometry import restore_window_state, save_window_state
 
 if TYPE_CHECKING:  # these import PyTorch: the window imports them once it has loaded
     from engine.checkpoint import Checkpoint
@@ -59,9 +47,7 @@ if TYPE_CHECKING:  # these import PyTorch: the window imports them once it has l
     from gui.summary_panel import SummaryPanel
     from gui.worker import TrainingSession
 
-# Keys handled by the draw canvas itself; the window's own come from its actions.
 PAUSED_STATUS = "Paused: change the unlocked settings if you like, then Resume"
-CANVAS_SHORTCUTS = (("Clear the drawing", "Delete / Backspace"), ("Undo the last stroke", "Ctrl+Z"))
 
 
 class MainWindow(QMainWindow):
@@ -111,6 +97,7 @@ class MainWindow(QMainWindow):
         self.runs_panel = add_runs_tab(self)
         for panel in (self.plots, self.progress, self.log):
             panel.follow(self.run)
+        self.run.checkpoint_opened.connect(lambda ckpt, _path: self._show_opened(ckpt))
         self.run.run_started.connect(self._on_run_started)
         self.run.estimate_made.connect(self._on_estimate)
         self._status("Loading PyTorch…")
@@ -118,7 +105,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.restore_settings(self._settings)
         self.settings_panel.validity_changed.connect(self._update_actions)
         self.settings_panel.config_changed.connect(self._on_config_changed)
-        self._restore_window_state()
+        restore_window_state(self, self._settings)
         self._update_actions()
         if EngineLoader.already_loaded():  # e.g. imported by the caller: nothing to wait for
             self._on_engine_loaded()
@@ -169,6 +156,7 @@ class MainWindow(QMainWindow):
         self.draw = DrawPanel()
         self._draw_tab.set_panel(self.draw)
         self.draw.news.connect(self.log.append_text)
+        self.run.checkpoint_opened.connect(self.draw.add_opened_model)
         self.draw.load_bundled_model()
         self._inside_tab.set_panel(InsidePanel(self.draw, self.run))
         self._on_config_changed(self.settings_panel.config())
@@ -208,48 +196,16 @@ class MainWindow(QMainWindow):
                                     self.resume_training)
         self.pause_action = action("&Pause", "Space", self.toggle_pause)
         self.stop_action = action("&Stop", "Esc", self.stop_training)
-        self.open_action = action("&Open checkpoint…", "Ctrl+O", self.open_checkpoint)
-        self.save_action = action("&Save checkpoint…", "Ctrl+S", self.save_checkpoint_as)
-        self.export_action = action("&Export metrics…", "Ctrl+E", self.export_metrics)
+        self.files = CheckpointFiles(self, self.run, self.log, lambda: self.runs_dir)
+        self.files.checkpoint_saved.connect(self._update_actions)
         self.export_model_action = ExportModelAction(self, lambda: self.checkpoint,
-                                                     lambda: self._runs_dir)
+                                                     lambda: self.runs_dir)
         self.quit_action = action("&Quit", "Ctrl+Q", self.close)
 
     def _build_layout(self) -> None:
-        self.train_button = QPushButton("Train")
-        self.train_button.setDefault(True)
-        self.pause_button = QPushButton("Pause")
-        self.stop_button = QPushButton("Stop")
-        for button, act in ((self.train_button, self.train_action),
-                            (self.pause_button, self.pause_action),
-                            (self.stop_button, self.stop_action)):
-            button.clicked.connect(act.trigger)
-            button.setMinimumHeight(34)
-        self.train_button.setToolTip("Start training with these settings (Ctrl+Enter)")
-        self.pause_button.setToolTip("Pause or resume the run (Space)")
-        self.stop_button.setToolTip(
-            "Stop the run; the model after the last completed epoch is kept (Esc)")
-
-        buttons = QHBoxLayout()
-        for button in (self.train_button, self.pause_button, self.stop_button):
-            buttons.addWidget(button)
-        scroll = QScrollArea()
-        scroll.setWidget(self.settings_panel)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(self.settings_panel.minimumSizeHint().width() + 24)
-        side = QWidget()
-        side_layout = QVBoxLayout(side)
-        side_layout.setContentsMargins(6, 6, 6, 6)
-        side_layout.addWidget(scroll, 1)
-        side_layout.addLayout(buttons)
-        self.settings_dock = QDockWidget("Settings", self)
-        self.settings_dock.setObjectName("settings_dock")
-        self.settings_dock.setWidget(side)
-        self.settings_dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+        self.settings_dock = SettingsDock(self.settings_panel, self.train_action,
+                                          self.pause_action, self.stop_action, self)
         self.addDockWidget(Qt.DockWidgetArea.LeftDockWidgetArea, self.settings_dock)
-
         self.log_dock = QDockWidget("Log", self)
         self.log_dock.setObjectName("log_dock")
         self.log_dock.setWidget(self.log)
@@ -283,7 +239,7 @@ class MainWindow(QMainWindow):
     def _build_menus(self) -> None:
         menus = self.menuBar()
         file_menu = menus.addMenu("&File")
-        for act in (self.open_action, self.save_action, self.export_action,
+        for act in (self.files.open_action, self.files.save_action, self.files.export_action,
                     self.export_model_action):
             file_menu.addAction(act)
         file_menu.addSeparator()
@@ -301,9 +257,7 @@ class MainWindow(QMainWindow):
             tab_action.triggered.connect(lambda _=False, i=index: self.tabs.setCurrentIndex(i))
             self.addAction(tab_action)  # works with the menu bar hidden, listed in Help
             view_menu.addAction(tab_action)
-        help_menu = menus.addMenu("&Help")
-        help_menu.addAction("&Keyboard shortcuts", self.show_shortcuts)
-        help_menu.addAction("&About TrainDesk", self.show_about)
+        add_help_menu(self)
 
     # -- run lifecycle -----------------------------------------------------------------
 
@@ -328,7 +282,7 @@ class MainWindow(QMainWindow):
         from gui.worker import TrainingSession
 
         self.settings_panel.save_settings(self._settings)
-        run_dir = self._run_dir_for(config, resume_from)
+        run_dir = run_dir_for(self.runs_dir, config.arch, config.dataset, resume_from)
         self.session = TrainingSession(
             config, run_dir=run_dir, resume_from=resume_from, parent=self,
             tensorboard=self.runs_panel.tensorboard_action.isChecked())
@@ -347,18 +301,6 @@ class MainWindow(QMainWindow):
         self.session.start()
         self._update_actions()
         return True
-
-    def _run_dir_for(self, config: TrainConfig, resume_from: str | None) -> Path:
-        """The run folder of the checkpoint continued, so its record goes on; else a new one
-        (engine/run_folder.py)."""
-        if resume_from is not None and continues_own_run(Path(resume_from).parent, resume_from):
-            return Path(resume_from).parent
-        return self._new_run_dir(config)
-
-    def _new_run_dir(self, config: TrainConfig) -> Path:
-        """A fresh folder name: two runs started within a second must not share one."""
-        stem = f"{time.strftime('%Y%m%d-%H%M%S')}-{config.arch}-{config.dataset}"
-        return numbered_sibling(self.runs_dir / stem)
 
     @Slot()
     def use_bundled_sample(self) -> None:
@@ -491,25 +433,16 @@ class MainWindow(QMainWindow):
         idle = not running and not self._start_waiting
         can_train = idle and self._engine_error is None and self.settings_panel.is_valid()
         can_control = running and not self._stopping
-        for widget in (self.train_action, self.train_button):
-            widget.setEnabled(can_train)
-        self.train_button.setToolTip(
-            "Start training with these settings (Ctrl+Enter)" if self._engine_ready else
-            "Start training with these settings (Ctrl+Enter); PyTorch is still loading, so "
-            "the run starts as soon as it has loaded.")
+        self.train_action.setEnabled(can_train)
         self.resume_action.setEnabled(can_train and self._engine_ready
                                       and self.run.checkpoint_path is not None)
-        for widget in (self.pause_action, self.pause_button):
-            widget.setEnabled(can_control)
-        for widget in (self.stop_action, self.stop_button):
-            widget.setEnabled(can_control or self._start_waiting)
-        label = "Resume" if self._paused else "Pause"
-        self.pause_action.setText(f"&{label}")
-        self.pause_button.setText(label)
-        self.save_action.setEnabled(self.checkpoint is not None)
-        self.export_action.setEnabled(bool(self.history))
+        self.pause_action.setEnabled(can_control)
+        self.stop_action.setEnabled(can_control or self._start_waiting)
+        self.pause_action.setText("&Resume" if self._paused else "&Pause")
+        self.settings_dock.show_state(can_train, can_control, can_control or self._start_waiting,
+                                      self._paused, self._engine_ready)
+        self.files.update_actions(can_open=idle and self._engine_ready)
         self.export_model_action.set_available(self.checkpoint is not None)
-        self.open_action.setEnabled(idle and self._engine_ready)
 
     @Slot(object)
     def _on_config_changed(self, config: TrainConfig) -> None:
@@ -525,116 +458,13 @@ class MainWindow(QMainWindow):
         self.summary.show_for(config.arch, channels, classes,
                               input_size_for(config.arch, size, config.image_size))
 
-    # -- files -------------------------------------------------------------------------
-
-    def open_checkpoint(self, path: str | None = None) -> bool:
-        if not self._engine_ready:
-            return False
-        from engine.checkpoint import CheckpointError, load_checkpoint
-
-        if path is None:
-            path, _ = QFileDialog.getOpenFileName(
-                self, "Open checkpoint", str(self.runs_dir), "Checkpoints (*.pt);;All files (*)")
-            if not path:
-                return False
-        try:
-            ckpt = load_checkpoint(path)
-        except CheckpointError as error:
-            QMessageBox.warning(self, "Cannot open checkpoint", str(error))
-            self.log.append_text(f"Could not open {path}: {error}", "error")
-            return False
+    def _show_opened(self, checkpoint: Checkpoint) -> None:
+        """An opened checkpoint replaced the run on screen: no earlier run's end or progress
+        stays, and the form holds its settings."""
         self.banner.hide()
         self.progress.reset()
-        self.settings_panel.set_config(ckpt.config)
-        self.run.show_opened(ckpt, str(path))
-        self.draw.add_opened_model(ckpt, path)
-        self.log.append_text(f"Opened {path}: {arch_title(ckpt.config.arch)} on "
-                             f"{dataset_title(ckpt.config.dataset)}, "
-                             f"{plural(ckpt.epoch, 'epoch')}.")
-        if ckpt.assumed:  # bare weights: say what was guessed about them
-            self.log.append_text(ckpt.assumed, "warning")
-        self.statusBar().showMessage(f"Opened {Path(path).name}", 5000)
+        self.settings_panel.set_config(checkpoint.config)
         self._update_actions()
-        return True
-
-    def save_checkpoint_as(self, path: str | None = None) -> bool:
-        if self.checkpoint is None:
-            return False
-        from engine.checkpoint import save_checkpoint
-
-        if path is None:
-            suggested = str(self.runs_dir / f"{self.checkpoint.config.arch}.pt")
-            path, _ = QFileDialog.getSaveFileName(self, "Save checkpoint", suggested,
-                                                  "Checkpoints (*.pt)")
-            if not path:
-                return False
-        try:
-            save_checkpoint(path, self.checkpoint)
-        except OSError as error:
-            QMessageBox.warning(self, "Cannot save checkpoint", str(error))
-            return False
-        self.run.checkpoint_path = str(path)
-        self.statusBar().showMessage(f"Saved {path}", 5000)
-        self._update_actions()
-        return True
-
-    def export_metrics(self, path: str | None = None) -> bool:
-        """Write the per-epoch metrics of the run on screen to a CSV file."""
-        if not self.history:
-            return False
-        if path is None:
-            path, _ = QFileDialog.getSaveFileName(self, "Export metrics",
-                                                  str(self.runs_dir / "metrics.csv"),
-                                                  "CSV (*.csv)")
-            if not path:
-                return False
-        try:
-            with open(path, "w", newline="") as out:
-                # Every column of every record: a run continued from an older checkpoint
-                # has records with more of them than its first.
-                columns = list(dict.fromkeys(key for record in self.history for key in record))
-                writer = csv.DictWriter(out, fieldnames=columns)
-                writer.writeheader()
-                writer.writerows(self.history)
-        except OSError as error:
-            QMessageBox.warning(self, "Cannot export metrics", str(error))
-            return False
-        self.statusBar().showMessage(f"Exported metrics to {path}", 5000)
-        return True
-
-    # -- help ----------------------------------------------------------------------------
-
-    @Slot()
-    def show_shortcuts(self) -> None:
-        shortcuts = [(act.text().replace("&", "").rstrip("…"),
-                      act.shortcut().toString(QKeySequence.SequenceFormat.NativeText))
-                     for act in self.actions() if not act.shortcut().isEmpty()]
-        rows = "".join(f"<tr><td>{name}</td><td><b>{keys}</b></td></tr>"
-                       for name, keys in [*shortcuts, *CANVAS_SHORTCUTS])
-        QMessageBox.information(self, "Keyboard shortcuts", f"<table cellpadding=4>{rows}</table>")
-
-    @Slot()
-    def show_about(self) -> None:
-        QMessageBox.about(self, "About TrainDesk", (
-            "<h3>TrainDesk</h3><p>Train image classifiers with PyTorch and watch them learn "
-            "live: pick a network, a dataset and hyperparameters, click Train, then draw a "
-            "digit and see what the model predicts.</p>"))
-
-    # -- window state --------------------------------------------------------------------
-
-    def _restore_window_state(self) -> None:
-        # A hand-edited or foreign settings file may hold anything here: ignore what is not
-        # Qt's own saved bytes rather than fail to start.
-        geometry = self._settings.value("window/geometry")
-        state = self._settings.value("window/state")
-        restored = isinstance(geometry, (QByteArray, bytes)) and self.restoreGeometry(geometry)
-        screens = [screen.availableGeometry() for screen in QGuiApplication.screens()]
-        if not restored or not fits_a_screen(self.geometry(), screens):
-            # First launch, or saved on screens that are not there now: fit the screen.
-            self.setGeometry(first_launch_geometry(
-                QGuiApplication.primaryScreen().availableGeometry(), self.minimumSizeHint()))
-        if isinstance(state, (QByteArray, bytes)):
-            self.restoreState(state)
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
         if self.session is not None:
@@ -646,7 +476,6 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.settings_panel.save_settings(self._settings)
-        self._settings.setValue("window/geometry", self.saveGeometry())
-        self._settings.setValue("window/state", self.saveState())
+        save_window_state(self, self._settings)
         self._settings.sync()
         super().closeEvent(event)

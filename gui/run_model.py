@@ -65,6 +65,7 @@ class RunModel(QObject):
     # history_replaced: a new run ([]) or an opened checkpoint's.
     changes_replaced = Signal(list)
     model_changed = Signal(object)  # the Checkpoint now kept for saving and continuing
+    checkpoint_opened = Signal(object, str)  # (Checkpoint, path): opened, now on screen
     # A person picked one image to look into (a Data grid cell, a mistake, a drawing):
     # an `InspectRequest` for the panels that show what the network sees.
     inspect_requested = Signal(object)
@@ -159,3 +160,4 @@ class RunModel(QObject):
         self.history_replaced.emit(self.history)
         self.changes_replaced.emit(list(self.changes))
         self.keep_model(checkpoint, path)
+        self.checkpoint_opened.emit(checkpoint, path)

@@ -27,7 +27,7 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QAction, QColor, QDesktopServices, QPixmap
+from PySide6.QtGui import QAction, QColor, QDesktopServices, QKeySequence, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -524,7 +524,7 @@ def add_runs_tab(window: MainWindow) -> RunsPanel:
     panel = RunsPanel(window.runs_dir, window)
     panel.show_overlays_on(window.plots)
     panel.use_settings_requested.connect(lambda config: _use_settings(window, config))
-    panel.open_checkpoint_requested.connect(window.open_checkpoint)
+    panel.open_checkpoint_requested.connect(window.files.open_checkpoint)
     window.run.run_started.connect(
         lambda _start: panel.set_live_run(window.session.trainer.run_dir
                                           if window.session is not None else None))
@@ -534,7 +534,9 @@ def add_runs_tab(window: MainWindow) -> RunsPanel:
     # fits a 1280x720 screen (a dock below the plots did not).
     window.tabs.addTab(panel, "Runs")
     panel.tab_action = QAction("Runs tab", window)
+    panel.tab_action.setShortcut(QKeySequence(f"Ctrl+{window.tabs.indexOf(panel) + 1}"))
     panel.tab_action.triggered.connect(lambda: window.tabs.setCurrentWidget(panel))
+    window.addAction(panel.tab_action)  # works with the menu bar hidden, listed in Help
 
     file_menu = window.menuBar().actions()[0].menu()
     first = file_menu.actions()[-2] if len(file_menu.actions()) >= 2 else None  # above Quit

@@ -16,7 +16,14 @@ from engine.checkpoint import load_checkpoint
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import BatchEnd, EpochEnd, RunStart
-from engine.run_folder import RunFolderError, claim, numbered_sibling, release
+from engine.run_folder import (
+    RunFolderError,
+    claim,
+    new_run_dir,
+    numbered_sibling,
+    release,
+    run_dir_for,
+)
 from engine.trainer import Trainer
 
 
@@ -109,6 +116,25 @@ def test_numbered_sibling_is_the_first_free_name(tmp_path):
     (tmp_path / "run").mkdir()
     (tmp_path / "run-2").write_text("a file counts as taken")
     assert numbered_sibling(tmp_path / "run") == tmp_path / "run-3"
+
+
+def test_new_run_dirs_are_named_for_the_run_and_never_shared(tmp_path):
+    first = new_run_dir(tmp_path, "lenet5", "mnist")
+    assert first.parent == tmp_path and first.name.endswith("-lenet5-mnist")
+    first.mkdir()
+    second = new_run_dir(tmp_path, "lenet5", "mnist")  # within the same second, or not
+    assert second != first and not second.exists()
+
+
+def test_continuing_a_run_folder_s_own_checkpoint_goes_on_in_that_folder(config, tmp_path):
+    Trainer(config, run_dir=tmp_path / "run").run(lambda event: None)
+    own = tmp_path / "run" / "checkpoint.pt"
+    assert run_dir_for(tmp_path, "mlp", "mnist", own) == tmp_path / "run"
+    elsewhere = tmp_path / "copy.pt"
+    elsewhere.write_bytes(own.read_bytes())  # a copy outside a run folder: a new run
+    new = run_dir_for(tmp_path, "mlp", "mnist", elsewhere)
+    assert new.parent == tmp_path and new.name.endswith("-mlp-mnist")
+    assert run_dir_for(tmp_path, "mlp", "mnist", None).name.endswith("-mlp-mnist")
 
 
 # -- checked before training; no claimed save that did not happen ------------------------

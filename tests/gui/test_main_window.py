@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QLabel, QMessageBox
 from engine.checkpoint import load_checkpoint
 from engine.config import TrainConfig
 from gui.draw_panel import BUNDLED_MODEL
+from gui.help_dialogs import shortcut_rows
 from gui.main_window import MainWindow
 from tests.datasets import write_idx_dataset
 from tests.gui.windows import open_window
@@ -57,15 +58,17 @@ def click(qtbot, button):
 
 def start_paused(qtbot, window):
     """Click Train and pause at once, so the run is reliably mid-way for the test."""
-    click(qtbot, window.train_button)
+    click(qtbot, window.settings_dock.train_button)
     window.toggle_pause()
     qtbot.waitUntil(lambda: "Paused at epoch 1" in window.log.text(), timeout=RUN_TIMEOUT_MS)
 
 
 def test_train_runs_to_the_end_and_every_panel_shows_it(qtbot, window):
-    assert window.train_button.isEnabled() and not window.stop_button.isEnabled()
-    click(qtbot, window.train_button)
-    assert not window.train_button.isEnabled() and window.stop_button.isEnabled()
+    assert window.settings_dock.train_button.isEnabled()
+    assert not window.settings_dock.stop_button.isEnabled()
+    click(qtbot, window.settings_dock.train_button)
+    assert not window.settings_dock.train_button.isEnabled()
+    assert window.settings_dock.stop_button.isEnabled()
     with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     end = finished.args[0]
@@ -80,9 +83,10 @@ def test_train_runs_to_the_end_and_every_panel_shows_it(qtbot, window):
     assert f"{history[-1]['test_acc']:.1%}" in window.progress.final_accuracy_text()
     assert "Finished 2 epochs" in window.log.text()
     # The buttons follow the run state; the model reached the draw tab.
-    assert window.train_button.isEnabled() and not window.stop_button.isEnabled()
-    assert not window.pause_button.isEnabled()
-    assert window.save_action.isEnabled() and window.export_action.isEnabled()
+    assert window.settings_dock.train_button.isEnabled()
+    assert not window.settings_dock.stop_button.isEnabled()
+    assert not window.settings_dock.pause_button.isEnabled()
+    assert window.files.save_action.isEnabled() and window.files.export_action.isEnabled()
     # The run's model is listed in the Draw tab; it replaces the demo model only if it
     # scored at least as well, and the log says which.
     picker = window.draw.model_picker
@@ -98,7 +102,7 @@ def test_train_runs_to_the_end_and_every_panel_shows_it(qtbot, window):
 
 def test_a_second_run_after_a_finished_one_works(qtbot, window):
     for _ in range(2):
-        click(qtbot, window.train_button)
+        click(qtbot, window.settings_dock.train_button)
         with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
             pass
         assert finished.args[0].reason == "finished"
@@ -107,12 +111,12 @@ def test_a_second_run_after_a_finished_one_works(qtbot, window):
 
 def test_pause_holds_the_run_and_resume_finishes_it(qtbot, window):
     start_paused(qtbot, window)
-    assert window.pause_button.text() == "Resume"
+    assert window.settings_dock.pause_button.text() == "Resume"
     assert window.progress.state_text() == "Paused"
     assert window.plots.batch_point_count() == 0  # nothing ran while paused
     session = window.session
-    click(qtbot, window.pause_button)
-    assert window.pause_button.text() == "Pause"
+    click(qtbot, window.settings_dock.pause_button)
+    assert window.settings_dock.pause_button.text() == "Pause"
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     assert finished.args[0].reason == "finished"
@@ -123,12 +127,13 @@ def test_stop_mid_run_then_start_again(qtbot, window):
     start_paused(qtbot, window)
     session = window.session
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
-        click(qtbot, window.stop_button)
+        click(qtbot, window.settings_dock.stop_button)
     assert finished.args[0].reason == "stopped"
     assert "Stopped" in window.banner.text() and window.banner.kind() == "stopped"
-    assert window.train_button.isEnabled() and not window.stop_button.isEnabled()
+    assert window.settings_dock.train_button.isEnabled()
+    assert not window.settings_dock.stop_button.isEnabled()
 
-    click(qtbot, window.train_button)
+    click(qtbot, window.settings_dock.train_button)
     with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     assert finished.args[0].reason == "finished"
@@ -150,12 +155,13 @@ def test_stop_while_paused_leaves_a_clean_idle_window(qtbot, window):
     start_paused(qtbot, window)
     session = window.session
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS):
-        click(qtbot, window.stop_button)
+        click(qtbot, window.settings_dock.stop_button)
         # While stopping, nothing may re-enable pause (a pause would hold the stop back).
         window._update_actions()
-        assert not window.pause_button.isEnabled() and not window.stop_button.isEnabled()
-    assert window.pause_button.text() == "Pause"
-    assert window.train_button.isEnabled()
+        assert not window.settings_dock.pause_button.isEnabled()
+        assert not window.settings_dock.stop_button.isEnabled()
+    assert window.settings_dock.pause_button.text() == "Pause"
+    assert window.settings_dock.train_button.isEnabled()
 
 
 def test_junk_window_state_in_the_settings_file_does_not_stop_the_app(qtbot, settings_file,
@@ -169,12 +175,12 @@ def test_junk_window_state_in_the_settings_file_does_not_stop_the_app(qtbot, set
 
 
 def test_a_failed_export_is_explained(qtbot, window, tmp_path, monkeypatch):
-    click(qtbot, window.train_button)
+    click(qtbot, window.settings_dock.train_button)
     with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
         pass
     warnings = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
-    assert not window.export_metrics(str(tmp_path / "no-such-folder" / "metrics.csv"))
+    assert not window.files.export_metrics(str(tmp_path / "no-such-folder" / "metrics.csv"))
     assert warnings and "no-such-folder" in warnings[0]
 
 
@@ -191,7 +197,7 @@ def test_keyboard_shortcuts_drive_the_run(qtbot, window):
 
 def test_an_invalid_learning_rate_is_explained_and_train_is_refused(qtbot, window, data_dir):
     window.settings_panel.set_config(small_config(data_dir, lr=50.0))
-    assert not window.train_button.isEnabled()
+    assert not window.settings_dock.train_button.isEnabled()
     assert not window.train_action.isEnabled()
     error = window.settings_panel.findChild(QLabel, "lr_error")
     assert error is not None and "Learning rate must be" in error.text()
@@ -208,13 +214,13 @@ def test_an_offline_download_failure_says_what_to_do_and_the_window_stays_usable
     empty = tmp_path / "empty-data"
     empty.mkdir()
     window.settings_panel.set_config(small_config(empty))
-    click(qtbot, window.train_button)
+    click(qtbot, window.settings_dock.train_button)
     with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     end = finished.args[0]
     assert end.reason == "failed"
     assert window.progress.state_text() == "Failed"
-    assert window.train_button.isEnabled()  # usable: fix the settings and train again
+    assert window.settings_dock.train_button.isEnabled()  # usable: fix the settings and train again
 
 
 def test_settings_come_back_on_the_next_launch(qtbot, make_window, data_dir):
@@ -227,19 +233,19 @@ def test_settings_come_back_on_the_next_launch(qtbot, make_window, data_dir):
 
 
 def test_save_open_and_export(qtbot, window, tmp_path, monkeypatch):
-    click(qtbot, window.train_button)
+    click(qtbot, window.settings_dock.train_button)
     with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
         pass
     saved = tmp_path / "model.pt"
-    assert window.save_checkpoint_as(str(saved))
+    assert window.files.save_checkpoint_as(str(saved))
     exported = tmp_path / "metrics.csv"
-    assert window.export_metrics(str(exported))
+    assert window.files.export_metrics(str(exported))
     rows = list(csv.DictReader(exported.open()))
     assert [int(r["epoch"]) for r in rows] == [1, 2]
     assert float(rows[-1]["test_acc"]) == pytest.approx(window.history[-1]["test_acc"])
 
     window.plots.clear()
-    assert window.open_checkpoint(str(saved))
+    assert window.files.open_checkpoint(str(saved))
     assert window.plots.epoch_point_count() == 2
     assert window.draw.model_picker.currentText().startswith("model.pt: Multilayer")
     assert "model.pt: Multilayer perceptron on MNIST, 2 epochs." in window.log.text()
@@ -249,13 +255,13 @@ def test_save_open_and_export(qtbot, window, tmp_path, monkeypatch):
     monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
     junk = tmp_path / "junk.pt"
     junk.write_bytes(b"not a checkpoint at all")
-    assert not window.open_checkpoint(str(junk))
+    assert not window.files.open_checkpoint(str(junk))
     assert warnings and "junk.pt" in warnings[0]
     assert window.draw.model_picker.currentText().startswith("model.pt: ")  # kept
 
 
 def test_continue_from_checkpoint_extends_the_history(qtbot, window, data_dir):
-    click(qtbot, window.train_button)
+    click(qtbot, window.settings_dock.train_button)
     with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
         pass
     window.settings_panel.set_config(small_config(data_dir, epochs=3))
@@ -286,10 +292,31 @@ def test_a_model_trained_on_something_other_than_digits_leaves_the_draw_tab_alon
     window.settings_panel.set_config(TrainConfig(arch="softmax", dataset="cifar10",
                                                  data_dir=str(tmp_path / "cifar"), epochs=1,
                                                  batch_size=8, device="cpu"))
-    click(qtbot, window.train_button)
+    click(qtbot, window.settings_dock.train_button)
     with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     assert finished.args[0].reason == "finished"
     assert window.draw.model_picker.currentText() == before
     assert window.draw.model_picker.count() == 1  # only digit models are listed
     assert "keeps its digit model" in window.log.text()
+
+
+def test_help_lists_every_shortcut_the_window_has(window):
+    rows = dict(shortcut_rows(window))
+    for action in (window.files.open_action, window.files.save_action,
+                   window.files.export_action, window.train_action, window.stop_action):
+        name = action.text().replace("&", "").rstrip("…")
+        assert rows[name] == action.shortcut().toString()
+    tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
+    for index, name in enumerate(tabs):  # every tab, the Runs tab (added last) too
+        assert rows[f"{name} tab"] == f"Ctrl+{index + 1}"
+    assert rows["Undo the last stroke"] == "Ctrl+Z"
+
+
+def test_opening_a_checkpoint_replaces_the_run_on_screen(qtbot, window, data_dir):
+    window.banner.show_refusal("Cannot train: an earlier message")
+    assert window.files.open_checkpoint(str(BUNDLED_MODEL))
+    assert window.banner.isHidden()
+    assert window.settings_panel.config().arch == load_checkpoint(BUNDLED_MODEL).config.arch
+    assert window.run.checkpoint_path == str(BUNDLED_MODEL)
+    assert window.resume_action.isEnabled() and window.files.save_action.isEnabled()

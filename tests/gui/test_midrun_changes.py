@@ -61,12 +61,12 @@ def engine_acts_at(monkeypatch, step: int | None = None, epoch: int | None = Non
 def test_pause_change_the_rate_resume_marks_the_plots_and_says_it(qtbot, window,
                                                                    monkeypatch):
     engine_acts_at(monkeypatch, step=3)
-    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
     session = window.session
     qtbot.waitUntil(lambda: "Paused at epoch 1, batch 4" in window.log.text(),
                     timeout=RUN_TIMEOUT_MS)
     window.toggle_pause()  # the person's Pause, as the run holds
-    assert window.pause_button.text() == "Resume"
+    assert window.settings_dock.pause_button.text() == "Resume"
 
     # While paused only the settings a run can take mid-way are unlocked.
     form = window.settings_panel
@@ -77,7 +77,7 @@ def test_pause_change_the_rate_resume_marks_the_plots_and_says_it(qtbot, window,
     lr_box.setValue(3e-4)
 
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
-        qtbot.mouseClick(window.pause_button, Qt.MouseButton.LeftButton)  # Resume
+        qtbot.mouseClick(window.settings_dock.pause_button, Qt.MouseButton.LeftButton)  # Resume
     assert finished.args[0].reason == "finished"
 
     label = "lr 0.003 → 0.0003"
@@ -90,7 +90,7 @@ def test_pause_change_the_rate_resume_marks_the_plots_and_says_it(qtbot, window,
     assert sorted(form.unlocked_fields()) == sorted(form.config().to_dict())  # all again
 
     # Reopened later, the checkpoint shows the same marker on its curves.
-    window.open_checkpoint(window.run.checkpoint_path)
+    window.files.open_checkpoint(window.run.checkpoint_path)
     assert window.plots.epoch_point_count() == 2
     assert window.plots.markers.shown("accuracy") == [(pytest.approx(0.3), label)]
     assert window.plots.markers.shown("epoch_loss") == [(pytest.approx(0.3), label)]
@@ -101,14 +101,14 @@ def test_pause_change_the_rate_resume_marks_the_plots_and_says_it(qtbot, window,
 
 def test_an_invalid_change_keeps_the_run_paused_and_says_why(qtbot, window, monkeypatch):
     engine_acts_at(monkeypatch, step=3)
-    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
     session = window.session
     qtbot.waitUntil(lambda: "Paused at epoch 1, batch 4" in window.log.text(),
                     timeout=RUN_TIMEOUT_MS)
     window.toggle_pause()
     window.settings_panel.findChild(LogSpinBox, "lr").setValue(50.0)
     window.toggle_pause()
-    assert window.pause_button.text() == "Resume" and session.control.paused
+    assert window.settings_dock.pause_button.text() == "Resume" and session.control.paused
     assert window.banner.kind() == "failed"
     assert "Cannot resume with this change: Learning rate must be" in window.banner.text()
 
@@ -122,7 +122,7 @@ def test_an_invalid_change_keeps_the_run_paused_and_says_why(qtbot, window, monk
 def test_continuing_a_stopped_run_keeps_its_curves_numbering_and_folder(qtbot, window,
                                                                         monkeypatch, tmp_path):
     engine_acts_at(monkeypatch, step=15, action="stop")  # mid-way through epoch 2
-    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
     with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     assert finished.args[0].reason == "stopped" and finished.args[0].epochs_done == 1

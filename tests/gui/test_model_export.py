@@ -32,7 +32,7 @@ def test_the_action_is_in_the_file_menu_and_waits_for_a_model(window):
     action = window.export_model_action
     assert "Export &model…" in file_menu_texts(window)
     assert not action.isEnabled()
-    assert window.open_checkpoint(str(BUNDLED))
+    assert window.files.open_checkpoint(str(BUNDLED))
     assert action.isEnabled()
 
 
@@ -48,7 +48,7 @@ def test_exporting_runs_off_the_gui_thread_and_says_where_the_file_went(qtbot, w
         return real(*args)
 
     monkeypatch.setattr(engine.export, "export_model", recording)
-    assert window.open_checkpoint(str(BUNDLED))
+    assert window.files.open_checkpoint(str(BUNDLED))
     action = window.export_model_action
     target = tmp_path / "out" / "digits.pt"
     with qtbot.waitSignal(action.finished, timeout=60_000) as done:
@@ -69,7 +69,7 @@ def test_a_failed_export_is_explained_and_the_action_comes_back(qtbot, window, t
     shown = []
     monkeypatch.setattr(QMessageBox, "warning",
                         lambda _parent, title, text: shown.append((title, text)))
-    assert window.open_checkpoint(str(BUNDLED))
+    assert window.files.open_checkpoint(str(BUNDLED))
     blocker = tmp_path / "file"
     blocker.write_text("")
     action = window.export_model_action

@@ -44,7 +44,7 @@ def reporter(window):
 
 
 def train_to_the_end(qtbot, window):
-    window.train_button.click()
+    window.settings_dock.train_button.click()
     with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     return finished.args[0]
@@ -68,8 +68,8 @@ def test_a_panel_that_fails_at_the_runs_end_loses_nothing(qtbot, window, reporte
     assert end.reason == "finished"
     # The run's model is kept, and the window is ready for the next run.
     assert window.checkpoint is not None and window.checkpoint.epoch == 2
-    assert window.save_action.isEnabled() and window.train_button.isEnabled()
-    assert not window.stop_button.isEnabled()
+    assert window.files.save_action.isEnabled() and window.settings_dock.train_button.isEnabled()
+    assert not window.settings_dock.stop_button.isEnabled()
     assert window.status_text() == "Ready"  # not "Training on CPU" from the run
     assert window.banner.text().startswith("Finished 2 epochs")
     assert "Finished 2 epochs" in window.log.text()  # the later steps still ran
@@ -111,18 +111,18 @@ def test_a_run_that_learned_nothing_is_labelled_in_the_window(qtbot, window, dat
     assert window.banner.kind() == "learned_nothing"
     assert window.banner.text().startswith("Learned nothing")
     assert window.progress.state_text() == "Learned nothing"
-    assert window.checkpoint is not None and window.save_action.isEnabled()  # still kept
+    assert window.checkpoint is not None and window.files.save_action.isEnabled()  # still kept
 
 
 def test_train_then_stop_twenty_times_leaves_no_run_folders(qtbot, window, tmp_path):
     for _ in range(20):
-        window.train_button.click()
+        window.settings_dock.train_button.click()
         session = window.session
         with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
-            window.stop_button.click()
+            window.settings_dock.stop_button.click()
         assert finished.args[0].reason == "stopped"
     assert "nothing was trained yet, nothing was saved" in window.banner.text()
     assert window.banner.button("Open folder") is None  # no folder to open
     runs = tmp_path / "runs"
     assert not runs.exists() or list(runs.iterdir()) == []
-    assert window.checkpoint is None and not window.save_action.isEnabled()
+    assert window.checkpoint is None and not window.files.save_action.isEnabled()

@@ -48,7 +48,7 @@ def window(qtbot, tmp_path, data_dir):
 
 
 def train_to_the_end(qtbot, window):
-    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
     with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     return finished.args[0]
@@ -116,14 +116,14 @@ def test_offline_mnist_is_said_once_short_with_the_folder_and_the_bundled_sample
 def test_a_slow_run_waits_paused_until_the_person_chooses_to_continue(
         qtbot, window, monkeypatch):
     monkeypatch.setattr(run_banner, "LONG_RUN_SECONDS", 0.0)  # every run counts as slow
-    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
     session = window.session
     window.tabs.setCurrentWidget(window.draw)  # the person looks elsewhere meanwhile
     qtbot.waitUntil(lambda: window.banner.kind() == "question", timeout=RUN_TIMEOUT_MS)
     assert window.tabs.currentIndex() == 0 and window.banner.isVisible()
     assert window.progress.state_text() == "Paused"
     assert window.status_text() == PAUSED_STATUS
-    assert window.pause_button.text() == "Resume"
+    assert window.settings_dock.pause_button.text() == "Resume"
     question = window.banner.text()
     assert question.startswith("This run will take about ") and "on the CPU" in question
     assert "fewer epochs" in question
@@ -139,7 +139,7 @@ def test_a_slow_run_waits_paused_until_the_person_chooses_to_continue(
 
 def test_stop_in_the_slow_run_question_stops_the_run(qtbot, window, monkeypatch):
     monkeypatch.setattr(run_banner, "LONG_RUN_SECONDS", 0.0)
-    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
     session = window.session
     qtbot.waitUntil(lambda: window.banner.kind() == "question", timeout=RUN_TIMEOUT_MS)
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
@@ -171,7 +171,7 @@ def test_the_slow_run_question_names_the_faster_choices():
 
 def test_the_status_bar_follows_the_run_and_is_never_stale(qtbot, window):
     assert window.status_text() == "Ready"
-    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
     session = window.session
     assert window.status_text() == "Loading MNIST…"
     window.toggle_pause()
@@ -202,7 +202,7 @@ def test_a_pause_shows_the_batch_it_paused_at_not_an_older_one(qtbot, window, mo
         return real_step(self, x, y)
 
     monkeypatch.setattr(Trainer, "_step", slow_step)
-    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
     session = window.session
     qtbot.waitUntil(lambda: window.progress.state_text() == "Training", timeout=RUN_TIMEOUT_MS)
     qtbot.wait(200)

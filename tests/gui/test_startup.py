@@ -64,11 +64,11 @@ window = MainWindow(settings=QSettings(args["settings"], QSettings.Format.IniFor
 window.settings_panel.set_config(TrainConfig(**args["config"]))
 window.show()
 seen = {"torch_at_click": "torch" in sys.modules, "status_at_click": None, "end": None}
-window.train_button.click()
+window.settings_dock.train_button.click()
 seen["status_at_click"] = window.status_text()
 seen["session_at_click"] = window.session is not None
-seen["train_enabled_at_click"] = window.train_button.isEnabled()
-seen["stop_enabled_at_click"] = window.stop_button.isEnabled()
+seen["train_enabled_at_click"] = window.settings_dock.train_button.isEnabled()
+seen["stop_enabled_at_click"] = window.settings_dock.stop_button.isEnabled()
 
 def watch():
     if window.session is not None and seen["end"] is None:
@@ -116,14 +116,14 @@ def test_while_loading_the_form_is_usable_and_torch_needing_parts_wait(loading_w
     window = loading_window
     assert window.status_text() == "Loading PyTorch…"
     assert window.settings_panel.isEnabled() and window.settings_panel.is_valid()
-    assert window.train_button.isEnabled()
-    assert "as soon as it has loaded" in window.train_button.toolTip()
-    assert not window.open_action.isEnabled() and not window.resume_action.isEnabled()
+    assert window.settings_dock.train_button.isEnabled()
+    assert "as soon as it has loaded" in window.settings_dock.train_button.toolTip()
+    assert not window.files.open_action.isEnabled() and not window.resume_action.isEnabled()
     assert window.summary is None and window.draw is None
     assert "once PyTorch has loaded" in window.tabs.widget(2).message.text()
     window.engine_loader.loaded.emit()
     assert window.status_text() == "Ready"
-    assert window.open_action.isEnabled()
+    assert window.files.open_action.isEnabled()
     assert window.tabs.widget(2) is not None and window.draw is not None
     assert window.draw.predictor() is not None  # the bundled digit model
     assert window.summary.summary() is not None  # the chosen network's layers
@@ -131,8 +131,8 @@ def test_while_loading_the_form_is_usable_and_torch_needing_parts_wait(loading_w
 
 def test_a_held_start_runs_when_torch_has_loaded(qtbot, loading_window):
     window = loading_window
-    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
-    assert window.session is None and not window.train_button.isEnabled()
+    qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
+    assert window.session is None and not window.settings_dock.train_button.isEnabled()
     assert not window.settings_panel.findChild(QGroupBox).isEnabled()  # the form is locked
     window.engine_loader.loaded.emit()
     assert window.session is not None
@@ -143,10 +143,11 @@ def test_a_held_start_runs_when_torch_has_loaded(qtbot, loading_window):
 
 def test_stop_cancels_a_held_start(qtbot, loading_window):
     window = loading_window
-    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
-    assert window.stop_button.isEnabled()
-    qtbot.mouseClick(window.stop_button, Qt.MouseButton.LeftButton)
-    assert window.train_button.isEnabled() and not window.stop_button.isEnabled()
+    qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
+    assert window.settings_dock.stop_button.isEnabled()
+    qtbot.mouseClick(window.settings_dock.stop_button, Qt.MouseButton.LeftButton)
+    assert window.settings_dock.train_button.isEnabled()
+    assert not window.settings_dock.stop_button.isEnabled()
     window.engine_loader.loaded.emit()
     assert window.session is None  # cancelled: loading does not start it after all
 
@@ -156,5 +157,5 @@ def test_a_broken_torch_install_is_said_and_train_is_off(loading_window):
     window.engine_loader.failed.emit("ImportError: libtorch_cpu.so: cannot open shared object")
     message = window.status_text()
     assert message.startswith("PyTorch could not be loaded (ImportError") and "pip" in message
-    assert not window.train_button.isEnabled()
+    assert not window.settings_dock.train_button.isEnabled()
     assert "could not be loaded" in window.log.text()

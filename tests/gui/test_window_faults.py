@@ -75,7 +75,7 @@ def test_a_fault_mid_run_is_shown_and_the_window_trains_again(qtbot, make_window
     assert fault.says in window.banner.text()
     assert check_fault_answer(fault, end, window.history, trainer.run_dir) is None
     assert window.session is None
-    assert window.train_button.isEnabled()
+    assert window.settings_dock.train_button.isEnabled()
 
     if fault.action == "unwritable":
         return  # the settings still point at a file: training again is refused the same way
@@ -103,15 +103,17 @@ def test_starting_and_stopping_quickly_ends_idle_and_trains_again(qtbot, make_wi
     rng = random.Random(6)
     sessions = []
     for _ in range(START_STOPS):
-        window.train_button.click()  # refused (and said) while a stop is still under way
+        # Refused (and said) while a stop is still under way
+        window.settings_dock.train_button.click()
         if window.session is not None and window.session not in sessions:
             sessions.append(window.session)
         qtbot.wait(rng.randint(0, 40))
-        window.stop_button.click()
-        window.pause_button.click()  # a pause racing the stop must not hold it back
+        window.settings_dock.stop_button.click()
+        window.settings_dock.pause_button.click()  # a pause racing the stop must not hold it back
     qtbot.waitUntil(lambda: window.session is None, timeout=RUN_TIMEOUT_MS)
     assert sessions and all(ended(s) for s in sessions)
-    assert window.train_button.isEnabled() and not window.stop_button.isEnabled()
+    assert window.settings_dock.train_button.isEnabled()
+    assert not window.settings_dock.stop_button.isEnabled()
     window.settings_panel.set_config(fault_config(data_dir))
     end, _ = run_to_the_end(qtbot, window)
     assert end.reason in ("finished", "learned_nothing")

@@ -1,0 +1,124 @@
+"""File > Open checkpoint, Save checkpoint and Export metrics, for the run on screen.
+
+Opening a checkpoint only tells the run model (gui/run_model.py `show_opened`): the panels
+that show it (settings form, plots, progress, banner, Draw tab) follow from there.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
+
+from engine.catalog import arch_title, dataset_title
+from engine.text import plural
+from gui.log_panel import LogPanel
+from gui.run_model import RunModel
+
+
+class CheckpointFiles(QObject):
+    """The three file actions, added to `window` with their shortcuts (Ctrl+O/S/E)."""
+
+    checkpoint_saved = Signal(str)  # the path: the model on screen now lives there
+
+    def __init__(self, window: QMainWindow, run: RunModel, log: LogPanel,
+                 runs_dir: Callable[[], Path]) -> None:
+        super().__init__(window)
+        self._window, self._run, self._log, self._runs_dir = window, run, log, runs_dir
+        self.open_action = self._action("&Open checkpoint…", "Ctrl+O", self.open_checkpoint)
+        self.save_action = self._action("&Save checkpoint…", "Ctrl+S", self.save_checkpoint_as)
+        self.export_action = self._action("&Export metrics…", "Ctrl+E", self.export_metrics)
+
+    def _action(self, text: str, shortcut: str, slot: Callable[[], bool]) -> QAction:
+        act = QAction(text, self._window)
+        act.setShortcut(QKeySequence(shortcut))
+        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        act.triggered.connect(lambda _checked=False: slot())
+        self._window.addAction(act)
+        return act
+
+    def update_actions(self, can_open: bool) -> None:
+        self.open_action.setEnabled(can_open)
+        self.save_action.setEnabled(self._run.checkpoint is not None)
+        self.export_action.setEnabled(bool(self._run.history))
+
+    def _say(self, text: str) -> None:
+        self._window.statusBar().showMessage(text, 5000)
+
+    def open_checkpoint(self, path: str | None = None) -> bool:
+        """Show a checkpoint's model, settings and history (a dialog when `path` is None)."""
+        if not self.open_action.isEnabled():
+            return False
+        from engine.checkpoint import CheckpointError, load_checkpoint
+
+        if path is None:
+            path, _ = QFileDialog.getOpenFileName(self._window, "Open checkpoint",
+                                                  str(self._runs_dir()),
+                                                  "Checkpoints (*.pt);;All files (*)")
+            if not path:
+                return False
+        try:
+            ckpt = load_checkpoint(path)
+        except CheckpointError as error:
+            QMessageBox.warning(self._window, "Cannot open checkpoint", str(error))
+            self._log.append_text(f"Could not open {path}: {error}", "error")
+            return False
+        self._run.show_opened(ckpt, str(path))
+        self._log.append_text(f"Opened {path}: {arch_title(ckpt.config.arch)} on "
+                              f"{dataset_title(ckpt.config.dataset)}, "
+                              f"{plural(ckpt.epoch, 'epoch')}.")
+        if ckpt.assumed:  # bare weights: say what was guessed about them
+            self._log.append_text(ckpt.assumed, "warning")
+        self._say(f"Opened {Path(path).name}")
+        return True
+
+    def save_checkpoint_as(self, path: str | None = None) -> bool:
+        checkpoint = self._run.checkpoint
+        if checkpoint is None:
+            return False
+        from engine.checkpoint import save_checkpoint
+
+        if path is None:
+            suggested = str(self._runs_dir() / f"{checkpoint.config.arch}.pt")
+            path, _ = QFileDialog.getSaveFileName(self._window, "Save checkpoint", suggested,
+                                                  "Checkpoints (*.pt)")
+            if not path:
+                return False
+        try:
+            save_checkpoint(path, checkpoint)
+        except OSError as error:
+            QMessageBox.warning(self._window, "Cannot save checkpoint", str(error))
+            return False
+        self._run.checkpoint_path = str(path)
+        self._say(f"Saved {path}")
+        self.checkpoint_saved.emit(str(path))
+        return True
+
+    def export_metrics(self, path: str | None = None) -> bool:
+        """Write the per-epoch metrics of the run on screen to a CSV file."""
+        history = self._run.history
+        if not history:
+            return False
+        if path is None:
+            path, _ = QFileDialog.getSaveFileName(self._window, "Export metrics",
+                                                  str(self._runs_dir() / "metrics.csv"),
+                                                  "CSV (*.csv)")
+            if not path:
+                return False
+        try:
+            with open(path, "w", newline="") as out:
+                # Every column of every record: a run continued from an older checkpoint
+                # has records with more of them than its first.
+                columns = list(dict.fromkeys(key for record in history for key in record))
+                writer = csv.DictWriter(out, fieldnames=columns)
+                writer.writeheader()
+                writer.writerows(history)
+        except OSError as error:
+            QMessageBox.warning(self._window, "Cannot export metrics", str(error))
+            return False
+        self._say(f"Exported metrics to {path}")
+        return True

@@ -1,0 +1,36 @@
+"""Help > Keyboard shortcuts (built from the window's own actions) and Help > About."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMessageBox
+
+# Keys handled by the draw canvas itself; the window's own come from its actions.
+CANVAS_SHORTCUTS = (("Clear the drawing", "Delete / Backspace"), ("Undo the last stroke", "Ctrl+Z"))
+
+
+def add_help_menu(window: QMainWindow) -> None:
+    menu = window.menuBar().addMenu("&Help")
+    menu.addAction("&Keyboard shortcuts", lambda: show_shortcuts(window))
+    menu.addAction("&About TrainDesk", lambda: show_about(window))
+
+
+def shortcut_rows(window: QMainWindow) -> list[tuple[str, str]]:
+    """(what, keys) for every action of the window with a shortcut, then the canvas's."""
+    own = [(act.text().replace("&", "").rstrip("…"),
+            act.shortcut().toString(QKeySequence.SequenceFormat.NativeText))
+           for act in window.actions() if not act.shortcut().isEmpty()]
+    return [*own, *CANVAS_SHORTCUTS]
+
+
+def show_shortcuts(window: QMainWindow) -> None:
+    rows = "".join(f"<tr><td>{name}</td><td><b>{keys}</b></td></tr>"
+                   for name, keys in shortcut_rows(window))
+    QMessageBox.information(window, "Keyboard shortcuts", f"<table cellpadding=4>{rows}</table>")
+
+
+def show_about(window: QMainWindow) -> None:
+    QMessageBox.about(window, "About TrainDesk", (
+        "<h3>TrainDesk</h3><p>Train image classifiers with PyTorch and watch them learn "
+        "live: pick a network, a dataset and hyperparameters, click Train, then draw a "
+        "digit and see what the model predicts.</p>"))

@@ -1,0 +1,64 @@
+"""The Settings dock: the settings form (scrolling when the screen is short) above the
+Train, Pause and Stop buttons."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QDockWidget,
+    QHBoxLayout,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.settings_panel import SettingsPanel
+
+TRAIN_TIP = "Start training with these settings (Ctrl+Enter)"
+TRAIN_TIP_LOADING = (f"{TRAIN_TIP}; PyTorch is still loading, so the run starts as soon as "
+                     "it has loaded.")
+
+
+class SettingsDock(QDockWidget):
+    def __init__(self, form: SettingsPanel, train: QAction, pause: QAction, stop: QAction,
+                 parent: QWidget | None = None) -> None:
+        super().__init__("Settings", parent)
+        self.setObjectName("settings_dock")
+        self.train_button = QPushButton("Train")
+        self.train_button.setDefault(True)
+        self.pause_button = QPushButton("Pause")
+        self.stop_button = QPushButton("Stop")
+        buttons = QHBoxLayout()
+        for button, act, tip in (
+                (self.train_button, train, TRAIN_TIP),
+                (self.pause_button, pause, "Pause or resume the run (Space)"),
+                (self.stop_button, stop,
+                 "Stop the run; the model after the last completed epoch is kept (Esc)")):
+            button.clicked.connect(act.trigger)
+            button.setMinimumHeight(34)
+            button.setToolTip(tip)
+            buttons.addWidget(button)
+
+        scroll = QScrollArea()
+        scroll.setWidget(form)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(form.minimumSizeHint().width() + 24)
+        side = QWidget()
+        layout = QVBoxLayout(side)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.addWidget(scroll, 1)
+        layout.addLayout(buttons)
+        self.setWidget(side)
+        self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+
+    def show_state(self, can_train: bool, can_control: bool, can_stop: bool, paused: bool,
+                   engine_ready: bool) -> None:
+        self.train_button.setEnabled(can_train)
+        self.train_button.setToolTip(TRAIN_TIP if engine_ready else TRAIN_TIP_LOADING)
+        self.pause_button.setEnabled(can_control)
+        self.pause_button.setText("Resume" if paused else "Pause")
+        self.stop_button.setEnabled(can_stop)
