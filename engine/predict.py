@@ -293,8 +293,13 @@ class Predictor:
 
     def predict(self, digit28: np.ndarray) -> np.ndarray:
         """Probabilities for each class, shape (num_classes,), summing to 1."""
+        return self.predict_input(self.model_input(digit28))
+
+    def predict_input(self, model_input: torch.Tensor) -> np.ndarray:
+        """Probabilities for a prepared input (1, C, S, S): a drawing's (model_input) or an
+        image file's (engine.image_input)."""
         with torch.inference_mode():
-            logits = self.model(self.model_input(digit28))
+            logits = self.model(model_input.to(self.device))
         if logits.shape != (1, len(self.class_names)):
             raise ValueError(
                 f"The model gave outputs of shape {tuple(logits.shape)} for one image, but "

@@ -1,0 +1,279 @@
+"""Any image file (or pasted picture) -> the input tensor a trained model expects.
+
+A model is fed an outside image the way its training images were fed to it: the dataset's
+channels (grey or colour), its stored image size, then the network's input size and the
+dataset's mean/std (`engine.data.pipeline.resize_and_normalise`, as for a training batch).
+All of this is read from the checkpoint (`InputRecipe.from_checkpoint`), so a 28x28 grey
+digit model, a 32x32 CIFAR model and a 224x224 network with ImageNet's mean/std all go
+through the same path.
+
+Decisions, for images no training set prepares:
+- Transparency is composited on white, as image viewers show it.
+- 16- and 32-bit greyscale is scaled to 8 bits by its type's range (not clipped to white).
+- EXIF orientation is applied: a phone photo is upright, as the person sees it.
+- Images are squashed to a square, as the image-folder dataset stores its training images.
+- Huge images are decoded small (JPEG decodes at 1/2..1/8 scale, others are shrunk right
+  after decoding): an 8000x8000 photo costs neither seconds nor hundreds of MB twice.
+- A digit model (MNIST-like, `is_digits`) gets MNIST's own treatment instead
+  (`engine.predict.preprocess_image`): a photo of a dark digit on light paper is inverted to
+  white on black, cropped to its ink, scaled into 20x20 and centred by mass in 28x28, as
+  the canvas's drawings are. Squashing the whole photo would hand the model a frame-filling
+  dark-on-light picture unlike any digit it learned from.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from engine.catalog import DATASET_INFO
+from engine.data.pipeline import resize_and_normalise
+from engine.predict import FIELD_SIZE, doubt_about_digit, preprocess_image
+
+if TYPE_CHECKING:
+    from engine.checkpoint import Checkpoint
+
+ImageSource = str | Path | bytes | Image.Image | np.ndarray
+# Decoded images are shrunk at once to at most this many pixels on their longer side: far
+# more than any network here reads (224), and enough for a digit to be found on a page.
+WORKING_SIDE = 768
+# Larger images are refused before decoding (PIL's own decompression-bomb limit): a file
+# this size decoded could exhaust the memory. JPEGs are measured after draft(), so a
+# 12000x12000 JPEG decodes at 1/8 scale and passes.
+MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
+READABLE = "PNG, JPEG, BMP, GIF, TIFF or WebP"
+_WIDE_GREY = ("I", "F", "I;16", "I;16B", "I;16L", "I;16N")
+_ORIENTATION = 0x0112  # the EXIF tag
+_UPRIGHT = {  # EXIF orientation -> the transpose that makes the image upright
+    2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM, 5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270, 7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+class ImageInputError(ValueError):
+    """An image cannot be read or used; the message names it and says what to do."""
+
+
+@dataclass(frozen=True)
+class InputRecipe:
+    """How a model's training images were prepared: what an outside image must match."""
+
+    channels: int  # 1 (grey) or 3 (RGB)
+    stored_size: int  # side of the dataset's images as training held them
+    input_size: int  # side of the network's input
+    mean: tuple[float, ...]  # per channel, on the 0..1 scale
+    std: tuple[float, ...]
+    is_digits: bool  # MNIST-like digits: MNIST's crop-and-centre treatment
+
+    def __post_init__(self) -> None:
+        if self.channels not in (1, 3):
+            raise ValueError(f"The model takes {self.channels} input channels; an image can "
+                             "be fed only to a model with 1 (grey) or 3 (colour) channels.")
+        if self.stored_size < 1 or self.input_size < 1:
+            raise ValueError("Image sizes must be positive numbers of pixels.")
+        for name in ("mean", "std"):
+            if len(getattr(self, name)) not in (1, self.channels):
+                raise ValueError(f"Give one {name} value per channel ({self.channels}).")
+        if min(self.std) <= 0:
+            raise ValueError("Every channel's standard deviation must be positive.")
+
+    @classmethod
+    def from_checkpoint(cls, ckpt: Checkpoint) -> InputRecipe:
+        """The recipe of the model a checkpoint holds (its dataset, size and mean/std)."""
+        info = DATASET_INFO.get(ckpt.config.dataset)
+        # Datasets of a fixed shape are stored at it (28 for MNIST, 32 for CIFAR-10) and
+        # resized to the network's size in each batch; an image folder is stored at the
+        # network's size; an unknown dataset (a newer TrainDesk's) is taken to be too.
+        known = info.known_shape if info is not None else None
+        stored = known[1] if known is not None else ckpt.input_size
+        return cls(channels=ckpt.in_channels, stored_size=stored,
+                   input_size=ckpt.input_size, mean=tuple(ckpt.mean), std=tuple(ckpt.std),
+                   is_digits=ckpt.is_digits)
+
+    def describe(self) -> str:
+        """'3×224×224' — the tensor's shape, as a caption says it."""
+        return f"{self.channels}×{self.input_size}×{self.input_size}"
+
+
+def source_name(source: ImageSource) -> str:
+    """What a message calls the image: its file name, else 'the pasted image'."""
+    if isinstance(source, (str, Path)):
+        return Path(source).name or str(source)
+    return "the pasted image"
+
+
+def read_image(source: ImageSource, name: str | None = None,
+               max_side: int = WORKING_SIDE) -> Image.Image:
+    """Decode an image: upright, 8-bit ('L', 'LA', 'RGB' or 'RGBA'), longer side at most
+    `max_side`. Raises ImageInputError naming the image when it cannot be read."""
+    label = name or source_name(source)
+    try:
+        with warnings.catch_warnings():
+            # Sizes PIL only warns about are judged below, after draft() has shrunk JPEGs.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = _open(source)
+        image.draft(None, (max_side, max_side))  # JPEG: decode straight at a smaller scale
+        if image.width * image.height > MAX_PIXELS:
+            raise ImageInputError(
+                f"{label} is {image.width}x{image.height} pixels, more than the "
+                f"{MAX_PIXELS / 1e6:.0f} million an image may have here: decoding it could "
+                "exhaust the memory. Open a smaller copy of it.")
+        orientation = image.getexif().get(_ORIENTATION, 1)
+        sixteen_bit = image.mode.startswith("I;16")
+        # Palettes, CMYK and the like become 8-bit before shrinking; wide greys after it
+        # (as 32-bit integers: PIL shrinks those, not 16-bit ones).
+        image = image.convert("I") if image.mode in _WIDE_GREY[1:] else (
+            image if image.mode in _WIDE_GREY else _eight_bit(image))
+        image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+        if orientation in _UPRIGHT:
+            image = image.transpose(_UPRIGHT[orientation])
+        return _eight_bit(image, sixteen_bit)
+    except FileNotFoundError as error:
+        raise ImageInputError(f"{label} does not exist (any more): choose another file.") \
+            from error
+    except IsADirectoryError as error:
+        raise ImageInputError(f"{label} is a folder, not an image: open the image files "
+                              "inside it.") from error
+    except UnidentifiedImageError as error:
+        raise ImageInputError(f"{label} is not an image TrainDesk can read. Open a "
+                              f"{READABLE} file.") from error
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+        if isinstance(error, ImageInputError):
+            raise
+        raise ImageInputError(f"{label} cannot be read as an image ({error}). It may be "
+                              f"damaged or cut short: open a {READABLE} file.") from error
+
+
+class ModelInput(NamedTuple):
+    tensor: torch.Tensor  # (1, C, S, S), normalised as a training batch
+    note: str  # what a person should know about how it was read ("" when nothing)
+
+
+def to_model_input(image: Image.Image, recipe: InputRecipe, name: str = "the image",
+                   device: str | torch.device = "cpu") -> ModelInput:
+    """A decoded image (read_image) -> the model's input, normalised as in training.
+
+    For a digit model, an image with no digit in it (blank, or a 1x1 pixel) is fed as it
+    is, squashed like any other image, and the note says so; a digit model that doubts
+    the image is a digit says that too.
+    """
+    note = ""
+    pixels = None
+    if recipe.is_digits:
+        pixels, note = _digit_pixels(image, name)
+    if pixels is None:
+        flat = _flattened(image).convert("L" if recipe.channels == 1 else "RGB")
+        side = recipe.stored_size
+        stored = flat.resize((side, side), Image.Resampling.BILINEAR)  # as folder images
+        array = np.asarray(stored, dtype=np.uint8).reshape(side, side, -1)
+        pixels = torch.from_numpy(array.transpose(2, 0, 1).copy()).float().div_(255)
+    x = pixels.to(device).unsqueeze(0).expand(1, recipe.channels, -1, -1)
+    tensor = resize_and_normalise(x, recipe.input_size,
+                                  _per_channel(recipe.mean, recipe, device),
+                                  _per_channel(recipe.std, recipe, device))
+    return ModelInput(tensor, note)
+
+
+def image_tensor(source: ImageSource, recipe: InputRecipe, name: str | None = None,
+                 device: str | torch.device = "cpu") -> torch.Tensor:
+    """read_image then to_model_input: any image file or picture -> the model's input."""
+    label = name or source_name(source)
+    return to_model_input(read_image(source, label), recipe, label, device).tensor
+
+
+def as_seen(model_input: torch.Tensor, recipe: InputRecipe) -> np.ndarray:
+    """The model's input de-normalised to 8-bit pixels: (S, S) grey or (S, S, 3) RGB."""
+    x = model_input.detach().float().cpu().reshape(recipe.channels, recipe.input_size,
+                                                  recipe.input_size)
+    x = x * _per_channel(recipe.std, recipe, "cpu")[0] + _per_channel(recipe.mean, recipe,
+                                                                      "cpu")[0]
+    pixels = (x.clamp(0, 1) * 255 + 0.5).to(torch.uint8).numpy()
+    return np.ascontiguousarray(pixels[0] if recipe.channels == 1 else pixels.transpose(1, 2, 0))
+
+
+def thumbnail(image: Image.Image, side: int) -> np.ndarray:
+    """A small (at most side x side) 8-bit RGB copy of a decoded image, for a list."""
+    small = _flattened(image).convert("RGB")
+    small.thumbnail((side, side), Image.Resampling.BILINEAR)
+    return np.ascontiguousarray(np.asarray(small, dtype=np.uint8))
+
+
+def _open(source: ImageSource) -> Image.Image:
+    if isinstance(source, Image.Image):
+        return source.copy()
+    if isinstance(source, np.ndarray):
+        return Image.fromarray(_checked_array(source))
+    if isinstance(source, bytes):
+        return Image.open(io.BytesIO(source))
+    path = Path(source).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(str(path))
+    return Image.open(io.BytesIO(path.read_bytes()))  # the file is not held open
+
+
+def _checked_array(array: np.ndarray) -> np.ndarray:
+    if array.dtype != np.uint8 or not (array.ndim == 2 or (
+            array.ndim == 3 and array.shape[2] in (3, 4))):
+        raise ValueError(f"a picture must be uint8 HxW, HxWx3 or HxWx4, not {array.dtype} "
+                         f"{array.shape}")
+    return array
+
+
+def _eight_bit(image: Image.Image, sixteen_bit: bool = False) -> Image.Image:
+    """8-bit 'L', 'LA', 'RGB' or 'RGBA', whatever the file held; `sixteen_bit`: a 16-bit
+    file's greys (now 32-bit integers), scaled by 16 bits' range even when all are dark."""
+    if image.mode in _WIDE_GREY:
+        values = np.asarray(image).astype(np.float32)
+        if image.mode == "F":  # floats: 0..1 when they fit, else 0..255
+            top = 1.0 if values.max(initial=0) <= 1.0 else 255.0
+        else:  # some 16-bit files open as "I": their values exceed 8 bits
+            top = 65535.0 if sixteen_bit or values.max(initial=0) > 255 else 255.0
+        scaled = np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return Image.fromarray(scaled)
+    if image.mode in ("L", "LA", "RGB", "RGBA"):
+        return image
+    transparent = image.mode == "P" and "transparency" in image.info
+    if transparent or image.mode in ("PA", "La", "RGBa"):
+        return image.convert("RGBA")
+    if image.mode == "1":
+        return image.convert("L")
+    return image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, palettes
+
+
+def _flattened(image: Image.Image) -> Image.Image:
+    """Transparency composited on white: how a viewer shows a transparent image."""
+    if image.mode not in ("LA", "RGBA"):
+        return image
+    white = Image.new("RGBA", image.size, (255, 255, 255, 255))
+    flat = Image.alpha_composite(white, image.convert("RGBA")).convert("RGB")
+    return flat.convert("L") if image.mode == "LA" else flat
+
+
+def _digit_pixels(image: Image.Image, name: str) -> tuple[torch.Tensor | None, str]:
+    """MNIST's treatment (see the module docstring): (1, 28, 28) float 0..1 and a note;
+    None when the image holds no marks to treat."""
+    mode = "RGBA" if image.mode in ("LA", "RGBA") else "L"
+    digit = preprocess_image(np.asarray(image.convert(mode)))
+    if digit is None:
+        return None, (f"No digit found in {name} (it is blank or too faint): the model "
+                      "reads it as it is, which may mean little.")
+    doubt = doubt_about_digit(digit)
+    note = "" if doubt is None else (f"{name} does not look like a single digit "
+                                     f"({doubt.kind}): the answer may mean little.")
+    return torch.from_numpy(digit).view(1, FIELD_SIZE, FIELD_SIZE), note
+
+
+def _per_channel(values: Sequence[float], recipe: InputRecipe,
+                 device: str | torch.device) -> torch.Tensor:
+    tensor = torch.as_tensor(values, dtype=torch.float32, device=device).flatten()
+    return tensor.expand(recipe.channels).reshape(1, recipe.channels, 1, 1)

@@ -1,0 +1,57 @@
+"""Image files of every kind a person may open, written in a temp dir for the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from engine.predict import render_strokes
+from tests.gui.digit_strokes import DIGITS, place
+
+
+def photo_of_a_digit(digit: int, size: tuple[int, int] = (400, 300)) -> Image.Image:
+    """A dark digit written on light grey paper, off-centre, as a phone photographs it."""
+    ink = render_strokes(place(next(iter(DIGITS[digit].values())), (0.5, 0.5), 0.8))
+    width, height = size
+    page = np.zeros((height, width), dtype=np.float32)
+    side = min(height // 2, width // 2)
+    small = np.asarray(Image.fromarray(ink).resize(
+        (round(ink.shape[1] * side / ink.shape[0]), side), Image.Resampling.BILINEAR))
+    top, left = height // 5, width // 6
+    page[top:top + small.shape[0], left:left + small.shape[1]] = small
+    paper, pen = 225.0, 40.0
+    return Image.fromarray(np.round(paper - page * (paper - pen)).astype(np.uint8))
+
+
+def colour_pattern(size: tuple[int, int] = (64, 48)) -> np.ndarray:
+    """An (h, w, 3) uint8 picture: red left half, blue right half."""
+    width, height = size
+    pixels = np.zeros((height, width, 3), dtype=np.uint8)
+    pixels[:, : width // 2] = (220, 30, 30)
+    pixels[:, width // 2 :] = (30, 30, 220)
+    return pixels
+
+
+def write_image_kinds(folder: Path) -> dict[str, Path]:
+    """One file per kind: RGB, RGBA, greyscale, 16-bit greyscale, palette, CMYK, tiny."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rgba = np.zeros((48, 64, 4), dtype=np.uint8)
+    rgba[..., :3] = colour_pattern()
+    rgba[12:36, 16:48, 3] = 255  # an opaque patch on a transparent background
+    ramp = np.tile(np.linspace(0, 65535, 64), (48, 1)).astype(np.uint16)
+    images = {
+        "rgb.png": Image.fromarray(colour_pattern()),
+        "rgba.png": Image.fromarray(rgba),
+        "grey.jpg": Image.fromarray(np.asarray(photo_of_a_digit(3))),
+        "grey16.png": Image.fromarray(ramp),
+        "palette.gif": Image.fromarray(colour_pattern()).convert("P"),
+        "cmyk.jpg": Image.fromarray(colour_pattern()).convert("CMYK"),
+        "tiny.png": Image.new("RGB", (1, 1), (90, 160, 40)),
+    }
+    paths = {}
+    for name, image in images.items():
+        paths[name] = folder / name
+        image.save(paths[name])
+    return paths
