@@ -209,9 +209,11 @@ def test_an_image_too_large_to_decode_is_refused_with_its_name(monkeypatch, kind
 
 def test_a_digit_model_inverts_crops_and_centres_a_photo_of_a_digit():
     photo = photo_of_a_digit(7)
-    ready = to_model_input(read_image(photo), DIGITS)
+    ckpt = load_checkpoint(BUNDLED)
+    recipe = InputRecipe.from_checkpoint(ckpt)
+    ready = to_model_input(read_image(photo), recipe)
     assert ready.note == ""
-    seen = as_seen(ready.tensor, DIGITS).astype(np.float32) / 255
+    seen = as_seen(ready.tensor, recipe).astype(np.float32) / 255
     assert np.median(seen) == 0 and seen[0].max() == 0  # white ink on black, as MNIST
     rows, cols = np.indices(seen.shape)
     mass = seen.sum()
@@ -219,7 +221,7 @@ def test_a_digit_model_inverts_crops_and_centres_a_photo_of_a_digit():
     assert abs(centre[0] - 16) < 1.5 and abs(centre[1] - 16) < 1.5
     # The same steps as a drawing: MNIST's form, then the training batch's resize.
     expected = preprocess_image(np.asarray(photo))
-    expected_input = Predictor.from_checkpoint(load_checkpoint(BUNDLED)).model_input(expected)
+    expected_input = Predictor.from_checkpoint(ckpt).model_input(expected)
     torch.testing.assert_close(ready.tensor, expected_input)
 
 
