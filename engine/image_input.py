@@ -202,9 +202,13 @@ def as_seen(model_input: torch.Tensor, recipe: InputRecipe) -> np.ndarray:
 
 
 def thumbnail(image: Image.Image, side: int) -> np.ndarray:
-    """A small (at most side x side) 8-bit RGB copy of a decoded image, for a list."""
-    small = _flattened(image).convert("RGB")
-    small.thumbnail((side, side), Image.Resampling.BILINEAR)
+    """An 8-bit RGB copy of a decoded image whose longer side is `side`, for a list: a
+    tiny image is enlarged pixel for pixel (a 1x1 image is a visible square)."""
+    flat = _flattened(image).convert("RGB")
+    scale = side / max(flat.size)
+    size = (max(1, round(flat.width * scale)), max(1, round(flat.height * scale)))
+    small = flat.resize(size, Image.Resampling.BILINEAR if scale < 1
+                        else Image.Resampling.NEAREST)
     return np.ascontiguousarray(np.asarray(small, dtype=np.uint8))
 
 

@@ -9,19 +9,34 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSignalBlocker, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QFontMetrics, QImage, QPixmap, QResizeEvent
+from PySide6.QtGui import (
+    QDragEnterEvent,
+    QDropEvent,
+    QFont,
+    QFontMetrics,
+    QImage,
+    QKeySequence,
+    QPixmap,
+    QResizeEvent,
+    QShortcut,
+)
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
+    QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QPushButton,
     QSizePolicy,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from engine.image_input import READABLE, InputRecipe
+from engine.image_trial import ImageFailure, ImageTrial
 from engine.predict import (
     DigitDoubt,
     Predictor,
@@ -33,6 +48,8 @@ from engine.predict import (
 from engine.resources import RESOURCES_DIR
 from gui.draw_canvas import DrawCanvas
 from gui.draw_models import ModelChoice, ModelChoices, choice_for
+from gui.image_trials import MAX_IMAGES, ImageTrialsPage, Sources, sources_from_mime
+from gui.probability_text import format_probability
 
 BUNDLED_MODEL = RESOURCES_DIR / "pretrained" / "digits-lenet5.pt"
 # At most one prediction per this many milliseconds while drawing: live, yet a fast mouse
@@ -46,16 +63,10 @@ DOUBTED_BAR_COLOUR = (200, 200, 200)  # no class stands out when the drawing is 
 NOTE_STYLE = "color: #8a5300;"
 ERROR_STYLE = "color: #b03020;"
 NEWS_STYLE = "color: #1f4e8c;"
-
-
-def format_probability(p: float) -> str:
-    """A probability as a person reads it: '97.3%', '>99.9%' (never a rounded-up '100.0%'
-    the model is not), '<0.1%' (never '0.0%')."""
-    if p >= 0.9995:
-        return ">99.9%"
-    if p < 0.0005:
-        return "<0.1%"
-    return f"{p:.1%}"
+# Ctrl+O opens a checkpoint (the window's File menu); images have their own keys.
+OPEN_IMAGES_KEYS = "Ctrl+Shift+O"
+IMAGE_FILTER = ("Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.ppm *.pgm);;"
+                "All files (*)")
 
 
 class _SquareHolder(QWidget):
@@ -156,6 +167,7 @@ class DrawPanel(QWidget):
         super().__init__(parent)
         self._choices = ModelChoices()
         self._predictors: list[Predictor] = []  # one per entry of self._choices
+        self._recipes: list[InputRecipe] = []  # how each model reads an image file
         self._predictor: Predictor | None = None
         self._probabilities: np.ndarray | None = None
         self._doubt: DigitDoubt | None = None
@@ -167,6 +179,13 @@ class DrawPanel(QWidget):
         self.clear_button.setToolTip("Wipe the canvas (Delete)")
         self.undo_button = QPushButton("Undo")
         self.undo_button.setToolTip("Remove the last stroke (Ctrl+Z)")
+        self.open_images_button = QPushButton("Open images…")
+        self.open_images_button.setToolTip(
+            f"Try the model on your own images ({OPEN_IMAGES_KEYS}); you can also paste one "
+            "(Ctrl+V) or drop files onto this tab.")
+        self.images = ImageTrialsPage()
+        self.images.open_button.setToolTip(self.open_images_button.toolTip())
+        self.pages = QStackedWidget()  # the canvas, or the images tried
         self.model_picker = QComboBox()
         self.model_picker.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
@@ -208,6 +227,15 @@ class DrawPanel(QWidget):
         self.canvas.stroke_ended.connect(self.predict_if_pending)
         self.clear_button.clicked.connect(self.canvas.clear)
         self.undo_button.clicked.connect(self.canvas.undo)
+        self.open_images_button.clicked.connect(self.open_images)
+        self.images.open_button.clicked.connect(self.open_images)
+        self.images.trial_selected.connect(self._show_trial)
+        self.images.back_requested.connect(self.show_canvas)
+        # Only while the tab is shown (a hidden widget's shortcuts are off); a text field
+        # with the focus keeps Ctrl+V for itself.
+        QShortcut(QKeySequence(OPEN_IMAGES_KEYS), self, self.open_images)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Paste), self, self.paste_image)
+        self.setAcceptDrops(True)
         self.model_picker.currentIndexChanged.connect(self._use_choice)
         self._set_predictor(None, False)
         self._show_model_problem("No model yet: train one, or open a checkpoint.", error=False)
@@ -217,9 +245,14 @@ class DrawPanel(QWidget):
         buttons.addWidget(self.clear_button)
         buttons.addWidget(self.undo_button)
         buttons.addStretch(1)
-        left = QVBoxLayout()
+        buttons.addWidget(self.open_images_button)
+        drawing = QWidget()
+        left = QVBoxLayout(drawing)
+        left.setContentsMargins(0, 0, 0, 0)
         left.addWidget(_SquareHolder(self.canvas), 1)
         left.addLayout(buttons)
+        self.pages.addWidget(drawing)
+        self.pages.addWidget(self.images)
 
         picker = QHBoxLayout()
         picker_caption = QLabel("&Model:")
@@ -228,6 +261,7 @@ class DrawPanel(QWidget):
         picker.addWidget(self.model_picker, 1)
         input_caption = QLabel("What the model sees (28×28)")
         input_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._input_caption = input_caption
         answer = QGridLayout()
         answer.addWidget(self.answer_label, 0, 0)
         answer.addWidget(self.confidence_label, 1, 0)
@@ -241,7 +275,7 @@ class DrawPanel(QWidget):
         right.addWidget(self.note_label)
 
         columns = QHBoxLayout()
-        columns.addLayout(left, 3)
+        columns.addWidget(self.pages, 3)
         columns.addLayout(right, 2)
         # The picker spans the tab: a model's whole name and accuracy fit on one line.
         whole = QVBoxLayout(self)
@@ -298,6 +332,61 @@ class DrawPanel(QWidget):
     def choices(self) -> ModelChoices:
         return self._choices
 
+    # -- your own images ---------------------------------------------------------------
+
+    def open_images(self) -> None:
+        """Ask for image files and try the model on them."""
+        paths, _ = QFileDialog.getOpenFileNames(self, "Open images to try the model on", "",
+                                                IMAGE_FILTER)
+        if paths:
+            self.try_images([(Path(p).name, Path(p)) for p in paths[:MAX_IMAGES]],
+                            max(0, len(paths) - MAX_IMAGES))
+
+    def paste_image(self) -> None:
+        """Try the model on the clipboard's image (a picture, or copied image files)."""
+        sources, left_out = sources_from_mime(QApplication.clipboard().mimeData())
+        if sources:
+            self.try_images(sources, left_out)
+        else:
+            self._announce(f"The clipboard holds no image: copy a picture or a {READABLE} "
+                           "file, then paste it here (Ctrl+V).")
+
+    def try_images(self, sources: Sources, left_out: int = 0) -> None:
+        """Show the images page and predict these images with the model in use."""
+        self.pages.setCurrentWidget(self.images)
+        self.input_view.hide()
+        self._input_caption.hide()
+        self.images.try_sources(sources, left_out)
+
+    def showing_images(self) -> bool:
+        return self.pages.currentWidget() is self.images
+
+    def show_canvas(self) -> None:
+        """Back to drawing: the canvas, and the answer for the drawing on it."""
+        self.pages.setCurrentIndex(0)
+        self.input_view.show()
+        self._input_caption.show()
+        self.chart.set_classes(self._predictor.class_names if self._predictor else ())
+        self._predict_now()
+
+    def shown_probabilities(self) -> np.ndarray | None:
+        """The probabilities the bars show now: the drawing's, or the image's in view."""
+        if not self.showing_images():
+            return self.probabilities()
+        result = self.images.current()
+        return result.probabilities.copy() if isinstance(result, ImageTrial) else None
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
+        mime = event.mimeData()
+        if mime.hasUrls() or mime.hasImage():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
+        sources, left_out = sources_from_mime(event.mimeData())
+        if sources:
+            event.acceptProposedAction()
+            self.try_images(sources, left_out)
+
     def predictor(self) -> Predictor | None:
         return self._predictor
 
@@ -341,6 +430,7 @@ class DrawPanel(QWidget):
             # Only the weights are needed to predict: the optimizer's state is left behind.
             predictor = Predictor.from_checkpoint(dataclasses.replace(
                 ckpt, optimizer_state=None, scheduler_state=None, scaler_state=None))
+            recipe = InputRecipe.from_checkpoint(ckpt)
         except (CheckpointError, ValueError) as error:
             reason = f"{choice.source}: this model cannot predict from the canvas: {error}"
             if self._predictor is None:
@@ -353,9 +443,11 @@ class DrawPanel(QWidget):
         with QSignalBlocker(self.model_picker):
             if index == len(self._predictors):
                 self._predictors.append(predictor)
+                self._recipes.append(recipe)
                 self.model_picker.addItem(choice.label)
             else:  # a file opened again
                 self._predictors[index] = predictor
+                self._recipes[index] = recipe
                 self.model_picker.setItemText(index, choice.label)
             self.model_picker.setItemData(index, choice.label, Qt.ItemDataRole.ToolTipRole)
             self.model_picker.setCurrentIndex(-1 if self._choices.current is None
@@ -377,6 +469,7 @@ class DrawPanel(QWidget):
         self.model_picker.setToolTip(choice.label)
         self._show_model_problem("", error=False)
         self._set_predictor(self._predictors[index], choice.is_digits)
+        self.images.set_model(self._predictors[index], self._recipes[index])
 
     def _set_predictor(self, predictor: Predictor | None, is_digits: bool) -> None:
         self._predictor = predictor
@@ -385,7 +478,9 @@ class DrawPanel(QWidget):
         if predictor is not None and not is_digits:
             shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
             self._set_note(f"This model was not trained on digits: it answers with its own "
-                           f"classes ({shown}), but the canvas is meant for digits.")
+                           f"classes ({shown}), but the canvas is meant for digits. Try it "
+                           "on images of its classes: Open images…, paste one, or drop "
+                           "files here.")
         else:
             self._set_note("")
         self._predict_now()
@@ -434,12 +529,34 @@ class DrawPanel(QWidget):
                 error = str(failure)
             if self._model_reads_digits():
                 self._doubt = doubt_about_digit(digit, drawing_span(strokes, (1.0, 1.0)))
-        self._show_answer(error)
-        self.chart.show_probabilities(self._probabilities, greyed=self._doubt is not None)
+        if not self.showing_images():  # the drawing's answer waits behind the images
+            self._show_answer(error)
+            self.chart.show_probabilities(self._probabilities, greyed=self._doubt is not None)
         if self._predictor is not None and error is None:
             self._predictions_made += 1
             self.prediction_made.emit(self.probabilities())
         self.input_changed.emit(digit)
+
+    def _show_trial(self, result: ImageTrial | ImageFailure | None) -> None:
+        """The answer and bars for the image in view on the images page."""
+        if not self.showing_images():
+            return
+        self.confidence_label.setWordWrap(True)
+        self.confidence_label.setStyleSheet("")
+        if result is None:
+            self._set_answer("Reading…" if self.images.busy() else "", 20, "")
+            self.chart.show_probabilities(None)
+        elif isinstance(result, ImageFailure):
+            self._set_answer("?", 40, result.message)
+            self.confidence_label.setStyleSheet(ERROR_STYLE)
+            self.chart.show_probabilities(None)
+        elif self._predictor is not None:
+            best = result.ranked(1)[0]
+            name = self._predictor.class_names[best]
+            confidence = f"{format_probability(float(result.probabilities[best]))} confident"
+            self._set_answer(name, 72 if len(name) <= 3 else 30,
+                             f"{confidence}. {result.note}" if result.note else confidence)
+            self.chart.show_probabilities(result.probabilities, greyed=bool(result.note))
 
     def _model_reads_digits(self) -> bool:
         """Whether the model in use reads digits, so that a drawing can be judged as one."""

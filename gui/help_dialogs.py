@@ -5,8 +5,9 @@ from __future__ import annotations
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox
 
-# Keys handled by the draw canvas itself; the window's own come from its actions.
-CANVAS_SHORTCUTS = (("Clear the drawing", "Delete / Backspace"), ("Undo the last stroke", "Ctrl+Z"))
+# Keys handled by the Draw tab itself; the window's own come from its actions.
+CANVAS_SHORTCUTS = (("Clear the drawing", "Delete / Backspace"), ("Undo the last stroke", "Ctrl+Z"),
+                    ("Open images to try", "Ctrl+Shift+O"), ("Paste an image", "Ctrl+V"))
 
 
 def add_help_menu(window: QMainWindow) -> None:

@@ -292,3 +292,10 @@ def test_a_pasted_picture_as_pixels_predicts():
     trial = try_image(tiny_predictor(CIFAR), CIFAR, colour_pattern())
     assert trial.name == "the pasted image"
     assert tuple(trial.seen[16, 2]) == (220, 30, 30)
+
+
+def test_a_tiny_images_thumbnail_is_enlarged_and_a_huge_ones_shrunk(kinds, huge):
+    predictor = tiny_predictor(CIFAR)
+    assert try_image(predictor, CIFAR, kinds["tiny.png"]).thumbnail.shape == (48, 48, 3)
+    assert try_image(predictor, CIFAR, kinds["rgb.png"]).thumbnail.shape == (36, 48, 3)
+    assert try_image(predictor, CIFAR, huge / "huge.png").thumbnail.shape == (48, 48, 3)

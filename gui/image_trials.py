@@ -1,0 +1,320 @@
+"""The Draw tab's page for a person's own images: opened, pasted or dropped.
+
+The image in view is shown large exactly as the model gets it (its input tensor,
+de-normalised, at its own size, enlarged pixel for pixel); several images at once are listed
+in a small table (thumbnail, file, answer, confidence, second choice), and a click on a row
+shows that image. Decoding and predicting run off the GUI thread (`LatestJob`); a model
+chosen meanwhile predicts them all again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QMimeData, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QIcon, QImage, QPainter, QPaintEvent, QPalette, QPixmap
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+from torchvision.datasets.folder import IMG_EXTENSIONS
+
+from engine.image_input import ImageSource, InputRecipe
+from engine.image_trial import THUMBNAIL_SIDE, ImageFailure, ImageTrial, try_images
+from engine.predict import Predictor
+from gui.background import JobFailed, LatestJob
+from gui.image_tiles import qimage
+from gui.probability_text import format_probability
+
+Sources = list[tuple[str, ImageSource]]  # (name a person reads, file path or pixels)
+Result = ImageTrial | ImageFailure
+MAX_IMAGES = 200  # tried from one drop: the rest are left out, and the page says so
+COLUMNS = ("", "File", "Answer", "Confidence", "Second choice")
+ERROR_STYLE = "color: #b03020;"
+
+
+def sources_from_mime(mime: QMimeData) -> tuple[Sources, int]:
+    """The images a drop or the clipboard carries, and how many were left out (beyond
+    MAX_IMAGES): local files (a folder stands for the images directly in it), else the
+    picture itself, else file paths or file:// addresses given as text."""
+    paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+    if not paths and mime.hasImage():
+        pixels = qimage_pixels(QImage(mime.imageData()))
+        return ([("the pasted image", pixels)] if pixels is not None else []), 0
+    if not paths and mime.hasText():
+        paths = _paths_in_text(mime.text())
+    files = _expand_folders([Path(p) for p in paths])
+    return [(path.name, path) for path in files[:MAX_IMAGES]], max(0, len(files) - MAX_IMAGES)
+
+
+def qimage_pixels(image: QImage) -> np.ndarray | None:
+    """A QImage as uint8 (H, W, 3) RGB, or (H, W, 4) RGBA when it has transparency."""
+    if image.isNull():
+        return None
+    alpha = image.hasAlphaChannel()
+    image = image.convertToFormat(QImage.Format.Format_RGBA8888 if alpha
+                                  else QImage.Format.Format_RGB888)
+    channels = 4 if alpha else 3
+    rows = np.frombuffer(image.constBits(), dtype=np.uint8,
+                         count=image.bytesPerLine() * image.height())
+    rows = rows.reshape(image.height(), image.bytesPerLine())
+    return rows[:, : image.width() * channels].reshape(
+        image.height(), image.width(), channels).copy()
+
+
+def _paths_in_text(text: str) -> list[str]:
+    from PySide6.QtCore import QUrl
+
+    found = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("file://"):
+            found.append(QUrl(line).toLocalFile())
+        elif line and Path(line).expanduser().is_file():
+            found.append(str(Path(line).expanduser()))
+    return found
+
+
+def _expand_folders(paths: Sequence[Path]) -> list[Path]:
+    files = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.iterdir() if p.is_file() and not
+                            p.name.startswith(".") and p.name.lower().endswith(IMG_EXTENSIONS))
+        else:
+            files.append(path)
+    return files
+
+
+class PixelView(QWidget):
+    """An image enlarged pixel for pixel (nearest neighbour): whole multiples of its size
+    where two or more fit, else as large as fits."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self.setMinimumSize(160, 160)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+    def set_pixels(self, pixels: np.ndarray | None) -> None:
+        self._image = None if pixels is None else qimage(pixels)
+        self.update()
+
+    def sizeHint(self) -> QSize:
+        return QSize(280, 280)
+
+    def image_rect(self) -> QRect:
+        """Where the image is painted (empty when there is none)."""
+        if self._image is None:
+            return QRect()
+        side = min(self.width(), self.height())
+        size = max(self._image.width(), self._image.height())
+        scale = side // size if side >= 2 * size else side / size
+        width, height = int(self._image.width() * scale), int(self._image.height() * scale)
+        return QRect((self.width() - width) // 2, (self.height() - height) // 2, width, height)
+
+    def paintEvent(self, event: QPaintEvent) -> None:  # noqa: N802 - Qt's name
+        painter = QPainter(self)
+        painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Window))
+        if self._image is not None:
+            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+            painter.drawImage(self.image_rect(), self._image)
+        painter.end()
+
+
+class ImageTrialsPage(QWidget):
+    """The image in view as the model sees it, and the table of every image tried.
+
+    `trial_selected` carries the `ImageTrial` or `ImageFailure` in view (None for none) and
+    the model's class names, for the Draw tab's answer and bars; `back_requested` returns
+    to the canvas.
+    """
+
+    trial_selected = Signal(object)
+    back_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._predictor: Predictor | None = None
+        self._recipe: InputRecipe | None = None
+        self._sources: Sources = []
+        self._left_out = 0
+        self._row = 0
+        self._results: list[Result] = []
+        self._generation = 0  # results of an older request (or model) are dropped
+        self._job = LatestJob(self)
+        self._job.done.connect(self._on_done)
+
+        self.view = PixelView()
+        self.view.setToolTip("The image exactly as the model gets it: its input, at its own "
+                             "size and colours, each pixel enlarged.")
+        self.caption = QLabel()
+        self.caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.caption.setWordWrap(True)
+        self.status_label = QLabel()
+        self.status_label.setWordWrap(True)
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.setIconSize(QSize(THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setDefaultSectionSize(THUMBNAIL_SIDE + 6)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.table.setColumnWidth(0, THUMBNAIL_SIDE + 8)
+        self.table.hide()
+        self.open_button = QPushButton("Open images…")
+        self.back_button = QPushButton("Back to drawing")
+        self.back_button.setToolTip("Draw a digit again")
+        self.back_button.clicked.connect(self.back_requested)
+        self.table.currentCellChanged.connect(lambda row, *_: self._show_row(row))
+        self._layout()
+
+    def _layout(self) -> None:
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.back_button)
+        buttons.addWidget(self.open_button)
+        buttons.addStretch(1)
+        whole = QVBoxLayout(self)
+        whole.setContentsMargins(0, 0, 0, 0)
+        whole.addWidget(self.view, 2)
+        whole.addWidget(self.caption)
+        whole.addWidget(self.status_label)
+        whole.addWidget(self.table, 3)
+        whole.addLayout(buttons)
+
+    # -- public API --------------------------------------------------------------------
+
+    def set_model(self, predictor: Predictor | None, recipe: InputRecipe | None) -> None:
+        """Predict with this model from now on (the images on the page again, too)."""
+        self._predictor, self._recipe = predictor, recipe
+        if self._sources:
+            self.try_sources(self._sources, self._left_out)
+
+    def try_sources(self, sources: Sources, left_out: int = 0) -> None:
+        """Predict these images (replacing those on the page)."""
+        self._sources, self._left_out = list(sources), left_out
+        self._row = max(self.table.currentRow(), 0)  # kept when the model changes
+        self._results = []
+        self._fill_table()
+        self._show_row(-1)
+        self._run()
+
+    def results(self) -> list[Result]:
+        return list(self._results)
+
+    def current(self) -> Result | None:
+        row = self.table.currentRow() if len(self._results) > 1 else 0
+        return self._results[row] if 0 <= row < len(self._results) else None
+
+    def busy(self) -> bool:
+        return self._job.busy()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Block until the running job has ended (tests, closing)."""
+        self._job.wait(timeout)
+
+    def select(self, row: int) -> None:
+        self.table.setCurrentCell(row, 1)
+
+    # -- work --------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        self._generation += 1
+        if self._predictor is None or self._recipe is None:
+            self._say("No model to read the images with: train one, or open a checkpoint.",
+                      error=True)
+            return
+        predictor, recipe, sources = self._predictor, self._recipe, list(self._sources)
+        count = len(sources)
+        self._say(f"Reading {count} image{'s' if count != 1 else ''}…")
+        self._job.submit(self._generation, lambda: try_images(predictor, recipe, sources))
+
+    def _on_done(self, generation: object, result: object) -> None:
+        if generation != self._generation:
+            return  # an older request, or a model no longer in use
+        if isinstance(result, JobFailed):
+            self._say(f"The images could not be tried: {result}", error=True)
+            return
+        assert isinstance(result, list)
+        row = self._row
+        self._results = result
+        self._fill_table()
+        self._say(self._summary())
+        if len(result) > 1:
+            self.select(min(row, len(result) - 1))
+        else:
+            self._show_row(0)
+
+    def _summary(self) -> str:
+        failed = sum(isinstance(r, ImageFailure) for r in self._results)
+        parts = []
+        if len(self._results) > 1:
+            parts.append(f"{len(self._results)} images; click a row to see it large.")
+        if failed and len(self._results) > 1:
+            parts.append(f"{failed} could not be read (see their rows).")
+        if self._left_out:
+            parts.append(f"{self._left_out} more were left out: at most {MAX_IMAGES} at "
+                         "once.")
+        return " ".join(parts)
+
+    # -- display -----------------------------------------------------------------------
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.status_label.setText(text)
+        self.status_label.setStyleSheet(ERROR_STYLE if error else "")
+        self.status_label.setVisible(bool(text))
+
+    def _fill_table(self) -> None:
+        names = self._predictor.class_names if self._predictor is not None else ()
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self._results))
+        for row, result in enumerate(self._results):
+            cells = self._row_cells(result, names)
+            for column, item in enumerate(cells):
+                item.setToolTip(result.message if isinstance(result, ImageFailure)
+                                else result.note or result.name)
+                self.table.setItem(row, column, item)
+        self.table.blockSignals(False)
+        self.table.setVisible(len(self._results) > 1)
+
+    @staticmethod
+    def _row_cells(result: Result, names: Sequence[str]) -> list[QTableWidgetItem]:
+        picture = QTableWidgetItem()
+        if isinstance(result, ImageFailure):
+            return [picture, QTableWidgetItem(result.name),
+                    QTableWidgetItem("Cannot read"), QTableWidgetItem(""),
+                    QTableWidgetItem("")]
+        picture.setIcon(QIcon(QPixmap.fromImage(qimage(result.thumbnail))))
+        first, second = (result.ranked(2) + [None])[:2]
+        return [picture, QTableWidgetItem(result.name), QTableWidgetItem(names[first]),
+                QTableWidgetItem(format_probability(float(result.probabilities[first]))),
+                QTableWidgetItem("" if second is None else
+                                 f"{names[second]} "
+                                 f"({format_probability(float(result.probabilities[second]))})")]
+
+    def _show_row(self, row: int) -> None:
+        result = self._results[row] if 0 <= row < len(self._results) else None
+        if isinstance(result, ImageTrial) and self._recipe is not None:
+            self.view.set_pixels(result.seen)
+            self.caption.setText(f"{result.name} as the model sees it "
+                                 f"({self._recipe.describe()}, each pixel enlarged)")
+            self.caption.setStyleSheet("")
+        else:
+            self.view.set_pixels(None)
+            self.caption.setText("" if result is None else result.message)
+            self.caption.setStyleSheet(ERROR_STYLE)
+        self.trial_selected.emit(result)
