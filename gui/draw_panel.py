@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from engine.image_input import READABLE, InputRecipe
+from engine.image_input import IMAGE_SUFFIXES, READABLE, InputRecipe
 from engine.image_trial import ImageFailure, ImageTrial
 from engine.predict import (
     DigitDoubt,
@@ -65,7 +65,7 @@ ERROR_STYLE = "color: #b03020;"
 NEWS_STYLE = "color: #1f4e8c;"
 # Ctrl+O opens a checkpoint (the window's File menu); images have their own keys.
 OPEN_IMAGES_KEYS = "Ctrl+Shift+O"
-IMAGE_FILTER = ("Images (*.png *.jpg *.jpeg *.bmp *.gif *.tif *.tiff *.webp *.ppm *.pgm);;"
+IMAGE_FILTER = (f"Images ({' '.join('*' + suffix for suffix in IMAGE_SUFFIXES)});;"
                 "All files (*)")
 
 

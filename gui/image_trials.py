@@ -27,9 +27,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from torchvision.datasets.folder import IMG_EXTENSIONS
 
-from engine.image_input import ImageSource, InputRecipe
+from engine.image_input import IMAGE_SUFFIXES, ImageSource, InputRecipe
 from engine.image_trial import THUMBNAIL_SIDE, ImageFailure, ImageTrial, try_images
 from engine.predict import Predictor
 from gui.background import JobFailed, LatestJob
@@ -90,7 +89,7 @@ def _expand_folders(paths: Sequence[Path]) -> list[Path]:
     for path in paths:
         if path.is_dir():
             files += sorted(p for p in path.iterdir() if p.is_file() and not
-                            p.name.startswith(".") and p.name.lower().endswith(IMG_EXTENSIONS))
+                            p.name.startswith(".") and p.name.lower().endswith(IMAGE_SUFFIXES))
         else:
             files.append(path)
     return files
