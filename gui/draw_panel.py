@@ -174,7 +174,7 @@ class DrawPanel(QWidget):
         self._input: np.ndarray | None = None  # the drawing as the model sees it
         self._predictions_made = 0
 
-        self.canvas = DrawCanvas()
+        self.canvas = DrawCanvas(hint="Draw a digit here\nor drop an image")
         self.clear_button = QPushButton("Clear")
         self.clear_button.setToolTip("Wipe the canvas (Delete)")
         self.undo_button = QPushButton("Undo")

@@ -248,3 +248,28 @@ def test_a_picture_with_transparency_keeps_it_through_the_clipboard():
     opaque = qimage_pixels(qimage(colour_pattern((8, 6))))
     assert opaque.shape == (6, 8, 3)
     np.testing.assert_array_equal(opaque, colour_pattern((8, 6)))
+
+
+def test_in_the_window_ctrl_v_pastes_text_into_a_field_and_an_image_onto_the_draw_tab(
+        qtbot, tmp_path):
+    from PySide6.QtWidgets import QLineEdit
+
+    from tests.gui.windows import open_window
+
+    window = open_window(qtbot, tmp_path)
+    window.tabs.setCurrentWidget(window._draw_tab)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    field = window.settings_panel.findChild(QLineEdit, "data_dir")
+    field.setFocus()
+    field.clear()
+    QApplication.clipboard().setText("/some/folder")
+    qtbot.keyClick(field, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    assert field.text() == "/some/folder"
+    assert not window.draw.showing_images()
+    QApplication.clipboard().setImage(qimage(np.asarray(photo_of_a_digit(7).convert("RGB"))))
+    window.draw.canvas.setFocus()
+    qtbot.keyClick(window.draw.canvas, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    settle(qtbot, window.draw, 1)
+    assert window.draw.answer_label.text() == "7"
+    window.draw.images.wait(10)
