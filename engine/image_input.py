@@ -53,7 +53,8 @@ READABLE = "PNG, JPEG, BMP, GIF, TIFF or WebP"
 # The file names a dialog offers and a dropped folder is searched for.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
                   ".pgm")
-_WIDE_GREY = ("I", "F", "I;16", "I;16B", "I;16L", "I;16N")
+_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N")
+_WIDE_GREY = ("I", "F", *_SIXTEEN_BIT)
 _ORIENTATION = 0x0112  # the EXIF tag
 _UPRIGHT = {  # EXIF orientation -> the transpose that makes the image upright
     2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
@@ -124,23 +125,9 @@ def read_image(source: ImageSource, name: str | None = None,
         with warnings.catch_warnings():
             # Sizes PIL only warns about are judged below, after draft() has shrunk JPEGs.
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            image = _open(source)
-        image.draft(None, (max_side, max_side))  # JPEG: decode straight at a smaller scale
-        if image.width * image.height > MAX_PIXELS:
-            raise ImageInputError(
-                f"{label} is {image.width}x{image.height} pixels, more than the "
-                f"{MAX_PIXELS / 1e6:.0f} million an image may have here: decoding it could "
-                "exhaust the memory. Open a smaller copy of it.")
-        orientation = image.getexif().get(_ORIENTATION, 1)
-        sixteen_bit = image.mode.startswith("I;16")
-        # Palettes, CMYK and the like become 8-bit before shrinking; wide greys after it
-        # (as 32-bit integers: PIL shrinks those, not 16-bit ones).
-        image = image.convert("I") if image.mode in _WIDE_GREY[1:] else (
-            image if image.mode in _WIDE_GREY else _eight_bit(image))
-        image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
-        if orientation in _UPRIGHT:
-            image = image.transpose(_UPRIGHT[orientation])
-        return _eight_bit(image, sixteen_bit)
+            opened = _open(source)
+        with opened as image:  # a file is closed once decoded
+            return _decoded(image, label, max_side)
     except FileNotFoundError as error:
         raise ImageInputError(f"{label} does not exist (any more): choose another file.") \
             from error
@@ -215,6 +202,29 @@ def thumbnail(image: Image.Image, side: int) -> np.ndarray:
     return np.ascontiguousarray(np.asarray(small, dtype=np.uint8))
 
 
+def _decoded(image: Image.Image, label: str, max_side: int) -> Image.Image:
+    """read_image's work on an opened image (see there)."""
+    image.draft(None, (max_side, max_side))  # JPEG: decode straight at a smaller scale
+    if image.width * image.height > MAX_PIXELS:
+        raise ImageInputError(
+            f"{label} is {image.width}x{image.height} pixels, more than the "
+            f"{MAX_PIXELS / 1e6:.0f} million an image may have here: decoding it could "
+            "exhaust the memory. Open a smaller copy of it.")
+    image.load()  # now, while the file is open (a small image is not shrunk, so not read)
+    orientation = image.getexif().get(_ORIENTATION, 1)
+    sixteen_bit = image.mode in _SIXTEEN_BIT
+    # Palettes, CMYK and the like become 8-bit before shrinking; wide greys after it
+    # (16-bit as 32-bit integers: PIL shrinks those, not 16-bit ones).
+    if sixteen_bit:
+        image = image.convert("I")
+    elif image.mode not in _WIDE_GREY:
+        image = _eight_bit(image)
+    image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
+    if orientation in _UPRIGHT:
+        image = image.transpose(_UPRIGHT[orientation])
+    return _eight_bit(image, sixteen_bit)
+
+
 def _open(source: ImageSource) -> Image.Image:
     if isinstance(source, Image.Image):
         return source.copy()
@@ -225,7 +235,7 @@ def _open(source: ImageSource) -> Image.Image:
     path = Path(source).expanduser()
     if path.is_dir():
         raise IsADirectoryError(str(path))
-    return Image.open(io.BytesIO(path.read_bytes()))  # the file is not held open
+    return Image.open(path)
 
 
 def _checked_array(array: np.ndarray) -> np.ndarray:

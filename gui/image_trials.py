@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QMimeData, QRect, QSize, Qt, Signal
+from PySide6.QtCore import QMimeData, QRect, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QIcon, QImage, QPainter, QPaintEvent, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -72,8 +72,6 @@ def qimage_pixels(image: QImage) -> np.ndarray | None:
 
 
 def _paths_in_text(text: str) -> list[str]:
-    from PySide6.QtCore import QUrl
-
     found = []
     for line in text.splitlines():
         line = line.strip()
@@ -134,9 +132,8 @@ class PixelView(QWidget):
 class ImageTrialsPage(QWidget):
     """The image in view as the model sees it, and the table of every image tried.
 
-    `trial_selected` carries the `ImageTrial` or `ImageFailure` in view (None for none) and
-    the model's class names, for the Draw tab's answer and bars; `back_requested` returns
-    to the canvas.
+    `trial_selected` carries the `ImageTrial` or `ImageFailure` in view (None for none), for
+    the Draw tab's answer and bars; `back_requested` returns to the canvas.
     """
 
     trial_selected = Signal(object)

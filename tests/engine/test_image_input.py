@@ -299,3 +299,13 @@ def test_a_tiny_images_thumbnail_is_enlarged_and_a_huge_ones_shrunk(kinds, huge)
     assert try_image(predictor, CIFAR, kinds["tiny.png"]).thumbnail.shape == (48, 48, 3)
     assert try_image(predictor, CIFAR, kinds["rgb.png"]).thumbnail.shape == (36, 48, 3)
     assert try_image(predictor, CIFAR, huge / "huge.png").thumbnail.shape == (48, 48, 3)
+
+
+def test_floating_point_grey_is_read_on_its_zero_to_one_scale(tmp_path):
+    values = np.full((20, 30), 0.5, dtype=np.float32)
+    values[:, 15:] = 1.0
+    Image.fromarray(values).save(tmp_path / "float.tif")
+    assert Image.open(tmp_path / "float.tif").mode == "F"
+    pixels = np.asarray(read_image(tmp_path / "float.tif"))
+    assert pixels[10, 2] == 128 and pixels[10, 28] == 255
+
