@@ -155,6 +155,11 @@ class DrawPanel(QWidget):
     The main window hands it each digit model a run trains (`add_trained_model`) and each
     checkpoint opened (`add_opened_model`); the picker lists them with the bundled demo
     model. `news` carries a one-line message for the log when a new model is listed.
+
+    Images opened, pasted (Ctrl+V) or dropped replace the canvas with the images page
+    (`gui.image_trials`), each read with the model's own preprocessing; the answer and bars
+    then follow the image in view, until "Back to drawing". `prediction_made` and
+    `input_changed` always speak of the drawing (the Inside tab follows it).
     """
 
     prediction_made = Signal(object)  # np.ndarray of probabilities, or None for no drawing

@@ -206,8 +206,8 @@ class ImageTrialsPage(QWidget):
         self._row = max(self.table.currentRow(), 0)  # kept when the model changes
         self._results = []
         self._fill_table()
-        self._show_row(-1)
         self._run()
+        self._show_row(-1)  # "Reading…" until the answers come
 
     def results(self) -> list[Result]:
         return list(self._results)
@@ -296,7 +296,9 @@ class ImageTrialsPage(QWidget):
                     QTableWidgetItem("")]
         picture.setIcon(QIcon(QPixmap.fromImage(qimage(result.thumbnail))))
         first, second = (result.ranked(2) + [None])[:2]
-        return [picture, QTableWidgetItem(result.name), QTableWidgetItem(names[first]),
+        doubt = " (doubtful)" if result.note else ""  # the row's tooltip says why
+        return [picture, QTableWidgetItem(result.name),
+                QTableWidgetItem(names[first] + doubt),
                 QTableWidgetItem(format_probability(float(result.probabilities[first]))),
                 QTableWidgetItem("" if second is None else
                                  f"{names[second]} "

@@ -168,6 +168,14 @@ def test_a_dropped_folder_stands_for_its_images(qtbot, panel, tmp_path):
     names = [panel.images.table.item(row, 1).text() for row in range(len(kinds))]
     assert names == sorted(kinds)
     assert all(isinstance(r, ImageTrial) for r in panel.images.results())
+    # The digit model finds no digit in a 1x1 image: it answers, and the row says so.
+    tiny = names.index("tiny.png")
+    assert panel.images.table.item(tiny, 2).text().endswith(" (doubtful)")
+    assert "No digit found in tiny.png" in panel.images.table.item(tiny, 2).toolTip()
+    panel.images.select(tiny)
+    assert "No digit found in tiny.png" in panel.confidence_label.text()
+    assert {brush.color().getRgb()[:3] for brush in panel.chart._bars.opts["brushes"]} == {
+        draw_panel.DOUBTED_BAR_COLOUR}
 
 
 def test_pasting_a_picture_from_the_clipboard(qtbot, panel):
