@@ -206,6 +206,8 @@ class Trainer:
         self._steps_done = 0  # optimisation steps of the epochs done
         self._next_batch_size: int | None = None  # asked for; applied when the next epoch starts
         self.input_size = 0
+        self.device: torch.device | None = None  # resolved by `prepare`
+        self.release_data()  # no dataset on the device yet
         self._optimizer: torch.optim.Optimizer | None = None
         self._scheduler = None
         self._scaler: torch.amp.GradScaler | None = None
@@ -222,9 +224,8 @@ class Trainer:
         recorded = self._recording(listener)
         try:
             end = self._run(recorded, control)
-        finally:  # free the device copies of the dataset (GPU memory) once the run is over
-            self._train_x = self._train_y = self._val_x = self._val_y = None
-            self._test_x = self._test_y = None
+        finally:
+            self.release_data()
             if self._folder is not None and self._saved_path is None:
                 if self._recorder is not None and self._recorder.fresh:
                     for record in (self._recorder, self._tensorboard):
@@ -288,21 +289,13 @@ class Trainer:
 
     def _run(self, listener: Listener, control: Control) -> RunEnd:
         config = self.config
-        device: torch.device | None = None
         try:
             config.validate()
             if self.run_dir is not None:
                 self._folder = run_folder.claim(self.run_dir, self.resume_from)
                 self._recorder = self._start_record()
                 self._tensorboard = self._start_tensorboard(listener)
-            device = resolve_device(config.device)
-            self.dataset = load_dataset(config.dataset, config.data_dir,
-                                        progress=_stoppable(listener, control),
-                                        image_size=config.image_size or 32)
-            resumed = load_checkpoint(self.resume_from) if self.resume_from else None
-            self._prepare(device, resumed, listener)
-            # A resumed run's last good state is its checkpoint as it was, with its settings.
-            self.saved = resumed
+            device = self.prepare(listener, control)
             self._start_epoch = self.epochs_done
             self._estimated = False
             for epoch in range(self.epochs_done + 1, config.epochs + 1):
@@ -331,7 +324,84 @@ class Trainer:
                 f"Could not write to the run folder {self.run_dir}: {error.error}. Free some "
                 f"space or choose another folder. {_sentence(self._outcome())}"), listener)
         except Exception as error:  # noqa: BLE001 - any failure must end the run cleanly
-            return self._failed(error, device, listener)
+            return self._failed(error, self.device, listener)
+
+    def prepare(self, listener: Listener, control: Control | None = None) -> torch.device:
+        """Check the settings, load the dataset (and the checkpoint resumed from) and build
+        the model, optimizer and batch pipeline on the device: what `run` does before its
+        first epoch, without a run folder. The LR finder (engine/lr_finder.py) tests on
+        what this builds. Raises what `run` reports as its end (ConfigError, DatasetError,
+        CheckpointError, StopRequested while loading, ...)."""
+        config = self.config
+        config.validate()
+        self.device = device = resolve_device(config.device)
+        self.dataset = load_dataset(config.dataset, config.data_dir,
+                                    progress=_stoppable(listener, control or Control()),
+                                    image_size=config.image_size or 32)
+        resumed = load_checkpoint(self.resume_from) if self.resume_from else None
+        self._prepare(device, resumed, listener)
+        # A resumed run's last good state is its checkpoint as it was, with its settings.
+        self.saved = resumed
+        return device
+
+    def release_data(self) -> None:
+        """Free the device copies of the dataset (GPU memory) once they are not needed."""
+        self._train_x = self._train_y = self._val_x = self._val_y = None
+        self._test_x = self._test_y = None
+
+    @property
+    def optimizer(self) -> torch.optim.Optimizer | None:
+        return self._optimizer
+
+    @property
+    def training_examples(self) -> int:
+        """How many images the prepared run trains on (the validation split held out)."""
+        return 0 if self._train_y is None else len(self._train_y)
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return self._batches
+
+    def epoch_order(self, epoch: int) -> tuple[torch.Tensor, torch.Generator]:
+        """The shuffled order of the training images in `epoch`, and the generator its
+        augmentation draws from; seeds the global generator (dropout) for the epoch too.
+
+        Shuffling, augmentation and dropout depend only on (seed, epoch): a resumed run
+        draws exactly the numbers the uninterrupted run would have drawn.
+        """
+        device = self.device
+        seed = self.config.seed * 100_003 + epoch
+        generator = torch.Generator().manual_seed(seed)  # shuffling: on the CPU, repeatable
+        # Augmentation draws on the training device, so a GPU never waits for a copy of
+        # random numbers from the host per batch.
+        augment_generator = (generator if device.type == "cpu"
+                             else torch.Generator(device=device).manual_seed(seed))
+        torch.manual_seed(seed)
+        order = torch.randperm(len(self._train_y), generator=generator).to(device)
+        return order, augment_generator
+
+    def training_batch(self, indices: torch.Tensor,
+                       generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The training images at `indices`, augmented and ready for the network, and
+        their labels: a batch exactly as an epoch draws it."""
+        return (self._pipeline(self._train_x[indices], generator, train=True),
+                self._train_y[indices])
+
+    def training_state(self) -> dict:
+        """CPU copies of the model's, optimizer's, schedule's and gradient scaler's state
+        (BatchNorm's running statistics included), for `load_training_state`."""
+        parts = {"model": self.model, "optimizer": self._optimizer,
+                 "scheduler": self._scheduler, "scaler": self._scaler}
+        return {name: _cpu_copy(part.state_dict()) for name, part in parts.items()
+                if part is not None}
+
+    def load_training_state(self, state: dict) -> None:
+        """Put back what `training_state` copied, exactly."""
+        parts = {"model": self.model, "optimizer": self._optimizer,
+                 "scheduler": self._scheduler, "scaler": self._scaler}
+        for name, part in parts.items():
+            if part is not None and name in state:
+                part.load_state_dict(state[name])
 
     def _start_record(self) -> runs.RunRecorder | None:
         try:
@@ -513,16 +583,7 @@ class Trainer:
     def _train_epoch(self, epoch: int, device: torch.device, listener: Listener,
                      control: Control) -> None:
         config, model = self.config, self.model
-        # Shuffling, augmentation and dropout depend only on (seed, epoch): a resumed run
-        # draws exactly the numbers the uninterrupted run would have drawn.
-        seed = config.seed * 100_003 + epoch
-        generator = torch.Generator().manual_seed(seed)  # shuffling: on the CPU, repeatable
-        # Augmentation draws on the training device, so a GPU never waits for a copy of
-        # random numbers from the host per batch.
-        augment_generator = (generator if device.type == "cpu"
-                             else torch.Generator(device=device).manual_seed(seed))
-        torch.manual_seed(seed)
-        order = torch.randperm(len(self._train_y), generator=generator).to(device)
+        order, augment_generator = self.epoch_order(epoch)
         if self._next_batch_size is not None:
             self._change_batch_size(epoch, listener)
             config = self.config
@@ -550,8 +611,7 @@ class Trainer:
             if requested:
                 self._change_settings(requested, epoch, batch, step0 + batch, listener)
             idx = order[(batch - 1) * bs: batch * bs]
-            x = self._pipeline(self._train_x[idx], augment_generator, train=True)
-            y = self._train_y[idx]
+            x, y = self.training_batch(idx, augment_generator)
             lr = self._optimizer.param_groups[0]["lr"]
             loss, logits = self._step(x, y)
             if self._tuner is not None:
@@ -687,7 +747,15 @@ class Trainer:
                            epochs=epochs, device=self._device_label(device),
                            faster_device=faster)
 
-    def _step(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def step(self, x: torch.Tensor, y: torch.Tensor,
+             schedule: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """One optimisation step on a batch: (the loss, the logits), left on the device.
+        With `schedule` False the LR schedule is not advanced (the LR finder sets the rate
+        itself)."""
+        return self._step(x, y, schedule)
+
+    def _step(self, x: torch.Tensor, y: torch.Tensor,
+              schedule: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         autocast = (torch.autocast("cuda", dtype=torch.float16) if self._use_amp
                     else nullcontext())
         with autocast:
@@ -701,7 +769,7 @@ class Trainer:
         else:
             loss.backward()
             self._optimizer.step()
-        if self._scheduler is not None:
+        if schedule and self._scheduler is not None:
             self._scheduler.step()
         return loss, logits
 

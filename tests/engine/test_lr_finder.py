@@ -1,0 +1,172 @@
+"""The learning-rate range test on tiny runs in the real raw formats."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from engine.config import TrainConfig
+from engine.control import Control
+from engine.events import LogLine, RunStart
+from engine.lr_finder import (
+    LRFinder,
+    LRTestStep,
+    lr_range,
+    lr_text,
+    round_lr,
+    suggest,
+)
+from engine.trainer import Trainer
+
+
+@pytest.fixture
+def config(digits_dir) -> TrainConfig:
+    return TrainConfig(arch="mlp", dataset="mnist", data_dir=str(digits_dir), epochs=1,
+                       batch_size=20, optimizer="sgd", lr=0.05, device="cpu", seed=1,
+                       threads=1)
+
+
+def states_equal(a, b) -> bool:
+    """Nested state dicts hold the same values, tensors compared exactly."""
+    if isinstance(a, torch.Tensor):
+        return isinstance(b, torch.Tensor) and a.dtype == b.dtype and torch.equal(a, b)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(states_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(states_equal(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def test_the_rates_rise_exponentially_from_start_to_end():
+    rates = lr_range(1e-6, 1.0, 7)
+    assert rates[0] == 1e-6 and math.isclose(rates[-1], 1.0)
+    assert np.allclose(np.diff(np.log10(rates)), 1.0)
+
+
+def test_rates_are_rounded_and_written_as_people_write_them():
+    assert round_lr(2.8e-3) == 3e-3 and round_lr(0.74) == 0.7
+    assert [lr_text(v) for v in (3e-3, 2.81e-3, 1e-7, 0.03, 1.0, 10.0)] == [
+        "3e-3", "2.81e-3", "1e-7", "0.03", "1", "10"]
+
+
+def test_the_steepest_descent_and_the_minimum_are_found_on_a_crafted_curve():
+    rates = lr_range(1e-5, 10, 61)
+    logs = np.log10(rates)
+    # Falls fastest at 1e-2 (a logistic step centred there), lowest at 1e-1, then explodes.
+    curve = 2.0 - 1.5 / (1 + np.exp(-4 * (logs + 2))) + np.where(logs > -1, (logs + 1) ** 2 * 9, 0)
+    steepest, lowest = suggest(rates, list(curve), steps=61)
+    assert steepest == pytest.approx(1e-2, rel=0.25)
+    assert lowest == pytest.approx(1e-1, rel=0.25)
+
+
+@pytest.mark.parametrize("curve", [
+    [2.3] * 40,  # flat
+    list(np.linspace(2.3, 2.29, 40)),  # a drift within the noise
+    list(np.linspace(2.3, 5.0, 40)),  # only rising
+])
+def test_no_rate_is_suggested_where_the_loss_does_not_fall(curve):
+    assert suggest(lr_range(1e-6, 1, 40), curve, steps=40) == (None, None)
+
+
+def test_a_tiny_run_gives_a_curve_and_a_suggestion_inside_the_swept_range(config):
+    events = []
+    end = LRFinder.for_config(config, steps=40, start_lr=1e-5, end_lr=10).run(events.append)
+    result = end.result
+    assert end.reason == "finished", end.message
+    steps = [e for e in events if isinstance(e, LRTestStep)]
+    assert len(steps) == len(result.lrs) >= 10
+    assert [e.lr for e in steps] == list(result.lrs)
+    assert result.lrs[0] == 1e-5 and all(np.diff(result.lrs) > 0)
+    assert all(math.isfinite(v) for v in result.losses + result.smoothed)
+    swept = (result.lrs[0], result.lrs[-1])
+    assert swept[0] <= result.steepest <= swept[1]
+    assert swept[0] <= result.min_over_10 <= swept[1]
+    assert lr_text(result.steepest) in end.message
+    assert not any(isinstance(e, RunStart) for e in events)  # a test is not a run
+
+
+def test_the_model_optimizer_batchnorm_and_random_state_are_restored_exactly(config):
+    config = config.replace(arch="vgg11", optimizer="adam", lr=1e-3, batch_size=16)
+    trainer = Trainer(config)
+    trainer.prepare(lambda _event: None)
+    # Some training first, so the optimizer has moments and BatchNorm has statistics.
+    order, generator = trainer.epoch_order(1)
+    for batch in range(2):
+        trainer.step(*trainer.training_batch(order[batch * 16:(batch + 1) * 16], generator))
+    model_before = copy.deepcopy(trainer.model.state_dict())
+    optimizer_before = copy.deepcopy(trainer.optimizer.state_dict())
+    torch.manual_seed(1234)
+    rng_before = torch.get_rng_state()
+    seen_during = []
+
+    def watch(event):
+        if isinstance(event, LRTestStep):
+            seen_during.append(copy.deepcopy(trainer.model.state_dict()))
+
+    end = LRFinder(trainer, steps=8, start_lr=1e-4, end_lr=1e-1).run(watch)
+    assert end.reason == "finished", end.message
+    bn_stats = [k for k in model_before if k.endswith("running_mean")]
+    assert bn_stats and not states_equal(seen_during[-1], model_before)  # it did train
+    assert not all(torch.equal(seen_during[-1][k], model_before[k]) for k in bn_stats)
+    assert states_equal(trainer.model.state_dict(), model_before)
+    assert states_equal(trainer.optimizer.state_dict(), optimizer_before)
+    assert torch.equal(torch.get_rng_state(), rng_before)
+
+
+def test_a_run_after_the_test_trains_exactly_as_one_without_it(config):
+    trainer = Trainer(config)
+    LRFinder(trainer, steps=10).run(lambda _event: None)
+    after_test = trainer.run(lambda _event: None)
+    alone = Trainer(config)
+    alone.run(lambda _event: None)
+    assert after_test.reason == "finished"
+    assert trainer.history == [{**r, "seconds": trainer.history[0]["seconds"]}
+                               for r in alone.history]
+    assert states_equal(trainer.model.state_dict(), alone.model.state_dict())
+
+
+def test_the_test_stops_early_when_the_loss_explodes(config):
+    end = LRFinder.for_config(config, steps=60, start_lr=1e-3, end_lr=1e6).run(
+        lambda _event: None)
+    result = end.result
+    assert end.reason == "finished", end.message
+    assert result.exploded_at is not None and len(result.lrs) < 60
+    assert result.exploded_at > result.lrs[-2]
+    assert "exploded" in end.message
+
+
+def test_stop_ends_the_test_within_a_batch_and_puts_everything_back(config):
+    control = Control()
+    trainer = Trainer(config)
+    trainer.prepare(lambda _event: None)
+    before = copy.deepcopy(trainer.model.state_dict())
+
+    def stop_at_third(event):
+        if isinstance(event, LRTestStep) and event.step == 3:
+            control.stop()
+
+    end = LRFinder(trainer, steps=50).run(stop_at_third, control)
+    assert end.reason == "stopped"
+    assert len(end.result.lrs) == 3
+    assert "Stopped by you after 3 batches of 50" in end.message
+    assert states_equal(trainer.model.state_dict(), before)
+
+
+def test_a_missing_folder_fails_with_the_reason_and_no_traceback(tmp_path):
+    config = TrainConfig(dataset="folder", data_dir=str(tmp_path / "nowhere"), device="cpu")
+    events = []
+    end = LRFinder.for_config(config).run(events.append)
+    assert end.reason == "failed" and end.result is None
+    assert "nowhere" in end.message
+    assert not any(isinstance(e, LogLine) and e.level == "error" for e in events)
+
+
+@pytest.mark.parametrize("kwargs", [{"start_lr": 0}, {"start_lr": 1.0, "end_lr": 0.1},
+                                    {"steps": 2}, {"end_lr": math.inf}])
+def test_impossible_test_settings_are_refused(config, kwargs):
+    with pytest.raises(ValueError):
+        LRFinder.for_config(config, **kwargs)
