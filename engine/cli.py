@@ -33,6 +33,7 @@ from engine.events import (
     RunEstimate,
     RunStart,
 )
+from engine.lr_range import DEFAULT_END_LR, DEFAULT_START_LR, DEFAULT_STEPS, range_problem
 from engine.run_folder import continues_own_run, holds_run, new_run_dir, numbered_sibling
 from engine.text import plural
 from engine.version import app_version
@@ -63,6 +64,7 @@ def _examples(prog: str) -> tuple[tuple[str, str], ...]:
         (f"{prog} --resume ~/.traindesk/runs/<run>/checkpoint.pt --epochs 10",
          "train a finished run further"),
         (f"{prog} --dataset fashion-mnist > result.txt", "summary to a file, progress on screen"),
+        (f"{prog} --optimizer sgd --find-lr", "find a learning rate first (trains nothing)"),
     )
 
 
@@ -145,6 +147,17 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
     parser.add_argument("--resume", default=None, metavar="CHECKPOINT",
                         help="Continue a run from its checkpoint.pt, with its settings; flags "
                              "given change those settings (e.g. --epochs 10).")
+    parser.add_argument("--find-lr", action="store_true",
+                        help="Do not train: run the learning-rate range test on the model "
+                             "these settings would train (the rate rises exponentially batch "
+                             "by batch until the loss explodes), print the loss curve and the "
+                             "suggested rates, and exit. Writes nothing.")
+    parser.add_argument("--find-lr-batches", type=int, default=DEFAULT_STEPS, metavar="N",
+                        help=f"The most batches the test takes (default: {DEFAULT_STEPS}).")
+    parser.add_argument("--find-lr-range", type=float, nargs=2, metavar=("LOW", "HIGH"),
+                        default=(DEFAULT_START_LR, DEFAULT_END_LR),
+                        help=f"The rates the test rises from and to (default: "
+                             f"{DEFAULT_START_LR:g} {DEFAULT_END_LR:g}).")
     parser.add_argument("--version", action="version", version=f"TrainDesk {app_version()}")
     return parser
 
@@ -299,6 +312,16 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
     except ConfigError as error:
         print(f"{prog}: error: --{error.field.replace('_', '-')}: {error}", file=sys.stderr)
         return USAGE_ERROR
+    if args.find_lr:
+        low, high = args.find_lr_range
+        problem = range_problem(low, high, args.find_lr_batches)
+        if problem:
+            print(f"{prog}: error: --find-lr: {problem}", file=sys.stderr)
+            return USAGE_ERROR
+        from engine.lr_finder_cli import find_lr
+
+        return find_lr(config, list(sys.argv[1:] if argv is None else argv), prog, low, high,
+                       args.find_lr_batches, resume_from=args.resume)
     from engine.trainer import Trainer  # only now, with a run to do, is PyTorch imported
 
     run_dir = Path(args.run_dir).expanduser() if args.run_dir else new_run_dir(

@@ -29,16 +29,21 @@ from engine.control import Control, StopRequested
 from engine.data.types import DatasetError
 from engine.devices import resolve_device
 from engine.events import Event, Listener, LogLine, RunStart
+from engine.lr_range import (
+    DEFAULT_END_LR,
+    DEFAULT_START_LR,
+    DEFAULT_STEPS,
+    lr_range,
+    lr_text,
+    range_problem,
+    round_lr,
+)
 from engine.run_folder import RunFolderError
 from engine.text import plural
 from engine.trainer import Trainer
 
-DEFAULT_START_LR = 1e-7
-DEFAULT_END_LR = 10.0
-DEFAULT_STEPS = 100
 SMOOTHING = 0.98  # the moving average's weight of the past (fastai's)
 EXPLODES_AT = 4.0  # the test stops when the smoothed loss exceeds this times its best
-MIN_STEPS = 5  # fewer batches give no useful curve
 # The smoothed loss must fall at least this fraction below where the curve starts for a
 # rate to be suggested: less is the batches' noise on a flat curve, not a descent.
 MIN_FALL = 0.02
@@ -88,7 +93,7 @@ class LRTestResult:
                     "(take more), or the data and labels need a look.")
         return (f"{tried}. The loss fell fastest at {lr_text(self.steepest)} and was lowest "
                 f"at {lr_text(self.min_loss_lr)}: try {lr_text(self.steepest)} (steepest "
-                f"descent) or {lr_text(self.min_over_10)} (the minimum's rate ÷ 10).")
+                f"descent) or {lr_text(self.min_over_10)} (the minimum's rate / 10).")
 
 
 @dataclass(frozen=True)
@@ -96,25 +101,6 @@ class LRTestEnd:
     reason: str  # "finished" (the curve is complete) | "stopped" (by the person) | "failed"
     message: str  # a sentence for a person
     result: LRTestResult | None  # None when the test failed before its first batch
-
-
-def lr_range(start_lr: float, end_lr: float, steps: int) -> list[float]:
-    """`steps` rates rising exponentially from start_lr to end_lr, both included."""
-    ratio = end_lr / start_lr
-    return [start_lr * ratio ** (i / (steps - 1)) for i in range(steps)]
-
-
-def round_lr(lr: float) -> float:
-    """lr to one significant digit (2.8e-3 -> 3e-3): the precision the test gives."""
-    return float(f"{lr:.0e}")
-
-
-def lr_text(lr: float) -> str:
-    """A rate as people write it: "3e-3", "0.03", "1"."""
-    if 0 < abs(lr) < 0.01:
-        mantissa, exponent = f"{lr:.2e}".split("e")
-        return f"{float(mantissa):g}e{int(exponent)}"
-    return f"{lr:.3g}"
 
 
 def suggest(lrs: list[float], smoothed: list[float],
@@ -146,7 +132,7 @@ class LRFinder:
                  smoothing: float = SMOOTHING, explodes_at: float = EXPLODES_AT) -> None:
         problem = range_problem(start_lr, end_lr, steps)
         if problem:
-            raise ValueError(problem)
+            raise ValueError(problem[0].upper() + problem[1:])
         self.trainer = trainer
         self.start_lr, self.end_lr, self.steps = start_lr, end_lr, steps
         self.smoothing, self.explodes_at = smoothing, explodes_at
@@ -258,18 +244,6 @@ class LRFinder:
                     f"size (e.g. {max(1, config.batch_size // 2)}) or a smaller model.")
         listener(LogLine("".join(traceback.format_exception(error)).rstrip(), "error"))
         return f"The learning-rate test failed: {type(error).__name__}: {error}"
-
-
-def range_problem(start_lr: float, end_lr: float, steps: int) -> str:
-    """Why these test settings cannot work ("" when they can)."""
-    if not (math.isfinite(start_lr) and start_lr > 0):
-        return f"The starting rate must be a positive number, not {start_lr}."
-    if not (math.isfinite(end_lr) and end_lr > start_lr):
-        return (f"The highest rate ({end_lr}) must be a number above the starting rate "
-                f"({start_lr}).")
-    if steps < MIN_STEPS:
-        return f"The test needs at least {MIN_STEPS} batches, not {steps}."
-    return ""
 
 
 def _without_run_start(listener: Listener) -> Listener:

@@ -12,14 +12,8 @@ import torch
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import LogLine, RunStart
-from engine.lr_finder import (
-    LRFinder,
-    LRTestStep,
-    lr_range,
-    lr_text,
-    round_lr,
-    suggest,
-)
+from engine.lr_finder import LRFinder, LRTestStep, suggest
+from engine.lr_range import lr_range, lr_text, round_lr
 from engine.trainer import Trainer
 
 
