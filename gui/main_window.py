@@ -28,6 +28,7 @@ from gui.engine_loader import EngineLoader
 from gui.errors import reported_errors
 from gui.help_dialogs import add_help_menu
 from gui.log_panel import LogPanel
+from gui.lr_finder_dialog import add_lr_finder
 from gui.model_export import ExportModelAction
 from gui.pending_panel import PendingPanel
 from gui.plots_panel import PlotsPanel
@@ -95,6 +96,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self._build_menus()
         self.runs_panel = add_runs_tab(self)
+        self.lr_finder = add_lr_finder(self)
         for panel in (self.plots, self.progress, self.log):
             panel.follow(self.run)
         self.run.checkpoint_opened.connect(lambda ckpt, _path: self._show_opened(ckpt))

@@ -186,6 +186,18 @@ class SettingsPanel(QWidget):
             for widget in widgets:
                 widget.setEnabled(not running or name in changeable)
 
+    def add_beside(self, name: str, widget: QWidget) -> None:
+        """Put `widget` (a button that helps fill the field) right of field `name`'s editor;
+        it is locked and unlocked with the field."""
+        column = self._row_widgets[name][1]
+        editor_widget = column.layout().itemAt(0).widget()
+        row = QWidget()
+        layout = QHBoxLayout(row)
+        layout.setContentsMargins(0, 0, 0, 0)
+        column.layout().replaceWidget(editor_widget, row)
+        layout.addWidget(editor_widget, 1)
+        layout.addWidget(widget)
+
     def unlocked_fields(self) -> list[str]:
         """The fields a person can edit now (all of them unless a run holds the form)."""
         return [name for name, (_label, column) in self._row_widgets.items()

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QThread, QThreadPool, Signal, Slot
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import BatchEnd, DataProgress, Event, RunEnd
+from engine.lr_finder import LRTestStep
 from engine.trainer import Trainer
 
 MAX_UPDATES_PER_SECOND = 30
@@ -39,14 +40,15 @@ def leave_the_cores_to_training() -> None:
 
 
 # Events that are throttled; anything else (epoch end, log line, run start) flushes at once.
-_THROTTLED = (BatchEnd, DataProgress)
+_THROTTLED = (BatchEnd, DataProgress, LRTestStep)
 
 
 class TrainingWorker(QObject):
-    """Lives on the training thread; its `run` slot runs the trainer to the end."""
+    """Lives on the training thread; its `run` slot runs the trainer (or another job, see
+    `WorkerSession`) to the end."""
 
     events = Signal(list)  # list[Event], in the order the engine reported them
-    done = Signal(object)  # RunEnd
+    done = Signal(object)  # RunEnd (or the job's own end)
 
     def __init__(self, trainer: Trainer, control: Control,
                  clock: Callable[[], float] = time.monotonic) -> None:
@@ -90,27 +92,25 @@ class TrainingWorker(QObject):
             self.events.emit(batch)
 
 
-class TrainingSession(QObject):
-    """One training run on its own QThread, owned by the GUI thread.
+class WorkerSession(QObject):
+    """A job on its own QThread (the training thread), owned by the GUI thread.
 
-    Emits `events` (throttled lists of engine events) and `finished(RunEnd)` once the thread
-    has been joined, so a new session can start from the `finished` handler.
+    The job is anything with `run(listener, control) -> end` and `epochs_done` (a `Trainer`,
+    the LR finder). Emits `events` (throttled lists of engine events) and `finished(end)`
+    once the thread has been joined, so a new session can start from the `finished` handler.
     """
 
     events = Signal(list)
     finished = Signal(object)
 
-    def __init__(self, config: TrainConfig, run_dir: str | Path | None = None,
-                 resume_from: str | Path | None = None, parent: QObject | None = None,
-                 tensorboard: bool | None = None) -> None:
+    def __init__(self, job, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.control = Control()
-        self.trainer = Trainer(config, run_dir=run_dir, resume_from=resume_from,
-                               tensorboard=tensorboard)
-        self.end: RunEnd | None = None
+        self.job = job
+        self.end = None
         self._thread = QThread(self)
         self._thread.setObjectName("training")
-        self._worker = TrainingWorker(self.trainer, self.control)
+        self._worker = TrainingWorker(job, self.control)
         self._worker.moveToThread(self._thread)
         self._thread.started.connect(self._worker.run)
         self._worker.events.connect(self.events)
@@ -123,20 +123,11 @@ class TrainingSession(QObject):
     def is_running(self) -> bool:
         return self._thread.isRunning()
 
-    def pause(self) -> None:
-        self.control.pause()
-
-    def resume(self, changes: dict | None = None) -> None:
-        """Go on; with `changes` (engine/changes.py), the trainer applies them first."""
-        if changes:
-            self.control.request_changes(changes)
-        self.control.resume()
-
     def stop(self) -> None:
         self.control.stop()
 
     @Slot(object)
-    def _on_done(self, end: RunEnd) -> None:
+    def _on_done(self, end: object) -> None:
         self.end = end
         self._thread.quit()
 
@@ -147,3 +138,25 @@ class TrainingSession(QObject):
         self._worker = None
         if self.end is not None:
             self.finished.emit(self.end)
+
+
+class TrainingSession(WorkerSession):
+    """One training run on its own QThread; `finished` carries its `RunEnd`."""
+
+    def __init__(self, config: TrainConfig, run_dir: str | Path | None = None,
+                 resume_from: str | Path | None = None, parent: QObject | None = None,
+                 tensorboard: bool | None = None) -> None:
+        trainer = Trainer(config, run_dir=run_dir, resume_from=resume_from,
+                          tensorboard=tensorboard)
+        super().__init__(trainer, parent)
+        self.trainer = trainer
+        self.end: RunEnd | None = None
+
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self, changes: dict | None = None) -> None:
+        """Go on; with `changes` (engine/changes.py), the trainer applies them first."""
+        if changes:
+            self.control.request_changes(changes)
+        self.control.resume()

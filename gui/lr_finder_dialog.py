@@ -1,0 +1,417 @@
+"""Find a learning rate: a button beside the form's learning-rate field, and its dialog.
+
+The dialog runs the range test (engine/lr_finder.py) on the settings in the form, on the
+training thread (gui/worker.py), drawing the loss against the rate on a log axis as it
+goes; Stop ends it within a batch. Afterwards it marks the two suggested rates (steepest
+descent, minimum / 10), and "Use ..." puts one in the learning-rate field. The test puts the
+model back as it found it, and writes nothing.
+
+The dialog is modal to the window: no run can start while a test runs. Closing the dialog,
+or the window, mid-test stops the test first and closes once its thread has ended.
+PyTorch is imported only when a test starts (the button waits for it to load).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtGui import QCloseEvent, QColor, QPalette
+from PySide6.QtWidgets import (
+    QDialog,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.catalog import arch_title, dataset_title
+from engine.config import TrainConfig
+from engine.events import DataProgress, LogLine
+from engine.lr_range import (
+    DEFAULT_END_LR,
+    DEFAULT_START_LR,
+    DEFAULT_STEPS,
+    MIN_STEPS,
+    lr_text,
+    range_problem,
+)
+from gui.contrast import make_secondary
+from gui.lr_input import LogSpinBox
+
+if TYPE_CHECKING:
+    from gui.main_window import MainWindow
+    from gui.settings_panel import SettingsPanel
+    from gui.worker import WorkerSession
+
+STEEPEST_COLOR = "#d62728"
+MIN_COLOR = "#2ca02c"
+CURVE_COLOR = "#1f77b4"
+BUTTON_TEXT = "Find…"
+
+
+class LRFinderDialog(QDialog):
+    """The range test for one set of settings: progress, curve, suggestions, "Use"."""
+
+    rate_chosen = Signal(float)  # the person clicked "Use <rate>"
+    test_finished = Signal(object)  # LRTestEnd (or the worker's RunEnd if it crashed)
+
+    def __init__(self, config: TrainConfig, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.config = config
+        self.session: WorkerSession | None = None
+        self.end = None
+        self._close_when_done = False
+        self._window_to_close: QWidget | None = None
+        self._lrs: list[float] = []
+        self._losses: list[float] = []
+        self._smoothed: list[float] = []
+        self.setWindowTitle("Find a learning rate")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self._build()
+        if parent is not None:
+            parent.window().installEventFilter(self)
+
+    # -- building ----------------------------------------------------------------------
+
+    def _build(self) -> None:
+        config = self.config
+        intro = QLabel(
+            f"Trains {arch_title(config.arch)} on {dataset_title(config.dataset)} for a few "
+            "batches while the learning rate rises from very low to very high, and watches "
+            "the loss. A good rate is where the loss falls fastest, well before it blows up. "
+            "The model is put back afterwards, and nothing is saved.")
+        intro.setWordWrap(True)
+        make_secondary(intro)
+
+        self.start_box = LogSpinBox(minimum=1e-9, maximum=1.0)
+        self.start_box.setValue(DEFAULT_START_LR)
+        self.end_box = LogSpinBox(minimum=1e-6, maximum=1e3)
+        self.end_box.setValue(DEFAULT_END_LR)
+        self.steps_box = QSpinBox()
+        self.steps_box.setRange(MIN_STEPS, 10_000)
+        self.steps_box.setValue(DEFAULT_STEPS)
+        range_row = QHBoxLayout()
+        for widget in (QLabel("From"), self.start_box, QLabel("to"), self.end_box,
+                       QLabel("over at most"), self.steps_box, QLabel("batches")):
+            range_row.addWidget(widget)
+        range_row.addStretch(1)
+
+        palette = self.palette()
+        fg, bg = palette.color(QPalette.ColorRole.Text), palette.color(QPalette.ColorRole.Base)
+        self.plot = pg.PlotWidget(background=bg)
+        self.plot.setMinimumSize(560, 300)
+        item = self.plot.getPlotItem()
+        item.setLogMode(x=True, y=False)
+        item.showGrid(x=True, y=True, alpha=0.2)
+        for side, text in (("bottom", "learning rate (log scale)"), ("left", "training loss")):
+            axis = item.getAxis(side)
+            axis.setPen(pg.mkPen(fg))
+            axis.setTextPen(pg.mkPen(fg))
+            axis.setLabel(text, color=fg.name(), **{"font-size": "10pt"})
+        legend_fill = QColor(bg)
+        legend_fill.setAlpha(200)
+        item.addLegend(offset=(10, 10), labelTextColor=fg, brush=pg.mkBrush(legend_fill),
+                       labelTextSize="9pt")
+        raw = QColor(CURVE_COLOR)
+        raw.setAlpha(70)
+        self.raw_curve = item.plot(pen=pg.mkPen(raw, width=1), name="per batch")
+        self.smooth_curve = item.plot(pen=pg.mkPen(CURVE_COLOR, width=2), name="smoothed")
+        # Labels at two heights, so they never overlap when the rates are close.
+        self.markers = {
+            "steepest": self._marker(STEEPEST_COLOR, 0.95, bg),
+            "min_over_10": self._marker(MIN_COLOR, 0.8, bg),
+        }
+
+        self.progress = QProgressBar()
+        self.progress.setRange(0, DEFAULT_STEPS)
+        self.progress.setFormat("%v of %m batches")
+        self.status = QLabel("Starting…")
+        self.status.setWordWrap(True)
+        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.use_steepest = QPushButton()
+        self.use_min = QPushButton()
+        for button, key in ((self.use_steepest, "steepest"), (self.use_min, "min_over_10")):
+            button.clicked.connect(lambda _=False, key=key: self._use(key))
+            button.hide()
+        self.use_steepest.setDefault(True)
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop)
+        self.again_button = QPushButton("Test again")
+        self.again_button.clicked.connect(self.start)
+        self.close_button = QPushButton("Close")
+        self.close_button.clicked.connect(self.close)
+        buttons = QHBoxLayout()
+        for button in (self.use_steepest, self.use_min):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        for button in (self.stop_button, self.again_button, self.close_button):
+            buttons.addWidget(button)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(range_row)
+        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+
+    def _marker(self, colour: str, height: float, bg: QColor) -> pg.InfiniteLine:
+        fill = QColor(bg)
+        fill.setAlpha(220)
+        line = pg.InfiniteLine(angle=90, movable=False,
+                               pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
+                               label="", labelOpts={"position": height, "color": colour,
+                                                    "fill": pg.mkBrush(fill),
+                                                    "anchors": [(0, 0.5), (0, 0.5)]})
+        self.plot.getPlotItem().addItem(line, ignoreBounds=True)
+        line.hide()
+        return line
+
+    # -- the test ----------------------------------------------------------------------
+
+    def is_running(self) -> bool:
+        return self.session is not None
+
+    @Slot()
+    def start(self) -> bool:
+        """Start a test with the range in the dialog; False (and why, said) if refused."""
+        if self.session is not None:
+            return False
+        start, end, steps = self.start_box.value(), self.end_box.value(), self.steps_box.value()
+        problem = range_problem(start, end, steps)
+        if problem:
+            self._say(f"Cannot test: {problem}", error=True)
+            return False
+        from engine.lr_finder import LRFinder  # PyTorch: loaded before the button is on
+        from gui.worker import WorkerSession
+
+        self._lrs, self._losses, self._smoothed = [], [], []
+        self._draw()
+        for line in self.markers.values():
+            line.hide()
+        for button in (self.use_steepest, self.use_min):
+            button.hide()
+        self.end = None
+        self.progress.setRange(0, steps)
+        self.progress.setValue(0)
+        self._say("Loading the data and building the model…")
+        self.session = WorkerSession(LRFinder.for_config(
+            self.config, start_lr=start, end_lr=end, steps=steps), self)
+        self.session.events.connect(self._on_events)
+        self.session.finished.connect(self._on_finished)
+        self.session.start()
+        self._update_buttons()
+        return True
+
+    @Slot()
+    def stop(self) -> None:
+        if self.session is not None:
+            self.session.stop()
+            self._say("Stopping…")
+            self.stop_button.setEnabled(False)
+
+    @Slot(list)
+    def _on_events(self, events: list) -> None:
+        from engine.lr_finder import LRTestStep
+
+        steps = [e for e in events if isinstance(e, LRTestStep)]
+        for event in events:
+            if isinstance(event, DataProgress):
+                self._say(event.message)
+            elif isinstance(event, LogLine) and event.level != "info":
+                self._say(event.message.split("\n")[0], error=event.level == "error")
+        if not steps:
+            return
+        self._lrs += [e.lr for e in steps]
+        self._losses += [e.loss for e in steps]
+        self._smoothed += [e.smoothed for e in steps]
+        last = steps[-1]
+        self.progress.setValue(last.step)
+        self._say(f"Batch {last.step} of at most {last.steps}: learning rate "
+                  f"{lr_text(last.lr)}, loss {last.smoothed:.4f} (smoothed).")
+        self._draw()
+
+    @Slot(object)
+    def _on_finished(self, end) -> None:
+        session, self.session = self.session, None
+        session.deleteLater()
+        self.end = end
+        result = getattr(end, "result", None)
+        if result is not None:  # the whole curve, exactly as the engine kept it
+            self._lrs, self._losses = list(result.lrs), list(result.losses)
+            self._smoothed = list(result.smoothed)
+            self._draw()
+            self._show_suggestions(result)
+        self._say(end.message, error=end.reason == "failed")
+        self._update_buttons()
+        self.test_finished.emit(end)
+        if self._close_when_done:
+            self._close_when_done = False
+            self.close()
+            if self._window_to_close is not None:
+                self._window_to_close.close()
+
+    def _draw(self) -> None:
+        lrs = np.asarray(self._lrs, dtype=float)
+        self.raw_curve.setData(lrs, np.asarray(self._losses, dtype=float))
+        self.smooth_curve.setData(lrs, np.asarray(self._smoothed, dtype=float))
+        if not self._smoothed:
+            return
+        # The descent fills the plot; the explosion after the minimum runs off the top.
+        lowest = int(np.argmin(self._smoothed))
+        low = min(min(self._smoothed), min(self._losses[:lowest + 1]))
+        high = max(self._smoothed[:lowest + 1])
+        span = max(high - low, 1e-3 * max(abs(high), 1.0))
+        self.plot.getPlotItem().setYRange(low - 0.05 * span, high + 0.35 * span, padding=0)
+        self.plot.getPlotItem().setXRange(math.log10(self.start_box.value()),
+                                          math.log10(self.end_box.value()), padding=0.02)
+
+    def _show_suggestions(self, result) -> None:
+        rates = {"steepest": result.steepest, "min_over_10": result.min_over_10}
+        titles = {"steepest": "steepest descent", "min_over_10": "minimum / 10"}
+        buttons = {"steepest": self.use_steepest, "min_over_10": self.use_min}
+        for key, lr in rates.items():
+            if lr is None:
+                continue
+            line = self.markers[key]
+            line.show()  # before the label is set: a hidden line's label is not updated
+            line.setValue(math.log10(lr))  # the x axis is in log10 units in log mode
+            # Written on the side of the line that has room.
+            share = ((math.log10(lr) - math.log10(result.start_lr))
+                     / (math.log10(result.end_lr) - math.log10(result.start_lr)))
+            side = 1 if share > 0.6 else 0
+            line.label.anchors = [(side, 0.5), (side, 0.5)]
+            line.label.setFormat(f" {titles[key]} {lr_text(lr)} ")
+            buttons[key].setText(f"Use {lr_text(lr)} ({titles[key]})")
+            buttons[key].setToolTip(f"Put {lr_text(lr)} in the learning-rate field and close")
+            buttons[key].show()
+
+    def suggested(self, key: str) -> float | None:
+        """The rate a "Use" button offers ("steepest" or "min_over_10"), if any."""
+        result = getattr(self.end, "result", None)
+        if result is None:
+            return None
+        return result.steepest if key == "steepest" else result.min_over_10
+
+    def _use(self, key: str) -> None:
+        lr = self.suggested(key)
+        if lr is not None:
+            self.rate_chosen.emit(lr)
+            self.accept()
+
+    def _update_buttons(self) -> None:
+        running = self.session is not None
+        self.stop_button.setEnabled(running)
+        self.again_button.setEnabled(not running)
+        for box in (self.start_box, self.end_box, self.steps_box):
+            box.setEnabled(not running)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet("color: #c62828" if error else "")
+
+    # -- closing mid-test --------------------------------------------------------------
+
+    def reject(self) -> None:  # Esc, and the window's close button (via closeEvent)
+        if self.session is not None:
+            self._close_when_done = True
+            self.stop()
+            return
+        super().reject()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
+        if self.session is not None:
+            self._close_when_done = True
+            self.stop()
+            event.ignore()
+            return
+        super().closeEvent(event)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        """The window closed mid-test: stop the test, close the window once it has ended."""
+        if event.type() == QEvent.Type.Close and self.session is not None:
+            self._close_when_done = True
+            self._window_to_close = watched
+            self.stop()
+            event.ignore()
+            return True
+        return super().eventFilter(watched, event)
+
+
+class LRFinderButton(QPushButton):
+    """"Find…" beside the learning-rate field: opens the test for the form's settings.
+
+    On once PyTorch has loaded, while no run holds the window and the settings (other than
+    the learning rate itself) are valid.
+    """
+
+    def __init__(self, window: MainWindow) -> None:
+        super().__init__(BUTTON_TEXT)
+        self._window = window
+        self._form: SettingsPanel = window.settings_panel
+        self.dialog: LRFinderDialog | None = None
+        self.setObjectName("find_lr")
+        self.clicked.connect(self.open_test)
+        self._form.config_changed.connect(self.refresh)
+        window.engine_loader.loaded.connect(self.refresh)
+        window.engine_loader.failed.connect(self.refresh)
+        window.run.run_started.connect(self.refresh)
+        window.run.run_ended.connect(self.refresh)
+        self.refresh()
+
+    def blocker(self) -> str:
+        """Why the test cannot start now ("" when it can)."""
+        if not self._window.engine_ready():
+            return "Waits for PyTorch to load."
+        if self._window.session is not None:
+            return "Not while a run is training."
+        problems = {k: v for k, v in self._form.problems().items() if k != "lr"}
+        if problems:
+            return f"Fix the settings first: {next(iter(problems.values()))}"
+        return ""
+
+    @Slot()
+    def refresh(self, *_args: object) -> None:
+        blocker = self.blocker()
+        self.setEnabled(not blocker)
+        self.setToolTip("Find a good learning rate: a short range test on these settings "
+                        "(nothing is saved)" + (f"\n{blocker}" if blocker else ""))
+
+    @Slot()
+    def open_test(self) -> LRFinderDialog | None:
+        """Open the dialog and start the test; None (and why, in the status bar) if not now."""
+        blocker = self.blocker()
+        if blocker:
+            self._window.statusBar().showMessage(f"Cannot find a learning rate: {blocker}",
+                                                 5000)
+            return None
+        config = self._form.config()
+        if "lr" in self._form.problems():  # the rate typed is no matter for the test
+            config = config.replace(lr=TrainConfig().lr)
+        if self.dialog is not None:
+            self.dialog.deleteLater()
+        self.dialog = LRFinderDialog(config, self._window)
+        self.dialog.rate_chosen.connect(self._use_rate)
+        self.dialog.show()
+        self.dialog.start()
+        return self.dialog
+
+    def _use_rate(self, lr: float) -> None:
+        self._form.set_config(self._form.config().replace(lr=lr))
+        self._window.statusBar().showMessage(f"Learning rate set to {lr_text(lr)}", 5000)
+
+
+def add_lr_finder(window: MainWindow) -> LRFinderButton:
+    """Compose the finder into the window: its button beside the learning-rate field."""
+    button = LRFinderButton(window)
+    window.settings_panel.add_beside("lr", button)
+    return button
+
