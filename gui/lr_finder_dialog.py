@@ -135,6 +135,8 @@ class LRFinderDialog(QDialog):
         self.status = QLabel("Starting…")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status.setMinimumHeight(3 * self.status.fontMetrics().lineSpacing())
+        self.status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
         self.use_steepest = QPushButton()
         self.use_min = QPushButton()
@@ -287,7 +289,7 @@ class LRFinderDialog(QDialog):
             # Written on the side of the line that has room.
             share = ((math.log10(lr) - math.log10(result.start_lr))
                      / (math.log10(result.end_lr) - math.log10(result.start_lr)))
-            side = 1 if share > 0.6 else 0
+            side = 1.1 if share > 0.6 else -0.1  # a little off the line
             line.label.anchors = [(side, 0.5), (side, 0.5)]
             line.label.setFormat(f" {titles[key]} {lr_text(lr)} ")
             buttons[key].setText(f"Use {lr_text(lr)} ({titles[key]})")

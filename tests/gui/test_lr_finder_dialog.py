@@ -1,0 +1,162 @@
+"""The learning-rate finder in the window: the button, the test on the training thread, the
+curve with its suggestions, "Use", Stop, and closing mid-test."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+from PySide6.QtCore import QThread
+
+from engine.config import TrainConfig
+from engine.lr_finder import LRFinder
+from engine.lr_range import lr_text
+from engine.trainer import Trainer
+from gui.lr_input import LogSpinBox
+from tests.datasets import write_idx_dataset
+from tests.gui.windows import open_window
+
+TEST_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lr-finder-data")
+    write_idx_dataset(root, n_train=200, n_test=50)
+    return root
+
+
+@pytest.fixture
+def window(qtbot, tmp_path, data_dir):
+    window = open_window(qtbot, tmp_path)
+    window.settings_panel.set_config(TrainConfig(
+        arch="mlp", dataset="mnist", data_dir=str(data_dir), epochs=1, batch_size=20,
+        optimizer="sgd", lr=0.5, device="cpu", threads=1))
+    return window
+
+
+@pytest.fixture
+def slow_steps(monkeypatch):
+    """Each batch takes a little longer, so a test is still running when it is stopped."""
+    real_step = Trainer._step
+
+    def slow_step(self, x, y, schedule=True):
+        time.sleep(0.02)
+        return real_step(self, x, y, schedule)
+
+    monkeypatch.setattr(Trainer, "_step", slow_step)
+
+
+def points_drawn(dialog) -> int:
+    xs = dialog.smooth_curve.getData()[0]
+    return 0 if xs is None else len(xs)
+
+
+def run_test(qtbot, window):
+    window.lr_finder.click()
+    dialog = window.lr_finder.dialog
+    with qtbot.waitSignal(dialog.test_finished, timeout=TEST_TIMEOUT_MS) as finished:
+        pass
+    return dialog, finished.args[0]
+
+
+def test_find_runs_on_the_training_thread_shows_the_curve_and_use_sets_the_field(
+        qtbot, window, monkeypatch):
+    threads = []
+    real_run = LRFinder.run
+
+    def run(self, listener, control=None):
+        threads.append(QThread.currentThread().objectName())
+        return real_run(self, listener, control)
+
+    monkeypatch.setattr(LRFinder, "run", run)
+    assert window.lr_finder.isEnabled()
+    dialog, end = run_test(qtbot, window)
+    assert threads == ["training"]
+    assert end.reason == "finished", end.message
+    result = end.result
+    xs, ys = dialog.smooth_curve.getData()
+    assert len(xs) == len(result.lrs) >= 10
+    assert list(ys) == pytest.approx(result.smoothed)
+    # The x axis is logarithmic: pyqtgraph keeps log10 of the rates it draws.
+    assert dialog.plot.getPlotItem().ctrl.logXCheck.isChecked()
+    steepest = dialog.markers["steepest"]
+    assert steepest.isVisible() and steepest.value() == pytest.approx(
+        math.log10(result.steepest))
+    assert dialog.markers["min_over_10"].isVisible()
+    assert dialog.use_steepest.text() == f"Use {lr_text(result.steepest)} (steepest descent)"
+    assert lr_text(result.steepest) in dialog.status.text()
+    dialog.grab().save("/tmp/lrfind-test-dialog.png")
+
+    dialog.use_min.click()
+    assert window.settings_panel.config().lr == result.min_over_10
+    assert not dialog.isVisible()
+    assert lr_text(result.min_over_10) in window.status_text()
+
+
+def test_stop_ends_the_test_and_keeps_the_curve_so_far(qtbot, window, slow_steps):
+    window.lr_finder.click()
+    dialog = window.lr_finder.dialog
+    qtbot.waitUntil(lambda: points_drawn(dialog) >= 3,
+                    timeout=TEST_TIMEOUT_MS)
+    assert dialog.stop_button.isEnabled() and not dialog.again_button.isEnabled()
+    with qtbot.waitSignal(dialog.test_finished, timeout=TEST_TIMEOUT_MS) as finished:
+        dialog.stop_button.click()
+    end = finished.args[0]
+    assert end.reason == "stopped"
+    assert "Stopped by you after" in dialog.status.text()
+    assert points_drawn(dialog) == len(end.result.lrs) < 100
+    assert dialog.again_button.isEnabled() and dialog.isVisible()
+
+
+def test_closing_the_dialog_mid_test_stops_it_then_closes(qtbot, window, slow_steps):
+    window.lr_finder.click()
+    dialog = window.lr_finder.dialog
+    qtbot.waitUntil(lambda: points_drawn(dialog) >= 1,
+                    timeout=TEST_TIMEOUT_MS)
+    dialog.close()
+    assert dialog.isVisible()  # until the test has ended: never a thread left running
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=TEST_TIMEOUT_MS)
+    assert not dialog.is_running()
+    assert window.settings_panel.config().lr == 0.5  # nothing used
+
+
+def test_closing_the_window_mid_test_stops_it_then_closes_the_window(qtbot, window,
+                                                                      slow_steps):
+    window.lr_finder.click()
+    dialog = window.lr_finder.dialog
+    qtbot.waitUntil(lambda: points_drawn(dialog) >= 1,
+                    timeout=TEST_TIMEOUT_MS)
+    window.close()
+    assert window.isVisible()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=TEST_TIMEOUT_MS)
+    assert not dialog.is_running() and not dialog.isVisible()
+
+
+def test_the_button_waits_for_valid_settings_but_not_for_a_valid_rate(qtbot, window,
+                                                                      tmp_path):
+    form = window.settings_panel
+    form.findChild(LogSpinBox, "lr").lineEdit().setText("fast")
+    assert "lr" in form.problems()
+    assert window.lr_finder.isEnabled()  # the rate is what the test is for
+    form.set_config(form.config().replace(lr=0.5, dataset="folder",
+                                          data_dir=str(tmp_path / "missing")))
+    assert "data_dir" in form.problems()
+    assert not window.lr_finder.isEnabled()
+    assert "Fix the settings first" in window.lr_finder.toolTip()
+    assert window.lr_finder.open_test() is None
+    assert "Cannot find a learning rate" in window.status_text()
+
+
+def test_the_button_stays_off_while_a_paused_run_unlocks_the_rate(qtbot, window, slow_steps):
+    with qtbot.waitSignal(window.run.run_started, timeout=TEST_TIMEOUT_MS):
+        window.train_button.click()
+    session = window.session
+    window.toggle_pause()
+    assert window.settings_panel.findChild(LogSpinBox, "lr").isEnabled()
+    assert not window.lr_finder.isEnabled()
+    assert window.lr_finder.open_test() is None
+    with qtbot.waitSignal(session.finished, timeout=TEST_TIMEOUT_MS):
+        window.stop_training()
+    qtbot.waitUntil(window.lr_finder.isEnabled, timeout=TEST_TIMEOUT_MS)
