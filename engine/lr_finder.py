@@ -164,10 +164,10 @@ class LRFinder:
         trainer = self.trainer
         try:
             device = resolve_device(trainer.config.device)
-            fork = {} if device.type == "cpu" else {
-                "devices": [device.index or 0], "device_type": device.type}
-            with torch.random.fork_rng(devices=fork.get("devices", []),
-                                       device_type=fork.get("device_type", "cuda")):
+            # The global generators (dropout draws from them) come back as they were.
+            accelerator = ({} if device.type == "cpu" else
+                           {"devices": [device.index or 0], "device_type": device.type})
+            with torch.random.fork_rng(**({"devices": []} | accelerator)):
                 prepared_here = trainer.model is None
                 if prepared_here:
                     trainer.prepare(_without_run_start(listener), control)
