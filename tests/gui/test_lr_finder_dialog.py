@@ -151,7 +151,7 @@ def test_the_button_waits_for_valid_settings_but_not_for_a_valid_rate(qtbot, win
 
 def test_the_button_stays_off_while_a_paused_run_unlocks_the_rate(qtbot, window, slow_steps):
     with qtbot.waitSignal(window.run.run_started, timeout=TEST_TIMEOUT_MS):
-        window.train_button.click()
+        window.settings_dock.train_button.click()
     session = window.session
     window.toggle_pause()
     assert window.settings_panel.findChild(LogSpinBox, "lr").isEnabled()
