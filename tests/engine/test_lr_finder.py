@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+import engine.trainer as trainer_module
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import LogLine, RunStart
@@ -164,3 +165,57 @@ def test_a_missing_folder_fails_with_the_reason_and_no_traceback(tmp_path):
 def test_impossible_test_settings_are_refused(config, kwargs):
     with pytest.raises(ValueError):
         LRFinder.for_config(config, **kwargs)
+
+
+def test_param_groups_keep_their_proportions_while_the_first_sweeps(config, monkeypatch):
+    """A backbone trained at a tenth of the head's rate stays at a tenth during the test."""
+    def two_groups(model, config):
+        first, *rest = list(model.parameters())
+        return torch.optim.SGD([{"params": [first], "lr": config.lr},
+                                {"params": rest, "lr": config.lr / 10}], lr=config.lr)
+
+    monkeypatch.setattr(trainer_module, "build_optimizer", two_groups)
+    trainer = Trainer(config)
+    seen = []
+
+    def watch(event):
+        if isinstance(event, LRTestStep):
+            seen.append((event.lr, *(g["lr"] for g in trainer.optimizer.param_groups)))
+
+    end = LRFinder(trainer, steps=10, start_lr=1e-4, end_lr=1e-1).run(watch)
+    assert end.reason == "finished", end.message
+    assert len(seen) == 10
+    for lr, head, backbone in seen:
+        assert head == lr and backbone == pytest.approx(lr / 10)
+    assert [g["lr"] for g in trainer.optimizer.param_groups] == [0.05, pytest.approx(0.005)]
+
+
+def test_a_loss_that_is_not_a_number_ends_the_curve_as_an_explosion(config, monkeypatch):
+    real_step = Trainer._step
+    calls = []
+
+    def step(self, x, y, schedule=True):
+        loss, logits = real_step(self, x, y, schedule)
+        calls.append(1)
+        return (loss * math.nan if len(calls) == 12 else loss), logits
+
+    monkeypatch.setattr(Trainer, "_step", step)
+    end = LRFinder.for_config(config, steps=40).run(lambda _event: None)
+    result = end.result
+    assert len(result.lrs) == 11  # the NaN batch is not drawn
+    assert result.exploded_at == pytest.approx(lr_range(1e-7, 10, 40)[11])
+    assert "exploded" in end.message
+
+
+def test_the_test_can_start_from_a_checkpoint_and_leaves_it_as_it_was(config, tmp_path):
+    run_dir = tmp_path / "run"
+    Trainer(config.replace(optimizer="adam", lr=1e-3), run_dir=run_dir).run(lambda _e: None)
+    checkpoint = run_dir / "checkpoint.pt"
+    resumed = Trainer(config.replace(optimizer="adam", lr=1e-3), resume_from=checkpoint)
+    resumed.prepare(lambda _event: None)
+    before = copy.deepcopy(resumed.optimizer.state_dict())
+    assert before["state"]  # Adam's moments from the epoch trained
+    finder = LRFinder(resumed, steps=10)
+    assert finder.epochs_done == 1
+    assert finder.run(lambda _event: None).reason == "finished"
+    assert states_equal(resumed.optimizer.state_dict(), before)
