@@ -338,13 +338,16 @@ class LRFinderDialog(QDialog):
         super().closeEvent(event)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
-        """The window closed mid-test: stop the test, close the window once it has ended."""
-        if event.type() == QEvent.Type.Close and self.session is not None:
-            self._close_when_done = True
-            self._window_to_close = watched
-            self.stop()
-            event.ignore()
-            return True
+        """The window is closing: the dialog closes with it; mid-test, the test stops first
+        and the window closes once it has ended."""
+        if event.type() == QEvent.Type.Close:
+            if self.session is not None:
+                self._close_when_done = True
+                self._window_to_close = watched
+                self.stop()
+                event.ignore()
+                return True
+            self.close()
         return super().eventFilter(watched, event)
 
 
@@ -402,6 +405,8 @@ class LRFinderButton(QPushButton):
             self.dialog.deleteLater()
         self.dialog = LRFinderDialog(config, self._window)
         self.dialog.rate_chosen.connect(self._use_rate)
+        self.dialog.test_finished.connect(
+            lambda end: self._window.log.append_text(f"Learning-rate test: {end.message}"))
         self.dialog.show()
         self.dialog.start()
         return self.dialog

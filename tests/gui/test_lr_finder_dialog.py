@@ -89,6 +89,7 @@ def test_find_runs_on_the_training_thread_shows_the_curve_and_use_sets_the_field
     assert lr_text(result.steepest) in dialog.status.text()
     dialog.grab().save("/tmp/lrfind-test-dialog.png")
 
+    assert f"Learning-rate test: {end.message}" in window.log.text()
     dialog.use_min.click()
     assert window.settings_panel.config().lr == result.min_over_10
     assert not dialog.isVisible()
@@ -160,3 +161,10 @@ def test_the_button_stays_off_while_a_paused_run_unlocks_the_rate(qtbot, window,
     with qtbot.waitSignal(session.finished, timeout=TEST_TIMEOUT_MS):
         window.stop_training()
     qtbot.waitUntil(window.lr_finder.isEnabled, timeout=TEST_TIMEOUT_MS)
+
+
+def test_the_dialog_closes_with_the_window(qtbot, window):
+    dialog, _end = run_test(qtbot, window)
+    assert dialog.isVisible()
+    window.close()
+    assert not dialog.isVisible() and not window.isVisible()
