@@ -117,7 +117,8 @@ class LRFinderDialog(QDialog):
             axis.setLabel(text, color=fg.name(), **{"font-size": "10pt"})
         legend_fill = QColor(bg)
         legend_fill.setAlpha(200)
-        item.addLegend(offset=(10, 10), labelTextColor=fg, brush=pg.mkBrush(legend_fill),
+        # Bottom left: the curve starts high there, and descends on the right.
+        item.addLegend(offset=(10, -10), labelTextColor=fg, brush=pg.mkBrush(legend_fill),
                        labelTextSize="9pt")
         raw = QColor(CURVE_COLOR)
         raw.setAlpha(70)
