@@ -29,6 +29,13 @@ class DatasetInfo:
     uses_image_size: bool = False  # only image folders are resized when loaded
     # (channels, image size, classes) where known before loading, for the model summary.
     known_shape: tuple[int, int, int] | None = None
+    # What a first use downloads, in MiB as file managers show it ("MB"); None: nothing.
+    download_mb: int | None = None
+
+    @property
+    def download_size(self) -> str:
+        """The download's size for a person, e.g. "161 MB", "2.5 GB"; "" if none."""
+        return "" if self.download_mb is None else format_mib(self.download_mb)
 
 
 ARCHITECTURES: dict[str, ArchInfo] = {
@@ -78,18 +85,60 @@ DATASET_INFO: dict[str, DatasetInfo] = {
             "mnist", "MNIST",
             "70,000 handwritten digits, 28x28 greyscale (60,000 train / 10,000 test). Read "
             "from the data folder, or downloaded there (11 MB).",
-            downloads=True, known_shape=(1, 28, 10)),
+            downloads=True, known_shape=(1, 28, 10), download_mb=11),
         DatasetInfo(
             "fashion-mnist", "Fashion-MNIST",
             "70,000 photos of clothing in 10 classes, 28x28 greyscale (60,000 train / 10,000 "
             "test). Read from the data folder or Debian's dataset-fashion-mnist package, or "
             "downloaded (30 MB).",
-            downloads=True, known_shape=(1, 28, 10)),
+            downloads=True, known_shape=(1, 28, 10), download_mb=30),
+        DatasetInfo(
+            "kmnist", "Kuzushiji-MNIST",
+            "70,000 handwritten Japanese characters in cursive (kuzushiji), one per row of "
+            "the hiragana table: 10 classes, 28x28 greyscale (60,000 train / 10,000 test). "
+            "Read from the data folder, or downloaded (20 MB).",
+            downloads=True, known_shape=(1, 28, 10), download_mb=20),
+        DatasetInfo(
+            "emnist-digits", "EMNIST digits",
+            "280,000 handwritten digits from NIST's forms, 28x28 greyscale (240,000 train / "
+            "40,000 test): four times MNIST. Read from the data folder, or downloaded with "
+            "the other EMNIST splits (536 MB).",
+            downloads=True, known_shape=(1, 28, 10), download_mb=536),
+        DatasetInfo(
+            "emnist-letters", "EMNIST letters",
+            "145,600 handwritten letters in 26 classes (capital and small letters together), "
+            "28x28 greyscale (124,800 train / 20,800 test). Read from the data folder, or "
+            "downloaded with the other EMNIST splits (536 MB).",
+            downloads=True, known_shape=(1, 28, 26), download_mb=536),
+        DatasetInfo(
+            "svhn", "SVHN (house numbers)",
+            "99,289 digits cropped from Street View photos of house numbers, 32x32 colour "
+            "(73,257 train / 26,032 test). Read from the data folder, or downloaded "
+            "(235 MB).",
+            downloads=True, known_shape=(3, 32, 10), download_mb=235),
         DatasetInfo(
             "cifar10", "CIFAR-10",
             "60,000 colour photos in 10 classes (planes, cars, animals...), 32x32 "
             "(50,000 train / 10,000 test). Read from the data folder, or downloaded (163 MB).",
-            downloads=True, known_shape=(3, 32, 10)),
+            downloads=True, known_shape=(3, 32, 10), download_mb=163),
+        DatasetInfo(
+            "cifar100", "CIFAR-100",
+            "60,000 colour photos in 100 classes (apples to wolves), 32x32 (50,000 train / "
+            "10,000 test): 500 training images per class. Read from the data folder, or "
+            "downloaded (161 MB).",
+            downloads=True, known_shape=(3, 32, 100), download_mb=161),
+        DatasetInfo(
+            "cifar100-coarse", "CIFAR-100 (20 superclasses)",
+            "CIFAR-100's photos labelled with its 20 superclasses (fish, flowers, vehicles "
+            "1...), 32x32 (50,000 train / 10,000 test). The same files as CIFAR-100 (161 MB "
+            "download).",
+            downloads=True, known_shape=(3, 32, 20), download_mb=161),
+        DatasetInfo(
+            "stl10", "STL-10",
+            "13,000 labelled colour photos in 10 classes, 96x96 (5,000 train / 8,000 test): "
+            "few images, large ones. Read from the data folder, or downloaded (2.5 GB, of "
+            "which the 100,000 unlabelled images are not kept).",
+            downloads=True, known_shape=(3, 96, 10), download_mb=2518),
         DatasetInfo(
             "folder", "Image folder",
             "Your own images: the data folder holds one sub-folder of images per class (or "
@@ -110,3 +159,20 @@ def dataset_title(name: str) -> str:
     """The dataset's display name; an unknown id as it is."""
     info = DATASET_INFO.get(name)
     return info.title if info is not None else name
+
+
+def download_note(name: str) -> str:
+    """"CIFAR-100 (161 MB download)": what a person reads before a download starts."""
+    info = DATASET_INFO.get(name)
+    if info is None or not info.download_size:
+        return dataset_title(name)
+    return f"{info.title} ({info.download_size} download)"
+
+
+def format_mib(mib: float) -> str:
+    """A size in MiB as file managers show it: "29 KB", "4.4 MB", "161 MB", "2.5 GB"."""
+    if mib < 1:
+        return f"{max(1, round(mib * 1024))} KB"
+    if mib >= 1000:
+        return f"{mib / 1024:.1f} GB"
+    return f"{mib:.1f} MB" if mib < 10 else f"{mib:.0f} MB"

@@ -242,3 +242,161 @@ def drop_payload_bytes(path: Path, count: int = 1) -> Path:
 def break_idx_magic(path: Path) -> Path:
     """Make the first 4 bytes something no IDX file starts with."""
     return write_bytes(path, b"\x12\x34\x56\x78" + read_payload(path)[4:])
+
+
+# --- EMNIST ---------------------------------------------------------------------------
+
+
+def emnist_file_names(split: str) -> list[str]:
+    stem = f"emnist-{split}"
+    return [f"{stem}-train-images-idx3-ubyte", f"{stem}-train-labels-idx1-ubyte",
+            f"{stem}-test-images-idx3-ubyte", f"{stem}-test-labels-idx1-ubyte"]
+
+
+def emnist_arrays(split: str, n_train: int = 60, n_test: int = 26, seed: int = 0
+                  ) -> dict[str, np.ndarray]:
+    """Upright images and 0-based labels, then the 4 files' contents as EMNIST stores them:
+    each image transposed, letters labelled 1..26."""
+    classes, first = (26, 1) if split == "letters" else (10, 0)
+    train_x, train_y = learnable_images(n_train, classes, 28, seed=seed)
+    test_x, test_y = learnable_images(n_test, classes, 28, seed=seed + 1)
+    names = emnist_file_names(split)
+    return {
+        "train_x": train_x, "train_y": train_y, "test_x": test_x, "test_y": test_y,
+        names[0]: train_x[:, 0].transpose(0, 2, 1), names[1]: (train_y + first),
+        names[2]: test_x[:, 0].transpose(0, 2, 1), names[3]: (test_y + first),
+    }
+
+
+def write_emnist(folder: Path, split: str, gz: bool = True, **kwargs) -> dict[str, np.ndarray]:
+    """Write one split's 4 files into folder (e.g. root/EMNIST/raw); return emnist_arrays."""
+    arrays = emnist_arrays(split, **kwargs)
+    for name in emnist_file_names(split):
+        write_idx(folder / (name + (".gz" if gz else "")), arrays[name])
+    return arrays
+
+
+def write_emnist_zip(path: Path, splits: Sequence[str] = ("letters", "digits"),
+                     **kwargs) -> dict[str, dict[str, np.ndarray]]:
+    """Write EMNIST's gzip.zip (gzip/emnist-<split>-...-ubyte.gz members) at path."""
+    import zipfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    written = {}
+    with zipfile.ZipFile(path, "w") as zipped:
+        for split in splits:
+            arrays = emnist_arrays(split, **kwargs)
+            for name in emnist_file_names(split):
+                zipped.writestr(f"gzip/{name}.gz",
+                                gzip.compress(idx_bytes(arrays[name]), mtime=0))
+            written[split] = arrays
+    return written
+
+
+# --- SVHN ---------------------------------------------------------------------------
+
+
+def write_svhn(folder: Path, n_train: int = 50, n_test: int = 20, seed: int = 0
+               ) -> dict[str, np.ndarray]:
+    """Write train_32x32.mat and test_32x32.mat (MATLAB 5 files, as SVHN's are) in folder:
+    X is (32, 32, 3, N) uint8, y is (N, 1) with the digit 0 labelled 10. Returns the
+    images (N, 3, 32, 32) and 0..9 labels."""
+    from scipy.io import savemat
+
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for part, n, offset in (("train", n_train, 0), ("test", n_test, 1)):
+        images, labels = learnable_images(n, 10, 32, channels=3, seed=seed + offset)
+        stored = np.where(labels == 0, 10, labels).astype(np.uint8)[:, None]
+        savemat(folder / f"{part}_32x32.mat", {"X": images.transpose(2, 3, 1, 0), "y": stored})
+        arrays[f"{part}_x"], arrays[f"{part}_y"] = images, labels
+    return arrays
+
+
+# --- CIFAR-100 ------------------------------------------------------------------------
+
+
+def cifar100_names(kind: str) -> list[str]:
+    """Made-up class names in the files' style (underscores for spaces)."""
+    count = 100 if kind == "fine" else 20
+    return [f"{kind}_class_{i:03d}" for i in range(count)]
+
+
+def cifar100_arrays(n_train: int = 60, n_test: int = 40, seed: int = 0
+                    ) -> dict[str, np.ndarray]:
+    """Images with fine labels (learnable per coarse class) and coarse labels = fine // 5."""
+    arrays = {}
+    for part, n, offset in (("train", n_train, 0), ("test", n_test, 1)):
+        images, coarse = learnable_images(n, 20, 32, channels=3, seed=seed + offset)
+        fine = coarse * 5 + np.arange(n) % 5
+        arrays[f"{part}_x"], arrays[f"{part}_fine"], arrays[f"{part}_coarse"] = (
+            images, fine.astype(np.int64), coarse)
+    return arrays
+
+
+def write_cifar100(root: Path, binary: bool = False, **kwargs) -> dict[str, np.ndarray]:
+    """Write CIFAR-100's python version (root/cifar-100-python: train, test, meta, pickled
+    by Python 2) or its binary version (root/cifar-100-binary: train.bin, test.bin, records
+    of coarse label, fine label, 3072 pixels; *_label_names.txt). Returns cifar100_arrays."""
+    arrays = cifar100_arrays(**kwargs)
+    folder = root / ("cifar-100-binary" if binary else "cifar-100-python")
+    folder.mkdir(parents=True, exist_ok=True)
+    for part in ("train", "test"):
+        images = arrays[f"{part}_x"]
+        n = len(images)
+        fine, coarse = arrays[f"{part}_fine"], arrays[f"{part}_coarse"]
+        if binary:
+            records = np.concatenate([coarse.astype(np.uint8)[:, None],
+                                      fine.astype(np.uint8)[:, None],
+                                      images.reshape(n, 3072)], axis=1)
+            (folder / f"{part}.bin").write_bytes(records.tobytes())
+        else:
+            batch = {"filenames": [f"{part}_{j}.png" for j in range(n)], "batch_label": part,
+                     "fine_labels": [int(v) for v in fine],
+                     "coarse_labels": [int(v) for v in coarse],
+                     "data": images.reshape(n, 3072)}
+            (folder / part).write_bytes(python2_pickle(batch))
+    if binary:
+        for kind in ("fine", "coarse"):
+            (folder / f"{kind}_label_names.txt").write_text("\n".join(cifar100_names(kind))
+                                                             + "\n")
+    else:
+        meta = {"fine_label_names": cifar100_names("fine"),
+                "coarse_label_names": cifar100_names("coarse")}
+        (folder / "meta").write_bytes(python2_pickle(meta))
+    return arrays
+
+
+# --- STL-10 -------------------------------------------------------------------------
+
+STL10_CLASSES = ("airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship",
+                 "truck")
+
+
+def write_stl10(root: Path, n_train: int = 20, n_test: int = 10, n_unlabeled: int = 3,
+                seed: int = 0) -> dict[str, np.ndarray]:
+    """Write STL-10's binary version into root/stl10_binary: *_X.bin hold each image channel
+    by channel, column by column; *_y.bin one label byte 1..10 per image; class_names.txt;
+    unlabeled_X.bin. Returns the upright images (N, 3, 96, 96) and 0-based labels."""
+    folder = root / "stl10_binary"
+    folder.mkdir(parents=True, exist_ok=True)
+    arrays = {}
+    for part, n, offset in (("train", n_train, 0), ("test", n_test, 1)):
+        images, labels = learnable_images(n, 10, 96, channels=3, seed=seed + offset)
+        (folder / f"{part}_X.bin").write_bytes(images.transpose(0, 1, 3, 2).tobytes())
+        (folder / f"{part}_y.bin").write_bytes((labels + 1).astype(np.uint8).tobytes())
+        arrays[f"{part}_x"], arrays[f"{part}_y"] = images, labels
+    unlabeled, _ = learnable_images(n_unlabeled, 10, 96, channels=3, seed=seed + 2)
+    (folder / "unlabeled_X.bin").write_bytes(unlabeled.tobytes())
+    (folder / "class_names.txt").write_text("\n".join(STL10_CLASSES) + "\n")
+    return arrays
+
+
+def tar_folder(folder: Path, archive: Path) -> Path:
+    """folder as a .tar.gz at archive, its name the top folder inside (like the real ones)."""
+    import tarfile
+
+    archive.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname=folder.name)
+    return archive

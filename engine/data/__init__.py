@@ -17,12 +17,12 @@ from functools import partial
 from pathlib import Path
 
 from engine.catalog import DATASET_INFO
-from engine.data import cifar, folder, mnist
+from engine.data import cifar, cifar100, emnist, folder, mnist, stl10, svhn
 from engine.data.types import DatasetError, ImageDataset, ProgressFn
 
 __all__ = ["DATASETS", "DatasetError", "DatasetSpec", "ImageDataset", "load_dataset"]
 
-CACHE_SIZE = 3  # datasets kept in memory; CIFAR-10 is ~150 MB, MNIST ~50 MB
+CACHE_SIZE = 3  # datasets kept in memory; CIFAR-10 is ~180 MB, MNIST ~55 MB, STL-10 ~360 MB
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,15 @@ _LOADERS: dict[str, tuple[Callable[[Path, ProgressFn, int], ImageDataset],
               partial(mnist.locate, mnist.SOURCES["mnist"])),
     "fashion-mnist": (partial(mnist.load_idx_source, mnist.SOURCES["fashion-mnist"]),
                       partial(mnist.locate, mnist.SOURCES["fashion-mnist"])),
+    "kmnist": (partial(mnist.load_idx_source, mnist.SOURCES["kmnist"]),
+               partial(mnist.locate, mnist.SOURCES["kmnist"])),
+    **{name: (partial(emnist.load_emnist, split), partial(emnist.locate, split))
+       for name, split in emnist.SPLITS.items()},
+    "svhn": (svhn.load_svhn, svhn.locate),
     "cifar10": (cifar.load_cifar10, cifar.locate),
+    **{name: (partial(cifar100.load_cifar100, labels), cifar100.locate)
+       for name, labels in cifar100.LABEL_SETS.items()},
+    "stl10": (stl10.load_stl10, stl10.locate),
     "folder": (folder.load_folder, folder.image_files),
 }
 

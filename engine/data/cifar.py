@@ -1,13 +1,11 @@
 """CIFAR-10 from its python version (pickled batches) or its binary version.
 
-The python batches are pickles, and unpickling can run arbitrary code, so they are read
-with an unpickler that only knows the few numpy functions an array needs: a data file that
-names anything else is refused before anything in it runs.
+The python batches are pickles, read with engine.data.numpy_pickle's unpickler, which
+refuses anything but numpy arrays.
 """
 
 from __future__ import annotations
 
-import pickle
 import tarfile
 from pathlib import Path
 
@@ -17,13 +15,9 @@ from torchvision.datasets.utils import check_integrity, extract_archive
 
 from engine.data.assemble import make_dataset
 from engine.data.download import DownloadError, download, make_download_folder
+from engine.data.numpy_pickle import broken, load_numpy_pickle
 from engine.data.types import DatasetError, DatasetMissing, ImageDataset, ProgressFn
 from engine.events import DataProgress, MissingData
-
-try:
-    from numpy._core.multiarray import _reconstruct
-except ImportError:  # numpy 1.x
-    from numpy.core.multiarray import _reconstruct
 
 NAME = "cifar10"
 PYTHON_FOLDER = CIFAR10.base_folder  # "cifar-10-batches-py", torchvision's layout
@@ -34,16 +28,6 @@ CLASS_NAMES = (
     "dog", "frog", "horse", "ship", "truck",
 )
 RECORD_PIXELS = 3 * 32 * 32
-
-# Everything a pickled numpy array refers to, under the module names numpy 1.x (and the
-# Python 2 numpy that wrote CIFAR-10) and numpy 2.x use.
-ALLOWED_GLOBALS = {
-    ("numpy.core.multiarray", "_reconstruct"): _reconstruct,
-    ("numpy._core.multiarray", "_reconstruct"): _reconstruct,
-    ("numpy", "ndarray"): np.ndarray,
-    ("numpy", "dtype"): np.dtype,
-}
-
 
 def python_batches_in(folder: Path) -> list[Path]:
     files = [folder / name for name in BATCHES]
@@ -86,30 +70,8 @@ def _join(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.nd
     return images, np.concatenate([labels for _, labels in parts])
 
 
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    def __init__(self, file, path: Path) -> None:
-        # latin1: the batches were pickled by Python 2, whose byte strings hold the pixels.
-        super().__init__(file, encoding="latin1")
-        self.path = path
-
-    def find_class(self, module: str, name: str) -> object:
-        try:
-            return ALLOWED_GLOBALS[(module, name)]
-        except KeyError:
-            raise DatasetError(
-                f"Refused to load {self.path}: it asks to run {module}.{name}, which a "
-                "CIFAR-10 batch never contains. Delete the file and download CIFAR-10 again."
-            ) from None
-
-
 def _unpickle(path: Path) -> object:
-    try:
-        with open(path, "rb") as f:
-            return _NumpyOnlyUnpickler(f, path).load()
-    except DatasetError:
-        raise
-    except Exception as exc:  # unpickling damaged bytes can fail in many ways
-        raise DatasetError(_broken(path, f"it cannot be unpickled ({exc!r})")) from exc
+    return load_numpy_pickle(path, "CIFAR-10")
 
 
 def _read_python_batch(path: Path) -> tuple[np.ndarray, np.ndarray]:
@@ -229,7 +191,4 @@ def _download(data_dir: Path, progress: ProgressFn) -> list[Path]:
 
 
 def _broken(path: Path, reason: str) -> str:
-    return (
-        f"The CIFAR-10 file {path} is unusable: {reason}. It is probably corrupt or "
-        "incompletely downloaded: delete it and download it again."
-    )
+    return broken(path, "CIFAR-10", reason)

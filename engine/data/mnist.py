@@ -1,4 +1,4 @@
-"""MNIST, Fashion-MNIST and the bundled MNIST sample: datasets stored as 4 IDX files.
+"""MNIST, Fashion-MNIST, Kuzushiji-MNIST and the bundled MNIST sample: 4 IDX files each.
 
 The raw files are looked for before anything is downloaded: in torchvision's layout (so an
 existing torchvision download is reused), in a folder named after the dataset, in the data
@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from torchvision.datasets import MNIST, FashionMNIST
+from torchvision.datasets import KMNIST, MNIST, FashionMNIST
 from torchvision.datasets.utils import check_integrity
 
+from engine.catalog import download_note
 from engine.data.assemble import make_dataset
 from engine.data.download import DownloadError, download, make_download_folder
 from engine.data.idx import read_idx
@@ -42,6 +43,7 @@ class IdxSource:
     class_names: tuple[str, ...]
     is_digits: bool
     system_dirs: tuple[Path, ...] = ()
+    hflip_ok: bool = True  # a mirrored shoe is still a shoe; a mirrored character is not
 
     def download_dir(self, data_dir: Path) -> Path:
         return data_dir / self.torchvision_class.__name__ / "raw"
@@ -51,7 +53,7 @@ class IdxSource:
 
 
 SOURCES = {
-    "mnist": IdxSource("mnist", "MNIST", MNIST, DIGIT_NAMES, is_digits=True),
+    "mnist": IdxSource("mnist", "MNIST", MNIST, DIGIT_NAMES, is_digits=True, hflip_ok=False),
     "fashion-mnist": IdxSource(
         "fashion-mnist",
         "Fashion-MNIST",
@@ -60,13 +62,18 @@ SOURCES = {
         is_digits=False,
         system_dirs=(Path("/usr/share/datasets/fashion-mnist"),),
     ),
+    # torchvision's romanised names: one cursive hiragana character for each row of the
+    # table (o, ki, su...), readable in any font.
+    "kmnist": IdxSource("kmnist", "Kuzushiji-MNIST", KMNIST, tuple(KMNIST.classes),
+                        is_digits=False, hflip_ok=False),
 }
 
 
-def idx_files_in(folder: Path) -> list[Path]:
-    """The 4 IDX files in folder (each plain or .gz, plain preferred), or [] if any is missing."""
+def idx_files_in(folder: Path, names: tuple[str, ...] = IDX_FILES) -> list[Path]:
+    """The IDX files called names in folder (each plain or .gz, plain preferred), or [] if
+    any is missing."""
     found = []
-    for base in IDX_FILES:
+    for base in names:
         candidates = [folder / base, folder / f"{base}.gz"]
         existing = [path for path in candidates if path.is_file()]
         if not existing:
@@ -87,10 +94,11 @@ def locate(source: IdxSource, data_dir: Path) -> list[Path]:
 def load_idx_source(
     source: IdxSource, data_dir: Path, progress: ProgressFn, image_size: int
 ) -> ImageDataset:
-    """Load MNIST or Fashion-MNIST, downloading the raw files only if none are found."""
+    """Load an IDX dataset (MNIST...), downloading the raw files only if none are found."""
     files = locate(source, data_dir) or _download(source, data_dir, progress)
     return read_idx_dataset(
-        source.name, files, source.class_names, progress, is_digits=source.is_digits
+        source.name, files, source.class_names, progress, is_digits=source.is_digits,
+        hflip_ok=source.hflip_ok,
     )
 
 
@@ -102,12 +110,13 @@ def load_mnist_sample(data_dir: Path, progress: ProgressFn, image_size: int) -> 
             f"The bundled MNIST sample is missing from {SAMPLE_DIR}. Reinstall TrainDesk, or "
             "rebuild it with `python tools/build_mnist_sample.py`."
         )
-    return read_idx_dataset("mnist-sample", files, DIGIT_NAMES, progress, is_digits=True)
+    return read_idx_dataset("mnist-sample", files, DIGIT_NAMES, progress, is_digits=True,
+                            hflip_ok=False)
 
 
 def read_idx_dataset(
     name: str, files: list[Path], class_names: tuple[str, ...], progress: ProgressFn,
-    *, is_digits: bool,
+    *, is_digits: bool, hflip_ok: bool,
 ) -> ImageDataset:
     """Read the 4 IDX files (train images, train labels, test images, test labels)."""
     arrays = []
@@ -137,8 +146,7 @@ def read_idx_dataset(
         (train_x[:, np.newaxis], train_y),
         (test_x[:, np.newaxis], test_y),
         class_names,
-        # A mirrored shoe is still a shoe; a mirrored digit may not be a digit at all.
-        hflip_ok=not is_digits,
+        hflip_ok=hflip_ok,
         is_digits=is_digits,
     )
 
@@ -155,7 +163,8 @@ def _download(source: IdxSource, data_dir: Path, progress: ProgressFn) -> list[P
                 download(urls, folder / filename, md5, source.name, progress)
     except DownloadError as exc:
         raise DatasetMissing(
-            f"{source.title} was not found and downloading it failed (are you offline?). "
+            f"{download_note(source.name)} was not found and downloading it failed (are you "
+            "offline?). "
             f"Download these files yourself from {tv_class.mirrors[0]} and put them in "
             f"{folder}: {', '.join(names)}. Or train on the bundled 'mnist-sample' digits, "
             f"which need no download. (Details: {exc})",

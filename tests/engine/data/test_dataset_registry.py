@@ -16,10 +16,12 @@ from tests.datasets import IDX_FILES, write_idx_dataset, write_image_folder
 
 
 def test_registry():
-    assert list(DATASETS) == ["mnist-sample", "mnist", "fashion-mnist", "cifar10", "folder"]
+    assert list(DATASETS) == ["mnist-sample", "mnist", "fashion-mnist", "kmnist",
+                              "emnist-digits", "emnist-letters", "svhn", "cifar10", "cifar100",
+                              "cifar100-coarse", "stl10", "folder"]
     for name, spec in DATASETS.items():
         assert spec.name == name and spec.title and spec.description
-    assert [n for n, s in DATASETS.items() if s.downloads] == ["mnist", "fashion-mnist", "cifar10"]
+    assert [n for n, s in DATASETS.items() if not s.downloads] == ["mnist-sample", "folder"]
 
 
 def test_unknown_dataset(tmp_path):

@@ -91,7 +91,7 @@ def test_search_order(tmp_path):
         files = mnist.locate(source, data_dir)
         assert [f.parent for f in files] == [folder] * 4
         ds = mnist.read_idx_dataset("mnist", files, mnist.DIGIT_NAMES, lambda e: None,
-                                    is_digits=True)
+                                    is_digits=True, hflip_ok=False)
         assert len(ds.train_labels) == n
         for path in files:
             path.unlink()
