@@ -111,7 +111,7 @@ DATASET_INFO: dict[str, DatasetInfo] = {
             "downloaded with the other EMNIST splits (536 MB).",
             downloads=True, known_shape=(1, 28, 26), download_mb=536),
         DatasetInfo(
-            "svhn", "SVHN (house numbers)",
+            "svhn", "SVHN house numbers",
             "99,289 digits cropped from Street View photos of house numbers, 32x32 colour "
             "(73,257 train / 26,032 test). Read from the data folder, or downloaded "
             "(235 MB).",
@@ -128,7 +128,7 @@ DATASET_INFO: dict[str, DatasetInfo] = {
             "downloaded (161 MB).",
             downloads=True, known_shape=(3, 32, 100), download_mb=161),
         DatasetInfo(
-            "cifar100-coarse", "CIFAR-100 (20 superclasses)",
+            "cifar100-coarse", "CIFAR-100 superclasses",
             "CIFAR-100's photos labelled with its 20 superclasses (fish, flowers, vehicles "
             "1...), 32x32 (50,000 train / 10,000 test). The same files as CIFAR-100 (161 MB "
             "download).",

@@ -452,12 +452,14 @@ def _special_files(folder: Path) -> None:
 
 DATASET_CASES: dict[str, tuple[str, Callable[[Path], None], str]] = {
     # case: (dataset, writer, the answer must contain)
-    "IDX files missing (offline)": ("mnist", _nothing, "error: MNIST was not found"),
+    "IDX files missing (offline)": ("mnist", _nothing,
+                                    "error: MNIST (11 MB download) was not found"),
     "IDX cut short": ("mnist", _idx(_cut), "error:"),
     "IDX random bytes": ("mnist", _idx(_random_bytes), "error:"),
     "IDX empty file": ("mnist", _idx(_empty), "error:"),
     "IDX intact (control)": ("mnist", _idx(None), "loaded: 40 train"),
-    "CIFAR files missing (offline)": ("cifar10", _nothing, "error: CIFAR-10 was not found"),
+    "CIFAR files missing (offline)": ("cifar10", _nothing,
+                                      "error: CIFAR-10 (163 MB download) was not found"),
     "CIFAR batch cut short": ("cifar10", _cifar(_cut), "error:"),
     "CIFAR batch random bytes": ("cifar10", _cifar(_random_bytes), "error:"),
     "CIFAR batch empty": ("cifar10", _cifar(_empty), "error:"),

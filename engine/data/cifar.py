@@ -13,6 +13,7 @@ import numpy as np
 from torchvision.datasets import CIFAR10
 from torchvision.datasets.utils import check_integrity, extract_archive
 
+from engine.catalog import download_note
 from engine.data.assemble import make_dataset
 from engine.data.download import DownloadError, download, make_download_folder
 from engine.data.numpy_pickle import broken, load_numpy_pickle
@@ -175,9 +176,9 @@ def _download(data_dir: Path, progress: ProgressFn) -> list[Path]:
         extract_archive(archive, data_dir, remove_finished=True)
     except (DownloadError, OSError, tarfile.TarError) as exc:
         raise DatasetMissing(
-            f"CIFAR-10 was not found and downloading it failed (are you offline?). Download "
-            f"{CIFAR10.url} yourself and either put {CIFAR10.filename} in {data_dir}, or "
-            f"extract it there so that {data_dir / PYTHON_FOLDER} holds "
+            f"{download_note(NAME)} was not found and downloading it failed (are you "
+            f"offline?). Download {CIFAR10.url} yourself and either put {CIFAR10.filename} "
+            f"in {data_dir}, or extract it there so that {data_dir / PYTHON_FOLDER} holds "
             f"{', '.join(BATCHES)} and batches.meta. (Details: {exc})",
             MissingData("CIFAR-10", str(data_dir), (CIFAR10.filename,), CIFAR10.url, str(exc)),
         ) from exc

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import io
 import tarfile
 import urllib.error
@@ -14,35 +13,10 @@ from torchvision.datasets import CIFAR10, MNIST
 
 from engine.data import DatasetError, load_dataset
 from tests.datasets import IDX_FILES, write_cifar_batches, write_idx_dataset
+from tests.fake_network import FakeNetwork
+from tests.fake_network import md5 as _md5
 
 MNIST_MIRRORS = ["https://dead.example/mnist/", "https://alive.example/mnist/"]
-
-
-class FakeResponse(io.BytesIO):
-    def __init__(self, body: bytes, length: int | None = None) -> None:
-        super().__init__(body)
-        self.headers = {"Content-Length": str(len(body) if length is None else length)}
-
-
-class FakeNetwork:
-    """Serves url -> bytes; every other url fails like an unreachable host."""
-
-    def __init__(self, files: dict[str, bytes], claimed_lengths: dict[str, int] | None = None):
-        self.files = files
-        self.claimed_lengths = claimed_lengths or {}
-        self.requested: list[str] = []
-
-    def urlopen(self, request, timeout=None):
-        url = request.full_url
-        self.requested.append(url)
-        assert timeout, "a download without a timeout can hang forever"
-        if url not in self.files:
-            raise urllib.error.URLError("Name or service not known")
-        return FakeResponse(self.files[url], self.claimed_lengths.get(url))
-
-
-def _md5(data: bytes) -> str:
-    return hashlib.md5(data).hexdigest()
 
 
 @pytest.fixture
@@ -70,7 +44,9 @@ def test_download_reports_progress_and_verifies(tmp_path, mnist_online, monkeypa
     for name, body in bodies.items():
         assert (raw / name).read_bytes() == body
         assert network.requested.count(MNIST_MIRRORS[0] + name) == 1  # tried, then fell back
-        transfer = [e for e in events if e.message == f"Downloading {name}"]
+        # The size is said as the transfer starts (a few KB here).
+        size = f"{max(1, round(len(body) / 1024))} KB"
+        transfer = [e for e in events if e.message == f"Downloading {name} ({size})"]
         assert transfer[0].done == 0 and transfer[-1].done == len(body)
         assert all(e.total == len(body) and e.dataset == "mnist" for e in transfer)
         assert [e.done for e in transfer] == sorted(e.done for e in transfer)
