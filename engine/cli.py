@@ -19,7 +19,13 @@ import textwrap
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from engine.catalog import ARCHITECTURES, DATASET_INFO, arch_title, dataset_title
+from engine.catalog import (
+    ARCHITECTURES,
+    DATASET_INFO,
+    arch_title,
+    dataset_title,
+    download_note,
+)
 from engine.config import DEFAULT_RUNS_DIR, ConfigError, TrainConfig, config_fields
 from engine.control import Control
 from engine.durations import estimate_sentence
@@ -112,7 +118,7 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
     defaults = TrainConfig()
     titled = {
         "arch": {name: info.title for name, info in ARCHITECTURES.items()},
-        "dataset": {name: info.title for name, info in DATASET_INFO.items()},
+        "dataset": {name: download_note(name) for name in DATASET_INFO},  # sizes too
     }
     # Settings flags default to "not given" so that --resume keeps the checkpoint's settings
     # and changes only the ones named on the command line.

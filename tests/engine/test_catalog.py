@@ -3,7 +3,14 @@
 import subprocess
 import sys
 
-from engine.catalog import ARCHITECTURES, DATASET_INFO, arch_title, dataset_title
+from engine.catalog import (
+    ARCHITECTURES,
+    DATASET_INFO,
+    arch_title,
+    dataset_title,
+    download_note,
+    format_mib,
+)
 from engine.data import DATASETS
 from engine.models import MODELS
 
@@ -29,3 +36,20 @@ def test_catalog_and_config_validation_do_not_import_torch():
             "TrainConfig(arch='lenet5', lr=-1).problems(); "
             "assert 'torch' not in sys.modules, 'torch was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_each_download_says_its_size_before_it_starts():
+    for name, info in DATASET_INFO.items():
+        if info.downloads:
+            # The settings form shows the description; the CLI's help the note.
+            assert info.download_size and f"{info.download_size}" in info.description, name
+            assert download_note(name) == f"{info.title} ({info.download_size} download)"
+        else:
+            assert info.download_size == "" and download_note(name) == info.title
+    assert DATASET_INFO["cifar100"].download_size == "161 MB"
+    assert DATASET_INFO["stl10"].download_size == "2.5 GB"
+
+
+def test_sizes_read_as_a_file_manager_shows_them():
+    assert [format_mib(mib) for mib in (28 / 1024, 4.42, 161, 2518)] == [
+        "28 KB", "4.4 MB", "161 MB", "2.5 GB"]

@@ -2,6 +2,7 @@
 
 import io
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -124,7 +125,10 @@ def test_help_is_named_as_invoked_lists_titles_examples_and_exit_codes():
     text = run_main_py("train", "--help", argv0="/usr/local/bin/traindesk").stdout
     assert text.startswith("usage: traindesk train")
     assert "lenet5       LeNet-5 (classic)" in text
-    assert "mnist-sample   MNIST sample (bundled)" in text
+    assert re.search(r"\n +mnist-sample +MNIST sample \(bundled\)\n", text)
+    # What a first use downloads is said before it does.
+    assert re.search(r"\n +cifar100 +CIFAR-100 \(161 MB download\)\n", text)
+    assert re.search(r"\n +stl10 +STL-10 \(2.5 GB download\)\n", text)
     examples = text.split("examples:")[1]
     assert "traindesk train --arch" in examples
     codes = text.split("exit codes:")[1]
