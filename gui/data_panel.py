@@ -9,16 +9,18 @@ sends it to the Inside tab through `RunModel.inspect_requested`.
 The dataset is loaded through `engine.data.load_dataset` (which caches it, so training on
 it afterwards does not read it again), off the GUI thread, and only once the tab is shown.
 A dataset that is not on this computer is not downloaded behind a person's back: the tab
-says so, and downloads it on a click (a run downloads it too).
+says so and how big the download is, and downloads it on a click (a run downloads it too),
+saying how far it has got.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QObject, QRect, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QPaintEvent, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
@@ -34,6 +36,7 @@ from PySide6.QtWidgets import (
 
 from engine.catalog import DATASET_INFO, dataset_title
 from engine.config import TrainConfig
+from engine.events import DataProgress
 from engine.text import plural
 from gui.background import JobFailed, LatestJob
 from gui.image_tiles import Section, Tile, TileSheet, dataset_pixels, qimage
@@ -68,6 +71,7 @@ class _Ask:
 @dataclass(frozen=True)
 class _NotHere:
     title: str
+    download_size: str  # e.g. "161 MB"
 
 
 @dataclass(frozen=True)
@@ -148,6 +152,8 @@ class DataPanel(QWidget):
         self._stale = True
         self._job = LatestJob(self)
         self._job.done.connect(self._on_done)
+        self._progress = _ProgressRelay(self)
+        self._progress.progressed.connect(self._on_progress)
 
         self.title_label = QLabel()
         self.title_label.setStyleSheet("font-weight: bold; font-size: 14px;")
@@ -291,7 +297,15 @@ class DataPanel(QWidget):
                    config.image_size, config.augment,
                    min(max(config.val_split, 0.0), 0.9), self._shuffle, self._augment_seed,
                    self._only_class, self._may_download)
-        self._job.submit(ask, lambda: _prepare(ask))
+        report = _every_percent(self._progress.progressed.emit)
+        self._job.submit(ask, lambda: _prepare(ask, report))
+
+    def _on_progress(self, p: DataProgress) -> None:
+        """Download and reading progress, while the answer for these settings is awaited."""
+        if p.dataset != self._config.dataset or not self._job.busy():
+            return
+        self._set_status(f"{dataset_title(p.dataset)}: {p.message}"
+                         + (f" {min(1.0, p.done / p.total):.0%}" if p.total else "…"))
 
     def _on_done(self, ask: _Ask, result: object) -> None:
         if ask.dataset != self._config.dataset or ask.data_dir != self._config.data_dir:
@@ -299,8 +313,10 @@ class DataPanel(QWidget):
         self.download_button.hide()
         if isinstance(result, _NotHere):
             self._clear()
-            self._set_status(f"{result.title} is not on this computer yet. It is downloaded "
-                             "when you train on it, or now:")
+            self._set_status(f"{result.title} is not on this computer yet: a "
+                             f"{result.download_size} download, made when you train on it, "
+                             "or now:")
+            self.download_button.setText(f"Download now ({result.download_size})")
             self.download_button.show()
             return
         if isinstance(result, JobFailed):
@@ -402,7 +418,25 @@ class DataPanel(QWidget):
             f"{dataset_title(shown.ask.dataset)}", open_inside=True))
 
 
-def _prepare(ask: _Ask) -> _Shown | _NotHere:
+class _ProgressRelay(QObject):
+    progressed = Signal(object)  # DataProgress, emitted on the loading thread
+
+
+def _every_percent(emit: Callable[[DataProgress], None]) -> Callable[[DataProgress], None]:
+    """Pass on a step's first event and each new whole percent: a download reports every
+    chunk, far more often than a person can read."""
+    last: list[tuple[str, int]] = []
+
+    def report(p: DataProgress) -> None:
+        step = (p.message, p.done * 100 // p.total if p.total else -1)
+        if not last or last[0] != step:
+            last[:] = [step]
+            emit(p)
+
+    return report
+
+
+def _prepare(ask: _Ask, progress: Callable[[DataProgress], None]) -> _Shown | _NotHere:
     """Runs off the GUI thread: load (cached), pick the samples, augment them."""
     import torch
 
@@ -413,8 +447,8 @@ def _prepare(ask: _Ask) -> _Shown | _NotHere:
     spec = DATASETS[ask.dataset]
     folder = Path(ask.data_dir).expanduser()
     if spec.downloads and not ask.may_download and not spec.sources(folder.resolve()):
-        return _NotHere(spec.title)
-    data = load_dataset(ask.dataset, ask.data_dir, image_size=ask.image_size)
+        return _NotHere(spec.title, DATASET_INFO[ask.dataset].download_size)
+    data = load_dataset(ask.dataset, ask.data_dir, progress, image_size=ask.image_size)
     labels = data.train_labels
     pool = (torch.arange(len(labels)) if ask.only_class is None
             else torch.nonzero(labels == ask.only_class).flatten())

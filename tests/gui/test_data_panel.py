@@ -14,10 +14,14 @@ from gui.run_model import RunModel
 from gui.settings_panel import SettingsPanel
 from tests.datasets import (
     CIFAR10_CLASSES,
+    IDX_FILES,
+    write_cifar100,
     write_cifar_batches,
+    write_emnist,
     write_idx_dataset,
     write_image_folder,
 )
+from tests.fake_network import FakeNetwork, md5
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 TIMEOUT_MS = 60_000
@@ -157,7 +161,8 @@ def test_a_dataset_not_on_disk_is_said_and_downloaded_only_on_a_click(qtbot, mak
 
     monkeypatch.setattr(engine.data.mnist, "download", offline)
     panel, _, _ = make_panel(dataset="mnist", data_dir=str(tmp_path / "empty"))
-    assert "MNIST is not on this computer yet" in panel.status_text()
+    assert "MNIST is not on this computer yet: a 11 MB download" in panel.status_text()
+    assert panel.download_button.text() == "Download now (11 MB)"
     assert panel.download_button.isVisible() and not attempts
     assert panel.shown() is None
 
@@ -191,3 +196,53 @@ def test_nothing_loads_while_the_tab_is_hidden(qtbot, digits_dir):
     assert not panel.busy() and panel.shown() is None
     panel.show()
     qtbot.waitUntil(lambda: panel.shown() is not None, timeout=TIMEOUT_MS)
+
+
+def test_a_download_on_a_click_says_how_far_it_has_got(qtbot, make_panel, tmp_path,
+                                                       monkeypatch):
+    import urllib.request
+
+    from torchvision.datasets import KMNIST
+
+    source = write_idx_dataset(tmp_path / "server", layout=None, n_train=30, n_test=10)
+    bodies = {f"{name}.gz": (source / f"{name}.gz").read_bytes() for name in IDX_FILES.values()}
+    monkeypatch.setattr(KMNIST, "resources", [(name, md5(body)) for name, body in bodies.items()])
+    network = FakeNetwork({KMNIST.mirrors[0] + name: body for name, body in bodies.items()})
+    monkeypatch.setattr(urllib.request, "urlopen", network.urlopen)
+    monkeypatch.setattr("engine.data.download.CHUNK_BYTES", 512)
+    panel, _, _ = make_panel(dataset="kmnist", data_dir=str(tmp_path / "data"))
+    assert panel.status_text().startswith(
+        "Kuzushiji-MNIST is not on this computer yet: a 20 MB download")
+    assert not network.requested
+    said = []  # each status the panel shows as the download goes
+    panel._progress.progressed.connect(lambda _p: said.append(panel.status_text()),
+                                       Qt.ConnectionType.QueuedConnection)
+
+    qtbot.mouseClick(panel.download_button, Qt.MouseButton.LeftButton)
+    settle(qtbot, panel)
+
+    first = "train-images-idx3-ubyte.gz"
+    size = f"{max(1, round(len(bodies[first]) / 1024))} KB"
+    assert f"Kuzushiji-MNIST: Downloading {first} ({size}) 0%" in said
+    assert f"Kuzushiji-MNIST: Downloading {first} ({size}) 100%" in said
+    assert len(said) < 120  # whole percents, not one line per 512-byte chunk
+    assert panel.shown() is not None and panel.status_text() == ""
+    assert panel.class_filter.itemText(1) == "o"
+
+
+def test_26_letters_and_100_classes_stay_readable(qtbot, make_panel, tmp_path):
+    write_emnist(tmp_path / "EMNIST" / "raw", "letters", n_train=104)
+    panel, settings, _ = make_panel(dataset="emnist-letters", data_dir=str(tmp_path))
+    assert panel.class_filter.count() == 27 and panel.class_filter.itemText(1) == "A/a"
+    assert panel.facts()["Classes"] == "26"
+    assert panel.bars.counts() == [4] * 26
+
+    arrays = write_cifar100(tmp_path, n_train=300, n_test=20)
+    settings.set_config(settings.config().replace(dataset="cifar100"))
+    qtbot.waitUntil(lambda: panel.facts().get("Classes") == "100", timeout=TIMEOUT_MS)
+    assert panel.class_filter.count() == 101
+    assert panel.class_filter.itemText(100) == "fine class 099"
+    assert panel.bars.height() >= 100 * panel.bars.ROW  # one row each, in a scroll area
+    assert panel.bars.counts() == np.bincount(arrays["train_fine"], minlength=100).tolist()
+    captions = {tile.caption for tile in panel.sheet.sections()[0].tiles}
+    assert len(captions) > 30 and all(c.startswith("fine class ") for c in captions)
