@@ -90,7 +90,15 @@ class _SquareHolder(QWidget):
 
 
 class _ProbabilityChart(pg.PlotWidget):
-    """One horizontal bar per class (names down the left), the winning class in green."""
+    """One horizontal bar per class (names down the left), the winning class in green.
+
+    With more classes than rows fit the chart's height (EMNIST's 26 letters, CIFAR-100's 100),
+    the 10 most probable are shown, most probable first, and one grey bar holds what the
+    other classes share.
+    """
+
+    MAX_ROWS = 12  # one row per class up to here: each a line of text high, even at 220 px
+    TOP_ROWS = 10
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, background="w")
@@ -115,17 +123,27 @@ class _ProbabilityChart(pg.PlotWidget):
         self._names = names
         item = self.getPlotItem()
         left = item.getAxis("left")
-        left.setTicks([list(enumerate(names))])
+        rows = self._rows()
+        left.setTicks([list(enumerate(names))] if rows == len(names) else [[]])
         # Sized to the longest name: pyqtgraph would drop labels wider than the axis.
         metrics = QFontMetrics(left.style["tickFont"] or self.font())
-        left.setWidth(max((metrics.horizontalAdvance(n) for n in names), default=0) + 16)
-        item.setYRange(-0.5, max(len(names), 1) - 0.5, padding=0.02)
+        widest = [*names, self._others_name()] if rows < len(names) else names
+        left.setWidth(max((metrics.horizontalAdvance(n) for n in widest), default=0) + 16)
+        item.setYRange(-0.5, max(rows, 1) - 0.5, padding=0.02)
         for label in self._labels:
             self.removeItem(label)
-        self._labels = [pg.TextItem("", color="k", anchor=(0, 0.5)) for _ in names]
+        self._labels = [pg.TextItem("", color="k", anchor=(0, 0.5)) for _ in range(rows)]
         for label in self._labels:
             self.addItem(label)
         self.show_probabilities(None)
+
+    def _rows(self) -> int:
+        """Rows drawn: one per class, or the top classes and one for all the others."""
+        many = len(self._names) > self.MAX_ROWS
+        return self.TOP_ROWS + 1 if many else len(self._names)
+
+    def _others_name(self) -> str:
+        return f"{len(self._names) - self.TOP_ROWS} others"
 
     def show_probabilities(self, probabilities: np.ndarray | None, greyed: bool = False) -> None:
         """One bar per class; `greyed`: all in grey, no winner (the drawing is no digit)."""
@@ -133,10 +151,20 @@ class _ProbabilityChart(pg.PlotWidget):
             self._bars.setOpts(x0=[], y=[], width=[], brushes=[])
             for label in self._labels:
                 label.setText("")
+            if self._rows() < len(self._names):
+                self.getPlotItem().getAxis("left").setTicks([[]])
             return
         best = int(np.argmax(probabilities))
         colours = [DOUBTED_BAR_COLOUR if greyed else TOP_BAR_COLOUR if i == best
                    else BAR_COLOUR for i in range(len(probabilities))]
+        if self._rows() < len(probabilities):
+            top = np.argsort(-probabilities, kind="stable")[:self.TOP_ROWS]
+            rest = float(probabilities.sum() - probabilities[top].sum())
+            self.getPlotItem().getAxis("left").setTicks([
+                [(row, self._names[i]) for row, i in enumerate(top)]
+                + [(self.TOP_ROWS, self._others_name())]])
+            colours = [colours[i] for i in top] + [DOUBTED_BAR_COLOUR]
+            probabilities = np.append(probabilities[top], max(rest, 0.0))
         brushes = [pg.mkBrush(colour) for colour in colours]
         self._bars.setOpts(x0=np.zeros(len(probabilities)), y=np.arange(len(probabilities)),
                            width=probabilities, brushes=brushes, pens=[None] * len(brushes))

@@ -473,3 +473,35 @@ def test_a_stroke_is_read_as_soon_as_it_ends(qtbot, bundled):
     assert not bundled.prediction_pending()
     assert bundled.predictions_made() > before
     assert np.allclose(bundled.probabilities(), expected_probabilities(bundled))
+
+
+@pytest.mark.parametrize("classes", [12, 26, 100])
+def test_many_classes_stay_readable(qtbot, panel, tmp_path, classes):
+    names = tuple(f"class {k}" for k in range(classes))
+    model = build_model("softmax", 1, classes, 28)
+    path = save_checkpoint(tmp_path / "many.pt", Checkpoint(
+        config=TrainConfig(arch="softmax", dataset="folder"), model_state=model.state_dict(),
+        optimizer_state=None, scheduler_state=None, scaler_state=None, epoch=1, history=[],
+        class_names=names, mean=(0.5,), std=(0.25,), in_channels=1, input_size=28,
+        is_digits=False))
+    assert panel.add_opened_model(load_checkpoint(path), path)
+    [(_, _, three)] = [d for d in all_drawings() if d[:2] == (3, "two bumps")]
+    draw(qtbot, panel, place(three, (0.5, 0.5), 0.7))
+
+    probabilities = panel.probabilities()
+    ticks = panel.chart.getPlotItem().getAxis("left")._tickLevels[0]
+    bars = panel.chart._bars.opts["width"]
+    line = QFontMetrics(panel.chart.getPlotItem().getAxis("left").style["tickFont"]
+                        or panel.chart.font()).height()
+    view = panel.chart.getPlotItem().getViewBox()
+    if classes == 12:  # one row per class, each a line of text high
+        assert [name for _, name in ticks] == list(names)
+        assert view.height() / classes >= line
+    else:  # the 10 most probable, most probable first, then what the others share
+        top = sorted(range(classes), key=lambda i: -probabilities[i])[:10]
+        assert [name for _, name in ticks] == ([names[i] for i in top]
+                                               + [f"{classes - 10} others"])
+        assert names[top[0]] == panel.predicted_class()
+        assert len(bars) == 11 and sum(bars) == pytest.approx(1.0, abs=1e-5)
+        assert bars[-1] == pytest.approx(1 - sum(probabilities[i] for i in top), abs=1e-5)
+        assert view.height() / 11 >= line
