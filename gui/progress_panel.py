@@ -136,6 +136,9 @@ class ProgressPanel(QWidget):
             figures.addWidget(title, 0, column)
             figures.addWidget(label, 1, column)
             figures.setColumnStretch(column, 1)
+        for label, widest in ((self._speed, "9,999,999 examples/s"), (self._running_acc, "100.0%"),
+                              (self._elapsed, "9999:59:59"), (self._eta, "9999:59:59")):
+            _hold_size(label, widest)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
@@ -171,9 +174,6 @@ class ProgressPanel(QWidget):
         """Show the latest batch (the worker sends only the newest of a burst)."""
         run = self._require_run("update_batch")
         self._epoch.setText(f"Epoch {batch.epoch} / {run.epochs}")
-        self._batch_bar.setRange(0, max(1, batch.batches_per_epoch))
-        self._batch_bar.setValue(batch.batch)
-        self._batch_bar.setFormat(f"Batch {batch.batch} / {batch.batches_per_epoch}")
         self._speed_text = f"{batch.examples_per_sec:,.0f} examples/s"
         # Batches that ran just before a pause arrive after it: the speed still says paused.
         self._speed.setText(PAUSED_SPEED if self._state_name == "paused" else self._speed_text)
@@ -182,6 +182,10 @@ class ProgressPanel(QWidget):
         self._batches_done = epochs_before * batch.batches_per_epoch + batch.batch
         self._active_at_last_batch = self._active.seconds()
         self.refresh_times()
+        # The bar last: its setValue repaints at once, the labels' new text in the same pass.
+        self._batch_bar.setFormat(f"Batch {batch.batch} / {batch.batches_per_epoch}")
+        self._batch_bar.setRange(0, max(1, batch.batches_per_epoch))
+        self._batch_bar.setValue(batch.batch)
 
     def update_epoch(self, epoch: EpochEnd) -> None:
         parts = [f"Train {epoch.train_acc:.1%}"]
@@ -343,6 +347,16 @@ class ProgressPanel(QWidget):
         if self._run is None:
             raise RuntimeError(f"ProgressPanel.{caller} needs start_run(RunStart) first.")
         return self._run
+
+
+def _hold_size(label: QLabel, widest: str) -> None:
+    """Fix a label that changes with every batch to the size of the widest text it shows.
+
+    A resizable label's new text asks every layout up to the window to be redone, and the
+    tab widget answers that by repainting the whole tab: several times a second during a
+    run, GUI-thread time taken from training. A fixed-size label repaints only itself."""
+    label.setFixedSize(label.fontMetrics().horizontalAdvance(widest) + 4,
+                       label.sizeHint().height())
 
 
 def _scaled_font(base: QFont, factor: float, bold: bool = False) -> QFont:

@@ -1,19 +1,15 @@
 """The run on screen, as one small model that panels subscribe to (napari's pattern).
 
-The training session hands over engine events in bunches; this model keeps what the panels
-show (the per-epoch history, the run's start, its model and checkpoint) and re-emits the
-events as signals. Each panel connects to the signals it shows in its own module, so the
-main window only composes: a new panel is its own file plus one line that connects it.
-
-Batches are passed on in bunches at most every `REDRAW_INTERVAL_S` (and at once at an
-epoch's last batch): a redraw costs the GUI thread milliseconds of Python, which on a
-2-core machine is taken straight from the training thread (bench/gui_overhead.py).
+The training session hands over engine events in bunches (gui/worker.py: batches at most
+every `UPDATE_INTERVAL_S`); this model keeps what the panels show (the per-epoch history,
+the run's start, its model and checkpoint) and re-emits the events as signals, a bunch's
+batches as one `batches_arrived`. Each panel connects to the signals it shows in its own
+module, so the main window only composes: a new panel is its own file plus one line that
+connects it.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -35,8 +31,6 @@ from gui.errors import reported_errors
 if TYPE_CHECKING:
     from engine.analysis import Evaluation
     from engine.checkpoint import Checkpoint
-
-REDRAW_INTERVAL_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -70,18 +64,14 @@ class RunModel(QObject):
     # an `InspectRequest` for the panels that show what the network sees.
     inspect_requested = Signal(object)
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic,
-                 parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._clock = clock
         self.history: list[dict] = []  # per-epoch records (EpochEnd.as_record())
         self.start: RunStart | None = None  # also holds the test images (thumbnails)
         self.evaluation: Evaluation | None = None  # the latest epoch's, per test image
         self.changes: list[SettingsChanged] = []  # settings changed mid-run, in order
         self.checkpoint: Checkpoint | None = None
         self.checkpoint_path: str | None = None  # where `checkpoint` lives on disk
-        self._unsent: list[BatchEnd] = []
-        self._last_sent = float("-inf")
 
     # -- a run ---------------------------------------------------------------------------
 
@@ -89,7 +79,6 @@ class RunModel(QObject):
         """A run is starting. A new one: nothing of the previous one stays on screen. One
         continuing the run on screen keeps it there: its start says where it goes on."""
         self.start = None
-        self._unsent = []
         if continuing:
             return
         self.history = []
@@ -100,26 +89,23 @@ class RunModel(QObject):
 
     def feed(self, events: list) -> None:
         """Take a bunch of engine events from the training session, in the engine's order."""
+        batches: list[BatchEnd] = []
         for event in events:
             if isinstance(event, BatchEnd):
-                self._unsent.append(event)
+                batches.append(event)
                 continue
-            self.flush_batches()  # keep the order: batches before a later epoch end
+            self._send(batches)  # keep the order: batches before a later epoch end
+            batches = []
             with reported_errors():  # a panel that fails must not swallow later events
                 self._emit(event)
-        last = self._unsent[-1] if self._unsent else None
-        if last is not None and (self._clock() - self._last_sent >= REDRAW_INTERVAL_S
-                                 or last.batch == last.batches_per_epoch):
-            self.flush_batches()  # an epoch's end shows at once: evaluation comes next
+        self._send(batches)
 
-    def flush_batches(self) -> None:
-        batches, self._unsent = self._unsent, []
+    def _send(self, batches: list[BatchEnd]) -> None:
         if batches:
-            self._last_sent = self._clock()
-            self.batches_arrived.emit(batches)
+            with reported_errors():
+                self.batches_arrived.emit(batches)
 
     def end(self, end: RunEnd) -> None:
-        self.flush_batches()
         self.run_ended.emit(end)
 
     def _emit(self, event: object) -> None:
@@ -155,7 +141,6 @@ class RunModel(QObject):
         self.start = None
         self.history = list(checkpoint.history)
         self.evaluation = None  # a checkpoint keeps no per-image results
-        self._unsent = []
         self.changes = [SettingsChanged.from_record(r) for r in checkpoint.changes]
         self.history_replaced.emit(self.history)
         self.changes_replaced.emit(list(self.changes))

@@ -244,8 +244,11 @@ class RunsLibrary(QObject):
             return
         wanted = [str(self._dir)] if self._dir.is_dir() else []
         for folder in self._running | self._overlaid:
-            wanted += [str(Path(folder) / name) for name in
-                       (runs.RUN_FILE, runs.METRICS_FILE, runs.BATCHES_FILE)
+            # Per-batch data are read only for runs on the plots: a running run's batch file
+            # grows many times a second, and each change would start a scan for nothing.
+            names = (runs.RUN_FILE, runs.METRICS_FILE) + (
+                (runs.BATCHES_FILE,) if folder in self._overlaid else ())
+            wanted += [str(Path(folder) / name) for name in names
                        if (Path(folder) / name).exists()]
         current = set(self._watcher.directories() + self._watcher.files())
         stale = [p for p in current if p not in wanted]

@@ -1,5 +1,5 @@
 """The run model: keeps the run on screen and passes engine events on to the panels, in order,
-with batches bunched so the plots redraw at most every REDRAW_INTERVAL_S."""
+each bunch's batches as one `batches_arrived` (the worker paces the bunches)."""
 
 from __future__ import annotations
 
@@ -8,15 +8,7 @@ import dataclasses
 import pytest
 
 from engine.events import BatchEnd, EpochEnd, LogLine, RunEnd, RunStart, SettingsChanged
-from gui.run_model import REDRAW_INTERVAL_S, RunModel
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+from gui.run_model import RunModel
 
 
 def run_start(history=()) -> RunStart:
@@ -38,33 +30,26 @@ def epoch_end(epoch: int) -> EpochEnd:
 
 @pytest.fixture
 def recorded(qtbot):
-    clock = Clock()
-    model = RunModel(clock=clock)
+    model = RunModel()
     seen: list[tuple[str, object]] = []
     for name in ("run_started", "batches_arrived", "epoch_ended", "log_line", "run_ended",
                  "history_replaced", "model_changed"):
         getattr(model, name).connect(lambda value, name=name: seen.append((name, value)))
-    return model, clock, seen
+    return model, seen
 
 
-def test_batches_are_bunched_and_never_overtaken_by_a_later_event(recorded):
-    model, clock, seen = recorded
+def test_a_bunch_s_batches_arrive_together_and_never_after_a_later_event(recorded):
+    model, seen = recorded
     model.feed([run_start(), batch(1, 1)])
-    assert [name for name, _ in seen] == ["run_started", "batches_arrived"]  # first at once
-    clock.now += REDRAW_INTERVAL_S / 4
-    model.feed([batch(1, 2)])
-    model.feed([batch(1, 3)])
-    assert len(seen) == 2  # held: too soon for another redraw
-    model.feed([LogLine("hello")])  # a later event pushes the held batches out first
+    assert [name for name, _ in seen] == ["run_started", "batches_arrived"]
+    model.feed([batch(1, 2), batch(1, 3), LogLine("hello"), batch(1, 4)])
     assert [(name, [b.batch for b in value] if name == "batches_arrived" else None)
-            for name, value in seen[2:]] == [("batches_arrived", [2, 3]), ("log_line", None)]
-    clock.now += REDRAW_INTERVAL_S / 4
-    model.feed([batch(1, 4)])  # an epoch's last batch goes at once: evaluation comes next
-    assert seen[-1][0] == "batches_arrived" and seen[-1][1][-1].batch == 4
+            for name, value in seen[2:]] == [("batches_arrived", [2, 3]), ("log_line", None),
+                                             ("batches_arrived", [4])]
 
 
 def test_the_history_follows_the_epochs_and_a_new_run_clears_it(recorded):
-    model, clock, seen = recorded
+    model, seen = recorded
     model.feed([run_start(), epoch_end(1), epoch_end(2)])
     assert [record["epoch"] for record in model.history] == [1, 2]
     model.begin()
@@ -75,10 +60,8 @@ def test_the_history_follows_the_epochs_and_a_new_run_clears_it(recorded):
 
 
 def test_the_end_comes_after_the_last_batches(recorded):
-    model, clock, seen = recorded
-    model.feed([run_start(), batch(1, 1)])
-    clock.now += REDRAW_INTERVAL_S / 10
-    model.feed([batch(1, 2)])
+    model, seen = recorded
+    model.feed([run_start(), batch(1, 1), batch(1, 2)])
     end = RunEnd("stopped", "Stopped.", 0)
     model.end(end)
     assert [name for name, _ in seen[-2:]] == ["batches_arrived", "run_ended"]
@@ -86,7 +69,7 @@ def test_the_end_comes_after_the_last_batches(recorded):
 
 
 def test_an_opened_checkpoint_shows_its_history_and_becomes_the_model(recorded):
-    model, clock, seen = recorded
+    model, seen = recorded
 
     class Opened:  # the parts of a Checkpoint the model reads
         history = [epoch_end(1).as_record(), epoch_end(2).as_record()]
@@ -99,15 +82,16 @@ def test_an_opened_checkpoint_shows_its_history_and_becomes_the_model(recorded):
 
 
 def test_changes_mid_run_are_kept_passed_on_and_replaced_with_the_run(recorded):
-    model, clock, seen = recorded
+    model, seen = recorded
     changed = SettingsChanged(step=3, epoch=1, batch=3, batches_per_epoch=4,
                               changes={"lr": [0.01, 0.001]})
-    arrived = []
-    model.settings_changed.connect(arrived.append)
+    order = []
+    model.settings_changed.connect(order.append)
+    model.batches_arrived.connect(lambda batches: order.append([b.step for b in batches]))
     model.feed([run_start(), batch(1, 1), batch(1, 2), changed, batch(1, 3)])
-    assert arrived == [changed] and model.changes == [changed]
-    # The batches before the change reach the plots before it does.
-    assert [b.step for b in seen[-1][1]] == [1, 2]
+    assert model.changes == [changed]
+    # The batches before the change reach the plots before it does, the one after it after.
+    assert order == [[1, 2], changed, [3]]
 
     model.begin(continuing=True)  # the run on screen goes on: nothing is cleared
     assert model.changes == [changed] and seen[-1][0] != "history_replaced"
