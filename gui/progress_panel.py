@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFont, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -134,7 +134,8 @@ class ProgressPanel(QWidget):
             title = QLabel(caption)
             make_secondary(title)  # a caption, not a value: dimmed, still readable
             figures.addWidget(title, 0, column)
-            figures.addWidget(label, 1, column)
+            # Aligned: the cell still stretches; a held-size label just sits at its left.
+            figures.addWidget(label, 1, column, Qt.AlignmentFlag.AlignLeft)
             figures.setColumnStretch(column, 1)
         for label, widest in ((self._speed, "9,999,999 examples/s"), (self._running_acc, "100.0%"),
                               (self._elapsed, "9999:59:59"), (self._eta, "9999:59:59")):
