@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtWidgets import QApplication
 
 from engine.events import BatchEnd, DataProgress, EpochEnd, RunEnd, RunStart
@@ -251,3 +254,31 @@ def test_captions_are_dimmed_but_meet_wcag_aa(panel):
         background = palette.color(QPalette.ColorRole.Window)
         assert text != panel.palette().color(QPalette.ColorRole.WindowText)  # dimmed
         assert contrast_ratio(text, background) >= AA_NORMAL_TEXT
+
+
+class LayoutRequests(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        self.count += event.type() == QEvent.Type.LayoutRequest
+        return False
+
+
+def test_batches_repaint_the_figures_without_laying_out_the_window_again(panel, clock, qtbot):
+    """A new figure that asked for a new layout made the tab widget repaint the whole tab,
+    several times a second during a run (GUI-thread time taken from training)."""
+    panel.show()
+    panel.start_run(run_start(epochs=3, batches_per_epoch=1000))
+    panel.set_state("training")
+    QApplication.processEvents()
+    requests = LayoutRequests()
+    panel.installEventFilter(requests)
+    for n, (speed, accuracy) in enumerate([(9.5, 0.1), (812.0, 0.5), (12_345.6, 0.875),
+                                           (1_234_567.0, 1.0)], start=1):
+        clock.advance(3725)  # the elapsed time and ETA gain digits too
+        panel.update_batch(dataclasses.replace(batch_end(1, n, 1000), accuracy=accuracy,
+                                               examples_per_sec=speed))
+        QApplication.processEvents()
+    assert panel.speed_text() == "1,234,567 examples/s" and requests.count == 0

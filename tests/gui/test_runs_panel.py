@@ -279,3 +279,17 @@ def test_a_run_another_process_writes_appears_and_updates_live(qtbot, window, tm
         writer.kill()
         writer.wait()
         writer.stdout.close()
+
+
+def test_a_running_run_s_batch_file_is_watched_only_while_its_curves_are_shown(qtbot, panel,
+                                                                              tmp_path):
+    """Its batch file grows many times a second: watching it for nothing started a scan of
+    the runs folder at each write, taking CPU from the run being trained."""
+    folder = write_run(tmp_path / "runs" / "live", [0.5, 0.6], end=None)
+    start(qtbot, panel, 1)
+    qtbot.waitUntil(lambda: str(folder / runs.RUN_FILE) in panel.library._watcher.files(),
+                    timeout=READ_TIMEOUT_MS)
+    assert str(folder / runs.BATCHES_FILE) not in panel.library._watcher.files()
+    panel.library.set_overlaid({str(folder)})
+    assert str(folder / runs.BATCHES_FILE) in panel.library._watcher.files()
+    panel.library.pause()  # its polling timer stops, as when the window hides
