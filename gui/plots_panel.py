@@ -237,8 +237,8 @@ class EmptyHint(QLabel):
         item = self._plot.getPlotItem()
         for side in ("left", "bottom"):
             item.showAxis(side, text is None)
-        if item.legend is not None:
-            item.legend.setVisible(text is None)
+        if item.legend is not None:  # an empty legend would be an empty box
+            item.legend.setVisible(text is None and bool(item.legend.items))
         if text is not None:
             self.setText(text)
         self.setVisible(text is not None)
@@ -554,6 +554,8 @@ class PlotsPanel(QWidget):
             legend.clear()
             for curve, name in entries:
                 legend.addItem(curve, name)
+            # Nothing to name (the learning rate of a run alone): no empty box in the corner.
+            legend.setVisible(bool(entries) and self._hints[plot].isHidden())
 
     def _fit_views_now(self, *plots: str) -> None:
         """Auto-range now rather than in pyqtgraph's paint-time pass: a range change made

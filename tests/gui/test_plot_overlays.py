@@ -117,3 +117,22 @@ def test_a_damaged_change_line_is_left_out_of_the_markers():
             "changes": {"lr": [0.1, 0.01]}}
     damaged = {"event": "change", "step": 12}
     assert [c.step for c in _readable_changes([good, damaged])] == [11]
+
+
+def test_a_legend_shows_only_when_it_has_something_to_name(plots):
+    plots.show()
+    plots.start_run(RunStart(arch="mlp", dataset="mnist", device="CPU", epochs=1,
+                             start_epoch=0, batches_per_epoch=10, train_size=100, val_size=0,
+                             test_size=10, num_params=1, class_names=("a", "b"),
+                             input_shape=(1, 28, 28)))
+    plots.add_batches(np.arange(1, 11.0), np.full(10, 1.0), np.full(10, 0.01))
+
+    def legend_shown(plot: str) -> bool:
+        return plots.plots[plot].getPlotItem().legend.isVisible()
+
+    assert legend_shown("loss")  # per batch, smoothed
+    assert plots.legend_names("lr") == [] and not legend_shown("lr")  # one run: no empty box
+    plots.set_overlay("a", overlay())
+    assert legend_shown("lr") and plots.legend_names("lr") == ["this run", "lr 0.1"]
+    plots.remove_overlay("a")
+    assert not legend_shown("lr")
