@@ -3,8 +3,9 @@
 The image in view is shown large exactly as the model gets it (its input tensor,
 de-normalised, at its own size, enlarged pixel for pixel); several images at once are listed
 in a small table (thumbnail, file, answer, confidence, second choice), and a click on a row
-shows that image. Decoding and predicting run off the GUI thread (`LatestJob`); a model
-chosen meanwhile predicts them all again.
+shows that image. Decoding and predicting run off the GUI thread (`LatestJob`), one image
+after another so that each row fills in as it is read; a model chosen meanwhile predicts
+them all again.
 """
 
 from __future__ import annotations
@@ -145,8 +146,7 @@ class ImageTrialsPage(QWidget):
         self._recipe: InputRecipe | None = None
         self._sources: Sources = []
         self._left_out = 0
-        self._row = 0
-        self._results: list[Result] = []
+        self._results: list[Result | None] = []  # None: not read yet
         self._generation = 0  # results of an older request (or model) are dropped
         self._job = LatestJob(self)
         self._job.done.connect(self._on_done)
@@ -197,22 +197,39 @@ class ImageTrialsPage(QWidget):
     def set_model(self, predictor: Predictor | None, recipe: InputRecipe | None) -> None:
         """Predict with this model from now on (the images on the page again, too)."""
         self._predictor, self._recipe = predictor, recipe
-        if self._sources:
-            self.try_sources(self._sources, self._left_out)
+        if self._sources:  # the same image stays in view
+            self._start(self._sources, self._left_out, max(self.table.currentRow(), 0))
 
     def try_sources(self, sources: Sources, left_out: int = 0) -> None:
-        """Predict these images (replacing those on the page)."""
+        """Predict these images (replacing those on the page), one after another: each
+        row fills in as its image is read."""
+        self._start(sources, left_out, 0)
+
+    def _start(self, sources: Sources, left_out: int, row_in_view: int) -> None:
         self._sources, self._left_out = list(sources), left_out
-        self._row = max(self.table.currentRow(), 0)  # kept when the model changes
-        self._results = []
-        self._fill_table()
-        self._run()
-        self._show_row(-1)  # "Reading…" until the answers come
+        self._results = [None] * len(self._sources)
+        self._generation += 1
+        self.table.blockSignals(True)
+        self.table.setRowCount(len(self._sources))
+        for row in range(len(self._sources)):
+            self._fill_row(row)
+        self.table.blockSignals(False)
+        self.table.setVisible(len(self._sources) > 1)
+        if len(self._sources) > 1:
+            self.select(min(row_in_view, len(self._sources) - 1))
+        if self._predictor is None or self._recipe is None:
+            self._say("No model to read the images with: train one, or open a checkpoint.",
+                      error=True)
+        else:
+            self._read(0)
+        self._show_row(self.table.currentRow() if len(self._sources) > 1 else 0)
 
     def results(self) -> list[Result]:
-        return list(self._results)
+        """The answers so far, in the order of the images."""
+        return [result for result in self._results if result is not None]
 
     def current(self) -> Result | None:
+        """The answer for the image in view (None while it is being read)."""
         row = self.table.currentRow() if len(self._results) > 1 else 0
         return self._results[row] if 0 <= row < len(self._results) else None
 
@@ -228,32 +245,34 @@ class ImageTrialsPage(QWidget):
 
     # -- work --------------------------------------------------------------------------
 
-    def _run(self) -> None:
-        self._generation += 1
-        if self._predictor is None or self._recipe is None:
-            self._say("No model to read the images with: train one, or open a checkpoint.",
-                      error=True)
+    def _read(self, index: int) -> None:
+        """Read and predict image `index` off the GUI thread; the next follows its answer."""
+        count = len(self._sources)
+        if index >= count:
+            self._say(self._summary())
             return
-        predictor, recipe, sources = self._predictor, self._recipe, list(self._sources)
-        count = len(sources)
-        self._say(f"Reading {count} image{'s' if count != 1 else ''}…")
-        self._job.submit(self._generation, lambda: try_images(predictor, recipe, sources))
+        predictor, recipe = self._predictor, self._recipe
+        assert predictor is not None and recipe is not None
+        source = self._sources[index]
+        self._say(f"Reading image {index + 1} of {count}…" if count > 1 else "Reading…")
+        # A request made while an older one runs waits for it (LatestJob); the older
+        # answer is then dropped by its generation.
+        self._job.submit((self._generation, index),
+                         lambda: try_images(predictor, recipe, [source])[0])
 
-    def _on_done(self, generation: object, result: object) -> None:
+    def _on_done(self, tag: object, result: object) -> None:
+        generation, index = tag  # as _read submitted it
         if generation != self._generation:
             return  # an older request, or a model no longer in use
         if isinstance(result, JobFailed):
-            self._say(f"The images could not be tried: {result}", error=True)
-            return
-        assert isinstance(result, list)
-        row = self._row
-        self._results = result
-        self._fill_table()
-        self._say(self._summary())
-        if len(result) > 1:
-            self.select(min(row, len(result) - 1))
-        else:
-            self._show_row(0)
+            name = self._sources[index][0]
+            result = ImageFailure(name, f"{name} could not be tried: {result}")
+        assert isinstance(result, (ImageTrial, ImageFailure))
+        self._results[index] = result
+        self._fill_row(index)
+        if index == (self.table.currentRow() if len(self._results) > 1 else 0):
+            self._show_row(index)
+        self._read(index + 1)
 
     def _summary(self) -> str:
         failed = sum(isinstance(r, ImageFailure) for r in self._results)
@@ -274,18 +293,20 @@ class ImageTrialsPage(QWidget):
         self.status_label.setStyleSheet(ERROR_STYLE if error else "")
         self.status_label.setVisible(bool(text))
 
-    def _fill_table(self) -> None:
-        names = self._predictor.class_names if self._predictor is not None else ()
-        self.table.blockSignals(True)
-        self.table.setRowCount(len(self._results))
-        for row, result in enumerate(self._results):
+    def _fill_row(self, row: int) -> None:
+        result = self._results[row]
+        if result is None:
+            cells = [QTableWidgetItem(), QTableWidgetItem(self._sources[row][0]),
+                     QTableWidgetItem("Reading…"), QTableWidgetItem(""), QTableWidgetItem("")]
+            tip = self._sources[row][0]
+        else:
+            names = self._predictor.class_names if self._predictor is not None else ()
             cells = self._row_cells(result, names)
-            for column, item in enumerate(cells):
-                item.setToolTip(result.message if isinstance(result, ImageFailure)
-                                else result.note or result.name)
-                self.table.setItem(row, column, item)
-        self.table.blockSignals(False)
-        self.table.setVisible(len(self._results) > 1)
+            tip = (result.message if isinstance(result, ImageFailure)
+                   else result.note or result.name)
+        for column, item in enumerate(cells):
+            item.setToolTip(tip)
+            self.table.setItem(row, column, item)
 
     @staticmethod
     def _row_cells(result: Result, names: Sequence[str]) -> list[QTableWidgetItem]:
@@ -306,13 +327,16 @@ class ImageTrialsPage(QWidget):
 
     def _show_row(self, row: int) -> None:
         result = self._results[row] if 0 <= row < len(self._results) else None
-        if isinstance(result, ImageTrial) and self._recipe is not None:
+        if result is None:
+            self.view.set_pixels(None)
+            self.caption.setText("")
+        elif isinstance(result, ImageTrial) and self._recipe is not None:
             self.view.set_pixels(result.seen)
             self.caption.setText(f"{result.name} as the model sees it "
                                  f"({self._recipe.describe()}, each pixel enlarged)")
             self.caption.setStyleSheet("")
         else:
             self.view.set_pixels(None)
-            self.caption.setText("" if result is None else result.message)
+            self.caption.setText(result.message)
             self.caption.setStyleSheet(ERROR_STYLE)
         self.trial_selected.emit(result)

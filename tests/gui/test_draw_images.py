@@ -281,3 +281,30 @@ def test_in_the_window_ctrl_v_pastes_text_into_a_field_and_an_image_onto_the_dra
     settle(qtbot, window.draw, 1)
     assert window.draw.answer_label.text() == "7"
     window.draw.images.wait(10)
+
+
+def test_rows_fill_in_as_images_are_read_and_a_newer_drop_replaces_an_older(qtbot, panel,
+                                                                            photos):
+    assert drop(panel, file_urls(photos[2], photos[4]))
+    table = panel.images.table
+    assert [table.item(row, 2).text() for row in range(2)] == ["Reading…", "Reading…"]
+    assert panel.answer_label.text() == "Reading…"
+    assert drop(panel, file_urls(photos[7], photos[4], photos[2]))  # before those are read
+    assert table.rowCount() == 3
+    settle(qtbot, panel, 3)
+    assert [r.name for r in panel.images.results()] == ["digit-7.jpg", "digit-4.jpg",
+                                                        "digit-2.jpg"]
+    assert [table.item(row, 2).text() for row in range(3)] == ["7", "4", "2"]
+    assert "3 images; click a row to see it large." in panel.images.status_label.text()
+
+
+def test_a_new_model_keeps_the_image_in_view(qtbot, panel, photos, tmp_path):
+    assert drop(panel, file_urls(photos[2], photos[4], photos[7]))
+    settle(qtbot, panel, 3)
+    panel.images.select(2)
+    assert panel.add_opened_model(cifar_checkpoint(), tmp_path / "cifar.pt")
+    settle(qtbot, panel, 3)
+    assert panel.images.table.currentRow() == 2
+    assert panel.images.current().name == "digit-7.jpg"
+    assert panel.answer_label.text() in CIFAR10
+    assert panel.images.caption.text().startswith("digit-7.jpg as the model sees it (3×32×32")
