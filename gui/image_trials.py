@@ -73,23 +73,31 @@ def qimage_pixels(image: QImage) -> np.ndarray | None:
 
 
 def _paths_in_text(text: str) -> list[str]:
+    """file:// addresses and paths of existing files, one a line (as file managers copy
+    them); any other text gives none."""
     found = []
-    for line in text.splitlines():
+    for line in text.splitlines()[: MAX_IMAGES + 1]:
         line = line.strip()
         if line.startswith("file://"):
             found.append(QUrl(line).toLocalFile())
-        elif line and Path(line).expanduser().is_file():
-            found.append(str(Path(line).expanduser()))
+            continue
+        try:
+            if line and Path(line).expanduser().is_file():
+                found.append(str(Path(line).expanduser()))
+        except (OSError, ValueError):  # no path: too long, or holding a NUL
+            continue
     return found
 
 
 def _expand_folders(paths: Sequence[Path]) -> list[Path]:
+    """Each folder replaced by the images directly in it; a folder that cannot be listed
+    stays itself (reading it then says it is a folder)."""
     files = []
     for path in paths:
-        if path.is_dir():
-            files += sorted(p for p in path.iterdir() if p.is_file() and not
-                            p.name.startswith(".") and p.name.lower().endswith(IMAGE_SUFFIXES))
-        else:
+        try:
+            files += sorted(p for p in path.iterdir() if not p.name.startswith(".")
+                            and p.name.lower().endswith(IMAGE_SUFFIXES) and p.is_file())
+        except OSError:  # not a folder, or not one we may read
             files.append(path)
     return files
 

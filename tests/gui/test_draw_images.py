@@ -308,3 +308,25 @@ def test_a_new_model_keeps_the_image_in_view(qtbot, panel, photos, tmp_path):
     assert panel.images.current().name == "digit-7.jpg"
     assert panel.answer_label.text() in CIFAR10
     assert panel.images.caption.text().startswith("digit-7.jpg as the model sees it (3×32×32")
+
+
+def test_copied_file_paths_as_text_are_images_and_other_text_is_none(photos):
+    from gui.image_trials import sources_from_mime
+
+    mime = QMimeData()
+    mime.setText(f"{photos[2]}\nfile://{photos[7]}\n")
+    sources, left_out = sources_from_mime(mime)
+    assert [name for name, _ in sources] == ["digit-2.jpg", "digit-7.jpg"] and left_out == 0
+    for text in ("just words", "bad\0path", "x" * 5000, ""):
+        mime.setText(text)
+        assert sources_from_mime(mime) == ([], 0)
+
+
+def test_at_most_max_images_are_taken_from_a_drop_and_the_rest_counted(tmp_path):
+    from gui.image_trials import MAX_IMAGES, sources_from_mime
+
+    for i in range(MAX_IMAGES + 3):
+        (tmp_path / f"{i:04d}.png").write_bytes(b"")  # listed by name, never read here
+    sources, left_out = sources_from_mime(file_urls(tmp_path))
+    assert len(sources) == MAX_IMAGES and left_out == 3
+    assert sources[0][0] == "0000.png"
