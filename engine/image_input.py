@@ -12,8 +12,9 @@ Decisions, for images no training set prepares:
 - 16- and 32-bit greyscale is scaled to 8 bits by its type's range (not clipped to white).
 - EXIF orientation is applied: a phone photo is upright, as the person sees it.
 - Images are squashed to a square, as the image-folder dataset stores its training images.
-- Huge images are decoded small (JPEG decodes at 1/2..1/8 scale, others are shrunk right
-  after decoding): an 8000x8000 photo costs neither seconds nor hundreds of MB twice.
+- Huge images are decoded small: a JPEG decodes straight at 1/2..1/8 scale (8000x8000: a
+  third of a second, ~10 MB), other formats are decoded whole once (an 8000x8000 PNG: a few
+  seconds, ~250 MB, off the GUI thread) and shrunk at once to WORKING_SIDE.
 - A digit model (MNIST-like, `is_digits`) gets MNIST's own treatment instead
   (`engine.predict.preprocess_image`): a photo of a dark digit on light paper is inverted to
   white on black, cropped to its ink, scaled into 20x20 and centred by mass in 28x28, as
@@ -134,10 +135,13 @@ def read_image(source: ImageSource, name: str | None = None,
     except IsADirectoryError as error:
         raise ImageInputError(f"{label} is a folder, not an image: open the image files "
                               "inside it.") from error
+    except Image.DecompressionBombError as error:
+        raise ImageInputError(f"{label} is too large to decode safely ({error}). Open a "
+                              "smaller copy of it.") from error
     except UnidentifiedImageError as error:
         raise ImageInputError(f"{label} is not an image TrainDesk can read. Open a "
                               f"{READABLE} file.") from error
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as error:
+    except (OSError, SyntaxError, ValueError) as error:
         if isinstance(error, ImageInputError):
             raise
         raise ImageInputError(f"{label} cannot be read as an image ({error}). It may be "

@@ -202,6 +202,11 @@ def test_an_image_too_large_to_decode_is_refused_with_its_name(monkeypatch, kind
     monkeypatch.setattr(image_input, "MAX_PIXELS", 1000)
     with pytest.raises(ImageInputError, match="rgb.png is 64x48 pixels.*smaller copy"):
         read_image(kinds["rgb.png"])
+    # Twice PIL's own limit: PIL refuses it on opening.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(ImageInputError, match="rgb.png is too large to decode safely .*"
+                                              "smaller copy"):
+        read_image(kinds["rgb.png"])
 
 
 # --- digit models read a photo of a digit as MNIST was made -------------------------------
