@@ -1,11 +1,13 @@
 """Retake the README's screenshots of the real window (offscreen Qt, no display needed).
 
-    python tools/take_screenshots.py
+    python tools/take_screenshots.py [images]
 
 Trains the default settings (LeNet-5 on the bundled MNIST sample) in a 1366x768 window and
 saves docs/screenshot.png when it has finished and docs/results.png of its Results tab, then
-draws a 2 on the Draw tab and saves docs/draw.png. Settings and runs go to a temporary
-folder, not the user's.
+draws a 2 on the Draw tab and saves docs/draw.png, then tries the model on a few image files
+(digits written in dark ink on grey paper, and a text file) and saves docs/images.png.
+With `images`, only the last, with the bundled demo model (no training). Settings and runs
+go to a temporary folder, not the user's.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gui.main_window import MainWindow  # noqa: E402
 from gui.worker import leave_the_cores_to_training  # noqa: E402
+from tests.image_files import photo_of_a_digit  # noqa: E402
 
 
 def a_two() -> list[list[tuple[float, float]]]:
@@ -41,6 +44,27 @@ def show_tab(app: QApplication, window: MainWindow, title: str) -> None:
         app.processEvents()
 
 
+def try_images(app: QApplication, window: MainWindow, folder: Path, docs: Path) -> None:
+    """Drop-like: five photos of digits and a text file tried on the Draw tab."""
+    show_tab(app, window, "Draw")
+    files = []
+    for digit, size in [(3, (640, 480)), (5, (480, 640)), (8, (1200, 900)), (0, (300, 300)),
+                        (6, (800, 600))]:
+        files.append(folder / f"photo-of-a-{digit}.jpg")
+        photo_of_a_digit(digit, size).save(files[-1], quality=90)
+    files.append(folder / "shopping-list.txt")
+    files[-1].write_text("milk, eggs")
+    window.draw.try_images([(path.name, path) for path in files])
+    while window.draw.images.busy() or len(window.draw.images.results()) < len(files):
+        app.processEvents()
+    window.draw.images.select(1)
+    for _ in range(20):
+        app.processEvents()
+    window.grab().save(str(docs / "images.png"))
+    answers = [window.draw.images.table.item(row, 2).text() for row in range(len(files))]
+    print(f"Saved docs/images.png; the answers: {', '.join(answers)}.")
+
+
 def main() -> int:
     leave_the_cores_to_training()
     app = QApplication([])
@@ -54,6 +78,10 @@ def main() -> int:
         window.show()
         while not window.engine_ready():  # PyTorch loads behind the window
             app.processEvents()
+        if sys.argv[1:] == ["images"]:
+            try_images(app, window, Path(tmp), docs)
+            window.close()
+            return 0
         if not window.start_training():
             raise SystemExit("The window refused to train: "
                              + window.banner.text())
@@ -78,6 +106,7 @@ def main() -> int:
         window.grab().save(str(docs / "draw.png"))
         print("Saved docs/screenshot.png, docs/results.png and docs/draw.png; the drawing "
               f"reads as {window.draw.predicted_class()}.")
+        try_images(app, window, Path(tmp), docs)
         window.close()
     return 0
 
