@@ -265,9 +265,14 @@ def test_in_the_window_ctrl_v_pastes_text_into_a_field_and_an_image_onto_the_dra
     from tests.gui.windows import open_window
 
     window = open_window(qtbot, tmp_path)
-    window.tabs.setCurrentWidget(window._draw_tab)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
+    # On another tab the Draw tab's keys are off: Ctrl+V does not switch to images.
+    QApplication.clipboard().setImage(qimage(colour_pattern()))
+    qtbot.keyClick(window.tabs.currentWidget(), Qt.Key.Key_V,
+                   Qt.KeyboardModifier.ControlModifier)
+    assert not window.draw.showing_images() and not window.draw.images.busy()
+    window.tabs.setCurrentWidget(window._draw_tab)
     field = window.settings_panel.findChild(QLineEdit, "data_dir")
     field.setFocus()
     field.clear()
