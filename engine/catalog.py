@@ -31,6 +31,9 @@ class DatasetInfo:
     known_shape: tuple[int, int, int] | None = None
     # What a first use downloads, in MiB as file managers show it ("MB"); None: nothing.
     download_mb: int | None = None
+    # Handwriting made as MNIST was: white strokes on black, cropped and centred. An image
+    # of writing is given the same treatment before such a model reads it.
+    mnist_style: bool = False
 
     @property
     def download_size(self) -> str:
@@ -80,12 +83,12 @@ DATASET_INFO: dict[str, DatasetInfo] = {
             "mnist-sample", "MNIST sample (bundled)",
             "10,000 real handwritten MNIST digits shipped with the app (8,000 to train on, "
             "2,000 to test): works offline, trains in seconds.",
-            downloads=False, known_shape=(1, 28, 10)),
+            downloads=False, known_shape=(1, 28, 10), mnist_style=True),
         DatasetInfo(
             "mnist", "MNIST",
             "70,000 handwritten digits, 28x28 greyscale (60,000 train / 10,000 test). Read "
             "from the data folder, or downloaded there (11 MB).",
-            downloads=True, known_shape=(1, 28, 10), download_mb=11),
+            downloads=True, known_shape=(1, 28, 10), download_mb=11, mnist_style=True),
         DatasetInfo(
             "fashion-mnist", "Fashion-MNIST",
             "70,000 photos of clothing in 10 classes, 28x28 greyscale (60,000 train / 10,000 "
@@ -97,19 +100,19 @@ DATASET_INFO: dict[str, DatasetInfo] = {
             "70,000 handwritten Japanese characters in cursive (kuzushiji), one per row of "
             "the hiragana table: 10 classes, 28x28 greyscale (60,000 train / 10,000 test). "
             "Read from the data folder, or downloaded (20 MB).",
-            downloads=True, known_shape=(1, 28, 10), download_mb=20),
+            downloads=True, known_shape=(1, 28, 10), download_mb=20, mnist_style=True),
         DatasetInfo(
             "emnist-digits", "EMNIST digits",
             "280,000 handwritten digits from NIST's forms, 28x28 greyscale (240,000 train / "
             "40,000 test): four times MNIST. Read from the data folder, or downloaded with "
             "the other EMNIST splits (536 MB).",
-            downloads=True, known_shape=(1, 28, 10), download_mb=536),
+            downloads=True, known_shape=(1, 28, 10), download_mb=536, mnist_style=True),
         DatasetInfo(
             "emnist-letters", "EMNIST letters",
             "145,600 handwritten letters in 26 classes (capital and small letters together), "
             "28x28 greyscale (124,800 train / 20,800 test). Read from the data folder, or "
             "downloaded with the other EMNIST splits (536 MB).",
-            downloads=True, known_shape=(1, 28, 26), download_mb=536),
+            downloads=True, known_shape=(1, 28, 26), download_mb=536, mnist_style=True),
         DatasetInfo(
             "svhn", "SVHN house numbers",
             "99,289 digits cropped from Street View photos of house numbers, 32x32 colour "

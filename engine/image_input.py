@@ -15,11 +15,13 @@ Decisions, for images no training set prepares:
 - Huge images are decoded small: a JPEG decodes straight at 1/2..1/8 scale (8000x8000: a
   third of a second, ~10 MB), other formats are decoded whole once (an 8000x8000 PNG: a few
   seconds, ~250 MB, off the GUI thread) and shrunk at once to WORKING_SIDE.
-- A digit model (MNIST-like, `is_digits`) gets MNIST's own treatment instead
+- A model of MNIST-style handwriting (digits, and the datasets the catalog marks
+  `mnist_style`: EMNIST letters, Kuzushiji-MNIST) gets MNIST's own treatment instead
   (`engine.predict.preprocess_image`): a photo of a dark digit on light paper is inverted to
   white on black, cropped to its ink, scaled into 20x20 and centred by mass in 28x28, as
   the canvas's drawings are. Squashing the whole photo would hand the model a frame-filling
-  dark-on-light picture unlike any digit it learned from.
+  dark-on-light picture unlike any character it learned from. A digit model also says when
+  the image does not look like a digit (`engine.predict.doubt_about_digit`).
 """
 
 from __future__ import annotations
@@ -78,7 +80,13 @@ class InputRecipe:
     input_size: int  # side of the network's input
     mean: tuple[float, ...]  # per channel, on the 0..1 scale
     std: tuple[float, ...]
-    is_digits: bool  # MNIST-like digits: MNIST's crop-and-centre treatment
+    is_digits: bool  # handwritten digits 0-9: judged as a digit, too
+    mnist_style: bool = False  # white handwriting on black: MNIST's crop-and-centre
+
+    @property
+    def handwriting(self) -> bool:
+        """Whether an image gets MNIST's treatment (see the module docstring)."""
+        return self.is_digits or self.mnist_style
 
     def __post_init__(self) -> None:
         if self.channels not in (1, 3):
@@ -103,7 +111,8 @@ class InputRecipe:
         stored = known[1] if known is not None else ckpt.input_size
         return cls(channels=ckpt.in_channels, stored_size=stored,
                    input_size=ckpt.input_size, mean=tuple(ckpt.mean), std=tuple(ckpt.std),
-                   is_digits=ckpt.is_digits)
+                   is_digits=ckpt.is_digits,
+                   mnist_style=info is not None and info.mnist_style)
 
     def describe(self) -> str:
         """'3×224×224' — the tensor's shape, as a caption says it."""
@@ -157,14 +166,14 @@ def to_model_input(image: Image.Image, recipe: InputRecipe, name: str = "the ima
                    device: str | torch.device = "cpu") -> ModelInput:
     """A decoded image (read_image) -> the model's input, normalised as in training.
 
-    For a digit model, an image with no digit in it (blank, or a 1x1 pixel) is fed as it
-    is, squashed like any other image, and the note says so; a digit model that doubts
-    the image is a digit says that too.
+    For a handwriting model, an image with no writing in it (blank, or a 1x1 pixel) is fed
+    as it is, squashed like any other image, and the note says so; a digit model that
+    doubts the image is a digit says that too.
     """
     note = ""
     pixels = None
-    if recipe.is_digits:
-        pixels, note = _digit_pixels(image, name)
+    if recipe.handwriting:
+        pixels, note = _handwriting_pixels(image, name, recipe.is_digits)
     if pixels is None:
         flat = _flattened(image).convert("L" if recipe.channels == 1 else "RGB")
         side = recipe.stored_size
@@ -280,18 +289,20 @@ def _flattened(image: Image.Image) -> Image.Image:
     return flat.convert("L") if image.mode == "LA" else flat
 
 
-def _digit_pixels(image: Image.Image, name: str) -> tuple[torch.Tensor | None, str]:
+def _handwriting_pixels(image: Image.Image, name: str,
+                        digits: bool) -> tuple[torch.Tensor | None, str]:
     """MNIST's treatment (see the module docstring): (1, 28, 28) float 0..1 and a note;
     None when the image holds no marks to treat."""
     mode = "RGBA" if image.mode in ("LA", "RGBA") else "L"
-    digit = preprocess_image(np.asarray(image.convert(mode)))
-    if digit is None:
-        return None, (f"No digit found in {name} (it is blank or too faint): the model "
+    field = preprocess_image(np.asarray(image.convert(mode)))
+    if field is None:
+        what = "digit" if digits else "writing"
+        return None, (f"No {what} found in {name} (it is blank or too faint): the model "
                       "reads it as it is, which may mean little.")
-    doubt = doubt_about_digit(digit)
+    doubt = doubt_about_digit(field) if digits else None
     note = "" if doubt is None else (f"{name} does not look like a single digit "
                                      f"({doubt.kind}): the answer may mean little.")
-    return torch.from_numpy(digit).view(1, FIELD_SIZE, FIELD_SIZE), note
+    return torch.from_numpy(field).view(1, FIELD_SIZE, FIELD_SIZE), note
 
 
 def _per_channel(values: Sequence[float], recipe: InputRecipe,

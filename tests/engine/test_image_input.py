@@ -84,7 +84,7 @@ def test_the_recipe_is_read_from_the_checkpoint():
     bundled = load_checkpoint(BUNDLED)
     assert InputRecipe.from_checkpoint(bundled) == InputRecipe(
         channels=1, stored_size=28, input_size=32, mean=bundled.mean, std=bundled.std,
-        is_digits=True)
+        is_digits=True, mnist_style=True)
     cifar = InputRecipe.from_checkpoint(checkpoint("cifar-cnn", "cifar10", 3, 32, CIFAR_MEAN,
                                                    CIFAR_STD, False))
     assert cifar == CIFAR
@@ -96,6 +96,27 @@ def test_the_recipe_is_read_from_the_checkpoint():
     newer = InputRecipe.from_checkpoint(checkpoint("cifar-cnn", "stl10", 3, 96, (0.4,) * 3,
                                                    (0.2,) * 3, False))
     assert (newer.stored_size, newer.input_size) == (96, 96)
+
+
+def test_handwriting_datasets_get_mnists_treatment_and_only_digits_are_judged_as_digits():
+    letters = InputRecipe.from_checkpoint(checkpoint("lenet5", "emnist-letters", 1, 32,
+                                                     (0.17,), (0.33,), False))
+    assert letters.handwriting and not letters.is_digits
+    fashion = InputRecipe.from_checkpoint(checkpoint("lenet5", "fashion-mnist", 1, 32,
+                                                     (0.29,), (0.35,), False))
+    assert not fashion.handwriting
+    # A photo of dark writing on paper: inverted, cropped and centred as MNIST's.
+    photo = photo_of_a_digit(7)
+    seen = as_seen(to_model_input(read_image(photo), letters).tensor, letters)
+    assert np.median(seen) == 0 and seen.max() == 255
+    squashed = as_seen(to_model_input(read_image(photo), fashion).tensor, fashion)
+    assert np.median(squashed) > 200  # light paper stays light for a photo model
+    # A filled square is no digit, but a letters model does not judge digits.
+    blob = np.full((200, 200), 230, np.uint8)
+    blob[40:160, 40:160] = 20
+    assert to_model_input(Image.fromarray(blob), letters, "square.png").note == ""
+    blank = to_model_input(Image.new("L", (50, 50), 200), letters, "blank.png")
+    assert "No writing found in blank.png" in blank.note
 
 
 def test_a_recipe_that_cannot_work_is_refused():
