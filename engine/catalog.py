@@ -34,6 +34,9 @@ class DatasetInfo:
     # Handwriting made as MNIST was: white strokes on black, cropped and centred. An image
     # of writing is given the same treatment before such a model reads it.
     mnist_style: bool = False
+    # Objects cut from a plain background, fitted into the frame and negated (Fashion-MNIST's
+    # making): a photo of an object on white is treated the same way.
+    objects_on_black: bool = False
 
     @property
     def download_size(self) -> str:
@@ -94,7 +97,7 @@ DATASET_INFO: dict[str, DatasetInfo] = {
             "70,000 photos of clothing in 10 classes, 28x28 greyscale (60,000 train / 10,000 "
             "test). Read from the data folder or Debian's dataset-fashion-mnist package, or "
             "downloaded (30 MB).",
-            downloads=True, known_shape=(1, 28, 10), download_mb=30),
+            downloads=True, known_shape=(1, 28, 10), download_mb=30, objects_on_black=True),
         DatasetInfo(
             "kmnist", "Kuzushiji-MNIST",
             "70,000 handwritten Japanese characters in cursive (kuzushiji), one per row of "

@@ -22,6 +22,9 @@ Decisions, for images no training set prepares:
   the canvas's drawings are. Squashing the whole photo would hand the model a frame-filling
   dark-on-light picture unlike any character it learned from. A digit model also says when
   the image does not look like a digit (`engine.predict.doubt_about_digit`).
+- A model of objects on black (Fashion-MNIST) gets that dataset's making: the object is cut
+  from its plain background, fitted into the frame keeping its shape, centred, and negated
+  when the background is light (a product photo on white becomes an object on black).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from PIL import Image, UnidentifiedImageError
 
 from engine.catalog import DATASET_INFO
 from engine.data.pipeline import resize_and_normalise
-from engine.predict import FIELD_SIZE, doubt_about_digit, preprocess_image
+from engine.predict import FIELD_SIZE, MIN_CONTRAST, doubt_about_digit, preprocess_image
 
 if TYPE_CHECKING:
     from engine.checkpoint import Checkpoint
@@ -82,6 +85,7 @@ class InputRecipe:
     std: tuple[float, ...]
     is_digits: bool  # handwritten digits 0-9: judged as a digit, too
     mnist_style: bool = False  # white handwriting on black: MNIST's crop-and-centre
+    objects_on_black: bool = False  # objects cut out, fitted and negated: Fashion-MNIST's
 
     @property
     def handwriting(self) -> bool:
@@ -112,7 +116,8 @@ class InputRecipe:
         return cls(channels=ckpt.in_channels, stored_size=stored,
                    input_size=ckpt.input_size, mean=tuple(ckpt.mean), std=tuple(ckpt.std),
                    is_digits=ckpt.is_digits,
-                   mnist_style=info is not None and info.mnist_style)
+                   mnist_style=info is not None and info.mnist_style,
+                   objects_on_black=info is not None and info.objects_on_black)
 
     def describe(self) -> str:
         """'3×224×224' — the tensor's shape, as a caption says it."""
@@ -166,14 +171,16 @@ def to_model_input(image: Image.Image, recipe: InputRecipe, name: str = "the ima
                    device: str | torch.device = "cpu") -> ModelInput:
     """A decoded image (read_image) -> the model's input, normalised as in training.
 
-    For a handwriting model, an image with no writing in it (blank, or a 1x1 pixel) is fed
-    as it is, squashed like any other image, and the note says so; a digit model that
-    doubts the image is a digit says that too.
+    For a handwriting or objects-on-black model, an image with nothing on its background
+    (blank, or a 1x1 pixel) is fed as it is, squashed like any other image, and the note
+    says so; a digit model that doubts the image is a digit says that too.
     """
     note = ""
     pixels = None
     if recipe.handwriting:
         pixels, note = _handwriting_pixels(image, name, recipe.is_digits)
+    elif recipe.objects_on_black and recipe.channels == 1:
+        pixels, note = _object_pixels(image, name, recipe.stored_size)
     if pixels is None:
         flat = _flattened(image).convert("L" if recipe.channels == 1 else "RGB")
         side = recipe.stored_size
@@ -303,6 +310,34 @@ def _handwriting_pixels(image: Image.Image, name: str,
     note = "" if doubt is None else (f"{name} does not look like a single digit "
                                      f"({doubt.kind}): the answer may mean little.")
     return torch.from_numpy(field).view(1, FIELD_SIZE, FIELD_SIZE), note
+
+
+def _object_pixels(image: Image.Image, name: str,
+                   side: int) -> tuple[torch.Tensor | None, str]:
+    """Fashion-MNIST's making (see the module docstring): (1, side, side) float 0..1 and a
+    note; None when nothing stands out from the background."""
+    grey = np.asarray(_flattened(image).convert("L"), dtype=np.float32) / 255
+    border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
+    background = float(np.median(border))
+    if background > 0.5:  # an object on light paper or a white backdrop
+        grey, background = 1.0 - grey, 1.0 - background
+    standing_out = np.abs(grey - background) >= MIN_CONTRAST
+    # The backdrop becomes black, as Fashion-MNIST's pure white backdrops became.
+    grey = np.clip((grey - background) / max(1.0 - background, 1e-6), 0.0, 1.0)
+    if not standing_out.any():
+        return None, (f"No object found in {name} (it is plain): the model reads it as it "
+                      "is, which may mean little.")
+    rows = np.flatnonzero(standing_out.any(axis=1))
+    cols = np.flatnonzero(standing_out.any(axis=0))
+    crop = grey[rows[0] : rows[-1] + 1, cols[0] : cols[-1] + 1]
+    scale = side / max(crop.shape)
+    width, height = max(1, round(crop.shape[1] * scale)), max(1, round(crop.shape[0] * scale))
+    fitted = np.asarray(Image.fromarray(crop).resize((width, height),
+                                                     Image.Resampling.BILINEAR))
+    field = np.zeros((side, side), dtype=np.float32)
+    top, left = (side - height) // 2, (side - width) // 2
+    field[top : top + height, left : left + width] = fitted
+    return torch.from_numpy(np.clip(field, 0.0, 1.0)).view(1, side, side), ""
 
 
 def _per_channel(values: Sequence[float], recipe: InputRecipe,

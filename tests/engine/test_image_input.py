@@ -39,7 +39,12 @@ IMAGENET = InputRecipe(channels=3, stored_size=224, input_size=224, mean=IMAGENE
                        std=IMAGENET_STD, is_digits=False)
 DIGITS = InputRecipe(channels=1, stored_size=28, input_size=32, mean=(0.1307,),
                      std=(0.3081,), is_digits=True)
-RECIPES = {"fashion": FASHION, "cifar": CIFAR, "imagenet": IMAGENET, "digits": DIGITS}
+LETTERS = InputRecipe(channels=1, stored_size=28, input_size=28, mean=(0.17,), std=(0.33,),
+                      is_digits=False, mnist_style=True)
+OBJECTS = InputRecipe(channels=1, stored_size=28, input_size=28, mean=(0.286,), std=(0.353,),
+                      is_digits=False, objects_on_black=True)
+RECIPES = {"grey": FASHION, "cifar": CIFAR, "imagenet": IMAGENET, "digits": DIGITS,
+           "letters": LETTERS, "objects": OBJECTS}
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +114,9 @@ def test_handwriting_datasets_get_mnists_treatment_and_only_digits_are_judged_as
     photo = photo_of_a_digit(7)
     seen = as_seen(to_model_input(read_image(photo), letters).tensor, letters)
     assert np.median(seen) == 0 and seen.max() == 255
-    squashed = as_seen(to_model_input(read_image(photo), fashion).tensor, fashion)
+    cifar = InputRecipe.from_checkpoint(checkpoint("cifar-cnn", "cifar10", 3, 32,
+                                                   CIFAR_MEAN, CIFAR_STD, False))
+    squashed = as_seen(to_model_input(read_image(photo), cifar).tensor, cifar)
     assert np.median(squashed) > 200  # light paper stays light for a photo model
     # A filled square is no digit, but a letters model does not judge digits.
     blob = np.full((200, 200), 230, np.uint8)
@@ -117,6 +124,25 @@ def test_handwriting_datasets_get_mnists_treatment_and_only_digits_are_judged_as
     assert to_model_input(Image.fromarray(blob), letters, "square.png").note == ""
     blank = to_model_input(Image.new("L", (50, 50), 200), letters, "blank.png")
     assert "No writing found in blank.png" in blank.note
+
+
+def test_a_fashion_model_sees_a_product_photo_on_white_as_an_object_on_black():
+    fashion = InputRecipe.from_checkpoint(checkpoint("lenet5", "fashion-mnist", 1, 28,
+                                                     (0.29,), (0.35,), False))
+    assert fashion.objects_on_black and not fashion.handwriting
+    photo = np.full((300, 400), 245, np.uint8)  # a white backdrop
+    photo[100:200, 50:250] = 60  # a dark bag, twice as wide as high, off-centre
+    seen = as_seen(to_model_input(Image.fromarray(photo), fashion).tensor, fashion)
+    assert seen.shape == (28, 28)
+    assert seen[0].max() <= 1 and seen[-1].max() <= 1  # a black background, as in training
+    rows = np.flatnonzero(seen.max(axis=1) > 128)
+    cols = np.flatnonzero(seen.max(axis=0) > 128)
+    assert (cols[0], cols[-1]) == (0, 27)  # fitted to the frame's width, centred
+    assert abs(rows.mean() - 13.5) <= 0.5 and 13 <= len(rows) <= 15
+    # The dark bag now light, as Fashion-MNIST's: its contrast with the backdrop kept.
+    assert abs(int(seen[14, 14]) - round((245 - 60) / 245 * 255)) <= 2
+    plain = to_model_input(Image.new("L", (20, 20), 240), fashion, "wall.png")
+    assert "No object found in wall.png" in plain.note
 
 
 def test_a_recipe_that_cannot_work_is_refused():
