@@ -179,7 +179,7 @@ def to_model_input(image: Image.Image, recipe: InputRecipe, name: str = "the ima
     pixels = None
     if recipe.handwriting:
         pixels, note = _handwriting_pixels(image, name, recipe.is_digits)
-    elif recipe.objects_on_black and recipe.channels == 1:
+    elif recipe.objects_on_black:
         pixels, note = _object_pixels(image, name, recipe.stored_size)
     if pixels is None:
         flat = _flattened(image).convert("L" if recipe.channels == 1 else "RGB")

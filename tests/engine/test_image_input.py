@@ -145,6 +145,21 @@ def test_a_fashion_model_sees_a_product_photo_on_white_as_an_object_on_black():
     assert "No object found in wall.png" in plain.note
 
 
+def test_a_pretrained_colour_network_on_a_grey_dataset_gets_the_grey_treatment_repeated():
+    """A network pretrained on ImageNet takes 3 channels; fine-tuned on Fashion-MNIST or
+    MNIST it was fed their grey images repeated into the 3 (and ImageNet's mean/std)."""
+    photo = np.full((300, 400), 245, np.uint8)
+    photo[100:200, 50:250] = 60
+    for dataset, source in [("fashion-mnist", Image.fromarray(photo)),
+                            ("mnist", photo_of_a_digit(7))]:
+        recipe = InputRecipe.from_checkpoint(checkpoint("cifar-cnn", dataset, 3, 224,
+                                                        IMAGENET_MEAN, IMAGENET_STD, False))
+        seen = as_seen(to_model_input(read_image(source), recipe).tensor, recipe)
+        assert seen.shape == (224, 224, 3)
+        assert abs(seen.astype(int)[..., 0] - seen[..., 2]).max() <= 1  # grey, repeated
+        assert seen[0].max() <= 1 and seen[112].max() >= 150  # light on black
+
+
 def test_a_recipe_that_cannot_work_is_refused():
     with pytest.raises(ValueError, match="1 \\(grey\\) or 3"):
         InputRecipe(channels=2, stored_size=28, input_size=28, mean=(0, 0), std=(1, 1),
