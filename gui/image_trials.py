@@ -104,7 +104,7 @@ def _expand_folders(paths: Sequence[Path]) -> list[Path]:
 
 class PixelView(QWidget):
     """An image enlarged pixel for pixel (nearest neighbour): whole multiples of its size
-    where two or more fit, else as large as fits."""
+    where two or more fit, else as large as fits (smoothed where that is smaller)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -133,8 +133,16 @@ class PixelView(QWidget):
         painter = QPainter(self)
         painter.fillRect(self.rect(), self.palette().color(QPalette.ColorRole.Window))
         if self._image is not None:
-            painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
-            painter.drawImage(self.image_rect(), self._image)
+            target = self.image_rect()
+            # Enlarged: each pixel a sharp square. Shrunk (a 224x224 input in a small
+            # window): smoothed, or whole rows and columns would vanish.
+            if target.width() < self._image.width():
+                painter.drawImage(target.topLeft(), self._image.scaled(
+                    target.size(), Qt.AspectRatioMode.IgnoreAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation))
+            else:
+                painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+                painter.drawImage(target, self._image)
         painter.end()
 
 

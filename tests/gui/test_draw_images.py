@@ -335,3 +335,19 @@ def test_at_most_max_images_are_taken_from_a_drop_and_the_rest_counted(tmp_path)
     sources, left_out = sources_from_mime(file_urls(tmp_path))
     assert len(sources) == MAX_IMAGES and left_out == 3
     assert sources[0][0] == "0000.png"
+
+
+def test_the_pixel_view_enlarges_by_whole_multiples_and_fits_a_large_input(qtbot):
+    from gui.image_trials import PixelView
+
+    view = PixelView()
+    qtbot.addWidget(view)
+    view.resize(200, 230)
+    view.set_pixels(np.zeros((28, 28), np.uint8))
+    assert (view.image_rect().width(), view.image_rect().height()) == (196, 196)  # 7x
+    view.set_pixels(np.full((224, 224, 3), 200, np.uint8))  # a pretrained network's input
+    rect = view.image_rect()
+    assert (rect.width(), rect.height()) == (200, 200) and view.rect().contains(rect)
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.grab().toImage().pixelColor(rect.center()).red() == 200
