@@ -18,6 +18,9 @@ class ArchInfo:
     title: str  # what a person reads
     description: str  # one line a learner understands
     input_size: int | None  # square input size the architecture expects; None = dataset's own
+    # Starts from ImageNet weights (torchvision's model zoo, engine/pretrained.py): takes
+    # 3-channel images normalised with ImageNet's mean/std; its head is replaced.
+    pretrained: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,18 @@ ARCHITECTURES: dict[str, ArchInfo] = {
         ArchInfo("resnet18", "ResNet-18",
                  "torchvision's 18-layer residual network with a small-image first layer; "
                  "32x32.", 32),
+        ArchInfo("resnet18-imagenet", "ResNet-18 (pretrained on ImageNet)",
+                 "torchvision's ResNet-18 with its ImageNet weights and a new last layer for "
+                 "your classes; 224x224 colour input, 11.7 million parameters.", 224,
+                 pretrained=True),
+        ArchInfo("mobilenet-v3-small-imagenet", "MobileNetV3-small (pretrained on ImageNet)",
+                 "torchvision's MobileNetV3-small with its ImageNet weights and a new last "
+                 "layer: small and fast (2.5 million parameters); 224x224 colour input.", 224,
+                 pretrained=True),
+        ArchInfo("efficientnet-b0-imagenet", "EfficientNet-B0 (pretrained on ImageNet)",
+                 "torchvision's EfficientNet-B0 with its ImageNet weights and a new last "
+                 "layer: the most accurate of the three (5.3 million parameters); 224x224 "
+                 "colour input.", 224, pretrained=True),
     )
 }
 
@@ -153,6 +168,27 @@ DATASET_INFO: dict[str, DatasetInfo] = {
             downloads=False, uses_image_size=True),
     )
 }
+
+
+def is_pretrained(arch: str) -> bool:
+    """Whether arch starts from ImageNet weights (an unknown id: no)."""
+    info = ARCHITECTURES.get(arch)
+    return info is not None and info.pretrained
+
+
+def network_channels(arch: str, data_channels: int) -> int:
+    """The channels arch is fed: pretrained networks take colour, so greyscale images are
+    repeated into 3 channels for them; every other network takes the data's own."""
+    return 3 if is_pretrained(arch) else data_channels
+
+
+def image_size_to_load(arch: str, image_size: int) -> int:
+    """The square size an image folder is loaded at: the config's image size when set, else
+    the size the network expects (224 for the pretrained ones), else 32."""
+    if image_size:
+        return image_size
+    info = ARCHITECTURES.get(arch)
+    return info.input_size if info is not None and info.input_size else 32
 
 
 def arch_title(name: str) -> str:

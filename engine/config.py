@@ -17,6 +17,10 @@ from engine.catalog import ARCHITECTURES, DATASET_INFO
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
+# Pretrained networks: train only the new last layer, or every layer (the pretrained ones at
+# BACKBONE_LR_FACTOR times the learning rate).
+FINE_TUNE_MODES = ("head", "all")
+BACKBONE_LR_FACTOR = 0.1
 # Stored unexpanded, so configs and checkpoints do not carry one person's home folder.
 DEFAULT_DATA_DIR = "~/.traindesk/data"
 DEFAULT_RUNS_DIR = str(Path.home() / ".traindesk" / "runs")
@@ -43,6 +47,14 @@ class TrainConfig:
     arch: str = field(default="lenet5", metadata=_meta("Architecture", "Network to train."))
     dataset: str = field(
         default="mnist-sample", metadata=_meta("Dataset", "Images to train and test on.")
+    )
+    fine_tune: str = field(
+        default="head",
+        metadata=_meta("Pretrained layers", "For networks pretrained on ImageNet: head = train "
+                       "only the new last layer, the pretrained layers stay as they are "
+                       "(fast; best for a few hundred images); all = fine-tune every layer, "
+                       "the pretrained ones at a tenth of the learning rate.",
+                       FINE_TUNE_MODES),
     )
     data_dir: str = field(
         default=DEFAULT_DATA_DIR,
@@ -128,6 +140,9 @@ class TrainConfig:
         if not _one_of(self.dataset, DATASET_INFO):
             found["dataset"] = f"Unknown dataset {_quoted(self.dataset)}. Choose one of: " + \
                 ", ".join(DATASET_INFO) + "."
+        if not _one_of(self.fine_tune, FINE_TUNE_MODES):
+            found["fine_tune"] = ("Pretrained layers must be one of: "
+                                  + ", ".join(FINE_TUNE_MODES) + ".")
         folder_problem = _data_dir_problem(self.data_dir, self.dataset == "folder")
         if folder_problem:
             found["data_dir"] = folder_problem

@@ -146,6 +146,7 @@ class MissingData:
     files: tuple[str, ...]  # their names
     source: str  # where to download them from
     details: str  # what went wrong, e.g. each mirror's error
+    kind: str = "dataset"  # "dataset" | "weights" (a pretrained network's ImageNet weights)
 
 
 @dataclass(frozen=True)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torchvision
 from torch import nn
 
+from engine import pretrained
 from engine.catalog import ARCHITECTURES
 
 MIN_IMAGE_SIZE = 8  # every builder works from here up (the config allows 8..512)
@@ -247,6 +249,9 @@ _BUILDERS: dict[str, Callable[[int, int, int], nn.Module]] = {
     "nin": nin,
     "googlenet": googlenet,
     "resnet18": resnet18,
+    # torchvision's zoo, with random weights: the trainer loads ImageNet's into a fresh run
+    # (engine.pretrained), a checkpoint's load over them as they are.
+    **{name: partial(pretrained.build, name) for name in pretrained.ZOO},
 }
 
 # Titles, descriptions and input sizes live in the torch-free catalog (engine.catalog).

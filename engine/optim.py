@@ -8,8 +8,17 @@ from torch import nn
 from engine.config import TrainConfig
 
 
+def parameter_groups(model: nn.Module, lr: float) -> list[dict]:
+    """The optimizer's parameter groups: one at `lr`, or those a pretrained network asks
+    for (engine.pretrained: its new head at lr, its pretrained layers at a tenth). Each
+    group keeps its `lr_scale`, so a changed rate keeps the groups' ratio."""
+    groups = getattr(model, "lr_groups", None) or [(list(model.parameters()), 1.0)]
+    return [{"params": params, "lr": lr * scale, "lr_scale": scale}
+            for params, scale in groups]
+
+
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    params = model.parameters()
+    params = parameter_groups(model, config.lr)
     if config.optimizer == "sgd":
         return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
                                nesterov=config.nesterov, weight_decay=config.weight_decay)
@@ -32,8 +41,10 @@ def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,
     if config.schedule == "cosine":
         return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total_steps)
     if config.schedule == "onecycle":
-        return torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=config.lr,
-                                                   total_steps=total_steps)
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=[config.lr * group.get("lr_scale", 1.0)
+                               for group in optimizer.param_groups],
+            total_steps=total_steps)
     return None
 
 
@@ -53,7 +64,7 @@ def change_lr(optimizer: torch.optim.Optimizer,
     """
     if scheduler is None:
         for group in optimizer.param_groups:
-            group["lr"] = new_lr
+            group["lr"] = new_lr * group.get("lr_scale", 1.0)
         return
     factor = new_lr / old_lr
     for group in optimizer.param_groups:

@@ -18,9 +18,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine import analysis, run_folder, runs
+from engine import analysis, pretrained, run_folder, runs
 from engine.analysis import Evaluation
-from engine.catalog import arch_title, dataset_title
+from engine.catalog import arch_title, dataset_title, image_size_to_load, is_pretrained
 from engine.changes import change_label, changeable_fields
 from engine.checkpoint import (
     Checkpoint,
@@ -58,7 +58,7 @@ FLUSH_SECONDS = 0.1  # how often per-batch numbers are read back from the device
 # The run's duration is estimated once these many batches and seconds of training are done.
 ESTIMATE_AFTER_BATCHES = 5
 ESTIMATE_AFTER_SECONDS = 2.0
-EVAL_BATCH = 1024
+EVAL_BATCH = 1024  # images of 32x32 per evaluation batch; fewer of larger images
 
 
 class _SaveFailed(Exception):
@@ -148,6 +148,11 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _megabytes(data: ImageDataset) -> str:
+    size = (data.train_images.nbytes + data.test_images.nbytes) / 1e6
+    return f"{size:,.0f} MB" if size >= 10 else f"{size:.1f} MB"
+
+
 def _cpu_copy(state):
     """A deep copy of a (nested) state dict with every tensor copied to the CPU.
 
@@ -208,6 +213,8 @@ class Trainer:
         self.input_size = 0
         self.device: torch.device | None = None  # resolved by `prepare`
         self.release_data()  # no dataset on the device yet
+        self._input: pretrained.NetworkInput | None = None  # channels, mean, std fed
+        self._progress: Listener | None = None  # reports loading; a stop interrupts it
         self._optimizer: torch.optim.Optimizer | None = None
         self._scheduler = None
         self._scaler: torch.amp.GradScaler | None = None
@@ -278,9 +285,9 @@ class Trainer:
             history=list(self.history),
             changes=list(self.changes),
             class_names=self.dataset.class_names,
-            mean=self.dataset.mean,
-            std=self.dataset.std,
-            in_channels=self.dataset.channels,
+            mean=self._input.mean,
+            std=self._input.std,
+            in_channels=self._input.channels,
             input_size=self.input_size,
             is_digits=self.dataset.is_digits,
         )
@@ -335,9 +342,10 @@ class Trainer:
         config = self.config
         config.validate()
         self.device = device = resolve_device(config.device)
-        self.dataset = load_dataset(config.dataset, config.data_dir,
-                                    progress=_stoppable(listener, control or Control()),
-                                    image_size=config.image_size or 32)
+        self._progress = _stoppable(listener, control or Control())
+        self.dataset = load_dataset(config.dataset, config.data_dir, progress=self._progress,
+                                    image_size=image_size_to_load(config.arch,
+                                                                  config.image_size))
         resumed = load_checkpoint(self.resume_from) if self.resume_from else None
         self._prepare(device, resumed, listener)
         # A resumed run's last good state is its checkpoint as it was, with its settings.
@@ -449,13 +457,20 @@ class Trainer:
         torch.manual_seed(config.seed)  # same seed, same initial weights
         try:
             self.input_size = input_size_for(config.arch, data.image_size, config.image_size)
-            model = build_model(config.arch, data.channels, data.num_classes, self.input_size)
+            self._input = pretrained.network_input(config.arch, data)
+            model = build_model(config.arch, self._input.channels, data.num_classes,
+                                self.input_size)
         except ValueError as error:  # images or classes the network cannot take: no bug
             raise DatasetError(
                 f"{dataset_title(config.dataset)} ({data.num_classes} classes of "
                 f"{data.channels}x{data.image_size}x{data.image_size} images) cannot be trained "
                 f"as {arch_title(config.arch)}: {error}"
             ) from error
+        if is_pretrained(config.arch):
+            weights = (pretrained.load_imagenet_weights(model, config.arch, self._progress)
+                       if resumed is None else None)
+            pretrained.set_fine_tuning(model, config.arch, config.fine_tune)
+            listener(LogLine(pretrained.describe(config.arch, config.fine_tune, weights)))
         self.model = model.to(device)
         self._tuner = self._choose_threads(device)
         self._use_amp = config.amp and device.type == "cuda"
@@ -465,7 +480,8 @@ class Trainer:
         self._train_x, self._train_y, self._val_x, self._val_y = self._split(data, device)
         self._test_x = data.test_images.to(device)
         self._test_y = data.test_labels.to(device)
-        self._pipeline = BatchPipeline(data, self.input_size, device, augment=config.augment)
+        self._pipeline = BatchPipeline(data, self.input_size, device, augment=config.augment,
+                                       network_input=self._input)
         self._batches = self._batch_count(len(self._train_y))
         if self._batches == 0:
             raise DatasetError(
@@ -486,10 +502,11 @@ class Trainer:
             f"{dataset_title(config.dataset)}: {len(self._train_y):,} training, "
             f"{len(self._val_y):,} validation, {plural(len(self._test_y), 'test image')} of "
             f"{data.channels}x{data.image_size}x{data.image_size}, "
-            f"{plural(data.num_classes, 'class', 'classes')}."))
+            f"{plural(data.num_classes, 'class', 'classes')}, "
+            f"{_megabytes(data)} in memory."))
         listener(LogLine(f"{arch_title(config.arch)}: "
                          f"{plural(count_parameters(self.model), 'parameter')}, input "
-                         f"{data.channels}x{self.input_size}x{self.input_size}, on "
+                         f"{self._input.channels}x{self.input_size}x{self.input_size}, on "
                          f"{self._device_label(device)}."))
         listener(RunStart(
             arch=config.arch, dataset=config.dataset, device=self._device_label(device),
@@ -497,7 +514,7 @@ class Trainer:
             batches_per_epoch=self._batches, train_size=len(self._train_y),
             val_size=len(self._val_y), test_size=len(self._test_y),
             num_params=count_parameters(self.model), class_names=data.class_names,
-            input_shape=(data.channels, self.input_size, self.input_size),
+            input_shape=(self._input.channels, self.input_size, self.input_size),
             history=tuple(self.history), test_images=data.test_images.numpy(),
             test_labels=data.test_labels.numpy(), steps_done=self._steps_done,
             changes=tuple(self.changes)))
@@ -789,13 +806,15 @@ class Trainer:
             top_probs = torch.empty((n, kept), device=labels.device)
             top_classes = torch.empty((n, kept), device=labels.device, dtype=torch.long)
             true_probs = torch.empty(n, device=labels.device)
+        # The same pixels per batch whatever the size: 1024 images of 32x32, 20 of 224x224.
+        step = max(1, EVAL_BATCH * 32 * 32 // (self.input_size * self.input_size))
         with torch.inference_mode():
-            for start in range(0, n, EVAL_BATCH):
+            for start in range(0, n, step):
                 if control.stop_requested:
                     model.train()
                     raise StopRequested
-                x = self._pipeline(images[start:start + EVAL_BATCH])
-                y = labels[start:start + EVAL_BATCH]
+                x = self._pipeline(images[start:start + step])
+                y = labels[start:start + step]
                 logits = model(x).float()
                 loss_sum += loss_fn(logits, y)
                 if keep:

@@ -92,6 +92,10 @@ def load_dataset(
         if key in _cache:
             _cache.move_to_end(key)
             return _cache[key]
+        # The same data at another size (a folder for another network) or from older
+        # files is dropped first: a folder at 224x224 can take gigabytes.
+        for stale in [k for k in _cache if k[:2] == (name, directory)]:
+            del _cache[stale]
     dataset = spec.load(directory, progress or _ignore, image_size)
     # Fingerprint again: a download has just created the files the next call will find.
     key = (name, directory, size, _fingerprint(spec.sources(directory)))

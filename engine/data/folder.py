@@ -2,7 +2,13 @@
 
 Class names are the folder names, sorted (as torchvision's ImageFolder names them); every
 image is decoded once with PIL, resized to image_size x image_size and kept in memory like
-the other datasets.
+the other datasets. image_size is what the network takes (224 for the pretrained ones), so
+a folder can take much memory: 1,000 colour images at 224x224 are 150 MB. Before anything
+is decoded, the loader works out how much (said in its first progress message) and refuses,
+saying what to do, a folder that would not fit in the memory available. It does not fall
+back to reading batches from disk: the whole engine slices batches from in-memory tensors
+(no per-image work while training), and a folder that does not fit at 224x224 fits at a
+smaller image size, which a person can choose.
 
 Folders are walked with care for what real folders hold: hidden and system files (macOS's
 `._name` copies and `.DS_Store`, Windows' `Thumbs.db` and `desktop.ini`) are skipped, a link
@@ -29,6 +35,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 from engine.data.assemble import make_dataset
 from engine.data.types import DatasetError, ImageDataset, ProgressFn
 from engine.events import DataProgress
+from engine.memory import available_bytes, byte_text
 from engine.text import plural
 
 NAME = "folder"
@@ -41,6 +48,10 @@ SYSTEM_NAMES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "__macosx", "$recycle
                 "system volume information"}
 EXAMPLES = 3  # how many skipped names a note quotes
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485  # PIL's own warning limit
+# Loading needs the images once plus, for a greyscale folder, a third more for a moment;
+# training keeps them (and copies a validation split): half the free memory at most.
+MEMORY_SHARE = 0.5
+SMALLER_SIZES = (192, 160, 128, 96, 64, 32)  # image sizes suggested when one does not fit
 
 Samples = list[tuple[str, int]]  # (image path, class index), as ImageFolder lists them
 
@@ -107,7 +118,9 @@ def load_folder(root: Path, progress: ProgressFn, image_size: int) -> ImageDatas
     else:
         class_names, samples = _discover(root, skipped, seen_files)
         train, test = stratified_split(samples, TEST_FRACTION, SPLIT_SEED)
-    images, digests = _read_images([path for path, _ in train + test], image_size, progress)
+    paths = [path for path, _ in train + test]
+    _refuse_too_big(root, len(paths), image_size)
+    images, digests = _read_images(paths, image_size, progress)
     labels = np.array([label for _, label in train + test], dtype=np.int64)
     n = len(train)
     training_bytes = set(digests[:n])
@@ -228,24 +241,52 @@ def stratified_split(samples: Samples, test_fraction: float, seed: int) -> tuple
     return [samples[i] for i in sorted(train_idx)], [samples[i] for i in sorted(test_idx)]
 
 
+def memory_needed(count: int, size: int, channels: int = 3) -> int:
+    """Bytes that count images of size x size take in memory (uint8)."""
+    return count * channels * size * size
+
+
+def _refuse_too_big(root: Path, count: int, size: int) -> None:
+    """Refuse, before decoding anything, a folder whose images would not fit in memory
+    (counted as colour: whether they are all greyscale is known only once read)."""
+    available = available_bytes()
+    need = memory_needed(count, size)
+    if available is None or need <= available * MEMORY_SHARE:
+        return
+    fits = [s for s in SMALLER_SIZES
+            if s < size and memory_needed(count, s) <= available * MEMORY_SHARE]
+    smaller = (f"a smaller image size (the Image size setting or --image-size: {fits[0]} "
+               f"would take {byte_text(memory_needed(count, fits[0]))})" if fits
+               else "a smaller image size")
+    raise DatasetError(
+        f"The {count:,} images in {root} would take {byte_text(need)} of memory at "
+        f"{size}x{size} pixels, but only {byte_text(available)} is free (training needs "
+        f"room besides the images). Use {smaller}, fewer images, or a network that takes "
+        "smaller images; or close other programs.")
+
+
 def _read_images(paths: list[str], size: int,
                  progress: ProgressFn) -> tuple[np.ndarray, list[bytes]]:
     """(N, C, size, size) uint8 (C is 1 if every image is greyscale, else 3), and a digest
     of each file's bytes."""
-    images = np.empty((len(paths), size, size, 3), dtype=np.uint8)
+    images = np.empty((len(paths), 3, size, size), dtype=np.uint8)  # read straight in place
     digests = []
     all_grey = True
     step = max(1, len(paths) // PROGRESS_STEPS)
+    at = f"at {size}x{size} ({byte_text(images.nbytes)} in memory at most)"
     for i, path in enumerate(paths):
         if i % step == 0:
-            progress(DataProgress(NAME, "Loading images", i, len(paths)))
+            progress(DataProgress(NAME, f"Loading {len(paths):,} images {at}", i, len(paths)))
         pixels, grey, digest = _read_image(Path(path), size)
-        images[i] = pixels[..., np.newaxis] if grey else pixels
+        images[i] = pixels[np.newaxis] if grey else pixels.transpose(2, 0, 1)
         digests.append(digest)
         all_grey = all_grey and grey
-    progress(DataProgress(NAME, "Loaded all images", len(paths), len(paths)))
-    images = images.transpose(0, 3, 1, 2)
-    return np.ascontiguousarray(images[:, :1] if all_grey else images), digests
+    if all_grey:
+        images = np.ascontiguousarray(images[:, :1])
+    progress(DataProgress(NAME, f"Loaded {len(paths):,} images at {size}x{size} "
+                                f"({byte_text(images.nbytes)} in memory)",
+                          len(paths), len(paths)))
+    return images, digests
 
 
 def _read_image(path: Path, size: int) -> tuple[np.ndarray, bool, bytes]:

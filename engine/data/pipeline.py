@@ -7,17 +7,25 @@ than the tutorial's `DataLoader(transforms.Resize + ToTensor)` loop).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 import torch.nn.functional as F
 
 from engine.data.types import ImageDataset
+
+if TYPE_CHECKING:
+    from engine.pretrained import NetworkInput
 
 
 class BatchPipeline:
     """Normalises, resizes and (optionally) augments uint8 image batches.
 
     The order is: crop/flip augmentation on the stored size, then resize to the network's
-    input size, then normalise with the dataset's mean/std.
+    input size, then normalise with the dataset's mean/std, or with what `network_input`
+    says (a pretrained network: ImageNet's mean/std, greyscale repeated into 3 channels).
+    Resizing per batch keeps the dataset small in memory: CIFAR-10 fed to a 224x224
+    network stays 150 MB of 32x32 images instead of 7.5 GB.
     """
 
     def __init__(
@@ -27,15 +35,20 @@ class BatchPipeline:
         device: torch.device,
         augment: bool = False,
         pad: int | None = None,
+        network_input: NetworkInput | None = None,
     ) -> None:
         self.input_size = input_size
         self.augment = augment
         self.hflip = augment and dataset.hflip_ok
         # 4 px on 32x32 CIFAR (the classic recipe); proportionally less on 28x28 digits.
         self.pad = pad if pad is not None else max(1, round(dataset.image_size / 8))
-        shape = (1, dataset.channels, 1, 1)
-        self.mean = torch.tensor(dataset.mean, device=device).view(shape)
-        self.std = torch.tensor(dataset.std, device=device).view(shape)
+        channels = network_input.channels if network_input else dataset.channels
+        shape = (1, channels, 1, 1)
+        mean, std = ((network_input.mean, network_input.std) if network_input
+                     else (dataset.mean, dataset.std))
+        self.channels = channels
+        self.mean = torch.tensor(mean, device=device).view(shape)
+        self.std = torch.tensor(std, device=device).view(shape)
 
     def __call__(self, images: torch.Tensor, generator: torch.Generator | None = None,
                  train: bool = False) -> torch.Tensor:
@@ -45,6 +58,8 @@ class BatchPipeline:
             x = random_crop(x, self.pad, generator)
             if self.hflip:
                 x = random_hflip(x, generator)
+        # Greyscale for a colour network: normalising (B, 1, S, S) by 3-channel mean/std
+        # broadcasts it into 3 channels, after the resize (a third of the work).
         return resize_and_normalise(x, self.input_size, self.mean, self.std)
 
 
