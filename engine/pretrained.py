@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -117,15 +118,11 @@ def weights_path(arch: str) -> Path:
 def build(arch: str, in_channels: int, num_classes: int, image_size: int) -> nn.Module:
     """The zoo network with random weights and a head for num_classes (load the ImageNet
     weights with `load_imagenet_weights`; a checkpoint's weights load over it as they are).
-    Any image size from 32 up works (their pooling is adaptive); 224 is what they know."""
+    Any image size works (their pooling is adaptive), though 224 is what they know."""
     if in_channels != 3:
         raise ValueError(f"{arch_title(arch)} takes colour (3-channel) images, not "
                          f"{in_channels}-channel ones (greyscale images are repeated into 3 "
                          "channels for it).")
-    if image_size < 32:
-        raise ValueError(f"{arch_title(arch)} needs images of at least 32x32 pixels, not "
-                         f"{image_size}x{image_size}; use an image size of 32 or more "
-                         "(224 is what it was trained on).")
     model = torchvision.models.get_model(ZOO[arch].model, weights=None)
     parent, name = _head_parent(model, arch)
     old = getattr(parent, name)
@@ -156,10 +153,13 @@ def load_imagenet_weights(model: nn.Module, arch: str, progress: ProgressFn) -> 
             weights_enum(arch).url, model_dir=str(path.parent), file_name=path.name,
             map_location="cpu", progress=False, weights_only=True)
     except Exception as error:  # noqa: BLE001 - any unreadable file gets the same advice
+        why = ("it is not a weights file that loads without running code"
+               if isinstance(error, pickle.UnpicklingError)
+               else f"{type(error).__name__}: {str(error).splitlines()[0][:200]}")
         raise WeightsError(
-            f"The ImageNet weights file {path} cannot be read ({type(error).__name__}: "
-            f"{error}). Delete it and train again to download it afresh, or put an intact "
-            f"copy of {weights_enum(arch).url} there.") from error
+            f"The ImageNet weights file {path} cannot be read ({why}). Delete it and train "
+            f"again to download it afresh, or put an intact copy of "
+            f"{weights_enum(arch).url} there.") from error
     head_keys = {f"{ZOO[arch].head}.{key}" for key in head(model, arch).state_dict()}
     wanted = {key: value for key, value in model.state_dict().items() if key not in head_keys}
     if not isinstance(state, dict) or _shapes(state, head_keys) != _shapes(wanted, set()):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from engine.catalog import arch_title
+from engine.catalog import arch_title, network_channels
 from engine.models import MODELS, build_model
 
 CHANNELS = (1, 3)
@@ -55,13 +55,13 @@ def matching_networks(state: Mapping[str, torch.Tensor]) -> list[WeightsMatch]:
     state = unwrapped(state)
     found = []
     for arch in MODELS:
-        template = _meta_state(arch, 1, 10, 32)
+        template = _meta_state(arch, network_channels(arch, 1), 10, 32)
         if template is None or set(template) != set(state):
             continue  # other layer names: no size or channel count can make them fit
         num_classes = _class_count(arch, state, template)
         if num_classes is None:
             continue
-        for channels in CHANNELS:
+        for channels in sorted({network_channels(arch, c) for c in CHANNELS}):
             sizes = [size for size in _sizes(arch)
                      if _same_shapes(_meta_state(arch, channels, num_classes, size), state)]
             if sizes:
@@ -81,7 +81,7 @@ def _class_count(arch: str, state: Mapping[str, torch.Tensor],
                  template: Mapping[str, torch.Tensor]) -> int | None:
     """The class count the weights were built for: the first dimension of the tensors that
     change with it (found by building the network for one more class)."""
-    more = _meta_state(arch, 1, 11, 32) or {}
+    more = _meta_state(arch, network_channels(arch, 1), 11, 32) or {}
     counts = {state[key].shape[0] for key, value in template.items()
               if key in more and more[key].shape != value.shape
               and isinstance(state[key], torch.Tensor) and state[key].dim() >= 1}
