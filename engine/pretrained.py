@@ -56,13 +56,15 @@ class ZooNet:
     model: str  # torchvision.models.get_model's name
     weights: str  # the weights enum member
     head: str  # the attribute path of the last layer, replaced for the dataset's classes
+    name: str  # the network's own name, for messages
 
 
 ZOO: dict[str, ZooNet] = {
-    "resnet18-imagenet": ZooNet("resnet18", "IMAGENET1K_V1", "fc"),
+    "resnet18-imagenet": ZooNet("resnet18", "IMAGENET1K_V1", "fc", "ResNet-18"),
     "mobilenet-v3-small-imagenet": ZooNet("mobilenet_v3_small", "IMAGENET1K_V1",
-                                          "classifier.3"),
-    "efficientnet-b0-imagenet": ZooNet("efficientnet_b0", "IMAGENET1K_V1", "classifier.1"),
+                                          "classifier.3", "MobileNetV3-small"),
+    "efficientnet-b0-imagenet": ZooNet("efficientnet_b0", "IMAGENET1K_V1", "classifier.1",
+                                       "EfficientNet-B0"),
 }
 
 
@@ -164,8 +166,8 @@ def load_imagenet_weights(model: nn.Module, arch: str, progress: ProgressFn) -> 
     wanted = {key: value for key, value in model.state_dict().items() if key not in head_keys}
     if not isinstance(state, dict) or _shapes(state, head_keys) != _shapes(wanted, set()):
         raise WeightsError(
-            f"The file {path} does not hold {arch_title(arch)}'s ImageNet weights (its layer "
-            f"names or shapes differ). Delete it, or replace it with "
+            f"The file {path} does not hold the ImageNet weights of {ZOO[arch].name} (its "
+            f"layer names or shapes differ). Delete it, or replace it with "
             f"{weights_enum(arch).url}, and train again.")
     model.load_state_dict({k: v for k, v in state.items() if k not in head_keys},
                           strict=False)
@@ -179,14 +181,14 @@ def _shapes(state: dict, leave_out: set[str]) -> dict[str, tuple[int, ...]]:
 
 def _download(arch: str, path: Path, progress: ProgressFn) -> None:
     url = weights_enum(arch).url
-    title = f"{arch_title(arch)}'s ImageNet weights"
+    title = f"The ImageNet weights of {ZOO[arch].name}"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         download([url], path, None, arch_title(arch), progress)
         _check_hash(path)
     except (DownloadError, OSError) as error:
         raise WeightsMissing(
-            f"{_sentence(title)} ({path.name}) are not on this computer and downloading them "
+            f"{title} ({path.name}) are not on this computer and downloading them "
             f"failed (are you offline?). Download {url} and put it in {path.parent} as "
             f"{path.name} (torchvision's cache; TORCH_HOME moves it), or pick a network "
             f"that is not pretrained. (Details: {error})",
@@ -209,10 +211,6 @@ def _check_hash(path: Path) -> None:
         path.unlink(missing_ok=True)
         raise DownloadError(f"{path.name} arrived damaged (its SHA-256 does not start with "
                             f"{match.group(1)})")
-
-
-def _sentence(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def set_fine_tuning(model: nn.Module, arch: str, mode: str) -> None:

@@ -34,9 +34,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.catalog import DATASET_INFO, dataset_title
+from engine.catalog import DATASET_INFO, dataset_title, image_size_to_load
 from engine.config import TrainConfig
 from engine.events import DataProgress
+from engine.memory import byte_text
 from engine.text import plural
 from gui.background import JobFailed, LatestJob
 from gui.image_tiles import Section, Tile, TileSheet, dataset_pixels, qimage
@@ -268,7 +269,8 @@ class DataPanel(QWidget):
 
     @staticmethod
     def _key(config: TrainConfig) -> tuple:
-        return config.dataset, config.data_dir, config.image_size
+        return (config.dataset, config.data_dir,
+                image_size_to_load(config.arch, config.image_size))
 
     def _view(self, config: TrainConfig) -> tuple:
         return (*self._key(config), config.arch, config.augment, config.val_split)
@@ -293,7 +295,8 @@ class DataPanel(QWidget):
                                                                         config.data_dir):
             doing = "Downloading" if self._may_download else "Loading"
             self._set_status(f"{doing} {dataset_title(config.dataset)}…")
-        ask = _Ask(config.dataset, config.data_dir, config.image_size or 32, config.arch,
+        ask = _Ask(config.dataset, config.data_dir,
+                   image_size_to_load(config.arch, config.image_size), config.arch,
                    config.image_size, config.augment,
                    min(max(config.val_split, 0.0), 0.9), self._shuffle, self._augment_seed,
                    self._only_class, self._may_download)
@@ -475,6 +478,8 @@ def _prepare(ask: _Ask, progress: Callable[[DataProgress], None]) -> _Shown | _N
                        + (" (colour)" if data.channels == 3 else " (greyscale)"
                           if data.channels == 1 else "")),
         ("Classes", f"{data.num_classes}"),
+        ("In memory", byte_text(data.train_images.nbytes + data.test_images.nbytes)
+                      + " (uint8; batches are resized to the network's input as they go)"),
         ("Mean", _per_channel(data.mean)),
         ("Std", _per_channel(data.std)),
     ]

@@ -134,6 +134,9 @@ class RunBanner(QFrame):
         self._say(end.reason, text, actions)
 
     def show_missing_data(self, missing: MissingData) -> None:
+        if missing.kind == "weights":
+            self._show_missing_weights(missing)
+            return
         text = (f"{missing.title} is not on this computer and could not be downloaded "
                 f"(offline?).\nPut its files in {display_path(missing.folder)}, or use the "
                 "bundled MNIST sample.")
@@ -144,6 +147,16 @@ class RunBanner(QFrame):
             ("Open data folder", lambda: self._open(missing.folder)),
             ("Use the bundled MNIST sample", self.use_sample_requested.emit),
         ], details)
+
+    def _show_missing_weights(self, missing: MissingData) -> None:
+        text = (f"{missing.title} ({', '.join(missing.files)}) are not on this computer and "
+                "could not be downloaded (offline?).\nPut the file in "
+                f"{display_path(missing.folder)}, or pick a network that is not pretrained.")
+        details = (f"Download {missing.source} into {missing.folder} (torchvision's cache; "
+                   "the TORCH_HOME environment variable moves it).\n\nWhat went wrong:\n"
+                   + missing.details)
+        self._say("failed", text, [("Open weights folder", lambda: self._open(missing.folder))],
+                  details)
 
     def ask_about_slow_run(self, estimate: RunEstimate, arch: str) -> None:
         where = "the CPU" if estimate.device == "CPU" else estimate.device

@@ -35,8 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.catalog import ARCHITECTURES, DATASET_INFO
-from engine.config import MAX_THREADS, TrainConfig, config_fields
+from engine.catalog import ARCHITECTURES, DATASET_INFO, is_pretrained
+from engine.config import BACKBONE_LR_FACTOR, MAX_THREADS, TrainConfig, config_fields
 from gui.contrast import make_secondary
 from gui.lr_input import LogSpinBox
 
@@ -47,7 +47,7 @@ SETTINGS_GROUP = "train"
 
 # Fields missing here (added to TrainConfig later) still get an editor, in an "Other" box.
 FIELD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Model && data", ("arch", "dataset", "data_dir", "image_size", "val_split")),
+    ("Model && data", ("arch", "fine_tune", "dataset", "data_dir", "image_size", "val_split")),
     ("Optimisation", ("optimizer", "lr", "schedule", "momentum", "nesterov", "epochs",
                       "batch_size")),
     ("Regularisation && augmentation", ("weight_decay", "label_smoothing", "augment")),
@@ -60,6 +60,10 @@ SCHEDULE_TITLES = {
     "step": "Step (÷10 every third of the run)",
     "cosine": "Cosine annealing",
     "onecycle": "One-cycle",
+}
+FINE_TUNE_TITLES = {
+    "head": "Train only the new last layer",
+    "all": f"Fine-tune every layer (pretrained: lr ÷ {1 / BACKBONE_LR_FACTOR:g})",
 }
 ERROR_COLOR = "#b71c1c"  # AA (>= 4.5:1) on the window background
 ALWAYS_AVAILABLE_DEVICES = ("auto", "cpu")  # known without asking PyTorch
@@ -106,6 +110,7 @@ class SettingsPanel(QWidget):
         self._groups: list[QGroupBox] = []
         self._group_fields: dict[QGroupBox, list[str]] = {}
         self._row_widgets: dict[str, tuple[QLabel, QWidget]] = {}  # each field's label, editor
+        self._forms: dict[str, QFormLayout] = {}  # the form each field's row is in
         self._labels: list[QLabel] = []
         self._updating = False
         self._devices_known = False  # until set_devices: only auto and cpu are offered
@@ -282,6 +287,7 @@ class SettingsPanel(QWidget):
             label.setToolTip(help_text)
             label.setBuddy(editor)
         form.addRow(label, column)
+        self._forms[f.name] = form
         self._labels.append(label)
         self._row_widgets[f.name] = (label, column)
         self._rows[f.name] = _Row(editor, get, set_, note, error)
@@ -297,6 +303,9 @@ class SettingsPanel(QWidget):
             "device": _device_combo,
             "optimizer": lambda: _combo(
                 [(OPTIMIZER_TITLES.get(c, c), c) for c in f.metadata["choices"]]
+            ),
+            "fine_tune": lambda: _combo(
+                [(FINE_TUNE_TITLES.get(c, c), c) for c in f.metadata["choices"]]
             ),
             "schedule": lambda: _combo(
                 [(SCHEDULE_TITLES.get(c, c), c) for c in f.metadata["choices"]]
@@ -376,6 +385,7 @@ class SettingsPanel(QWidget):
             "dataset": getattr(DATASET_INFO.get(config.dataset), "description", ""),
             "data_dir": _data_dir_note(config.dataset),
             "image_size": _image_size_note(config.arch, config.image_size),
+            "fine_tune": _fine_tune_note(config.fine_tune, config.lr),
             "momentum": (
                 "SGD momentum."
                 if config.optimizer == "sgd"
@@ -389,6 +399,10 @@ class SettingsPanel(QWidget):
         }
         for name, row in self._rows.items():
             _show(row.note, "" if name in problems else notes.get(name, ""))
+        # Only pretrained networks have pretrained layers to freeze or fine-tune.
+        if "fine_tune" in self._forms:
+            self._forms["fine_tune"].setRowVisible(self._row_widgets["fine_tune"][0],
+                                                   is_pretrained(config.arch))
 
 
 def _arch_note(arch: str) -> str:
@@ -401,6 +415,19 @@ def _arch_note(arch: str) -> str:
     if f"{size}x{size}" in spec.description:  # most descriptions already end "; 32x32."
         return spec.description
     return f"{spec.description} Expects {size}×{size} input."
+
+
+def _fine_tune_note(mode: str, lr: Any) -> str:
+    if mode == "all":
+        rates = ""
+        if isinstance(lr, (int, float)) and lr > 0:
+            rates = f": the new last layer at {lr:.3g}, the pretrained ones at " \
+                    f"{lr * BACKBONE_LR_FACTOR:.3g}"
+        return (f"Every layer trains{rates}. The lower rate keeps the first steps of the new "
+                "layer from undoing what ImageNet taught.")
+    return ("The pretrained layers stay as ImageNet left them (their batch norm keeps its "
+            "statistics); only the new last layer learns. Fast, and a good start for a few "
+            "hundred images.")
 
 
 def _data_dir_note(dataset: str) -> str:

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 from torch import nn
 
+from engine.catalog import network_channels
 from engine.models import MODELS, build_model
 from engine.summary import ModelSummary, summarize
 
@@ -91,7 +92,9 @@ class SummaryPanel(QWidget):
         """Summarise a fresh `arch` for (in_channels, image_size, image_size) input.
 
         `image_size` is the size the network is fed (see engine.models.input_size_for).
+        A pretrained network is fed colour whatever the dataset's channels.
         """
+        in_channels = network_channels(arch, in_channels)
         key = (arch, in_channels, num_classes, image_size)
         if key == self._shown_key:
             return

@@ -181,7 +181,7 @@ def test_a_damaged_or_wrong_weights_file_is_refused_with_what_to_do(torch_home):
         pretrained.load_imagenet_weights(build_model(arch, 3, 2, 32), arch, print)
 
     torch.save(torchvision.models.mobilenet_v3_small().state_dict(), path)
-    with pytest.raises(pretrained.WeightsError, match="does not hold ResNet-18"):
+    with pytest.raises(pretrained.WeightsError, match="not hold the ImageNet weights of ResNet-18"):
         pretrained.load_imagenet_weights(build_model(arch, 3, 2, 32), arch, print)
 
 

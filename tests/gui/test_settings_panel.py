@@ -76,6 +76,7 @@ def custom_config(tmp_path) -> TrainConfig:
         augment=True,
         val_split=0.2,
         image_size=64,
+        fine_tune="all",
         seed=42,
         device="cpu",
         amp=False,  # the default: amp on a CPU is invalid, so it is round-tripped separately
