@@ -124,7 +124,7 @@ def test_both_version_flags_print_the_version():
 def test_help_is_named_as_invoked_lists_titles_examples_and_exit_codes():
     text = run_main_py("train", "--help", argv0="/usr/local/bin/traindesk").stdout
     assert text.startswith("usage: traindesk train")
-    assert "lenet5       LeNet-5 (classic)" in text
+    assert re.search(r"\n +lenet5 +LeNet-5 \(classic\)\n", text)
     assert re.search(r"\n +mnist-sample +MNIST sample \(bundled\)\n", text)
     # What a first use downloads is said before it does.
     assert re.search(r"\n +cifar100 +CIFAR-100 \(161 MB download\)\n", text)
