@@ -141,6 +141,20 @@ def test_cifar_shows_colour_images_with_their_class_names(make_panel, tmp_path):
     assert sum(panel.bars.counts()) == 200
 
 
+def test_an_image_folder_is_shown_at_the_size_the_network_takes_with_its_memory(
+        make_panel, qtbot, tmp_path):
+    write_image_folder(tmp_path, classes=2, per_class=5, size=40)
+    panel, settings, _ = make_panel(dataset="folder", data_dir=str(tmp_path))
+    assert panel.facts()["Image size"] == "32×32, 3 channels (colour)"
+    assert panel.facts()["In memory"].startswith("30.7 kB (uint8")  # 10 x 3 x 32 x 32
+
+    settings.set_config(settings.config().replace(arch="resnet18-imagenet"))
+    qtbot.waitUntil(lambda: panel.facts().get("Image size", "").startswith("224"),
+                    timeout=TIMEOUT_MS)
+    assert panel.facts()["Image size"] == "224×224, 3 channels (colour)"
+    assert panel.facts()["In memory"].startswith("1.5 MB (uint8")  # 10 x 3 x 224 x 224
+
+
 def test_37_classes_stay_readable(make_panel, tmp_path):
     names = [f"breed_{k:02d}" for k in range(37)]
     write_image_folder(tmp_path, classes=names, per_class=3, size=16)
