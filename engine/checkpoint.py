@@ -28,7 +28,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from engine import pretrained
 from engine.atomic_files import remove_stale_temp_files, temp_path
+from engine.catalog import is_pretrained
 from engine.config import TrainConfig
 from engine.data.cifar import CLASS_NAMES as CIFAR10_CLASSES
 from engine.events import SettingsChanged
@@ -369,18 +371,26 @@ def bare_weights_checkpoint(path: Path, state: dict[str, torch.Tensor]) -> Check
     photos = match.in_channels == 3 and match.num_classes == 10
     if digits:
         dataset, names, mean, std = "mnist", tuple("0123456789"), (0.1307,), (0.3081,)
-        said = "MNIST's digit classes 0-9 and MNIST's normalisation (mean 0.1307, std 0.3081)"
+        classes, normalisation = ("MNIST's digit classes 0-9",
+                                  "MNIST's normalisation (mean 0.1307, std 0.3081)")
     elif photos:
         dataset, names = "cifar10", CIFAR10_CLASSES
         mean, std = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)
-        said = ("CIFAR-10's classes (airplane … truck) and CIFAR-10's normalisation "
-                "(mean 0.49/0.48/0.45, std 0.25/0.24/0.26)")
+        classes, normalisation = ("CIFAR-10's classes (airplane … truck)",
+                                  "CIFAR-10's normalisation (mean 0.49/0.48/0.45, std "
+                                  "0.25/0.24/0.26)")
     else:
         dataset = "folder"
         names = tuple(f"class {i + 1}" for i in range(match.num_classes))
         mean, std = (0.5,) * match.in_channels, (0.5,) * match.in_channels
-        said = (f"classes numbered 1-{match.num_classes} and pixels scaled to -1..1 "
-                "(mean 0.5, std 0.5)")
+        classes = f"classes numbered 1-{match.num_classes}"
+        normalisation = "pixels scaled to -1..1 (mean 0.5, std 0.5)"
+    if is_pretrained(match.arch):  # torchvision's own weights, or fine-tuned from them
+        _size, mean, std = pretrained.preprocessing(match.arch)
+        normalisation = ("ImageNet's normalisation (mean " + "/".join(f"{m:.3f}" for m in mean)
+                         + ", std " + "/".join(f"{v:.3f}" for v in std)
+                         + "), which its weights expect")
+    said = f"{classes} and {normalisation}"
     assumed = (f"Opened bare weights (not a TrainDesk checkpoint) as {match.describe()}. "
                f"Assumed {said}; if they were trained otherwise, predictions will be wrong.")
     model_state = unwrapped(state)

@@ -367,3 +367,18 @@ def test_the_settings_take_the_fine_tuning_mode(photos):
     config = config_from_args(args)
     assert (config.arch, config.fine_tune) == ("efficientnet-b0-imagenet", "all")
     assert not config.problems()
+
+
+def test_torchvisions_own_weights_file_opens_as_the_pretrained_network(torch_home):
+    state = write_zoo_weights(torch_home, "resnet18-imagenet")
+    ckpt = load_checkpoint(pretrained.weights_path("resnet18-imagenet"))
+
+    assert ckpt.config.arch == "resnet18-imagenet" and len(ckpt.class_names) == 1000
+    assert (ckpt.in_channels, ckpt.input_size) == (3, 224)
+    assert ckpt.mean == pytest.approx(IMAGENET_MEAN) and ckpt.std == pytest.approx(IMAGENET_STD)
+    assert "ImageNet's normalisation" in ckpt.assumed
+    reference = torchvision.models.resnet18()
+    reference.load_state_dict(state)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        assert torch.equal(build_model_from_checkpoint(ckpt)(x), reference.eval()(x))
