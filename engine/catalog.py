@@ -79,15 +79,15 @@ ARCHITECTURES: dict[str, ArchInfo] = {
         ArchInfo("resnet18", "ResNet-18",
                  "torchvision's 18-layer residual network with a small-image first layer; "
                  "32x32.", 32),
-        ArchInfo("resnet18-imagenet", "ResNet-18 (pretrained on ImageNet)",
+        ArchInfo("resnet18-imagenet", "ResNet-18 (pretrained)",
                  "torchvision's ResNet-18 with its ImageNet weights and a new last layer for "
                  "your classes; 224x224 colour input, 11.7 million parameters.", 224,
                  pretrained=True),
-        ArchInfo("mobilenet-v3-small-imagenet", "MobileNetV3-small (pretrained on ImageNet)",
+        ArchInfo("mobilenet-v3-small-imagenet", "MobileNetV3-small (pretrained)",
                  "torchvision's MobileNetV3-small with its ImageNet weights and a new last "
                  "layer: small and fast (2.5 million parameters); 224x224 colour input.", 224,
                  pretrained=True),
-        ArchInfo("efficientnet-b0-imagenet", "EfficientNet-B0 (pretrained on ImageNet)",
+        ArchInfo("efficientnet-b0-imagenet", "EfficientNet-B0 (pretrained)",
                  "torchvision's EfficientNet-B0 with its ImageNet weights and a new last "
                  "layer: the most accurate of the three (5.3 million parameters); 224x224 "
                  "colour input.", 224, pretrained=True),

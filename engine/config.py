@@ -50,7 +50,7 @@ class TrainConfig:
     )
     fine_tune: str = field(
         default="head",
-        metadata=_meta("Pretrained layers", "For networks pretrained on ImageNet: head = train "
+        metadata=_meta("Fine-tuning", "For networks pretrained on ImageNet: head = train "
                        "only the new last layer, the pretrained layers stay as they are "
                        "(fast; best for a few hundred images); all = fine-tune every layer, "
                        "the pretrained ones at a tenth of the learning rate.",
@@ -141,7 +141,7 @@ class TrainConfig:
             found["dataset"] = f"Unknown dataset {_quoted(self.dataset)}. Choose one of: " + \
                 ", ".join(DATASET_INFO) + "."
         if not _one_of(self.fine_tune, FINE_TUNE_MODES):
-            found["fine_tune"] = ("Pretrained layers must be one of: "
+            found["fine_tune"] = ("Fine-tuning must be one of: "
                                   + ", ".join(FINE_TUNE_MODES) + ".")
         folder_problem = _data_dir_problem(self.data_dir, self.dataset == "folder")
         if folder_problem:

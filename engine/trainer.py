@@ -48,6 +48,7 @@ from engine.events import (
     RunStart,
     SettingsChanged,
 )
+from engine.memory import byte_text
 from engine.models import build_model, count_parameters, input_size_for
 from engine.optim import build_optimizer, build_scheduler, change_lr, swap_optimizer
 from engine.run_folder import RunFolder, RunFolderError
@@ -146,11 +147,6 @@ def _stoppable(listener: Listener, control: Control) -> Listener:
 def _sentence(text: str) -> str:
     """text with its first letter capitalised (str.capitalize would lower a path's)."""
     return text[:1].upper() + text[1:]
-
-
-def _megabytes(data: ImageDataset) -> str:
-    size = (data.train_images.nbytes + data.test_images.nbytes) / 1e6
-    return f"{size:,.0f} MB" if size >= 10 else f"{size:.1f} MB"
 
 
 def _cpu_copy(state):
@@ -503,7 +499,7 @@ class Trainer:
             f"{len(self._val_y):,} validation, {plural(len(self._test_y), 'test image')} of "
             f"{data.channels}x{data.image_size}x{data.image_size}, "
             f"{plural(data.num_classes, 'class', 'classes')}, "
-            f"{_megabytes(data)} in memory."))
+            f"{byte_text(data.train_images.nbytes + data.test_images.nbytes)} in memory."))
         listener(LogLine(f"{arch_title(config.arch)}: "
                          f"{plural(count_parameters(self.model), 'parameter')}, input "
                          f"{self._input.channels}x{self.input_size}x{self.input_size}, on "
@@ -806,8 +802,8 @@ class Trainer:
             top_probs = torch.empty((n, kept), device=labels.device)
             top_classes = torch.empty((n, kept), device=labels.device, dtype=torch.long)
             true_probs = torch.empty(n, device=labels.device)
-        # The same pixels per batch whatever the size: 1024 images of 32x32, 20 of 224x224.
-        step = max(1, EVAL_BATCH * 32 * 32 // (self.input_size * self.input_size))
+        # At most as many pixels per batch as 1024 images of 32x32: 20 images of 224x224.
+        step = max(1, min(EVAL_BATCH, EVAL_BATCH * 32 * 32 // self.input_size**2))
         with torch.inference_mode():
             for start in range(0, n, step):
                 if control.stop_requested:

@@ -295,7 +295,7 @@ def test_folder_images_are_loaded_at_the_networks_size_and_greyscale_becomes_col
     ckpt = trainer.checkpoint()
     assert ckpt.in_channels == 3 and ckpt.input_size == 224
     assert ckpt.mean == pytest.approx(IMAGENET_MEAN) and ckpt.std == pytest.approx(IMAGENET_STD)
-    assert any("1x224x224" in line and "MB in memory" in line for line in logs)
+    assert any("of 1x224x224" in line and "401 kB in memory" in line for line in logs)
     assert any("input 3x224x224" in line for line in logs)
 
 

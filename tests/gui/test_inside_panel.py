@@ -8,6 +8,7 @@ import torch
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
+from engine.catalog import network_channels
 from engine.checkpoint import Checkpoint
 from engine.config import TrainConfig
 from engine.inspect import conv_layer_names
@@ -108,13 +109,14 @@ def test_drawing_on_the_inside_canvas_draws_on_the_draw_tab_too(qtbot, parts):
 @pytest.mark.parametrize("arch", list(MODELS))
 def test_every_architecture_shows_its_layers_for_a_drawing(qtbot, parts, arch):
     draw, _, inside = parts
-    ckpt = checkpoint(arch, 1, DIGITS)
+    channels = network_channels(arch, 1)  # pretrained networks read digits as colour
+    ckpt = checkpoint(arch, channels, DIGITS)
     assert draw.add_opened_model(ckpt, f"{arch}.pt")
     draw.canvas.set_strokes(seven())
     settle(qtbot, draw, inside)
 
     assert inside.seen is not None, inside.message_label.text()
-    model = build_model(arch, 1, 10, 32)
+    model = build_model(arch, channels, 10, 32)
     names = conv_layer_names(model)
     assert len(conv_sections(inside)) == len(names)
     first = inside.sheet.sections()[0]
