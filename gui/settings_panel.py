@@ -62,8 +62,8 @@ SCHEDULE_TITLES = {
     "onecycle": "One-cycle",
 }
 FINE_TUNE_TITLES = {
-    "head": "Train only the new last layer",
-    "all": f"Fine-tune every layer (pretrained: lr ÷ {1 / BACKBONE_LR_FACTOR:g})",
+    "head": "Only the new last layer",
+    "all": f"All layers, pretrained at lr ÷ {1 / BACKBONE_LR_FACTOR:g}",
 }
 ERROR_COLOR = "#b71c1c"  # AA (>= 4.5:1) on the window background
 ALWAYS_AVAILABLE_DEVICES = ("auto", "cpu")  # known without asking PyTorch

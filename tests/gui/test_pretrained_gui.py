@@ -48,7 +48,7 @@ def test_the_fine_tuning_choice_shows_for_pretrained_networks_only(qtbot):
     combo = panel.findChild(QComboBox, "fine_tune")
     assert fine_tune_row_shown(panel)
     assert [combo.itemText(i) for i in range(combo.count())] == [
-        "Train only the new last layer", "Fine-tune every layer (pretrained: lr ÷ 10)"]
+        "Only the new last layer", "All layers, pretrained at lr ÷ 10"]
     note = panel.findChild(QLabel, "fine_tune_note")
     assert "only the new last layer learns" in note.text()
 
@@ -99,4 +99,17 @@ def test_missing_weights_are_said_with_the_file_and_folder_and_the_window_stays_
     ckpt = torch.load(end.checkpoint_path, weights_only=True)
     assert ckpt["config"]["arch"] == "mobilenet-v3-small-imagenet"
     assert ckpt["in_channels"] == 3
+    window.close()
+
+
+def test_choosing_a_pretrained_network_does_not_widen_the_form_past_its_column(
+        qtbot, tmp_path):
+    window = open_window(qtbot, tmp_path)
+    panel = window.settings_panel
+    viewport = panel.parentWidget()
+    for arch in pretrained.ZOO:
+        panel.set_config(panel.config().replace(arch=arch, fine_tune="all"))
+        qtbot.wait(10)
+        assert fine_tune_row_shown(panel)
+        assert panel.minimumSizeHint().width() <= viewport.width(), arch  # nothing cut off
     window.close()
