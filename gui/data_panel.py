@@ -478,8 +478,7 @@ def _prepare(ask: _Ask, progress: Callable[[DataProgress], None]) -> _Shown | _N
                        + (" (colour)" if data.channels == 3 else " (greyscale)"
                           if data.channels == 1 else "")),
         ("Classes", f"{data.num_classes}"),
-        ("In memory", byte_text(data.train_images.nbytes + data.test_images.nbytes)
-                      + " (uint8; batches are resized to the network's input as they go)"),
+        ("In memory", byte_text(data.train_images.nbytes + data.test_images.nbytes)),
         ("Mean", _per_channel(data.mean)),
         ("Std", _per_channel(data.std)),
     ]
