@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from engine.catalog import format_mib
+
 MEMINFO = Path("/proc/meminfo")
 CGROUP_LIMIT = Path("/sys/fs/cgroup/memory.max")  # a container's limit (cgroup v2)
 CGROUP_USED = Path("/sys/fs/cgroup/memory.current")
@@ -43,9 +45,6 @@ def available_bytes() -> int | None:
 
 
 def byte_text(count: float) -> str:
-    """1536 -> "1.5 kB", 7.5e9 -> "7.5 GB" (decimal units, as disks and downloads say)."""
-    for unit, size in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
-        if count >= size:
-            value = count / size
-            return f"{value:.1f} {unit}" if value < 100 else f"{value:,.0f} {unit}"
-    return f"{int(count)} bytes"
+    """A byte count as the app says every size (engine.catalog.format_mib, as file managers
+    show it): 1,505,280 -> "1.4 MB", 7.5e9 -> "7.0 GB"."""
+    return format_mib(count / 2**20)

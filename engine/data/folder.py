@@ -3,7 +3,7 @@
 Class names are the folder names, sorted (as torchvision's ImageFolder names them); every
 image is decoded once with PIL, resized to image_size x image_size and kept in memory like
 the other datasets. image_size is what the network takes (224 for the pretrained ones), so
-a folder can take much memory: 1,000 colour images at 224x224 are 150 MB. Before anything
+a folder can take much memory: 1,000 colour images at 224x224 are 144 MB. Before anything
 is decoded, the loader works out how much (said in its first progress message) and refuses,
 saying what to do, a folder that would not fit in the memory available. It does not fall
 back to reading batches from disk: the whole engine slices batches from in-memory tensors

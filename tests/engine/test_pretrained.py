@@ -295,7 +295,7 @@ def test_folder_images_are_loaded_at_the_networks_size_and_greyscale_becomes_col
     ckpt = trainer.checkpoint()
     assert ckpt.in_channels == 3 and ckpt.input_size == 224
     assert ckpt.mean == pytest.approx(IMAGENET_MEAN) and ckpt.std == pytest.approx(IMAGENET_STD)
-    assert any("of 1x224x224" in line and "401 kB in memory" in line for line in logs)
+    assert any("of 1x224x224" in line and "392 KB in memory" in line for line in logs)
     assert any("input 3x224x224" in line for line in logs)
 
 
@@ -320,16 +320,17 @@ def test_a_folder_too_big_for_the_memory_is_refused_before_decoding(photos, monk
     with pytest.raises(DatasetError) as refused:
         load_folder(photos, events.append, 224)
     message = str(refused.value)
-    # 12 colour images of 224x224: 1.8 MB, more than half of 2 MB.
-    assert "12 images" in message and "1.8 MB" in message and "2.0 MB is free" in message
-    assert "smaller image size" in message and "160 would take 922 kB" in message
+    # 12 colour images of 224x224: 1.7 MiB, more than half of 1.9 MiB ("MB" as the app
+    # says every size).
+    assert "12 images" in message and "1.7 MB" in message and "1.9 MB is free" in message
+    assert "smaller image size" in message and "160 would take 900 KB" in message
     assert events == []  # nothing was decoded
 
     monkeypatch.setattr("engine.data.folder.available_bytes", lambda: 4_000_000)
     loaded = load_folder(photos, events.append, 224)
     assert loaded.image_size == 224
-    assert events[0].message == "Loading 12 images at 224x224 (1.8 MB in memory at most)"
-    assert events[-1].message == "Loaded 12 images at 224x224 (1.8 MB in memory)"
+    assert events[0].message == "Loading 12 images at 224x224 (1.7 MB in memory at most)"
+    assert events[-1].message == "Loaded 12 images at 224x224 (1.7 MB in memory)"
 
 
 # -- checkpoints -----------------------------------------------------------------------

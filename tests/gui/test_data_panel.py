@@ -146,13 +146,13 @@ def test_an_image_folder_is_shown_at_the_size_the_network_takes_with_its_memory(
     write_image_folder(tmp_path, classes=2, per_class=5, size=40)
     panel, settings, _ = make_panel(dataset="folder", data_dir=str(tmp_path))
     assert panel.facts()["Image size"] == "32×32, 3 channels (colour)"
-    assert panel.facts()["In memory"] == "30.7 kB"  # 10 x 3 x 32 x 32
+    assert panel.facts()["In memory"] == "30 KB"  # 10 x 3 x 32 x 32
 
     settings.set_config(settings.config().replace(arch="resnet18-imagenet"))
     qtbot.waitUntil(lambda: panel.facts().get("Image size", "").startswith("224"),
                     timeout=TIMEOUT_MS)
     assert panel.facts()["Image size"] == "224×224, 3 channels (colour)"
-    assert panel.facts()["In memory"] == "1.5 MB"  # 10 x 3 x 224 x 224
+    assert panel.facts()["In memory"] == "1.4 MB"  # 10 x 3 x 224 x 224
 
 
 def test_37_classes_stay_readable(make_panel, tmp_path):

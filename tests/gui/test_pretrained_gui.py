@@ -72,7 +72,7 @@ def test_missing_weights_are_said_with_the_file_and_folder_and_the_window_stays_
         arch="mobilenet-v3-small-imagenet", dataset="folder", data_dir=str(photos), epochs=1,
         batch_size=4, image_size=32, device="cpu"))
 
-    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
     with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     end = finished.args[0]
@@ -86,16 +86,16 @@ def test_missing_weights_are_said_with_the_file_and_folder_and_the_window_stays_
         window.banner.details_text())
     qtbot.mouseClick(window.banner.button("Open weights folder"), Qt.MouseButton.LeftButton)
     assert [url.toLocalFile() for url in opened] == [str(folder)]
-    assert window.status_text() == "Ready" and window.train_button.isEnabled()
+    assert window.status_text() == "Ready" and window.settings_dock.train_button.isEnabled()
 
     # With the file in place, the same click trains and the model opens for drawing.
     write_zoo_weights(torch_home, "mobilenet-v3-small-imagenet")
-    qtbot.mouseClick(window.train_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
     with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     end = finished.args[0]
     assert end.epochs_done == 1, end.message
-    assert window.open_checkpoint(end.checkpoint_path)
+    assert window.files.open_checkpoint(end.checkpoint_path)
     ckpt = torch.load(end.checkpoint_path, weights_only=True)
     assert ckpt["config"]["arch"] == "mobilenet-v3-small-imagenet"
     assert ckpt["in_channels"] == 3
