@@ -115,9 +115,9 @@ DATASET_INFO: dict[str, DatasetInfo] = {
             downloads=True, known_shape=(1, 28, 10), download_mb=30, objects_on_black=True),
         DatasetInfo(
             "kmnist", "Kuzushiji-MNIST",
-            "70,000 handwritten Japanese characters in cursive (kuzushiji), one per row of "
-            "the hiragana table: 10 classes, 28x28 greyscale (60,000 train / 10,000 test). "
-            "Read from the data folder, or downloaded (20 MB).",
+            "70,000 handwritten cursive Japanese characters (kuzushiji) in 10 classes, 28x28 "
+            "greyscale (60,000 train / 10,000 test). Read from the data folder, or "
+            "downloaded (20 MB).",
             downloads=True, known_shape=(1, 28, 10), download_mb=20, mnist_style=True),
         DatasetInfo(
             "emnist-digits", "EMNIST digits",
