@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -448,8 +448,30 @@ def _image_size_note(arch: str, image_size: Any) -> str:
     return "auto: the dataset's own size."
 
 
+class _NoteLabel(QLabel):
+    """A word-wrapped note at least as tall as its text needs at the width it has.
+
+    A QFormLayout in a QGroupBox sizes each row for a field a few pixels wider than the one
+    it then gets, so a note whose text wraps just there lost its last line (a dataset's
+    description, depending on the one chosen before).
+    """
+
+    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
+        super().setText(text)
+        self._fit()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self._fit()
+
+    def _fit(self) -> None:
+        height = self.heightForWidth(self.width()) if self.text() and self.width() > 0 else 0
+        if height != self.minimumHeight():
+            self.setMinimumHeight(max(height, 0))
+
+
 def _small_label() -> QLabel:
-    label = QLabel()
+    label = _NoteLabel()
     label.setWordWrap(True)
     font = QFont(label.font())
     font.setPointSizeF(font.pointSizeF() * 0.9)
