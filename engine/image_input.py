@@ -42,6 +42,7 @@ from PIL import Image, UnidentifiedImageError
 
 from engine.catalog import DATASET_INFO
 from engine.data.pipeline import resize_and_normalise
+from engine.image_modes import SIXTEEN_BIT, WIDE_GREY, eight_bit, on_white
 from engine.predict import FIELD_SIZE, MIN_CONTRAST, doubt_about_digit, preprocess_image
 
 if TYPE_CHECKING:
@@ -59,8 +60,6 @@ READABLE = "PNG, JPEG, BMP, GIF, TIFF or WebP"
 # The file names a dialog offers and a dropped folder is searched for.
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
                   ".pgm")
-_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N")
-_WIDE_GREY = ("I", "F", *_SIXTEEN_BIT)
 _ORIENTATION = 0x0112  # the EXIF tag
 _UPRIGHT = {  # EXIF orientation -> the transpose that makes the image upright
     2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,
@@ -182,7 +181,7 @@ def to_model_input(image: Image.Image, recipe: InputRecipe, name: str = "the ima
     elif recipe.objects_on_black:
         pixels, note = _object_pixels(image, name, recipe.stored_size)
     if pixels is None:
-        flat = _flattened(image).convert("L" if recipe.channels == 1 else "RGB")
+        flat = on_white(image).convert("L" if recipe.channels == 1 else "RGB")
         side = recipe.stored_size
         stored = flat.resize((side, side), Image.Resampling.BILINEAR)  # as folder images
         array = np.asarray(stored, dtype=np.uint8).reshape(side, side, -1)
@@ -214,7 +213,7 @@ def as_seen(model_input: torch.Tensor, recipe: InputRecipe) -> np.ndarray:
 def thumbnail(image: Image.Image, side: int) -> np.ndarray:
     """An 8-bit RGB copy of a decoded image whose longer side is `side`, for a list: a
     tiny image is enlarged pixel for pixel (a 1x1 image is a visible square)."""
-    flat = _flattened(image).convert("RGB")
+    flat = on_white(image).convert("RGB")
     scale = side / max(flat.size)
     size = (max(1, round(flat.width * scale)), max(1, round(flat.height * scale)))
     small = flat.resize(size, Image.Resampling.BILINEAR if scale < 1
@@ -232,17 +231,17 @@ def _decoded(image: Image.Image, label: str, max_side: int) -> Image.Image:
             "exhaust the memory. Open a smaller copy of it.")
     image.load()  # now, while the file is open (a small image is not shrunk, so not read)
     orientation = image.getexif().get(_ORIENTATION, 1)
-    sixteen_bit = image.mode in _SIXTEEN_BIT
+    sixteen_bit = image.mode in SIXTEEN_BIT
     # Palettes, CMYK and the like become 8-bit before shrinking; wide greys after it
     # (16-bit as 32-bit integers: PIL shrinks those, not 16-bit ones).
     if sixteen_bit:
         image = image.convert("I")
-    elif image.mode not in _WIDE_GREY:
-        image = _eight_bit(image)
+    elif image.mode not in WIDE_GREY:
+        image = eight_bit(image)
     image.thumbnail((max_side, max_side), Image.Resampling.BILINEAR, reducing_gap=2.0)
     if orientation in _UPRIGHT:
         image = image.transpose(_UPRIGHT[orientation])
-    return _eight_bit(image, sixteen_bit)
+    return eight_bit(image, sixteen_bit)
 
 
 def _open(source: ImageSource) -> Image.Image:
@@ -266,36 +265,6 @@ def _checked_array(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _eight_bit(image: Image.Image, sixteen_bit: bool = False) -> Image.Image:
-    """8-bit 'L', 'LA', 'RGB' or 'RGBA', whatever the file held; `sixteen_bit`: a 16-bit
-    file's greys (now 32-bit integers), scaled by 16 bits' range even when all are dark."""
-    if image.mode in _WIDE_GREY:
-        values = np.asarray(image).astype(np.float32)
-        if image.mode == "F":  # floats: 0..1 when they fit, else 0..255
-            top = 1.0 if values.max(initial=0) <= 1.0 else 255.0
-        else:  # some 16-bit files open as "I": their values exceed 8 bits
-            top = 65535.0 if sixteen_bit or values.max(initial=0) > 255 else 255.0
-        scaled = np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return Image.fromarray(scaled)
-    if image.mode in ("L", "LA", "RGB", "RGBA"):
-        return image
-    transparent = image.mode == "P" and "transparency" in image.info
-    if transparent or image.mode in ("PA", "La", "RGBa"):
-        return image.convert("RGBA")
-    if image.mode == "1":
-        return image.convert("L")
-    return image.convert("RGB")  # CMYK, YCbCr, LAB, HSV, palettes
-
-
-def _flattened(image: Image.Image) -> Image.Image:
-    """Transparency composited on white: how a viewer shows a transparent image."""
-    if image.mode not in ("LA", "RGBA"):
-        return image
-    white = Image.new("RGBA", image.size, (255, 255, 255, 255))
-    flat = Image.alpha_composite(white, image.convert("RGBA")).convert("RGB")
-    return flat.convert("L") if image.mode == "LA" else flat
-
-
 def _handwriting_pixels(image: Image.Image, name: str,
                         digits: bool) -> tuple[torch.Tensor | None, str]:
     """MNIST's treatment (see the module docstring): (1, 28, 28) float 0..1 and a note;
@@ -316,7 +285,7 @@ def _object_pixels(image: Image.Image, name: str,
                    side: int) -> tuple[torch.Tensor | None, str]:
     """Fashion-MNIST's making (see the module docstring): (1, side, side) float 0..1 and a
     note; None when nothing stands out from the background."""
-    grey = np.asarray(_flattened(image).convert("L"), dtype=np.float32) / 255
+    grey = np.asarray(on_white(image).convert("L"), dtype=np.float32) / 255
     border = np.concatenate([grey[0], grey[-1], grey[:, 0], grey[:, -1]])
     background = float(np.median(border))
     if background > 0.5:  # an object on light paper or a white backdrop

@@ -35,6 +35,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 from engine.data.assemble import make_dataset
 from engine.data.types import DatasetError, ImageDataset, ProgressFn
 from engine.events import DataProgress
+from engine.image_modes import SIXTEEN_BIT, eight_bit, on_white
 from engine.memory import available_bytes, byte_text
 from engine.text import plural
 
@@ -300,8 +301,11 @@ def _read_image(path: Path, size: int) -> tuple[np.ndarray, bool, bytes]:
             _refuse_huge(path, image)
             grey = image.mode in GREY_MODES
             mode = "L" if grey else "RGB"
+            sixteen_bit = image.mode in SIXTEEN_BIT
             image.draft(mode, (size, size))  # JPEGs decode straight at a smaller scale
-            image = _eight_bit(ImageOps.exif_transpose(image)).convert(mode)
+            # As a model is tried on an image (engine/image_modes.py): the same pixels.
+            image = on_white(eight_bit(ImageOps.exif_transpose(image), sixteen_bit))
+            image = image.convert(mode)
             pixels = np.asarray(image.resize((size, size), Image.Resampling.BILINEAR))
             return pixels, grey, hashlib.sha256(data).digest()
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
@@ -319,15 +323,6 @@ def _refuse_huge(path: Path, image: Image.Image) -> None:
             f"million), more than the {MAX_PIXELS / 1e6:.0f} million pixels an image may "
             "have here: decoding it could exhaust the memory. Shrink or remove it, then load "
             "again.")
-
-
-def _eight_bit(image: Image.Image) -> Image.Image:
-    """16- and 32-bit greyscale scaled to 0..255 (PIL's convert would clip it to white)."""
-    if image.mode not in ("I", "I;16", "I;16B", "I;16L"):
-        return image
-    values = np.asarray(image).astype(np.float64)
-    top = 65535.0 if image.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
-    return Image.fromarray(np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8))
 
 
 def _count(n: int, thing: str) -> str:

@@ -95,6 +95,37 @@ def test_one_colour_image_makes_the_dataset_colour(tmp_path):
     assert all(torch.equal(img[0], img[1]) and torch.equal(img[1], img[2]) for img in greys)
 
 
+def test_transparent_images_are_stored_as_they_look_on_white(tmp_path):
+    """As an image tried on the model is read (engine/image_modes.py): a transparent PNG's
+    hidden pixels (black here) must not become its background."""
+    write_image_folder(tmp_path, classes=2, per_class=5, size=16, mode="RGB")
+    Image.new("RGBA", (16, 16), (0, 0, 0, 0)).save(tmp_path / "class_0" / "rgba.png")
+    Image.new("P", (16, 16), 0).save(tmp_path / "class_0" / "palette.png", transparency=0)
+    half = Image.new("RGBA", (16, 16), (0, 0, 0, 0))
+    half.paste((200, 0, 0, 255), (0, 0, 8, 16))  # left half opaque red, right transparent
+    half.save(tmp_path / "class_1" / "half.png")
+
+    ds = load_folder(tmp_path, _ignore, 16)
+
+    stored = torch.cat([ds.train_images, ds.test_images])
+    white = [img for img in stored if bool((img == 255).all())]
+    assert len(white) == 2  # the fully transparent RGBA and palette images
+    halves = [img for img in stored if img[0, :, :8].float().mean() == 200
+              and bool((img[:, :, 8:] == 255).all())]
+    assert len(halves) == 1 and bool((halves[0][1:, :, :8] == 0).all())
+
+
+def test_sixteen_bit_greys_are_scaled_not_clipped(tmp_path):
+    write_image_folder(tmp_path, classes=2, per_class=5, size=16, mode="L")
+    dark = np.full((16, 16), 16384, dtype=np.uint16)  # a quarter of 16 bits' range
+    Image.fromarray(dark).save(tmp_path / "class_0" / "deep.png")
+
+    ds = load_folder(tmp_path, _ignore, 16)
+
+    stored = torch.cat([ds.train_images, ds.test_images])
+    assert any(bool((img == 64).all()) for img in stored)  # 16384 / 65535 * 255, not 255
+
+
 def test_progress_counts_images(tmp_path):
     write_image_folder(tmp_path, classes=2, per_class=6)
     events = []
