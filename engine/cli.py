@@ -40,7 +40,13 @@ from engine.events import (
     RunStart,
 )
 from engine.lr_range import DEFAULT_END_LR, DEFAULT_START_LR, DEFAULT_STEPS, range_problem
-from engine.run_folder import continues_own_run, holds_run, new_run_dir, numbered_sibling
+from engine.run_folder import (
+    continues_own_run,
+    held_run_advice,
+    holds_run,
+    new_run_dir,
+    numbered_sibling,
+)
 from engine.text import plural
 from engine.version import app_version
 
@@ -335,9 +341,9 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
     if holds_run(run_dir) and not continues_own_run(run_dir, args.resume):
         if not args.new_run_dir:
             print(f"{prog}: error: --run-dir: {run_dir} already holds a run; runs are never "
-                  f"mixed in one folder. Continue it with --resume "
-                  f"{run_dir / 'checkpoint.pt'}, choose a new folder, or add --new-run-dir to "
-                  f"write this run to {numbered_sibling(run_dir)} beside it.", file=sys.stderr)
+                  f"mixed in one folder. {held_run_advice(run_dir, '--resume ')}; or add "
+                  f"--new-run-dir to write this run to {numbered_sibling(run_dir)} beside it.",
+                  file=sys.stderr)
             return USAGE_ERROR
         run_dir = numbered_sibling(run_dir)
         print(f"{args.run_dir} already holds a run: this run goes to {run_dir}.",

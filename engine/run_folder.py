@@ -77,6 +77,17 @@ def holds_run(path: str | Path) -> bool:
     return folder.is_dir() and any((folder / name).exists() for name in RECORD_FILES)
 
 
+def held_run_advice(path: str | Path, resume_flag: str = "") -> str:
+    """What to do about a folder that holds another run (a sentence without its full stop):
+    continue it from its checkpoint, or, where that run saved none (stopped or killed before
+    its first epoch ended), know that there is nothing to continue."""
+    checkpoint = Path(path).expanduser() / "checkpoint.pt"
+    if checkpoint.is_file():
+        return f"Continue that run with {resume_flag}{checkpoint}, or choose a new folder"
+    return ("That run saved no checkpoint (it was stopped or killed before its first epoch "
+            "ended), so there is nothing to continue: delete the folder, or choose a new one")
+
+
 def continues_own_run(path: str | Path, resume_from: str | Path | None) -> bool:
     """True if resume_from is the checkpoint inside the run folder path."""
     if resume_from is None:
@@ -125,9 +136,8 @@ def claim(path: str | Path, resume_from: str | Path | None = None) -> RunFolder:
             "(a new one is created if it does not exist).")
     if holds_run(folder) and not continues_own_run(folder, resume_from):
         raise RunFolderError(
-            f"The run folder {folder} already holds a run. Continue that run from "
-            f"{folder / 'checkpoint.pt'}, or choose a new folder: runs are never mixed in "
-            "one folder.")
+            f"The run folder {folder} already holds a run, and runs are never mixed in one "
+            f"folder. {held_run_advice(folder)}.")
     created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True)

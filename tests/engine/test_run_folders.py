@@ -83,6 +83,20 @@ def test_a_folder_holding_a_run_is_refused_and_left_as_it_was(config, tmp_path):
     assert {name: (folder / name).read_bytes() for name in before} == before
 
 
+def test_a_folder_whose_run_saved_no_checkpoint_is_refused_without_offering_to_continue(
+        config, tmp_path):
+    folder = tmp_path / "run"  # what a run killed during its first epoch leaves
+    folder.mkdir()
+    (folder / "config.json").write_text("{}")
+    (folder / "run.jsonl").write_text('{"event": "start"}\n')
+
+    end, _ = run(config.replace(epochs=1), run_dir=folder)
+
+    assert end.reason == "failed" and "already holds a run" in end.message
+    assert "checkpoint.pt" not in end.message and "nothing to continue" in end.message
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "run.jsonl"]
+
+
 def test_resuming_into_its_own_folder_continues_the_record_without_repeating_an_epoch(
         config, tmp_path, monkeypatch):
     folder = tmp_path / "run"
