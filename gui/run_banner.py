@@ -129,7 +129,10 @@ class RunBanner(QFrame):
         text = end.message
         actions: list[tuple[str, Callable[[], None]]] = []
         if run_folder is not None and Path(run_folder).is_dir():
-            text += f"\nSaved in {display_path(run_folder)}"
+            # "Saved" only when the model shown is the one saved: after a failed save (a
+            # full disk) the message says what was and was not; the folder is still there.
+            where = "Saved in" if end.checkpoint_path is not None else "Run folder:"
+            text += f"\n{where} {display_path(run_folder)}"
             actions.append(("Open folder", lambda: self._open(run_folder)))
         self._say(end.reason, text, actions)
 

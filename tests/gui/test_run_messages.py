@@ -7,14 +7,15 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QDesktopServices
 
 import gui.run_banner as run_banner
 from engine.config import TrainConfig
 from engine.events import RunEstimate
-from gui.main_window import PAUSED_STATUS, MainWindow
+from gui.main_window import PAUSED_STATUS
 from tests.datasets import write_idx_dataset
+from tests.gui.windows import open_window
 
 RUN_TIMEOUT_MS = 120_000
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
@@ -37,10 +38,7 @@ def opened(monkeypatch):
 
 @pytest.fixture
 def window(qtbot, tmp_path, data_dir):
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(settings=settings, runs_dir=tmp_path / "runs")
-    qtbot.addWidget(window)
-    window.show()
+    window = open_window(qtbot, tmp_path)  # PyTorch loaded: the file passes on its own too
     window.settings_panel.set_config(TrainConfig(
         arch="mlp", dataset="mnist", data_dir=str(data_dir), epochs=2, batch_size=20,
         device="cpu"))
