@@ -156,6 +156,9 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
                         help="Also write TensorBoard event files to the run folder (default: "
                              "on when the tensorboard package is installed); then "
                              f"tensorboard --logdir {DEFAULT_RUNS_DIR} shows every run.")
+    parser.add_argument("--compile", action="store_true",
+                        help="Train a torch.compile'd model (faster steps on a GPU, after a "
+                             "compile of seconds to minutes, reported on its own).")
     parser.add_argument("--resume", default=None, metavar="CHECKPOINT",
                         help="Continue a run from its checkpoint.pt, with its settings; flags "
                              "given change those settings (e.g. --epochs 10).")
@@ -334,8 +337,33 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
 
         return find_lr(config, list(sys.argv[1:] if argv is None else argv), prog, low, high,
                        args.find_lr_batches, resume_from=args.resume)
+    from engine.distributed import launched_by_torchrun
+
+    if launched_by_torchrun():
+        from engine.torchrun_cli import train_under_torchrun  # imports PyTorch
+
+        return train_under_torchrun(args, config, prog)
     from engine.trainer import Trainer  # only now, with a run to do, is PyTorch imported
 
+    run_dir = choose_run_dir(args, config, prog)
+    if run_dir is None:
+        return USAGE_ERROR
+    control = Control()
+    # Ctrl+C stops cleanly at the next batch and still writes the checkpoint.
+    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
+    try:
+        end = Trainer(config, run_dir=run_dir, resume_from=args.resume,
+                      tensorboard=args.tensorboard, compile_model=args.compile).run(
+            ConsolePrinter(), control)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    report(end, run_dir, sys.stdout, sys.stderr)
+    return EXIT_CODES.get(end.reason, 1)
+
+
+def choose_run_dir(args: argparse.Namespace, config: TrainConfig, prog: str) -> Path | None:
+    """The run's folder: --run-dir, or a new one; None (said on stderr) when --run-dir holds
+    another run and --new-run-dir was not given."""
     run_dir = Path(args.run_dir).expanduser() if args.run_dir else new_run_dir(
         DEFAULT_RUNS_DIR, config.arch, config.dataset)
     if holds_run(run_dir) and not continues_own_run(run_dir, args.resume):
@@ -344,18 +372,8 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
                   f"mixed in one folder. {held_run_advice(run_dir, '--resume ')}; or add "
                   f"--new-run-dir to write this run to {numbered_sibling(run_dir)} beside it.",
                   file=sys.stderr)
-            return USAGE_ERROR
+            return None
         run_dir = numbered_sibling(run_dir)
         print(f"{args.run_dir} already holds a run: this run goes to {run_dir}.",
               file=sys.stderr)
-    control = Control()
-    # Ctrl+C stops cleanly at the next batch and still writes the checkpoint.
-    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
-    try:
-        end = Trainer(config, run_dir=run_dir, resume_from=args.resume,
-                      tensorboard=args.tensorboard).run(
-            ConsolePrinter(), control)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    report(end, run_dir, sys.stdout, sys.stderr)
-    return EXIT_CODES.get(end.reason, 1)
+    return run_dir

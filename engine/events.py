@@ -53,6 +53,7 @@ class RunStart:
     test_labels: np.ndarray | None = field(default=None, repr=False, compare=False)
     steps_done: int = 0  # optimisation steps already taken (a resumed run)
     changes: tuple[dict, ...] = ()  # SettingsChanged.as_record() of the settings changed so far
+    world_size: int = 1  # processes training together (torchrun: engine/distributed.py)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from engine.acceleration import fused_step
 from engine.config import TrainConfig
 
 
@@ -18,16 +19,20 @@ def parameter_groups(model: nn.Module, lr: float) -> list[dict]:
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """The configured optimizer; its fused kernel on a CUDA GPU (engine.acceleration)."""
     params = parameter_groups(model, config.lr)
+    fused = {"fused": True} if fused_step(list(model.parameters())) else {}
     if config.optimizer == "sgd":
         return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
-                               nesterov=config.nesterov, weight_decay=config.weight_decay)
+                               nesterov=config.nesterov, weight_decay=config.weight_decay,
+                               **fused)
     # For Adam/AdamW the "momentum" setting is beta1 (its default 0.9 matches Adam's).
     betas = (config.momentum, 0.999)
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=config.lr, betas=betas,
-                                weight_decay=config.weight_decay)
-    return torch.optim.AdamW(params, lr=config.lr, betas=betas, weight_decay=config.weight_decay)
+                                weight_decay=config.weight_decay, **fused)
+    return torch.optim.AdamW(params, lr=config.lr, betas=betas, weight_decay=config.weight_decay,
+                             **fused)
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig,

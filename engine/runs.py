@@ -109,7 +109,8 @@ class RunRecorder:
         elif isinstance(event, RunStart):
             steps = max(1, (event.epochs - event.start_epoch) * event.batches_per_epoch)
             self._bucket_size = max(1, math.ceil(steps / MAX_BATCH_POINTS))
-            self._line({"event": "start", "device": event.device, "epochs": event.epochs,
+            self._line({"event": "start", "device": event.device,
+                        "world_size": event.world_size, "epochs": event.epochs,
                         "start_epoch": event.start_epoch,
                         "batches_per_epoch": event.batches_per_epoch,
                         "train_size": event.train_size, "val_size": event.val_size,
@@ -276,6 +277,7 @@ class RunRecord:
     best_by: str  # "val_acc" with a validation split, else "test_acc"
     host: str
     damaged_lines: int = 0
+    world_size: int = 1  # processes that trained it together (torchrun), as last started
     batches: dict[str, list[float]] = field(default_factory=dict)  # step, loss, lo, hi, lr
 
     @property
@@ -410,6 +412,7 @@ class RunReader:
             changes=[r for r in lines if r.get("event") == "change"],
             checkpoint=checkpoint, best_checkpoint=best_path, best_epoch=best, best_by=best_by,
             host=str(last_begin.get("host", "")),
+            world_size=_whole_number((starts[-1] if starts else {}).get("world_size"), 1),
             damaged_lines=self._run.damaged + self._metrics.damaged + (
                 self._batches.damaged if self._batches else 0),
             batches=self._batch_columns())
@@ -432,6 +435,12 @@ class RunReader:
             kept.append(line)
         return {name: [float(r.get(name, math.nan)) for r in kept]
                 for name in ("step", "loss", "lo", "hi", "lr")}
+
+
+def _whole_number(value: Any, default: int) -> int:
+    """value if it is a whole number of at least 1 (a damaged record's is not), else default."""
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 \
+        else default
 
 
 def _by_epoch(records: Iterable[dict]) -> list[dict]:

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine import analysis, pretrained, run_folder, runs
+from engine import acceleration, analysis, pretrained, run_folder, runs
 from engine.analysis import Evaluation
 from engine.catalog import arch_title, dataset_title, image_size_to_load, is_pretrained
 from engine.changes import change_label, changeable_fields
@@ -36,6 +36,7 @@ from engine.data import load_dataset
 from engine.data.pipeline import BatchPipeline
 from engine.data.types import DatasetError, DatasetMissing, ImageDataset
 from engine.devices import available_devices, resolve_device
+from engine.distributed import Processes, threads_per_process
 from engine.events import (
     BatchEnd,
     CheckpointSaved,
@@ -99,15 +100,28 @@ class _EpochTally:
         self._corrects.append((logits.argmax(1) == y).sum())
         self._meta.append((batch, len(y), lr))
 
-    def flush(self, listener: Listener) -> None:
-        """The one device read-back for all batches since the last flush."""
+    @property
+    def pending(self) -> int:
+        """Batches added since the last flush."""
+        return len(self._meta)
+
+    def flush(self, listener: Listener, processes: Processes | None = None) -> None:
+        """The one device read-back for all batches since the last flush; under torchrun,
+        of the whole batches, all processes' shares summed (engine.distributed)."""
         if not self._meta:
             return
-        losses = torch.stack(self._losses).float().tolist()
-        corrects = torch.stack(self._corrects).tolist()
         now = time.perf_counter()
         rate_time = self.active_seconds(now)
-        for (b, size, b_lr), b_loss, b_correct in zip(self._meta, losses, corrects, strict=True):
+        sizes = [size for _, size, _ in self._meta]
+        if processes is None:
+            losses = torch.stack(self._losses).float().tolist()
+            corrects = torch.stack(self._corrects).tolist()
+        else:
+            losses, corrects, sizes = processes.combine(
+                torch.stack(self._losses), torch.stack(self._corrects), sizes,
+                rate_time / self._meta[-1][0])
+        for (b, _, b_lr), size, b_loss, b_correct in zip(self._meta, sizes, losses, corrects,
+                                                          strict=True):
             if not math.isfinite(b_loss):
                 raise _Diverged(self.epoch, b, b_loss)
             self.seen += size
@@ -177,10 +191,15 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, run_dir: str | Path | None = None,
                  resume_from: str | Path | None = None,
-                 tensorboard: bool | None = None) -> None:
+                 tensorboard: bool | None = None, processes: Processes | None = None,
+                 compile_model: bool = False) -> None:
         """tensorboard: also write TensorBoard event files to the run folder (None: when
-        the tensorboard package is installed)."""
+        the tensorboard package is installed). processes: this process's place in a
+        torchrun run (engine.distributed), None for an ordinary one-process run.
+        compile_model: train a torch.compile'd model (its compile time reported apart)."""
         self.config = config
+        self._processes = processes
+        self._compile = acceleration.CompileClock() if compile_model else None
         self.tensorboard = tensorboard_installed() if tensorboard is None else tensorboard
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.resume_from = resume_from
@@ -214,6 +233,7 @@ class Trainer:
         self._optimizer: torch.optim.Optimizer | None = None
         self._scheduler = None
         self._scaler: torch.amp.GradScaler | None = None
+        self._loss_weight = 1.0  # see _step
 
     # -- public ------------------------------------------------------------------------
 
@@ -224,6 +244,8 @@ class Trainer:
         happened in a sentence a person can act on.
         """
         control = control or Control()
+        if self._processes is not None:  # every process stops at the same batch
+            control = self._processes.agree(control)
         recorded = self._recording(listener)
         try:
             end = self._run(recorded, control)
@@ -337,11 +359,14 @@ class Trainer:
         CheckpointError, StopRequested while loading, ...)."""
         config = self.config
         config.validate()
-        self.device = device = resolve_device(config.device)
+        self.device = device = (self._processes.device if self._processes is not None
+                                else resolve_device(config.device))
         self._progress = _stoppable(listener, control or Control())
-        self.dataset = load_dataset(config.dataset, config.data_dir, progress=self._progress,
-                                    image_size=image_size_to_load(config.arch,
-                                                                  config.image_size))
+        with self._main_process_first():
+            self.dataset = load_dataset(config.dataset, config.data_dir,
+                                        progress=self._progress,
+                                        image_size=image_size_to_load(config.arch,
+                                                                      config.image_size))
         resumed = load_checkpoint(self.resume_from) if self.resume_from else None
         self._prepare(device, resumed, listener)
         # A resumed run's last good state is its checkpoint as it was, with its settings.
@@ -381,6 +406,10 @@ class Trainer:
         augment_generator = (generator if device.type == "cpu"
                              else torch.Generator(device=device).manual_seed(seed))
         torch.manual_seed(seed)
+        if self._processes is not None:  # each process draws its own (engine.distributed)
+            own = self._processes.own_seed(seed)
+            augment_generator = torch.Generator(device=device).manual_seed(own)
+            torch.manual_seed(own)
         order = torch.randperm(len(self._train_y), generator=generator).to(device)
         return order, augment_generator
 
@@ -406,6 +435,10 @@ class Trainer:
         for name, part in parts.items():
             if part is not None and name in state:
                 part.load_state_dict(state[name])
+
+    def _main_process_first(self):
+        """Under torchrun, rank 0 loads (and downloads) the dataset before the others."""
+        return self._processes.main_first() if self._processes is not None else nullcontext()
 
     def _start_record(self) -> runs.RunRecorder | None:
         try:
@@ -442,6 +475,8 @@ class Trainer:
                        f"{arch_title(self.config.arch)}: its batch normalisation needs more "
                        "than one value per channel in each batch. Use a batch size of 2 or "
                        "more (or larger images).")
+        elif self._processes is not None and self._processes.lost_peer(error):
+            message = self._processes.lost_peer_message(error)
         else:
             listener(LogLine("".join(traceback.format_exception(error)).rstrip(), "error"))
             message = f"Training failed: {type(error).__name__}: {error}"
@@ -468,8 +503,10 @@ class Trainer:
             pretrained.set_fine_tuning(model, config.arch, config.fine_tune)
             listener(LogLine(pretrained.describe(config.arch, config.fine_tune, weights)))
         self.model = model.to(device)
+        self._net = self._training_network(self.model)
         self._tuner = self._choose_threads(device)
         self._use_amp = config.amp and device.type == "cuda"
+        self._amp_dtype = acceleration.amp_dtype(device)
         if config.amp and not self._use_amp:
             listener(LogLine("Mixed precision needs a CUDA GPU: training in float32.", "warning"))
 
@@ -478,6 +515,8 @@ class Trainer:
         self._test_y = data.test_labels.to(device)
         self._pipeline = BatchPipeline(data, self.input_size, device, augment=config.augment,
                                        network_input=self._input)
+        if self._processes is not None:
+            self._processes.check_batch_size(config.batch_size)
         self._batches = self._batch_count(len(self._train_y))
         if self._batches == 0:
             raise DatasetError(
@@ -487,7 +526,8 @@ class Trainer:
 
         self._optimizer = build_optimizer(self.model, config)
         self._scheduler = build_scheduler(self._optimizer, config, self._batches)
-        self._scaler = torch.amp.GradScaler("cuda") if self._use_amp else None
+        self._scaler = (torch.amp.GradScaler("cuda")
+                        if self._use_amp and acceleration.needs_scaler(self._amp_dtype) else None)
         self._loss_fn = nn.CrossEntropyLoss(label_smoothing=config.label_smoothing)
         if resumed is not None:
             self._restore(resumed, listener)
@@ -504,6 +544,12 @@ class Trainer:
                          f"{plural(count_parameters(self.model), 'parameter')}, input "
                          f"{self._input.channels}x{self.input_size}x{self.input_size}, on "
                          f"{self._device_label(device)}."))
+        if self._processes is not None:
+            listener(LogLine(f"Distributed over {self._processes.description()}: each takes "
+                             f"its share of every batch of {config.batch_size}."))
+        if self._use_amp:
+            listener(LogLine(f"Mixed precision in {str(self._amp_dtype).removeprefix('torch.')}"
+                             + (" with loss scaling." if self._scaler is not None else ".")))
         listener(RunStart(
             arch=config.arch, dataset=config.dataset, device=self._device_label(device),
             epochs=config.epochs, start_epoch=self.epochs_done,
@@ -513,7 +559,14 @@ class Trainer:
             input_shape=(self._input.channels, self.input_size, self.input_size),
             history=tuple(self.history), test_images=data.test_images.numpy(),
             test_labels=data.test_labels.numpy(), steps_done=self._steps_done,
-            changes=tuple(self.changes)))
+            changes=tuple(self.changes),
+            world_size=self._processes.world_size if self._processes is not None else 1))
+
+    def _training_network(self, model: nn.Module) -> nn.Module:
+        """What the training steps call: model itself, or compiled (--compile), or wrapped
+        in DistributedDataParallel under torchrun (all share model's parameters)."""
+        net = acceleration.compile_model(model) if self._compile is not None else model
+        return self._processes.wrap(net) if self._processes is not None else net
 
     def _choose_threads(self, device: torch.device) -> ThreadTuner | None:
         """Fix the thread count the person chose, or let a tuner follow the CPU's load.
@@ -522,6 +575,9 @@ class Trainer:
         """
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
+            return None
+        if self._processes is not None:  # engine.distributed says why there is no tuner
+            torch.set_num_threads(threads_per_process(self._processes.local_world_size))
             return None
         if device.type != "cpu":  # the CPU only feeds the accelerator
             torch.set_num_threads(cpu_count())
@@ -540,6 +596,8 @@ class Trainer:
                 data.train_images[val].to(device), data.train_labels[val].to(device))
 
     def _batch_count(self, n: int) -> int:
+        if self._processes is not None:
+            return self._processes.batch_count(n, self.config.batch_size)
         full, rest = divmod(n, self.config.batch_size)
         # A last batch of one breaks BatchNorm in training mode, so it is dropped.
         return full + (1 if rest > 1 else 0)
@@ -610,7 +668,7 @@ class Trainer:
         for batch in range(1, self._batches + 1):
             if control.paused:
                 # What ran before the pause is shown now, not after the resume.
-                tally.flush(listener)
+                tally.flush(listener, self._processes)
                 wait_from = time.perf_counter()
                 listener(LogLine(f"Paused at epoch {epoch}, batch {batch}."))
                 if control.wait_while_paused():
@@ -624,22 +682,31 @@ class Trainer:
             if requested:
                 self._change_settings(requested, epoch, batch, step0 + batch, listener)
             idx = order[(batch - 1) * bs: batch * bs]
+            if self._processes is not None:
+                whole, idx = len(idx), self._processes.share(idx)
+                self._loss_weight = self._processes.loss_weight(len(idx), whole)
             x, y = self.training_batch(idx, augment_generator)
             lr = self._optimizer.param_groups[0]["lr"]
-            loss, logits = self._step(x, y)
+            if self._compile is not None and self._compile.pending:
+                self._compile.begin()
+                loss, logits = self._step(x, y)
+                tally.paused_seconds += self._compiled(device, listener)
+            else:
+                loss, logits = self._step(x, y)
             if self._tuner is not None:
                 change = self._tuner.batch_done(len(y))
                 if change:
                     listener(LogLine(change))
             tally.add(batch, loss, logits, y, lr)
-            if (time.perf_counter() - tally.last_flush >= FLUSH_SECONDS
-                    or batch == self._batches):
-                tally.flush(listener)
+            if self._flush_due(tally, batch):
+                tally.flush(listener, self._processes)
                 if self._estimate_due(epoch, batch, tally):
                     listener(self._estimate(batch, tally, device))
 
         seen, correct_total, loss_total = tally.seen, tally.correct, tally.loss_sum
         train_seconds = tally.active_seconds(time.perf_counter())
+        if self._processes is not None:
+            self._processes.sync_buffers(self.model)
         val_loss, val_acc, _ = (self._evaluate(self._val_x, self._val_y, control)
                                 if len(self._val_y) else (None, None, None))
         test_loss, test_acc, evaluation = self._evaluate(self._test_x, self._test_y, control,
@@ -760,6 +827,20 @@ class Trainer:
                            epochs=epochs, device=self._device_label(device),
                            faster_device=faster)
 
+    def _flush_due(self, tally: _EpochTally, batch: int) -> bool:
+        if batch == self._batches:
+            return True
+        if self._processes is not None:  # at the same batch in every process
+            return self._processes.flush_due(tally.pending)
+        return time.perf_counter() - tally.last_flush >= FLUSH_SECONDS
+
+    def _compiled(self, device: torch.device, listener: Listener) -> float:
+        """Seconds of the first (compiling) step, said apart and left out of the speed."""
+        seconds = self._compile.end(device)
+        listener(LogLine(f"Compiled the model (torch.compile) in {seconds:.1f} s, with its "
+                         "first step; the training speed leaves this out."))
+        return seconds
+
     def step(self, x: torch.Tensor, y: torch.Tensor,
              schedule: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """One optimisation step on a batch: (the loss, the logits), left on the device.
@@ -769,18 +850,22 @@ class Trainer:
 
     def _step(self, x: torch.Tensor, y: torch.Tensor,
               schedule: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
-        autocast = (torch.autocast("cuda", dtype=torch.float16) if self._use_amp
+        """The gradients come from the loss times `_loss_weight` (1, except for a torchrun
+        process's share of a batch: engine.distributed); the loss returned is the batch's
+        (the share's) own mean."""
+        autocast = (torch.autocast("cuda", dtype=self._amp_dtype) if self._use_amp
                     else nullcontext())
         with autocast:
-            logits = self.model(x)
+            logits = self._net(x)
             loss = self._loss_fn(logits, y)
+        scaled = loss * self._loss_weight if self._loss_weight != 1.0 else loss
         self._optimizer.zero_grad(set_to_none=True)
         if self._scaler is not None:
-            self._scaler.scale(loss).backward()
+            self._scaler.scale(scaled).backward()
             self._scaler.step(self._optimizer)
             self._scaler.update()
         else:
-            loss.backward()
+            scaled.backward()
             self._optimizer.step()
         if schedule and self._scheduler is not None:
             self._scheduler.step()
@@ -794,23 +879,26 @@ class Trainer:
         model.eval()
         n = len(labels)
         keep = epoch is not None and n > 0
+        # Under torchrun each process takes a slice and the sums are shared: the rows of the
+        # other slices stay zero here and are filled by the others' (engine.distributed).
+        first, end = self._processes.span(n) if self._processes is not None else (0, n)
         loss_sum = torch.zeros((), device=labels.device)
         correct = torch.zeros((), device=labels.device)
         loss_fn = nn.CrossEntropyLoss(reduction="sum")
         if keep:
             kept = analysis.kept_classes(self.dataset.num_classes, n)
-            top_probs = torch.empty((n, kept), device=labels.device)
-            top_classes = torch.empty((n, kept), device=labels.device, dtype=torch.long)
-            true_probs = torch.empty(n, device=labels.device)
+            top_probs = torch.zeros((n, kept), device=labels.device)
+            top_classes = torch.zeros((n, kept), device=labels.device, dtype=torch.long)
+            true_probs = torch.zeros(n, device=labels.device)
         # At most as many pixels per batch as 1024 images of 32x32: 20 images of 224x224.
         step = max(1, min(EVAL_BATCH, EVAL_BATCH * 32 * 32 // self.input_size**2))
         with torch.inference_mode():
-            for start in range(0, n, step):
+            for start in range(first, end, step):
                 if control.stop_requested:
                     model.train()
                     raise StopRequested
-                x = self._pipeline(images[start:start + step])
-                y = labels[start:start + step]
+                x = self._pipeline(images[start:min(start + step, end)])
+                y = labels[start:min(start + step, end)]
                 logits = model(x).float()
                 loss_sum += loss_fn(logits, y)
                 if keep:
@@ -825,7 +913,10 @@ class Trainer:
         totals = [loss_sum[None], correct[None]]
         if keep:  # classes travel as float32: exact for any class count below 2**24
             totals += [true_probs, top_probs.flatten(), top_classes.flatten().float()]
-        host = torch.cat(totals).cpu().numpy()  # the one read-back
+        totals = torch.cat(totals)
+        if self._processes is not None:
+            totals = self._processes.sum(totals)
+        host = totals.cpu().numpy()  # the one read-back
         loss, acc = float(host[0]) / max(n, 1), float(host[1]) / max(n, 1)
         if not keep:
             return loss, acc, None
@@ -930,8 +1021,9 @@ class Trainer:
         listener(CheckpointSaved(self.epochs_done, str(path), best,
                                  str(best_path) if best_path else None, best_by))
 
-    @staticmethod
-    def _device_label(device: torch.device | None) -> str:
+    def _device_label(self, device: torch.device | None) -> str:
+        if self._processes is not None:
+            return self._processes.label
         if device is None:
             return "the device"
         for info in available_devices():
