@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -228,14 +229,20 @@ class Processes:
                                       "Connection reset", "Socket Timeout"))
 
     def lost_peer_message(self, error: BaseException) -> str:
-        first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
         return (f"Another process of this torchrun run failed, was stopped or stopped "
                 f"answering, so process {self.rank} of {self.world_size} stopped too; that "
-                f"process's own message says why ({first_line[:200]}).")
+                f"process's own message says why (here: {_gist(error)}).")
 
     def close(self) -> None:
         if dist.is_initialized():
             dist.destroy_process_group()
+
+
+def _gist(error: BaseException) -> str:
+    """The first sentence of a backend's error, without its source-file prefix."""
+    text = re.sub(r"^\[[^\]]*\]\s*", "", str(error).strip())
+    first = re.split(r"(?<=\.)\s|\n", text, maxsplit=1)[0].rstrip(".")
+    return first[:160] or type(error).__name__
 
 
 def timeout_seconds(environ: dict[str, str] | None = None) -> float:
