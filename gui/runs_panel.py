@@ -1,7 +1,8 @@
 """The Runs tab: every run in the runs folder, compared and followed live.
 
 A sortable, filterable table (name, network, dataset, status, best test accuracy, epochs,
-duration, start). Tick runs to overlay their curves on the plots, each in its own colour.
+duration, device, start): a run torchrun trained on a server shows its processes' devices,
+"4 x NVIDIA H100". Tick runs to overlay their curves on the plots, each in its own colour.
 Rename, note, delete, "use these settings", open the checkpoint, show the folder, export
 the metrics of the selected runs to one CSV. Runs written by another process (the CLI, a
 server's runs folder on a synced drive) appear and update live (gui/runs_library.py reads
@@ -61,7 +62,8 @@ STATUS_TITLES = {"running": "Running", "finished": "Finished", "stopped": "Stopp
                  "diverged": "Diverged", "failed": "Failed", "learned_nothing": "Learned nothing",
                  "interrupted": "Interrupted"}
 COLUMNS = ("Name", "Network", "Dataset", "Status", "Best test acc.", "Epochs", "Duration",
-           "Started")
+           "Device", "Started")
+STARTED_COLUMN = COLUMNS.index("Started")
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -232,13 +234,16 @@ class RunsTableModel(QAbstractTableModel):
             return str(record.epochs_done)
         if column == 6:
             return "" if record.duration is None else rough_duration(record.duration)
+        if column == 7:
+            return record.device
         return _started_text(record)
 
     @staticmethod
     def _sort_key(record: runs.RunRecord, column: int):
         keys = (record.name.lower(), arch_title(record.arch), dataset_title(record.dataset),
                 record.status, record.best_test_acc if record.best_test_acc is not None else -1,
-                record.epochs_done, record.duration or 0.0, record.started or 0.0)
+                record.epochs_done, record.duration or 0.0, (record.world_size, record.device),
+                record.started or 0.0)
         return keys[column]
 
     @staticmethod
@@ -248,6 +253,9 @@ class RunsTableModel(QAbstractTableModel):
             lines.append("The run on screen: its curves are the ones on top.")
         if record.message:
             lines.append(record.message)
+        if record.world_size > 1:
+            lines.append(f"Trained by {record.world_size} processes together (torchrun) on "
+                         f"{record.device}.")
         if record.best_epoch is not None:
             by = "validation" if record.best_by == "val_acc" else "test"
             lines.append(f"Best epoch by {by} accuracy: {record.best_epoch}")
@@ -286,7 +294,7 @@ class RunsPanel(QWidget):
         self.table = QTableView()
         self.table.setModel(self.proxy)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(7, Qt.SortOrder.DescendingOrder)
+        self.table.sortByColumn(STARTED_COLUMN, Qt.SortOrder.DescendingOrder)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
         row_height = self.fontMetrics().height() + 8
@@ -297,7 +305,7 @@ class RunsPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((200, 160, 175, 130, 95, 60, 75)):
+        for column, width in enumerate((200, 160, 175, 130, 95, 60, 75, 110)):
             self.table.setColumnWidth(column, width)
         self.table.doubleClicked.connect(lambda _index: self.open_checkpoint())
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)

@@ -28,17 +28,18 @@ READ_TIMEOUT_MS = 20_000
 
 
 def write_run(folder: Path, test_accs, *, lr=0.01, batches=5, end="finished",
-              config: dict | None = None) -> Path:
+              config: dict | None = None, device="CPU", world_size=1) -> Path:
     """A run folder as the trainer writes it, without training: the record, the metrics."""
     folder.mkdir(parents=True)
     config = config or TrainConfig(arch="mlp", dataset="mnist", lr=lr,
                                    epochs=len(test_accs)).to_dict()
     (folder / "config.json").write_text(json.dumps(config))
     recorder = runs.RunRecorder(folder, config)
-    recorder(RunStart(arch=config["arch"], dataset=config["dataset"], device="CPU",
+    recorder(RunStart(arch=config["arch"], dataset=config["dataset"], device=device,
                       epochs=len(test_accs), start_epoch=0, batches_per_epoch=batches,
                       train_size=100, val_size=0, test_size=20, num_params=10,
-                      class_names=tuple("0123456789"), input_shape=(1, 28, 28)))
+                      class_names=tuple("0123456789"), input_shape=(1, 28, 28),
+                      world_size=world_size))
     with open(folder / "metrics.jsonl", "w") as metrics:
         for epoch, acc in enumerate(test_accs, start=1):
             for batch in range(1, batches + 1):
@@ -91,6 +92,25 @@ def test_runs_are_listed_by_display_name_sortable_and_filtered(qtbot, panel, tmp
         assert [r[0] for r in shown_rows(panel)] == ["b"]
         panel.filter_box.setText("FINISHED")
         assert [r[0] for r in shown_rows(panel)] == ["a"]
+    finally:
+        panel.library.shutdown()
+
+
+def test_a_torchrun_run_shows_its_devices_and_processes(qtbot, panel, tmp_path):
+    write_run(tmp_path / "runs" / "laptop", [0.5])
+    server = write_run(tmp_path / "runs" / "server", [0.9], device="4 x NVIDIA H100",
+                       world_size=4)
+    try:
+        start(qtbot, panel, 2)
+        panel.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        device = COLUMNS.index("Device")
+        assert [row[device] for row in shown_rows(panel)] == ["CPU", "4 x NVIDIA H100"]
+        tip = panel.proxy.index(1, 0).data(Qt.ItemDataRole.ToolTipRole)
+        assert "Trained by 4 processes together (torchrun) on 4 x NVIDIA H100" in tip
+        assert "processes" not in panel.proxy.index(0, 0).data(Qt.ItemDataRole.ToolTipRole)
+        assert runs.read_run(server).world_size == 4
+        panel.table.sortByColumn(device, Qt.SortOrder.DescendingOrder)
+        assert [row[0] for row in shown_rows(panel)] == ["server", "laptop"]
     finally:
         panel.library.shutdown()
 
