@@ -116,7 +116,9 @@ class TrainConfig:
                        "number for bit-identical repeat runs."),
     )
     amp: bool = field(
-        default=False, metadata=_meta("Mixed precision", "float16 autocast (CUDA only).")
+        default=False,
+        metadata=_meta("Mixed precision", "bfloat16 autocast where the GPU has it, else "
+                       "float16 with loss scaling (CUDA only)."),
     )
 
     def replace(self, **changes: Any) -> TrainConfig:

@@ -175,14 +175,17 @@ class Processes:
 
     @contextmanager
     def main_first(self) -> Iterator[None]:
-        """Rank 0 does the body first (a download into the shared data folder), then the
-        others; rank 0 releases them even when it fails, so they fail too rather than wait."""
-        if not self.is_main:
+        """The first process on each machine (LOCAL_RANK 0) does the body first (a download
+        into that machine's data folder), then the others; it releases them even when it
+        fails, so they fail too rather than wait. (Downloads replace files atomically, so
+        machines sharing one data folder do not corrupt it.)"""
+        first = self.local_rank == 0
+        if not first:
             dist.barrier()
         try:
             yield
         finally:
-            if self.is_main:
+            if first:
                 dist.barrier()
 
     # -- per-batch numbers and the stop ------------------------------------------------

@@ -437,7 +437,8 @@ class Trainer:
                 part.load_state_dict(state[name])
 
     def _main_process_first(self):
-        """Under torchrun, rank 0 loads (and downloads) the dataset before the others."""
+        """Under torchrun, the first process on each machine loads (downloads) the dataset
+        before the others."""
         return self._processes.main_first() if self._processes is not None else nullcontext()
 
     def _start_record(self) -> runs.RunRecorder | None:
