@@ -333,7 +333,7 @@ def test_each_ending_has_its_exit_code_and_stream(reason, code, on_stdout, tmp_p
     import engine.trainer
 
     class EndsAs:
-        def __init__(self, config, run_dir, resume_from, tensorboard=None):
+        def __init__(self, config, run_dir, resume_from, tensorboard=None, **options):
             self.run_dir = Path(run_dir)
 
         def run(self, listener, control):
@@ -347,3 +347,22 @@ def test_each_ending_has_its_exit_code_and_stream(reason, code, on_stdout, tmp_p
     assert (f"The run {reason}." in out) == on_stdout
     assert (f"error: The run {reason}." in err) == (not on_stdout)
     assert f"Run folder: {tmp_path / 'run'}" in out
+
+
+@pytest.mark.parametrize("flags, compiled", [([], False), (["--compile"], True)])
+def test_compile_is_asked_for_with_a_flag_and_off_by_default(flags, compiled, tmp_path,
+                                                             monkeypatch):
+    import engine.trainer
+
+    asked = {}
+
+    class Records:
+        def __init__(self, config, run_dir, resume_from, tensorboard=None, **options):
+            asked.update(options)
+
+        def run(self, listener, control):
+            return RunEnd("stopped", "Stopped.", 0)
+
+    monkeypatch.setattr(engine.trainer, "Trainer", Records)
+    main(["--run-dir", str(tmp_path / "run"), *flags])
+    assert asked["compile_model"] is compiled
