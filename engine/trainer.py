@@ -546,8 +546,10 @@ class Trainer:
                          f"{self._input.channels}x{self.input_size}x{self.input_size}, on "
                          f"{self._device_label(device)}."))
         if self._processes is not None:
+            threads = (f", on {plural(torch.get_num_threads(), 'CPU thread')}"
+                       if device.type == "cpu" else "")
             listener(LogLine(f"Distributed over {self._processes.description()}: each takes "
-                             f"its share of every batch of {config.batch_size}."))
+                             f"its share of every batch of {config.batch_size}{threads}."))
         if self._use_amp:
             listener(LogLine(f"Mixed precision in {str(self._amp_dtype).removeprefix('torch.')}"
                              + (" with loss scaling." if self._scaler is not None else ".")))
