@@ -25,8 +25,8 @@ trainer keeps the plain model and trains through the DDP wrapper.
 
 Augmentation and dropout draw different random numbers in each process (seeded by the run's
 seed and the rank), as every DDP recipe does; BatchNorm normalises each process's share of a
-batch on its own (running statistics are rank 0's). A model without those (LeNet-5, the MLP
-without dropout) trains to the same weights as in one process.
+batch on its own (running statistics are rank 0's). A model without those (softmax
+regression, both LeNet-5s) trains to the same weights as in one process.
 """
 
 from __future__ import annotations
@@ -47,8 +47,8 @@ from engine.control import Control
 from engine.text import plural
 
 # How long a collective waits for a process that does not come (a stuck process, a
-# dataset being downloaded by rank 0 while the others wait): then every process fails
-# instead of hanging. A process that ends, fails or is killed is noticed at once.
+# dataset being downloaded by a machine's first process while the others wait): then every
+# process fails instead of hanging. A process that ends, fails or is killed is noticed at once.
 TIMEOUT_ENV = "TRAINDESK_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_SECONDS = 1800
 FLUSH_SECONDS = 0.1  # as engine/trainer.py: per-batch numbers are read back this often
