@@ -87,6 +87,7 @@ def per_architecture(repeats: int) -> dict[str, float]:
     import numpy as np
     import torch
 
+    from engine.catalog import is_pretrained
     from engine.models import MODELS, build_model
     from engine.predict import Predictor
     from gui.inside_panel import _Job, _look
@@ -94,10 +95,14 @@ def per_architecture(repeats: int) -> dict[str, float]:
     torch.set_num_threads(1)
     times = {}
     for arch in MODELS:
-        for channels, size in ((1, 28), (3, 32)):
-            model = build_model(arch, channels, 10, 32)
+        # The pretrained networks take colour at their own size (224); the others 28/32.
+        shapes = ((3, 224),) if is_pretrained(arch) else ((1, 28), (3, 32))
+        for channels, size in shapes:
+            input_size = max(size, 32)
+            model = build_model(arch, channels, 10, input_size)
             predictor = Predictor(model, class_names=tuple("0123456789"), mean=(0.5,) * channels,
-                                  std=(0.25,) * channels, input_size=32, in_channels=channels)
+                                  std=(0.25,) * channels, input_size=input_size,
+                                  in_channels=channels)
             image = np.random.default_rng(0).integers(0, 255, (channels, size, size), np.uint8)
             picture = image[0] if channels == 1 else image.transpose(1, 2, 0)
             job = _Job(predictor, None, image, picture, predictor.class_names, arch)
@@ -120,7 +125,7 @@ def main() -> None:
           f"{latencies[-1] * 1000:.0f} ms (target < 100 ms)")
     print("One look, median (forward + backward, hooks, pictures; one thread):")
     for name, seconds in per_architecture(args.repeats).items():
-        print(f"  {name:28s} {seconds * 1000:7.1f} ms")
+        print(f"  {name:38s} {seconds * 1000:7.1f} ms")
 
 
 if __name__ == "__main__":
