@@ -2,10 +2,11 @@
 
 The engine may report thousands of batches a second; the GUI gets them as lists of events,
 batches at most every `UPDATE_INTERVAL_S` (plus a list at once at each epoch end, log line
-and run end, so nothing important waits). Five redraws a second look live; each one costs
-the GUI thread milliseconds of painting, and on a 2-core machine every wake-up of the GUI
-thread is taken straight from the training threads (bench/gui_overhead.py). Widgets are
-never touched from the training thread: signals crossing threads are queued to the GUI
+and run end, so nothing important waits). Two redraws a second still look live, and the
+drawing is what the window costs training: on a 2-core machine the Training tab's redraws
+at 5 a second took the window from about 102% of headless speed (that tab hidden) to 88-97%,
+at 2 a second it trained at 104% (bench/gui_overhead.py, medians of 7 paired runs). Widgets
+are never touched from the training thread: signals crossing threads are queued to the GUI
 thread by Qt.
 """
 
@@ -24,7 +25,7 @@ from engine.events import BatchEnd, DataProgress, Event, RunEnd
 from engine.lr_finder import LRTestStep
 from engine.trainer import Trainer
 
-UPDATE_INTERVAL_S = 0.2
+UPDATE_INTERVAL_S = 0.5
 
 
 def leave_the_cores_to_training() -> None:
