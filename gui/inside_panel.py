@@ -42,6 +42,7 @@ from PySide6.QtWidgets import (
 from engine.catalog import arch_title
 from engine.checkpoint import Checkpoint
 from engine.data.pipeline import resize_and_normalise
+from engine.image_trial import ImageTrial
 from engine.inspect import Insight, inspect_image, named
 from engine.predict import Predictor
 from engine.text import plural
@@ -150,6 +151,9 @@ class InsidePanel(QWidget):
         draw.input_changed.connect(self._on_drawing)
         run.inspect_requested.connect(self.inspect)
         run.model_changed.connect(self._on_model_changed)
+        # An image tried on the Draw tab is looked into as its model saw it.
+        draw.images.trial_selected.connect(self._on_trial)
+        draw.images.back_requested.connect(self.show_drawing)
         self._syncing = False  # copying strokes between the two canvases
         self._copy_from_draw()
         self._digit = draw.current_input()
@@ -216,6 +220,16 @@ class InsidePanel(QWidget):
         if request.open_inside:
             self._bring_to_front()
         self._refresh()
+
+    def _on_trial(self, trial: object) -> None:
+        """Look into the image in view on the Draw tab, as its model saw it: the model's
+        input de-normalised, which the look normalises again (the same input, to within the
+        rounding to 8 bits)."""
+        if not isinstance(trial, ImageTrial):
+            return
+        seen = trial.seen[None] if trial.seen.ndim == 2 else trial.seen.transpose(2, 0, 1)
+        self.inspect(InspectRequest(np.ascontiguousarray(seen), None,
+                                    f"{trial.name} (tried on the Draw tab)", draw_model=True))
 
     def busy(self) -> bool:
         """Whether a look is being computed (or waits to be)."""
@@ -287,7 +301,7 @@ class InsidePanel(QWidget):
                         predictor.class_names, draw_title), ""
         image = self._request.image
         picture = dataset_pixels(image)
-        ckpt = self._run.checkpoint
+        ckpt = None if self._request.draw_model else self._run.checkpoint
         if ckpt is not None and ckpt.in_channels == image.shape[0]:
             return _Job(ckpt, None, image, picture, ckpt.class_names,
                         f"the run's {arch_title(ckpt.config.arch)}", self._request), ""

@@ -41,6 +41,9 @@ class InspectRequest:
     # Bring the Inside tab to the front: the asking panel shows nothing of the image itself
     # (a Data tab sample); the Results tab shows its picks large, and the Inside tab follows.
     open_inside: bool = False
+    # Looked into with the Draw tab's model, which answered for it (an image tried there),
+    # rather than the run's.
+    draw_model: bool = False
 
 
 class RunModel(QObject):

@@ -18,6 +18,7 @@ from gui.inside_panel import MAX_MAPS, InsidePanel
 from gui.run_model import InspectRequest, RunModel
 from tests.datasets import CIFAR10_CLASSES, learnable_images
 from tests.gui.digit_strokes import all_drawings, place
+from tests.image_files import photo_of_a_digit
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 TIMEOUT_MS = 30_000
@@ -184,3 +185,23 @@ def test_a_picked_image_brings_the_tab_to_the_front_when_asked(qtbot):
     assert tabs.currentWidget() is page
     qtbot.waitUntil(lambda: not page.currentWidget().busy(), timeout=TIMEOUT_MS)
 
+
+
+def test_an_image_tried_on_the_draw_tab_is_looked_into_with_its_model(qtbot, parts, tmp_path):
+    draw, run, inside = parts
+    assert draw.load_bundled_model()
+    # The run on screen holds another 1-channel model: the Draw tab's answered, so it looks.
+    run.keep_model(checkpoint("mlp", 1, tuple("abcdefghij")), None)
+    photo_of_a_digit(7).save(tmp_path / "seven.jpg")
+    draw.try_images([("seven.jpg", tmp_path / "seven.jpg")])
+    draw.images.wait(10)
+    qtbot.waitUntil(lambda: inside.source() is not None, timeout=TIMEOUT_MS)
+    settle(qtbot, draw, inside)
+
+    trial = draw.images.current()
+    assert "seven.jpg" in inside.source().caption and inside.source().draw_model
+    assert inside.seen.insight.predicted == int(np.argmax(trial.probabilities)) == 7
+    np.testing.assert_allclose(inside.seen.insight.probabilities, trial.probabilities,
+                               atol=0.02)  # the same input, to within 8-bit rounding
+    draw.images.back_requested.emit()
+    assert inside.source() is None  # back to the drawing, on both tabs
