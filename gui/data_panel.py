@@ -34,7 +34,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.catalog import DATASET_INFO, dataset_title, image_size_to_load
+from engine.catalog import (
+    DATASET_INFO,
+    dataset_title,
+    image_size_to_load,
+    is_pretrained,
+)
 from engine.config import TrainConfig
 from engine.events import DataProgress
 from engine.memory import byte_text
@@ -482,6 +487,9 @@ def _prepare(ask: _Ask, progress: Callable[[DataProgress], None]) -> _Shown | _N
         ("Mean", _per_channel(data.mean)),
         ("Std", _per_channel(data.std)),
     ]
+    if is_pretrained(ask.arch):  # the network is not fed the dataset's own statistics
+        facts.append(("Network input", "ImageNet's mean/std"
+                      + (", grey as 3 channels" if data.channels == 1 else "")))
     return _Shown(ask, data.class_names, indices.numpy(), images.numpy(),
                   labels[indices].numpy(), augmented, counts, facts, data.notes)
 

@@ -153,6 +153,8 @@ def test_an_image_folder_is_shown_at_the_size_the_network_takes_with_its_memory(
                     timeout=TIMEOUT_MS)
     assert panel.facts()["Image size"] == "224×224, 3 channels (colour)"
     assert panel.facts()["In memory"] == "1.4 MB"  # 10 x 3 x 224 x 224
+    # The dataset's own statistics, and what the pretrained network is fed instead.
+    assert panel.facts()["Network input"] == "ImageNet's mean/std"
 
 
 def test_37_classes_stay_readable(make_panel, tmp_path):
