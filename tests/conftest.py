@@ -48,3 +48,20 @@ def _no_leaked_qt_threads_or_timers(request, monkeypatch):
     active = [t for t in started_timers if _alive(t, lambda t: t.isActive())]
     assert not running, f"test leaked running QThreads: {running}"
     assert not active, f"test leaked active QTimers: {active}"
+
+
+@pytest.fixture
+def torch_home(tmp_path, monkeypatch):
+    """An empty torch.hub cache of the test's own, and no network: a download of pretrained
+    weights fails (tests put the weights file there themselves: tests/zoo_weights.py)."""
+    import engine.pretrained as pretrained
+    from engine.data.download import DownloadError
+
+    home = tmp_path / "torch-home"
+    monkeypatch.setenv("TORCH_HOME", str(home))
+
+    def offline(urls, dest, md5, dataset, progress):
+        raise DownloadError(f"{urls[0]}: <urlopen error [Errno -3] offline in tests>")
+
+    monkeypatch.setattr(pretrained, "download", offline)
+    return home

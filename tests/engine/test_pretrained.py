@@ -23,7 +23,6 @@ from engine.checkpoint import build_model_from_checkpoint, load_checkpoint
 from engine.cli import build_parser, config_from_args
 from engine.config import TrainConfig
 from engine.data import DatasetError
-from engine.data.download import DownloadError
 from engine.data.folder import load_folder
 from engine.events import DataProgress, LogLine, RunStart
 from engine.models import build_model
@@ -36,17 +35,8 @@ IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
-@pytest.fixture(autouse=True)
-def torch_home(tmp_path, monkeypatch):
-    """An empty torch.hub cache of the test's own, and no network: a download fails."""
-    home = tmp_path / "torch-home"
-    monkeypatch.setenv("TORCH_HOME", str(home))
-
-    def offline(urls, dest, md5, dataset, progress):
-        raise DownloadError(f"{urls[0]}: <urlopen error [Errno -3] offline in tests>")
-
-    monkeypatch.setattr(pretrained, "download", offline)
-    return home
+# Each test gets an empty torch.hub cache of its own, offline (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("torch_home")
 
 
 @pytest.fixture

@@ -27,13 +27,6 @@ pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSi
 TIMEOUT_MS = 60_000
 
 
-@pytest.fixture(scope="module")
-def digits_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("digits")
-    write_idx_dataset(root, n_train=200, n_test=50)
-    return root
-
-
 @pytest.fixture
 def make_panel(qtbot):
     def make(**config) -> tuple[DataPanel, SettingsPanel, RunModel]:
@@ -66,14 +59,14 @@ def read_idx_labels(folder) -> np.ndarray:
     return read_idx(folder / "train-labels-idx1-ubyte.gz", 1)
 
 
-def test_the_grid_fills_with_samples_class_names_and_facts(make_panel, digits_dir):
-    panel, _, _ = make_panel(dataset="mnist", data_dir=str(digits_dir), val_split=0.1)
+def test_the_grid_fills_with_samples_class_names_and_facts(make_panel, data_dir):
+    panel, _, _ = make_panel(dataset="mnist", data_dir=str(data_dir), val_split=0.1)
 
     shown = panel.shown()
     assert shown is not None and panel.status_text() == ""
     [section] = panel.sheet.sections()
     assert len(section.tiles) == SAMPLES
-    labels = read_idx_labels(digits_dir / "MNIST" / "raw")
+    labels = read_idx_labels(data_dir / "MNIST" / "raw")
     assert [tile.caption for tile in section.tiles] == [str(labels[i]) for i in shown.indices]
     assert panel.facts()["Training"] == "180 images"
     assert panel.facts()["Validation"] == "20 images"
@@ -83,8 +76,8 @@ def test_the_grid_fills_with_samples_class_names_and_facts(make_panel, digits_di
     assert panel.class_filter.count() == 11  # all classes, then each
 
 
-def test_reshuffle_shows_other_images(qtbot, make_panel, digits_dir):
-    panel, _, _ = make_panel(dataset="mnist", data_dir=str(digits_dir))
+def test_reshuffle_shows_other_images(qtbot, make_panel, data_dir):
+    panel, _, _ = make_panel(dataset="mnist", data_dir=str(data_dir))
     before = panel.shown().indices.tolist()
     qtbot.mouseClick(panel.reshuffle_button, Qt.MouseButton.LeftButton)
     settle(qtbot, panel)
@@ -92,8 +85,8 @@ def test_reshuffle_shows_other_images(qtbot, make_panel, digits_dir):
     assert len(panel.shown().indices) == SAMPLES
 
 
-def test_the_class_filter_shows_one_class_only(qtbot, make_panel, digits_dir):
-    panel, _, _ = make_panel(dataset="mnist", data_dir=str(digits_dir))
+def test_the_class_filter_shows_one_class_only(qtbot, make_panel, data_dir):
+    panel, _, _ = make_panel(dataset="mnist", data_dir=str(data_dir))
     panel.class_filter.setCurrentIndex(4)  # class "3"
     settle(qtbot, panel)
     assert set(shown_labels(panel)) == {3}
@@ -105,8 +98,8 @@ def test_the_class_filter_shows_one_class_only(qtbot, make_panel, digits_dir):
 
 
 def test_augmentation_shows_each_sample_beside_its_augmented_copy(qtbot, make_panel,
-                                                                  digits_dir):
-    panel, settings, _ = make_panel(dataset="mnist", data_dir=str(digits_dir))
+                                                                  data_dir):
+    panel, settings, _ = make_panel(dataset="mnist", data_dir=str(data_dir))
     assert panel.shown().augmented is None
     assert all(len(tile.images) == 1 for tile in panel.sheet.sections()[0].tiles)
     assert not panel.augment_button.isVisible()
@@ -190,8 +183,8 @@ def test_a_dataset_not_on_disk_is_said_and_downloaded_only_on_a_click(qtbot, mak
     assert "no network" in panel.status_label.toolTip()
 
 
-def test_a_click_on_a_sample_sends_it_to_be_inspected(qtbot, make_panel, digits_dir):
-    panel, _, run = make_panel(dataset="mnist", data_dir=str(digits_dir))
+def test_a_click_on_a_sample_sends_it_to_be_inspected(qtbot, make_panel, data_dir):
+    panel, _, run = make_panel(dataset="mnist", data_dir=str(data_dir))
     rect = panel.sheet.tile_rect(0, 5)
     with qtbot.waitSignal(run.inspect_requested) as sent:
         qtbot.mouseClick(panel.sheet, Qt.MouseButton.LeftButton, pos=rect.center())
@@ -203,9 +196,9 @@ def test_a_click_on_a_sample_sends_it_to_be_inspected(qtbot, make_panel, digits_
     assert request.open_inside  # the Data tab shows nothing large itself
 
 
-def test_nothing_loads_while_the_tab_is_hidden(qtbot, digits_dir):
+def test_nothing_loads_while_the_tab_is_hidden(qtbot, data_dir):
     settings = SettingsPanel()
-    settings.set_config(TrainConfig(dataset="mnist", data_dir=str(digits_dir)))
+    settings.set_config(TrainConfig(dataset="mnist", data_dir=str(data_dir)))
     panel = DataPanel(RunModel(), settings)
     qtbot.addWidget(settings)
     qtbot.addWidget(panel)

@@ -14,17 +14,9 @@ from engine.lr_finder import LRFinder
 from engine.lr_range import lr_text
 from engine.trainer import Trainer
 from gui.lr_input import LogSpinBox
-from tests.datasets import write_idx_dataset
 from tests.gui.windows import open_window
 
 TEST_TIMEOUT_MS = 60_000
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lr-finder-data")
-    write_idx_dataset(root, n_train=200, n_test=50)
-    return root
 
 
 @pytest.fixture

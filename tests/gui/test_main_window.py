@@ -14,17 +14,9 @@ from engine.config import TrainConfig
 from gui.draw_panel import BUNDLED_MODEL
 from gui.help_dialogs import shortcut_rows
 from gui.main_window import MainWindow
-from tests.datasets import write_idx_dataset
 from tests.gui.windows import open_window
 
 RUN_TIMEOUT_MS = 120_000
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("window-data")
-    write_idx_dataset(root, n_train=200, n_test=50)
-    return root
 
 
 @pytest.fixture

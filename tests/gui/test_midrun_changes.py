@@ -15,7 +15,6 @@ from engine.config import TrainConfig
 from engine.events import BatchEnd, EpochEnd
 from gui.lr_input import LogSpinBox
 from gui.worker import TrainingWorker
-from tests.datasets import write_idx_dataset
 from tests.gui.windows import open_window
 
 RUN_TIMEOUT_MS = 120_000
@@ -23,13 +22,6 @@ RUN_TIMEOUT_MS = 120_000
 PLAIN_COLLECT = TrainingWorker._collect
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("changes-data")
-    write_idx_dataset(root, n_train=200, n_test=50)
-    return root
 
 
 @pytest.fixture

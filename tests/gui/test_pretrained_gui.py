@@ -11,27 +11,15 @@ from PySide6.QtWidgets import QComboBox, QLabel
 
 import engine.pretrained as pretrained
 from engine.config import TrainConfig
-from engine.data.download import DownloadError
 from gui.settings_panel import SettingsPanel
 from tests.datasets import write_image_folder
 from tests.gui.windows import open_window
 from tests.zoo_weights import write_zoo_weights
 
 RUN_TIMEOUT_MS = 120_000
-pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
-
-
-@pytest.fixture(autouse=True)
-def torch_home(tmp_path, monkeypatch):
-    """An empty torch.hub cache of the test's own, and no network."""
-    home = tmp_path / "torch-home"
-    monkeypatch.setenv("TORCH_HOME", str(home))
-
-    def offline(urls, dest, md5, dataset, progress):
-        raise DownloadError(f"{urls[0]}: <urlopen error [Errno -3] offline in tests>")
-
-    monkeypatch.setattr(pretrained, "download", offline)
-    return home
+# Each test gets an empty torch.hub cache of its own, offline (tests/conftest.py).
+pytestmark = [pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints"),
+              pytest.mark.usefixtures("torch_home")]
 
 
 def fine_tune_row_shown(panel: SettingsPanel) -> bool:

@@ -11,17 +11,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from engine.config import TrainConfig
 from gui.errors import ErrorReporter
-from tests.datasets import write_idx_dataset
 from tests.gui.windows import open_window
 
 RUN_TIMEOUT_MS = 120_000
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("run-end-data")
-    write_idx_dataset(root, n_train=200, n_test=50)
-    return root
 
 
 @pytest.fixture

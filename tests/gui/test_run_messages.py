@@ -14,18 +14,10 @@ import gui.run_banner as run_banner
 from engine.config import TrainConfig
 from engine.events import RunEstimate
 from gui.main_window import PAUSED_STATUS
-from tests.datasets import write_idx_dataset
 from tests.gui.windows import open_window
 
 RUN_TIMEOUT_MS = 120_000
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("messages-data")
-    write_idx_dataset(root, n_train=200, n_test=50)
-    return root
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ from engine.config import TrainConfig
 from engine.events import BatchEnd, EpochEnd, RunEnd, RunStart
 from gui.main_window import MainWindow
 from gui.runs_panel import COLUMNS, RunsPanel, set_runs_dir
-from tests.datasets import write_idx_dataset
 from tests.gui.windows import open_window
 
 REPO = Path(__file__).resolve().parents[2]
@@ -156,13 +155,6 @@ def test_selected_runs_export_to_one_csv(qtbot, panel, tmp_path):
 
 
 # -- in the window -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory):
-    root = tmp_path_factory.mktemp("runs-data")
-    write_idx_dataset(root, n_train=200, n_test=50)
-    return root
 
 
 @pytest.fixture
