@@ -4,8 +4,8 @@ The engine may report thousands of batches a second; the GUI gets them as lists 
 batches at most every `UPDATE_INTERVAL_S` (plus a list at once at each epoch end, log line
 and run end, so nothing important waits). Two redraws a second still look live, and the
 drawing is what the window costs training: on a 2-core machine the Training tab's redraws
-at 5 a second took the window from about 102% of headless speed (that tab hidden) to 88-97%,
-at 2 a second it trained at 104% (bench/gui_overhead.py, medians of 7 paired runs). Widgets
+at 5 a second took the window from about 102% of headless speed (that tab hidden) to 88-97%;
+at 2 a second it trains at 96% (bench/gui_overhead.py, medians of paired runs). Widgets
 are never touched from the training thread: signals crossing threads are queued to the GUI
 thread by Qt.
 """
