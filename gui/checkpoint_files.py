@@ -10,14 +10,14 @@ import csv
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from engine.catalog import arch_title, dataset_title
 from engine.text import plural
 from gui.log_panel import LogPanel
 from gui.run_model import RunModel
+from gui.window_actions import window_action
 
 
 class CheckpointFiles(QObject):
@@ -29,17 +29,12 @@ class CheckpointFiles(QObject):
                  runs_dir: Callable[[], Path]) -> None:
         super().__init__(window)
         self._window, self._run, self._log, self._runs_dir = window, run, log, runs_dir
-        self.open_action = self._action("&Open checkpoint…", "Ctrl+O", self.open_checkpoint)
-        self.save_action = self._action("&Save checkpoint…", "Ctrl+S", self.save_checkpoint_as)
-        self.export_action = self._action("&Export metrics…", "Ctrl+E", self.export_metrics)
-
-    def _action(self, text: str, shortcut: str, slot: Callable[[], bool]) -> QAction:
-        act = QAction(text, self._window)
-        act.setShortcut(QKeySequence(shortcut))
-        act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-        act.triggered.connect(lambda _checked=False: slot())
-        self._window.addAction(act)
-        return act
+        self.open_action = window_action(window, "&Open checkpoint…", "Ctrl+O",
+                                         self.open_checkpoint)
+        self.save_action = window_action(window, "&Save checkpoint…", "Ctrl+S",
+                                         self.save_checkpoint_as)
+        self.export_action = window_action(window, "&Export metrics…", "Ctrl+E",
+                                           self.export_metrics)
 
     def update_actions(self, can_open: bool) -> None:
         self.open_action.setEnabled(can_open)

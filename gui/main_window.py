@@ -39,6 +39,7 @@ from gui.run_model import RunModel
 from gui.runs_panel import add_runs_tab, saved_runs_dir
 from gui.settings_dock import SettingsDock
 from gui.settings_panel import SettingsPanel
+from gui.window_actions import window_action
 from gui.window_geometry import restore_window_state, save_window_state
 
 if TYPE_CHECKING:  # these import PyTorch: the window imports them once it has loaded
@@ -185,24 +186,16 @@ class MainWindow(QMainWindow):
     # -- construction ------------------------------------------------------------------
 
     def _build_actions(self) -> None:
-        def action(text: str, shortcut: str | QKeySequence.StandardKey, slot) -> QAction:
-            act = QAction(text, self)
-            act.setShortcut(QKeySequence(shortcut))
-            act.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-            act.triggered.connect(lambda _checked=False: slot())
-            self.addAction(act)
-            return act
-
-        self.train_action = action("&Train", "Ctrl+Return", self.start_training)
-        self.resume_action = action("Continue from &checkpoint", "Ctrl+Shift+Return",
-                                    self.resume_training)
-        self.pause_action = action("&Pause", "Space", self.toggle_pause)
-        self.stop_action = action("&Stop", "Esc", self.stop_training)
+        self.train_action = window_action(self, "&Train", "Ctrl+Return", self.start_training)
+        self.resume_action = window_action(self, "Continue from &checkpoint", "Ctrl+Shift+Return",
+                                           self.resume_training)
+        self.pause_action = window_action(self, "&Pause", "Space", self.toggle_pause)
+        self.stop_action = window_action(self, "&Stop", "Esc", self.stop_training)
         self.files = CheckpointFiles(self, self.run, self.log, lambda: self.runs_dir)
         self.files.checkpoint_saved.connect(self._update_actions)
         self.export_model_action = ExportModelAction(self, lambda: self.checkpoint,
                                                      lambda: self.runs_dir)
-        self.quit_action = action("&Quit", "Ctrl+Q", self.close)
+        self.quit_action = window_action(self, "&Quit", "Ctrl+Q", self.close)
 
     def _build_layout(self) -> None:
         self.settings_dock = SettingsDock(self.settings_panel, self.train_action,
