@@ -28,7 +28,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QSizePolicy,
     QVBoxLayout,
     QWidget,
@@ -48,6 +47,7 @@ from gui.background import JobFailed, LatestJob
 from gui.image_tiles import Section, Tile, TileSheet, dataset_pixels, qimage
 from gui.run_banner import display_path
 from gui.run_model import InspectRequest, RunModel
+from gui.scrolling import vertical_scroll
 from gui.settings_panel import SettingsPanel
 
 SAMPLES = 64  # an 8x8 grid
@@ -200,10 +200,7 @@ class DataPanel(QWidget):
         status = QHBoxLayout()
         status.addWidget(self.status_label, 1)
         status.addWidget(self.download_button, 0, Qt.AlignmentFlag.AlignTop)
-        samples = QScrollArea()
-        samples.setWidget(self.sheet)
-        samples.setWidgetResizable(True)
-        samples.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        samples = vertical_scroll(self.sheet)
         left = QVBoxLayout()
         left.addWidget(self.augment_note)
         left.addWidget(samples, 1)
@@ -212,10 +209,7 @@ class DataPanel(QWidget):
         balance_title = QLabel("Class balance (training set)")
         for label in (facts_title, balance_title):
             label.setStyleSheet("font-weight: bold;")
-        bars = QScrollArea()
-        bars.setWidget(self.bars)
-        bars.setWidgetResizable(True)
-        bars.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        bars = vertical_scroll(self.bars)
         right = QVBoxLayout()
         right.addWidget(facts_title)
         right.addLayout(self.facts_form)

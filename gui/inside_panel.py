@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QScrollArea,
     QStackedWidget,
     QTabWidget,
     QVBoxLayout,
@@ -62,6 +61,7 @@ from gui.image_tiles import (
     viridis,
 )
 from gui.run_model import InspectRequest, RunModel
+from gui.scrolling import vertical_scroll
 
 MAX_MAPS = 16  # feature maps shown per layer (the rest are counted)
 MAX_UNITS = 64  # first-layer filters or units shown
@@ -176,22 +176,14 @@ class InsidePanel(QWidget):
         left.addWidget(self.heat_view)
         left.addWidget(self.heat_caption)
         left.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(self.sheet)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.scroll = scroll
+        scroll = self.scroll = vertical_scroll(self.sheet)
         right = QVBoxLayout()
         right.addWidget(self.message_label)
         right.addWidget(scroll, 1)
         # The left column scrolls too: the tab fits a small screen.
         left_box = QWidget()
         left_box.setLayout(left)
-        left_scroll = QScrollArea()
-        left_scroll.setWidget(left_box)
-        left_scroll.setWidgetResizable(True)
-        left_scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        left_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        left_scroll = vertical_scroll(left_box, framed=False)
         left_scroll.setFixedWidth(VIEW_SIZE + 40)
         columns = QHBoxLayout()
         columns.addWidget(left_scroll)

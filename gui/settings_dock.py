@@ -3,17 +3,16 @@ Train, Pause and Stop buttons."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
+from gui.scrolling import vertical_scroll
 from gui.settings_panel import SettingsPanel
 
 TRAIN_TIP = "Start training with these settings (Ctrl+Enter)"
@@ -41,11 +40,7 @@ class SettingsDock(QDockWidget):
             button.setToolTip(tip)
             buttons.addWidget(button)
 
-        scroll = QScrollArea()
-        scroll.setWidget(form)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
-        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll = vertical_scroll(form, framed=False)
         scroll.setMinimumWidth(form.minimumSizeHint().width() + 24)
         side = QWidget()
         layout = QVBoxLayout(side)
