@@ -18,9 +18,9 @@ WIDE_GREY = ("I", "F", *SIXTEEN_BIT)
 
 
 def eight_bit(image: Image.Image, sixteen_bit: bool = False) -> Image.Image:
-    """8-bit 'L', 'LA', 'RGB' or 'RGBA', whatever the file held; `sixteen_bit`: a 16-bit
-    file's greys (perhaps converted to 32-bit integers), scaled by 16 bits' range even when
-    all are dark."""
+    """8-bit 'L', 'LA', 'RGB' or 'RGBA', whatever the file held. A 16-bit mode is scaled by 16
+    bits' range even when all its greys are dark; `sixteen_bit` says so of a 16-bit image
+    already converted to 32-bit integers (to be shrunk: PIL shrinks those, not 16-bit ones)."""
     if image.mode in WIDE_GREY:
         values = np.asarray(image).astype(np.float32)
         if image.mode == "F":  # floats: 0..1 when they fit, else 0..255

@@ -35,7 +35,7 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 from engine.data.assemble import make_dataset
 from engine.data.types import DatasetError, ImageDataset, ProgressFn
 from engine.events import DataProgress
-from engine.image_modes import SIXTEEN_BIT, eight_bit, on_white
+from engine.image_modes import eight_bit, on_white
 from engine.memory import available_bytes, byte_text
 from engine.text import plural
 
@@ -301,10 +301,9 @@ def _read_image(path: Path, size: int) -> tuple[np.ndarray, bool, bytes]:
             _refuse_huge(path, image)
             grey = image.mode in GREY_MODES
             mode = "L" if grey else "RGB"
-            sixteen_bit = image.mode in SIXTEEN_BIT
             image.draft(mode, (size, size))  # JPEGs decode straight at a smaller scale
             # As a model is tried on an image (engine/image_modes.py): the same pixels.
-            image = on_white(eight_bit(ImageOps.exif_transpose(image), sixteen_bit))
+            image = on_white(eight_bit(ImageOps.exif_transpose(image)))
             image = image.convert(mode)
             pixels = np.asarray(image.resize((size, size), Image.Resampling.BILINEAR))
             return pixels, grey, hashlib.sha256(data).digest()
