@@ -57,8 +57,6 @@ def test_export_writes_beside_the_checkpoint_and_prints_the_path(checkpoint, cap
 
 
 def test_out_ending_in_onnx_chooses_onnx(checkpoint, tmp_path, capsys):
-    pytest.importorskip("onnxscript", reason="the onnx extra is not installed")
-    pytest.importorskip("onnx", reason="the onnx extra is not installed")
     out = tmp_path / "digits.onnx"
     assert main([str(checkpoint), "--out", str(out)]) == 0
     assert capsys.readouterr().out == f"{out}\n"

@@ -11,14 +11,9 @@ from engine.tensorboard_log import (
     CONFUSION_TAG,
     EVENT_FILE_GLOB,
     confusion_image,
-    tensorboard_installed,
 )
 from engine.trainer import Trainer
 from tests.datasets import write_idx_dataset
-
-pytestmark = pytest.mark.skipif(
-    not tensorboard_installed(),
-    reason='the tensorboard package is not installed (pip install "traindesk[tensorboard]")')
 
 
 def test_a_run_writes_scalars_and_settings_that_tensorboard_reads(tmp_path):

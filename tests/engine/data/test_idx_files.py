@@ -106,7 +106,26 @@ def test_an_incomplete_folder_is_skipped(tmp_path):
     assert len(load_dataset("mnist", tmp_path).train_labels) == 30
 
 
-@pytest.mark.skipif(not SYSTEM_FASHION.is_dir(), reason="Debian's dataset-fashion-mnist absent")
+def test_a_system_folder_is_searched_after_the_data_folder(tmp_path):
+    """Debian's layout (the four .gz files in one folder) where the system keeps it, found
+    without a download when the data folder has none; the data folder's own copy wins."""
+    system = write_idx_dataset(tmp_path / "usr-share", layout=None, n_train=40, n_test=20)
+    source = dataclasses.replace(mnist.SOURCES["fashion-mnist"], system_dirs=(system,))
+
+    assert mnist.locate(source, tmp_path / "empty") == [
+        system / (IDX_FILES[key] + ".gz")
+        for key in ("train_images", "train_labels", "test_images", "test_labels")]
+    ds = mnist.load_idx_source(source, tmp_path / "empty", lambda *_: None, 28)
+    assert len(ds.train_labels) == 40 and len(ds.test_labels) == 20
+    assert not (tmp_path / "empty").exists()  # found, not downloaded
+
+    own = write_idx_dataset(tmp_path / "data", layout="FashionMNIST", n_train=30, n_test=10)
+    assert mnist.locate(source, tmp_path / "data")[0].parent == own
+
+
+@pytest.mark.skipif(not SYSTEM_FASHION.is_dir(), reason=(
+    "needs the real Fashion-MNIST from Debian's package: apt-get install "
+    "dataset-fashion-mnist (.ci/run installs it)"))
 def test_system_fashion_mnist(tmp_path):
     ds = load_dataset("fashion-mnist", tmp_path / "empty")
 
