@@ -325,7 +325,7 @@ class Trainer:
             self._estimated = False
             for epoch in range(self.epochs_done + 1, config.epochs + 1):
                 self._train_epoch(epoch, device, listener, control)  # snapshots `saved`
-            if self.epochs_done > self._start_epoch and self._at_chance():
+            if self.epochs_done > self._start_epoch and self._verdict() == "nothing":
                 return self._end("learned_nothing", self._learned_nothing_message(), listener)
             return self._end("finished", self._finished_message(), listener)
         except ConfigError as error:
@@ -939,8 +939,22 @@ class Trainer:
                     f"{plural(self.epochs_done, 'epoch')}. "
                     "Raise the number of epochs to train on.")
         last = self.history[-1]
-        return (f"Finished {plural(self.epochs_done, 'epoch')}: test accuracy "
-                f"{last['test_acc']:.2%}, test loss {last['test_loss']:.4f}.")
+        message = (f"Finished {plural(self.epochs_done, 'epoch')}: test accuracy "
+                   f"{last['test_acc']:.2%}, test loss {last['test_loss']:.4f}.")
+        if self._verdict() == "too_small":
+            message += " " + self._too_small_message()
+        return message
+
+    def _too_small_message(self) -> str:
+        """Why a finished run gets no verdict on whether it learned (engine.analysis)."""
+        n, chance = len(self.dataset.test_labels), self._chance()
+        if n == 0:
+            return "There are no test images, so nothing tells whether the model learned."
+        needed = analysis.images_to_judge(self.history[-1]["test_acc"], chance)
+        enough = f"; at this accuracy about {needed:,} test images would tell" if needed else ""
+        return (f"The test set of {plural(n, 'image')} is too small to judge whether the "
+                f"model learned more than guessing would score ({chance:.1%}){enough}. Add "
+                "more images per class for a verdict.")
 
     def _stopped_early_message(self) -> str:
         if self._start_epoch == 0:
@@ -971,9 +985,10 @@ class Trainer:
         return analysis.chance_accuracy(self.dataset.test_labels.tolist(),
                                         self.dataset.num_classes)
 
-    def _at_chance(self) -> bool:
-        return analysis.learned_nothing(self.history[-1]["test_acc"], self._chance(),
-                                        len(self.dataset.test_labels))
+    def _verdict(self) -> str:
+        """"learned", "nothing" or "too_small": see engine.analysis.chance_verdict."""
+        return analysis.chance_verdict(self.history[-1]["test_acc"], self._chance(),
+                                       len(self.dataset.test_labels))
 
     def _learned_nothing_message(self) -> str:
         last, chance = self.history[-1], self._chance()
