@@ -33,6 +33,7 @@ from engine.config import ConfigError, TrainConfig
 from engine.control import Control, StopRequested
 from engine.cpu import ThreadTuner, cpu_count
 from engine.data import load_dataset
+from engine.data.fingerprint import class_change, fingerprint, images_change
 from engine.data.pipeline import BatchPipeline
 from engine.data.types import DatasetError, DatasetMissing, ImageDataset
 from engine.devices import available_devices, resolve_device
@@ -218,6 +219,7 @@ class Trainer:
         self._metrics_started = False
         self._start_epoch = 0
         self.dataset: ImageDataset | None = None
+        self._fingerprint: dict | None = None  # engine.data.fingerprint of the dataset
         self.history: list[dict] = []
         # SettingsChanged.as_record() of every change made during the run (and the runs it
         # continues); `config` holds the settings as changed.
@@ -308,6 +310,7 @@ class Trainer:
             in_channels=self._input.channels,
             input_size=self.input_size,
             is_digits=self.dataset.is_digits,
+            data_fingerprint=self._fingerprint,
         )
 
     # -- the run -----------------------------------------------------------------------
@@ -486,6 +489,7 @@ class Trainer:
     def _prepare(self, device: torch.device, resumed: Checkpoint | None,
                  listener: Listener) -> None:
         config, data = self.config, self.dataset
+        self._fingerprint = fingerprint(data)
         torch.manual_seed(config.seed)  # same seed, same initial weights
         try:
             self.input_size = input_size_for(config.arch, data.image_size, config.image_size)
@@ -613,6 +617,7 @@ class Trainer:
                 f"{dataset_title(resumed.config.dataset)}, but the settings say "
                 f"{arch_title(config.arch)} on {dataset_title(config.dataset)}. "
                 "Resume with the checkpoint's architecture and dataset.")
+        self._check_same_data(resumed, listener)
         load_model_weights(self.model, resumed.model_state, resumed.config.arch)
         # The settings chosen now win over those stored with the optimizer state (lr,
         # momentum/betas, weight decay, Nesterov); only the running averages carry over.
@@ -651,6 +656,31 @@ class Trainer:
         listener(LogLine(f"Resumed after epoch {resumed.epoch} from {self.resume_from}."))
         if resumed.assumed:
             listener(LogLine(resumed.assumed, "warning"))
+
+    def _check_same_data(self, resumed: Checkpoint, listener: Listener) -> None:
+        """Refuse a resume whose classes changed (its outputs would mean other classes);
+        warn when only the images changed (engine.data.fingerprint)."""
+        if resumed.assumed:
+            return  # bare weights: their classes were assumed, and are said to be
+        changed = class_change(resumed.class_names, self.dataset.class_names)
+        if changed is not None:
+            raise CheckpointError(
+                f"Cannot continue {self.resume_from}: its classes changed since it was "
+                f"saved: {changed}. The model's outputs stand for its own classes "
+                f"({', '.join(resumed.class_names)}), so continuing would train it on the "
+                "wrong labels. Rename the class folders back, or start a new run instead "
+                "of continuing this one.")
+        if resumed.data_fingerprint is None:
+            listener(LogLine(f"{self.resume_from} was saved by an older TrainDesk that kept no "
+                             "fingerprint of its images: whether they changed since cannot "
+                             "be checked (its classes are the same).", "warning"))
+            return
+        changed = images_change(resumed.data_fingerprint, self._fingerprint)
+        if changed is not None:
+            listener(LogLine(f"Since {self.resume_from} was saved, {changed}: training goes "
+                             "on with the images as they are now, and the earlier epochs' "
+                             "accuracies were measured on the images as they were.",
+                             "warning"))
 
     # -- one epoch ---------------------------------------------------------------------
 
