@@ -33,7 +33,12 @@ from engine.config import ConfigError, TrainConfig
 from engine.control import Control, StopRequested
 from engine.cpu import ThreadTuner, cpu_count
 from engine.data import load_dataset
-from engine.data.fingerprint import class_change, fingerprint, images_change
+from engine.data.fingerprint import (
+    class_change,
+    fingerprint,
+    images_change,
+    moved_classes,
+)
 from engine.data.pipeline import BatchPipeline
 from engine.data.types import DatasetError, DatasetMissing, ImageDataset
 from engine.devices import available_devices, resolve_device
@@ -663,13 +668,15 @@ class Trainer:
         if resumed.assumed:
             return  # bare weights: their classes were assumed, and are said to be
         changed = class_change(resumed.class_names, self.dataset.class_names)
+        if changed is None and resumed.data_fingerprint is not None:
+            changed = moved_classes(resumed.data_fingerprint, self._fingerprint)
         if changed is not None:
             raise CheckpointError(
                 f"Cannot continue {self.resume_from}: its classes changed since it was "
                 f"saved: {changed}. The model's outputs stand for its own classes "
                 f"({', '.join(resumed.class_names)}), so continuing would train it on the "
-                "wrong labels. Rename the class folders back, or start a new run instead "
-                "of continuing this one.")
+                "wrong labels. Put the class folders back as they were, or start a new run "
+                "instead of continuing this one.")
         if resumed.data_fingerprint is None:
             listener(LogLine(f"{self.resume_from} was saved by an older TrainDesk that kept no "
                              "fingerprint of its images: whether they changed since cannot "

@@ -7,10 +7,13 @@ the images changed with the classes kept (images added or removed, say).
 
 The fingerprint is plain types (it travels in a checkpoint read with weights_only=True):
 the dataset's name, classes, image counts and size, a SHA-256 of every label and of the
-pixels of at most SAMPLED images per split, evenly spaced. The images are already in
-memory, nothing is read again: on Fashion-MNIST (70,000 images) the fingerprint took 10 to
-40 ms on a busy 2-core machine, where hashing every pixel took 260 ms (and a folder of
-colour images at 224x224 would take seconds).
+pixels of at most SAMPLED images per split, evenly spaced, and a short digest of each
+class's first PER_CLASS training images: two class folders whose names were swapped keep
+the class names but move those images to the other class (`moved_classes`).
+
+The images are already in memory, nothing is read again: on Fashion-MNIST (70,000 images)
+the fingerprint took 10 to 40 ms on a busy 2-core machine, where hashing every pixel took
+260 ms (and a folder of colour images at 224x224 would take seconds).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import torch
 from engine.data.types import ImageDataset
 
 SAMPLED = 256  # images per split whose pixels are hashed
+PER_CLASS = 4  # training images per class whose digests are kept
 _KEYS = ("dataset", "classes", "train", "test", "image_size", "labels", "pixels")
 
 
@@ -43,7 +47,19 @@ def fingerprint(dataset: ImageDataset) -> dict[str, Any]:
         "image_size": dataset.image_size,
         "labels": labels.hexdigest()[:32],
         "pixels": pixels.hexdigest()[:32],
+        "class_samples": _class_samples(dataset),
     }
+
+
+def _class_samples(dataset: ImageDataset) -> dict[str, list[str]]:
+    """Each class's first PER_CLASS training images, as short digests of their pixels."""
+    labels = dataset.train_labels.numpy()
+    samples = {}
+    for index, name in enumerate(dataset.class_names):
+        first = (labels == index).nonzero()[0][:PER_CLASS]
+        samples[name] = [hashlib.sha256(dataset.train_images[int(i)].contiguous().numpy()
+                                        .tobytes()).hexdigest()[:16] for i in first]
+    return samples
 
 
 def is_fingerprint(value: Any) -> bool:
@@ -52,7 +68,36 @@ def is_fingerprint(value: Any) -> bool:
             and isinstance(value["classes"], list)
             and all(isinstance(name, str) for name in value["classes"])
             and all(isinstance(value[k], int) for k in ("train", "test", "image_size"))
-            and all(isinstance(value[k], str) for k in ("dataset", "labels", "pixels")))
+            and all(isinstance(value[k], str) for k in ("dataset", "labels", "pixels"))
+            and _are_samples(value.get("class_samples", {})))
+
+
+def _are_samples(value: Any) -> bool:
+    return isinstance(value, dict) and all(
+        isinstance(name, str) and isinstance(digests, list)
+        and all(isinstance(d, str) for d in digests) for name, digests in value.items())
+
+
+def moved_classes(saved: dict[str, Any], now: dict[str, Any]) -> str | None:
+    """Which classes' images now stand under another class's name (two class folders
+    renamed into each other), in words; None when none did or it cannot be told."""
+    before, after = saved.get("class_samples"), now.get("class_samples")
+    if not before or not after or saved["image_size"] != now["image_size"]:
+        return None
+    classes_of: dict[str, set[str]] = {}
+    for name, digests in after.items():
+        for digest in digests:
+            classes_of.setdefault(digest, set()).add(name)
+    # An image found in one class only (a blank image in several tells nothing).
+    where = {digest: next(iter(names)) for digest, names in classes_of.items()
+             if len(names) == 1}
+    moved = []
+    for name, digests in before.items():
+        found = [where[d] for d in digests if d in where]
+        elsewhere = max(set(found), key=found.count) if found else name
+        if elsewhere != name and found.count(elsewhere) * 2 >= len(digests):
+            moved.append(f"the images of '{name}' are now under '{elsewhere}'")
+    return "; ".join(moved) or None
 
 
 def class_change(saved: tuple[str, ...], now: tuple[str, ...]) -> str | None:

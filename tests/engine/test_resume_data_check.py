@@ -53,7 +53,20 @@ def test_a_renamed_class_folder_refuses_the_resume_and_says_which(trained):
     assert end.reason == "failed" and end.epochs_done == 0
     assert "its classes changed since it was saved: the class 'cat' is now 'zebra'" in (
         end.message)
-    assert "Rename the class folders back, or start a new run" in end.message
+    assert "Put the class folders back as they were, or start a new run" in end.message
+
+
+def test_two_class_folders_swapping_names_refuse_the_resume(trained):
+    photos, config, checkpoint = trained
+    (photos / "cat").rename(photos / "tmp")
+    (photos / "dog").rename(photos / "cat")
+    (photos / "tmp").rename(photos / "dog")  # the same names, each on the other's images
+
+    end, _ = _resume(config, checkpoint)
+
+    assert end.reason == "failed" and end.epochs_done == 0
+    assert ("the images of 'cat' are now under 'dog'; the images of 'dog' are now under "
+            "'cat'") in end.message
 
 
 def test_an_added_class_is_named_not_blamed_on_the_weights(trained):
