@@ -987,6 +987,10 @@ class Trainer:
         n, chance = len(self.dataset.test_labels), self._chance()
         if n == 0:
             return "There are no test images, so nothing tells whether the model learned."
+        if chance >= 1.0:
+            return ("Every test image is of one class, so always answering it scores 100%: "
+                    "nothing tells whether the model learned. Add test images of the other "
+                    "classes.")
         needed = analysis.images_to_judge(self.history[-1]["test_acc"], chance)
         enough = f"; at this accuracy about {needed:,} test images would tell" if needed else ""
         return (f"The test set of {plural(n, 'image')} is too small to judge whether the "

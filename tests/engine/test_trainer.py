@@ -396,6 +396,18 @@ def test_a_perfect_run_on_a_tiny_test_set_gets_no_verdict(tmp_path):
             "than guessing would score (50.0%)") in end.message
 
 
+def test_a_test_set_of_one_class_is_said_to_tell_nothing(tmp_path):
+    photos = write_image_folder(tmp_path / "photos", classes=["a", "b"], per_class=10, size=16)
+    for extra in range(1, 10):
+        (photos / "b" / f"{extra}.png").unlink()  # b keeps one image: none of it is tested
+    config = TrainConfig(arch="softmax", dataset="folder", data_dir=str(photos), epochs=1,
+                         batch_size=8, lr=3e-3, device="cpu", seed=1, threads=1)
+    end, _ = run(config)
+
+    assert end.reason == "finished", end.message
+    assert "Every test image is of one class" in end.message
+
+
 def test_images_too_small_for_the_network_fail_without_a_traceback(tmp_path):
     import numpy as np
 
