@@ -14,6 +14,8 @@ Categories (tests/fault_kit.py holds each; the tests run them with small counts)
                     and in the first batch, a full disk, an unwritable folder, repeated
   window            tests/gui/test_window_faults.py's close and start/stop loops with
                     large counts (offscreen), in a pytest child: its pass/fail counts
+  renamed classes   a run resumed after its image folder changed: classes renamed,
+                    swapped, added or removed (refused), images added (warned)
 
 Targets: 0 crashes, 0 hangs, 0 code executions, 0 silent loads, 0 runs lost.
 
@@ -66,6 +68,74 @@ def window_faults(closes: int, start_stops: int) -> Tally:
     return tally
 
 
+def renamed_classes_faults(root: Path, repeats: int) -> Tally:
+    """Resume a run after its image folder changed: a class folder renamed (order shifted
+    or kept), two swapped, one added or removed must be refused naming the change; images
+    added, or a checkpoint older than the data check, resume with a warning. A resume that
+    trains on changed classes without a word is a silent load."""
+    import dataclasses
+    import shutil
+
+    from engine.checkpoint import load_checkpoint, save_checkpoint
+    from engine.config import TrainConfig
+    from engine.events import LogLine
+    from engine.trainer import Trainer
+    from tests.datasets import write_image_folder
+
+    def rename(a: str, b: str):
+        return lambda folder: (folder / a).rename(folder / b)
+
+    def swap(folder: Path) -> None:
+        (folder / "cat").rename(folder / "tmp")
+        (folder / "dog").rename(folder / "cat")
+        (folder / "tmp").rename(folder / "dog")
+
+    def add_images(folder: Path) -> None:
+        more = write_image_folder(folder.parent / "more", ["cat"], per_class=4, size=16, seed=9)
+        for file in (more / "cat").iterdir():
+            shutil.copy(file, folder / "cat" / f"new-{file.name}")
+
+    refused = {"renamed, order shifted": rename("cat", "zebra"),
+               "renamed, order kept": rename("cat", "bat"),
+               "two classes swapped": swap,
+               "class added": lambda folder: shutil.copytree(folder / "dog", folder / "emu"),
+               "class removed": lambda folder: shutil.rmtree(folder / "owl")}
+    warned = {"images added": (add_images, "the images changed"),
+              "checkpoint without fingerprint": (lambda folder: None, "cannot be checked")}
+    tally = Tally("renamed classes (resume after the image folder changed)")
+    for repeat in range(repeats):
+        for case in [*refused, *warned]:
+            tally.tried += 1
+            where = root / f"{repeat}-{case.replace(' ', '-')}"
+            photos = write_image_folder(where / "photos", ["cat", "dog", "owl"], per_class=8,
+                                        size=16, seed=repeat)
+            config = TrainConfig(arch="softmax", dataset="folder", data_dir=str(photos),
+                                 epochs=1, batch_size=8, device="cpu", seed=repeat)
+            try:
+                first = Trainer(config, run_dir=where / "run").run(lambda event: None)
+                checkpoint = first.checkpoint_path
+                if case == "checkpoint without fingerprint":
+                    checkpoint = save_checkpoint(where / "old.pt", dataclasses.replace(
+                        load_checkpoint(checkpoint), data_fingerprint=None))
+                (refused.get(case) or warned[case][0])(photos)
+                events: list = []
+                end = Trainer(config.replace(epochs=2), resume_from=checkpoint).run(
+                    events.append)
+                logs = [e.message for e in events if isinstance(e, LogLine)]
+            except Exception as error:  # noqa: BLE001 - counted, not raised
+                tally.bad("crashes", f"{case}: {type(error).__name__}: {error}")
+                continue
+            if case in refused:
+                ok = end.reason == "failed" and "classes changed" in end.message
+            else:
+                ok = end.epochs_done == 2 and any(warned[case][1] in line for line in logs)
+            if ok:
+                tally.clear += 1
+            else:
+                tally.bad("silent_loads", f"{case}: {end.reason}: {end.message[:200]}")
+    return tally
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--mutations", type=int, default=1000, help="damaged checkpoints")
@@ -75,6 +145,8 @@ def main() -> None:
     parser.add_argument("--run-repeats", type=int, default=5, help="times each run fault")
     parser.add_argument("--closes", type=int, default=50, help="window closes mid-run")
     parser.add_argument("--start-stops", type=int, default=100)
+    parser.add_argument("--rename-repeats", type=int, default=3,
+                        help="times each changed-folder resume")
     parser.add_argument("--only", nargs="*", metavar="CATEGORY",
                         help="run only these categories (e.g. checkpoints 'saves killed')")
     args = parser.parse_args()
@@ -91,6 +163,8 @@ def main() -> None:
             ("settings", lambda: config_faults(args.configs)),
             ("runs", lambda: run_faults(root / "runs", args.run_repeats)),
             ("window", lambda: window_faults(args.closes, args.start_stops)),
+            ("renamed classes", lambda: renamed_classes_faults(root / "renamed",
+                                                               args.rename_repeats)),
         ]
         for name, step in steps:
             if args.only and name not in args.only:

@@ -4,11 +4,17 @@ From an epoch's per-image `Evaluation`: the confusion matrix, per-class accuracy
 confident mistakes and least confident right answers. From the per-epoch history: the best
 epoch and one training-health sentence (`training_health`).
 
-`learned_nothing` tells a run whose test accuracy is no better than guessing from one that
-learned a little: guessing scores the larger of 1/classes and the most common class's share
-of the test set, and a test set of n images measures an accuracy only to within about
-sqrt(p(1-p)/n), so "at chance" means below that rate plus a margin of three such errors
-(at least two percentage points).
+`chance_verdict` tells a run whose test accuracy is no better than guessing from one that
+learned, and both from a test set too small to tell. Guessing scores the larger of 1/classes
+and the most common class's share of the test set. A test set of n images measures an
+accuracy only to within a binomial confidence interval (Wilson's score interval at three
+standard errors, the test that `chance_threshold` is):
+
+- learned: the accuracy is above the interval around guessing (chance plus three standard
+  errors at chance, at least two percentage points);
+- learned nothing: not so, and the interval around the measured accuracy rules out that the
+  model is in truth halfway or more from guessing to perfect;
+- too small to judge: neither (4 test images of 2 classes, all right, prove nothing).
 """
 
 from __future__ import annotations
@@ -41,8 +47,39 @@ def chance_threshold(chance: float, test_size: int) -> float:
     return chance + max(MIN_MARGIN, STANDARD_ERRORS * error)
 
 
+def accuracy_upper_bound(test_acc: float, test_size: int) -> float:
+    """The top of Wilson's score interval (three standard errors) for an accuracy measured
+    on test_size images: the true accuracy is very unlikely to be higher."""
+    if test_size < 1:
+        return 1.0
+    z2, n = STANDARD_ERRORS ** 2, test_size
+    centre = test_acc + z2 / (2 * n)
+    spread = STANDARD_ERRORS * math.sqrt(test_acc * (1 - test_acc) / n + z2 / (4 * n * n))
+    return min(1.0, (centre + spread) / (1 + z2 / n))
+
+
+def chance_verdict(test_acc: float, chance: float, test_size: int) -> str:
+    """"learned", "nothing" (no better than guessing) or "too_small" (the test set cannot
+    tell): see the module's docstring."""
+    if test_size >= 1 and test_acc >= chance_threshold(chance, test_size):
+        return "learned"
+    if test_size >= 1 and accuracy_upper_bound(test_acc, test_size) < chance + (1 - chance) / 2:
+        return "nothing"
+    return "too_small"
+
+
 def learned_nothing(test_acc: float, chance: float, test_size: int) -> bool:
-    return test_acc < chance_threshold(chance, test_size)
+    return chance_verdict(test_acc, chance, test_size) == "nothing"
+
+
+def images_to_judge(test_acc: float, chance: float, limit: int = 1_000_000) -> int | None:
+    """The fewest test images that would judge this accuracy either way (None past limit)."""
+    n = 1
+    while n <= limit:
+        if chance_verdict(test_acc, chance, n) != "too_small":
+            return n
+        n = n + 1 if n < 1000 else int(n * 1.01)
+    return None
 
 
 def why_nothing_was_learned(history: Sequence[dict], chance: float, num_classes: int,

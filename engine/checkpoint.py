@@ -33,6 +33,7 @@ from engine.atomic_files import remove_stale_temp_files, temp_path
 from engine.catalog import is_pretrained
 from engine.config import TrainConfig
 from engine.data.cifar import CLASS_NAMES as CIFAR10_CLASSES
+from engine.data.fingerprint import is_fingerprint
 from engine.events import SettingsChanged
 from engine.models import MODELS, build_model
 from engine.text import plural
@@ -84,6 +85,9 @@ class Checkpoint:
     # What was assumed to open it (bare weights: classes, normalisation), said to the
     # person whenever it is used; empty for a checkpoint that records everything.
     assumed: str = ""
+    # engine.data.fingerprint of the images trained on, checked on resume (plain types;
+    # None in checkpoints saved before it was kept).
+    data_fingerprint: dict[str, Any] | None = None
 
 
 def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
@@ -270,6 +274,8 @@ def _to_payload(ckpt: Checkpoint) -> dict[str, Any]:
         "changes": [dict(change) for change in ckpt.changes],
         # Only where something was assumed: other files stay as every version wrote them.
         **({"assumed": str(ckpt.assumed)} if ckpt.assumed else {}),
+        **({"data_fingerprint": dict(ckpt.data_fingerprint)} if ckpt.data_fingerprint
+           else {}),
     }
 
 
@@ -317,7 +323,14 @@ def _checkpoint_from(payload: dict) -> Checkpoint:
         is_digits=bool(payload["is_digits"]),
         changes=_changes(payload.get("changes", [])),
         assumed=_text(payload.get("assumed", "")),
+        data_fingerprint=_fingerprint(payload.get("data_fingerprint")),
     )
+
+
+def _fingerprint(value: Any) -> dict[str, Any] | None:
+    if value is not None and not is_fingerprint(value):
+        raise TypeError("'data_fingerprint' is not a fingerprint of a dataset")
+    return value
 
 
 def _changes(records: Any) -> list[dict]:

@@ -1,13 +1,15 @@
 """A trained model as a file other programs can run: TorchScript or ONNX, with a JSON sidecar.
 
 The exported network is the checkpoint's, wrapped with the preparation the app applies to
-every image (`engine.data.pipeline.resize_and_normalise`): it takes float images on the
-0..1 scale, shaped (N, C, H, W) at any H and W, resizes them to the network's input size
-(bilinear, as the app does) and normalises them with the training set's mean and std, then
-returns class probabilities (softmax). So a user applies no normalisation of their own, and
-a file predicts what the app predicts for the same images. The sidecar (`<file>.json`)
-records the class names, the normalisation (already inside), the input size and channels,
-the architecture and what a person must do to their images first.
+every image: it takes float images on the 0..1 scale, shaped (N, C, H, W) at any H and W,
+shrinks or enlarges them to the training images' stored size with an antialiased bilinear
+filter (as Pillow's, which the app uses, within a grey level), then to the network's input
+size and normalises them as a training batch is (`engine.data.pipeline.
+resize_and_normalise`), and returns class probabilities (softmax). So a user applies no
+normalisation of their own. The sidecar (`<file>.json`) records the class names, the
+normalisation (already inside), the input size and channels, the architecture, and in
+"prepare" the app's own recipe for an image file (engine/export_recipe.py): an image
+prepared by it gives the file exactly the app's input, hence the app's answers.
 
 TorchScript needs only PyTorch (`torch.jit.load`); ONNX needs the `onnx` extra
 (`pip install "traindesk[onnx]"`: onnx, onnxscript and onnxruntime) and runs anywhere ONNX
@@ -33,6 +35,7 @@ from torch import nn
 from engine.atomic_files import temp_path, write_text_atomic
 from engine.catalog import DATASET_INFO, arch_title, dataset_title
 from engine.checkpoint import Checkpoint, build_model_from_checkpoint
+from engine.export_recipe import prepare_recipe
 from engine.version import app_version
 
 FORMATS = ("torchscript", "onnx")
@@ -66,15 +69,21 @@ class ClassifierWithPreprocessing(nn.Module):
         super().__init__()
         self.model = model
         self.input_size = int(ckpt.input_size)
+        self.stored_size = _stored_size(ckpt)
         shape = (1, ckpt.in_channels, 1, 1)
         self.register_buffer("mean", _per_channel(ckpt.mean, ckpt.in_channels).view(shape))
         self.register_buffer("std", _per_channel(ckpt.std, ckpt.in_channels).view(shape))
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        # Always resized: at the input size already, bilinear resizing is the identity, and
-        # a traced or exported graph then works for any input size.
-        x = F.interpolate(images, size=(self.input_size, self.input_size), mode="bilinear",
-                          align_corners=False, antialias=False)
+        # Always resized: at the stored size already, the resize is the identity, and a
+        # traced or exported graph then works for any input size. The antialiased filter
+        # matters when shrinking a full-size image (see engine/export_recipe.py).
+        side = self.stored_size
+        x = F.interpolate(images, size=(side, side), mode="bilinear", align_corners=False,
+                          antialias=True)
+        if side != self.input_size:  # as each training batch is resized
+            x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear",
+                              align_corners=False, antialias=False)
         return torch.softmax(self.model((x - self.mean) / self.std), dim=1)
 
 
@@ -168,8 +177,7 @@ def export_onnx(ckpt: Checkpoint, path: str | Path) -> ExportResult:
 def describe(ckpt: Checkpoint, fmt: str, file_name: str) -> dict[str, Any]:
     """What the sidecar says: enough to use the file without TrainDesk."""
     config = ckpt.config
-    info = DATASET_INFO.get(config.dataset)
-    stored = info.known_shape[1] if info is not None and info.known_shape else ckpt.input_size
+    stored = _stored_size(ckpt)
     last = ckpt.history[-1] if ckpt.history else {}
     return {
         "exported_by": f"TrainDesk {app_version()}",
@@ -200,6 +208,7 @@ def describe(ckpt: Checkpoint, fmt: str, file_name: str) -> dict[str, Any]:
         "output": {"name": OUTPUT_NAME, "kind": "probabilities (softmax)",
                    "shape": ["N", len(ckpt.class_names)]},
         "preprocessing": _preprocessing_text(ckpt, stored),
+        "prepare": prepare_recipe(ckpt),
         **({"onnx_opset": ONNX_OPSET} if fmt == "onnx" else {}),
     }
 
@@ -207,10 +216,12 @@ def describe(ckpt: Checkpoint, fmt: str, file_name: str) -> dict[str, Any]:
 def _preprocessing_text(ckpt: Checkpoint, stored: int) -> str:
     channels = "greyscale" if ckpt.in_channels == 1 else f"{ckpt.in_channels}-channel (RGB)"
     text = (f"Give {channels} images as float32 (N, {ckpt.in_channels}, H, W) with values "
-            f"from 0 to 1 (pixel / 255). The file resizes them to {ckpt.input_size}x"
-            f"{ckpt.input_size} (bilinear) and normalises them with the mean and std above: "
-            "do not normalise them yourself. Images like the training set's "
-            f"({stored}x{stored}) give its accuracy.")
+            f"from 0 to 1 (pixel / 255), prepared as 'prepare' says (the app's way: squashed "
+            f"to {stored}x{stored} with Pillow's bilinear filter) for the app's answers. The "
+            f"file resizes any other size itself (antialiased bilinear to {stored}x{stored}, "
+            f"close to the app but not always the same answer), then to {ckpt.input_size}x"
+            f"{ckpt.input_size}, and normalises them with the mean and std above: do not "
+            "normalise them yourself.")
     if ckpt.is_digits:
         text += (" Digits must be in MNIST's form: white ink on black, the ink cropped to "
                  "its bounding box, scaled (aspect kept) so the longer side is 20 px, pasted "
@@ -219,10 +230,16 @@ def _preprocessing_text(ckpt: Checkpoint, stored: int) -> str:
     return text
 
 
+def _stored_size(ckpt: Checkpoint) -> int:
+    """The side of the training images as the dataset stored them (28 for MNIST, the
+    network's input size for an image folder)."""
+    info = DATASET_INFO.get(ckpt.config.dataset)
+    return info.known_shape[1] if info is not None and info.known_shape else ckpt.input_size
+
+
 def _wrapped(ckpt: Checkpoint) -> tuple[ClassifierWithPreprocessing, torch.Tensor]:
     wrapper = ClassifierWithPreprocessing(build_model_from_checkpoint(ckpt), ckpt).eval()
-    info = DATASET_INFO.get(ckpt.config.dataset)
-    size = info.known_shape[1] if info is not None and info.known_shape else ckpt.input_size
+    size = _stored_size(ckpt)
     example = torch.rand(2, ckpt.in_channels, size, size,
                          generator=torch.Generator().manual_seed(0))
     return wrapper, example

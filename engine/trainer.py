@@ -33,6 +33,12 @@ from engine.config import ConfigError, TrainConfig
 from engine.control import Control, StopRequested
 from engine.cpu import ThreadTuner, cpu_count
 from engine.data import load_dataset
+from engine.data.fingerprint import (
+    class_change,
+    fingerprint,
+    images_change,
+    moved_classes,
+)
 from engine.data.pipeline import BatchPipeline
 from engine.data.types import DatasetError, DatasetMissing, ImageDataset
 from engine.devices import available_devices, resolve_device
@@ -218,6 +224,7 @@ class Trainer:
         self._metrics_started = False
         self._start_epoch = 0
         self.dataset: ImageDataset | None = None
+        self._fingerprint: dict | None = None  # engine.data.fingerprint of the dataset
         self.history: list[dict] = []
         # SettingsChanged.as_record() of every change made during the run (and the runs it
         # continues); `config` holds the settings as changed.
@@ -308,6 +315,7 @@ class Trainer:
             in_channels=self._input.channels,
             input_size=self.input_size,
             is_digits=self.dataset.is_digits,
+            data_fingerprint=self._fingerprint,
         )
 
     # -- the run -----------------------------------------------------------------------
@@ -325,7 +333,7 @@ class Trainer:
             self._estimated = False
             for epoch in range(self.epochs_done + 1, config.epochs + 1):
                 self._train_epoch(epoch, device, listener, control)  # snapshots `saved`
-            if self.epochs_done > self._start_epoch and self._at_chance():
+            if self.epochs_done > self._start_epoch and self._verdict() == "nothing":
                 return self._end("learned_nothing", self._learned_nothing_message(), listener)
             return self._end("finished", self._finished_message(), listener)
         except ConfigError as error:
@@ -486,6 +494,7 @@ class Trainer:
     def _prepare(self, device: torch.device, resumed: Checkpoint | None,
                  listener: Listener) -> None:
         config, data = self.config, self.dataset
+        self._fingerprint = fingerprint(data)
         torch.manual_seed(config.seed)  # same seed, same initial weights
         try:
             self.input_size = input_size_for(config.arch, data.image_size, config.image_size)
@@ -613,6 +622,7 @@ class Trainer:
                 f"{dataset_title(resumed.config.dataset)}, but the settings say "
                 f"{arch_title(config.arch)} on {dataset_title(config.dataset)}. "
                 "Resume with the checkpoint's architecture and dataset.")
+        self._check_same_data(resumed, listener)
         load_model_weights(self.model, resumed.model_state, resumed.config.arch)
         # The settings chosen now win over those stored with the optimizer state (lr,
         # momentum/betas, weight decay, Nesterov); only the running averages carry over.
@@ -651,6 +661,33 @@ class Trainer:
         listener(LogLine(f"Resumed after epoch {resumed.epoch} from {self.resume_from}."))
         if resumed.assumed:
             listener(LogLine(resumed.assumed, "warning"))
+
+    def _check_same_data(self, resumed: Checkpoint, listener: Listener) -> None:
+        """Refuse a resume whose classes changed (its outputs would mean other classes);
+        warn when only the images changed (engine.data.fingerprint)."""
+        if resumed.assumed:
+            return  # bare weights: their classes were assumed, and are said to be
+        changed = class_change(resumed.class_names, self.dataset.class_names)
+        if changed is None and resumed.data_fingerprint is not None:
+            changed = moved_classes(resumed.data_fingerprint, self._fingerprint)
+        if changed is not None:
+            raise CheckpointError(
+                f"Cannot continue {self.resume_from}: its classes changed since it was "
+                f"saved: {changed}. The model's outputs stand for its own classes "
+                f"({', '.join(resumed.class_names)}), so continuing would train it on the "
+                "wrong labels. Put the class folders back as they were, or start a new run "
+                "instead of continuing this one.")
+        if resumed.data_fingerprint is None:
+            listener(LogLine(f"{self.resume_from} was saved by an older TrainDesk that kept no "
+                             "fingerprint of its images: whether they changed since cannot "
+                             "be checked (its classes are the same).", "warning"))
+            return
+        changed = images_change(resumed.data_fingerprint, self._fingerprint)
+        if changed is not None:
+            listener(LogLine(f"Since {self.resume_from} was saved, {changed}: training goes "
+                             "on with the images as they are now, and the earlier epochs' "
+                             "accuracies were measured on the images as they were.",
+                             "warning"))
 
     # -- one epoch ---------------------------------------------------------------------
 
@@ -939,8 +976,26 @@ class Trainer:
                     f"{plural(self.epochs_done, 'epoch')}. "
                     "Raise the number of epochs to train on.")
         last = self.history[-1]
-        return (f"Finished {plural(self.epochs_done, 'epoch')}: test accuracy "
-                f"{last['test_acc']:.2%}, test loss {last['test_loss']:.4f}.")
+        message = (f"Finished {plural(self.epochs_done, 'epoch')}: test accuracy "
+                   f"{last['test_acc']:.2%}, test loss {last['test_loss']:.4f}.")
+        if self._verdict() == "too_small":
+            message += " " + self._too_small_message()
+        return message
+
+    def _too_small_message(self) -> str:
+        """Why a finished run gets no verdict on whether it learned (engine.analysis)."""
+        n, chance = len(self.dataset.test_labels), self._chance()
+        if n == 0:
+            return "There are no test images, so nothing tells whether the model learned."
+        if chance >= 1.0:
+            return ("Every test image is of one class, so always answering it scores 100%: "
+                    "nothing tells whether the model learned. Add test images of the other "
+                    "classes.")
+        needed = analysis.images_to_judge(self.history[-1]["test_acc"], chance)
+        enough = f"; at this accuracy about {needed:,} test images would tell" if needed else ""
+        return (f"The test set of {plural(n, 'image')} is too small to judge whether the "
+                f"model learned more than guessing would score ({chance:.1%}){enough}. Add "
+                "more images per class for a verdict.")
 
     def _stopped_early_message(self) -> str:
         if self._start_epoch == 0:
@@ -971,9 +1026,10 @@ class Trainer:
         return analysis.chance_accuracy(self.dataset.test_labels.tolist(),
                                         self.dataset.num_classes)
 
-    def _at_chance(self) -> bool:
-        return analysis.learned_nothing(self.history[-1]["test_acc"], self._chance(),
-                                        len(self.dataset.test_labels))
+    def _verdict(self) -> str:
+        """"learned", "nothing" or "too_small": see engine.analysis.chance_verdict."""
+        return analysis.chance_verdict(self.history[-1]["test_acc"], self._chance(),
+                                       len(self.dataset.test_labels))
 
     def _learned_nothing_message(self) -> str:
         last, chance = self.history[-1], self._chance()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from engine.predict import render_strokes
 from tests.gui.digit_strokes import DIGITS, place
@@ -55,3 +55,49 @@ def write_image_kinds(folder: Path) -> dict[str, Path]:
         paths[name] = folder / name
         image.save(paths[name])
     return paths
+
+
+SHAPES = ("circle", "cross", "square", "triangle")
+
+
+def write_shape_photos(root: Path, per_class: int, seed: int = 0,
+                       sides: tuple[int, int] = (120, 420)) -> Path:
+    """root/<shape>/<i>.jpg|png: full-size pictures of a coloured shape on a noisy coloured
+    background, each of its own width and height (aspect ratios from about 1:3 to 3:1), half
+    JPEG, half PNG; a few JPEGs carry an EXIF rotation. For checks of what a model sees in
+    images larger than it was trained at. Returns root."""
+    rng = np.random.default_rng(seed)
+    for shape in SHAPES:
+        folder = root / shape
+        folder.mkdir(parents=True, exist_ok=True)
+        for i in range(per_class):
+            width, height = (int(v) for v in rng.integers(sides[0], sides[1] + 1, size=2))
+            background = rng.integers(0, 256, size=3)
+            pixels = np.clip(background + rng.normal(0, 25, size=(height, width, 3)), 0, 255)
+            image = Image.fromarray(pixels.astype(np.uint8))
+            draw = ImageDraw.Draw(image)
+            side = int(min(width, height) * rng.uniform(0.5, 0.85))
+            left = int(rng.integers(0, width - side + 1))
+            top = int(rng.integers(0, height - side + 1))
+            box = (left, top, left + side, top + side)
+            colour = tuple(int(c) for c in (background + 128 + rng.integers(-40, 41, 3)) % 256)
+            if shape == "circle":
+                draw.ellipse(box, fill=colour)
+            elif shape == "square":
+                draw.rectangle(box, fill=colour)
+            elif shape == "triangle":
+                draw.polygon([(left, top + side), (left + side, top + side),
+                              (left + side // 2, top)], fill=colour)
+            else:
+                bar = max(2, side // 4)
+                middle = side // 2 - bar // 2
+                draw.rectangle((left + middle, top, left + middle + bar, top + side), fill=colour)
+                draw.rectangle((left, top + middle, left + side, top + middle + bar), fill=colour)
+            if i % 2:
+                image.save(folder / f"{i}.png")
+            else:
+                exif = Image.Exif()
+                if i % 10 == 0:
+                    exif[0x0112] = 6  # shown rotated by 90 degrees
+                image.save(folder / f"{i}.jpg", quality=int(rng.integers(75, 96)), exif=exif)
+    return root

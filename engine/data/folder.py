@@ -107,6 +107,7 @@ def load_folder(root: Path, progress: ProgressFn, image_size: int) -> ImageDatas
     if image_size < 1:
         raise DatasetError(f"Image size must be at least 1 pixel, not {image_size}.")
     skipped, seen_files = _Skipped(), set()
+    untested_note = ""
     train_dir, test_dir = root / "train", root / "test"
     if train_dir.is_dir() and test_dir.is_dir():
         class_names, train = _discover(train_dir, skipped, seen_files)
@@ -119,6 +120,19 @@ def load_folder(root: Path, progress: ProgressFn, image_size: int) -> ImageDatas
     else:
         class_names, samples = _discover(root, skipped, seen_files)
         train, test = stratified_split(samples, TEST_FRACTION, SPLIT_SEED)
+        untested = _classes_without_test_images(class_names, test)
+        if len(untested) == len(class_names):
+            raise DatasetError(
+                f"No test images: every class in {root} has only one image, and a class "
+                "needs at least 2 images for a test split (about a fifth of each class is "
+                "held out for testing). Add more images per class, or put the test images "
+                f"in {root / 'test'} and the training images in {root / 'train'}.")
+        if untested:
+            untested_note = (f"{_count(len(untested), 'class')} ({_examples(untested)}) "
+                            f"{'has' if len(untested) == 1 else 'have'} only one image, kept "
+                            "for training: no test image tells how well "
+                            f"{'it is' if len(untested) == 1 else 'they are'} learned. Add "
+                            "more images to them.")
     paths = [path for path, _ in train + test]
     _refuse_too_big(root, len(paths), image_size)
     images, digests = _read_images(paths, image_size, progress)
@@ -132,7 +146,7 @@ def load_folder(root: Path, progress: ProgressFn, image_size: int) -> ImageDatas
             f"Every test image in {root} is an exact copy of a training image, so testing "
             "would only measure memory. Give the test set images of its own."
         )
-    notes = skipped.notes()
+    notes = skipped.notes() + ([untested_note] if untested_note else [])
     if copies:
         notes.append(f"Left {_count(copies, 'test image')} out of the test set: the same "
                      "bytes are also a training image, which would make test accuracy "
@@ -227,6 +241,11 @@ def _is_plain_file(entry: os.DirEntry) -> bool:
         return entry.is_file()  # follows links: a link to /dev/zero is no plain file
     except OSError:
         return False
+
+
+def _classes_without_test_images(class_names: tuple[str, ...], test: Samples) -> list[str]:
+    tested = {label for _, label in test}
+    return [name for label, name in enumerate(class_names) if label not in tested]
 
 
 def stratified_split(samples: Samples, test_fraction: float, seed: int) -> tuple[Samples, Samples]:

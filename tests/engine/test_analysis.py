@@ -9,12 +9,15 @@ import pytest
 
 from engine.analysis import (
     Evaluation,
+    accuracy_upper_bound,
     best_epoch,
     cell_images,
     chance_accuracy,
     chance_threshold,
+    chance_verdict,
     confusion_matrix,
     image_probabilities,
+    images_to_judge,
     kept_classes,
     learned_nothing,
     least_confident_right,
@@ -44,6 +47,34 @@ def test_chance_is_the_larger_of_one_in_classes_and_the_majority_share():
 ])
 def test_learned_nothing_allows_for_the_test_set_size(test_acc, n, flagged):
     assert learned_nothing(test_acc, 0.1, n) is flagged
+
+
+@pytest.mark.parametrize(("test_acc", "chance", "n", "verdict"), [
+    (1.0, 0.5, 8, "too_small"),       # 2 classes x 20 images: 8 test images, all right
+    (11 / 12, 0.5, 12, "too_small"),  # 11 of 12 right is no proof either way
+    (0.5, 0.5, 8, "too_small"),       # nor is guessing's score on 8 images
+    (0.0, 0.5, 0, "too_small"),       # no test images at all
+    (1.0, 0.5, 10, "learned"),        # 10 of 10 right: guessing does that once in 1,024
+    (0.5, 0.5, 1_000, "nothing"),     # a big test set at chance
+    (0.101, 0.1, 10_000, "nothing"),
+    (0.6, 0.1, 60, "learned"),
+])
+def test_the_verdict_is_withheld_when_the_test_set_cannot_tell(test_acc, chance, n, verdict):
+    assert chance_verdict(test_acc, chance, n) == verdict
+    assert learned_nothing(test_acc, chance, n) is (verdict == "nothing")
+
+
+def test_the_images_needed_for_a_verdict_give_one():
+    for test_acc, chance in [(1.0, 0.5), (0.5, 0.5), (0.95, 0.5), (0.15, 0.1)]:
+        n = images_to_judge(test_acc, chance)
+        assert chance_verdict(test_acc, chance, n) != "too_small"
+        assert chance_verdict(test_acc, chance, n - 1) == "too_small"
+
+
+def test_the_accuracy_interval_narrows_with_more_images():
+    bounds = [accuracy_upper_bound(0.5, n) for n in (4, 40, 400, 4_000)]
+    assert bounds == sorted(bounds, reverse=True) and bounds[0] > 0.9
+    assert 0.5 < bounds[-1] < 0.53 and accuracy_upper_bound(1.0, 4) == 1.0
 
 
 def test_the_margin_follows_the_standard_error_with_a_floor():

@@ -23,7 +23,7 @@ from engine.events import (
     RunStart,
 )
 from engine.trainer import Trainer
-from tests.datasets import write_idx_dataset
+from tests.datasets import write_idx_dataset, write_image_folder
 
 
 @pytest.fixture
@@ -380,6 +380,32 @@ def test_a_short_run_that_learned_a_little_is_not_flagged(config):
     test_acc = of(EpochEnd, events)[-1].test_acc
     assert 0.25 < test_acc < 0.8  # a little, far from good
     assert end.reason == "finished"
+
+
+def test_a_perfect_run_on_a_tiny_test_set_gets_no_verdict(tmp_path):
+    """2 classes x 20 images: 8 test images, all right, cannot tell learning from luck."""
+    write_image_folder(tmp_path / "photos", classes=2, per_class=20, size=16)
+    config = TrainConfig(arch="softmax", dataset="folder", data_dir=str(tmp_path / "photos"),
+                         epochs=5, batch_size=8, lr=3e-3, device="cpu", seed=1, threads=1)
+    end, events = run(config)
+
+    assert of(EpochEnd, events)[-1].test_acc == 1.0
+    assert end.reason == "finished", end.message
+    assert "Learned nothing" not in end.message
+    assert ("The test set of 8 images is too small to judge whether the model learned more "
+            "than guessing would score (50.0%)") in end.message
+
+
+def test_a_test_set_of_one_class_is_said_to_tell_nothing(tmp_path):
+    photos = write_image_folder(tmp_path / "photos", classes=["a", "b"], per_class=10, size=16)
+    for extra in range(1, 10):
+        (photos / "b" / f"{extra}.png").unlink()  # b keeps one image: none of it is tested
+    config = TrainConfig(arch="softmax", dataset="folder", data_dir=str(photos), epochs=1,
+                         batch_size=8, lr=3e-3, device="cpu", seed=1, threads=1)
+    end, _ = run(config)
+
+    assert end.reason == "finished", end.message
+    assert "Every test image is of one class" in end.message
 
 
 def test_images_too_small_for_the_network_fail_without_a_traceback(tmp_path):

@@ -292,6 +292,30 @@ def test_every_test_image_a_copy_is_refused(tmp_path):
         load_folder(tmp_path, _ignore, 8)
 
 
+def test_one_image_per_class_says_there_are_no_test_images_not_copies(tmp_path):
+    write_image_folder(tmp_path, classes=["a", "b"], per_class=1)
+
+    with pytest.raises(DatasetError) as raised:
+        load_folder(tmp_path, _ignore, 8)
+
+    message = str(raised.value)
+    assert message.startswith("No test images: every class")
+    assert "at least 2 images" in message and "Add more images per class" in message
+    assert "copy" not in message
+
+
+def test_a_class_with_one_image_is_named_as_untested(tmp_path):
+    write_image_folder(tmp_path, classes=["a", "b", "c"], per_class=5)
+    for extra in ("1.png", "2.png", "3.png", "4.png"):
+        (tmp_path / "c" / extra).unlink()
+
+    ds = load_folder(tmp_path, _ignore, 8)
+
+    assert torch.bincount(ds.test_labels, minlength=3).tolist() == [1, 1, 0]
+    assert any(note.startswith("1 class (c) has only one image") for note in ds.notes)
+    assert not any("copy" in note or "out of the test set" in note for note in ds.notes)
+
+
 def test_a_file_given_as_the_folder_is_called_a_file(tmp_path):
     note = tmp_path / "passwd"
     note.write_text("root:x:0:0")
