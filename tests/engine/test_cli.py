@@ -114,6 +114,19 @@ def test_help_version_and_usage_errors_answer_without_importing_torch(args):
         assert "error:" in without_importtime(result.stderr) and result.stdout == ""
 
 
+@pytest.mark.parametrize(("word", "suggestion"), [("trian", "Did you mean 'train'?"),
+                                                  ("xyzzy", None)])
+def test_an_unknown_command_is_named_with_the_commands_not_the_window(word, suggestion):
+    result = run_main_py(word, argv0="traindesk")
+    err = without_importtime(result.stderr)
+    assert result.returncode == 2 and result.stdout == ""
+    assert err.startswith(f"traindesk: unknown command '{word}'")
+    assert "traindesk train --help" in err and "traindesk export --help" in err
+    assert (suggestion in err) if suggestion else "Did you mean" not in err
+    modules = imported_modules(result.stderr)
+    assert "torch" not in modules and "gui.app" not in modules and "PySide6" not in modules
+
+
 def test_both_version_flags_print_the_version():
     for args in (("--version",), ("train", "--version")):
         result = run_main_py(*args)
