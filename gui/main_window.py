@@ -284,9 +284,8 @@ class MainWindow(QMainWindow):
         self.session.events.connect(self.run.feed)
         self.session.finished.connect(self._on_finished)
         self._paused = self._stopping = False
-        self.run.begin(continuing=resume_from is not None)
+        self.run.begin(continuing=resume_from is not None)  # the panels show it loading
         self.banner.hide()
-        self.progress.set_state("loading")
         self.log.append_text(
             f"Starting {arch_title(config.arch)} on {dataset_title(config.dataset)}…")
         self._run_status = f"Loading {dataset_title(config.dataset)}…"

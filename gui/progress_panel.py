@@ -153,11 +153,18 @@ class ProgressPanel(QWidget):
 
     def follow(self, run: RunModel) -> None:
         """Show the run on screen as it goes (gui/run_model.py)."""
+        run.run_beginning.connect(lambda _continuing: self.begin_loading())
         run.run_started.connect(lambda start: self.start_run(start))
         run.batches_arrived.connect(lambda batches: self.update_batch(batches[-1]))
         run.epoch_ended.connect(lambda epoch: self.update_epoch(epoch))
         run.data_progress.connect(lambda progress: self.show_data_progress(progress))
         run.run_ended.connect(lambda end: self.end_run(end))
+
+    def begin_loading(self) -> None:
+        """A run is loading its data: nothing of the previous run stays (its epoch and
+        accuracy beside this run's "Failed" would read as this run's)."""
+        self._reset()
+        self.set_state("loading")
 
     def start_run(self, run: RunStart) -> None:
         self._reset()
@@ -233,6 +240,10 @@ class ProgressPanel(QWidget):
         self._run_over = True
         if end.reason == "finished":
             self._batch_bar.setValue(self._batch_bar.maximum())
+        if self._run is None:  # ended while loading: no epoch, no accuracy to show
+            self._epoch.setText("No epoch ran")
+            self._accuracy.setText("")
+            self._batch_bar.setFormat("Not started")
         self._show_state(end.reason)
         self._speed.setText(self._speed_text)
         self.refresh_times()

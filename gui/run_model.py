@@ -49,6 +49,9 @@ class InspectRequest:
 class RunModel(QObject):
     """What the window shows about the current (or last, or opened) run."""
 
+    # A run is about to load (True: it continues the run on screen). Nothing said about an
+    # earlier run may stay on screen beside it, even if this one fails before it starts.
+    run_beginning = Signal(bool)
     run_started = Signal(object)  # RunStart (a resumed run carries its earlier history)
     batches_arrived = Signal(list)  # list[BatchEnd], in order, bunched (see module doc)
     epoch_ended = Signal(object)  # EpochEnd
@@ -82,6 +85,7 @@ class RunModel(QObject):
         """A run is starting. A new one: nothing of the previous one stays on screen. One
         continuing the run on screen keeps it there: its start says where it goes on."""
         self.start = None
+        self.run_beginning.emit(continuing)
         if continuing:
             return
         self.history = []
