@@ -35,7 +35,7 @@ from gui.plots_panel import PlotsPanel
 from gui.progress_panel import ProgressPanel
 from gui.results_panel import ResultsPanel
 from gui.run_banner import RunBanner, is_long
-from gui.run_model import RunModel
+from gui.run_model import RunModel, more_epochs
 from gui.runs_panel import add_runs_tab, saved_runs_dir
 from gui.settings_dock import SettingsDock
 from gui.settings_panel import SettingsPanel
@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self._engine_ready = False  # PyTorch and the engine are imported
         self._engine_error: str | None = None  # why they could not be
         self._start_waiting = False  # Train was clicked before PyTorch had loaded
+        self._continuing = False  # the run goes on from the checkpoint on screen
         self._waiting_resume_from: str | None = None
         self._painted = False
 
@@ -276,6 +277,11 @@ class MainWindow(QMainWindow):
             return True
         from gui.worker import TrainingSession
 
+        if resume_from is not None:  # Epochs says how many more: the trainer wants the total
+            config = more_epochs(config, self.checkpoint.epoch)
+            if config.problems().get("epochs"):
+                self.banner.show_refusal(f"Cannot continue: {config.problems()['epochs']}")
+                return False
         self.settings_panel.save_settings(self._settings)
         run_dir = run_dir_for(self.runs_dir, config.arch, config.dataset, resume_from)
         self.session = TrainingSession(
@@ -284,6 +290,7 @@ class MainWindow(QMainWindow):
         self.session.events.connect(self.run.feed)
         self.session.finished.connect(self._on_finished)
         self._paused = self._stopping = False
+        self._continuing = resume_from is not None
         self.run.begin(continuing=resume_from is not None)  # the panels show it loading
         self.banner.hide()
         self.log.append_text(
@@ -376,7 +383,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_finished(self, end: RunEnd) -> None:
         session, self.session = self.session, None
-        self._paused = self._stopping = False
+        self._paused = self._stopping = self._continuing = False
         # The run's model and the window's state come first, and every panel's part is
         # guarded: a panel that fails is reported, and cannot lose the model or leave the
         # window looking as if it were still training.
@@ -436,6 +443,8 @@ class MainWindow(QMainWindow):
         self.settings_dock.show_state(can_train, can_control, can_control or self._start_waiting,
                                       self._paused, self._engine_ready)
         self.files.update_actions(can_open=idle and self._engine_ready)
+        self.settings_panel.show_continuation(
+            self.checkpoint.epoch if self.checkpoint is not None else None, self._continuing)
         self.export_model_action.set_available(self.checkpoint is not None)
 
     @Slot(object)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from engine.config import TrainConfig
 from engine.events import (
     BatchEnd,
     DataProgress,
@@ -44,6 +45,12 @@ class InspectRequest:
     # Looked into with the Draw tab's model, which answered for it (an image tried there),
     # rather than the run's.
     draw_model: bool = False
+
+
+def more_epochs(config: TrainConfig, epochs_done: int) -> TrainConfig:
+    """The settings of a run that continues a checkpoint of `epochs_done` epochs: the form's
+    Epochs are the epochs to add, the trainer counts to the total."""
+    return config.replace(epochs=epochs_done + config.epochs)
 
 
 class RunModel(QObject):

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from engine.catalog import ARCHITECTURES, DATASET_INFO, is_pretrained
 from engine.config import BACKBONE_LR_FACTOR, MAX_THREADS, TrainConfig, config_fields
+from engine.text import plural
 from gui.contrast import make_secondary
 from gui.lr_input import LogSpinBox
 
@@ -116,6 +117,10 @@ class SettingsPanel(QWidget):
         self._devices_known = False  # until set_devices: only auto and cpu are offered
         self._device_from_settings = False  # the device shown was restored, not chosen
         self._valid: bool | None = None  # set by the first refresh below
+        # Epochs done by the checkpoint on screen (None: none), and whether a run is now
+        # continuing it: Epochs then counts the epochs to train after those.
+        self._epochs_done: int | None = None
+        self._continuing = False
         self._build()
         self.set_config(self._defaults)
 
@@ -190,6 +195,22 @@ class SettingsPanel(QWidget):
         for name, widgets in self._row_widgets.items():
             for widget in widgets:
                 widget.setEnabled(not running or name in changeable)
+
+    def show_continuation(self, epochs_done: int | None, continuing: bool = False) -> None:
+        """Say what Epochs means for the checkpoint on screen (`epochs_done` epochs, None:
+        no checkpoint): a new run's epochs for Train, the epochs to add for Continue from
+        checkpoint; while `continuing`, the field is labelled "More epochs"."""
+        continuing = continuing and epochs_done is not None
+        if (epochs_done, continuing) == (self._epochs_done, self._continuing):
+            return
+        self._epochs_done, self._continuing = epochs_done, continuing
+        label = self._row_widgets["epochs"][0]
+        label.setText("More epochs" if continuing else _field_label("epochs"))
+        self._update_notes(self.config(), self.problems())
+
+    def label_text(self, name: str) -> str:
+        """The label of field `name` as shown."""
+        return self._row_widgets[name][0].text()
 
     def add_beside(self, name: str, widget: QWidget) -> None:
         """Put `widget` (a button that helps fill the field) right of field `name`'s editor;
@@ -385,6 +406,7 @@ class SettingsPanel(QWidget):
             "dataset": getattr(DATASET_INFO.get(config.dataset), "description", ""),
             "data_dir": _data_dir_note(config.dataset),
             "image_size": _image_size_note(config.arch, config.image_size),
+            "epochs": _epochs_note(config.epochs, self._epochs_done, self._continuing),
             "fine_tune": _fine_tune_note(config.fine_tune, config.lr),
             "momentum": (
                 "SGD momentum."
@@ -437,6 +459,21 @@ def _data_dir_note(dataset: str) -> str:
     if spec is not None and not spec.downloads:
         return "Not used by this dataset: it ships with TrainDesk."
     return "Where datasets are looked for and downloaded to."
+
+
+def _field_label(name: str) -> str:
+    return next(f.metadata.get("label", name) for f in config_fields() if f.name == name)
+
+
+def _epochs_note(epochs: Any, done: int | None, continuing: bool) -> str:
+    """What Epochs means when a checkpoint is on screen: continuing adds that many."""
+    if done is None or not isinstance(epochs, int):
+        return ""
+    span = f"epochs {done + 1}–{done + epochs}" if epochs > 1 else f"epoch {done + 1}"
+    if continuing:
+        return f"This run trains {span}, after the checkpoint's {plural(done, 'epoch')}."
+    return (f"Train: a new run of {plural(epochs, 'epoch')}. Continue from checkpoint: "
+            f"{epochs} more ({span}).")
 
 
 def _image_size_note(arch: str, image_size: Any) -> str:
