@@ -373,6 +373,13 @@ class Trainer:
         self.saved = resumed
         return device
 
+    def evaluate_test_set(self, control: Control | None = None) -> tuple[float, float, Evaluation]:
+        """Test loss, accuracy and each test image's prediction for the model as it is now
+        (after `prepare`): what an epoch's end reports, here for a checkpoint as it was saved
+        (engine/checkpoint_eval.py)."""
+        return self._evaluate(self._test_x, self._test_y, control or Control(),
+                              epoch=self.epochs_done)
+
     def release_data(self) -> None:
         """Free the device copies of the dataset (GPU memory) once they are not needed."""
         self._train_x = self._train_y = self._val_x = self._val_y = None

@@ -9,15 +9,20 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from engine.catalog import arch_title, dataset_title
+from engine.runs import is_run_folder, read_run
 from engine.text import plural
 from gui.log_panel import LogPanel
-from gui.run_model import RunModel
+from gui.run_model import OpenedRun, RunModel
 from gui.window_actions import window_action
+
+if TYPE_CHECKING:
+    from engine.checkpoint import Checkpoint
 
 
 class CheckpointFiles(QObject):
@@ -62,7 +67,7 @@ class CheckpointFiles(QObject):
             QMessageBox.warning(self._window, "Cannot open checkpoint", str(error))
             self._log.append_text(f"Could not open {path}: {error}", "error")
             return False
-        self._run.show_opened(ckpt, str(path))
+        self._run.show_opened(ckpt, str(path), opened_run(ckpt, Path(path)))
         self._log.append_text(f"Opened {path}: {arch_title(ckpt.config.arch)} on "
                               f"{dataset_title(ckpt.config.dataset)}, "
                               f"{plural(ckpt.epoch, 'epoch')}.")
@@ -117,3 +122,23 @@ class CheckpointFiles(QObject):
             return False
         self._say(f"Exported metrics to {path}")
         return True
+
+
+def opened_run(checkpoint: Checkpoint, path: Path) -> OpenedRun:
+    """The checkpoint as the window names it, with every curve its run folder holds (the
+    per-batch loss and learning rate) up to the checkpoint's epoch; a checkpoint outside a
+    run folder is named by its file."""
+    folder = path.parent
+    if path.name not in ("checkpoint.pt", "best.pt") or not is_run_folder(folder):
+        return OpenedRun(path.name, "", checkpoint.config.epochs, list(checkpoint.history), {})
+    record = read_run(folder)
+    history = list(checkpoint.history)
+    batches = record.batches
+    steps = history[-1].get("steps") if history else None
+    if isinstance(steps, int) and steps > 0 and batches.get("step"):  # best.pt: no later ones
+        kept = sum(1 for step in batches["step"] if step <= steps)
+        batches = {name: values[:kept] for name, values in batches.items()}
+    # How the run ended describes this checkpoint only when it holds the run's last epoch.
+    status = record.status if checkpoint.epoch == record.epochs_done else ""
+    return OpenedRun(record.name, status, record.epochs_planned or checkpoint.config.epochs,
+                     history, batches)

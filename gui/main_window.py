@@ -223,7 +223,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(training, "Training")
         self.tabs.addTab(self._model_tab, "Model")
         self.tabs.addTab(self._draw_tab, "Draw")
-        self.tabs.addTab(ResultsPanel.following(self.run), "Results")
+        self.results = ResultsPanel.following(self.run, self.settings_panel.config)
+        self.tabs.addTab(self.results, "Results")
         self.tabs.addTab(DataPanel(self.run, self.settings_panel), "Data")
         self.tabs.addTab(self._inside_tab, "Inside")
         self.setCentralWidget(self.tabs)
@@ -465,7 +466,6 @@ class MainWindow(QMainWindow):
         """An opened checkpoint replaced the run on screen: no earlier run's end or progress
         stays, and the form holds its settings."""
         self.banner.hide()
-        self.progress.reset()
         self.settings_panel.set_config(checkpoint.config)
         self._update_actions()
 

@@ -11,6 +11,7 @@ connects it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -32,6 +33,7 @@ from gui.errors import reported_errors
 if TYPE_CHECKING:
     from engine.analysis import Evaluation
     from engine.checkpoint import Checkpoint
+    from engine.checkpoint_eval import CheckpointEvaluation
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,18 @@ class InspectRequest:
     # Looked into with the Draw tab's model, which answered for it (an image tried there),
     # rather than the run's.
     draw_model: bool = False
+
+
+@dataclass(frozen=True)
+class OpenedRun:
+    """An opened checkpoint as the window names it, with what its run folder recorded."""
+
+    name: str  # the run's name (given in the Runs tab, else its folder's), else the file's
+    status: str  # how the run ended ("finished", "stopped", ...), "" where not known
+    epochs_planned: int  # the epochs the run was set to (0: not known)
+    history: list[dict]  # the checkpoint's epoch records
+    # Per-batch columns from the run folder (engine/runs.py: step, loss, lr, ...), {} if none.
+    batches: dict[str, list[float]]
 
 
 def more_epochs(config: TrainConfig, epochs_done: int) -> TrainConfig:
@@ -73,6 +87,9 @@ class RunModel(QObject):
     changes_replaced = Signal(list)
     model_changed = Signal(object)  # the Checkpoint now kept for saving and continuing
     checkpoint_opened = Signal(object, str)  # (Checkpoint, path): opened, now on screen
+    run_opened = Signal(object)  # OpenedRun, right after checkpoint_opened
+    # CheckpointEvaluation: the opened checkpoint's answers for its test set
+    checkpoint_evaluated = Signal(object)
     # A person picked one image to look into (a Data grid cell, a mistake, a drawing):
     # an `InspectRequest` for the panels that show what the network sees.
     inspect_requested = Signal(object)
@@ -150,8 +167,10 @@ class RunModel(QObject):
         self.checkpoint, self.checkpoint_path = checkpoint, path
         self.model_changed.emit(checkpoint)
 
-    def show_opened(self, checkpoint: Checkpoint, path: str) -> None:
-        """A checkpoint was opened: its model and its history are what the window shows."""
+    def show_opened(self, checkpoint: Checkpoint, path: str,
+                    opened: OpenedRun | None = None) -> None:
+        """A checkpoint was opened: its model, its history and (`opened`) what its run folder
+        recorded are what the window shows."""
         self.start = None
         self.history = list(checkpoint.history)
         self.evaluation = None  # a checkpoint keeps no per-image results
@@ -160,3 +179,9 @@ class RunModel(QObject):
         self.changes_replaced.emit(list(self.changes))
         self.keep_model(checkpoint, path)
         self.checkpoint_opened.emit(checkpoint, path)
+        self.run_opened.emit(opened or OpenedRun(Path(path).name, "", 0, self.history, {}))
+
+    def show_evaluation(self, result: CheckpointEvaluation) -> None:
+        """The opened checkpoint's answers for its test set, as an epoch's end gives them."""
+        self.evaluation = result.evaluation
+        self.checkpoint_evaluated.emit(result)
