@@ -18,7 +18,7 @@ from engine.catalog import arch_title, dataset_title
 from engine.runs import is_run_folder, read_run
 from engine.text import plural
 from gui.log_panel import LogPanel
-from gui.run_model import OpenedRun, RunModel
+from gui.run_model import RUN_CHECKPOINTS, OpenedRun, RunModel
 from gui.window_actions import window_action
 
 if TYPE_CHECKING:
@@ -129,7 +129,7 @@ def opened_run(checkpoint: Checkpoint, path: Path) -> OpenedRun:
     per-batch loss and learning rate) up to the checkpoint's epoch; a checkpoint outside a
     run folder is named by its file."""
     folder = path.parent
-    if path.name not in ("checkpoint.pt", "best.pt") or not is_run_folder(folder):
+    if path.name not in RUN_CHECKPOINTS or not is_run_folder(folder):
         return OpenedRun(path.name, "", checkpoint.config.epochs, list(checkpoint.history), {})
     record = read_run(folder)
     history = list(checkpoint.history)

@@ -194,8 +194,7 @@ class MainWindow(QMainWindow):
         self.stop_action = window_action(self, "&Stop", "Esc", self.stop_training)
         self.files = CheckpointFiles(self, self.run, self.log, lambda: self.runs_dir)
         self.files.checkpoint_saved.connect(self._update_actions)
-        self.export_model_action = ExportModelAction(self, lambda: self.checkpoint,
-                                                     lambda: self.runs_dir)
+        self.export_model_action = ExportModelAction(self, self.run, lambda: self.runs_dir)
         self.quit_action = window_action(self, "&Quit", "Ctrl+Q", self.close)
 
     def _build_layout(self) -> None:
@@ -411,7 +410,8 @@ class MainWindow(QMainWindow):
         """Keep the run's model for saving, continuing and (if it reads digits) drawing."""
         if trainer.saved is None or trainer.epochs_done == 0:
             return
-        self.run.keep_model(trainer.saved, end.checkpoint_path)
+        self.run.keep_model(trainer.saved, end.checkpoint_path, end.reason,
+                            Path(trainer.run_dir).name if trainer.run_dir else None)
         with reported_errors():
             if trainer.saved.is_digits:  # the canvas is for digits; list digit models only
                 self.draw.add_trained_model(trainer.saved)

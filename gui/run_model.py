@@ -49,6 +49,9 @@ class InspectRequest:
     draw_model: bool = False
 
 
+RUN_CHECKPOINTS = ("checkpoint.pt", "best.pt")  # a run folder's (engine/run_folder.py)
+
+
 @dataclass(frozen=True)
 class OpenedRun:
     """An opened checkpoint as the window names it, with what its run folder recorded."""
@@ -59,6 +62,13 @@ class OpenedRun:
     history: list[dict]  # the checkpoint's epoch records
     # Per-batch columns from the run folder (engine/runs.py: step, loss, lr, ...), {} if none.
     batches: dict[str, list[float]]
+
+
+def run_name(checkpoint_path: str | Path) -> str:
+    """What a checkpoint is called: its run folder's name for a run folder's own checkpoint,
+    else its file's name."""
+    path = Path(checkpoint_path)
+    return path.parent.name if path.name in RUN_CHECKPOINTS and path.parent.name else path.name
 
 
 def more_epochs(config: TrainConfig, epochs_done: int) -> TrainConfig:
@@ -102,6 +112,8 @@ class RunModel(QObject):
         self.changes: list[SettingsChanged] = []  # settings changed mid-run, in order
         self.checkpoint: Checkpoint | None = None
         self.checkpoint_path: str | None = None  # where `checkpoint` lives on disk
+        self.model_name = ""  # what the kept model is called: its run's name, else its file's
+        self.model_status = ""  # how the run that made it ended (RunEnd.reason; "" unknown)
 
     # -- a run ---------------------------------------------------------------------------
 
@@ -163,8 +175,13 @@ class RunModel(QObject):
 
     # -- the model kept --------------------------------------------------------------------
 
-    def keep_model(self, checkpoint: Checkpoint, path: str | None) -> None:
+    def keep_model(self, checkpoint: Checkpoint, path: str | None, status: str = "",
+                   name: str | None = None) -> None:
+        """Keep a model for saving, continuing and exporting: `status` says how the run that
+        made it ended, `name` what to call it (default: its run folder's name or file's)."""
         self.checkpoint, self.checkpoint_path = checkpoint, path
+        self.model_name = name or (run_name(path) if path is not None else "")
+        self.model_status = status
         self.model_changed.emit(checkpoint)
 
     def show_opened(self, checkpoint: Checkpoint, path: str,
@@ -177,9 +194,10 @@ class RunModel(QObject):
         self.changes = [SettingsChanged.from_record(r) for r in checkpoint.changes]
         self.history_replaced.emit(self.history)
         self.changes_replaced.emit(list(self.changes))
-        self.keep_model(checkpoint, path)
+        opened = opened or OpenedRun(Path(path).name, "", 0, self.history, {})
+        self.keep_model(checkpoint, path, opened.status, opened.name)
         self.checkpoint_opened.emit(checkpoint, path)
-        self.run_opened.emit(opened or OpenedRun(Path(path).name, "", 0, self.history, {}))
+        self.run_opened.emit(opened)
 
     def show_evaluation(self, result: CheckpointEvaluation) -> None:
         """The opened checkpoint's answers for its test set, as an epoch's end gives them."""
