@@ -32,7 +32,8 @@ def evaluate_checkpoint(path: str | Path, listener: Listener | None = None,
                         **settings: object) -> CheckpointEvaluation:
     """Evaluate the checkpoint at `path` on its dataset's test set.
 
-    settings replace the checkpoint's own where this computer differs (data_dir, device).
+    settings replace the checkpoint's own where this computer differs (data_dir,
+    image_folder, device).
     The listener hears the loading (DataProgress, LogLine, RunStart). Raises what a resumed
     run reports as its failure (CheckpointError, DatasetError, ...).
     """

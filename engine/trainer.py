@@ -363,7 +363,7 @@ class Trainer:
                                 else resolve_device(config.device))
         self._progress = _stoppable(listener, control or Control())
         with self._main_process_first():
-            self.dataset = load_dataset(config.dataset, config.data_dir,
+            self.dataset = load_dataset(config.dataset, config.source_folder(),
                                         progress=self._progress,
                                         image_size=image_size_to_load(config.arch,
                                                                       config.image_size))

@@ -64,7 +64,8 @@ class EvaluateCheckpoint(QWidget):
 
         form = self._settings()
         self._job.submit(checkpoint, partial(evaluate_checkpoint, path, device=form.device,
-                                             data_dir=form.data_dir))
+                                             data_dir=form.data_dir,
+                                             image_folder=form.image_folder))
         self.button.setEnabled(False)
         self.status.setText(f"Evaluating on the test set of "
                             f"{dataset_title(checkpoint.config.dataset)} (loading it first)…")

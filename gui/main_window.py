@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
     def _on_engine_loaded(self) -> None:
         if self._engine_ready:
             return
+        from engine.data import on_disk
         from engine.devices import available_devices, resolve_device
         from gui.draw_panel import DrawPanel
         from gui.inside_panel import InsidePanel
@@ -154,6 +155,7 @@ class MainWindow(QMainWindow):
         leave_the_cores_to_training()
         self._engine_ready = True
         self.settings_panel.set_devices(available_devices(), str(resolve_device("auto")))
+        self.settings_panel.set_on_disk_check(on_disk)
         self.summary = SummaryPanel()
         self.summary.follow(self.run)
         self._model_tab.set_panel(self.summary)
