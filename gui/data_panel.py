@@ -149,6 +149,7 @@ class DataPanel(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._run = run
+        self._settings = settings
         self._config = settings.config()
         self._shuffle = 0
         self._augment_seed = 0
@@ -326,6 +327,8 @@ class DataPanel(QWidget):
             self._say_failure(result.error)
             return
         assert isinstance(result, _Shown)
+        if ask.may_download:  # it may have been downloaded just now: the list says so
+            self._settings.refresh_dataset_titles()
         self._show(result)
 
     def _say_failure(self, error: Exception) -> None:

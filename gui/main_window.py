@@ -402,6 +402,7 @@ class MainWindow(QMainWindow):
             with reported_errors():
                 step()
         self._status("Ready")
+        self.settings_panel.refresh_dataset_titles()  # the run may have downloaded its data
         session.deleteLater()
         self.settings_panel.set_running(False)
         self._update_actions()

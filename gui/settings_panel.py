@@ -214,6 +214,10 @@ class SettingsPanel(QWidget):
         would be downloaded: `on_disk(dataset, data_folder)` (engine.data.on_disk, a few file
         checks) is asked again whenever the data folder changes."""
         self._on_disk = on_disk
+        self.refresh_dataset_titles()
+
+    def refresh_dataset_titles(self) -> None:
+        """Ask again which datasets are on disk (one may have just been downloaded)."""
         self._titled_for = None
         self._title_datasets(self._rows["data_dir"].get())
 

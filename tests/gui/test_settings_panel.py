@@ -320,6 +320,9 @@ def test_the_dataset_list_says_which_datasets_are_on_disk(panel, tmp_path):
     panel.findChild(QLineEdit, "data_dir").setText(str(tmp_path / "empty"))
     titles = dict(zip(DATASETS, panel.dataset_titles(), strict=True))
     assert titles["mnist"] == "MNIST — 11 MB download"
+    write_idx_dataset(tmp_path / "empty", n_train=20, n_test=10)  # e.g. a run downloaded it
+    panel.refresh_dataset_titles()
+    assert panel.dataset_titles()[list(DATASETS).index("mnist")] == "MNIST — on disk"
 
 
 def test_the_data_folder_note_follows_the_dataset(panel, tmp_path):
