@@ -382,7 +382,7 @@ class PlotsPanel(QWidget):
         run.batches_arrived.connect(lambda batches: self.add_batch_events(batches))
         run.epoch_ended.connect(lambda epoch: self.add_epoch(epoch))
         run.history_replaced.connect(lambda history: self._show_history(history))
-        run.run_opened.connect(lambda opened: self._show_batches(opened.batches))
+        run.batches_restored.connect(lambda columns: self._show_batches(columns))
         run.settings_changed.connect(lambda change: self.markers.add(change))
         run.changes_replaced.connect(lambda changes: self.markers.replace(changes))
 

@@ -60,8 +60,8 @@ class OpenedRun:
     status: str  # how the run ended ("finished", "stopped", ...), "" where not known
     epochs_planned: int  # the epochs the run was set to (0: not known)
     history: list[dict]  # the checkpoint's epoch records
-    # Per-batch columns from the run folder (engine/runs.py: step, loss, lr, ...), {} if none.
-    batches: dict[str, list[float]]
+    # Its run folder, whose per-batch curves follow (`show_batches`); None outside one.
+    folder: Path | None = None
 
 
 def run_name(checkpoint_path: str | Path) -> str:
@@ -98,6 +98,8 @@ class RunModel(QObject):
     model_changed = Signal(object)  # the Checkpoint now kept for saving and continuing
     checkpoint_opened = Signal(object, str)  # (Checkpoint, path): opened, now on screen
     run_opened = Signal(object)  # OpenedRun, right after checkpoint_opened
+    # The opened run's per-batch columns from its folder (engine/runs.py: step, loss, lr...)
+    batches_restored = Signal(dict)
     # CheckpointEvaluation: the opened checkpoint's answers for its test set
     checkpoint_evaluated = Signal(object)
     # A person picked one image to look into (a Data grid cell, a mistake, a drawing):
@@ -194,10 +196,14 @@ class RunModel(QObject):
         self.changes = [SettingsChanged.from_record(r) for r in checkpoint.changes]
         self.history_replaced.emit(self.history)
         self.changes_replaced.emit(list(self.changes))
-        opened = opened or OpenedRun(Path(path).name, "", 0, self.history, {})
+        opened = opened or OpenedRun(Path(path).name, "", 0, self.history)
         self.keep_model(checkpoint, path, opened.status, opened.name)
         self.checkpoint_opened.emit(checkpoint, path)
         self.run_opened.emit(opened)
+
+    def show_batches(self, columns: dict[str, list[float]]) -> None:
+        """The per-batch curves the opened checkpoint's run folder recorded."""
+        self.batches_restored.emit(columns)
 
     def show_evaluation(self, result: CheckpointEvaluation) -> None:
         """The opened checkpoint's answers for its test set, as an epoch's end gives them."""

@@ -87,6 +87,7 @@ def test_pause_change_the_rate_resume_marks_the_plots_and_says_it(qtbot, window,
     assert window.plots.markers.shown("accuracy") == [(pytest.approx(0.3), label)]
     assert window.plots.markers.shown("epoch_loss") == [(pytest.approx(0.3), label)]
     # Its run folder holds the per-batch curves: they come back, with the marker on them.
+    qtbot.waitUntil(lambda: window.plots.batch_point_count() == len(rates), timeout=10_000)
     assert list(window.plots.series()["lr"]) == list(rates)
     assert window.plots.markers.shown("loss") == [(3.5, label)]
     assert window.plots.markers.shown("lr") == [(3.5, label)]

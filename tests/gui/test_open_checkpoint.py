@@ -40,7 +40,9 @@ def test_open_checkpoint_restores_every_curve_names_the_run_and_evaluates_it(
         pass
 
     assert window.files.open_checkpoint(path)
-    # The per-batch loss and learning rate come back from the run folder, not just epochs.
+    # The per-batch loss and learning rate come back from the run folder, not just epochs
+    # (read on a background thread).
+    qtbot.waitUntil(lambda: window.plots.batch_point_count() > 0, timeout=RUN_TIMEOUT_MS)
     opened = window.plots.series()
     assert window.plots.batch_point_count() == 20 and window.plots.epoch_point_count() == 2
     assert list(opened["step"]) == list(trained["step"])
