@@ -259,13 +259,14 @@ def test_continue_from_checkpoint_extends_the_history(qtbot, window, data_dir):
     note = window.settings_panel.findChild(QLabel, "epochs_note")
     assert "Continue from checkpoint: 2 more (epochs 3–4)" in note.text()
     window.settings_panel.set_config(small_config(data_dir, epochs=1))  # one more epoch
+    headers = []  # the header as the continued run starts (the panel has heard it first)
+    window.run.run_started.connect(lambda _start: headers.append(window.progress.epoch_text()))
     window.resume_training()
     assert window.settings_panel.label_text("epochs") == "More epochs"
     assert note.text() == "This run trains epoch 3, after the checkpoint's 2 epochs."
-    qtbot.waitUntil(lambda: window.run.start is not None, timeout=RUN_TIMEOUT_MS)
-    assert window.progress.epoch_text() == "Epoch 3 / 3"
     with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
+    assert headers == ["Epoch 3 / 3"]
     assert finished.args[0].reason == "finished"
     assert window.settings_panel.label_text("epochs") == "Epochs"
     assert [record["epoch"] for record in window.history] == [1, 2, 3]
