@@ -11,8 +11,11 @@ shows its window before it loads PyTorch.
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
+
+COMMANDS = ("train", "export")
 
 
 def program_name(argv0: str) -> str:
@@ -40,9 +43,24 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"TrainDesk {app_version()}")
         return 0
+    if argv and not argv[0].startswith("-"):
+        return unknown_command(argv[0], prog)
     from gui.app import run_app
 
     return run_app(argv)
+
+
+def unknown_command(word: str, prog: str) -> int:
+    """Say that `word` is no command, list the commands (and the closest one), exit 2: a
+    mistyped command must not open the window instead."""
+    lines = [f"{prog}: unknown command {word!r}"]
+    close = difflib.get_close_matches(word, COMMANDS, n=1)
+    if close:
+        lines.append(f"Did you mean '{close[0]}'?")
+    lines.append("Commands:")
+    lines.append(__doc__.split("\n\n")[1].format(prog=prog).strip("\n"))
+    print("\n".join(lines), file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

@@ -162,7 +162,7 @@ DATASET_INFO: dict[str, DatasetInfo] = {
             downloads=True, known_shape=(3, 96, 10), download_mb=2518),
         DatasetInfo(
             "folder", "Image folder",
-            "Your own images: the data folder holds one sub-folder of images per class (or "
+            "Your own images: the image folder holds one sub-folder of images per class (or "
             "train/ and test/ folders that each do; otherwise 20% of each class is held out "
             "for testing). Images are resized to the network's input size.",
             downloads=False, uses_image_size=True),

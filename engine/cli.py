@@ -135,8 +135,8 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
         if f.name in titled:
             choices = tuple(titled[f.name])
             help_text = _choices_help(f.metadata["help"].rstrip("."), titled[f.name], default)
-        else:
-            help_text = f"{f.metadata['help']} (default: {default})"
+        else:  # an empty default (no image folder) goes unsaid
+            help_text = f.metadata["help"] + (f" (default: {default})" if default != "" else "")
         if f.type in ("bool", bool):
             parser.add_argument(flag, action=argparse.BooleanOptionalAction,
                                 default=argparse.SUPPRESS, help=help_text)

@@ -58,8 +58,17 @@ class TrainConfig:
     )
     data_dir: str = field(
         default=DEFAULT_DATA_DIR,
-        metadata=_meta("Data folder", "Where datasets are looked for and downloaded to; "
-                       "for the 'folder' dataset, the folder of class sub-folders."),
+        metadata=_meta("Data folder", "Where the built-in datasets (MNIST, CIFAR-10, ...) are "
+                       "looked for and downloaded to. For the 'folder' dataset without an "
+                       "image folder, the folder of class sub-folders (as before there was "
+                       "one)."),
+    )
+    image_folder: str = field(
+        default="",
+        metadata=_meta("Image folder", "For the 'folder' dataset (your own images): the "
+                       "folder that holds one sub-folder of images per class. Kept apart "
+                       "from the data folder, so that a built-in dataset is never downloaded "
+                       "into your photos."),
     )
     epochs: int = field(default=5, metadata=_meta("Epochs", "Passes over the training set."))
     batch_size: int = field(
@@ -124,6 +133,13 @@ class TrainConfig:
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
+    def source_folder(self) -> str:
+        """The folder the dataset is read from: the image folder for 'folder' (the data
+        folder where none is given, as before the two were apart), else the data folder."""
+        if self.dataset == "folder" and self.image_folder:
+            return self.image_folder
+        return self.data_dir
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -145,9 +161,15 @@ class TrainConfig:
         if not _one_of(self.fine_tune, FINE_TUNE_MODES):
             found["fine_tune"] = ("Fine-tuning must be one of: "
                                   + ", ".join(FINE_TUNE_MODES) + ".")
-        folder_problem = _data_dir_problem(self.data_dir, self.dataset == "folder")
+        images_in_data_dir = self.dataset == "folder" and self.image_folder == ""
+        folder_problem = _folder_problem(self.data_dir, "data folder", images_in_data_dir)
         if folder_problem:
             found["data_dir"] = folder_problem
+        if self.image_folder != "":
+            image_problem = _folder_problem(self.image_folder, "image folder",
+                                            self.dataset == "folder")
+            if image_problem:
+                found["image_folder"] = image_problem
         if not _is_int(self.epochs) or not 1 <= self.epochs <= 10_000:
             found["epochs"] = "Epochs must be a whole number from 1 to 10000."
         if not _is_int(self.batch_size) or not 1 <= self.batch_size <= 65_536:
@@ -218,14 +240,14 @@ def _is_number(value: Any) -> bool:
     return _is_int(value) or (isinstance(value, float) and math.isfinite(value))
 
 
-def _data_dir_problem(data_dir: Any, image_folder: bool) -> str | None:
-    """Why data_dir cannot be the data folder (for the 'folder' dataset: the image folder),
-    or None."""
-    if not isinstance(data_dir, str) or not data_dir.strip():
-        return f"The data folder must be a folder name, not {_quoted(data_dir)}."
-    if "\0" in data_dir:
-        return "The data folder's name holds a NUL character; no folder can have that name."
-    return _image_folder_problem(data_dir) if image_folder else None
+def _folder_problem(folder: Any, what: str, holds_images: bool) -> str | None:
+    """Why `folder` cannot be the data (or image) folder, or None; one that `holds_images`
+    (the 'folder' dataset's) must be an existing folder."""
+    if not isinstance(folder, str) or not folder.strip():
+        return f"The {what} must be a folder name, not {_quoted(folder)}."
+    if "\0" in folder:
+        return f"The {what}'s name holds a NUL character; no folder can have that name."
+    return _image_folder_problem(folder) if holds_images else None
 
 
 def _image_folder_problem(data_dir: str) -> str | None:
@@ -257,6 +279,15 @@ def _device_problem(device: Any) -> str | None:
 
 
 _LABELS = {f.name: f.metadata["label"] for f in dataclasses.fields(TrainConfig)}
+
+
+def folders_apart(config: TrainConfig, data_dir: str = DEFAULT_DATA_DIR) -> TrainConfig:
+    """`config`, where it reads its own images from its data folder (settings and checkpoints
+    from before the image folder existed), with that folder as its image folder and
+    `data_dir` as the data folder: a built-in dataset chosen later is not downloaded there."""
+    if config.dataset == "folder" and config.image_folder == "":
+        return config.replace(image_folder=config.data_dir, data_dir=data_dir)
+    return config
 
 
 def config_fields() -> list[dataclasses.Field]:

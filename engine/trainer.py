@@ -371,7 +371,7 @@ class Trainer:
                                 else resolve_device(config.device))
         self._progress = _stoppable(listener, control or Control())
         with self._main_process_first():
-            self.dataset = load_dataset(config.dataset, config.data_dir,
+            self.dataset = load_dataset(config.dataset, config.source_folder(),
                                         progress=self._progress,
                                         image_size=image_size_to_load(config.arch,
                                                                       config.image_size))
@@ -380,6 +380,13 @@ class Trainer:
         # A resumed run's last good state is its checkpoint as it was, with its settings.
         self.saved = resumed
         return device
+
+    def evaluate_test_set(self, control: Control | None = None) -> tuple[float, float, Evaluation]:
+        """Test loss, accuracy and each test image's prediction for the model as it is now
+        (after `prepare`): what an epoch's end reports, here for a checkpoint as it was saved
+        (engine/checkpoint_eval.py)."""
+        return self._evaluate(self._test_x, self._test_y, control or Control(),
+                              epoch=self.epochs_done)
 
     def release_data(self) -> None:
         """Free the device copies of the dataset (GPU memory) once they are not needed."""

@@ -1,7 +1,9 @@
 """File > Open checkpoint, Save checkpoint and Export metrics, for the run on screen.
 
 Opening a checkpoint only tells the run model (gui/run_model.py `show_opened`): the panels
-that show it (settings form, plots, progress, banner, Draw tab) follow from there.
+that show it (settings form, plots, progress, banner, Draw tab) follow from there. The
+per-batch curves of its run folder follow from a background thread (up to 5,000 lines of
+`batches.jsonl`, about 50 ms to read), through `show_batches`.
 """
 
 from __future__ import annotations
@@ -9,15 +11,21 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from engine.catalog import arch_title, dataset_title
+from engine.runs import is_run_folder, read_run
 from engine.text import plural
+from gui.background import JobFailed, LatestJob
 from gui.log_panel import LogPanel
-from gui.run_model import RunModel
+from gui.run_model import RUN_CHECKPOINTS, OpenedRun, RunModel
 from gui.window_actions import window_action
+
+if TYPE_CHECKING:
+    from engine.checkpoint import Checkpoint
 
 
 class CheckpointFiles(QObject):
@@ -29,6 +37,10 @@ class CheckpointFiles(QObject):
                  runs_dir: Callable[[], Path]) -> None:
         super().__init__(window)
         self._window, self._run, self._log, self._runs_dir = window, run, log, runs_dir
+        self._curves = LatestJob(self)  # reads an opened run's per-batch curves
+        self._curves.done.connect(self._on_curves)
+        self._curves_for: str | None = None  # the checkpoint whose curves are awaited
+        run.run_beginning.connect(lambda _continuing: self._forget_curves())
         self.open_action = window_action(window, "&Open checkpoint…", "Ctrl+O",
                                          self.open_checkpoint)
         self.save_action = window_action(window, "&Save checkpoint…", "Ctrl+S",
@@ -62,7 +74,13 @@ class CheckpointFiles(QObject):
             QMessageBox.warning(self._window, "Cannot open checkpoint", str(error))
             self._log.append_text(f"Could not open {path}: {error}", "error")
             return False
-        self._run.show_opened(ckpt, str(path))
+        opened = opened_run(ckpt, Path(path))
+        self._run.show_opened(ckpt, str(path), opened)
+        self._curves_for = None
+        if opened.folder is not None:
+            steps = ckpt.history[-1].get("steps") if ckpt.history else None
+            self._curves_for = str(path)
+            self._curves.submit(str(path), lambda: batch_curves(opened.folder, steps))
         self._log.append_text(f"Opened {path}: {arch_title(ckpt.config.arch)} on "
                               f"{dataset_title(ckpt.config.dataset)}, "
                               f"{plural(ckpt.epoch, 'epoch')}.")
@@ -70,6 +88,20 @@ class CheckpointFiles(QObject):
             self._log.append_text(ckpt.assumed, "warning")
         self._say(f"Opened {Path(path).name}")
         return True
+
+    def _forget_curves(self) -> None:
+        """A run is starting: curves still being read would land on its plots."""
+        self._curves_for = None
+
+    def _on_curves(self, path: str, columns: object) -> None:
+        if path != self._curves_for:
+            return  # another checkpoint or a run is on screen now
+        self._curves_for = None
+        if isinstance(columns, JobFailed):
+            self._log.append_text(f"Could not read the per-batch curves of {path}: "
+                                  f"{columns}", "warning")
+            return
+        self._run.show_batches(columns)
 
     def save_checkpoint_as(self, path: str | None = None) -> bool:
         checkpoint = self._run.checkpoint
@@ -117,3 +149,27 @@ class CheckpointFiles(QObject):
             return False
         self._say(f"Exported metrics to {path}")
         return True
+
+
+def opened_run(checkpoint: Checkpoint, path: Path) -> OpenedRun:
+    """The checkpoint as the window names it, with how its run ended where its run folder
+    says (a few small files: its per-batch curves are read apart, `batch_curves`); a
+    checkpoint outside a run folder is named by its file."""
+    folder = path.parent
+    if path.name not in RUN_CHECKPOINTS or not is_run_folder(folder):
+        return OpenedRun(path.name, "", checkpoint.config.epochs, list(checkpoint.history))
+    record = read_run(folder, with_batches=False)
+    # How the run ended describes this checkpoint only when it holds the run's last epoch.
+    status = record.status if checkpoint.epoch == record.epochs_done else ""
+    return OpenedRun(record.name, status, record.epochs_planned or checkpoint.config.epochs,
+                     list(checkpoint.history), folder)
+
+
+def batch_curves(folder: Path, last_step: object = None) -> dict[str, list[float]]:
+    """The per-batch columns (step, loss, lr, ...) a run folder recorded, up to `last_step`
+    where that is known (a best.pt: not the later epochs'); {} where there are none."""
+    batches = read_run(folder).batches
+    if isinstance(last_step, int) and last_step > 0 and batches.get("step"):
+        kept = sum(1 for step in batches["step"] if step <= last_step)
+        batches = {name: values[:kept] for name, values in batches.items()}
+    return batches

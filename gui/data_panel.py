@@ -62,7 +62,7 @@ class _Ask:
     """What to show: the dataset as the settings choose it, and which samples."""
 
     dataset: str
-    data_dir: str
+    data_dir: str  # the folder it is read from (TrainConfig.source_folder)
     image_size: int  # what the folder dataset is resized to (as the trainer loads it)
     arch: str
     arch_image_size: int  # the config's image_size (0: the architecture's own)
@@ -149,6 +149,7 @@ class DataPanel(QWidget):
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._run = run
+        self._settings = settings
         self._config = settings.config()
         self._shuffle = 0
         self._augment_seed = 0
@@ -268,7 +269,7 @@ class DataPanel(QWidget):
 
     @staticmethod
     def _key(config: TrainConfig) -> tuple:
-        return (config.dataset, config.data_dir,
+        return (config.dataset, config.source_folder(),
                 image_size_to_load(config.arch, config.image_size))
 
     def _view(self, config: TrainConfig) -> tuple:
@@ -291,10 +292,10 @@ class DataPanel(QWidget):
         self.title_label.setText(dataset_title(config.dataset))
         shown = self._shown
         if shown is None or (shown.ask.dataset, shown.ask.data_dir) != (config.dataset,
-                                                                        config.data_dir):
+                                                                        config.source_folder()):
             doing = "Downloading" if self._may_download else "Loading"
             self._set_status(f"{doing} {dataset_title(config.dataset)}…")
-        ask = _Ask(config.dataset, config.data_dir,
+        ask = _Ask(config.dataset, config.source_folder(),
                    image_size_to_load(config.arch, config.image_size), config.arch,
                    config.image_size, config.augment,
                    min(max(config.val_split, 0.0), 0.9), self._shuffle, self._augment_seed,
@@ -310,7 +311,7 @@ class DataPanel(QWidget):
                          + (f" {min(1.0, p.done / p.total):.0%}" if p.total else "…"))
 
     def _on_done(self, ask: _Ask, result: object) -> None:
-        if ask.dataset != self._config.dataset or ask.data_dir != self._config.data_dir:
+        if ask.dataset != self._config.dataset or ask.data_dir != self._config.source_folder():
             return  # an answer for settings already changed; the newer one follows
         self.download_button.hide()
         if isinstance(result, _NotHere):
@@ -326,6 +327,8 @@ class DataPanel(QWidget):
             self._say_failure(result.error)
             return
         assert isinstance(result, _Shown)
+        if ask.may_download:  # it may have been downloaded just now: the list says so
+            self._settings.refresh_dataset_titles()
         self._show(result)
 
     def _say_failure(self, error: Exception) -> None:

@@ -35,7 +35,7 @@ from gui.plots_panel import PlotsPanel
 from gui.progress_panel import ProgressPanel
 from gui.results_panel import ResultsPanel
 from gui.run_banner import RunBanner, is_long
-from gui.run_model import RunModel
+from gui.run_model import RunModel, more_epochs
 from gui.runs_panel import add_runs_tab, saved_runs_dir
 from gui.settings_dock import SettingsDock
 from gui.settings_panel import SettingsPanel
@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self._engine_ready = False  # PyTorch and the engine are imported
         self._engine_error: str | None = None  # why they could not be
         self._start_waiting = False  # Train was clicked before PyTorch had loaded
+        self._continuing = False  # the run goes on from the checkpoint on screen
         self._waiting_resume_from: str | None = None
         self._painted = False
 
@@ -144,6 +145,7 @@ class MainWindow(QMainWindow):
     def _on_engine_loaded(self) -> None:
         if self._engine_ready:
             return
+        from engine.data import on_disk
         from engine.devices import available_devices, resolve_device
         from gui.draw_panel import DrawPanel
         from gui.inside_panel import InsidePanel
@@ -153,6 +155,7 @@ class MainWindow(QMainWindow):
         leave_the_cores_to_training()
         self._engine_ready = True
         self.settings_panel.set_devices(available_devices(), str(resolve_device("auto")))
+        self.settings_panel.set_on_disk_check(on_disk)
         self.summary = SummaryPanel()
         self.summary.follow(self.run)
         self._model_tab.set_panel(self.summary)
@@ -193,8 +196,7 @@ class MainWindow(QMainWindow):
         self.stop_action = window_action(self, "&Stop", "Esc", self.stop_training)
         self.files = CheckpointFiles(self, self.run, self.log, lambda: self.runs_dir)
         self.files.checkpoint_saved.connect(self._update_actions)
-        self.export_model_action = ExportModelAction(self, lambda: self.checkpoint,
-                                                     lambda: self.runs_dir)
+        self.export_model_action = ExportModelAction(self, self.run, lambda: self.runs_dir)
         self.quit_action = window_action(self, "&Quit", "Ctrl+Q", self.close)
 
     def _build_layout(self) -> None:
@@ -222,7 +224,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(training, "Training")
         self.tabs.addTab(self._model_tab, "Model")
         self.tabs.addTab(self._draw_tab, "Draw")
-        self.tabs.addTab(ResultsPanel.following(self.run), "Results")
+        self.results = ResultsPanel.following(self.run, self.settings_panel.config)
+        self.tabs.addTab(self.results, "Results")
         self.tabs.addTab(DataPanel(self.run, self.settings_panel), "Data")
         self.tabs.addTab(self._inside_tab, "Inside")
         self.setCentralWidget(self.tabs)
@@ -276,6 +279,11 @@ class MainWindow(QMainWindow):
             return True
         from gui.worker import TrainingSession
 
+        if resume_from is not None:  # Epochs says how many more: the trainer wants the total
+            config = more_epochs(config, self.checkpoint.epoch)
+            if config.problems().get("epochs"):
+                self.banner.show_refusal(f"Cannot continue: {config.problems()['epochs']}")
+                return False
         self.settings_panel.save_settings(self._settings)
         run_dir = run_dir_for(self.runs_dir, config.arch, config.dataset, resume_from)
         self.session = TrainingSession(
@@ -284,9 +292,9 @@ class MainWindow(QMainWindow):
         self.session.events.connect(self.run.feed)
         self.session.finished.connect(self._on_finished)
         self._paused = self._stopping = False
-        self.run.begin(continuing=resume_from is not None)
+        self._continuing = resume_from is not None
+        self.run.begin(continuing=resume_from is not None)  # the panels show it loading
         self.banner.hide()
-        self.progress.set_state("loading")
         self.log.append_text(
             f"Starting {arch_title(config.arch)} on {dataset_title(config.dataset)}…")
         self._run_status = f"Loading {dataset_title(config.dataset)}…"
@@ -377,7 +385,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_finished(self, end: RunEnd) -> None:
         session, self.session = self.session, None
-        self._paused = self._stopping = False
+        self._paused = self._stopping = self._continuing = False
         # The run's model and the window's state come first, and every panel's part is
         # guarded: a panel that fails is reported, and cannot lose the model or leave the
         # window looking as if it were still training.
@@ -394,6 +402,7 @@ class MainWindow(QMainWindow):
             with reported_errors():
                 step()
         self._status("Ready")
+        self.settings_panel.refresh_dataset_titles()  # the run may have downloaded its data
         session.deleteLater()
         self.settings_panel.set_running(False)
         self._update_actions()
@@ -404,7 +413,8 @@ class MainWindow(QMainWindow):
         """Keep the run's model for saving, continuing and (if it reads digits) drawing."""
         if trainer.saved is None or trainer.epochs_done == 0:
             return
-        self.run.keep_model(trainer.saved, end.checkpoint_path)
+        self.run.keep_model(trainer.saved, end.checkpoint_path, end.reason,
+                            Path(trainer.run_dir).name if trainer.run_dir else None)
         with reported_errors():
             if trainer.saved.is_digits:  # the canvas is for digits; list digit models only
                 self.draw.add_trained_model(trainer.saved)
@@ -437,6 +447,8 @@ class MainWindow(QMainWindow):
         self.settings_dock.show_state(can_train, can_control, can_control or self._start_waiting,
                                       self._paused, self._engine_ready)
         self.files.update_actions(can_open=idle and self._engine_ready)
+        self.settings_panel.show_continuation(
+            self.checkpoint.epoch if self.checkpoint is not None else None, self._continuing)
         self.export_model_action.set_available(self.checkpoint is not None)
 
     @Slot(object)
@@ -457,7 +469,6 @@ class MainWindow(QMainWindow):
         """An opened checkpoint replaced the run on screen: no earlier run's end or progress
         stays, and the form holds its settings."""
         self.banner.hide()
-        self.progress.reset()
         self.settings_panel.set_config(checkpoint.config)
         self._update_actions()
 

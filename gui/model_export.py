@@ -1,5 +1,10 @@
 """File > Export model…: the model on screen to TorchScript or ONNX (engine.export).
 
+The dialog names the run whose model it exports (the model on screen may be an earlier
+run's: a run that fails before its first epoch keeps none), and a model that may not be
+worth exporting (its run learned nothing, failed or diverged, or it has no finished epoch)
+is exported only after a question that says why.
+
 An export builds the network, traces or exports it, writes it and loads it back to check
 it: tens of milliseconds for LeNet-5, seconds for ResNet-18 to ONNX. So it runs on a plain
 background thread, as gui/engine_loader.py imports PyTorch; the result comes back to the GUI
@@ -9,6 +14,7 @@ thread as a signal, and the status bar (or a message box, for a failure) says it
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -16,11 +22,12 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QWidget
 
 if TYPE_CHECKING:  # PyTorch loads behind the window: imported when an export starts
     from engine.checkpoint import Checkpoint
     from engine.export import ExportResult
+    from gui.run_model import RunModel
 
 FILTERS = {"torchscript": "TorchScript (*.pt)", "onnx": "ONNX (*.onnx)"}
 
@@ -31,14 +38,14 @@ class ExportModelAction(QAction):
 
     finished = Signal(object)
 
-    def __init__(self, window: QMainWindow, checkpoint: Callable[[], Checkpoint | None],
-                 folder: Callable[[], Path]) -> None:
+    def __init__(self, window: QMainWindow, run: RunModel, folder: Callable[[], Path]) -> None:
         super().__init__("Export &model…", window)
         self._window = window
-        self._checkpoint = checkpoint
+        self._run = run
         self._folder = folder
         self._available = False
         self._thread: threading.Thread | None = None
+        self._exporting = ""  # the name of the model being exported
         self.setStatusTip("Save the model as TorchScript or ONNX, with its class names and "
                           "normalisation, to run it outside TrainDesk.")
         self.triggered.connect(lambda _checked=False: self.ask_and_export())
@@ -59,12 +66,18 @@ class ExportModelAction(QAction):
             self._thread.join(timeout)
 
     def ask_and_export(self) -> bool:
-        ckpt = self._checkpoint()
+        ckpt = self._run.checkpoint
         if ckpt is None or self.busy():
             return False
-        suggested = self._folder() / f"{ckpt.config.arch}-{ckpt.config.dataset}.pt"
+        name = self._run.model_name or "the model on screen"
+        doubt = export_doubt(ckpt, name, self._run.model_status)
+        if doubt and not ask_to_go_on(self._window, f"Export the model of {name}?",
+                                      f"{doubt}\n\nExport it anyway?"):
+            return False
+        suggested = self._folder() / suggested_file_name(name, ckpt)
         path, chosen = QFileDialog.getSaveFileName(
-            self._window, "Export model", str(suggested), ";;".join(FILTERS.values()))
+            self._window, f"Export the model of {name}", str(suggested),
+            ";;".join(FILTERS.values()))
         if not path:
             return False
         fmt = "onnx" if chosen == FILTERS["onnx"] or path.lower().endswith(".onnx") \
@@ -73,11 +86,12 @@ class ExportModelAction(QAction):
 
     def export_to(self, path: str | Path, fmt: str) -> bool:
         """Start exporting the window's model to `path` in `fmt`; False when none or busy."""
-        ckpt = self._checkpoint()
+        ckpt = self._run.checkpoint
         if ckpt is None or self.busy():
             return False
         self.setEnabled(False)
         self._window.statusBar().showMessage(f"Exporting the model to {Path(path).name}…")
+        self._exporting = self._run.model_name  # named when it is done
         self._thread = threading.Thread(target=self._export, args=(ckpt, Path(path), fmt),
                                         name="export-model")
         self._thread.start()
@@ -102,9 +116,50 @@ class ExportModelAction(QAction):
             self._window.statusBar().clearMessage()
             QMessageBox.warning(self._window, "Cannot export the model", outcome)
             return
+        of = f" of {self._exporting}" if self._exporting else ""
         self._window.statusBar().showMessage(
-            f"Exported the model to {outcome.path} ({_size(outcome.bytes)}), described in "
+            f"Exported the model{of} to {outcome.path} ({_size(outcome.bytes)}), described in "
             f"{outcome.sidecar.name}", 10000)
+
+
+def export_doubt(checkpoint: Checkpoint, name: str, status: str) -> str:
+    """Why exporting this model may be a mistake, in a sentence ("" when there is no doubt):
+    `status` is how the run that made it ended (RunEnd.reason)."""
+    after = f"its model after epoch {checkpoint.epoch}"
+    if checkpoint.epoch == 0:
+        if checkpoint.assumed:
+            return (f"{name} has no finished epoch on record: it holds bare weights, and "
+                    f"what they were trained on is assumed. {checkpoint.assumed}")
+        return f"{name} has no finished epoch: its model has not been trained."
+    if status == "learned_nothing":
+        test = checkpoint.history[-1].get("test_acc") if checkpoint.history else None
+        figure = f" (test accuracy {test:.1%})" if isinstance(test, float) else ""
+        return (f"The run {name} learned nothing: its model{figure} does no better than "
+                "guessing.")
+    if status == "failed":
+        return f"The run {name} failed; this is {after}."
+    if status == "diverged":
+        return f"The run {name} diverged; this is {after}, before the loss blew up."
+    return ""
+
+
+def suggested_file_name(name: str, checkpoint: Checkpoint) -> str:
+    """The run's name as a file name, with the network and dataset where it lacks them."""
+    stem = re.sub(r"[^\w.-]+", "-", Path(name).stem if name.endswith(".pt") else name)
+    stem = stem.strip("-.") or "model"
+    arch, dataset = checkpoint.config.arch, checkpoint.config.dataset
+    if arch not in stem:
+        stem += f"-{arch}-{dataset}"
+    return f"{stem}.pt"
+
+
+def ask_to_go_on(parent: QWidget, title: str, text: str) -> bool:
+    """Ask with "Export anyway" and Cancel (Cancel is the default); True to go on."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, text, parent=parent)
+    go_on = box.addButton("Export anyway", QMessageBox.ButtonRole.AcceptRole)
+    box.setDefaultButton(box.addButton(QMessageBox.StandardButton.Cancel))
+    box.exec()
+    return box.clickedButton() is go_on
 
 
 def _size(count: int) -> str:

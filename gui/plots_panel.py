@@ -382,6 +382,7 @@ class PlotsPanel(QWidget):
         run.batches_arrived.connect(lambda batches: self.add_batch_events(batches))
         run.epoch_ended.connect(lambda epoch: self.add_epoch(epoch))
         run.history_replaced.connect(lambda history: self._show_history(history))
+        run.batches_restored.connect(lambda columns: self._show_batches(columns))
         run.settings_changed.connect(lambda change: self.markers.add(change))
         run.changes_replaced.connect(lambda changes: self.markers.replace(changes))
 
@@ -395,6 +396,12 @@ class PlotsPanel(QWidget):
         self.clear()
         if history:
             self.load_history(history)
+
+    def _show_batches(self, columns: dict[str, list[float]]) -> None:
+        """The per-batch curves an opened run's folder recorded (engine/runs.py)."""
+        if columns.get("step"):
+            self.add_batches(*(np.asarray(columns[name], dtype=np.float64)
+                               for name in ("step", "loss", "lr")))
 
     def add_batch_events(self, batches: Sequence[BatchEnd]) -> None:
         self.add_batches(np.array([b.step for b in batches], dtype=np.float64),

@@ -5,6 +5,7 @@ How a run ended is said once, by the window's run banner; this panel shows the s
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -22,10 +23,11 @@ from PySide6.QtWidgets import (
 
 from engine.catalog import dataset_title
 from engine.events import BatchEnd, DataProgress, EpochEnd, RunEnd, RunStart
+from engine.text import plural
 from gui.contrast import make_secondary
 
 if TYPE_CHECKING:
-    from gui.run_model import RunModel
+    from gui.run_model import OpenedRun, RunModel
 
 STATES = {  # state -> (what a person reads, badge colour)
     "idle": ("Idle", "#6c757d"),
@@ -37,6 +39,8 @@ STATES = {  # state -> (what a person reads, badge colour)
     "diverged": ("Diverged", "#c62828"),
     "failed": ("Failed", "#c62828"),
     "learned_nothing": ("Learned nothing", "#8a5300"),
+    "interrupted": ("Interrupted", "#8a5300"),
+    "opened": ("Opened", "#1565c0"),
 }
 SETTABLE_STATES = ("idle", "loading", "training", "paused")
 NO_VALUE = "—"
@@ -153,11 +157,19 @@ class ProgressPanel(QWidget):
 
     def follow(self, run: RunModel) -> None:
         """Show the run on screen as it goes (gui/run_model.py)."""
+        run.run_beginning.connect(lambda _continuing: self.begin_loading())
         run.run_started.connect(lambda start: self.start_run(start))
         run.batches_arrived.connect(lambda batches: self.update_batch(batches[-1]))
         run.epoch_ended.connect(lambda epoch: self.update_epoch(epoch))
         run.data_progress.connect(lambda progress: self.show_data_progress(progress))
         run.run_ended.connect(lambda end: self.end_run(end))
+        run.run_opened.connect(lambda opened: self.show_opened(opened))
+
+    def begin_loading(self) -> None:
+        """A run is loading its data: nothing of the previous run stays (its epoch and
+        accuracy beside this run's "Failed" would read as this run's)."""
+        self._reset()
+        self.set_state("loading")
 
     def start_run(self, run: RunStart) -> None:
         self._reset()
@@ -166,6 +178,8 @@ class ProgressPanel(QWidget):
         self._epoch.setText(f"Epoch {run.start_epoch + 1} / {run.epochs}")
         self._batch_bar.setRange(0, max(1, run.batches_per_epoch))
         self._batch_bar.setFormat(f"Batch 0 / {run.batches_per_epoch}")
+        if run.history:  # a continued run: where it stands until its next epoch ends
+            self._show_accuracy(run.history[-1])
         self._active.start()
         self._show_state("training")
         self.refresh_times()
@@ -189,12 +203,26 @@ class ProgressPanel(QWidget):
         self._batch_bar.setValue(batch.batch)
 
     def update_epoch(self, epoch: EpochEnd) -> None:
-        parts = [f"Train {epoch.train_acc:.1%}"]
-        if epoch.val_acc is not None:
-            parts.append(f"Val {epoch.val_acc:.1%}")
-        parts.append(f"Test {epoch.test_acc:.1%}")
-        self._accuracy.setText("   ".join(parts))
+        self._show_accuracy(epoch.as_record())
         self._accuracy.setToolTip(f"After epoch {epoch.epoch} of {epoch.epochs}")
+
+    def show_opened(self, opened: OpenedRun) -> None:
+        """An opened checkpoint: its run's name, how far it got and how it ended."""
+        self._reset()
+        self._run_over = True
+        done = int(opened.history[-1]["epoch"]) if opened.history else 0
+        planned = max(opened.epochs_planned, done)
+        self._show_state(opened.status if opened.status in STATES else "opened")
+        self._epoch.setText(f"Epoch {done} / {planned}" if done else "No epoch")
+        self._batch_bar.setRange(0, max(1, planned))
+        self._batch_bar.setValue(done)
+        text = f"Opened: {opened.name} — {plural(done, 'epoch')}"
+        if opened.history and _finite(opened.history[-1].get("test_acc")):
+            text += f", Test {opened.history[-1]['test_acc']:.1%}"
+            self._show_accuracy(opened.history[-1])
+            self._accuracy.setToolTip(f"After epoch {done}")
+        self._batch_bar.setFormat(text)
+        self._batch_bar.setToolTip(text)
 
     def show_data_progress(self, p: DataProgress) -> None:
         """Show dataset download/loading progress; hidden again once the run starts."""
@@ -233,6 +261,10 @@ class ProgressPanel(QWidget):
         self._run_over = True
         if end.reason == "finished":
             self._batch_bar.setValue(self._batch_bar.maximum())
+        if self._run is None:  # ended while loading: no epoch, no accuracy to show
+            self._epoch.setText("No epoch ran")
+            self._accuracy.setText("")
+            self._batch_bar.setFormat("Not started")
         self._show_state(end.reason)
         self._speed.setText(self._speed_text)
         self.refresh_times()
@@ -264,6 +296,10 @@ class ProgressPanel(QWidget):
 
     def speed_text(self) -> str:
         return self._speed.text()
+
+    def bar_text(self) -> str:
+        """What the batch bar says ("Batch 3 / 10", "Opened: RUN — 3 epochs, ...")."""
+        return self._batch_bar.format()
 
     def batch_progress(self) -> tuple[int, int]:
         """(value, maximum) of the batch bar."""
@@ -315,6 +351,13 @@ class ProgressPanel(QWidget):
         self._hide_data_progress()
         self._update_ticking()
 
+    def _show_accuracy(self, record: dict) -> None:
+        """Train, validation (where there is one) and test accuracy of one epoch record."""
+        parts = [f"{name} {record[key]:.1%}" for name, key in (
+            ("Train", "train_acc"), ("Val", "val_acc"), ("Test", "test_acc"))
+            if _finite(record.get(key))]
+        self._accuracy.setText("   ".join(parts))
+
     def _show_state(self, state: str) -> None:
         self._state_name = state
         text, colour = STATES.get(state, (state.capitalize(), STATES["idle"][1]))
@@ -348,6 +391,10 @@ class ProgressPanel(QWidget):
         if self._run is None:
             raise RuntimeError(f"ProgressPanel.{caller} needs start_run(RunStart) first.")
         return self._run
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def _hold_size(label: QLabel, widest: str) -> None:

@@ -10,6 +10,7 @@ hidden an epoch's results are only stored, and drawn when the tab is shown.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -30,6 +31,7 @@ from PySide6.QtWidgets import (
 from engine import analysis
 from engine.analysis import Evaluation, HealthNote
 from engine.events import EpochEnd, RunStart
+from gui.checkpoint_evaluation import EvaluateCheckpoint
 from gui.class_charts import BAR_COLOUR, ClassAccuracyBars, ConfusionMatrixView, PixelTexts, elide
 from gui.contrast import make_secondary
 from gui.run_model import InspectRequest
@@ -37,6 +39,8 @@ from gui.thumbnails import ImageStrip, ThumbnailCache, to_pixmap
 
 if TYPE_CHECKING:
     from engine.checkpoint import Checkpoint
+    from engine.checkpoint_eval import CheckpointEvaluation
+    from engine.config import TrainConfig
     from gui.run_model import RunModel
 
 GALLERY_LIMIT = 200  # thumbnails per strip: more than anyone scrolls through
@@ -53,8 +57,8 @@ IDLE_TEXT = ("After each epoch of a run, this tab shows which classes the model 
              "test images it gets wrong and how sure it was, and how training is going.\n"
              "Click Train to start.")
 NO_EVALUATION_TEXT = ("This checkpoint holds the training curves, not the model's answer for "
-                      "each test image. Continue training from it (Run > Continue from "
-                      "checkpoint) to see them after the next epoch.")
+                      "each test image. Evaluate it on its test set to see them here, or "
+                      "continue training from it (Run > Continue from checkpoint).")
 
 
 def _card(title: str, body: QWidget, *extra: QWidget) -> QWidget:
@@ -174,6 +178,11 @@ class ResultsPanel(QWidget):
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.message.setWordWrap(True)
         make_secondary(self.message)
+        self.evaluate_box: EvaluateCheckpoint | None = None  # given the settings (follow)
+        self._intro = QVBoxLayout()  # the message, and the offer to evaluate a checkpoint
+        self._intro.addStretch(1)
+        self._intro.addWidget(self.message)
+        self._intro.addStretch(1)
         self.note = QLabel()
         self.note.setWordWrap(True)
         self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -216,7 +225,9 @@ class ResultsPanel(QWidget):
         content_layout.addWidget(self.summary)
         content_layout.addWidget(parts, 1)
         self.pages = QStackedWidget()
-        self.pages.addWidget(self.message)
+        intro = QWidget()
+        intro.setLayout(self._intro)
+        self.pages.addWidget(intro)
         self.pages.addWidget(content)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
@@ -228,17 +239,26 @@ class ResultsPanel(QWidget):
     # -- following a run ------------------------------------------------------------------
 
     @classmethod
-    def following(cls, run: RunModel) -> ResultsPanel:
+    def following(cls, run: RunModel,
+                  settings: Callable[[], TrainConfig] | None = None) -> ResultsPanel:
         panel = cls()
-        panel.follow(run)
+        panel.follow(run, settings)
         return panel
 
-    def follow(self, run: RunModel) -> None:
+    def follow(self, run: RunModel, settings: Callable[[], TrainConfig] | None = None) -> None:
+        """Show the run on screen; given the settings form's `settings` (its data folder and
+        device), an opened checkpoint can be evaluated here (gui/checkpoint_evaluation.py)."""
         self._run = run
         run.run_started.connect(self.start_run)
         run.epoch_ended.connect(self.add_epoch)
         run.history_replaced.connect(self.show_history)
         run.model_changed.connect(self._on_model_changed)
+        run.checkpoint_opened.connect(lambda _checkpoint, _path: self._offer_evaluation())
+        run.checkpoint_evaluated.connect(self.show_evaluation)
+        if settings is not None:
+            self.evaluate_box = EvaluateCheckpoint(run, settings)
+            self.evaluate_box.hide()
+            self._intro.insertWidget(2, self.evaluate_box)
 
     def start_run(self, start: RunStart) -> None:
         self._set_classes(start.class_names)
@@ -267,6 +287,24 @@ class ResultsPanel(QWidget):
         self._cache.set_images(None)
         self._show_message(NO_EVALUATION_TEXT if history else IDLE_TEXT)
         self._show_note()
+
+    def _offer_evaluation(self) -> None:
+        """An opened checkpoint: say what it lacks, and offer to evaluate it."""
+        self._show_message(NO_EVALUATION_TEXT)
+        if self.evaluate_box is not None:
+            self.evaluate_box.reset()
+            self.evaluate_box.show()
+
+    def show_evaluation(self, result: CheckpointEvaluation) -> None:
+        """The opened checkpoint's answers for its test set: shown as an epoch's end is."""
+        self._set_classes(result.start.class_names)
+        self._cache.set_images(result.start.test_images)
+        self._evaluation = result.evaluation
+        self._drawn = None
+        self._cell = self._selected = None
+        self._show_note()
+        if self.isVisible():
+            self._draw()
 
     def _on_model_changed(self, checkpoint: Checkpoint) -> None:
         if self._evaluation is None and checkpoint is not None:
@@ -372,6 +410,8 @@ class ResultsPanel(QWidget):
 
     def _show_message(self, text: str) -> None:
         self.message.setText(text)
+        if self.evaluate_box is not None:
+            self.evaluate_box.hide()
         self.pages.setCurrentIndex(0)
         self.detail.clear()
         for strip in (self.mistakes, self.borderline, self.cell_strip):

@@ -11,11 +11,13 @@ connects it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
+from engine.config import TrainConfig
 from engine.events import (
     BatchEnd,
     DataProgress,
@@ -31,6 +33,7 @@ from gui.errors import reported_errors
 if TYPE_CHECKING:
     from engine.analysis import Evaluation
     from engine.checkpoint import Checkpoint
+    from engine.checkpoint_eval import CheckpointEvaluation
 
 
 @dataclass(frozen=True)
@@ -46,9 +49,40 @@ class InspectRequest:
     draw_model: bool = False
 
 
+RUN_CHECKPOINTS = ("checkpoint.pt", "best.pt")  # a run folder's (engine/run_folder.py)
+
+
+@dataclass(frozen=True)
+class OpenedRun:
+    """An opened checkpoint as the window names it, with what its run folder recorded."""
+
+    name: str  # the run's name (given in the Runs tab, else its folder's), else the file's
+    status: str  # how the run ended ("finished", "stopped", ...), "" where not known
+    epochs_planned: int  # the epochs the run was set to (0: not known)
+    history: list[dict]  # the checkpoint's epoch records
+    # Its run folder, whose per-batch curves follow (`show_batches`); None outside one.
+    folder: Path | None = None
+
+
+def run_name(checkpoint_path: str | Path) -> str:
+    """What a checkpoint is called: its run folder's name for a run folder's own checkpoint,
+    else its file's name."""
+    path = Path(checkpoint_path)
+    return path.parent.name if path.name in RUN_CHECKPOINTS and path.parent.name else path.name
+
+
+def more_epochs(config: TrainConfig, epochs_done: int) -> TrainConfig:
+    """The settings of a run that continues a checkpoint of `epochs_done` epochs: the form's
+    Epochs are the epochs to add, the trainer counts to the total."""
+    return config.replace(epochs=epochs_done + config.epochs)
+
+
 class RunModel(QObject):
     """What the window shows about the current (or last, or opened) run."""
 
+    # A run is about to load (True: it continues the run on screen). Nothing said about an
+    # earlier run may stay on screen beside it, even if this one fails before it starts.
+    run_beginning = Signal(bool)
     run_started = Signal(object)  # RunStart (a resumed run carries its earlier history)
     batches_arrived = Signal(list)  # list[BatchEnd], in order, bunched (see module doc)
     epoch_ended = Signal(object)  # EpochEnd
@@ -63,6 +97,11 @@ class RunModel(QObject):
     changes_replaced = Signal(list)
     model_changed = Signal(object)  # the Checkpoint now kept for saving and continuing
     checkpoint_opened = Signal(object, str)  # (Checkpoint, path): opened, now on screen
+    run_opened = Signal(object)  # OpenedRun, right after checkpoint_opened
+    # The opened run's per-batch columns from its folder (engine/runs.py: step, loss, lr...)
+    batches_restored = Signal(dict)
+    # CheckpointEvaluation: the opened checkpoint's answers for its test set
+    checkpoint_evaluated = Signal(object)
     # A person picked one image to look into (a Data grid cell, a mistake, a drawing):
     # an `InspectRequest` for the panels that show what the network sees.
     inspect_requested = Signal(object)
@@ -75,6 +114,8 @@ class RunModel(QObject):
         self.changes: list[SettingsChanged] = []  # settings changed mid-run, in order
         self.checkpoint: Checkpoint | None = None
         self.checkpoint_path: str | None = None  # where `checkpoint` lives on disk
+        self.model_name = ""  # what the kept model is called: its run's name, else its file's
+        self.model_status = ""  # how the run that made it ended (RunEnd.reason; "" unknown)
 
     # -- a run ---------------------------------------------------------------------------
 
@@ -82,6 +123,7 @@ class RunModel(QObject):
         """A run is starting. A new one: nothing of the previous one stays on screen. One
         continuing the run on screen keeps it there: its start says where it goes on."""
         self.start = None
+        self.run_beginning.emit(continuing)
         if continuing:
             return
         self.history = []
@@ -135,17 +177,35 @@ class RunModel(QObject):
 
     # -- the model kept --------------------------------------------------------------------
 
-    def keep_model(self, checkpoint: Checkpoint, path: str | None) -> None:
+    def keep_model(self, checkpoint: Checkpoint, path: str | None, status: str = "",
+                   name: str | None = None) -> None:
+        """Keep a model for saving, continuing and exporting: `status` says how the run that
+        made it ended, `name` what to call it (default: its run folder's name or file's)."""
         self.checkpoint, self.checkpoint_path = checkpoint, path
+        self.model_name = name or (run_name(path) if path is not None else "")
+        self.model_status = status
         self.model_changed.emit(checkpoint)
 
-    def show_opened(self, checkpoint: Checkpoint, path: str) -> None:
-        """A checkpoint was opened: its model and its history are what the window shows."""
+    def show_opened(self, checkpoint: Checkpoint, path: str,
+                    opened: OpenedRun | None = None) -> None:
+        """A checkpoint was opened: its model, its history and (`opened`) what its run folder
+        recorded are what the window shows."""
         self.start = None
         self.history = list(checkpoint.history)
         self.evaluation = None  # a checkpoint keeps no per-image results
         self.changes = [SettingsChanged.from_record(r) for r in checkpoint.changes]
         self.history_replaced.emit(self.history)
         self.changes_replaced.emit(list(self.changes))
-        self.keep_model(checkpoint, path)
+        opened = opened or OpenedRun(Path(path).name, "", 0, self.history)
+        self.keep_model(checkpoint, path, opened.status, opened.name)
         self.checkpoint_opened.emit(checkpoint, path)
+        self.run_opened.emit(opened)
+
+    def show_batches(self, columns: dict[str, list[float]]) -> None:
+        """The per-batch curves the opened checkpoint's run folder recorded."""
+        self.batches_restored.emit(columns)
+
+    def show_evaluation(self, result: CheckpointEvaluation) -> None:
+        """The opened checkpoint's answers for its test set, as an epoch's end gives them."""
+        self.evaluation = result.evaluation
+        self.checkpoint_evaluated.emit(result)

@@ -36,7 +36,14 @@ from PySide6.QtWidgets import (
 )
 
 from engine.catalog import ARCHITECTURES, DATASET_INFO, is_pretrained
-from engine.config import BACKBONE_LR_FACTOR, MAX_THREADS, TrainConfig, config_fields
+from engine.config import (
+    BACKBONE_LR_FACTOR,
+    MAX_THREADS,
+    TrainConfig,
+    config_fields,
+    folders_apart,
+)
+from engine.text import plural
 from gui.contrast import make_secondary
 from gui.lr_input import LogSpinBox
 
@@ -47,7 +54,8 @@ SETTINGS_GROUP = "train"
 
 # Fields missing here (added to TrainConfig later) still get an editor, in an "Other" box.
 FIELD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Model && data", ("arch", "fine_tune", "dataset", "data_dir", "image_size", "val_split")),
+    ("Model && data", ("arch", "fine_tune", "dataset", "data_dir", "image_folder", "image_size",
+                       "val_split")),
     ("Optimisation", ("optimizer", "lr", "schedule", "momentum", "nesterov", "epochs",
                       "batch_size")),
     ("Regularisation && augmentation", ("weight_decay", "label_smoothing", "augment")),
@@ -66,6 +74,9 @@ FINE_TUNE_TITLES = {
     "all": f"All layers, pretrained at lr ÷ {1 / BACKBONE_LR_FACTOR:g}",
 }
 ERROR_COLOR = "#b71c1c"  # AA (>= 4.5:1) on the window background
+IMAGE_FOLDER_NEEDED = "Choose the folder that holds one sub-folder of images per class."
+FOLDER_DIALOG_TITLES = {"data_dir": "Choose the data folder (for the built-in datasets)",
+                        "image_folder": "Choose the folder of your images"}
 ALWAYS_AVAILABLE_DEVICES = ("auto", "cpu")  # known without asking PyTorch
 
 
@@ -116,6 +127,13 @@ class SettingsPanel(QWidget):
         self._devices_known = False  # until set_devices: only auto and cpu are offered
         self._device_from_settings = False  # the device shown was restored, not chosen
         self._valid: bool | None = None  # set by the first refresh below
+        # Whether a built-in dataset is on disk already (engine.data.on_disk), once known.
+        self._on_disk: Callable[[str, str], bool | None] | None = None
+        self._titled_for: str | None = None  # the data folder the dataset titles are for
+        # Epochs done by the checkpoint on screen (None: none), and whether a run is now
+        # continuing it: Epochs then counts the epochs to train after those.
+        self._epochs_done: int | None = None
+        self._continuing = False
         self._build()
         self.set_config(self._defaults)
 
@@ -126,6 +144,11 @@ class SettingsPanel(QWidget):
         return TrainConfig(**{name: row.get() for name, row in self._rows.items()})
 
     def set_config(self, config: TrainConfig) -> None:
+        """Show `config`; one from before the image folder existed (its own images read from
+        its data folder) gets that folder as its image folder, and keeps this form's data
+        folder for the built-in datasets."""
+        config = folders_apart(config, self._rows["data_dir"].get() if self._rows else
+                               TrainConfig().data_dir)
         self._device_from_settings = False
         self._updating = True
         try:
@@ -137,7 +160,12 @@ class SettingsPanel(QWidget):
 
     def problems(self) -> dict[str, str]:
         """Each invalid field mapped to the sentence shown under it."""
-        found = self._checkable(self.config()).problems()
+        config = self.config()
+        found = self._checkable(config).problems()
+        if config.dataset == "folder" and not config.image_folder.strip():
+            # The form never reads images from the data folder (an older config's way).
+            found.pop("data_dir", None)
+            found["image_folder"] = IMAGE_FOLDER_NEEDED
         for name in ("lr", "weight_decay"):
             box = self._rows[name].editor
             if isinstance(box, LogSpinBox) and not box.is_number():
@@ -181,6 +209,23 @@ class SettingsPanel(QWidget):
         self._devices_known = True
         self._on_edit()
 
+    def set_on_disk_check(self, on_disk: Callable[[str, str], bool | None]) -> None:
+        """Say in the dataset list which datasets are on this computer already and which
+        would be downloaded: `on_disk(dataset, data_folder)` (engine.data.on_disk, a few file
+        checks) is asked again whenever the data folder changes."""
+        self._on_disk = on_disk
+        self.refresh_dataset_titles()
+
+    def refresh_dataset_titles(self) -> None:
+        """Ask again which datasets are on disk (one may have just been downloaded)."""
+        self._titled_for = None
+        self._title_datasets(self._rows["data_dir"].get())
+
+    def dataset_titles(self) -> list[str]:
+        """The dataset list's entries as shown."""
+        combo = self._rows["dataset"].editor
+        return [combo.itemText(i) for i in range(combo.count())]
+
     def set_running(self, running: bool, changeable: Collection[str] = ()) -> None:
         """Lock the form while a run uses these settings, all but the `changeable` fields
         (those a paused run can take, engine/changes.py)."""
@@ -190,6 +235,22 @@ class SettingsPanel(QWidget):
         for name, widgets in self._row_widgets.items():
             for widget in widgets:
                 widget.setEnabled(not running or name in changeable)
+
+    def show_continuation(self, epochs_done: int | None, continuing: bool = False) -> None:
+        """Say what Epochs means for the checkpoint on screen (`epochs_done` epochs, None:
+        no checkpoint): a new run's epochs for Train, the epochs to add for Continue from
+        checkpoint; while `continuing`, the field is labelled "More epochs"."""
+        continuing = continuing and epochs_done is not None
+        if (epochs_done, continuing) == (self._epochs_done, self._continuing):
+            return
+        self._epochs_done, self._continuing = epochs_done, continuing
+        label = self._row_widgets["epochs"][0]
+        label.setText("More epochs" if continuing else _field_label("epochs"))
+        self._update_notes(self.config(), self.problems())
+
+    def label_text(self, name: str) -> str:
+        """The label of field `name` as shown."""
+        return self._row_widgets[name][0].text()
 
     def add_beside(self, name: str, widget: QWidget) -> None:
         """Put `widget` (a button that helps fill the field) right of field `name`'s editor;
@@ -228,7 +289,8 @@ class SettingsPanel(QWidget):
             bad = {
                 name: getattr(self._defaults, name)
                 for name in self._checkable(config).problems()
-                if name != "data_dir" and getattr(config, name) != getattr(self._defaults, name)
+                if name not in ("data_dir", "image_folder")
+                and getattr(config, name) != getattr(self._defaults, name)
             }
             if not bad:
                 break
@@ -323,8 +385,8 @@ class SettingsPanel(QWidget):
         }
         editor = special[f.name]() if f.name in special else _generic_editor(f)
         get, set_ = self._connect(editor)
-        if f.name == "data_dir":
-            return editor, self._with_browse_button(editor), get, set_
+        if f.name in FOLDER_DIALOG_TITLES:
+            return editor, self._with_browse_button(editor, f.name), get, set_
         return editor, editor, get, set_
 
     def _connect(self, editor: QWidget) -> tuple[Callable[[], Any], Callable[[Any], None]]:
@@ -344,19 +406,19 @@ class SettingsPanel(QWidget):
         editor.textChanged.connect(self._on_edit)
         return editor.text, lambda value: editor.setText(str(value))
 
-    def _with_browse_button(self, line_edit: QLineEdit) -> QWidget:
+    def _with_browse_button(self, line_edit: QLineEdit, name: str) -> QWidget:
         row = QWidget()
         layout = QHBoxLayout(row)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(line_edit, 1)
         browse = QPushButton("Browse…")
-        browse.clicked.connect(lambda: self._browse_for_folder(line_edit))
+        browse.clicked.connect(lambda: self._browse_for_folder(line_edit, name))
         layout.addWidget(browse)
         return row
 
-    def _browse_for_folder(self, line_edit: QLineEdit) -> None:
+    def _browse_for_folder(self, line_edit: QLineEdit, name: str) -> None:
         start = os.path.expanduser(line_edit.text())  # Qt does not expand "~"
-        folder = QFileDialog.getExistingDirectory(self, "Choose the data folder", start)
+        folder = QFileDialog.getExistingDirectory(self, FOLDER_DIALOG_TITLES[name], start)
         if folder == line_edit.text():
             self._on_edit()  # same text, but the folder may have just been made: re-check
         elif folder:
@@ -372,6 +434,7 @@ class SettingsPanel(QWidget):
         for name, row in self._rows.items():
             _show(row.error, problems.get(name, ""))
         self._update_notes(config, problems)
+        self._title_datasets(config.data_dir)
         self.config_changed.emit(config)
         valid = not problems
         if valid != self._valid:
@@ -384,7 +447,9 @@ class SettingsPanel(QWidget):
             "arch": _arch_note(config.arch),
             "dataset": getattr(DATASET_INFO.get(config.dataset), "description", ""),
             "data_dir": _data_dir_note(config.dataset),
+            "image_folder": "The folder that holds one sub-folder of images per class.",
             "image_size": _image_size_note(config.arch, config.image_size),
+            "epochs": _epochs_note(config.epochs, self._epochs_done, self._continuing),
             "fine_tune": _fine_tune_note(config.fine_tune, config.lr),
             "momentum": (
                 "SGD momentum."
@@ -399,10 +464,27 @@ class SettingsPanel(QWidget):
         }
         for name, row in self._rows.items():
             _show(row.note, "" if name in problems else notes.get(name, ""))
-        # Only pretrained networks have pretrained layers to freeze or fine-tune.
-        if "fine_tune" in self._forms:
-            self._forms["fine_tune"].setRowVisible(self._row_widgets["fine_tune"][0],
-                                                   is_pretrained(config.arch))
+        # Only pretrained networks have pretrained layers to freeze or fine-tune; your own
+        # images come from the image folder, every other dataset from the data folder.
+        for name, shown in (("fine_tune", is_pretrained(config.arch)),
+                            ("image_folder", config.dataset == "folder"),
+                            ("data_dir", config.dataset != "folder")):
+            if name in self._forms:
+                self._forms[name].setRowVisible(self._row_widgets[name][0], shown)
+
+    def _title_datasets(self, data_dir: str) -> None:
+        """Name each built-in dataset in the list with where it stands: on disk, or the
+        download it would take (once the check is known; again when the folder changes)."""
+        if self._on_disk is None or data_dir == self._titled_for:
+            return
+        self._titled_for = data_dir
+        combo = self._rows["dataset"].editor
+        for index in range(combo.count()):
+            name = combo.itemData(index)
+            info = DATASET_INFO.get(name)
+            if info is not None:
+                combo.setItemText(index, _dataset_title(info.title, info.download_size,
+                                                        self._on_disk(name, data_dir)))
 
 
 def _arch_note(arch: str) -> str:
@@ -431,12 +513,33 @@ def _fine_tune_note(mode: str, lr: Any) -> str:
 
 
 def _data_dir_note(dataset: str) -> str:
-    if dataset == "folder":
-        return "The folder that holds one sub-folder of images per class."
     spec = DATASET_INFO.get(dataset)
     if spec is not None and not spec.downloads:
         return "Not used by this dataset: it ships with TrainDesk."
-    return "Where datasets are looked for and downloaded to."
+    return "Where the built-in datasets are looked for and downloaded to."
+
+
+def _dataset_title(title: str, download_size: str, on_disk: bool | None) -> str:
+    """"MNIST — on disk", "CIFAR-10 — 163 MB download"; the title alone where nothing is
+    downloaded (bundled, your own images)."""
+    if on_disk is None:
+        return title
+    return f"{title} — on disk" if on_disk else f"{title} — {download_size} download"
+
+
+def _field_label(name: str) -> str:
+    return next(f.metadata.get("label", name) for f in config_fields() if f.name == name)
+
+
+def _epochs_note(epochs: Any, done: int | None, continuing: bool) -> str:
+    """What Epochs means when a checkpoint is on screen: continuing adds that many."""
+    if done is None or not isinstance(epochs, int):
+        return ""
+    span = f"epochs {done + 1}–{done + epochs}" if epochs > 1 else f"epoch {done + 1}"
+    if continuing:
+        return f"This run trains {span}, after the checkpoint's {plural(done, 'epoch')}."
+    return (f"Train: a new run of {plural(epochs, 'epoch')}. Continue from checkpoint: "
+            f"{epochs} more ({span}).")
 
 
 def _image_size_note(arch: str, image_size: Any) -> str:

@@ -20,7 +20,7 @@ from engine.catalog import DATASET_INFO
 from engine.data import cifar, cifar100, emnist, folder, mnist, stl10, svhn
 from engine.data.types import DatasetError, ImageDataset, ProgressFn
 
-__all__ = ["DATASETS", "DatasetError", "DatasetSpec", "ImageDataset", "load_dataset"]
+__all__ = ["DATASETS", "DatasetError", "DatasetSpec", "ImageDataset", "load_dataset", "on_disk"]
 
 CACHE_SIZE = 3  # datasets kept in memory; CIFAR-10 is ~180 MB, MNIST ~55 MB, STL-10 ~360 MB
 
@@ -104,6 +104,19 @@ def load_dataset(
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return dataset
+
+
+def on_disk(name: str, data_dir: str | Path) -> bool | None:
+    """Whether the downloadable dataset `name` is on this computer already (in or around
+    `data_dir`, where a load would find it), without reading or downloading anything: a few
+    file checks. None for a dataset that is never downloaded (bundled, your own images)."""
+    spec = DATASETS.get(name)
+    if spec is None or not spec.downloads:
+        return None
+    try:
+        return bool(spec.sources(Path(data_dir).expanduser().resolve()))
+    except (OSError, ValueError, RuntimeError):  # an unusable folder name: not there
+        return False
 
 
 def _fingerprint(paths: list[Path]) -> tuple[tuple[str, int, int], ...]:

@@ -114,6 +114,19 @@ def test_help_version_and_usage_errors_answer_without_importing_torch(args):
         assert "error:" in without_importtime(result.stderr) and result.stdout == ""
 
 
+@pytest.mark.parametrize(("word", "suggestion"), [("trian", "Did you mean 'train'?"),
+                                                  ("xyzzy", None)])
+def test_an_unknown_command_is_named_with_the_commands_not_the_window(word, suggestion):
+    result = run_main_py(word, argv0="traindesk")
+    err = without_importtime(result.stderr)
+    assert result.returncode == 2 and result.stdout == ""
+    assert err.startswith(f"traindesk: unknown command '{word}'")
+    assert "traindesk train --help" in err and "traindesk export --help" in err
+    assert (suggestion in err) if suggestion else "Did you mean" not in err
+    modules = imported_modules(result.stderr)
+    assert "torch" not in modules and "gui.app" not in modules and "PySide6" not in modules
+
+
 def test_both_version_flags_print_the_version():
     for args in (("--version",), ("train", "--version")):
         result = run_main_py(*args)
@@ -366,3 +379,26 @@ def test_compile_is_asked_for_with_a_flag_and_off_by_default(flags, compiled, tm
     monkeypatch.setattr(engine.trainer, "Trainer", Records)
     main(["--run-dir", str(tmp_path / "run"), *flags])
     assert asked["compile_model"] is compiled
+
+
+@pytest.mark.parametrize("flag", ["--image-folder", "--data-dir"])
+def test_own_images_train_from_the_image_folder_or_as_before_the_data_folder(flag, tmp_path,
+                                                                            capsys):
+    from tests.datasets import write_image_folder
+
+    photos = write_image_folder(tmp_path / "photos", classes=2, per_class=10, size=8)
+    downloads = tmp_path / "downloads"
+    extra = ["--data-dir", str(downloads)] if flag == "--image-folder" else []
+    code = main(["--arch", "softmax", "--dataset", "folder", flag, str(photos), *extra,
+                 "--epochs", "1", "--batch-size", "8", "--device", "cpu",
+                 "--run-dir", str(tmp_path / "run")])
+    assert code in (0, 4), capsys.readouterr().err  # trained (on 8 test images, any verdict)
+    assert not downloads.exists()  # the download folder is not the image folder
+    ckpt = load_checkpoint(tmp_path / "run" / "checkpoint.pt")
+    assert ckpt.config.source_folder() == str(photos)
+
+
+def test_help_says_which_folder_is_which():
+    text = " ".join(build_parser().format_help().split())
+    assert "--image-folder IMAGE_FOLDER For the 'folder' dataset (your own images)" in text
+    assert "--data-dir DATA_DIR Where the built-in datasets" in text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.config import MAX_SEED, TrainConfig
+from engine.config import DEFAULT_DATA_DIR, MAX_SEED, TrainConfig, folders_apart
 
 
 def test_a_file_given_as_the_image_folder_is_called_a_file(tmp_path):
@@ -44,3 +44,25 @@ def test_the_largest_seed_trains(tmp_path):
 ])
 def test_every_whole_number_setting_has_a_range(field, value):
     assert field in TrainConfig().replace(**{field: value}).problems()
+
+
+def test_your_own_images_have_a_folder_apart_from_the_download_folder(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    config = TrainConfig(dataset="folder", data_dir="~/downloads", image_folder=str(photos))
+    assert config.source_folder() == str(photos) and config.problems() == {}
+    # Switching to a built-in dataset reads (and downloads into) the data folder only.
+    assert config.replace(dataset="mnist").source_folder() == "~/downloads"
+    missing = config.replace(image_folder=str(tmp_path / "nowhere")).problems()
+    assert list(missing) == ["image_folder"] and "does not exist" in missing["image_folder"]
+    # An image folder that is not needed is not checked for existence.
+    assert config.replace(dataset="mnist", image_folder=str(tmp_path / "nowhere")).problems() == {}
+
+
+def test_without_an_image_folder_the_data_folder_holds_the_images_as_before(tmp_path):
+    old = TrainConfig(dataset="folder", data_dir=str(tmp_path))
+    assert old.source_folder() == str(tmp_path) and old.problems() == {}
+    apart = folders_apart(old)
+    assert (apart.image_folder, apart.data_dir) == (str(tmp_path), DEFAULT_DATA_DIR)
+    assert apart.source_folder() == str(tmp_path)
+    assert folders_apart(old.replace(dataset="mnist")) == old.replace(dataset="mnist")

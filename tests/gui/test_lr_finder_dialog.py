@@ -134,8 +134,8 @@ def test_the_button_waits_for_valid_settings_but_not_for_a_valid_rate(qtbot, win
     assert "lr" in form.problems()
     assert window.lr_finder.isEnabled()  # the rate is what the test is for
     form.set_config(form.config().replace(lr=0.5, dataset="folder",
-                                          data_dir=str(tmp_path / "missing")))
-    assert "data_dir" in form.problems()
+                                          image_folder=str(tmp_path / "missing")))
+    assert "image_folder" in form.problems()
     assert not window.lr_finder.isEnabled()
     assert "Fix the settings first" in window.lr_finder.toolTip()
     assert window.lr_finder.open_test() is None

@@ -256,11 +256,19 @@ def test_continue_from_checkpoint_extends_the_history(qtbot, window, data_dir):
     click(qtbot, window.settings_dock.train_button)
     with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
         pass
-    window.settings_panel.set_config(small_config(data_dir, epochs=3))
+    note = window.settings_panel.findChild(QLabel, "epochs_note")
+    assert "Continue from checkpoint: 2 more (epochs 3–4)" in note.text()
+    window.settings_panel.set_config(small_config(data_dir, epochs=1))  # one more epoch
+    headers = []  # the header as the continued run starts (the panel has heard it first)
+    window.run.run_started.connect(lambda _start: headers.append(window.progress.epoch_text()))
     window.resume_training()
+    assert window.settings_panel.label_text("epochs") == "More epochs"
+    assert note.text() == "This run trains epoch 3, after the checkpoint's 2 epochs."
     with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
+    assert headers == ["Epoch 3 / 3"]
     assert finished.args[0].reason == "finished"
+    assert window.settings_panel.label_text("epochs") == "Epochs"
     assert [record["epoch"] for record in window.history] == [1, 2, 3]
     assert window.plots.epoch_point_count() == 3
     # The run goes on on screen: its 20 earlier batches stay, the new epoch's 10 follow.

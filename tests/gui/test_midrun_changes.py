@@ -86,9 +86,11 @@ def test_pause_change_the_rate_resume_marks_the_plots_and_says_it(qtbot, window,
     assert window.plots.epoch_point_count() == 2
     assert window.plots.markers.shown("accuracy") == [(pytest.approx(0.3), label)]
     assert window.plots.markers.shown("epoch_loss") == [(pytest.approx(0.3), label)]
-    # The checkpoint holds epochs only: the empty per-batch plots show no stray marker.
-    assert window.plots.batch_point_count() == 0
-    assert window.plots.markers.shown("loss") == []
+    # Its run folder holds the per-batch curves: they come back, with the marker on them.
+    qtbot.waitUntil(lambda: window.plots.batch_point_count() == len(rates), timeout=10_000)
+    assert list(window.plots.series()["lr"]) == list(rates)
+    assert window.plots.markers.shown("loss") == [(3.5, label)]
+    assert window.plots.markers.shown("lr") == [(3.5, label)]
 
 
 def test_an_invalid_change_keeps_the_run_paused_and_says_why(qtbot, window, monkeypatch):
@@ -120,9 +122,9 @@ def test_continuing_a_stopped_run_keeps_its_curves_numbering_and_folder(qtbot, w
     assert finished.args[0].reason == "stopped" and finished.args[0].epochs_done == 1
     first_losses = window.plots.series()["loss"][:10].copy()
 
-    # Three epochs in all, continued from the checkpoint of epoch 1.
+    # Two more epochs, continued from the checkpoint of epoch 1: three in all.
     monkeypatch.setattr(TrainingWorker, "_collect", PLAIN_COLLECT)  # no stop this time
-    window.settings_panel.set_config(window.settings_panel.config().replace(epochs=3))
+    window.settings_panel.set_config(window.settings_panel.config().replace(epochs=2))
     window.resume_action.trigger()
     session = window.session
     # While it loads, the curves of the run it continues stay on screen.

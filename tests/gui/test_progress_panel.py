@@ -282,3 +282,22 @@ def test_batches_repaint_the_figures_without_laying_out_the_window_again(panel, 
                                                examples_per_sec=speed))
         QApplication.processEvents()
     assert panel.speed_text() == "1,234,567 examples/s" and requests.count == 0
+
+
+@pytest.mark.parametrize("continuing", [False, True])
+def test_a_run_that_fails_before_it_starts_shows_nothing_of_the_previous_run(panel, continuing):
+    from gui.run_model import RunModel
+
+    run = RunModel()
+    panel.follow(run)
+    run.begin()
+    run.feed([run_start(epochs=3), batch_end(3, 100), epoch_end(3)])
+    run.end(RunEnd("finished", "Finished 3 epochs.", epochs_done=3))
+    assert panel.epoch_text() == "Epoch 3 / 3" and "96.1%" in panel.final_accuracy_text()
+
+    run.begin(continuing=continuing)  # e.g. pretrained weights that cannot be had offline
+    assert panel.state_text() == "Loading data" and panel.epoch_text() == "Epoch —"
+    run.end(RunEnd("failed", "The ResNet-18 weights are not on this computer.", epochs_done=0))
+    assert panel.state_text() == "Failed"
+    assert "3" not in panel.epoch_text() and "%" not in panel.final_accuracy_text()
+    assert panel.batch_progress() == (0, 1)

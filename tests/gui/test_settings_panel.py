@@ -62,7 +62,8 @@ def custom_config(tmp_path) -> TrainConfig:
     return TrainConfig(
         arch=next(name for name in MODELS if name != DEFAULTS.arch),
         dataset="folder",
-        data_dir=str(tmp_path),
+        data_dir=str(tmp_path / "downloads"),
+        image_folder=str(tmp_path),
         epochs=7,
         batch_size=128,
         optimizer="sgd",
@@ -244,27 +245,84 @@ def test_momentum_says_what_it_means_for_each_optimizer(panel):
     assert "SGD" in note.text()
 
 
-def test_an_image_folder_that_does_not_exist_is_explained_under_the_data_folder(
+def row_shown(panel: SettingsPanel, field: str) -> bool:
+    return panel.findChild(QWidget, field).isVisibleTo(panel)
+
+
+def test_an_image_folder_that_does_not_exist_is_explained_under_the_image_folder(
     panel, qtbot, tmp_path, monkeypatch
 ):
     choose(panel.findChild(QComboBox, "dataset"), "folder")
+    assert error_text(panel, "image_folder").startswith("Choose the folder that holds")
     missing = tmp_path / "my-photos"
-    panel.findChild(QLineEdit, "data_dir").setText(str(missing))
-    assert "does not exist" in error_text(panel, "data_dir")
-    assert str(missing) in error_text(panel, "data_dir")
+    panel.findChild(QLineEdit, "image_folder").setText(str(missing))
+    assert "does not exist" in error_text(panel, "image_folder")
+    assert str(missing) in error_text(panel, "image_folder")
     assert not panel.is_valid()
 
     missing.mkdir()
     monkeypatch.setattr(
         "gui.settings_panel.QFileDialog.getExistingDirectory", lambda *args: str(missing)
     )
-    browse = panel.findChild(QPushButton)
+    browse = panel.findChild(QLineEdit, "image_folder").parentWidget().findChild(QPushButton)
     assert browse.text() == "Browse…"
     with qtbot.waitSignal(panel.validity_changed) as validity:
         browse.click()
     assert validity.args == [True]
-    assert panel.config().data_dir == str(missing)
-    assert error_text(panel, "data_dir") == ""
+    assert panel.config().image_folder == str(missing)
+    assert panel.config().data_dir == DEFAULTS.data_dir  # the download folder is apart
+    assert error_text(panel, "image_folder") == ""
+
+
+def test_your_own_images_and_the_built_in_datasets_have_their_own_folders(panel, tmp_path):
+    """Pointing the image folder at one's photos never makes them the download folder."""
+    photos, downloads = tmp_path / "photos", tmp_path / "downloads"
+    photos.mkdir()
+    panel.show()
+    panel.findChild(QLineEdit, "data_dir").setText(str(downloads))
+    dataset = panel.findChild(QComboBox, "dataset")
+    choose(dataset, "folder")
+    assert row_shown(panel, "image_folder") and not row_shown(panel, "data_dir")
+    panel.findChild(QLineEdit, "image_folder").setText(str(photos))
+    assert panel.config().source_folder() == str(photos)
+    choose(dataset, "mnist")
+    assert row_shown(panel, "data_dir") and not row_shown(panel, "image_folder")
+    assert panel.config().source_folder() == str(downloads)
+    assert panel.is_valid()
+    choose(dataset, "folder")  # and back: the photos are still chosen
+    assert panel.config().source_folder() == str(photos)
+
+
+def test_an_older_config_reading_images_from_its_data_folder_gets_them_apart(panel, tmp_path):
+    """A checkpoint or settings file from before the image folder existed."""
+    panel.findChild(QLineEdit, "data_dir").setText(str(tmp_path / "downloads"))
+    panel.set_config(TrainConfig(dataset="folder", data_dir=str(tmp_path)))
+    config = panel.config()
+    assert config.image_folder == str(tmp_path)
+    assert config.data_dir == str(tmp_path / "downloads")
+    assert panel.is_valid()
+
+
+def test_the_dataset_list_says_which_datasets_are_on_disk(panel, tmp_path):
+    from engine.data import on_disk
+    from tests.datasets import write_idx_dataset
+
+    write_idx_dataset(tmp_path / "here", n_train=20, n_test=10)
+    (tmp_path / "empty").mkdir()
+    panel.findChild(QLineEdit, "data_dir").setText(str(tmp_path / "here"))
+    before = panel.dataset_titles()
+    assert "MNIST" in before and "CIFAR-10" in before  # not known until PyTorch has loaded
+    panel.set_on_disk_check(on_disk)
+    titles = dict(zip(DATASETS, panel.dataset_titles(), strict=True))
+    assert titles["mnist"] == "MNIST — on disk"
+    assert titles["cifar10"] == "CIFAR-10 — 163 MB download"
+    assert titles["folder"] == before[list(DATASETS).index("folder")]  # nothing to download
+    panel.findChild(QLineEdit, "data_dir").setText(str(tmp_path / "empty"))
+    titles = dict(zip(DATASETS, panel.dataset_titles(), strict=True))
+    assert titles["mnist"] == "MNIST — 11 MB download"
+    write_idx_dataset(tmp_path / "empty", n_train=20, n_test=10)  # e.g. a run downloaded it
+    panel.refresh_dataset_titles()
+    assert panel.dataset_titles()[list(DATASETS).index("mnist")] == "MNIST — on disk"
 
 
 def test_the_data_folder_note_follows_the_dataset(panel, tmp_path):
@@ -272,9 +330,13 @@ def test_the_data_folder_note_follows_the_dataset(panel, tmp_path):
     panel.findChild(QLineEdit, "data_dir").setText(str(tmp_path))
     choose(panel.findChild(QComboBox, "dataset"), "mnist")
     assert "downloaded" in note.text()
+    choose(panel.findChild(QComboBox, "dataset"), "mnist-sample")
+    assert "Not used by this dataset" in note.text()
     choose(panel.findChild(QComboBox, "dataset"), "folder")
-    assert "sub-folder of images per class" in note.text()
-    assert not note.isHidden()
+    panel.findChild(QLineEdit, "image_folder").setText(str(tmp_path))
+    image_note = panel.findChild(QLabel, "image_folder_note")
+    assert "sub-folder of images per class" in image_note.text()
+    assert not image_note.isHidden()
 
 
 def test_every_architecture_and_dataset_is_offered_by_title(panel):
@@ -358,10 +420,20 @@ def test_settings_that_clash_are_reset_one_by_one(panel, tmp_path):
 def test_a_missing_image_folder_is_kept_and_shown_after_a_restart(panel, tmp_path):
     settings = ini_settings(tmp_path)
     settings.setValue("train/dataset", "folder")
-    settings.setValue("train/data_dir", str(tmp_path / "gone"))
+    settings.setValue("train/image_folder", str(tmp_path / "gone"))
     panel.restore_settings(settings)
-    assert panel.config().data_dir == str(tmp_path / "gone")
-    assert "does not exist" in error_text(panel, "data_dir")
+    assert panel.config().image_folder == str(tmp_path / "gone")
+    assert "does not exist" in error_text(panel, "image_folder")
+
+
+def test_settings_from_before_the_image_folder_keep_the_photos_out_of_downloads(panel,
+                                                                                tmp_path):
+    settings = ini_settings(tmp_path)
+    settings.setValue("train/dataset", "folder")
+    settings.setValue("train/data_dir", str(tmp_path))  # the photos, as the one folder
+    panel.restore_settings(settings)
+    assert panel.config().image_folder == str(tmp_path)
+    assert panel.config().data_dir == DEFAULTS.data_dir
 
 
 def test_restoring_from_an_empty_file_gives_the_defaults(panel, tmp_path):

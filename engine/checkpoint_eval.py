@@ -1,0 +1,55 @@
+"""A saved checkpoint evaluated on its test set, as an epoch's end evaluates it.
+
+Opening a checkpoint shows its curves; what the model answers for each test image is not in
+the file, so the window (gui/checkpoint_evaluation.py) asks for it here. The dataset, the
+network and the weights are set up exactly as a resumed run sets them up (`Trainer.prepare`),
+and the test set goes through the same evaluation an epoch's end uses: the accuracy agrees
+with the one recorded for the checkpoint's last epoch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.analysis import Evaluation
+from engine.checkpoint import load_checkpoint
+from engine.control import Control
+from engine.events import Event, Listener, RunStart
+from engine.trainer import Trainer
+
+
+@dataclass(frozen=True)
+class CheckpointEvaluation:
+    start: RunStart  # the dataset as loaded: class names, test images for thumbnails
+    loss: float
+    accuracy: float
+    evaluation: Evaluation
+
+
+def evaluate_checkpoint(path: str | Path, listener: Listener | None = None,
+                        control: Control | None = None,
+                        **settings: object) -> CheckpointEvaluation:
+    """Evaluate the checkpoint at `path` on its dataset's test set.
+
+    settings replace the checkpoint's own where this computer differs (data_dir,
+    image_folder, device).
+    The listener hears the loading (DataProgress, LogLine, RunStart). Raises what a resumed
+    run reports as its failure (CheckpointError, DatasetError, ...).
+    """
+    checkpoint = load_checkpoint(path)
+    starts: list[RunStart] = []
+
+    def hear(event: Event) -> None:
+        if isinstance(event, RunStart):
+            starts.append(event)
+        if listener is not None:
+            listener(event)
+
+    trainer = Trainer(checkpoint.config.replace(**settings), resume_from=path)
+    try:
+        trainer.prepare(hear, control)
+        loss, accuracy, evaluation = trainer.evaluate_test_set(control)
+    finally:
+        trainer.release_data()
+    return CheckpointEvaluation(starts[-1], loss, accuracy, evaluation)
