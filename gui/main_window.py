@@ -26,6 +26,7 @@ from gui.checkpoint_files import CheckpointFiles
 from gui.data_panel import DataPanel
 from gui.engine_loader import EngineLoader
 from gui.errors import reported_errors
+from gui.field_guard import guard_fields
 from gui.help_dialogs import add_help_menu
 from gui.log_panel import LogPanel
 from gui.lr_finder_dialog import add_lr_finder
@@ -39,6 +40,7 @@ from gui.run_model import RunModel
 from gui.runs_panel import add_runs_tab, saved_runs_dir
 from gui.settings_dock import SettingsDock
 from gui.settings_panel import SettingsPanel
+from gui.stop_question import confirm_stop, stop_consequence
 from gui.window_actions import window_action
 from gui.window_geometry import restore_window_state, save_window_state
 
@@ -109,6 +111,7 @@ class MainWindow(QMainWindow):
         self.settings_panel.validity_changed.connect(self._update_actions)
         self.settings_panel.config_changed.connect(self._on_config_changed)
         restore_window_state(self, self._settings)
+        guard_fields(self)
         self._update_actions()
         if EngineLoader.already_loaded():  # e.g. imported by the caller: nothing to wait for
             self._on_engine_loaded()
@@ -162,6 +165,7 @@ class MainWindow(QMainWindow):
         self.run.checkpoint_opened.connect(self.draw.add_opened_model)
         self.draw.load_bundled_model()
         self._inside_tab.set_panel(InsidePanel(self.draw, self.run))
+        guard_fields(self)  # the fields of the panels just made
         self._on_config_changed(self.settings_panel.config())
         self._status("Ready")
         if self._start_waiting:
@@ -190,7 +194,7 @@ class MainWindow(QMainWindow):
         self.resume_action = window_action(self, "Continue from &checkpoint", "Ctrl+Shift+Return",
                                            self.resume_training)
         self.pause_action = window_action(self, "&Pause", "Space", self.toggle_pause)
-        self.stop_action = window_action(self, "&Stop", "Esc", self.stop_training)
+        self.stop_action = window_action(self, "&Stop", "Esc", self.ask_to_stop)
         self.files = CheckpointFiles(self, self.run, self.log, lambda: self.runs_dir)
         self.files.checkpoint_saved.connect(self._update_actions)
         self.export_model_action = ExportModelAction(self, lambda: self.checkpoint,
@@ -343,7 +347,21 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     @Slot()
+    def ask_to_stop(self) -> None:
+        """Stop, Esc, Run > Stop: stop the run once the person has said so (see
+        gui/stop_question.py); a start still waiting for PyTorch is cancelled at once."""
+        if self.session is None or self._stopping or self._confirm_stop():
+            self.stop_training()
+
+    def _confirm_stop(self, closing: bool = False) -> bool:
+        trainer = self.session.trainer
+        consequence = stop_consequence(self.run.start, len(self.run.history), trainer.run_dir,
+                                       trainer.resume_from)
+        return confirm_stop(self, self._settings, consequence, closing)
+
+    @Slot()
     def stop_training(self) -> None:
+        """Stop now, without asking (the caller has)."""
         if self._start_waiting:  # cancel a start that was waiting for PyTorch
             self._start_waiting = False
             self.settings_panel.set_running(False)
@@ -462,7 +480,11 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if self.session is not None:
+        if self.session is not None and not self._stopping and not self._confirm_stop(
+                closing=True):
+            event.ignore()
+            return
+        if self.session is not None:  # still going once the person has answered
             # Stop (honoured within one batch) and close when the run has ended and its thread
             # is joined: the window never freezes waiting, and nothing is left running.
             self._close_after_run = True
