@@ -115,6 +115,7 @@ class LRFinderDialog(QDialog):
             axis.setPen(pg.mkPen(fg))
             axis.setTextPen(pg.mkPen(fg))
             axis.setLabel(text, color=fg.name(), **{"font-size": "10pt"})
+            axis.enableAutoSIPrefix(False)  # a loss of 0.5 is "0.5", not "500 (x0.001)"
         legend_fill = QColor(bg)
         legend_fill.setAlpha(200)
         # Bottom left: the curve starts high there, and descends on the right.

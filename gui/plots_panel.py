@@ -338,7 +338,6 @@ class PlotsPanel(QWidget):
             axes["bottom"] = IntegerAxis("bottom")
         if compact_y:
             axes["left"] = CompactAxis("left")
-            axes["left"].enableAutoSIPrefix(False)  # "0.0003" reads better than "0.3 (x0.001)"
         widget = pg.PlotWidget(background=self._bg, axisItems=axes)
         widget.setAntialiasing(True)
         widget.setMinimumSize(PLOT_MIN_WIDTH, PLOT_MIN_HEIGHT)
@@ -350,6 +349,9 @@ class PlotsPanel(QWidget):
             axis.setPen(pg.mkPen(self._fg))
             axis.setTextPen(pg.mkPen(self._fg))
             axis.setLabel(text, color=fg, **{"font-size": "10pt"})
+            # Plain numbers: a loss of 0.5 reads "0.5", not "500" on a "loss (x0.001)" axis,
+            # step 20,000 not "20" on "step (x1000)", a rate "0.0003" not "0.3 (x0.001)".
+            axis.enableAutoSIPrefix(False)
             # Grid lines at major and minor ticks only: the third, finest level adds clutter
             # and is the costliest part of a live redraw.
             axis.setStyle(maxTickLevel=1)
