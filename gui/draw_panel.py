@@ -225,7 +225,7 @@ class DrawPanel(QWidget):
         self.model_picker = QComboBox()
         self.model_picker.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model_picker.setMinimumContentsLength(24)  # long names are elided, not widened
+        self.model_picker.setMinimumContentsLength(16)  # long names are elided, not widened
         self.model_picker.setSizePolicy(QSizePolicy.Policy.Expanding,
                                         QSizePolicy.Policy.Fixed)
         self.model_picker.setToolTip("The model that reads your drawing: the bundled demo, "

@@ -38,6 +38,7 @@ from gui.results_panel import ResultsPanel
 from gui.run_banner import RunBanner, is_long
 from gui.run_model import RunModel
 from gui.runs_panel import add_runs_tab, saved_runs_dir
+from gui.scrolling import FillOrScroll
 from gui.settings_dock import SettingsDock
 from gui.settings_panel import SettingsPanel
 from gui.stop_question import confirm_stop, stop_consequence
@@ -223,7 +224,9 @@ class MainWindow(QMainWindow):
         training_layout.addWidget(self.plots, 1)
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(training, "Training")
+        # Scrolls, not squashes, where a tall banner and the plots need more height than a
+        # small screen has (1024x600).
+        self.tabs.addTab(FillOrScroll(training), "Training")
         self.tabs.addTab(self._model_tab, "Model")
         self.tabs.addTab(self._draw_tab, "Draw")
         self.tabs.addTab(ResultsPanel.following(self.run), "Results")

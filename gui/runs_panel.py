@@ -311,8 +311,10 @@ class RunsPanel(QWidget):
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
 
         self.buttons: dict[str, QPushButton] = {}
-        row = QHBoxLayout()
-        row.setSpacing(4)
+        # Two rows, so that the tab fits beside the settings on a 1024-pixel-wide screen:
+        # the filter and what acts on many runs above, what acts on one run below.
+        top, row = QHBoxLayout(), QHBoxLayout()
+        top.addWidget(self.filter_box, 1)
         for key, text, tip, slot in (
             ("use", "Use settings", "Fill the settings form with this run's settings",
              self.use_settings),
@@ -329,12 +331,15 @@ class RunsPanel(QWidget):
             button = QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(lambda _checked=False, s=slot: s())
-            row.addWidget(button)
+            (top if key in ("export", "delete") else row).addWidget(button)
             self.buttons[key] = button
-        row.insertWidget(0, self.filter_box, 1)  # one row: the window must fit 1280x720
+        row.addStretch(1)
+        for buttons in (top, row):
+            buttons.setSpacing(4)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
+        layout.addLayout(top)
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
 

@@ -67,6 +67,7 @@ FINE_TUNE_TITLES = {
 }
 ERROR_COLOR = "#b71c1c"  # AA (>= 4.5:1) on the window background
 ALWAYS_AVAILABLE_DEVICES = ("auto", "cpu")  # known without asking PyTorch
+COMBO_MIN_CHARACTERS = 12
 
 
 @dataclass
@@ -486,7 +487,11 @@ def _show(label: QLabel, text: str) -> None:
 
 
 def _combo(items: list[tuple[str, str]]) -> QComboBox:
+    """A combo box as narrow as a short choice: a long one is elided in the box (whole in
+    its list), so the form fits a 1024-pixel-wide screen."""
     combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(COMBO_MIN_CHARACTERS)
     for text, value in items:
         combo.addItem(text, value)
     return combo
