@@ -20,7 +20,7 @@ from engine.catalog import DATASET_INFO, arch_title, dataset_title
 from engine.changes import changeable_fields, requested_changes
 from engine.config import TrainConfig
 from engine.durations import estimate_sentence
-from engine.events import RunEnd, RunEstimate, RunStart
+from engine.events import EpochEnd, RunEnd, RunEstimate, RunStart
 from engine.run_folder import run_dir_for
 from gui.checkpoint_files import CheckpointFiles
 from gui.data_panel import DataPanel
@@ -41,7 +41,7 @@ from gui.runs_panel import add_runs_tab, saved_runs_dir
 from gui.scrolling import FillOrScroll
 from gui.settings_dock import SettingsDock
 from gui.settings_panel import SettingsPanel
-from gui.stop_question import confirm_stop, stop_consequence
+from gui.stop_question import STOP_AFTER_EPOCH, STOP_NOW, confirm_stop, stop_consequence
 from gui.window_actions import window_action
 from gui.window_geometry import restore_window_state, save_window_state
 
@@ -73,6 +73,7 @@ class MainWindow(QMainWindow):
         self._run_status = ""  # what the status bar says while the run goes (not paused)
         self._stopping = False  # a stop was asked for and the run has not ended yet
         self._close_after_run = False  # the window was closed mid-run: close once it ends
+        self._stop_after_epoch: int | None = None  # stop once this epoch has ended
         self._engine_ready = False  # PyTorch and the engine are imported
         self._engine_error: str | None = None  # why they could not be
         self._start_waiting = False  # Train was clicked before PyTorch had loaded
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         self.run.checkpoint_opened.connect(lambda ckpt, _path: self._show_opened(ckpt))
         self.run.run_started.connect(self._on_run_started)
         self.run.estimate_made.connect(self._on_estimate)
+        self.run.epoch_ended.connect(self._on_epoch_ended)
         self._status("Loading PyTorch…")
 
         self.settings_panel.restore_settings(self._settings)
@@ -291,6 +293,7 @@ class MainWindow(QMainWindow):
         self.session.events.connect(self.run.feed)
         self.session.finished.connect(self._on_finished)
         self._paused = self._stopping = False
+        self._stop_after_epoch = None
         self.run.begin(continuing=resume_from is not None)
         self.banner.hide()
         self.progress.set_state("loading")
@@ -353,14 +356,28 @@ class MainWindow(QMainWindow):
     def ask_to_stop(self) -> None:
         """Stop, Esc, Run > Stop: stop the run once the person has said so (see
         gui/stop_question.py); a start still waiting for PyTorch is cancelled at once."""
-        if self.session is None or self._stopping or self._confirm_stop():
+        if self.session is None or self._stopping or self._confirm_stop() == STOP_NOW:
             self.stop_training()
 
-    def _confirm_stop(self, closing: bool = False) -> bool:
+    def _confirm_stop(self, closing: bool = False) -> str:
+        """The person's answer; to stop after the epoch under way, the stop waits for it."""
         trainer = self.session.trainer
-        consequence = stop_consequence(self.run.start, len(self.run.history), trainer.run_dir,
+        done = len(self.run.history)
+        under_way = done + 1 if self.run.start is not None and not self._paused else None
+        consequence = stop_consequence(self.run.start, done, trainer.run_dir,
                                        trainer.resume_from)
-        return confirm_stop(self, self._settings, consequence, closing)
+        answer = confirm_stop(self, self._settings, consequence, closing, under_way)
+        if answer == STOP_AFTER_EPOCH and self.session is not None:
+            self._stop_after_epoch = under_way
+            self._close_after_run = self._close_after_run or closing
+            self._status(f"Stopping once epoch {under_way} has ended"
+                         + (", then closing…" if closing else "…"))
+        return answer
+
+    @Slot(object)
+    def _on_epoch_ended(self, epoch: EpochEnd) -> None:
+        if self._stop_after_epoch is not None and epoch.epoch >= self._stop_after_epoch:
+            self.stop_training()  # its checkpoint is written before the next batch
 
     @Slot()
     def stop_training(self) -> None:
@@ -399,6 +416,7 @@ class MainWindow(QMainWindow):
     def _on_finished(self, end: RunEnd) -> None:
         session, self.session = self.session, None
         self._paused = self._stopping = False
+        self._stop_after_epoch = None
         # The run's model and the window's state come first, and every panel's part is
         # guarded: a panel that fails is reported, and cannot lose the model or leave the
         # window looking as if it were still training.
@@ -483,9 +501,9 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if self.session is not None and not self._stopping and not self._confirm_stop(
-                closing=True):
-            event.ignore()
+        if self.session is not None and not self._stopping and self._confirm_stop(
+                closing=True) != STOP_NOW:
+            event.ignore()  # training on, or closing once the epoch under way has ended
             return
         if self.session is not None:  # still going once the person has answered
             # Stop (honoured within one batch) and close when the run has ended and its thread

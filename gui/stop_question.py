@@ -2,7 +2,8 @@
 
 The question says what stopping keeps, from what the window knows of the run: the epochs
 finished (each one's checkpoint is already in the run folder), or, before the first epoch
-of the run has ended, that nothing will be kept. A "Don't ask again" box turns the
+of the run has ended, that nothing will be kept. Besides Stop, it offers to stop once the
+epoch under way has ended (its model is then kept too). A "Don't ask again" box turns the
 question off (remembered in the app's settings, like the rest of them).
 """
 
@@ -17,6 +18,7 @@ from engine.events import RunStart
 from engine.text import plural
 
 ASK_BEFORE_STOPPING = "ask/before_stopping_a_run"
+STOP_NOW, STOP_AFTER_EPOCH, KEEP_TRAINING = "now", "after_epoch", "keep"
 
 
 def asks_before_stopping(settings: QSettings) -> bool:
@@ -47,25 +49,31 @@ def stop_consequence(start: RunStart | None, epochs_done: int, run_dir: str | Pa
 
 
 def confirm_stop(parent: QWidget, settings: QSettings, consequence: str,
-                 closing: bool = False) -> bool:
-    """Ask whether to end the run (closing: and close the window); True to go ahead."""
+                 closing: bool = False, epoch_under_way: int | None = None) -> str:
+    """Ask whether to end the run (closing: and close the window): STOP_NOW, STOP_AFTER_EPOCH
+    (offered with the epoch under way, so that it is kept) or KEEP_TRAINING."""
     if not asks_before_stopping(settings):
-        return True
+        return STOP_NOW
     box = QMessageBox(QMessageBox.Icon.Question,
                       "Stop the run and close?" if closing else "Stop the run?",
                       "A run is training. Stop it and close TrainDesk?" if closing
                       else "Stop the run now?", QMessageBox.StandardButton.NoButton, parent)
     box.setInformativeText(consequence)
-    stop = box.addButton("Stop and close" if closing else "Stop",
-                         QMessageBox.ButtonRole.DestructiveRole)
+    buttons = {STOP_NOW: box.addButton("Stop and close" if closing else "Stop",
+                                       QMessageBox.ButtonRole.DestructiveRole)}
+    if epoch_under_way is not None:
+        then = " and close" if closing else ""
+        buttons[STOP_AFTER_EPOCH] = box.addButton(f"Stop after epoch {epoch_under_way}{then}",
+                                                  QMessageBox.ButtonRole.AcceptRole)
     keep = box.addButton("Keep training", QMessageBox.ButtonRole.RejectRole)
     box.setDefaultButton(keep)
     box.setEscapeButton(keep)
     dont_ask = QCheckBox("Don't ask again")  # held here: the box does not own it
     box.setCheckBox(dont_ask)
     box.exec()
-    answer = box.clickedButton() is stop
-    if answer and dont_ask.isChecked():
+    answer = next((choice for choice, button in buttons.items()
+                   if box.clickedButton() is button), KEEP_TRAINING)
+    if answer == STOP_NOW and dont_ask.isChecked():
         settings.setValue(ASK_BEFORE_STOPPING, False)
     box.deleteLater()
     return answer

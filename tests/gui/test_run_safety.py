@@ -3,6 +3,8 @@ say what will be kept; Esc in a field is the field's; the wheel edits only a foc
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
@@ -34,7 +36,8 @@ def end_the_run(qtbot, window) -> None:
 @pytest.fixture
 def answers(monkeypatch):
     """The questions asked (title, text, informative text), each answered with the button
-    named in `answers.reply` (and "Don't ask again" ticked if `answers.dont_ask`)."""
+    named in `answers.reply` (or chosen by it from the buttons' texts, if it is a function),
+    "Don't ask again" ticked if `answers.dont_ask`."""
 
     class Answers(list):
         reply = "Keep training"
@@ -44,8 +47,10 @@ def answers(monkeypatch):
 
     def answer(box: QMessageBox) -> int:
         asked.append((box.windowTitle(), box.text(), box.informativeText()))
+        asked.buttons = [b.text() for b in box.buttons()]
         box.checkBox().setChecked(asked.dont_ask)
-        next(b for b in box.buttons() if b.text() == asked.reply).click()
+        reply = asked.reply(asked.buttons) if callable(asked.reply) else asked.reply
+        next(b for b in box.buttons() if b.text() == reply).click()
         return 0
 
     monkeypatch.setattr(QMessageBox, "exec", answer)
@@ -103,6 +108,27 @@ def test_stop_asks_and_says_the_finished_epochs_and_checkpoint_are_kept(
         window.stop_action.trigger()  # Run > Stop, and Esc
     assert finished.args[0].reason == "stopped" and len(answers) == 2
     assert (run_dir / "checkpoint.pt").is_file()  # kept, as said
+
+
+def test_stop_after_the_epoch_under_way_keeps_that_epoch(qtbot, window, answers, tmp_path):
+    window.settings_panel.set_config(window.settings_panel.config().replace(epochs=200))
+    chosen = []
+
+    def after_the_epoch(buttons: list[str]) -> str:
+        chosen.append(next(b for b in buttons if b.startswith("Stop after epoch ")))
+        return chosen[-1]
+
+    answers.reply = after_the_epoch
+    with qtbot.waitSignal(window.run.run_started, timeout=RUN_TIMEOUT_MS):
+        window.start_training()
+    session = window.session
+    with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        window.settings_dock.stop_button.click()
+        assert window.session is not None and not window._stopping  # training on, for now
+    epoch = int(chosen[0].removeprefix("Stop after epoch "))
+    end = finished.args[0]
+    assert end.reason == "stopped" and end.epochs_done == epoch
+    assert Path(end.checkpoint_path).is_file() and window.checkpoint.epoch == epoch
 
 
 def test_stop_before_the_first_epoch_ends_says_nothing_is_kept(qtbot, window, answers,
@@ -176,3 +202,17 @@ def test_the_wheel_scrolls_the_settings_past_unfocused_fields(qtbot, tmp_path):
     qtbot.waitUntil(epochs.hasFocus)
     assert wheel_down(epochs)
     assert epochs.value() == before.epochs - 1  # a focused field takes the wheel
+
+
+def test_closing_in_the_first_epoch_can_keep_it_then_close(qtbot, window, answers):
+    window.settings_panel.set_config(window.settings_panel.config().replace(epochs=200))
+    answers.reply = lambda buttons: next(b for b in buttons if b.endswith(" and close")
+                                         and b.startswith("Stop after epoch "))
+    with qtbot.waitSignal(window.run.run_started, timeout=RUN_TIMEOUT_MS):
+        window.start_training()
+    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        window.close()
+        assert window.isVisible()  # until the epoch under way has ended
+    assert finished.args[0].reason == "stopped" and finished.args[0].epochs_done >= 1
+    assert Path(finished.args[0].checkpoint_path).is_file()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=RUN_TIMEOUT_MS)
