@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QWheelEvent
-from PySide6.QtWidgets import QApplication, QComboBox, QMessageBox, QScrollArea, QSpinBox
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QMessageBox,
+    QScrollArea,
+    QSpinBox,
+)
 
 from engine.config import TrainConfig
 from gui.lr_input import LogSpinBox
@@ -216,3 +223,21 @@ def test_closing_in_the_first_epoch_can_keep_it_then_close(qtbot, window, answer
     assert finished.args[0].reason == "stopped" and finished.args[0].epochs_done >= 1
     assert Path(finished.args[0].checkpoint_path).is_file()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=RUN_TIMEOUT_MS)
+
+
+def test_every_spin_box_and_combo_box_in_the_forms_ignores_the_wheel_until_focused(
+        qtbot, window):
+    """The settings, the Data, Draw and Inside tabs, the Runs tab, the LR finder's range."""
+    from gui.lr_finder_dialog import LRFinderDialog
+
+    dialog = LRFinderDialog(window.settings_panel.config(), window)  # built, not started
+    qtbot.addWidget(dialog)
+    fields = [f for root in (window, dialog) for kind in (QAbstractSpinBox, QComboBox)
+              for f in root.findChildren(kind)]
+    assert len(fields) > 20
+    for field in fields:
+        assert field.focusPolicy() == Qt.FocusPolicy.StrongFocus, field.objectName()
+        before = field.currentIndex() if isinstance(field, QComboBox) else field.text()
+        assert not wheel_down(field), field.objectName()
+        after = field.currentIndex() if isinstance(field, QComboBox) else field.text()
+        assert after == before, field.objectName()
