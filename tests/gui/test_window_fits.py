@@ -114,6 +114,10 @@ def test_mid_run_compared_with_another_run_the_window_fits_1024x600(qtbot, tmp_p
     window.toggle_pause()
     qtbot.waitUntil(lambda: "Paused at epoch 1" in window.log.text(), timeout=RUN_TIMEOUT_MS)
     window.resize(SMALLEST_SCREEN)
+    data = next(window.tabs.widget(i) for i in range(window.tabs.count())
+                if window.tabs.tabText(i) == "Data")
+    window.tabs.setCurrentWidget(data)
+    qtbot.waitUntil(lambda: data.shown() is not None, timeout=RUN_TIMEOUT_MS)  # its samples
     for tab in range(window.tabs.count()):
         window.tabs.setCurrentIndex(tab)
         QApplication.processEvents()
