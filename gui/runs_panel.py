@@ -564,7 +564,7 @@ def add_runs_tab(window: MainWindow) -> RunsPanel:
     window.run.run_ended.connect(lambda _end: panel.set_live_run(None))
 
     # A tab beside Training: the table gets the room 500 runs need, and the window still
-    # fits a 1280x720 screen (a dock below the plots did not).
+    # fits a 1024x600 screen (a dock below the plots did not).
     window.tabs.addTab(panel, "Runs")
     panel.tab_action = QAction("Runs tab", window)
     panel.tab_action.setShortcut(QKeySequence(f"Ctrl+{window.tabs.indexOf(panel) + 1}"))

@@ -7,6 +7,8 @@ from PySide6.QtCore import QEvent, QObject, QSize, Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QScrollArea, QWidget
 
+SCROLLING_MIN_HEIGHT = 120  # FillOrScroll: shorter than its widget needs, it scrolls
+
 
 def vertical_scroll(widget: QWidget, framed: bool = True) -> QScrollArea:
     scroll = QScrollArea()
@@ -50,5 +52,6 @@ class FillOrScroll(QScrollArea):
         return super().eventFilter(watched, event)
 
     def minimumSizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        """The widget's width; a height of a few lines only, as it scrolls below that."""
         hint = self.widget().minimumSizeHint()
-        return QSize(hint.width(), min(hint.height(), 120))
+        return QSize(hint.width(), min(hint.height(), SCROLLING_MIN_HEIGHT))
