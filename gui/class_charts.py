@@ -24,7 +24,14 @@ from PySide6.QtGui import (
     QStaticText,
     QTransform,
 )
-from PySide6.QtWidgets import QApplication, QLabel, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QGraphicsRectItem,
+    QLabel,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+)
 
 from engine.analysis import row_normalised
 
@@ -33,6 +40,7 @@ MAX_LABEL_CHARS = 16
 HEAT_COLOURS = ("#f7fbff", "#c6dbef", "#6baed6", "#2171b5", "#08306b")
 LIGHT_TEXT, DARK_TEXT = QColor("#ffffff"), QColor("#1a1a1a")
 BAR_COLOUR = "#4c78a8"
+SELECTED_COLOUR = "#e6550d"  # orange: stands out on white and on dark blue cells
 
 
 def elide(name: str, limit: int = MAX_LABEL_CHARS) -> str:
@@ -217,7 +225,8 @@ def _scrolling(widget: QWidget) -> QScrollArea:
 
 class ConfusionMatrixView(QWidget):
     """Counts in cells, colour normalised per true class (row), class names on both axes,
-    a read-out of the hovered cell, and `cell_clicked(true, predicted)` on a click."""
+    a read-out of the hovered cell, and `cell_clicked(true, predicted)` on a click; the
+    chosen cell is outlined (`select`)."""
 
     cell_clicked = Signal(int, int)
     HINT = "Hover over a cell to read it; click it to list its test images below."
@@ -235,6 +244,13 @@ class ConfusionMatrixView(QWidget):
         item.addItem(self.cells)
         self.cell_texts = PixelTexts()
         item.addItem(self.cell_texts)
+        # The chosen cell (its images are listed below the charts), outlined.
+        self.outline = QGraphicsRectItem()
+        self.outline.setPen(pg.mkPen(SELECTED_COLOUR, width=3))  # cosmetic: 3 px at any zoom
+        self.outline.setZValue(10)
+        self.outline.hide()
+        item.addItem(self.outline, ignoreBounds=True)
+        self._selected: tuple[int, int] | None = None
         self.readout = QLabel(self.HINT)
         self.readout.setWordWrap(True)
         layout = QVBoxLayout(self)
@@ -246,6 +262,8 @@ class ConfusionMatrixView(QWidget):
         scene.sigMouseClicked.connect(self._on_mouse_clicked)
 
     def set_classes(self, names: Sequence[str]) -> None:
+        if list(names) != self._names:
+            self.select(None)  # another set of classes: the chosen cell means nothing now
         self._names = list(names)
         count = len(names)
         font = label_font(count)
@@ -268,6 +286,17 @@ class ConfusionMatrixView(QWidget):
                   LIGHT_TEXT if share[r, c] > 0.5 else DARK_TEXT)
                  for r, c in zip(rows.tolist(), cols.tolist(), strict=True)]
         self.cell_texts.set_texts(texts, QRectF(0, 0, counts.shape[1], counts.shape[0]))
+
+    def select(self, cell: tuple[int, int] | None) -> None:
+        """Outline one cell (true class, predicted class), or none."""
+        self._selected = cell
+        if cell is not None:
+            true_class, predicted = cell
+            self.outline.setRect(QRectF(predicted, true_class, 1, 1))
+        self.outline.setVisible(cell is not None)
+
+    def selected_cell(self) -> tuple[int, int] | None:
+        return self._selected
 
     def cell_at(self, scene_pos: QPointF) -> tuple[int, int] | None:
         view = self.plot.getPlotItem().getViewBox()

@@ -182,6 +182,7 @@ class DataPanel(QWidget):
         self.augment_button.clicked.connect(self.augment_again)
         self.augment_note = QLabel()
         self.augment_note.setStyleSheet(NOTE_STYLE)
+        self.augment_note.setWordWrap(True)  # two lines in a narrow window, not a wider tab
         self.sheet = TileSheet(TILE)
         self.sheet.set_clickable(True)
         self.sheet.tile_clicked.connect(self._on_tile)

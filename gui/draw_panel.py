@@ -38,6 +38,7 @@ from engine.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from engine.image_input import IMAGE_SUFFIXES, READABLE, InputRecipe
 from engine.image_trial import ImageFailure, ImageTrial
 from engine.predict import (
+    FIELD_SIZE,
     DigitDoubt,
     Predictor,
     doubt_about_digit,
@@ -56,6 +57,8 @@ BUNDLED_MODEL = RESOURCES_DIR / "pretrained" / "digits-lenet5.pt"
 # does not queue up more work than the eye can follow.
 PREDICT_INTERVAL_MS = 60
 PREVIEW_SCALE = 4  # the 28x28 model input shown at 112x112
+INPUT_TIP = ("The drawing as the model gets it: cropped, scaled to fit 20x20 and centred by "
+             "its centre of mass in 28x28, as in MNIST")
 BAR_COLOUR = (110, 140, 190)
 TOP_BAR_COLOUR = (40, 170, 90)
 DOUBTED_BAR_COLOUR = (200, 200, 200)  # no class stands out when the drawing is no digit
@@ -222,7 +225,7 @@ class DrawPanel(QWidget):
         self.model_picker = QComboBox()
         self.model_picker.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.model_picker.setMinimumContentsLength(24)  # long names are elided, not widened
+        self.model_picker.setMinimumContentsLength(16)  # long names are elided, not widened
         self.model_picker.setSizePolicy(QSizePolicy.Policy.Expanding,
                                         QSizePolicy.Policy.Fixed)
         self.model_picker.setToolTip("The model that reads your drawing: the bundled demo, "
@@ -240,9 +243,8 @@ class DrawPanel(QWidget):
         self.confidence_label.setMaximumWidth(260)
         self.input_view = QLabel()
         self.input_view.setFixedSize(28 * PREVIEW_SCALE, 28 * PREVIEW_SCALE)
-        self.input_view.setToolTip("The drawing as the model gets it: cropped, scaled to fit "
-                                   "20x20 and centred by its centre of mass in 28x28, as in "
-                                   "MNIST.")
+        self.input_view.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.input_view.setToolTip(f"{INPUT_TIP}.")
         self.chart = _ProbabilityChart()
         self.model_label = QLabel()  # what is wrong with the model, when something is
         self.model_label.setWordWrap(True)
@@ -294,6 +296,7 @@ class DrawPanel(QWidget):
         picker.addWidget(self.model_picker, 1)
         input_caption = QLabel("What the model sees (28×28)")
         input_caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        input_caption.setWordWrap(True)  # narrow windows: two lines, not a wider tab
         self._input_caption = input_caption
         answer = QGridLayout()
         answer.addWidget(self.answer_label, 0, 0)
@@ -597,12 +600,39 @@ class DrawPanel(QWidget):
         return in_use is not None and in_use.is_digits
 
     def _show_input(self, digit: np.ndarray | None) -> None:
-        pixels = np.zeros((28, 28), np.uint8) if digit is None else np.ascontiguousarray(
-            np.clip(digit * 255 + 0.5, 0, 255).astype(np.uint8))
-        image = QImage(pixels.tobytes(), 28, 28, 28, QImage.Format.Format_Grayscale8)
+        """The drawing as the model in use gets it: resized to its input size (a 32x32
+        network sees 32x32), before normalisation."""
+        seen = self._model_view(digit)
+        size = seen.shape[0] if seen is not None else self.model_input_size()
+        self._input_caption.setText(f"What the model sees ({size}×{size})")
+        resized = f", then resized to {size}x{size} for this model" if size != FIELD_SIZE else ""
+        self.input_view.setToolTip(f"{INPUT_TIP}{resized}.")
+        pixels = np.zeros((size, size), np.uint8) if seen is None else np.ascontiguousarray(
+            np.clip(seen * 255 + 0.5, 0, 255).astype(np.uint8))
+        image = QImage(pixels.tobytes(), size, size, size, QImage.Format.Format_Grayscale8)
+        # Whole pixels (nearest neighbour, an integer scale) where they fit the box; a
+        # large input (224x224) is scaled down to it smoothly.
+        box = self.input_view.width()
+        side = size * (box // size) if size <= box else box
         self.input_view.setPixmap(QPixmap.fromImage(image).scaled(
-            self.input_view.size(), Qt.AspectRatioMode.IgnoreAspectRatio,
-            Qt.TransformationMode.FastTransformation))  # nearest neighbour: see the pixels
+            side, side, Qt.AspectRatioMode.IgnoreAspectRatio,
+            Qt.TransformationMode.FastTransformation if size <= box
+            else Qt.TransformationMode.SmoothTransformation))
+
+    def model_input_size(self) -> int:
+        """The side of the square image the model in use takes (28 with no model)."""
+        return self._predictor.input_size if self._predictor is not None else FIELD_SIZE
+
+    def _model_view(self, digit: np.ndarray | None) -> np.ndarray | None:
+        """digit (28x28, 0..1) resized as the model in use is fed it, in 0..1."""
+        if digit is None or self._predictor is None or self.model_input_size() == FIELD_SIZE:
+            return digit
+        predictor = self._predictor
+        try:
+            fed = predictor.model_input(digit)[0, 0]
+        except ValueError:
+            return digit
+        return (fed * predictor.std[0, 0] + predictor.mean[0, 0]).cpu().numpy()
 
     def _show_answer(self, error: str | None) -> None:
         self.confidence_label.setWordWrap(error is not None or self._doubt is not None)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import html
+
+from PySide6.QtCore import qVersion
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMessageBox
+
+from engine.version import app_version, library_versions
 
 # Keys handled by the Draw tab itself; the window's own come from its actions.
 CANVAS_SHORTCUTS = (("Clear the drawing", "Delete / Backspace"), ("Undo the last stroke", "Ctrl+Z"),
@@ -30,8 +35,17 @@ def show_shortcuts(window: QMainWindow) -> None:
     QMessageBox.information(window, "Keyboard shortcuts", f"<table cellpadding=4>{rows}</table>")
 
 
+def about_text() -> str:
+    """TrainDesk's version and what it runs on (Qt's run-time version too: PySide6 may run
+    on another Qt than it was built with)."""
+    versions = library_versions() | {"Qt": qVersion()}
+    rows = "".join(f"<tr><td>{name}</td><td>{html.escape(version)}</td></tr>"
+                   for name, version in versions.items())
+    return (f"<h3>TrainDesk {html.escape(app_version())}</h3><p>Train image classifiers "
+            "with PyTorch and watch them learn live: pick a network, a dataset and "
+            "hyperparameters, click Train, then draw a digit and see what the model "
+            f"predicts.</p><table cellpadding=2>{rows}</table>")
+
+
 def show_about(window: QMainWindow) -> None:
-    QMessageBox.about(window, "About TrainDesk", (
-        "<h3>TrainDesk</h3><p>Train image classifiers with PyTorch and watch them learn "
-        "live: pick a network, a dataset and hyperparameters, click Train, then draw a "
-        "digit and see what the model predicts.</p>"))
+    QMessageBox.about(window, "About TrainDesk", about_text())

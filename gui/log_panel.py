@@ -39,6 +39,10 @@ class LogPanel(QWidget):
         self._view.setMaximumBlockCount(MAX_LINES)
         self._view.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self._view.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        # Two lines at least, not Qt's default of about five: a 600-pixel-high screen
+        # needs the height for the plots (the log scrolls, and can be enlarged or closed).
+        self._view.setMinimumHeight(2 * self._view.fontMetrics().lineSpacing()
+                                    + 2 * self._view.frameWidth() + 8)
         palette = self._view.palette()
         # Timestamps are secondary: dimmed, yet readable on the log's background.
         self._stamp_colour = secondary_colour(palette.color(QPalette.ColorRole.Text),

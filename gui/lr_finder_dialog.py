@@ -43,6 +43,7 @@ from engine.lr_range import (
     range_problem,
 )
 from gui.contrast import make_secondary
+from gui.field_guard import guard_fields
 from gui.lr_input import LogSpinBox
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ class LRFinderDialog(QDialog):
         self.setWindowTitle("Find a learning rate")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self._build()
+        guard_fields(self)  # the wheel changes the range only in a field clicked into
         if parent is not None:
             parent.window().installEventFilter(self)
 
@@ -115,6 +117,7 @@ class LRFinderDialog(QDialog):
             axis.setPen(pg.mkPen(fg))
             axis.setTextPen(pg.mkPen(fg))
             axis.setLabel(text, color=fg.name(), **{"font-size": "10pt"})
+            axis.enableAutoSIPrefix(False)  # a loss of 0.5 is "0.5", not "500 (x0.001)"
         legend_fill = QColor(bg)
         legend_fill.setAlpha(200)
         # Bottom left: the curve starts high there, and descends on the right.

@@ -20,12 +20,13 @@ from engine.catalog import DATASET_INFO, arch_title, dataset_title
 from engine.changes import changeable_fields, requested_changes
 from engine.config import TrainConfig
 from engine.durations import estimate_sentence
-from engine.events import RunEnd, RunEstimate, RunStart
+from engine.events import EpochEnd, RunEnd, RunEstimate, RunStart
 from engine.run_folder import run_dir_for
 from gui.checkpoint_files import CheckpointFiles
 from gui.data_panel import DataPanel
 from gui.engine_loader import EngineLoader
 from gui.errors import reported_errors
+from gui.field_guard import guard_fields
 from gui.help_dialogs import add_help_menu
 from gui.log_panel import LogPanel
 from gui.lr_finder_dialog import add_lr_finder
@@ -37,8 +38,10 @@ from gui.results_panel import ResultsPanel
 from gui.run_banner import RunBanner, is_long
 from gui.run_model import RunModel, more_epochs
 from gui.runs_panel import add_runs_tab, saved_runs_dir
+from gui.scrolling import FillOrScroll
 from gui.settings_dock import SettingsDock
 from gui.settings_panel import SettingsPanel
+from gui.stop_question import STOP_AFTER_EPOCH, STOP_NOW, confirm_stop, stop_consequence
 from gui.window_actions import window_action
 from gui.window_geometry import restore_window_state, save_window_state
 
@@ -70,6 +73,7 @@ class MainWindow(QMainWindow):
         self._run_status = ""  # what the status bar says while the run goes (not paused)
         self._stopping = False  # a stop was asked for and the run has not ended yet
         self._close_after_run = False  # the window was closed mid-run: close once it ends
+        self._stop_after_epoch: int | None = None  # stop once this epoch has ended
         self._engine_ready = False  # PyTorch and the engine are imported
         self._engine_error: str | None = None  # why they could not be
         self._start_waiting = False  # Train was clicked before PyTorch had loaded
@@ -104,12 +108,14 @@ class MainWindow(QMainWindow):
         self.run.checkpoint_opened.connect(lambda ckpt, _path: self._show_opened(ckpt))
         self.run.run_started.connect(self._on_run_started)
         self.run.estimate_made.connect(self._on_estimate)
+        self.run.epoch_ended.connect(self._on_epoch_ended)
         self._status("Loading PyTorch…")
 
         self.settings_panel.restore_settings(self._settings)
         self.settings_panel.validity_changed.connect(self._update_actions)
         self.settings_panel.config_changed.connect(self._on_config_changed)
         restore_window_state(self, self._settings)
+        guard_fields(self)
         self._update_actions()
         if EngineLoader.already_loaded():  # e.g. imported by the caller: nothing to wait for
             self._on_engine_loaded()
@@ -165,6 +171,7 @@ class MainWindow(QMainWindow):
         self.run.checkpoint_opened.connect(self.draw.add_opened_model)
         self.draw.load_bundled_model()
         self._inside_tab.set_panel(InsidePanel(self.draw, self.run))
+        guard_fields(self)  # the fields of the panels just made
         self._on_config_changed(self.settings_panel.config())
         self._status("Ready")
         if self._start_waiting:
@@ -193,7 +200,7 @@ class MainWindow(QMainWindow):
         self.resume_action = window_action(self, "Continue from &checkpoint", "Ctrl+Shift+Return",
                                            self.resume_training)
         self.pause_action = window_action(self, "&Pause", "Space", self.toggle_pause)
-        self.stop_action = window_action(self, "&Stop", "Esc", self.stop_training)
+        self.stop_action = window_action(self, "&Stop", "Esc", self.ask_to_stop)
         self.files = CheckpointFiles(self, self.run, self.log, lambda: self.runs_dir)
         self.files.checkpoint_saved.connect(self._update_actions)
         self.export_model_action = ExportModelAction(self, self.run, lambda: self.runs_dir)
@@ -221,7 +228,9 @@ class MainWindow(QMainWindow):
         training_layout.addWidget(self.plots, 1)
 
         self.tabs = QTabWidget()
-        self.tabs.addTab(training, "Training")
+        # Scrolls, not squashes, where a tall banner and the plots need more height than a
+        # small screen has (1024x600).
+        self.tabs.addTab(FillOrScroll(training), "Training")
         self.tabs.addTab(self._model_tab, "Model")
         self.tabs.addTab(self._draw_tab, "Draw")
         self.results = ResultsPanel.following(self.run, self.settings_panel.config)
@@ -293,6 +302,7 @@ class MainWindow(QMainWindow):
         self.session.finished.connect(self._on_finished)
         self._paused = self._stopping = False
         self._continuing = resume_from is not None
+        self._stop_after_epoch = None
         self.run.begin(continuing=resume_from is not None)  # the panels show it loading
         self.banner.hide()
         self.log.append_text(
@@ -351,7 +361,35 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     @Slot()
+    def ask_to_stop(self) -> None:
+        """Stop, Esc, Run > Stop: stop the run once the person has said so (see
+        gui/stop_question.py); a start still waiting for PyTorch is cancelled at once."""
+        if self.session is None or self._stopping or self._confirm_stop() == STOP_NOW:
+            self.stop_training()
+
+    def _confirm_stop(self, closing: bool = False) -> str:
+        """The person's answer; to stop after the epoch under way, the stop waits for it."""
+        trainer = self.session.trainer
+        done = len(self.run.history)
+        under_way = done + 1 if self.run.start is not None and not self._paused else None
+        consequence = stop_consequence(self.run.start, done, trainer.run_dir,
+                                       trainer.resume_from)
+        answer = confirm_stop(self, self._settings, consequence, closing, under_way)
+        if answer == STOP_AFTER_EPOCH and self.session is not None:
+            self._stop_after_epoch = under_way
+            self._close_after_run = self._close_after_run or closing
+            self._status(f"Stopping once epoch {under_way} has ended"
+                         + (", then closing…" if closing else "…"))
+        return answer
+
+    @Slot(object)
+    def _on_epoch_ended(self, epoch: EpochEnd) -> None:
+        if self._stop_after_epoch is not None and epoch.epoch >= self._stop_after_epoch:
+            self.stop_training()  # its checkpoint is written before the next batch
+
+    @Slot()
     def stop_training(self) -> None:
+        """Stop now, without asking (the caller has)."""
         if self._start_waiting:  # cancel a start that was waiting for PyTorch
             self._start_waiting = False
             self.settings_panel.set_running(False)
@@ -386,6 +424,7 @@ class MainWindow(QMainWindow):
     def _on_finished(self, end: RunEnd) -> None:
         session, self.session = self.session, None
         self._paused = self._stopping = self._continuing = False
+        self._stop_after_epoch = None
         # The run's model and the window's state come first, and every panel's part is
         # guarded: a panel that fails is reported, and cannot lose the model or leave the
         # window looking as if it were still training.
@@ -473,7 +512,11 @@ class MainWindow(QMainWindow):
         self._update_actions()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt's name
-        if self.session is not None:
+        if self.session is not None and not self._stopping and self._confirm_stop(
+                closing=True) != STOP_NOW:
+            event.ignore()  # training on, or closing once the epoch under way has ended
+            return
+        if self.session is not None:  # still going once the person has answered
             # Stop (honoured within one batch) and close when the run has ended and its thread
             # is joined: the window never freezes waiting, and nothing is left running.
             self._close_after_run = True

@@ -1,8 +1,8 @@
 """Other runs' curves drawn under the run on screen, for comparing runs (gui/runs_panel.py).
 
-Each overlaid run has one colour in all four plots and its name in their legends: its
-smoothed per-batch loss, its learning rate, and per epoch its test loss and accuracy (solid,
-in the legend) and train loss and accuracy (dotted, same colour). Overlays are drawn thinner
+Each overlaid run has one colour in all four plots and its name in the key below them: its
+smoothed per-batch loss, its learning rate, and per epoch its test loss and accuracy (solid)
+and train loss and accuracy (dotted, same colour). Overlays are drawn thinner
 and below the run on screen, which stays on top.
 """
 
@@ -76,7 +76,7 @@ class OverlayCurves:
                                    symbolPen=pg.mkPen(overlay.colour),
                                    symbolBrush=pg.mkBrush(overlay.colour))
             item.setZValue(OVERLAY_Z)
-            plots[plot].getPlotItem().addItem(item)  # the panel lists it in the legend
+            plots[plot].getPlotItem().addItem(item)  # the panel names it in its key
             return item
 
         self.loss = curve("loss", pen)
@@ -132,5 +132,4 @@ class OverlayCurves:
                             ("accuracy", (self.test_acc, self.train_acc))):
             plot_item = self._plots[plot].getPlotItem()
             for item in items:
-                plot_item.legend.removeItem(item)
                 plot_item.removeItem(item)

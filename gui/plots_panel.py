@@ -1,7 +1,8 @@
 """Live plots of a training run: per-step loss and learning rate, per-epoch loss and accuracy.
 
 Other runs can be overlaid for comparison (`set_overlay`, gui/plot_overlays.py): drawn below
-the run on screen, which is then labelled "this run" in every legend.
+the run on screen, which is then labelled "this run" in the legends; the overlaid runs are
+named in a key below the plots (gui/overlay_key.py), never in the legends over the curves.
 
 Built for long runs: per-step data lives in preallocated numpy buffers that double when full,
 curves get views of the filled part, and the per-step curves downsample ("peak") and clip to
@@ -22,8 +23,10 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from engine.analysis import best_epoch
 from engine.events import BatchEnd, EpochEnd, RunStart, SettingsChanged
+from gui.axis_legend import label_with_legend
 from gui.change_markers import ChangeMarkers
 from gui.contrast import secondary_colour
+from gui.overlay_key import OverlayKey
 from gui.plot_overlays import LIVE_Z, Overlay, OverlayCurves
 
 if TYPE_CHECKING:
@@ -59,8 +62,8 @@ EMPTY_HINTS = {
            "Click Train to start.",
            "The learning rate at every step appears here after the first batches."),
 }
-# Small enough for a 1280x720 screen, large enough for readable axes and three y ticks.
-PLOT_MIN_WIDTH, PLOT_MIN_HEIGHT = 260, 150
+# Small enough for a 1024x600 screen, large enough for readable axes and three y ticks.
+PLOT_MIN_WIDTH, PLOT_MIN_HEIGHT = 260, 140
 
 # A describer maps a hovered x to (x of the nearest point, its read-out text), or None.
 Describer = Callable[[float], tuple[float, str] | None]
@@ -237,8 +240,6 @@ class EmptyHint(QLabel):
         item = self._plot.getPlotItem()
         for side in ("left", "bottom"):
             item.showAxis(side, text is None)
-        if item.legend is not None:  # an empty legend would be an empty box
-            item.legend.setVisible(text is None and bool(item.legend.items))
         if text is not None:
             self.setText(text)
         self.setVisible(text is not None)
@@ -260,33 +261,39 @@ class PlotsPanel(QWidget):
         self._overlays: dict[str, OverlayCurves] = {}
         self._x_span: tuple[float, float] | None = None  # the run on screen's planned steps
         self._legend_state: tuple | None = None  # what the legends list (_relist_legends)
+        self._x_labels = {"loss": "step", "epoch_loss": "epoch", "accuracy": "epoch",
+                          "lr": "step"}
+        self._legend_entries: dict[str, list[tuple[pg.PlotDataItem, str]]] = {
+            name: [] for name in self._x_labels}
 
         palette = self.palette()
         self._fg = palette.color(QPalette.ColorRole.Text)
         self._bg = palette.color(QPalette.ColorRole.Base)
 
         self.plots: dict[str, pg.PlotWidget] = {
-            "loss": self._make_plot("Training loss per batch", "step", "loss"),
-            "epoch_loss": self._make_plot("Loss per epoch", "epoch", "loss", integer_x=True),
-            "accuracy": self._make_plot("Accuracy per epoch", "epoch", "accuracy (%)",
-                                        integer_x=True),
-            "lr": self._make_plot("Learning rate", "step", "learning rate", compact_y=True),
+            name: self._make_plot(title, self._x_labels[name], y_label,
+                                  integer_x=self._x_labels[name] == "epoch",
+                                  compact_y=name == "lr")
+            for name, title, y_label in (("loss", "Training loss per batch", "loss"),
+                                         ("epoch_loss", "Loss per epoch", "loss"),
+                                         ("accuracy", "Accuracy per epoch", "accuracy (%)"),
+                                         ("lr", "Learning rate", "learning rate"))
         }
         layout = QGridLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         for i, plot in enumerate(self.plots.values()):
             layout.addWidget(plot, i // 2, i % 2)
+        self.key = OverlayKey()  # names the overlaid runs (hidden while there are none)
+        layout.addWidget(self.key, 2, 0, 1, 2)
 
         loss = self.plots["loss"].getPlotItem()
-        loss.addLegend(offset=(-10, 10), **self._legend_style())
         raw_color = QColor(TRAIN_COLOR)
         raw_color.setAlpha(70)
         self._raw_loss = loss.plot(pen=pg.mkPen(raw_color, width=1), name="per batch")
         self._smooth_loss = loss.plot(pen=pg.mkPen(TRAIN_COLOR, width=2),
                                       name=f"smoothed ({smoothing:g})")
         self._lr = self.plots["lr"].getPlotItem().plot(pen=pg.mkPen(LR_COLOR, width=2))
-        self.plots["lr"].getPlotItem().addLegend(offset=(-10, 10), **self._legend_style())
         for curve in (self._raw_loss, self._smooth_loss, self._lr):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
@@ -298,10 +305,6 @@ class PlotsPanel(QWidget):
         accuracy.setXLink(epoch_loss)
         accuracy.setYRange(0, 100, padding=0.03)
         accuracy.setMouseEnabled(x=True, y=False)
-        self._legends = {
-            "epoch_loss": epoch_loss.addLegend(offset=(-10, 10), **self._legend_style()),
-            "accuracy": accuracy.addLegend(offset=(-10, -10), **self._legend_style()),
-        }
         self._epoch_curves: dict[str, dict[str, pg.PlotDataItem]] = {
             "epoch_loss": {split: self._epoch_curve(epoch_loss, split) for split in SPLITS},
             "accuracy": {split: self._epoch_curve(accuracy, split) for split in SPLITS},
@@ -338,7 +341,6 @@ class PlotsPanel(QWidget):
             axes["bottom"] = IntegerAxis("bottom")
         if compact_y:
             axes["left"] = CompactAxis("left")
-            axes["left"].enableAutoSIPrefix(False)  # "0.0003" reads better than "0.3 (x0.001)"
         widget = pg.PlotWidget(background=self._bg, axisItems=axes)
         widget.setAntialiasing(True)
         widget.setMinimumSize(PLOT_MIN_WIDTH, PLOT_MIN_HEIGHT)
@@ -350,6 +352,9 @@ class PlotsPanel(QWidget):
             axis.setPen(pg.mkPen(self._fg))
             axis.setTextPen(pg.mkPen(self._fg))
             axis.setLabel(text, color=fg, **{"font-size": "10pt"})
+            # Plain numbers: a loss of 0.5 reads "0.5", not "500" on a "loss (x0.001)" axis,
+            # step 20,000 not "20" on "step (x1000)", a rate "0.0003" not "0.3 (x0.001)".
+            axis.enableAutoSIPrefix(False)
             # Grid lines at major and minor ticks only: the third, finest level adds clutter
             # and is the costliest part of a live redraw.
             axis.setStyle(maxTickLevel=1)
@@ -357,21 +362,12 @@ class PlotsPanel(QWidget):
         item.setMenuEnabled(True)
         return widget
 
-    def _legend_style(self) -> dict:
-        fill = QColor(self._bg)
-        fill.setAlpha(200)
-        border = QColor(self._fg)
-        border.setAlpha(60)
-        return {"labelTextColor": self._fg, "brush": pg.mkBrush(fill), "pen": pg.mkPen(border),
-                "labelTextSize": "9pt"}
 
     def _epoch_curve(self, plot: pg.PlotItem, split: str) -> pg.PlotDataItem:
         name, color, symbol = SPLIT_STYLE[split]
         curve = plot.plot(pen=pg.mkPen(color, width=2), symbol=symbol, symbolSize=8,
                           symbolPen=pg.mkPen(color), symbolBrush=pg.mkBrush(color), name=name)
         curve.setZValue(LIVE_Z)
-        if split == "val":  # it joins the legend once it has data: most runs have none
-            plot.legend.removeItem(curve)
         return curve
 
     # --- public API -----------------------------------------------------------------------
@@ -514,9 +510,8 @@ class PlotsPanel(QWidget):
         return self._overlays[key]
 
     def legend_names(self, plot: str) -> list[str]:
-        """The names listed in one plot's legend, top to bottom."""
-        legend = self.plots[plot].getPlotItem().legend
-        return [label.text for _, label in legend.items] if legend is not None else []
+        """The names listed in one plot's legend (its x-axis label), left to right."""
+        return [name for _, name in self._legend_entries[plot]]
 
     def _overlays_changed(self) -> None:
         self._relist_legends()
@@ -527,42 +522,34 @@ class PlotsPanel(QWidget):
         self._show_hints()
 
     def _relist_legends(self) -> None:
-        """Each legend lists the run on screen first, then the overlaid runs by name. With
-        overlays, the run on screen's entries say "this run" (and are left out while there is
-        no run on screen). Rebuilt only when what is listed changes, not on every update."""
-        compared = bool(self._overlays)
+        """Each legend lists the run on screen's lines (left out while there is no run on
+        screen); the key below the plots names the overlaid runs. Rebuilt only when what is
+        listed changes, not on every update."""
         live = bool(len(self._steps) or self._epochs or self._waiting_for_epoch is not None)
         val_shown = bool(np.isfinite(self._epoch_series["val_loss"]).any())
         overlays = tuple((key, c.overlay.name) for key, c in self._overlays.items())
-        state = (compared, live, val_shown, overlays)
+        state = (live, val_shown, overlays)
         if state == self._legend_state:
             return
         self._legend_state = state
-        prefix = "this run: " if compared else ""
+        # The overlaid runs are named once, in the key below the plots: legends listing
+        # them grew over the curves (gui/overlay_key.py).
+        self.key.set_runs([(c.overlay.name, c.overlay.colour) for c in self._overlays.values()])
         listed: dict[str, list[tuple[pg.PlotDataItem, str]]] = {
             name: [] for name in self.plots}
-        if live or not compared:
-            listed["loss"] += [(self._raw_loss, prefix + "per batch"),
-                               (self._smooth_loss, f"{prefix}smoothed ({self._smoothing:g})")]
+        if live or not overlays:
+            listed["loss"] += [(self._raw_loss, "per batch"),
+                               (self._smooth_loss, f"smoothed ({self._smoothing:g})")]
             for plot in ("epoch_loss", "accuracy"):
                 for split, curve in self._epoch_curves[plot].items():
                     if split != "val" or val_shown:
-                        listed[plot].append((curve, prefix + SPLIT_STYLE[split][0]))
-            if compared:
-                listed["lr"].append((self._lr, "this run"))
-        for curves in self._overlays.values():
-            name = curves.overlay.name
-            listed["loss"].append((curves.loss, name))
-            listed["lr"].append((curves.lr, name))
-            listed["epoch_loss"].append((curves.test_loss, name))
-            listed["accuracy"].append((curves.test_acc, name))
+                        listed[plot].append((curve, SPLIT_STYLE[split][0]))
         for plot, entries in listed.items():
-            legend = self.plots[plot].getPlotItem().legend
-            legend.clear()
-            for curve, name in entries:
-                legend.addItem(curve, name)
-            # Nothing to name (the learning rate of a run alone): no empty box in the corner.
-            legend.setVisible(bool(entries) and self._hints[plot].isHidden())
+            # Written into the x-axis label, never over the curves (gui/axis_legend.py).
+            self._legend_entries[plot] = entries
+            self.plots[plot].getPlotItem().getAxis("bottom").setLabel(
+                label_with_legend(self._x_labels[plot], entries), color=self._fg.name(),
+                **{"font-size": "10pt"})
 
     def _fit_views_now(self, *plots: str) -> None:
         """Auto-range now rather than in pyqtgraph's paint-time pass: a range change made

@@ -68,6 +68,7 @@ def _card(title: str, body: QWidget, *extra: QWidget) -> QWidget:
     layout.setSpacing(2)
     head = QHBoxLayout()
     label = QLabel(f"<b>{title}</b>")
+    label.setWordWrap(True)  # two lines in a narrow window, rather than a wider tab
     head.addWidget(label, 1)
     for widget in extra:
         head.addWidget(widget)
@@ -266,6 +267,7 @@ class ResultsPanel(QWidget):
         self._history = list(start.history)
         self._evaluation = None
         self._cell = self._selected = None
+        self.confusion.select(None)
         self._drawn = None
         self._show_message(f"Results appear here when epoch {start.start_epoch + 1} ends.")
         self._show_note()
@@ -284,6 +286,7 @@ class ResultsPanel(QWidget):
         self._history = list(history)
         self._evaluation = self._drawn = None
         self._cell = self._selected = None
+        self.confusion.select(None)
         self._cache.set_images(None)
         self._show_message(NO_EVALUATION_TEXT if history else IDLE_TEXT)
         self._show_note()
@@ -316,6 +319,7 @@ class ResultsPanel(QWidget):
     def select_cell(self, true_class: int, predicted: int) -> None:
         """List the test images of one confusion-matrix cell (most confident first)."""
         self._cell = (true_class, predicted)
+        self.confusion.select(self._cell)
         self._fill_cell_strip()
         self.strips.setCurrentWidget(self.cell_strip)
 

@@ -1,12 +1,12 @@
 """The Runs tab: every run in the runs folder, compared and followed live.
 
 A sortable, filterable table (name, network, dataset, status, best test accuracy, epochs,
-duration, device, start): a run torchrun trained on a server shows its processes' devices,
-"4 x NVIDIA H100". Tick runs to overlay their curves on the plots, each in its own colour.
-Rename, note, delete, "use these settings", open the checkpoint, show the folder, export
-the metrics of the selected runs to one CSV. Runs written by another process (the CLI, a
-server's runs folder on a synced drive) appear and update live (gui/runs_library.py reads
-everything off the GUI thread).
+optimizer, learning rate, duration, device, start): a run torchrun trained on a server
+shows its processes' devices, "4 x NVIDIA H100". Tick runs to overlay their curves on the
+plots, each in its own colour. Rename, note, delete, "use these settings", open the
+checkpoint, show the folder, export the metrics of the ticked runs (or all) to one CSV.
+Runs written by another process (the CLI, a server's runs folder on a synced drive) appear
+and update live (gui/runs_library.py reads everything off the GUI thread).
 
 `add_runs_tab(window)` is the one line the main window needs.
 """
@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import (
@@ -61,9 +62,12 @@ TENSORBOARD_KEY = "runs/tensorboard"
 STATUS_TITLES = {"running": "Running", "finished": "Finished", "stopped": "Stopped",
                  "diverged": "Diverged", "failed": "Failed", "learned_nothing": "Learned nothing",
                  "interrupted": "Interrupted"}
-COLUMNS = ("Name", "Network", "Dataset", "Status", "Best test acc.", "Epochs", "Duration",
-           "Device", "Started")
+COLUMNS = ("Name", "Network", "Dataset", "Status", "Best test acc.", "Epochs", "Optimizer",
+           "Learning rate", "Duration", "Device", "Started")
 STARTED_COLUMN = COLUMNS.index("Started")
+NUMBER_COLUMNS = tuple(COLUMNS.index(n) for n in ("Best test acc.", "Epochs", "Learning rate",
+                                                   "Duration"))
+OPTIMIZER_TITLES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
@@ -205,7 +209,7 @@ class RunsTableModel(QAbstractTableModel):
             return swatch
         if role == Qt.ItemDataRole.ToolTipRole:
             return self._tooltip(record, live)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (4, 5, 6):
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMBER_COLUMNS:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.FontRole and live:
             font = self.parent().font() if self.parent() is not None else None
@@ -216,6 +220,17 @@ class RunsTableModel(QAbstractTableModel):
 
     @staticmethod
     def _text(record: runs.RunRecord, column: int, live: bool) -> str:
+        name = COLUMNS[column]
+        if name == "Optimizer":
+            return _setting_text(record, "optimizer", lambda v: OPTIMIZER_TITLES.get(v, v))
+        if name == "Learning rate":
+            return _setting_text(record, "lr", lambda v: f"{v:g}")
+        if name == "Duration":
+            return "" if record.duration is None else rough_duration(record.duration)
+        if name == "Device":
+            return record.device
+        if name == "Started":
+            return _started_text(record)
         if column == 0:
             return record.name
         if column == 1:
@@ -230,20 +245,15 @@ class RunsTableModel(QAbstractTableModel):
         if column == 4:
             acc = record.best_test_acc
             return "" if acc is None else f"{acc:.2%}"
-        if column == 5:
-            return str(record.epochs_done)
-        if column == 6:
-            return "" if record.duration is None else rough_duration(record.duration)
-        if column == 7:
-            return record.device
-        return _started_text(record)
+        return str(record.epochs_done)
 
     @staticmethod
     def _sort_key(record: runs.RunRecord, column: int):
         keys = (record.name.lower(), arch_title(record.arch), dataset_title(record.dataset),
                 record.status, record.best_test_acc if record.best_test_acc is not None else -1,
-                record.epochs_done, record.duration or 0.0, (record.world_size, record.device),
-                record.started or 0.0)
+                record.epochs_done, str(record.config.get("optimizer", "")),
+                _number(record.config.get("lr")), record.duration or 0.0,
+                (record.world_size, record.device), record.started or 0.0)
         return keys[column]
 
     @staticmethod
@@ -276,6 +286,7 @@ class RunsPanel(QWidget):
 
     use_settings_requested = Signal(object)  # TrainConfig
     open_checkpoint_requested = Signal(str)
+    notice = Signal(str)  # a sentence for the status bar: what was done, and where
 
     def __init__(self, runs_dir: str | Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -305,14 +316,16 @@ class RunsPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((200, 160, 175, 130, 95, 60, 75, 110)):
+        for column, width in enumerate((200, 160, 175, 130, 95, 60, 80, 95, 75, 110)):
             self.table.setColumnWidth(column, width)
         self.table.doubleClicked.connect(lambda _index: self.open_checkpoint())
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
 
         self.buttons: dict[str, QPushButton] = {}
-        row = QHBoxLayout()
-        row.setSpacing(4)
+        # Two rows, so that the tab fits beside the settings on a 1024-pixel-wide screen:
+        # the filter and what acts on many runs above, what acts on one run below.
+        top, row = QHBoxLayout(), QHBoxLayout()
+        top.addWidget(self.filter_box, 1)
         for key, text, tip, slot in (
             ("use", "Use settings", "Fill the settings form with this run's settings",
              self.use_settings),
@@ -322,19 +335,22 @@ class RunsPanel(QWidget):
              self.show_folder),
             ("rename", "Rename…", "Give this run a name of your own", self.rename),
             ("note", "Note…", "Write a note about this run", self.edit_note),
-            ("export", "Export CSV…", "The per-epoch metrics of the selected runs, in one file",
-             self.export_csv),
+            ("export", "Export CSV…", "The per-epoch metrics of the ticked runs (of every run "
+             "when none is ticked), in one CSV file", self.export_csv),
             ("delete", "Delete…", "Delete the selected runs' folders", self.delete_selected),
         ):
             button = QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(lambda _checked=False, s=slot: s())
-            row.addWidget(button)
+            (top if key in ("export", "delete") else row).addWidget(button)
             self.buttons[key] = button
-        row.insertWidget(0, self.filter_box, 1)  # one row: the window must fit 1280x720
+        row.addStretch(1)
+        for buttons in (top, row):
+            buttons.setSpacing(4)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.setSpacing(4)
+        layout.addLayout(top)
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
 
@@ -420,7 +436,7 @@ class RunsPanel(QWidget):
         self.buttons["open"].setEnabled(one is not None and one.checkpoint is not None)
         for key in ("folder", "rename", "note"):
             self.buttons[key].setEnabled(one is not None)
-        self.buttons["export"].setEnabled(any(r.history for r in chosen))
+        self.buttons["export"].setEnabled(any(r.history for r in self.model.records))
         self.buttons["delete"].setEnabled(bool(chosen))
 
     def use_settings(self) -> bool:
@@ -507,21 +523,29 @@ class RunsPanel(QWidget):
         return not failed
 
     def export_csv(self, path: str | None = None) -> bool:
-        chosen = [r for r in self.selected() if r.history]
+        """Write the per-epoch metrics of the ticked runs (of every run when none is ticked)
+        to one CSV file, asked for unless given; say what was written where."""
+        ticked = [r for r in self.model.records if r.run_id in self.model.ticked]
+        which = (f"the {len(ticked)} ticked run{'s' if len(ticked) != 1 else ''}" if ticked
+                 else f"all {len(self.model.records)} runs (none is ticked)")
+        chosen = [r for r in (ticked or self.model.records) if r.history]
         if not chosen:
+            self.notice.emit(f"Nothing to export: no finished epoch in {which}.")
             return False
         if path is None:
             suggested = str(self.library.runs_dir / "metrics.csv")
-            path, _ = QFileDialog.getSaveFileName(self, "Export metrics of the selected runs",
+            path, _ = QFileDialog.getSaveFileName(self, f"Export the metrics of {which}",
                                                   suggested, "CSV (*.csv)")
             if not path:
                 return False
         try:
-            write_metrics_csv(path, chosen)
+            rows = write_metrics_csv(path, chosen)
         except OSError as error:
             QMessageBox.warning(self, "Cannot export metrics",
                                 f"{path} cannot be written ({error.strerror or error}).")
             return False
+        runs_text = f"{len(chosen)} run{'s' if len(chosen) != 1 else ''}"
+        self.notice.emit(f"Exported the metrics of {runs_text} ({rows} epoch rows) to {path}.")
         return True
 
 
@@ -533,13 +557,14 @@ def add_runs_tab(window: MainWindow) -> RunsPanel:
     panel.show_overlays_on(window.plots)
     panel.use_settings_requested.connect(lambda config: _use_settings(window, config))
     panel.open_checkpoint_requested.connect(window.files.open_checkpoint)
+    panel.notice.connect(lambda text: window.statusBar().showMessage(text, 10_000))
     window.run.run_started.connect(
         lambda _start: panel.set_live_run(window.session.trainer.run_dir
                                           if window.session is not None else None))
     window.run.run_ended.connect(lambda _end: panel.set_live_run(None))
 
     # A tab beside Training: the table gets the room 500 runs need, and the window still
-    # fits a 1280x720 screen (a dock below the plots did not).
+    # fits a 1024x600 screen (a dock below the plots did not).
     window.tabs.addTab(panel, "Runs")
     panel.tab_action = QAction("Runs tab", window)
     panel.tab_action.setShortcut(QKeySequence(f"Ctrl+{window.tabs.indexOf(panel) + 1}"))
@@ -592,6 +617,29 @@ def set_runs_dir(window: MainWindow, panel: RunsPanel, settings: QSettings,
     settings.setValue(RUNS_DIR_KEY, str(path))
     window.runs_dir = Path(path)
     panel.library.set_runs_dir(path)
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return -1.0
+
+
+def _setting_text(record: runs.RunRecord, name: str, shown: Callable[[Any], str]) -> str:
+    """A setting as the run started with it, "→ the last value" where it was changed mid-run
+    (e.g. "0.003 → 0.0003"); "" where the record lacks it."""
+    first = record.config.get(name)
+    if first is None:
+        return ""
+    last = first
+    for change in _readable_changes(record.changes):
+        if name in change.changes:
+            last = change.changes[name][1]
+    try:
+        return shown(first) if last == first else f"{shown(first)} → {shown(last)}"
+    except (TypeError, ValueError):  # a hand-edited record: show it as it is
+        return str(first)
 
 
 def _readable_changes(records: list[dict]) -> tuple[SettingsChanged, ...]:

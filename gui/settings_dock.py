@@ -3,6 +3,7 @@ Train, Pause and Stop buttons."""
 
 from __future__ import annotations
 
+from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -41,7 +42,9 @@ class SettingsDock(QDockWidget):
             buttons.addWidget(button)
 
         scroll = vertical_scroll(form, framed=False)
-        scroll.setMinimumWidth(form.minimumSizeHint().width() + 24)
+        self._form, self._scroll = form, scroll
+        self._fit_width()
+        form.installEventFilter(self)  # rows shown later (fine-tuning), a Find… button
         side = QWidget()
         layout = QVBoxLayout(side)
         layout.setContentsMargins(6, 6, 6, 6)
@@ -49,6 +52,16 @@ class SettingsDock(QDockWidget):
         layout.addLayout(buttons)
         self.setWidget(side)
         self.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+
+    def _fit_width(self) -> None:
+        """As wide as the form's widest row needs, beside a scroll bar: never cut off."""
+        bar = self._scroll.verticalScrollBar().sizeHint().width()
+        self._scroll.setMinimumWidth(self._form.minimumSizeHint().width() + bar + 8)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self._form and event.type() == QEvent.Type.LayoutRequest:
+            self._fit_width()
+        return super().eventFilter(watched, event)
 
     def show_state(self, can_train: bool, can_control: bool, can_stop: bool, paused: bool,
                    engine_ready: bool) -> None:

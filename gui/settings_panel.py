@@ -78,6 +78,7 @@ IMAGE_FOLDER_NEEDED = "Choose the folder that holds one sub-folder of images per
 FOLDER_DIALOG_TITLES = {"data_dir": "Choose the data folder (for the built-in datasets)",
                         "image_folder": "Choose the folder of your images"}
 ALWAYS_AVAILABLE_DEVICES = ("auto", "cpu")  # known without asking PyTorch
+COMBO_MIN_CHARACTERS = 12
 
 
 @dataclass
@@ -589,7 +590,11 @@ def _show(label: QLabel, text: str) -> None:
 
 
 def _combo(items: list[tuple[str, str]]) -> QComboBox:
+    """A combo box as narrow as a short choice: a long one is elided in the box (whole in
+    its list), so the form fits a 1024-pixel-wide screen."""
     combo = QComboBox()
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(COMBO_MIN_CHARACTERS)
     for text, value in items:
         combo.addItem(text, value)
     return combo

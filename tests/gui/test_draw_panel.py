@@ -125,13 +125,16 @@ def test_a_drawing_shows_the_prediction_and_the_model_input(qtbot, bundled):
     assert bundled.confidence_label.text() == (
         f"{format_probability(probabilities.max())} confident")
     np.testing.assert_array_equal(emitted.args[0], probabilities)
-    # The preview shows the 28x28 input at 4x with nearest-neighbour scaling: ink, and
-    # pixels in 4x4 blocks.
+    # The preview shows the model's input (32x32 for the demo model) at a whole scale with
+    # nearest-neighbour scaling: ink, and pixels in square blocks.
+    size = bundled.predictor().input_size
+    scale = 112 // size
     preview = bundled.input_view.pixmap().toImage()
-    assert (preview.width(), preview.height()) == (112, 112)
-    grey = np.array([[preview.pixelColor(x, y).value() for x in range(112)] for y in range(112)])
+    assert (preview.width(), preview.height()) == (size * scale, size * scale)
+    grey = np.array([[preview.pixelColor(x, y).value() for x in range(preview.width())]
+                     for y in range(preview.height())])
     assert grey.max() > 200 and grey[:8].max() == 0  # ink in the middle, none at the top
-    assert (grey[::4, ::4].repeat(4, 0).repeat(4, 1) == grey).all()
+    assert (grey[::scale, ::scale].repeat(scale, 0).repeat(scale, 1) == grey).all()
 
 
 def test_clear_button_and_undo_update_the_prediction(qtbot, bundled):
@@ -408,6 +411,27 @@ def test_a_model_at_least_as_good_is_taken(qtbot, bundled):
     assert bundled.model_picker.itemText(2).endswith("test accuracy not recorded")
     assert "which scored higher" not in news.args[0]
     assert news.args[0].endswith("choose the new one to use it.")
+
+
+def test_the_input_preview_says_and_shows_the_models_own_input_size(qtbot, bundled):
+    [(_, _, three)] = [d for d in all_drawings() if d[:2] == (3, "two bumps")]
+    draw(qtbot, bundled, place(three, (0.5, 0.5), 0.7))
+    demo_size = bundled.predictor().input_size
+    assert bundled._input_caption.text() == f"What the model sees ({demo_size}×{demo_size})"
+    bundled.add_trained_model(digit_checkpoint(0.5))
+    with qtbot.waitSignal(bundled.prediction_made):
+        bundled.model_picker.setCurrentIndex(1)  # LeNet-5 classic: 32x32
+    assert bundled._input_caption.text() == "What the model sees (32×32)"
+    assert "resized to 32x32" in bundled.input_view.toolTip()
+    # The preview holds 32x32 pixels (3x3 blocks), as the model gets them (before
+    # normalisation).
+    preview = bundled.input_view.pixmap().toImage()
+    assert (preview.width(), preview.height()) == (96, 96)
+    grey = np.array([[preview.pixelColor(x, y).value() for x in range(0, 96, 3)]
+                     for y in range(0, 96, 3)], dtype=np.float64)
+    fed = bundled.predictor().model_input(bundled.current_input())[0, 0].numpy()
+    seen = np.clip((fed * 0.3081 + 0.1307) * 255 + 0.5, 0, 255).astype(np.uint8)
+    np.testing.assert_allclose(grey, seen, atol=2)
 
 
 def test_an_opened_checkpoint_is_listed_and_used_once(qtbot, bundled, tmp_path):

@@ -34,20 +34,19 @@ def test_an_overlay_is_drawn_named_and_removed(plots):
     assert list(curves.loss.getData()[0]) == list(range(1, 21))
     assert list(curves.test_acc.getData()[1]) == pytest.approx([60.0, 75.0])
     assert list(curves.train_loss.getData()[1]) == pytest.approx([1.0, 0.5])
+    assert plots.key.names() == ["lr 0.1"]  # named below the plots, not in their legends
     for plot in ("loss", "epoch_loss", "accuracy", "lr"):
-        assert "lr 0.1" in plots.legend_names(plot)
+        assert "lr 0.1" not in plots.legend_names(plot)
     assert plots.hint_text("loss") == "" and plots.hint_text("accuracy") == ""
 
     plots.set_overlay("a", overlay(name="renamed", steps=30))  # updated in place
     assert plots.overlay_keys() == ["a"]
     assert len(plots.overlay_curves("a").loss.getData()[0]) == 30
-    assert "renamed" in plots.legend_names("accuracy")
-    assert "lr 0.1" not in plots.legend_names("accuracy")
+    assert plots.key.names() == ["renamed"]
 
     plots.remove_overlay("a")
     assert plots.overlay_keys() == []
-    for plot in ("loss", "epoch_loss", "accuracy", "lr"):
-        assert "renamed" not in plots.legend_names(plot)
+    assert plots.key.names() == [] and plots.key.isHidden()
     assert plots.hint_text("accuracy") != ""  # empty again: the hint is back
 
 
@@ -61,9 +60,10 @@ def test_the_run_on_screen_is_marked_on_top_and_the_axes_hold_every_run(plots):
     assert "this run" not in plots.legend_names("lr")
 
     plots.set_overlay("a", overlay(steps=40, peak_loss=4.0, lr=0.1))
-    assert "this run: train" in plots.legend_names("accuracy")
-    assert "this run: smoothed (0.9)" in plots.legend_names("loss")
-    assert "this run" in plots.legend_names("lr")
+    assert "train" in plots.legend_names("accuracy")
+    assert "smoothed (0.9)" in plots.legend_names("loss")
+    assert "thick lines: this run" in plots.key.toolTip()
+    assert plots.legend_names("lr") == []  # "this run" and the overlay: the key says which
     (x_low, x_high), (_, y_high) = plots.plots["loss"].getPlotItem().getViewBox().viewRange()
     assert x_high >= 40  # the overlay's 40 steps, beyond the live run's 10
     assert y_high >= 4.0 * 0.9  # its smoothed peak (the first loss, 4.0), not the live 1.0
@@ -128,11 +128,40 @@ def test_a_legend_shows_only_when_it_has_something_to_name(plots):
     plots.add_batches(np.arange(1, 11.0), np.full(10, 1.0), np.full(10, 0.01))
 
     def legend_shown(plot: str) -> bool:
-        return plots.plots[plot].getPlotItem().legend.isVisible()
+        label = plots.plots[plot].getPlotItem().getAxis("bottom").labelString()
+        return "per batch" in label or "train" in label
 
     assert legend_shown("loss")  # per batch, smoothed
-    assert plots.legend_names("lr") == [] and not legend_shown("lr")  # one run: no empty box
+    assert plots.legend_names("lr") == [] and not legend_shown("lr")  # one run: nothing to name
     plots.set_overlay("a", overlay())
-    assert legend_shown("lr") and plots.legend_names("lr") == ["this run", "lr 0.1"]
+    assert not legend_shown("lr")  # the overlay is named in the key below the plots
+    assert legend_shown("loss") and plots.key.names() == ["lr 0.1"]
     plots.remove_overlay("a")
     assert not legend_shown("lr")
+
+
+def test_many_overlaid_runs_with_long_names_keep_the_legends_off_the_curves(plots, qtbot):
+    """Ticking runs named at length names them in a key below the plots; each plot's legend
+    keeps the run on screen's few short entries, on its x axis's label line, never in a
+    box over the curves."""
+    plots.resize(700, 420)
+    plots.show()
+    plots.start_run(RunStart(arch="mlp", dataset="mnist", device="CPU", epochs=2,
+                             start_epoch=0, batches_per_epoch=10, train_size=100, val_size=0,
+                             test_size=10, num_params=1, class_names=("a", "b"),
+                             input_shape=(1, 28, 28)))
+    plots.add_batches(np.arange(1, 11.0), np.full(10, 1.0), np.full(10, 0.01))
+    names = [f"run {i}: a long descriptive name, adam 0.003, cosine, batch 128, seed {i}"
+             for i in range(6)]
+    for i, name in enumerate(names):
+        plots.set_overlay(str(i), overlay(name=name, colour=f"#{i * 40:02x}4060"))
+    qtbot.wait(10)
+    assert plots.key.isVisible() and plots.key.names() == names
+    assert plots.key.toolTip().endswith("\n".join(names))  # whole there, short in the key
+    for name, plot in plots.plots.items():
+        item = plot.getPlotItem()
+        assert item.legend is None, name  # no legend box over the curves
+        listed = plots.legend_names(name)  # this run's lines, on the x axis's label line
+        assert len(listed) <= 3 and not any(n in listed for n in names), name
+        label = item.getAxis("bottom").labelString()
+        assert all(entry in label for entry in listed), name

@@ -77,8 +77,10 @@ def curve_data(panel: PlotsPanel, plot: str) -> dict[str, tuple[np.ndarray, np.n
 
 
 def legend_names(panel: PlotsPanel, plot: str) -> list[str]:
-    legend = panel.plots[plot].getPlotItem().legend
-    return [label.text for _, label in legend.items]
+    names = panel.legend_names(plot)
+    label = panel.plots[plot].getPlotItem().getAxis("bottom").labelString()
+    assert all(name in label for name in names)  # the legend is the x axis's label line
+    return names
 
 
 @pytest.fixture
@@ -459,3 +461,28 @@ def test_changes_show_as_labelled_markers_on_every_plot(qtbot):
     assert panel.markers.shown("accuracy") == [(pytest.approx(1.3), "lr 0.003 → 0.0003")]
     run.begin()
     assert panel.markers.shown("accuracy") == []
+
+
+def test_axes_read_plain_numbers_never_a_scale_factor(panel, qtbot):
+    """Losses of 0.5-0.8 read 0.5-0.8 (not 500-800 on "loss (x0.001)"), 30,000 steps read
+    as steps (not 30 on "step (x1000)")."""
+    panel.resize(900, 600)
+    panel.show()
+    epochs, per_epoch = 4, 7500
+    steps = np.arange(1, epochs * per_epoch + 1, dtype=np.float64)
+    losses = np.linspace(0.8, 0.5, steps.size)
+    panel.start_run(run_start(epochs, per_epoch))
+    panel.add_batches(steps, losses, np.full(steps.size, 3e-4))
+    for epoch in range(1, epochs + 1):
+        panel.add_epoch(dataclasses.replace(epoch_end(epoch, epochs), train_loss=0.8 - epoch / 20,
+                                            test_loss=0.75 - epoch / 20))
+    QApplication.processEvents()
+    for name, plot in panel.plots.items():
+        for side in ("left", "bottom"):
+            axis = plot.getPlotItem().getAxis(side)
+            assert "(x" not in axis.labelString(), (name, side)
+            assert axis.autoSIPrefixScale == 1.0, (name, side)
+    loss_axis = panel.plots["epoch_loss"].getPlotItem().getAxis("left")
+    (_, _), (low, high) = panel.plots["epoch_loss"].getPlotItem().getViewBox().viewRange()
+    ticks = [float(t) for t in loss_axis.tickStrings([low, high], 1.0, (high - low) / 2)]
+    assert min(ticks) > 0.3 and max(ticks) < 1.0  # the loss values themselves

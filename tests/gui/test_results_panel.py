@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QFontMetrics
+from PySide6.QtWidgets import QApplication
 
 from engine import analysis
 from engine.analysis import Evaluation
 from engine.config import TrainConfig
 from engine.events import EpochEnd, RunStart
 from engine.trainer import Trainer
-from gui.class_charts import label_font
+from gui.class_charts import SELECTED_COLOUR, label_font
 from gui.results_panel import NO_EVALUATION_TEXT, ResultsPanel
 from gui.run_model import RunModel
 from tests.datasets import write_cifar_batches, write_idx_dataset
@@ -208,6 +209,35 @@ def test_a_new_run_clears_the_last_runs_results(shown):
     assert panel.pages.currentIndex() == 0
     assert panel.message.text() == "Results appear here when epoch 1 ends."
     assert panel.mistakes.strip_model.rowCount() == 0 and panel.note_text() == ""
+
+
+def test_the_clicked_confusion_cell_is_outlined(shown, qtbot):
+    run, panel = shown
+    run.feed([start_event("abc", images(9)), epoch_event(crafted())])
+    view = panel.confusion
+    assert view.selected_cell() is None and not view.outline.isVisible()
+    plot = view.plot
+    at = plot.mapFromScene(view.cell_scene_pos(2, 1))
+    qtbot.mouseClick(plot.viewport(), Qt.MouseButton.LeftButton, pos=at)
+    assert view.selected_cell() == (2, 1)
+    assert view.outline.isVisible() and view.outline.rect() == QRectF(1, 2, 1, 1)
+    # On screen: the outline's colour runs round that cell, and no other.
+    QApplication.processEvents()
+    image = plot.grab().toImage()
+
+    def outlined(true_class: int, predicted: int) -> bool:
+        view_box = plot.getPlotItem().getViewBox()
+        corner = plot.mapFromScene(view_box.mapViewToScene(QPointF(predicted, true_class)))
+        edge = plot.mapFromScene(view_box.mapViewToScene(QPointF(predicted + 0.5, true_class)))
+        return image.pixelColor(edge.x(), corner.y() + 1).name() == SELECTED_COLOUR
+
+    assert outlined(2, 1) and not outlined(1, 1)
+    panel.select_cell(1, 1)  # another cell: the outline moves
+    assert view.outline.rect() == QRectF(1, 1, 1, 1)
+    run.feed([epoch_event(crafted())])  # the next epoch keeps the choice
+    assert view.selected_cell() == (1, 1) and view.outline.isVisible()
+    run.feed([start_event("abc", images(9))])  # a new run: nothing chosen
+    assert view.selected_cell() is None and not view.outline.isVisible()
 
 
 def test_the_heat_map_colours_each_cell_by_its_rows_share_in_its_place(qtbot):

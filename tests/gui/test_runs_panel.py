@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QMessageBox
+from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from engine import runs
 from engine.config import TrainConfig
-from engine.events import BatchEnd, EpochEnd, RunEnd, RunStart
+from engine.events import BatchEnd, EpochEnd, RunEnd, RunStart, SettingsChanged
 from gui.main_window import MainWindow
 from gui.runs_panel import COLUMNS, RunsPanel, set_runs_dir
 from tests.gui.windows import open_window
@@ -95,6 +95,32 @@ def test_runs_are_listed_by_display_name_sortable_and_filtered(qtbot, panel, tmp
         panel.library.shutdown()
 
 
+def test_the_table_shows_each_runs_optimizer_and_learning_rate(qtbot, panel, tmp_path):
+    write_run(tmp_path / "runs" / "adam", [0.5], config=TrainConfig(
+        arch="mlp", dataset="mnist", optimizer="adam", lr=0.003, epochs=1).to_dict())
+    changed = write_run(tmp_path / "runs" / "sgd", [0.6], config=TrainConfig(
+        arch="mlp", dataset="mnist", optimizer="sgd", lr=0.1, epochs=1).to_dict())
+    change = SettingsChanged(step=3, epoch=1, batch=3, batches_per_epoch=5,
+                             changes={"lr": [0.1, 0.01]})
+    with open(changed / runs.RUN_FILE, "a") as record:  # as the recorder writes a change
+        record.write(json.dumps({"event": "change", **change.as_record()}) + "\n")
+    try:
+        start(qtbot, panel, 2)
+        panel.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
+        optimizer, rate = COLUMNS.index("Optimizer"), COLUMNS.index("Learning rate")
+        rows = shown_rows(panel)
+        assert [(r[optimizer], r[rate]) for r in rows] == [("Adam", "0.003"),
+                                                           ("SGD", "0.1 → 0.01")]
+        panel.table.sortByColumn(rate, Qt.SortOrder.AscendingOrder)
+        assert [r[0] for r in shown_rows(panel)] == ["adam", "sgd"]
+        panel.filter_box.setText("adamw")
+        assert shown_rows(panel) == []
+        panel.filter_box.setText("sgd")
+        assert [r[0] for r in shown_rows(panel)] == ["sgd"]
+    finally:
+        panel.library.shutdown()
+
+
 def test_a_torchrun_run_shows_its_devices_and_processes(qtbot, panel, tmp_path):
     write_run(tmp_path / "runs" / "laptop", [0.5])
     server = write_run(tmp_path / "runs" / "server", [0.9], device="4 x NVIDIA H100",
@@ -138,18 +164,44 @@ def test_rename_note_and_delete_with_confirmation(qtbot, panel, tmp_path, monkey
         panel.library.shutdown()
 
 
-def test_selected_runs_export_to_one_csv(qtbot, panel, tmp_path):
-    write_run(tmp_path / "runs" / "a", [0.5, 0.7])
+def exported(path) -> list[tuple[str, str, str]]:
+    with open(path, newline="") as stream:
+        return sorted((r["run"], r["epoch"], r["test_acc"]) for r in csv.DictReader(stream))
+
+
+def test_export_csv_writes_the_ticked_runs_or_all_and_says_so(qtbot, panel, tmp_path,
+                                                              monkeypatch):
+    a = write_run(tmp_path / "runs" / "a", [0.5, 0.7])
     write_run(tmp_path / "runs" / "b", [0.9])
+    c = write_run(tmp_path / "runs" / "c", [0.4])
+    notices = []
+    panel.notice.connect(notices.append)
     try:
-        start(qtbot, panel, 2)
-        panel.table.selectAll()
-        out = tmp_path / "metrics.csv"
+        start(qtbot, panel, 3)
+        panel.tick(a)
+        panel.tick(c)
+        panel.select(tmp_path / "runs" / "b")  # selected, not ticked: not exported
+        out = tmp_path / "ticked.csv"
         assert panel.export_csv(str(out))
-        with open(out, newline="") as stream:
-            rows = list(csv.DictReader(stream))
-        assert sorted((r["run"], r["epoch"], r["test_acc"]) for r in rows) == [
-            ("a", "1", "0.5"), ("a", "2", "0.7"), ("b", "1", "0.9")]
+        assert exported(out) == [("a", "1", "0.5"), ("a", "2", "0.7"), ("c", "1", "0.4")]
+        assert notices[-1] == f"Exported the metrics of 2 runs (3 epoch rows) to {out}."
+
+        # Nothing ticked: every run, and the file dialog says so.
+        panel.tick(a, False)
+        panel.tick(c, False)
+        titles = []
+        everything = tmp_path / "all.csv"
+
+        def save_as(parent, title, suggested, filters):
+            titles.append(title)
+            return str(everything), filters
+
+        monkeypatch.setattr(QFileDialog, "getSaveFileName", save_as)
+        assert panel.buttons["export"].isEnabled()
+        panel.buttons["export"].click()
+        assert titles == ["Export the metrics of all 3 runs (none is ticked)"]
+        assert [r[0] for r in exported(everything)] == ["a", "a", "b", "c"]
+        assert notices[-1] == f"Exported the metrics of 3 runs (4 epoch rows) to {everything}."
     finally:
         panel.library.shutdown()
 
@@ -180,9 +232,11 @@ def test_ticked_runs_overlay_their_curves_under_the_live_run(qtbot, window, tmp_
     assert [r["test_acc"] for r in two.overlay.history] == [0.5, 0.8, 0.85]
     xs, ys = two.test_acc.getData()
     assert list(xs) == [1, 2, 3] and list(ys) == pytest.approx([50, 80, 85])
-    for plot in ("loss", "epoch_loss", "accuracy", "lr"):
-        assert {"first", "second"} <= set(plots.legend_names(plot))
+    assert set(plots.key.names()) == {"first", "second"}  # named below the plots
     assert plots.hint_text("accuracy") == ""  # the overlays fill the empty plots
+    out = tmp_path / "compared.csv"
+    assert panel.export_csv(str(out))  # the ticked two, said in the status bar
+    assert window.status_text() == f"Exported the metrics of 2 runs (5 epoch rows) to {out}."
 
     # A run trained now is drawn on top and labelled as this run.
     window.settings_panel.set_config(TrainConfig(arch="mlp", dataset="mnist",
@@ -196,8 +250,7 @@ def test_ticked_runs_overlay_their_curves_under_the_live_run(qtbot, window, tmp_
     assert panel.model.live_folder == str(session.trainer.run_dir)
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS):
         pass
-    assert "this run: test" in plots.legend_names("accuracy")
-    assert "this run" in plots.legend_names("lr")
+    assert "test" in plots.legend_names("accuracy") and plots.key.names()
     live = plots._epoch_curves["accuracy"]["test"]  # noqa: SLF001 - the live curve itself
     assert live.zValue() > one.test_acc.zValue()
     assert set(plots.overlay_keys()) == {str(first), str(second)}  # still compared
@@ -206,7 +259,7 @@ def test_ticked_runs_overlay_their_curves_under_the_live_run(qtbot, window, tmp_
     qtbot.waitUntil(lambda: panel.model.rowCount() == 3, timeout=READ_TIMEOUT_MS)
     panel.tick(second, False)
     assert plots.overlay_keys() == [str(first)]
-    assert "second" not in plots.legend_names("accuracy")
+    assert plots.key.names() == ["first"]
     window.grab().save(str(tmp_path / "runs-overlay.png"))
 
 

@@ -12,6 +12,7 @@ import pytest
 from PySide6.QtCore import QSettings
 
 from gui.main_window import MainWindow
+from gui.stop_question import ASK_BEFORE_STOPPING
 from tests.fault_kit import (
     RUN_FAULTS,
     FaultInjector,
@@ -36,6 +37,7 @@ def data_dir(tmp_path_factory):
 def make_window(qtbot, tmp_path, data_dir):
     def make(runs_dir=None, epochs: int = 3) -> MainWindow:
         settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        settings.setValue(ASK_BEFORE_STOPPING, False)  # stops and closes without a question
         window = MainWindow(settings=settings, runs_dir=runs_dir or tmp_path / "runs")
         qtbot.addWidget(window)
         window.show()
