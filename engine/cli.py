@@ -417,7 +417,11 @@ def choose_run_dir(args: argparse.Namespace, config: TrainConfig, prog: str) -> 
         print(f"Continuing the run in its own folder, {run_dir} (--new-run-dir for a new "
               "one).", file=sys.stderr)
     else:
-        return reserve(new_run_dir(DEFAULT_RUNS_DIR, config.arch, config.dataset))
+        run_dir = reserve(new_run_dir(DEFAULT_RUNS_DIR, config.arch, config.dataset))
+        if args.resume and not args.new_run_dir:
+            print(f"{args.resume} is not a run folder's own checkpoint.pt: the continued run "
+                  f"goes to a new folder, {run_dir}.", file=sys.stderr)
+        return run_dir
     problem = path_problem(run_dir)
     if problem:
         print(f"{prog}: error: --run-dir: {problem}", file=sys.stderr)

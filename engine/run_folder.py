@@ -4,10 +4,11 @@ A run folder holds `checkpoint.pt` (and `best.pt`, the best epoch's), `config.js
 `metrics.jsonl` and the run's record (`run.jsonl`, `batches.jsonl`: engine/runs.py). Before
 a run trains, it claims its folder:
 
-- it creates `run.lock` there with O_CREAT|O_EXCL (one process can, however many try at
-  once), naming its process, computer and start time; a folder whose lock names a process
-  that is alive is refused as "being written by process N on HOST", and a lock left by a
-  process that is gone (killed, on this computer) is taken over, saying so;
+- it creates `run.lock` there atomically (a hard link, or O_CREAT|O_EXCL: one process
+  can, however many try at once), naming its process, computer and start time; a folder
+  whose lock names a process that is alive is refused as "being written by process N on
+  HOST", and a lock left by a process that is gone (killed, on this computer) is taken
+  over, saying so;
 - it refuses a folder that already holds another run (unless the run continues that
   folder's own checkpoint); creating the lock also proves the folder can be written, before
   any time is spent training.
@@ -309,19 +310,8 @@ def _take_lock(folder: Path) -> tuple[str, str]:
     note = ""
     for _ in range(5):
         token = secrets.token_hex(8)
-        try:
-            stream = open(lock, "x", encoding="utf-8")  # noqa: SIM115 - O_CREAT | O_EXCL
-        except FileExistsError:
-            pass
-        else:
-            try:
-                with stream:
-                    stream.write(json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                                             "started": time.time(), "token": token}))
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    lock.unlink()
-                raise
+        if _create_lock(lock, json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                                          "started": time.time(), "token": token})):
             return token, note
         writer = writer_of(folder)
         if writer is not None:
@@ -333,6 +323,43 @@ def _take_lock(folder: Path) -> tuple[str, str]:
                     "running (it was killed, or its computer stopped).")
     raise RunFolderError(busy_message(folder, writer_of(folder) or Writer(
         0, socket.gethostname(), time.time())))
+
+
+def _create_lock(lock: Path, content: str) -> bool:
+    """Create the lock with its content, atomically; False if it exists already.
+
+    The content goes to a temporary file first, which is then hard-linked as the lock:
+    link() fails if the lock exists, as O_CREAT|O_EXCL does, and a lock is never seen
+    empty. Where hard links are not possible (some network and FAT drives), the lock is
+    created with O_CREAT|O_EXCL and then filled.
+    """
+    temp = temp_path(lock)
+    try:
+        with open(temp, "x", encoding="utf-8") as stream:
+            stream.write(content)
+        try:
+            os.link(temp, lock)
+            remove_stale_temp_files(lock)  # of claims killed while they made theirs
+            return True
+        except FileExistsError:
+            return False
+        except OSError:
+            pass  # no hard links here
+        try:
+            stream = open(lock, "x", encoding="utf-8")  # noqa: SIM115 - O_CREAT | O_EXCL
+        except FileExistsError:
+            return False
+        try:
+            with stream:
+                stream.write(content)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                lock.unlink()
+            raise
+        return True
+    finally:
+        with contextlib.suppress(OSError):
+            temp.unlink()
 
 
 def _read_lock_quietly(lock: Path) -> Writer | None:

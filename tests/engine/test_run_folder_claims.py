@@ -57,6 +57,20 @@ def test_of_processes_claiming_one_folder_at_the_same_moment_exactly_one_wins(tm
     assert not (folder / LOCK_FILE).exists()  # the winner's release removed it
 
 
+def test_without_hard_links_the_lock_is_made_with_o_excl_all_the_same(tmp_path, monkeypatch):
+    def no_links(source, target):
+        raise OSError(1, "Operation not permitted")
+
+    monkeypatch.setattr(os, "link", no_links)  # some network and FAT drives
+    claimed = claim(tmp_path / "run")
+    lock = json.loads((tmp_path / "run" / LOCK_FILE).read_text())
+    assert (lock["pid"], lock["host"]) == (os.getpid(), socket.gethostname())
+    with pytest.raises(RunFolderError, match=f"being written by process {os.getpid()}"):
+        claim(tmp_path / "run")
+    release(claimed)
+    assert not (tmp_path / "run").exists()  # made by the claim, left empty: gone, lock and all
+
+
 def test_a_folder_whose_run_is_alive_is_refused_by_name_and_left_alone(config, tmp_path):
     folder = tmp_path / "run"
     lock = write_lock(folder, os.getppid())  # a live process: the one that started pytest
