@@ -106,7 +106,7 @@ def test_two_processes_resume_train_and_stop_as_one_process_would(digits_dir, tm
     evaluations = tmp_path / "evaluation"
     command = torchrun_command(WORKER, [
         "--evaluation", str(evaluations), "train", *flags(config.replace(epochs=10_000)),
-        "--resume", str(first / "checkpoint.pt")])
+        "--resume", str(first / "checkpoint.pt"), "--new-run-dir"])  # `first` stays as it is
     launcher = subprocess.Popen(command, cwd=REPO, env=environment(tmp_path / "home"),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)  # its own group, as a terminal's
