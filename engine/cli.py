@@ -422,9 +422,10 @@ def choose_run_dir(args: argparse.Namespace, config: TrainConfig, prog: str) -> 
             print(f"{args.resume} is not a run folder's own checkpoint.pt: the continued run "
                   f"goes to a new folder, {run_dir}.", file=sys.stderr)
         return run_dir
+    flag = "--run-dir" if args.run_dir else "--resume"
     problem = path_problem(run_dir)
     if problem:
-        print(f"{prog}: error: --run-dir: {problem}", file=sys.stderr)
+        print(f"{prog}: error: {flag}: {problem}", file=sys.stderr)
         return None
     writer = writer_of(run_dir)
     taken = writer is not None or (holds_run(run_dir)
@@ -435,8 +436,10 @@ def choose_run_dir(args: argparse.Namespace, config: TrainConfig, prog: str) -> 
         why = (busy_message(run_dir, writer) if writer is not None else
                f"{run_dir} already holds a run; runs are never mixed in one folder. "
                f"{held_run_advice(run_dir, '--resume ')}")
-        print(f"{prog}: error: --run-dir: {why.rstrip('.')}; or add --new-run-dir to write "
-              f"this run to {numbered_sibling(run_dir)} beside it.", file=sys.stderr)
+        instead = (f"write this run to {numbered_sibling(run_dir)} beside it" if args.run_dir
+                   else "continue the run in a new folder")
+        print(f"{prog}: error: {flag}: {why.rstrip('.')}; or add --new-run-dir to {instead}.",
+              file=sys.stderr)
         return None
     sibling = reserve(run_dir)
     print(f"{args.run_dir} {'is being written' if writer else 'already holds a run'}: this "
