@@ -12,6 +12,10 @@ Categories (tests/fault_kit.py holds each; the tests run them with small counts)
   settings          random bad values in random TrainConfig fields, then a run of each
   runs              NaN/Inf loss, a failing layer, out of memory, stops during evaluation
                     and in the first batch, a full disk, an unwritable folder, repeated
+  run folders       races of 4 real processes for one run folder (one must win, the others
+                    be told who writes it), stale and foreign locks, exported models (TorchScript,
+                    ONNX) given as checkpoints, exports aimed at a run's own files, names over
+                    255 bytes, a broken link as run folder, real runs ended by SIGTERM
   window            tests/gui/test_window_faults.py's close and start/stop loops with
                     large counts (offscreen), in a pytest child: its pass/fail counts
   renamed classes   a run resumed after its image folder changed: classes renamed,
@@ -19,7 +23,7 @@ Categories (tests/fault_kit.py holds each; the tests run them with small counts)
 
 Targets: 0 crashes, 0 hangs, 0 code executions, 0 silent loads, 0 runs lost.
 
-    python bench/faults.py [--mutations 1000] [--kills 200] [--closes 50] ...
+    python bench/faults.py [--mutations 1000] [--kills 200] [--races 50] [--closes 50] ...
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from tests.fault_kit import (  # noqa: E402
     dataset_mutations,
     kill_during_saves,
     run_faults,
+    run_folder_faults,
     table,
 )
 
@@ -143,6 +148,9 @@ def main() -> None:
     parser.add_argument("--dataset-mutations", type=int, default=200)
     parser.add_argument("--configs", type=int, default=500, help="random bad settings")
     parser.add_argument("--run-repeats", type=int, default=5, help="times each run fault")
+    parser.add_argument("--races", type=int, default=50,
+                        help="races of 4 processes for one run folder")
+    parser.add_argument("--sigterms", type=int, default=10, help="runs ended by SIGTERM")
     parser.add_argument("--closes", type=int, default=50, help="window closes mid-run")
     parser.add_argument("--start-stops", type=int, default=100)
     parser.add_argument("--rename-repeats", type=int, default=3,
@@ -162,6 +170,8 @@ def main() -> None:
                                                             args.dataset_mutations)),
             ("settings", lambda: config_faults(args.configs)),
             ("runs", lambda: run_faults(root / "runs", args.run_repeats)),
+            ("run folders", lambda: run_folder_faults(root / "folders", args.races,
+                                                      args.sigterms)),
             ("window", lambda: window_faults(args.closes, args.start_stops)),
             ("renamed classes", lambda: renamed_classes_faults(root / "renamed",
                                                                args.rename_repeats)),

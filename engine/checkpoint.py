@@ -121,7 +121,12 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Read a checkpoint saved by `save_checkpoint`; never runs code stored in the file."""
     path = Path(path).expanduser()
-    if not path.exists():
+    try:
+        exists = path.exists()
+    except OSError as error:  # e.g. a name over 255 bytes: "File name too long"
+        raise CheckpointError(f"'{path}' cannot be read ({error.strerror or error}). Check "
+                              "the path.") from error
+    if not exists:
         raise CheckpointError(
             f"No checkpoint at '{path}': the file does not exist. Check the path, or train a "
             "model to create one."
@@ -135,6 +140,14 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
             f"The checkpoint '{path}' is empty (0 bytes): it was never written completely. "
             "Use another checkpoint, or train the model again."
         )
+    exported = exported_model_kind(path)
+    if exported:
+        raise CheckpointError(
+            f"'{path}' is an exported model ({exported}), not a checkpoint: it holds the "
+            "network for other programs to run, without the settings, optimizer state and "
+            "history TrainDesk needs to continue, export or open it. Choose the checkpoint.pt "
+            "of the run it was exported from."
+        )
     sealed = _check_integrity(path)
     try:
         with warnings.catch_warnings():
@@ -145,6 +158,30 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     except Exception as error:  # torch reports unreadable files in many shapes
         raise _unreadable(path, error) from error
     return _from_payload(path, payload, sealed)
+
+
+def exported_model_kind(path: str | Path) -> str | None:
+    """"TorchScript" or "ONNX" if the file is a model exported by engine.export (or any
+    TorchScript or ONNX file), else None; read without loading anything.
+
+    TorchScript is a zip like torch.save's, told apart by its code/ and constants.pkl;
+    ONNX is a protobuf ModelProto: field 1 (ir_version) first, and the producer's name or
+    an opset import near the start.
+    """
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(256)
+        if head.startswith(_ZIP_START):
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+            if any("/code/" in name or name.endswith("constants.pkl") for name in names):
+                return "TorchScript"
+            return None
+    except Exception:  # noqa: BLE001 - a damaged archive fails in many ways
+        return None  # not recognised: the integrity check says what is wrong with it
+    if head[:1] == b"\x08" and any(word in head for word in (b"pytorch", b"onnx", b"ai.onnx")):
+        return "ONNX"
+    return None
 
 
 def build_model_from_checkpoint(ckpt: Checkpoint) -> nn.Module:

@@ -12,10 +12,12 @@ Help, usage errors and --version answer without importing PyTorch: the parser is
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import signal
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -41,11 +43,16 @@ from engine.events import (
 )
 from engine.lr_range import DEFAULT_END_LR, DEFAULT_START_LR, DEFAULT_STEPS, range_problem
 from engine.run_folder import (
+    busy_message,
     continues_own_run,
     held_run_advice,
     holds_run,
+    name_problem,
     new_run_dir,
     numbered_sibling,
+    path_problem,
+    reserve,
+    writer_of,
 )
 from engine.text import plural
 from engine.version import app_version
@@ -61,7 +68,7 @@ EXIT_CODE_MEANINGS = (
     (USAGE_ERROR, "usage error: a bad flag or value"),
     (3, "diverged: the loss became NaN or infinite"),
     (4, "learned nothing: test accuracy stayed at chance"),
-    (130, "interrupted by Ctrl+C (the model so far is kept)"),
+    (130, "interrupted by Ctrl+C or SIGTERM (the model so far is kept)"),
 )
 DEFAULT_PROG = "traindesk train"
 
@@ -74,7 +81,7 @@ def _examples(prog: str) -> tuple[tuple[str, str], ...]:
         (f"{prog} --arch resnet18 --dataset cifar10 --epochs 10 --device cuda",
          "ResNet-18 on CIFAR-10 (downloaded once) on a GPU"),
         (f"{prog} --resume ~/.traindesk/runs/<run>/checkpoint.pt --epochs 10",
-         "train a finished run further"),
+         "train a run on to 10 epochs in all, in its own folder"),
         (f"{prog} --dataset fashion-mnist > result.txt", "summary to a file, progress on screen"),
         (f"{prog} --optimizer sgd --find-lr", "find a learning rate first (trains nothing)"),
     )
@@ -147,11 +154,14 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
                                 help=help_text, metavar=metavar)
     parser.add_argument("--run-dir", default=None,
                         help=f"Folder for the checkpoint and metrics (default: a new folder "
-                             f"under {DEFAULT_RUNS_DIR}).")
+                             f"under {DEFAULT_RUNS_DIR}; with --resume, the folder of the "
+                             "run's own checkpoint.pt, whose record goes on).")
     parser.add_argument("--new-run-dir", action="store_true",
-                        help="If --run-dir already holds a run, write this one to a new "
-                             "numbered folder beside it (<dir>-2, <dir>-3, ...) instead of "
-                             "refusing.")
+                        help="If --run-dir already holds a run (or another process is "
+                             "writing it), write this one to a new numbered folder beside it "
+                             "(<dir>-2, <dir>-3, ...) instead of refusing; with --resume and "
+                             "no --run-dir, continue the run in a new folder instead of its "
+                             "own.")
     parser.add_argument("--tensorboard", action=argparse.BooleanOptionalAction, default=None,
                         help="Also write TensorBoard event files to the run folder (default: "
                              "on when the tensorboard package is installed); then "
@@ -160,8 +170,9 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
                         help="Train a torch.compile'd model (faster steps on a GPU, after a "
                              "compile of seconds to minutes, reported on its own).")
     parser.add_argument("--resume", default=None, metavar="CHECKPOINT",
-                        help="Continue a run from its checkpoint.pt, with its settings; flags "
-                             "given change those settings (e.g. --epochs 10).")
+                        help="Continue a run from its checkpoint.pt, in its own folder, with "
+                             "its settings; flags given change those settings (--epochs is "
+                             "the total: --epochs 10 after 4 trains 6 more).")
     parser.add_argument("--find-lr", action="store_true",
                         help="Do not train: run the learning-rate range test on the model "
                              "these settings would train (the rate rises exponentially batch "
@@ -289,6 +300,8 @@ def _is_terminal(stream: TextIO) -> bool:
 
 
 def _epoch_span(start_epoch: int, epochs: int) -> str:
+    if epochs <= start_epoch:  # --epochs is the total: nothing is left to train
+        return f"no more epochs ({start_epoch} of {epochs} already done)"
     if start_epoch == 0:
         return plural(epochs, "epoch")
     if epochs - start_epoch == 1:
@@ -311,21 +324,31 @@ def report(end: RunEnd, run_dir: Path, out: TextIO, err: TextIO) -> None:
 def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
     args = build_parser(prog).parse_args(
         numeric_values_attached(list(sys.argv[1:] if argv is None else argv)))
-    base = None
+    base, done = None, 0
     if args.resume:
+        problem = name_problem(Path(args.resume).expanduser())
+        if problem:
+            print(f"{prog}: error: --resume: {args.resume} cannot be read: {problem}.",
+                  file=sys.stderr)
+            return USAGE_ERROR
         from engine.checkpoint import CheckpointError, load_checkpoint  # imports PyTorch
 
         try:
-            # The device is this computer's choice, not the checkpoint's.
-            base = load_checkpoint(args.resume).config.replace(device="auto")
+            resumed = load_checkpoint(args.resume)
         except CheckpointError as error:
             print(f"{prog}: error: --resume: {error}", file=sys.stderr)
             return USAGE_ERROR
+        # The device is this computer's choice, not the checkpoint's.
+        base, done = resumed.config.replace(device="auto"), resumed.epoch
     config = config_from_args(args, base)
     try:
         config.validate()
     except ConfigError as error:
         print(f"{prog}: error: --{error.field.replace('_', '-')}: {error}", file=sys.stderr)
+        return USAGE_ERROR
+    if args.resume and not args.find_lr and config.epochs <= done:
+        print(f"{prog}: error: --epochs: {nothing_to_resume(done, config.epochs)}",
+              file=sys.stderr)
         return USAGE_ERROR
     if args.find_lr:
         low, high = args.find_lr_range
@@ -349,31 +372,76 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
     if run_dir is None:
         return USAGE_ERROR
     control = Control()
-    # Ctrl+C stops cleanly at the next batch and still writes the checkpoint.
-    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
-    try:
+    with stop_on_signals(control):
         end = Trainer(config, run_dir=run_dir, resume_from=args.resume,
                       tensorboard=args.tensorboard, compile_model=args.compile).run(
             ConsolePrinter(), control)
-    finally:
-        signal.signal(signal.SIGINT, previous)
     report(end, run_dir, sys.stdout, sys.stderr)
     return EXIT_CODES.get(end.reason, 1)
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def stop_on_signals(control: Control) -> Iterator[None]:
+    """Ctrl+C (SIGINT) and SIGTERM (kill, torchrun, SLURM's scancel, a container stopping)
+    stop the run cleanly at the next batch: the checkpoint and the run's end record are
+    written, the summary printed, and the exit code is 130."""
+    previous = {sig: signal.signal(sig, lambda *_: control.stop()) for sig in STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def nothing_to_resume(done: int, epochs: int) -> str:
+    """Why a resume to `epochs` in all trains nothing after `done`, and what to pass."""
+    already = f"all {epochs}" if epochs == done else f"more than the {epochs}"
+    return (f"the checkpoint has {plural(done, 'epoch')} done, {already} asked for: --epochs "
+            f"is the total number of epochs, not how many more. Pass --epochs "
+            f"{done + epochs} for {plural(epochs, 'more epoch')} (--epochs {done + 1} for "
+            "one more).")
+
+
 def choose_run_dir(args: argparse.Namespace, config: TrainConfig, prog: str) -> Path | None:
-    """The run's folder: --run-dir, or a new one; None (said on stderr) when --run-dir holds
-    another run and --new-run-dir was not given."""
-    run_dir = Path(args.run_dir).expanduser() if args.run_dir else new_run_dir(
-        DEFAULT_RUNS_DIR, config.arch, config.dataset)
-    if holds_run(run_dir) and not continues_own_run(run_dir, args.resume):
-        if not args.new_run_dir:
-            print(f"{prog}: error: --run-dir: {run_dir} already holds a run; runs are never "
-                  f"mixed in one folder. {held_run_advice(run_dir, '--resume ')}; or add "
-                  f"--new-run-dir to write this run to {numbered_sibling(run_dir)} beside it.",
-                  file=sys.stderr)
-            return None
-        run_dir = numbered_sibling(run_dir)
-        print(f"{args.run_dir} already holds a run: this run goes to {run_dir}.",
+    """The run's folder: --run-dir; with --resume, the checkpoint's own run folder (its
+    record goes on, as in the window); else a new one, reserved. None (said on stderr) when
+    the folder cannot be used: another run's, being written, a bad name."""
+    if args.run_dir:
+        run_dir = Path(args.run_dir).expanduser()
+    elif args.resume and not args.new_run_dir and continues_own_run(
+            Path(args.resume).expanduser().parent, args.resume):
+        run_dir = Path(args.resume).expanduser().parent
+        print(f"Continuing the run in its own folder, {run_dir} (--new-run-dir for a new "
+              "one).", file=sys.stderr)
+    else:
+        run_dir = reserve(new_run_dir(DEFAULT_RUNS_DIR, config.arch, config.dataset))
+        if args.resume and not args.new_run_dir:
+            print(f"{args.resume} is not a run folder's own checkpoint.pt: the continued run "
+                  f"goes to a new folder, {run_dir}.", file=sys.stderr)
+        return run_dir
+    flag = "--run-dir" if args.run_dir else "--resume"
+    problem = path_problem(run_dir)
+    if problem:
+        print(f"{prog}: error: {flag}: {problem}", file=sys.stderr)
+        return None
+    writer = writer_of(run_dir)
+    taken = writer is not None or (holds_run(run_dir)
+                                   and not continues_own_run(run_dir, args.resume))
+    if not taken:
+        return run_dir
+    if not (args.new_run_dir and args.run_dir):
+        why = (busy_message(run_dir, writer) if writer is not None else
+               f"{run_dir} already holds a run; runs are never mixed in one folder. "
+               f"{held_run_advice(run_dir, '--resume ')}")
+        instead = (f"write this run to {numbered_sibling(run_dir)} beside it" if args.run_dir
+                   else "continue the run in a new folder")
+        print(f"{prog}: error: {flag}: {why.rstrip('.')}; or add --new-run-dir to {instead}.",
               file=sys.stderr)
-    return run_dir
+        return None
+    sibling = reserve(run_dir)
+    print(f"{args.run_dir} {'is being written' if writer else 'already holds a run'}: this "
+          f"run goes to {sibling}.", file=sys.stderr)
+    return sibling

@@ -31,7 +31,9 @@ regression, both LeNet-5s) trains to the same weights as in one process.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import gc
 import os
 import re
 from collections.abc import Iterator
@@ -236,9 +238,27 @@ class Processes:
                 f"answering, so process {self.rank} of {self.world_size} stopped too; that "
                 f"process's own message says why (here: {_gist(error)}).")
 
-    def close(self) -> None:
-        if dist.is_initialized():
-            dist.destroy_process_group()
+    def ended_together(self, reason: str) -> bool:
+        """Whether every process ended the run at the same point, as a run that finished,
+        diverged (all see the same losses) or stopped at an agreed batch does; a process
+        that failed, or stopped on its own while loading, may have left the others."""
+        if reason in ("finished", "learned_nothing", "diverged"):
+            return True
+        return reason == "stopped" and self.control is not None and self.control.agreed_stop
+
+    def close(self, together: bool = False) -> None:
+        """Leave the process group. `together` (every process ended at the same point):
+        first wait for all at a barrier, so that no process tears its connections down
+        while another is still in a collective, and free the DDP wrapper (which holds the
+        group) before the group goes; a process exiting with gloo's threads still busy can
+        abort ("terminate called without an active exception")."""
+        if not dist.is_initialized():
+            return
+        if together:
+            with contextlib.suppress(RuntimeError, dist.DistError):
+                dist.barrier()
+        gc.collect()
+        dist.destroy_process_group()
 
 
 def _gist(error: BaseException) -> str:

@@ -36,6 +36,7 @@ from engine.atomic_files import temp_path, write_text_atomic
 from engine.catalog import DATASET_INFO, arch_title, dataset_title
 from engine.checkpoint import Checkpoint, build_model_from_checkpoint
 from engine.export_recipe import prepare_recipe
+from engine.run_folder import is_run_file_name, name_problem
 from engine.version import app_version
 
 FORMATS = ("torchscript", "onnx")
@@ -99,8 +100,38 @@ def sidecar_path(path: str | Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def export_model(ckpt: Checkpoint, path: str | Path, fmt: str) -> ExportResult:
-    """Export in `fmt` (one of FORMATS) to `path`, with its sidecar beside it."""
+def output_problem(path: str | Path, source: str | Path | None = None) -> str | None:
+    """Why an exported model must not be written to path, or None: path is the checkpoint
+    exported (`source`), or it or its sidecar has the name of a run folder's own file
+    (checkpoint.pt, best.pt, metrics.jsonl, run.jsonl, ...: engine.run_folder), which an
+    exported model would replace, or be taken for, and which then neither resumes nor
+    exports."""
+    path = Path(path).expanduser()
+    problem = name_problem(path)
+    if problem:
+        return f"{path} cannot be written: {problem}."
+    suggestion = f"Choose another file, e.g. {default_export_path(path, 'torchscript').name}."
+    if source is not None:
+        with contextlib.suppress(OSError):
+            if os.path.samefile(path, Path(source).expanduser()):
+                return (f"{path} is the checkpoint being exported: the exported model would "
+                        "replace it, and an exported model cannot be resumed or exported "
+                        f"again. {suggestion}")
+    for name in (path.name, sidecar_path(path).name):
+        if is_run_file_name(name):
+            return (f"{path} would write {name}, the name of a run folder's own file (its "
+                    "checkpoint, best epoch's checkpoint or record): an exported model there "
+                    f"would replace that file or be taken for it. {suggestion}")
+    return None
+
+
+def export_model(ckpt: Checkpoint, path: str | Path, fmt: str,
+                 source: str | Path | None = None) -> ExportResult:
+    """Export in `fmt` (one of FORMATS) to `path`, with its sidecar beside it; `source` is
+    the checkpoint file exported, never overwritten (`output_problem`)."""
+    problem = output_problem(path, source)
+    if problem:
+        raise ExportError(problem)
     if fmt == "torchscript":
         return export_torchscript(ckpt, path)
     if fmt == "onnx":

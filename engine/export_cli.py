@@ -29,7 +29,8 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
                f"  {prog} model.pt --format onnx --out digits.onnx\n"
                "      ONNX (needs: pip install \"traindesk[onnx]\")\n\n"
                "exit codes:\n  0    exported\n  1    the export failed (the reason is on "
-               "stderr)\n  2    usage error: a bad flag, or not a checkpoint",
+               "stderr)\n  2    usage error: a bad flag, not a checkpoint, or an --out that would "
+               "replace\n       the checkpoint or another run file",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("checkpoint", metavar="CHECKPOINT",
@@ -48,16 +49,20 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
     fmt = args.format or ("onnx" if str(args.out or "").lower().endswith(".onnx")
                           else "torchscript")
     from engine.checkpoint import CheckpointError, load_checkpoint  # imports PyTorch
-    from engine.export import ExportError, default_export_path, export_model
+    from engine.export import ExportError, default_export_path, export_model, output_problem
 
+    out = Path(args.out).expanduser() if args.out else default_export_path(args.checkpoint, fmt)
+    problem = output_problem(out, args.checkpoint)
+    if problem:
+        print(f"{prog}: error: --out: {problem}", file=sys.stderr)
+        return USAGE_ERROR
     try:
         ckpt = load_checkpoint(args.checkpoint)
     except CheckpointError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return USAGE_ERROR
-    out = Path(args.out).expanduser() if args.out else default_export_path(args.checkpoint, fmt)
     try:
-        result = export_model(ckpt, out, fmt)
+        result = export_model(ckpt, out, fmt, source=args.checkpoint)
     except ExportError as error:
         print(f"{prog}: error: {error}", file=sys.stderr)
         return 1

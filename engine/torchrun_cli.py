@@ -13,15 +13,22 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
 from pathlib import Path
 
-from engine.cli import EXIT_CODES, USAGE_ERROR, ConsolePrinter, choose_run_dir, report
+from engine.cli import (
+    EXIT_CODES,
+    USAGE_ERROR,
+    ConsolePrinter,
+    choose_run_dir,
+    report,
+    stop_on_signals,
+)
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.distributed import DistributedError, Processes, start
 from engine.events import Event, LogLine
+from engine.run_folder import unreserve
 from engine.trainer import Trainer
 
 
@@ -48,11 +55,14 @@ def train_under_torchrun(args: argparse.Namespace, config: TrainConfig, prog: st
         processes = start(config.device)
     except DistributedError as error:
         print(f"{prog}: error: [rank {rank}] {error}", file=sys.stderr)
+        if run_dir is not None:
+            unreserve(run_dir)
         return 1
+    end = None
     try:
         end = _train(processes, args, config, run_dir)
     finally:
-        processes.close()
+        processes.close(together=end is not None and processes.ended_together(end.reason))
     if processes.is_main:
         report(end, run_dir, sys.stdout, sys.stderr)
     elif end.reason == "failed":
@@ -63,14 +73,9 @@ def train_under_torchrun(args: argparse.Namespace, config: TrainConfig, prog: st
 def _train(processes: Processes, args: argparse.Namespace, config: TrainConfig,
            run_dir: Path | None):
     control = Control()
-    previous = {sig: signal.signal(sig, lambda *_: control.stop())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with stop_on_signals(control):
         trainer = Trainer(config, run_dir=run_dir, resume_from=args.resume,
                           tensorboard=args.tensorboard if processes.is_main else False,
                           processes=processes, compile_model=args.compile)
         listener = ConsolePrinter() if processes.is_main else RankErrors(processes.rank)
         return trainer.run(listener, control)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

@@ -8,6 +8,7 @@ second (`FLUSH_SECONDS`), then handed to the listener as ordinary `BatchEnd` eve
 
 from __future__ import annotations
 
+import errno
 import math
 import time
 import traceback
@@ -255,20 +256,27 @@ class Trainer:
             control = self._processes.agree(control)
         recorded = self._recording(listener)
         try:
-            end = self._run(recorded, control)
-        finally:
-            self.release_data()
-            if self._folder is not None and self._saved_path is None:
-                if self._recorder is not None and self._recorder.fresh:
+            try:
+                end = self._run(recorded, control)
+            finally:
+                self.release_data()
+                if (self._folder is not None and self._saved_path is None
+                        and self._recorder is not None and self._recorder.fresh):
                     for record in (self._recorder, self._tensorboard):
                         if record is not None:
                             record.discard()  # a record of nothing is no record
                     self._recorder = self._tensorboard = None
-                run_folder.release(self._folder)  # nothing saved: leave nothing behind
-        recorded(end)
-        for record in (self._recorder, self._tensorboard):
-            if record is not None:
-                record.close()
+            recorded(end)
+            for record in (self._recorder, self._tensorboard):
+                if record is not None:
+                    record.close()
+        finally:
+            # The claim ends once the record is complete: the lock goes, and a folder this
+            # run made and left empty (nothing saved) with it.
+            if self._folder is not None:
+                run_folder.release(self._folder)
+            elif self.run_dir is not None:
+                run_folder.unreserve(self.run_dir)
         return end
 
     def _recording(self, listener: Listener) -> Listener:
@@ -326,6 +334,8 @@ class Trainer:
             config.validate()
             if self.run_dir is not None:
                 self._folder = run_folder.claim(self.run_dir, self.resume_from)
+                if self._folder.note:
+                    listener(LogLine(self._folder.note, "warning"))
                 self._recorder = self._start_record()
                 self._tensorboard = self._start_tensorboard(listener)
             device = self.prepare(listener, control)
@@ -353,9 +363,7 @@ class Trainer:
                 f"{error.loss}. Lower the learning rate (try {config.lr / 10:g}) and train "
                 f"again. {_sentence(self._outcome())}"), listener)
         except _SaveFailed as error:
-            return self._end("failed", (
-                f"Could not write to the run folder {self.run_dir}: {error.error}. Free some "
-                f"space or choose another folder. {_sentence(self._outcome())}"), listener)
+            return self._end("failed", self._save_failed_message(error.error), listener)
         except Exception as error:  # noqa: BLE001 - any failure must end the run cleanly
             return self._failed(error, self.device, listener)
 
@@ -1061,8 +1069,10 @@ class Trainer:
         return RunEnd(reason, message, self.epochs_done, path)
 
     def _save_progress(self, listener: Listener) -> None:
-        """Write the run folder's record of the epoch just done: config, metrics, checkpoint.
+        """Write the run folder's record of the epoch just done: config, checkpoint, metrics.
 
+        The checkpoint first (atomically), its line in metrics.jsonl after: the record never
+        claims an epoch the checkpoint lacks, whenever the run is killed or the disk fills.
         The first write of a run replaces metrics.jsonl with the whole history, so a run
         resumed into its own folder continues its record without repeating an epoch.
         """
@@ -1070,22 +1080,40 @@ class Trainer:
             return
         try:
             run_folder.write_config(self._folder, self.config.to_dict())
+            path = save_checkpoint(self._folder.checkpoint, self.saved)
+        except OSError as error:
+            raise _SaveFailed(error) from error
+        self._saved_path, self._saved_epoch = path, self.epochs_done
+        best, best_by = runs.best_epoch(self.history)
+        try:
+            if best == self.epochs_done:  # best.pt: this epoch's checkpoint, linked
+                self._folder.keep_as_best(path)
+                self._best_saved_epoch = best
             if self._metrics_started:
                 run_folder.append_metrics(self._folder, self.history[-1])
             else:
                 run_folder.write_metrics(self._folder, self.history)
                 self._metrics_started = True
-            path = save_checkpoint(self._folder.checkpoint, self.saved)
-            best, best_by = runs.best_epoch(self.history)
-            if best == self.epochs_done:  # best.pt: this epoch's checkpoint, linked
-                self._folder.keep_as_best(path)
-                self._best_saved_epoch = best
         except OSError as error:
             raise _SaveFailed(error) from error
-        self._saved_path, self._saved_epoch = path, self.epochs_done
         best_path = self._folder.best_checkpoint if self._best_saved_epoch == best else None
         listener(CheckpointSaved(self.epochs_done, str(path), best,
                                  str(best_path) if best_path else None, best_by))
+
+    def _save_failed_message(self, error: OSError) -> str:
+        """What a failed write of the run folder means: the disk full, or another problem,
+        what was kept and saved, and what to do."""
+        if error.errno == errno.ENOSPC:
+            why = (f"The disk holding the run folder {self.run_dir} is full (No space left "
+                   f"on device)")
+        else:
+            why = f"Could not write to the run folder {self.run_dir}: {error}"
+        record = ""
+        if self._saved_path is not None and self._saved_epoch == self.epochs_done:
+            record = (f" Its record (metrics.jsonl) may end before epoch {self.epochs_done}; "
+                      "a run continued from the checkpoint writes it again.")
+        return (f"{why}. {_sentence(self._outcome())}{record} Free some space or choose "
+                "another folder, then continue from the checkpoint.")
 
     def _device_label(self, device: torch.device | None) -> str:
         if self._processes is not None:

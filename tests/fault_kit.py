@@ -16,6 +16,8 @@ import multiprocessing
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -255,7 +257,8 @@ def _train_and_save_forever(data_dir: str, run_dir: str) -> None:
 def check_run_folder(run_dir: Path) -> str | None:
     """What is wrong with a run folder after a kill, or None: the checkpoint loads, the
     config parses, every metrics line but a half-written last one parses, and the epochs
-    go 1, 2, 3, … up to the checkpoint's (or one past it)."""
+    go 1, 2, 3, … up to the checkpoint's (or one short of it: killed between the
+    checkpoint and its line), never past it."""
     from engine.checkpoint import CheckpointError, load_checkpoint
 
     try:
@@ -266,7 +269,10 @@ def check_run_folder(run_dir: Path) -> str | None:
         json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
         return f"config.json: {error}"
-    text = (run_dir / "metrics.jsonl").read_text(encoding="utf-8")
+    try:
+        text = (run_dir / "metrics.jsonl").read_text(encoding="utf-8")
+    except FileNotFoundError:  # killed before the first epoch's line
+        text = ""
     lines = text.split("\n")
     complete = lines[:-1]  # the last piece is "" after a final newline, or a cut-off line
     try:
@@ -275,7 +281,7 @@ def check_run_folder(run_dir: Path) -> str | None:
         return f"metrics.jsonl: a complete line does not parse ({error})"
     if epochs != list(range(1, len(epochs) + 1)):
         return f"metrics.jsonl: epochs {epochs[:5]}… are not 1, 2, 3, …"
-    if ckpt.epoch not in (len(epochs), len(epochs) - 1):
+    if len(epochs) not in (ckpt.epoch, ckpt.epoch - 1):
         return f"checkpoint holds epoch {ckpt.epoch} but metrics.jsonl {len(epochs)} epochs"
     if [r["epoch"] for r in ckpt.history] != list(range(1, ckpt.epoch + 1)):
         return "the checkpoint's history does not match its epoch"
@@ -298,7 +304,7 @@ def kill_during_saves(root: Path, kills: int, seed: int = 0) -> Tally:
         child.start()
         if attempt == 0:  # the first run is killed only once it has saved
             deadline = time.monotonic() + CHILD_TIMEOUT_S
-            while not (run_dir / "checkpoint.pt").exists() and child.is_alive():
+            while not (run_dir / "metrics.jsonl").exists() and child.is_alive():
                 if time.monotonic() > deadline:
                     break
                 time.sleep(0.01)
@@ -762,4 +768,226 @@ def run_faults(root: Path, repeats: int) -> Tally:
                 tally.bad("runs_lost", f"{fault.name}: {problem}")
             else:
                 tally.bad("crashes", f"{fault.name}: {problem}")
+    return tally
+
+
+# -- run folders: races, locks, exported files, SIGTERM, names -----------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+# Claims FOLDER at the moment START (time.time()), holds it a second, releases it; imports
+# only engine.run_folder (no PyTorch), so many start at once in milliseconds.
+CLAIM_AT_ONCE = """
+import os, sys, time
+from engine.run_folder import RunFolderError, claim, release
+folder, start = sys.argv[1], float(sys.argv[2])
+time.sleep(max(0.0, start - time.time()))
+try:
+    claimed = claim(folder)
+except RunFolderError as error:
+    print("refused", os.getpid(), error)
+else:
+    print("claimed", os.getpid())
+    sys.stdout.flush()
+    time.sleep(1.0)
+    release(claimed)
+"""
+
+
+def claim_race(folder: Path, processes: int = 4) -> list[tuple[str, int, str]]:
+    """`processes` real processes claim one folder at the same moment: (outcome, process
+    id, message) of each."""
+    import subprocess
+    import sys
+
+    start = time.time() + 1.0 + 0.1 * processes
+    children = [subprocess.Popen([sys.executable, "-c", CLAIM_AT_ONCE, str(folder), str(start)],
+                                 cwd=REPO, stdout=subprocess.PIPE, text=True)
+                for _ in range(processes)]
+    answers = []
+    for child in children:
+        out = child.communicate(timeout=CHILD_TIMEOUT_S)[0].strip()
+        what, pid, *message = out.split(" ", 2) if out else ("died", str(child.returncode))
+        answers.append((what, int(pid), message[0] if message else ""))
+    return answers
+
+
+def _race_answer(answers: list[tuple[str, int, str]]) -> tuple[str, str] | None:
+    """(damage column, what) when a race went wrong, else None."""
+    winners = [pid for what, pid, _ in answers if what == "claimed"]
+    if len(winners) > 1:
+        return "runs_lost", f"{len(winners)} processes claimed one folder"
+    if len(winners) == 0:
+        return "crashes", f"no process claimed the folder: {answers}"
+    for what, _, message in answers:
+        if what != "claimed" and f"being written by process {winners[0]}" not in message:
+            return "crashes", f"a loser was told: {what} {message!r}"
+    return None
+
+
+def sigterm_run(data_dir: Path, run_dir: Path) -> str | None:
+    """A real `main.py train`, sent SIGTERM after its first epoch: what is wrong with how it
+    ended (exit code, message, record, checkpoint), or None."""
+    from engine import runs
+    from engine.checkpoint import CheckpointError, load_checkpoint
+
+    process = subprocess.Popen(
+        [sys.executable, "main.py", "train", "--arch", "softmax", "--dataset", "mnist",
+         "--data-dir", str(data_dir), "--epochs", "10000", "--batch-size", "16", "--device",
+         "cpu", "--no-tensorboard", "--run-dir", str(run_dir)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stderr:
+            if line.startswith("Epoch 1/"):
+                process.send_signal(signal.SIGTERM)
+                break
+        out, _ = process.communicate(timeout=CHILD_TIMEOUT_S)
+    finally:
+        process.kill()
+    if process.returncode != 130 or not out.startswith("Stopped by you"):
+        return f"exit code {process.returncode}, said {out[:200]!r}"
+    record = runs.read_run(run_dir)
+    try:
+        saved = load_checkpoint(run_dir / "checkpoint.pt").epoch
+    except CheckpointError as error:
+        return f"run lost: {error}"
+    if record.status != "stopped" or record.epochs_done != saved:
+        return f"record {record.status} with {record.epochs_done} epochs, checkpoint {saved}"
+    return None
+
+
+def _exported_files(root: Path) -> tuple[Path, list[Path]]:
+    """A sealed checkpoint and the models exported from it (TorchScript; ONNX where the
+    onnx extra is installed)."""
+    import importlib.util
+    import warnings
+
+    from engine.checkpoint import load_checkpoint, save_checkpoint
+    from engine.export import export_model
+
+    checkpoint = save_checkpoint(root / "run" / "checkpoint.pt", small_checkpoint())
+    formats = ["torchscript"]
+    if importlib.util.find_spec("onnxscript") and importlib.util.find_spec("onnx"):
+        formats.append("onnx")
+    exported = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fmt in formats:
+            suffix = ".onnx" if fmt == "onnx" else ".pt"
+            exported.append(export_model(load_checkpoint(checkpoint),
+                                         root / f"model{suffix}", fmt).path)
+    return checkpoint, exported
+
+
+def run_folder_faults(root: Path, races: int, sigterms: int) -> Tally:
+    """Run folders and the files in them: `races` races of 4 processes for one folder (one
+    wins, the others are told who writes it), stale and foreign locks, exported models given
+    as checkpoints and exports aimed at a run's own files, names over 255 bytes, a broken
+    link as run folder, and `sigterms` real runs ended by SIGTERM."""
+    import contextlib
+    import io
+    import socket
+
+    from engine.checkpoint import CheckpointError, load_checkpoint
+    from engine.cli import main as train_main
+    from engine.export import output_problem
+    from engine.run_folder import (
+        LOCK_FILE,
+        RUN_FILE_NAMES,
+        RunFolderError,
+        claim,
+        release,
+    )
+    from tests.datasets import write_idx_dataset
+
+    tally = Tally("run folders (races, locks, exported files, SIGTERM, long names)")
+    root.mkdir(parents=True, exist_ok=True)
+
+    def refused(what: str, attempt: Callable[[], object], error: type[Exception],
+                says: str) -> None:
+        tally.tried += 1
+        try:
+            attempt()
+        except error as raised:
+            if says in str(raised):
+                tally.clear += 1
+            else:
+                tally.bad("crashes", f"{what}: said {raised}")
+        except Exception as raised:  # noqa: BLE001 - counted
+            tally.bad("crashes", f"{what}: {type(raised).__name__}: {raised}")
+        else:
+            tally.bad("silent_loads", f"{what}: accepted")
+
+    for i in range(races):
+        tally.tried += 1
+        problem = _race_answer(claim_race(root / f"race-{i}"))
+        if problem is None:
+            tally.clear += 1
+        else:
+            tally.bad(*problem)
+
+    stale = root / "stale"
+    stale.mkdir()
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    (stale / LOCK_FILE).write_text(json.dumps({"pid": gone.pid, "host": socket.gethostname(),
+                                               "started": time.time()}))
+    tally.tried += 1
+    try:
+        claimed = claim(stale)
+        release(claimed)
+        if "Took over" in claimed.note:
+            tally.clear += 1
+        else:
+            tally.bad("crashes", "a stale lock was taken over without a word")
+    except RunFolderError as error:
+        tally.bad("crashes", f"a stale lock was not taken over: {error}")
+    foreign = root / "foreign"
+    foreign.mkdir()
+    (foreign / LOCK_FILE).write_text(json.dumps({"pid": 1, "host": "elsewhere.example",
+                                                 "started": time.time()}))
+    refused("another computer's lock", lambda: claim(foreign), RunFolderError,
+            "being written by process 1 on elsewhere.example")
+
+    checkpoint, exported = _exported_files(root / "exported")
+    for path in exported:
+        refused(f"{path.name} as a checkpoint", lambda p=path: load_checkpoint(p),
+                CheckpointError, "is an exported model")
+    for name in (*RUN_FILE_NAMES, "config"):
+        tally.tried += 1
+        problem = output_problem(checkpoint.parent / name, checkpoint)
+        if problem and "Choose another file" in problem:
+            tally.clear += 1
+        else:
+            tally.bad("runs_lost", f"an export to {name} beside a checkpoint was allowed")
+
+    long = root / ("x" * 300)
+    refused("a run folder name of 300 bytes", lambda: claim(long), RunFolderError,
+            "at most 255 bytes")
+    refused("a checkpoint name of 300 bytes", lambda: load_checkpoint(long), CheckpointError,
+            "cannot be read")
+    for flag in ("--run-dir", "--resume"):
+        tally.tried += 1
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = train_main([flag, str(long / "checkpoint.pt" if flag == "--resume" else long)])
+        if code == 2 and "at most 255 bytes" in err.getvalue():
+            tally.clear += 1
+        else:
+            tally.bad("crashes", f"{flag} of 300 bytes: exit {code}, {err.getvalue()[-200:]!r}")
+    link = root / "link"
+    link.symlink_to(root / "nowhere" / "runs")
+    refused("a broken link as run folder", lambda: claim(link), RunFolderError,
+            "is a broken link: it points to")
+
+    data_dir = root / "data"
+    write_idx_dataset(data_dir, n_train=48, n_test=16)
+    for i in range(sigterms):
+        tally.tried += 1
+        problem = sigterm_run(data_dir, root / f"sigterm-{i}")
+        if problem is None:
+            tally.clear += 1
+        elif problem.startswith("run lost"):
+            tally.bad("runs_lost", f"SIGTERM {i}: {problem}")
+        else:
+            tally.bad("crashes", f"SIGTERM {i}: {problem}")
     return tally

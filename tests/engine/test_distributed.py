@@ -106,7 +106,7 @@ def test_two_processes_resume_train_and_stop_as_one_process_would(digits_dir, tm
     evaluations = tmp_path / "evaluation"
     command = torchrun_command(WORKER, [
         "--evaluation", str(evaluations), "train", *flags(config.replace(epochs=10_000)),
-        "--resume", str(first / "checkpoint.pt")])
+        "--resume", str(first / "checkpoint.pt"), "--new-run-dir"])  # `first` stays as it is
     launcher = subprocess.Popen(command, cwd=REPO, env=environment(tmp_path / "home"),
                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 start_new_session=True)  # its own group, as a terminal's
@@ -155,6 +155,40 @@ def test_two_processes_resume_train_and_stop_as_one_process_would(digits_dir, tm
     resumed, _ = trained_in_one_process(more, resume_from=folders[0] / "checkpoint.pt")
     reference, _ = trained_in_one_process(more, resume_from=first / "checkpoint.pt")
     assert_same_metrics(resumed.history, reference.history)
+
+
+@pytest.mark.slow
+def test_sigterm_to_torchrun_stops_every_process_with_130_and_the_record_says_so(
+        digits_dir, tmp_path):
+    """`kill` on torchrun (SLURM's scancel, a job's time limit): torchrun passes SIGTERM to
+    its processes, which stop together as on Ctrl+C. torchrun itself exits 1 with its own
+    traceback about the signal (that is torchrun's: its processes' codes are not its)."""
+    config = settings(digits_dir).replace(epochs=10_000)
+    folder, codes = tmp_path / "run", tmp_path / "exit-code"
+    command = torchrun_command(WORKER, ["--exit-codes", str(codes), "train", *flags(config),
+                                        "--run-dir", str(folder)])
+    launcher = subprocess.Popen(command, cwd=REPO, env=environment(tmp_path / "home"),
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    lines = []
+    try:
+        for line in launcher.stdout:
+            lines.append(line)
+            if line.startswith("Epoch 1/"):
+                break
+        launcher.send_signal(signal.SIGTERM)  # to torchrun alone, as `kill PID` does
+        lines += launcher.stdout.readlines()
+        launcher.wait(timeout=TIMEOUT)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+    output = "".join(lines)
+    assert [Path(f"{codes}-{rank}").read_text() for rank in (0, 1)] == ["130", "130"], output
+    assert output.count("Stopped by you after") == 1 and output.count("Run folder:") == 1
+    record = runs.read_run(folder)
+    assert record.status == "stopped" and record.epochs_done >= 1
+    assert load_checkpoint(folder / "checkpoint.pt").epoch == record.epochs_done
+    assert not (folder / "run.lock").exists()
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 import torch
@@ -79,3 +80,44 @@ def test_a_failed_export_exits_1_with_the_reason(checkpoint, tmp_path, capsys):
     assert main([str(checkpoint), "--out", str(blocker / "m.pt")]) == 1
     out, err = capsys.readouterr()
     assert out == "" and "error: Could not write" in err
+
+
+@pytest.mark.parametrize("out", ["checkpoint.pt", "best.pt", "metrics.jsonl", "run.jsonl",
+                                 "batches.jsonl", "run.lock", "meta", "config"])
+def test_an_out_that_is_the_checkpoint_or_a_run_file_is_refused(checkpoint, capsys, out):
+    before = checkpoint.read_bytes()
+    target = checkpoint.parent / out
+    assert main([str(checkpoint), "--out", str(target)]) == 2
+    out_text, err = capsys.readouterr()
+    assert out_text == "" and "error: --out:" in err and "Choose another file" in err
+    assert "checkpoint being exported" in err or "the name of a run folder's own file" in err
+    assert checkpoint.read_bytes() == before and load_checkpoint(checkpoint).epoch >= 0
+    assert sorted(p.name for p in checkpoint.parent.iterdir()) == ["checkpoint.pt"]
+
+
+def test_the_checkpoint_under_another_name_is_not_overwritten(checkpoint, tmp_path, capsys):
+    link = tmp_path / "model.pt"
+    os.link(checkpoint, link)  # the same file, as best.pt is linked to checkpoint.pt
+    assert main([str(link), "--out", str(checkpoint)]) == 2
+    assert "checkpoint being exported" in capsys.readouterr().err
+    assert main([str(checkpoint), "--out", str(link)]) == 2
+    load_checkpoint(checkpoint)
+
+
+def test_an_exported_model_given_as_a_checkpoint_is_named_as_such(checkpoint, tmp_path,
+                                                                   capsys):
+    from engine.checkpoint import CheckpointError
+
+    assert main([str(checkpoint), "--out", str(tmp_path / "model.pt")]) == 0
+    capsys.readouterr()
+    with pytest.raises(CheckpointError) as refused:
+        load_checkpoint(tmp_path / "model.pt")
+    assert "is an exported model (TorchScript), not a checkpoint" in str(refused.value)
+    assert "damaged" not in str(refused.value)
+    assert main([str(tmp_path / "model.pt"), "--out", str(tmp_path / "again.pt")]) == 2
+    assert "exported model (TorchScript)" in capsys.readouterr().err
+
+    pytest.importorskip("onnxscript", reason="the onnx extra is not installed")
+    assert main([str(checkpoint), "--out", str(tmp_path / "model.onnx")]) == 0
+    with pytest.raises(CheckpointError, match=r"is an exported model \(ONNX\), not a checkp"):
+        load_checkpoint(tmp_path / "model.onnx")

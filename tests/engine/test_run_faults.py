@@ -8,7 +8,13 @@ import os
 
 import pytest
 
-from tests.fault_kit import RUN_FAULTS, kill_during_saves, run_with_fault, write_fault_data
+from tests.fault_kit import (
+    RUN_FAULTS,
+    kill_during_saves,
+    run_folder_faults,
+    run_with_fault,
+    write_fault_data,
+)
 
 # CI kills a few times; bench/faults.py many more.
 KILLS = int(os.environ.get("TRAINDESK_TEST_KILLS", "15"))
@@ -41,3 +47,10 @@ def test_a_batch_too_small_for_batch_norm_is_explained(data_dir):
     assert end.reason == "failed"
     assert "Batch size 1 is too small for ResNet-18" in end.message
     assert "Use a batch size of 2 or more" in end.message
+
+
+def test_run_folders_are_never_shared_or_damaged_and_each_fault_is_explained(tmp_path):
+    """Races for one folder, stale and foreign locks, exported models given as checkpoints,
+    exports aimed at a run's own files, names over 255 bytes, a broken link, SIGTERM."""
+    tally = run_folder_faults(tmp_path, races=2, sigterms=1)
+    assert tally.problems == [] and tally.clear == tally.tried

@@ -148,7 +148,8 @@ def test_continuing_a_run_folder_s_own_checkpoint_goes_on_in_that_folder(config,
     elsewhere.write_bytes(own.read_bytes())  # a copy outside a run folder: a new run
     new = run_dir_for(tmp_path, "mlp", "mnist", elsewhere)
     assert new.parent == tmp_path and new.name.endswith("-mlp-mnist")
-    assert run_dir_for(tmp_path, "mlp", "mnist", None).name.endswith("-mlp-mnist")
+    another = run_dir_for(tmp_path, "mlp", "mnist", None)  # reserved: never the same one
+    assert "-mlp-mnist" in another.name and another != new and another.is_dir()
 
 
 # -- checked before training; no claimed save that did not happen ------------------------
@@ -179,13 +180,14 @@ def test_a_run_folder_that_cannot_be_written_fails_before_training(config, tmp_p
 
 def test_claim_leaves_no_probe_file_and_release_removes_only_what_it_made(tmp_path):
     made = claim(tmp_path / "new")
-    assert made.created and list(made.path.iterdir()) == []
+    assert made.created and [p.name for p in made.path.iterdir()] == ["run.lock"]  # only
     assert release(made) and not made.path.exists()
 
     existing = tmp_path / "mine"
     existing.mkdir()
     kept = claim(existing)
     assert not kept.created and not release(kept) and existing.is_dir()
+    assert list(existing.iterdir()) == []  # the lock went with the claim
 
     note = tmp_path / "note.txt"
     note.write_text("x")

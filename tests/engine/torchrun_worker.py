@@ -7,6 +7,8 @@
 mid-run: a bad GPU, a bug on one machine); the others train normally.
 --evaluation PATH: rank 0 saves each epoch's per-image evaluation (what the Results tab
 shows) to PATH-<epoch>.npz, to compare with a one-process run's.
+--exit-codes PATH: each process writes the exit code main() returned to PATH-<rank>
+(torchrun reports its own, not its processes').
 """
 
 import os
@@ -58,4 +60,10 @@ if __name__ == "__main__":
     if argv[0] == "--evaluation":
         torchrun_cli.ConsolePrinter = saving_evaluation(argv[1])
         argv = argv[2:]
-    sys.exit(main(argv))
+    codes = None
+    if argv[0] == "--exit-codes":
+        codes, argv = Path(f"{argv[1]}-{rank}"), argv[2:]
+    code = main(argv)
+    if codes is not None:
+        codes.write_text(str(code))
+    sys.exit(code)
