@@ -401,8 +401,8 @@ def nothing_to_resume(done: int, epochs: int) -> str:
     already = f"all {epochs}" if epochs == done else f"more than the {epochs}"
     return (f"the checkpoint has {plural(done, 'epoch')} done, {already} asked for: --epochs "
             f"is the total number of epochs, not how many more. Pass --epochs "
-            f"{done + epochs} for {plural(epochs, 'more epoch')} (--epochs {done + 1} for "
-            "one more).")
+            f"{done + epochs} for {plural(epochs, 'more epoch')}"
+            + ("." if epochs == 1 else f" (--epochs {done + 1} for one more)."))
 
 
 def choose_run_dir(args: argparse.Namespace, config: TrainConfig, prog: str) -> Path | None:

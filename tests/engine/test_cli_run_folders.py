@@ -78,6 +78,7 @@ def test_resuming_to_no_more_epochs_than_done_says_epochs_is_the_total(
     assert says in err and "--epochs is the total number of epochs" in err
     more = 1 if epochs else 2
     assert f"Pass --epochs {2 + int(epochs or 2)} for {more} more epoch" in err
+    assert ("(--epochs 3 for one more)" in err) == (more > 1)  # said once, not twice
     assert "epochs 3-" not in err and "3-1" not in err
     assert (folder / "run.jsonl").read_text() == before  # nothing was started
 
