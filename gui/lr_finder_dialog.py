@@ -54,6 +54,7 @@ STEEPEST_COLOR = "#d62728"
 MIN_COLOR = "#2ca02c"
 CURVE_COLOR = "#1f77b4"
 BUTTON_TEXT = "Find…"
+MIN_DECADES_SHOWN = 1.0  # the narrowest rate range the plot shows while a test starts
 
 
 class LRFinderDialog(QDialog):
@@ -274,8 +275,10 @@ class LRFinderDialog(QDialog):
         high = max(self._smoothed[:lowest + 1])
         span = max(high - low, 1e-3 * max(abs(high), 1.0))
         self.plot.getPlotItem().setYRange(low - 0.05 * span, high + 0.35 * span, padding=0)
-        self.plot.getPlotItem().setXRange(math.log10(self.start_box.value()),
-                                          math.log10(self.end_box.value()), padding=0.02)
+        # The rates tried so far fill the width: the view grows as the test goes on.
+        first, last = math.log10(self._lrs[0]), math.log10(self._lrs[-1])
+        self.plot.getPlotItem().setXRange(first, max(last, first + MIN_DECADES_SHOWN),
+                                          padding=0.02)
 
     def _show_suggestions(self, result) -> None:
         rates = {"steepest": result.steepest, "min_over_10": result.min_over_10}

@@ -11,8 +11,9 @@ from PySide6.QtCore import QThread
 
 from engine.config import TrainConfig
 from engine.lr_finder import LRFinder
-from engine.lr_range import lr_text
+from engine.lr_range import lr_range, lr_text
 from engine.trainer import Trainer
+from gui.lr_finder_dialog import LRFinderDialog
 from gui.lr_input import LogSpinBox
 from tests.gui.windows import open_window
 
@@ -160,3 +161,26 @@ def test_the_dialog_closes_with_the_window(qtbot, window):
     assert dialog.isVisible()
     window.close()
     assert not dialog.isVisible() and not window.isVisible()
+
+
+def _steps(lrs, losses, steps=100):
+    from engine.lr_finder import LRTestStep
+
+    return [LRTestStep(i + 1, steps, lr, loss, loss) for i, (lr, loss) in
+            enumerate(zip(lrs, losses, strict=True))]
+
+
+def test_the_live_plot_follows_the_curve_as_it_comes(qtbot):
+    """The view grows with the rates tried and fits the losses seen, batch after batch
+    (it stayed on the whole planned range, the curve a short line at its left edge)."""
+    dialog = LRFinderDialog(TrainConfig(arch="mlp", dataset="mnist"))
+    qtbot.addWidget(dialog)
+    rates = lr_range(1e-7, 10, 100)
+    dialog._on_events(_steps(rates[:20], [2.3 - 0.001 * i for i in range(20)]))
+    (x_low, x_high), (y_low, y_high) = dialog.plot.getPlotItem().viewRange()
+    assert x_low <= -7 and math.log10(rates[19]) <= x_high < -4  # not out to 10
+    assert y_low <= 2.3 - 0.019 and 2.3 <= y_high < 2.4  # the small fall fills the plot
+    dialog._on_events(_steps(rates[20:70], [2.28 - 0.03 * i for i in range(50)]))
+    (_, x_high_later), (y_low_later, _) = dialog.plot.getPlotItem().viewRange()
+    assert math.log10(rates[69]) <= x_high_later and x_high_later > x_high
+    assert y_low_later <= 2.28 - 0.03 * 49 < y_low
