@@ -7,7 +7,7 @@ import math
 import time
 
 import pytest
-from PySide6.QtCore import QThread
+from PySide6.QtCore import QObject, QThread
 
 from engine.config import TrainConfig
 from engine.lr_finder import LRFinder
@@ -74,19 +74,61 @@ def test_find_runs_on_the_training_thread_shows_the_curve_and_use_sets_the_field
     assert list(ys) == pytest.approx(result.smoothed)
     # The x axis is logarithmic: pyqtgraph keeps log10 of the rates it draws.
     assert dialog.plot.getPlotItem().ctrl.logXCheck.isChecked()
-    steepest = dialog.markers["steepest"]
-    assert steepest.isVisible() and steepest.value() == pytest.approx(
-        math.log10(result.steepest))
-    assert dialog.markers["min_over_10"].isVisible()
-    assert dialog.use_steepest.text() == f"Use {lr_text(result.steepest)} (steepest descent)"
-    assert lr_text(result.steepest) in dialog.status.text()
+    suggested = dialog.markers["suggested"]
+    assert result.suggested is not None
+    assert suggested.isVisible() and suggested.value() == pytest.approx(
+        math.log10(result.suggested))
+    assert dialog.markers["lowest"].isVisible()
+    checked = dialog.check_points.getData()[0]
+    assert len(checked) == len([c for c in result.checks if not c.blew_up]) >= 1
+    word = "suggested" if result.sure else "unsure"
+    assert dialog.use_button.text() == f"Use {lr_text(result.suggested)} ({word})"
+    assert dialog.use_button.isDefault() is result.sure
+    assert lr_text(result.suggested) in dialog.status.text()
     dialog.grab().save("/tmp/lrfind-test-dialog.png")
 
     assert f"Learning-rate test: {end.message}" in window.log.text()
-    dialog.use_min.click()
-    assert window.settings_panel.config().lr == result.min_over_10
+    dialog.use_button.click()
+    assert window.settings_panel.config().lr == result.suggested
     assert not dialog.isVisible()
-    assert lr_text(result.min_over_10) in window.status_text()
+    assert lr_text(result.suggested) in window.status_text()
+
+
+def _ended(sure: bool):
+    from engine.lr_finder import LRTestEnd, LRTestResult, RateCheck, choose
+
+    rates = lr_range(1e-7, 10, 100)[:90]
+    curve = [2.3 - 0.01 * i for i in range(90)]
+    fell = 0.6 if sure else 0.02
+    checks = (RateCheck(0.03, 50, 2.3 - fell), RateCheck(0.01, 50, 2.3 - fell / 2))
+    suggested, unsure = choose(list(checks), untrained_loss=2.3)
+    result = LRTestResult(lrs=tuple(rates), losses=tuple(curve), smoothed=tuple(curve),
+                          start_lr=1e-7, end_lr=10, steps=100, exploded_at=rates[-1],
+                          steepest=0.1, min_loss_lr=0.1, checks=checks, suggested=suggested,
+                          unsure=unsure)
+    return LRTestEnd("finished", result.summary(), result)
+
+
+@pytest.mark.parametrize("sure", [True, False])
+def test_only_a_sure_suggestion_is_preselected_and_an_unsure_one_says_so(qtbot, window, sure):
+    """The dialog preselected the steepest descent whatever the curve: Enter took 0.2, at
+    which the classic LeNet-5 learns nothing. An unsure rate is offered, never preselected."""
+    dialog = LRFinderDialog(window.settings_panel.config(), window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    end = _ended(sure)
+    dialog.session = QObject()  # as if a test had run: its end arrives
+    dialog._on_finished(end)
+    button = dialog.use_button
+    assert button.isVisible() and lr_text(end.result.suggested) in button.text()
+    assert button.isDefault() is sure
+    assert dialog.close_button.isDefault() is not sure
+    assert ("unsure" in button.text()) is not sure
+    assert ("Not sure: no rate checked lowered the loss clearly" in dialog.status.text()) \
+        is not sure
+    if not sure:
+        assert "Not sure" in button.toolTip()
+        dialog.grab().save("/tmp/lrfind-unsure-dialog.png")
 
 
 def test_stop_ends_the_test_and_keeps_the_curve_so_far(qtbot, window, slow_steps):
