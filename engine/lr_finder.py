@@ -124,7 +124,6 @@ class LRTestResult:
     end_lr: float
     steps: int  # the most the sweep would have taken
     exploded_at: float | None  # the rate at which the loss exploded and the sweep stopped
-    steepest: float | None  # steepest descent of the smoothed loss, rounded (one digit)
     min_loss_lr: float | None  # the rate at the smoothed loss's minimum (not rounded)
     checks: tuple[RateCheck, ...] = ()
     suggested: float | None = None
@@ -172,25 +171,18 @@ class LRTestEnd:
     result: LRTestResult | None  # None when the test failed before its first batch
 
 
-def suggest(lrs: list[float], smoothed: list[float],
-            steps: int) -> tuple[float | None, float | None]:
-    """(steepest descent, rate at the minimum) of a smoothed loss curve.
-
-    As fastai does, the first tenth of the planned `steps` is left out (the average is still
-    settling there). The steepest descent is looked for up to the minimum only: the slope
-    after it is the explosion. None where the curve does not fall clearly (`MIN_FALL`).
-    """
+def curve_minimum(lrs: list[float], smoothed: list[float], steps: int) -> float | None:
+    """The rate at the smoothed loss curve's minimum; None where the curve does not fall
+    clearly (`MIN_FALL`). As fastai does, the first tenth of the planned `steps` is left out
+    (the average is still settling there)."""
     skip = min(steps // 10, max(len(smoothed) - 2, 0))
     losses = np.asarray(smoothed[skip:], dtype=float)
-    rates = np.asarray(lrs[skip:], dtype=float)
     if len(losses) < 2:
-        return None, None
+        return None
     lowest = int(np.argmin(losses))
     if losses[lowest] > losses[0] * (1 - MIN_FALL):  # flat or rising: no descent to point at
-        return None, None
-    falling = losses[:lowest + 1]
-    slopes = np.gradient(falling, np.log(rates[:lowest + 1]))
-    return round_lr(float(rates[int(np.argmin(slopes))])), float(rates[lowest])
+        return None
+    return float(lrs[skip + lowest])
 
 
 def check_rates(min_loss_lr: float, start_lr: float) -> list[float]:
@@ -349,8 +341,8 @@ class LRFinder:
     def _check(self, listener: Listener, control: Control, points: list[LRTestStep],
                checks: list[RateCheck], before: dict) -> None:
         """Train each rate the curve proposes from the state `before` the sweep."""
-        _steepest, lowest = suggest([p.lr for p in points], [p.smoothed for p in points],
-                                    self.steps)
+        lowest = curve_minimum([p.lr for p in points], [p.smoothed for p in points],
+                               self.steps)
         if lowest is None:
             return
         rates, batches = check_rates(lowest, self.start_lr), self.check_batches
@@ -377,7 +369,7 @@ class LRFinder:
                 checks: list[RateCheck], stopped: bool = False) -> LRTestResult:
         lrs = [p.lr for p in points]
         smoothed = [p.smoothed for p in points]
-        steepest, lowest = suggest(lrs, smoothed, self.steps)
+        lowest = curve_minimum(lrs, smoothed, self.steps)
         suggested, unsure = None, ""
         if stopped and lowest is not None:
             unsure = "the test was stopped before every proposed rate was checked."
@@ -386,7 +378,7 @@ class LRFinder:
         return LRTestResult(
             lrs=tuple(lrs), losses=tuple(p.loss for p in points), smoothed=tuple(smoothed),
             start_lr=self.start_lr, end_lr=self.end_lr, steps=self.steps,
-            exploded_at=exploded[0] if exploded else None, steepest=steepest,
+            exploded_at=exploded[0] if exploded else None,
             min_loss_lr=lowest, checks=tuple(checks), suggested=suggested, unsure=unsure)
 
     def _failure(self, error: Exception, listener: Listener) -> str:

@@ -17,7 +17,7 @@ def crafted_result(suggested=3e-3, lowest=0.05, exploded_at=2.0, unsure="") -> L
     checks = () if suggested is None else (RateCheck(0.02, 15, 1.1), RateCheck(3e-3, 15, 0.9))
     return LRTestResult(lrs=tuple(rates), losses=tuple(smoothed), smoothed=tuple(smoothed),
                         start_lr=1e-6, end_lr=10.0, steps=30, exploded_at=exploded_at,
-                        steepest=0.03, min_loss_lr=lowest, checks=checks,
+                        min_loss_lr=lowest, checks=checks,
                         suggested=suggested, unsure=unsure)
 
 

@@ -104,7 +104,7 @@ def _ended(sure: bool):
     suggested, unsure = choose(list(checks), untrained_loss=2.3)
     result = LRTestResult(lrs=tuple(rates), losses=tuple(curve), smoothed=tuple(curve),
                           start_lr=1e-7, end_lr=10, steps=100, exploded_at=rates[-1],
-                          steepest=0.1, min_loss_lr=0.1, checks=checks, suggested=suggested,
+                          min_loss_lr=0.1, checks=checks, suggested=suggested,
                           unsure=unsure)
     return LRTestEnd("finished", result.summary(), result)
 
