@@ -149,7 +149,7 @@ class LRTestResult:
         if self.checks:
             text += " " + checks_text(self.checks)
         if self.suggested is None:
-            return f"{text} {self.unsure}".rstrip()
+            return f"{text} {self.unsure[:1].upper()}{self.unsure[1:]}".rstrip()
         if self.unsure:
             return (f"{text} Not sure: {self.unsure} The best of the rates checked was "
                     f"{lr_text(self.suggested)}; try it only with an eye on the first epoch.")
@@ -158,10 +158,11 @@ class LRTestResult:
 
 def checks_text(checks: tuple[RateCheck, ...]) -> str:
     """The checks in a sentence: each rate checked and the loss it ended at."""
-    losses = ", ".join(f"{lr_text(c.lr)} {'blew up' if c.blew_up else f'{c.loss:.3g}'}"
-                       for c in checks)
+    ends = [f"{'blown up' if c.blew_up else f'{c.loss:.3g}'} at {lr_text(c.lr)}"
+            for c in checks]
     batches = max(c.batches for c in checks)
-    return f"Loss after {plural(batches, 'batch', 'batches')} at each rate checked: {losses}."
+    return (f"Trained {plural(batches, 'batch', 'batches')} at each rate checked, the loss "
+            f"ending: {', '.join(ends)}.")
 
 
 @dataclass(frozen=True)
