@@ -265,6 +265,8 @@ class LRFinderDialog(QDialog):
             self._draw()
             self._show_suggestions(result)
         self._say(end.message, error=end.reason == "failed")
+        if end.reason == "finished":
+            self.progress.setFormat("Done")
         self._update_buttons()
         self.test_finished.emit(end)
         if self._close_when_done:
