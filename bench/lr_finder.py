@@ -68,10 +68,13 @@ def subset_loader(train: int, test: int):
 
 
 def accuracy(config: TrainConfig) -> float:
+    """The test accuracy after training with `config` (0 for a run that diverged before its
+    first epoch ended)."""
     trainer = trainer_module.Trainer(config, tensorboard=False)
     end = trainer.run(lambda _event: None)
-    return trainer.history[-1]["test_acc"] if trainer.history else float("nan") if \
-        end.reason == "failed" else 0.0
+    if end.reason == "failed":
+        raise SystemExit(f"{config.arch} at lr {config.lr:g}: {end.message}")
+    return trainer.history[-1]["test_acc"] if trainer.history else 0.0
 
 
 def bench_row(name: str, args: argparse.Namespace) -> str:
@@ -87,18 +90,18 @@ def bench_row(name: str, args: argparse.Namespace) -> str:
     scores = {lr: accuracy(config.replace(lr=lr)) for lr in HAND_PICKED[optimizer]}
     best = max(scores, key=scores.get)
     if suggested is None:
-        mine, ratio, shown = float("nan"), float("nan"), "none"
+        shown, mine, ratio = "none", "-", "-"
     else:
-        mine = scores.get(suggested) if suggested in scores else accuracy(
+        score = scores.get(suggested) if suggested in scores else accuracy(
             config.replace(lr=suggested))
-        ratio = mine / scores[best]
         shown = lr_text(suggested) + ("" if result.sure else " (unsure)")
+        mine, ratio = f"{score:.1%}", f"{score / scores[best]:.0%}"
     data = f"{dataset} {train:,}/{test:,}, batch {batch_size}"
     if batches:
         data += f", sweep {batches} batches"
     others = " ".join(f"{lr_text(lr)}:{acc:.1%}" for lr, acc in scores.items())
-    return (f"| {arch} | {optimizer} | {data} | {shown} | {mine:.1%} | {lr_text(best)} | "
-            f"{scores[best]:.1%} | {ratio:.0%} | {others} | "
+    return (f"| {arch} | {optimizer} | {data} | {shown} | {mine} | {lr_text(best)} | "
+            f"{scores[best]:.1%} | {ratio} | {others} | "
             f"{time.perf_counter() - started:.0f} |")
 
 
