@@ -12,11 +12,13 @@ explosion: a network that barely moves in 100 batches (the classic, sigmoid LeNe
 falls once the rate is so high that the fall is a kick before the blow-up, and at that rate
 a real run learns nothing. So the curve only proposes: the rates 3, 10, 30 and 100 times
 below its minimum (`check_rates`). Each is then checked (`RateCheck`): trained for half as
-many batches as the sweep, from the same starting state, at a constant rate. The rate
-suggested is the one whose loss ended lowest, the lower of two that ended about equal
-(`choose`). The suggestion is "unsure" (said why, never preselected by the window, and no
-"Train with" line in the CLI) when the curve did not fall clearly, or no checked rate
-lowered the loss clearly: then the network needs more batches to show what trains.
+many batches as the sweep, from the same starting state, at a constant rate; where none
+lowered the loss clearly, those that did not blow up are checked again for twice as many
+batches. The rate suggested is the one whose loss ended lowest, the lower of two that ended
+about equal (`choose`). The suggestion is "unsure" (said why, never preselected by the
+window, and no "Train with" line in the CLI) when the curve did not fall clearly, or no
+checked rate lowered the loss clearly even then: the network needs more batches to show
+what trains.
 
 The test runs on what a real run would build (`Trainer.prepare`: the same model, optimizer,
 batches and device) and leaves no trace: the model's weights and BatchNorm statistics, the
@@ -69,6 +71,7 @@ MIN_FALL = 0.02
 # neighbourhood, where the curve is already exploding.
 CHECK_DIVISORS = (3, 10, 30, 100)
 CHECK_SHARE = 0.5  # each check trains this share of the sweep's batches
+CHECK_ROUNDS = 2  # where no rate trained clearly, the checks again, each round twice as long
 # The best check must end this much below the untrained loss to count as training.
 MIN_CHECK_FALL = 0.05
 # Checks ending within this share of the best's loss are a tie, won by the lowest rate:
@@ -341,30 +344,45 @@ class LRFinder:
 
     def _check(self, listener: Listener, control: Control, points: list[LRTestStep],
                checks: list[RateCheck], before: dict) -> None:
-        """Train each rate the curve proposes from the state `before` the sweep."""
+        """Train each rate the curve proposes from the state `before` the sweep; where none
+        trained clearly, those that did not blow up again, for twice as many batches (a
+        network that barely moves in 50 batches may in 100)."""
         lowest = curve_minimum([p.lr for p in points], [p.smoothed for p in points],
                                self.steps)
         if lowest is None:
             return
         rates, batches = check_rates(lowest, self.start_lr), self.check_batches
-        trainer, scales = self.trainer, self._scales()
-        limit = self.explodes_at * _untrained_loss(points, self.steps)
-        for index, lr in enumerate(rates, 1):
-            # A copy: the optimizer takes CPU tensors as they are, and would train `before`
-            # itself in place.
-            trainer.load_training_state(copy.deepcopy(before))
-            trainer.model.train()
-            self._set_lr(lr, scales)
-            losses: list[float] = []
-            for batch, (x, y) in enumerate(self._batches(batches, control), 1):
-                loss = trainer.step(x, y, schedule=False)[0].detach().item()
-                listener(LRCheckStep(lr, index, len(rates), batch, batches, loss))
-                if not (math.isfinite(loss) and loss < limit):
-                    losses.append(math.inf)
-                    break
-                losses.append(loss)
-            tail = losses[-max(1, len(losses) // 3):]
-            checks.append(RateCheck(lr, len(losses), float(np.mean(tail))))
+        untrained = _untrained_loss(points, self.steps)
+        blown: list[RateCheck] = []
+        for longer in range(CHECK_ROUNDS):
+            done = [self._check_rate(lr, (index, len(rates)), batches, untrained, before,
+                                     listener, control)
+                    for index, lr in enumerate(rates, 1)]
+            checks[:] = sorted(blown + done, key=lambda c: -c.lr)
+            rate, unsure = choose(checks, untrained)
+            if rate is None or not unsure or longer == CHECK_ROUNDS - 1:
+                return
+            blown += [c for c in done if c.blew_up]
+            rates, batches = [c.lr for c in done if not c.blew_up], 2 * batches
+
+    def _check_rate(self, lr: float, place: tuple[int, int], batches: int, untrained: float,
+                    before: dict, listener: Listener, control: Control) -> RateCheck:
+        """Train `batches` batches at `lr` from `before`; blown up past EXPLODES_AT times
+        the untrained loss."""
+        trainer = self.trainer
+        # A copy: the optimizer takes CPU tensors as they are, and would train `before`
+        # itself in place.
+        trainer.load_training_state(copy.deepcopy(before))
+        trainer.model.train()
+        self._set_lr(lr, self._scales())
+        losses: list[float] = []
+        for batch, (x, y) in enumerate(self._batches(batches, control), 1):
+            loss = trainer.step(x, y, schedule=False)[0].detach().item()
+            listener(LRCheckStep(lr, *place, batch, batches, loss))
+            if not (math.isfinite(loss) and loss < self.explodes_at * untrained):
+                return RateCheck(lr, batch, math.inf)
+            losses.append(loss)
+        return RateCheck(lr, batches, float(np.mean(losses[-max(1, batches // 3):])))
 
     def _result(self, points: list[LRTestStep], exploded: list[float],
                 checks: list[RateCheck], stopped: bool = False) -> LRTestResult:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+import engine.lr_finder as lr_finder
 import engine.trainer as trainer_module
 from engine.config import TrainConfig
 from engine.control import Control
@@ -94,6 +95,21 @@ def test_a_tiny_run_gives_a_curve_and_a_checked_suggestion_inside_the_swept_rang
     assert result.suggested <= result.min_loss_lr / 3
     assert lr_text(result.suggested) in end.message
     assert not any(isinstance(e, RunStart) for e in events)  # a test is not a run
+
+
+def test_checks_that_trained_nothing_clearly_run_again_twice_as_long(config, monkeypatch):
+    """A network that barely moves in the checks' batches gets a second, longer round (the
+    rates that blew up are not tried again); still unclear, the suggestion is unsure."""
+    monkeypatch.setattr(lr_finder, "MIN_CHECK_FALL", 1.0)  # no loss falls that far
+    events = []
+    result = LRFinder.for_config(config, steps=40, start_lr=1e-5, end_lr=10).run(
+        events.append).result
+    lengths = [e.batches for e in events if isinstance(e, LRCheckStep)]
+    assert sorted(set(lengths)) == [20, 40]
+    assert lengths == sorted(lengths)  # the longer round after the first
+    assert all(c.batches == 40 for c in result.checks if not c.blew_up)
+    assert not result.sure and "in 40 batches" in result.unsure
+    assert result.suggested in [c.lr for c in result.checks]
 
 
 def _sigmoid_lenet_like_curve() -> tuple[list[float], list[float]]:
