@@ -154,8 +154,8 @@ class LRTestResult:
         if self.suggested is None:
             return f"{text} {self.unsure[:1].upper()}{self.unsure[1:]}".rstrip()
         if self.unsure:
-            return (f"{text} Not sure: {self.unsure} The best of the rates checked was "
-                    f"{lr_text(self.suggested)}; try it only with an eye on the first epoch.")
+            return (f"{text} Not sure: {self.unsure} Best of those checked: "
+                    f"{lr_text(self.suggested)}, to try with an eye on the first epoch.")
         return f"{text} Suggested: {lr_text(self.suggested)}."
 
 
@@ -212,9 +212,8 @@ def choose(checks: list[RateCheck], untrained_loss: float) -> tuple[float | None
     if chosen.loss > untrained_loss * (1 - MIN_CHECK_FALL):
         return chosen.lr, (
             "no rate checked lowered the loss clearly in "
-            f"{plural(chosen.batches, 'batch', 'batches')} (from {untrained_loss:.3g} to "
-            f"{best:.3g} at best): this network needs more batches to show which rate trains; "
-            "test again over more batches.")
+            f"{plural(chosen.batches, 'batch', 'batches')} ({untrained_loss:.3g} to "
+            f"{best:.3g} at best); test again over more batches.")
     return chosen.lr, ""
 
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QColor, QPalette
 from PySide6.QtWidgets import (
     QDialog,
@@ -81,6 +81,9 @@ class LRFinderDialog(QDialog):
         self.setWindowTitle("Find a learning rate")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self._build()
+        # Room for the plot and five lines of status (a wrapped label's height is not in
+        # the size hint), within a 1024x600 screen.
+        self.resize(QSize(640, 560))
         if parent is not None:
             parent.window().installEventFilter(self)
 
@@ -113,7 +116,7 @@ class LRFinderDialog(QDialog):
         palette = self.palette()
         fg, bg = palette.color(QPalette.ColorRole.Text), palette.color(QPalette.ColorRole.Base)
         self.plot = pg.PlotWidget(background=bg)
-        self.plot.setMinimumSize(560, 300)
+        self.plot.setMinimumSize(480, 220)
         item = self.plot.getPlotItem()
         item.setLogMode(x=True, y=False)
         item.showGrid(x=True, y=True, alpha=0.2)
@@ -146,7 +149,7 @@ class LRFinderDialog(QDialog):
         self.status = QLabel("Starting…")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status.setMinimumHeight(4 * self.status.fontMetrics().lineSpacing())
+        self.status.setMinimumHeight(5 * self.status.fontMetrics().lineSpacing())
         self.status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
         self.use_button = QPushButton()
