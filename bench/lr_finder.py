@@ -51,12 +51,14 @@ ROWS = {
 }
 
 
+FULL_LOADER = trainer_module.load_dataset
+
+
 def subset_loader(train: int, test: int):
-    """engine.trainer's load_dataset, cut to seeded random subsets."""
-    real = trainer_module.load_dataset
+    """engine.trainer's own load_dataset, cut to seeded random subsets."""
 
     def load(name, data_dir, **kwargs):
-        data = real(name, data_dir, **kwargs)
+        data = FULL_LOADER(name, data_dir, **kwargs)
         pick = torch.Generator().manual_seed(0)
         tr = torch.randperm(len(data.train_labels), generator=pick)[:train]
         te = torch.randperm(len(data.test_labels), generator=pick)[:test]
