@@ -63,16 +63,16 @@ def report(end: LRTestEnd, prog: str, argv: list[str], out: TextIO, err: TextIO)
     if result is not None and result.lrs:
         print(curve_table(result), file=out)
         print(file=out)
-    stopped = EXIT_STOPPED if end.reason == "stopped" else EXIT_FAILED
+    not_done = EXIT_STOPPED if end.reason == "stopped" else EXIT_FAILED
     if end.reason == "failed" or result is None or result.suggested is None:
         print(f"error: {end.message}", file=err)
-        return stopped
+        return not_done
     print(end.message, file=out)
     if not result.sure:
         print(f"Not sure: {lr_text(result.suggested)} was only the best of the rates checked, "
               "so no command line is suggested.", file=out)
         print(f"error: no sure learning rate: {result.unsure}", file=err)
-        return stopped
+        return not_done
     print(f"Suggested learning rate: {lr_text(result.suggested)} (it trained best of the "
           "rates checked).", file=out)
     print(f"Train with: {train_command(prog, argv, result.suggested)}", file=out)
