@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+import engine.trainer as trainer_module
 from engine.analysis import why_nothing_was_learned
 from engine.config import TrainConfig
 from engine.control import Control
@@ -15,7 +16,6 @@ from engine.events import BatchEnd, LogLine
 from engine.lr_advice import SENSIBLE_LR, rates_used
 from engine.trainer import Trainer
 
-GUESS = math.log(10)
 
 
 def _records(*losses: float) -> list[dict]:
@@ -83,12 +83,14 @@ def test_every_rate_advised_lies_in_the_sensible_range(optimizer, lr, losses):
     assert all(SENSIBLE_LR[0] <= rate <= SENSIBLE_LR[1] for rate in rates), why
 
 
-def test_a_run_whose_rate_was_lowered_mid_run_bases_its_advice_on_both(digits_dir):
+def test_a_run_whose_rate_was_lowered_mid_run_bases_its_advice_on_both(digits_dir,
+                                                                      monkeypatch):
     """A real run: SGD at 10 wrecks LeNet-5 in two batches; lowered to 1e-3 it learns
     nothing. The end message names both rates and advises neither."""
     config = TrainConfig(arch="lenet5", dataset="mnist", data_dir=str(digits_dir), epochs=1,
                          batch_size=20, optimizer="sgd", lr=10.0, device="cpu", seed=1,
                          threads=1)
+    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)  # every batch reported
     control = Control()
 
     def listener(event):
