@@ -3,7 +3,6 @@ and never outside a sensible range."""
 
 from __future__ import annotations
 
-import math
 import re
 
 import pytest
@@ -15,7 +14,6 @@ from engine.control import Control
 from engine.events import BatchEnd, LogLine
 from engine.lr_advice import SENSIBLE_LR, rates_used
 from engine.trainer import Trainer
-
 
 
 def _records(*losses: float) -> list[dict]:
