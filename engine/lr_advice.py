@@ -76,7 +76,7 @@ def rate_advice(loss_text: str, optimizer: str, lr: float, last_loss: float,
         if higher > lr:
             # Stuck near guessing after a higher rate: that rate broke the network.
             retry = _clamped(higher / (100 if higher >= high_at else 10))
-            return (f"{loss_text}.{changed} The run began at {higher:g}, which can leave a "
+            return (f"{loss_text}.{changed} Training at {higher:g} first can leave a "
                     f"network stuck near guessing for good: lowering the rate during the run "
                     f"does not undo that. Train again from the start at {retry:g}.")
         return (f"{loss_text}: the learning rate {lr:g} is probably too low, or the run too "
