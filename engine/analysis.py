@@ -25,11 +25,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine.lr_advice import rate_advice
+
 MIN_MARGIN = 0.02
 STANDARD_ERRORS = 3.0
-# Above these the learning rate is more likely too high than the data too hard, per optimizer.
-HIGH_LR = {"sgd": 1.0, "adam": 0.05, "adamw": 0.05}
-LOW_LR = {"sgd": 1e-4, "adam": 1e-5, "adamw": 1e-5}
 
 
 def chance_accuracy(test_labels: Sequence[int], num_classes: int) -> float:
@@ -83,11 +82,12 @@ def images_to_judge(test_acc: float, chance: float, limit: int = 1_000_000) -> i
 
 
 def why_nothing_was_learned(history: Sequence[dict], chance: float, num_classes: int,
-                            optimizer: str, lr: float) -> str:
+                            optimizer: str, lr: float, changes: Sequence[dict] = ()) -> str:
     """A sentence on the probable cause, from the per-epoch records and the settings.
 
-    Guessing every class as equally likely costs a cross-entropy of ln(classes): a training
-    loss above that overshoots (rate too high), one that stays close to it barely moved.
+    Guessing every class as equally likely costs a cross-entropy of ln(classes); which rate
+    to try next is engine.lr_advice's, from the rates used (`lr` is the last, `changes` the
+    run's SettingsChanged records).
     """
     first, last = history[0], history[-1]
     if last["train_acc"] >= chance_threshold(chance, 1_000):
@@ -101,14 +101,7 @@ def why_nothing_was_learned(history: Sequence[dict], chance: float, num_classes:
         loss = (f"The training loss went from {first['train_loss']:.3g} to "
                 f"{last['train_loss']:.3g} over {last['epoch']} epochs")
     loss += f" (guessing costs {guess_loss:.3g})"
-    if lr >= HIGH_LR.get(optimizer, 1.0) or last["train_loss"] > 1.2 * guess_loss:
-        step = 100 if lr >= HIGH_LR.get(optimizer, 1.0) else 10
-        return f"{loss}: the learning rate {lr:g} is probably too high. Try {lr / step:g}."
-    if lr <= LOW_LR.get(optimizer, 1e-5) or last["train_loss"] >= 0.9 * guess_loss:
-        return (f"{loss}: the learning rate {lr:g} is probably too low, or the run too short. "
-                f"Try {lr * 10:g}, or more epochs.")
-    return (f"{loss}. Try a learning rate 10 times lower ({lr / 10:g}) or more epochs, and "
-            "check that the images and their labels match.")
+    return rate_advice(loss, optimizer, lr, last["train_loss"], guess_loss, changes)
 
 
 # -- per-image evaluation --------------------------------------------------------------------

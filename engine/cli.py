@@ -176,8 +176,10 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
     parser.add_argument("--find-lr", action="store_true",
                         help="Do not train: run the learning-rate range test on the model "
                              "these settings would train (the rate rises exponentially batch "
-                             "by batch until the loss explodes), print the loss curve and the "
-                             "suggested rates, and exit. Writes nothing.")
+                             "by batch until the loss explodes), check the rates 3 to 100 "
+                             "times below the curve's lowest point by training each briefly, "
+                             "print the curve, the checks and the rate that trained best, and "
+                             "exit (1 when it is not sure). Writes nothing.")
     parser.add_argument("--find-lr-batches", type=int, default=DEFAULT_STEPS, metavar="N",
                         help=f"The most batches the test takes (default: {DEFAULT_STEPS}).")
     parser.add_argument("--find-lr-range", type=float, nargs=2, metavar=("LOW", "HIGH"),

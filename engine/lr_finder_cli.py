@@ -1,9 +1,9 @@
 """`traindesk train ... --find-lr`: the learning-rate range test, headless.
 
 Runs engine/lr_finder.py on the model the same flags would train, writes nothing to disk,
-and prints the curve as a small table and the suggested rates to stdout (progress and the
-log go to stderr, as for a run). Exit codes are the training command's: 0 done, 1 failed
-(or no rate to suggest), 130 interrupted by Ctrl+C.
+and prints the curve as a small table, the rates checked and the suggested rate to stdout
+(progress and the log go to stderr, as for a run). Exit codes are the training command's:
+0 done, 1 failed or no sure rate to suggest (why, on stderr), 130 interrupted by Ctrl+C.
 """
 
 from __future__ import annotations
@@ -57,21 +57,27 @@ def find_lr(config: TrainConfig, argv: list[str], prog: str, start_lr: float, en
 
 
 def report(end: LRTestEnd, prog: str, argv: list[str], out: TextIO, err: TextIO) -> int:
-    """The curve and the suggestions on `out`, a failure on `err`; the exit code."""
+    """The curve, the checks and the suggestion on `out`, a failure or doubt on `err`; the
+    exit code. A "Train with" line only for a suggestion the test is sure of."""
     result = end.result
     if result is not None and result.lrs:
         print(curve_table(result), file=out)
         print(file=out)
-    if end.reason == "failed" or result is None or result.steepest is None:
+    not_done = EXIT_STOPPED if end.reason == "stopped" else EXIT_FAILED
+    if end.reason == "failed" or result is None or result.suggested is None:
         print(f"error: {end.message}", file=err)
-        return EXIT_STOPPED if end.reason == "stopped" else EXIT_FAILED
+        return not_done
     print(end.message, file=out)
-    print(f"Suggested learning rates: {lr_text(result.steepest)} (steepest descent), "
-          f"{lr_text(result.min_over_10)} (minimum / 10).", file=out)
-    if end.reason == "finished":
-        print(f"Train with: {train_command(prog, argv, result.steepest)}", file=out)
+    if not result.sure:
+        print(f"Not sure: {lr_text(result.suggested)} was only the best of the rates checked, "
+              "so no command line is suggested.", file=out)
+        print(f"error: no sure learning rate: {result.unsure}", file=err)
+        return not_done
+    print(f"Suggested learning rate: {lr_text(result.suggested)} (it trained best of the "
+          "rates checked).", file=out)
+    print(f"Train with: {train_command(prog, argv, result.suggested)}", file=out)
     out.flush()
-    return EXIT_STOPPED if end.reason == "stopped" else EXIT_FINISHED
+    return EXIT_FINISHED
 
 
 def curve_table(result: LRTestResult) -> str:
@@ -81,7 +87,8 @@ def curve_table(result: LRTestResult) -> str:
     rows = sorted({round(i * (count - 1) / max(TABLE_ROWS - 1, 1))
                    for i in range(min(TABLE_ROWS, count))})
     marks: dict[int, list[str]] = {}
-    for label, lr in (("steepest descent", result.steepest), ("lowest loss", result.min_loss_lr)):
+    suggested = "suggested" if result.sure else "best checked (unsure)"
+    for label, lr in ((suggested, result.suggested), ("lowest loss", result.min_loss_lr)):
         if lr is not None:
             row = min(rows, key=lambda i, lr=lr: abs(math.log(result.lrs[i] / lr)))
             marks.setdefault(row, []).append(f"{label} {lr_text(lr)}")
@@ -122,21 +129,32 @@ class _TestPrinter:
         self.bar = None
 
     def __call__(self, event: Event) -> None:
-        from engine.lr_finder import LRTestStep
+        from engine.lr_finder import LRCheckStep, LRTestStep
 
-        if not isinstance(event, LRTestStep):
+        if not isinstance(event, (LRTestStep, LRCheckStep)):
             self.printer(event)
             return
         if not self.printer.interactive:
             return
+        if isinstance(event, LRCheckStep):
+            if event.batch == 1:
+                self.close()
+                self._bar(event.batches, f"checking {lr_text(event.lr)} "
+                                         f"({event.index} of {event.checks})")
+            self.bar.set_postfix({"loss": f"{event.loss:.4f}"}, refresh=False)
+            self.bar.update(event.batch - self.bar.n)
+            return
         if self.bar is None:
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=event.steps, desc="learning-rate test", unit="batch",
-                            file=self.printer.stream, leave=False)
+            self._bar(event.steps, "learning-rate test")
         self.bar.set_postfix({"lr": lr_text(event.lr), "loss": f"{event.smoothed:.4f}"},
                              refresh=False)
         self.bar.update(event.step - self.bar.n)
+
+    def _bar(self, total: int, desc: str) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, desc=desc, unit="batch", file=self.printer.stream,
+                        leave=False)
 
     def close(self) -> None:
         if self.bar is not None:

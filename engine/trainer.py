@@ -1049,7 +1049,8 @@ class Trainer:
     def _learned_nothing_message(self) -> str:
         last, chance = self.history[-1], self._chance()
         why = analysis.why_nothing_was_learned(self.history, chance, self.dataset.num_classes,
-                                               self.config.optimizer, self.config.lr)
+                                               self.config.optimizer, self.config.lr,
+                                               self.changes)
         return (f"Learned nothing: after {plural(self.epochs_done, 'epoch')} the test accuracy is "
                 f"{last['test_acc']:.1%}, no better than guessing ({chance:.1%}). {why} "
                 f"The run is kept as a complete record: {self._outcome()}")

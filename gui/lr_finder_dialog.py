@@ -2,9 +2,12 @@
 
 The dialog runs the range test (engine/lr_finder.py) on the settings in the form, on the
 training thread (gui/worker.py), drawing the loss against the rate on a log axis as it
-goes; Stop ends it within a batch. Afterwards it marks the two suggested rates (steepest
-descent, minimum / 10), and "Use ..." puts one in the learning-rate field. The test puts the
-model back as it found it, and writes nothing.
+goes, then the short checks of the rates the curve proposes (each a dot at the loss it
+ended at); Stop ends it within a batch. Afterwards it marks the rate suggested and the
+curve's lowest point, and "Use ..." puts the suggestion in the learning-rate field: the
+default button only when the test is sure of it; when it is not, the button says
+"unsure" and the status line says why. The test puts the model back as it found it, and
+writes nothing.
 
 The dialog is modal to the window: no run can start while a test runs. Closing the dialog,
 or the window, mid-test stops the test first and closes once its thread has ended.
@@ -18,7 +21,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QCloseEvent, QColor, QPalette
 from PySide6.QtWidgets import (
     QDialog,
@@ -51,10 +54,12 @@ if TYPE_CHECKING:
     from gui.settings_panel import SettingsPanel
     from gui.worker import WorkerSession
 
-STEEPEST_COLOR = "#d62728"
+SUGGESTED_COLOR = "#d62728"
 MIN_COLOR = "#2ca02c"
+CHECK_COLOR = "#ff7f0e"
 CURVE_COLOR = "#1f77b4"
 BUTTON_TEXT = "Find…"
+MIN_DECADES_SHOWN = 1.0  # the narrowest rate range the plot shows while a test starts
 
 
 class LRFinderDialog(QDialog):
@@ -73,10 +78,14 @@ class LRFinderDialog(QDialog):
         self._lrs: list[float] = []
         self._losses: list[float] = []
         self._smoothed: list[float] = []
+        self._checks: list[tuple[float, float]] = []  # (rate, loss) of each rate checked
         self.setWindowTitle("Find a learning rate")
         self.setWindowModality(Qt.WindowModality.WindowModal)
         self._build()
         guard_fields(self)  # the wheel changes the range only in a field clicked into
+        # Room for the plot and five lines of status (a wrapped label's height is not in
+        # the size hint), within a 1024x600 screen.
+        self.resize(QSize(640, 560))
         if parent is not None:
             parent.window().installEventFilter(self)
 
@@ -87,8 +96,9 @@ class LRFinderDialog(QDialog):
         intro = QLabel(
             f"Trains {arch_title(config.arch)} on {dataset_title(config.dataset)} for a few "
             "batches while the learning rate rises from very low to very high, and watches "
-            "the loss. A good rate is where the loss falls fastest, well before it blows up. "
-            "The model is put back afterwards, and nothing is saved.")
+            "the loss; then trains briefly at each of a few rates well below where the loss "
+            "was lowest, and suggests the one that trained best. The model is put back "
+            "afterwards, and nothing is saved.")
         intro.setWordWrap(True)
         make_secondary(intro)
 
@@ -108,7 +118,7 @@ class LRFinderDialog(QDialog):
         palette = self.palette()
         fg, bg = palette.color(QPalette.ColorRole.Text), palette.color(QPalette.ColorRole.Base)
         self.plot = pg.PlotWidget(background=bg)
-        self.plot.setMinimumSize(560, 300)
+        self.plot.setMinimumSize(480, 220)
         item = self.plot.getPlotItem()
         item.setLogMode(x=True, y=False)
         item.showGrid(x=True, y=True, alpha=0.2)
@@ -127,10 +137,13 @@ class LRFinderDialog(QDialog):
         raw.setAlpha(70)
         self.raw_curve = item.plot(pen=pg.mkPen(raw, width=1), name="per batch")
         self.smooth_curve = item.plot(pen=pg.mkPen(CURVE_COLOR, width=2), name="smoothed")
+        self.check_points = item.plot(pen=None, symbol="o", symbolSize=9,
+                                      symbolBrush=pg.mkBrush(CHECK_COLOR),
+                                      symbolPen=pg.mkPen(fg), name="rates checked")
         # Labels at two heights, so they never overlap when the rates are close.
         self.markers = {
-            "steepest": self._marker(STEEPEST_COLOR, 0.95, bg),
-            "min_over_10": self._marker(MIN_COLOR, 0.8, bg),
+            "suggested": self._marker(SUGGESTED_COLOR, 0.95, bg),
+            "lowest": self._marker(MIN_COLOR, 0.8, bg),
         }
 
         self.progress = QProgressBar()
@@ -139,15 +152,12 @@ class LRFinderDialog(QDialog):
         self.status = QLabel("Starting…")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.status.setMinimumHeight(3 * self.status.fontMetrics().lineSpacing())
+        self.status.setMinimumHeight(5 * self.status.fontMetrics().lineSpacing())
         self.status.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
 
-        self.use_steepest = QPushButton()
-        self.use_min = QPushButton()
-        for button, key in ((self.use_steepest, "steepest"), (self.use_min, "min_over_10")):
-            button.clicked.connect(lambda _=False, key=key: self._use(key))
-            button.hide()
-        self.use_steepest.setDefault(True)
+        self.use_button = QPushButton()
+        self.use_button.clicked.connect(self._use)
+        self.use_button.hide()
         self.stop_button = QPushButton("Stop")
         self.stop_button.clicked.connect(self.stop)
         self.again_button = QPushButton("Test again")
@@ -155,8 +165,7 @@ class LRFinderDialog(QDialog):
         self.close_button = QPushButton("Close")
         self.close_button.clicked.connect(self.close)
         buttons = QHBoxLayout()
-        for button in (self.use_steepest, self.use_min):
-            buttons.addWidget(button)
+        buttons.addWidget(self.use_button)
         buttons.addStretch(1)
         for button in (self.stop_button, self.again_button, self.close_button):
             buttons.addWidget(button)
@@ -200,12 +209,14 @@ class LRFinderDialog(QDialog):
         from gui.worker import WorkerSession
 
         self._lrs, self._losses, self._smoothed = [], [], []
+        self._checks = []
         self._draw()
         for line in self.markers.values():
             line.hide()
-        for button in (self.use_steepest, self.use_min):
-            button.hide()
+        self.use_button.hide()
+        self._preselect(None)
         self.end = None
+        self.progress.setFormat("%v of %m batches")
         self.progress.setRange(0, steps)
         self.progress.setValue(0)
         self._say("Loading the data and building the model…")
@@ -226,7 +237,7 @@ class LRFinderDialog(QDialog):
 
     @Slot(list)
     def _on_events(self, events: list) -> None:
-        from engine.lr_finder import LRTestStep
+        from engine.lr_finder import LRCheckStep, LRTestStep
 
         steps = [e for e in events if isinstance(e, LRTestStep)]
         for event in events:
@@ -234,6 +245,9 @@ class LRFinderDialog(QDialog):
                 self._say(event.message)
             elif isinstance(event, LogLine) and event.level != "info":
                 self._say(event.message.split("\n")[0], error=event.level == "error")
+        checks = [e for e in events if isinstance(e, LRCheckStep)]
+        if checks:
+            self._show_check(checks[-1])
         if not steps:
             return
         self._lrs += [e.lr for e in steps]
@@ -257,6 +271,8 @@ class LRFinderDialog(QDialog):
             self._draw()
             self._show_suggestions(result)
         self._say(end.message, error=end.reason == "failed")
+        if end.reason == "finished":
+            self.progress.setFormat("Done")
         self._update_buttons()
         self.test_finished.emit(end)
         if self._close_when_done:
@@ -272,43 +288,74 @@ class LRFinderDialog(QDialog):
         if not self._smoothed:
             return
         # The descent fills the plot; the explosion after the minimum runs off the top.
+        checks = self._checks
+        self.check_points.setData([lr for lr, _ in checks], [loss for _, loss in checks])
         lowest = int(np.argmin(self._smoothed))
-        low = min(min(self._smoothed), min(self._losses[:lowest + 1]))
+        low = min([*self._smoothed, *self._losses[:lowest + 1], *(loss for _, loss in checks)])
         high = max(self._smoothed[:lowest + 1])
         span = max(high - low, 1e-3 * max(abs(high), 1.0))
         self.plot.getPlotItem().setYRange(low - 0.05 * span, high + 0.35 * span, padding=0)
-        self.plot.getPlotItem().setXRange(math.log10(self.start_box.value()),
-                                          math.log10(self.end_box.value()), padding=0.02)
+        # The rates tried so far fill the width: the view grows as the test goes on.
+        first, last = math.log10(self._lrs[0]), math.log10(self._lrs[-1])
+        self.plot.getPlotItem().setXRange(first, max(last, first + MIN_DECADES_SHOWN),
+                                          padding=0.02)
+
+    def _show_check(self, step) -> None:
+        """A proposed rate is being checked: which, and how far."""
+        self.progress.setFormat(f"checking rate {step.index} of {step.checks}: "
+                                "%v of %m batches")
+        self.progress.setRange(0, step.batches)
+        self.progress.setValue(step.batch)
+        self._say(f"Checking {lr_text(step.lr)} ({step.index} of {step.checks}), trained "
+                  f"from the start at a constant rate: batch {step.batch} of {step.batches}, "
+                  f"loss {step.loss:.4f}.")
 
     def _show_suggestions(self, result) -> None:
-        rates = {"steepest": result.steepest, "min_over_10": result.min_over_10}
-        titles = {"steepest": "steepest descent", "min_over_10": "minimum / 10"}
-        buttons = {"steepest": self.use_steepest, "min_over_10": self.use_min}
-        for key, lr in rates.items():
+        self._checks = [(c.lr, c.loss) for c in result.checks if not c.blew_up]
+        self._draw()
+        suggested = result.suggested
+        marks = {"suggested": (suggested, "suggested" if result.sure else "unsure"),
+                 "lowest": (result.min_loss_lr, "lowest loss")}
+        for key, (lr, title) in marks.items():
             if lr is None:
                 continue
             line = self.markers[key]
             line.show()  # before the label is set: a hidden line's label is not updated
             line.setValue(math.log10(lr))  # the x axis is in log10 units in log mode
             # Written on the side of the line that has room.
-            share = ((math.log10(lr) - math.log10(result.start_lr))
-                     / (math.log10(result.end_lr) - math.log10(result.start_lr)))
+            first, last = math.log10(result.lrs[0]), math.log10(result.lrs[-1])
+            share = (math.log10(lr) - first) / max(last - first, 1e-9)
             side = 1.1 if share > 0.6 else -0.1  # a little off the line
             line.label.anchors = [(side, 0.5), (side, 0.5)]
-            line.label.setFormat(f" {titles[key]} {lr_text(lr)} ")
-            buttons[key].setText(f"Use {lr_text(lr)} ({titles[key]})")
-            buttons[key].setToolTip(f"Put {lr_text(lr)} in the learning-rate field and close")
-            buttons[key].show()
+            line.label.setFormat(f" {title} {lr_text(lr)} ")
+        if suggested is None:
+            return
+        if result.sure:
+            self.use_button.setText(f"Use {lr_text(suggested)} (suggested)")
+            self.use_button.setToolTip(f"Put {lr_text(suggested)} in the learning-rate field "
+                                       "and close: it trained best of the rates checked")
+        else:
+            self.use_button.setText(f"Use {lr_text(suggested)} (unsure)")
+            self.use_button.setToolTip(f"Not sure: {result.unsure}")
+        self.use_button.show()
+        self._preselect(self.use_button if result.sure else self.close_button)
 
-    def suggested(self, key: str) -> float | None:
-        """The rate a "Use" button offers ("steepest" or "min_over_10"), if any."""
+    def _preselect(self, button: QPushButton | None) -> None:
+        """Make `button` the one Enter presses (None: the dialog's own choice), and only it:
+        an unsure suggestion is never a keypress away."""
+        for each in (self.use_button, self.stop_button, self.again_button, self.close_button):
+            each.setDefault(each is button)
+            each.setAutoDefault(button is None and each is not self.use_button)
+        if button is not None and button.isVisible():
+            button.setFocus()
+
+    def suggested(self) -> float | None:
+        """The rate the "Use" button offers, if any."""
         result = getattr(self.end, "result", None)
-        if result is None:
-            return None
-        return result.steepest if key == "steepest" else result.min_over_10
+        return None if result is None else result.suggested
 
-    def _use(self, key: str) -> None:
-        lr = self.suggested(key)
+    def _use(self) -> None:
+        lr = self.suggested()
         if lr is not None:
             self.rate_chosen.emit(lr)
             self.accept()

@@ -7,12 +7,13 @@ import math
 import time
 
 import pytest
-from PySide6.QtCore import QThread
+from PySide6.QtCore import QObject, QThread
 
 from engine.config import TrainConfig
 from engine.lr_finder import LRFinder
-from engine.lr_range import lr_text
+from engine.lr_range import lr_range, lr_text
 from engine.trainer import Trainer
+from gui.lr_finder_dialog import LRFinderDialog
 from gui.lr_input import LogSpinBox
 from tests.gui.windows import open_window
 
@@ -73,19 +74,61 @@ def test_find_runs_on_the_training_thread_shows_the_curve_and_use_sets_the_field
     assert list(ys) == pytest.approx(result.smoothed)
     # The x axis is logarithmic: pyqtgraph keeps log10 of the rates it draws.
     assert dialog.plot.getPlotItem().ctrl.logXCheck.isChecked()
-    steepest = dialog.markers["steepest"]
-    assert steepest.isVisible() and steepest.value() == pytest.approx(
-        math.log10(result.steepest))
-    assert dialog.markers["min_over_10"].isVisible()
-    assert dialog.use_steepest.text() == f"Use {lr_text(result.steepest)} (steepest descent)"
-    assert lr_text(result.steepest) in dialog.status.text()
+    suggested = dialog.markers["suggested"]
+    assert result.suggested is not None
+    assert suggested.isVisible() and suggested.value() == pytest.approx(
+        math.log10(result.suggested))
+    assert dialog.markers["lowest"].isVisible()
+    checked = dialog.check_points.getData()[0]
+    assert len(checked) == len([c for c in result.checks if not c.blew_up]) >= 1
+    word = "suggested" if result.sure else "unsure"
+    assert dialog.use_button.text() == f"Use {lr_text(result.suggested)} ({word})"
+    assert dialog.use_button.isDefault() is result.sure
+    assert lr_text(result.suggested) in dialog.status.text()
     dialog.grab().save("/tmp/lrfind-test-dialog.png")
 
     assert f"Learning-rate test: {end.message}" in window.log.text()
-    dialog.use_min.click()
-    assert window.settings_panel.config().lr == result.min_over_10
+    dialog.use_button.click()
+    assert window.settings_panel.config().lr == result.suggested
     assert not dialog.isVisible()
-    assert lr_text(result.min_over_10) in window.status_text()
+    assert lr_text(result.suggested) in window.status_text()
+
+
+def _ended(sure: bool):
+    from engine.lr_finder import LRTestEnd, LRTestResult, RateCheck, choose
+
+    rates = lr_range(1e-7, 10, 100)[:90]
+    curve = [2.3 - 0.01 * i for i in range(90)]
+    fell = 0.6 if sure else 0.02
+    checks = (RateCheck(0.03, 50, 2.3 - fell), RateCheck(0.01, 50, 2.3 - fell / 2))
+    suggested, unsure = choose(list(checks), untrained_loss=2.3)
+    result = LRTestResult(lrs=tuple(rates), losses=tuple(curve), smoothed=tuple(curve),
+                          start_lr=1e-7, end_lr=10, steps=100, exploded_at=rates[-1],
+                          min_loss_lr=0.1, checks=checks, suggested=suggested,
+                          unsure=unsure)
+    return LRTestEnd("finished", result.summary(), result)
+
+
+@pytest.mark.parametrize("sure", [True, False])
+def test_only_a_sure_suggestion_is_preselected_and_an_unsure_one_says_so(qtbot, window, sure):
+    """The dialog preselected the steepest descent whatever the curve: Enter took 0.2, at
+    which the classic LeNet-5 learns nothing. An unsure rate is offered, never preselected."""
+    dialog = LRFinderDialog(window.settings_panel.config(), window)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    end = _ended(sure)
+    dialog.session = QObject()  # as if a test had run: its end arrives
+    dialog._on_finished(end)
+    button = dialog.use_button
+    assert button.isVisible() and lr_text(end.result.suggested) in button.text()
+    assert button.isDefault() is sure
+    assert dialog.close_button.isDefault() is not sure
+    assert ("unsure" in button.text()) is not sure
+    assert ("Not sure: no rate checked lowered the loss clearly" in dialog.status.text()) \
+        is not sure
+    if not sure:
+        assert "Not sure" in button.toolTip()
+        dialog.grab().save("/tmp/lrfind-unsure-dialog.png")
 
 
 def test_stop_ends_the_test_and_keeps_the_curve_so_far(qtbot, window, slow_steps):
@@ -160,3 +203,26 @@ def test_the_dialog_closes_with_the_window(qtbot, window):
     assert dialog.isVisible()
     window.close()
     assert not dialog.isVisible() and not window.isVisible()
+
+
+def _steps(lrs, losses, steps=100):
+    from engine.lr_finder import LRTestStep
+
+    return [LRTestStep(i + 1, steps, lr, loss, loss) for i, (lr, loss) in
+            enumerate(zip(lrs, losses, strict=True))]
+
+
+def test_the_live_plot_follows_the_curve_as_it_comes(qtbot):
+    """The view grows with the rates tried and fits the losses seen, batch after batch
+    (it stayed on the whole planned range, the curve a short line at its left edge)."""
+    dialog = LRFinderDialog(TrainConfig(arch="mlp", dataset="mnist"))
+    qtbot.addWidget(dialog)
+    rates = lr_range(1e-7, 10, 100)
+    dialog._on_events(_steps(rates[:20], [2.3 - 0.001 * i for i in range(20)]))
+    (x_low, x_high), (y_low, y_high) = dialog.plot.getPlotItem().viewRange()
+    assert x_low <= -7 and math.log10(rates[19]) <= x_high < -4  # not out to 10
+    assert y_low <= 2.3 - 0.019 and 2.3 <= y_high < 2.4  # the small fall fills the plot
+    dialog._on_events(_steps(rates[20:70], [2.28 - 0.03 * i for i in range(50)]))
+    (_, x_high_later), (y_low_later, _) = dialog.plot.getPlotItem().viewRange()
+    assert math.log10(rates[69]) <= x_high_later and x_high_later > x_high
+    assert y_low_later <= 2.28 - 0.03 * 49 < y_low
