@@ -390,7 +390,10 @@ def stop_on_signals(control: Control) -> Iterator[None]:
     """Ctrl+C (SIGINT) and SIGTERM (kill, torchrun, SLURM's scancel, a container stopping)
     stop the run cleanly at the next batch: the checkpoint and the run's end record are
     written, the summary printed, and the exit code is 130."""
-    previous = {sig: signal.signal(sig, lambda *_: control.stop()) for sig in STOP_SIGNALS}
+    def stop(signum: int, _frame: object) -> None:
+        control.stop("you" if signum == signal.SIGINT else signal.Signals(signum).name)
+
+    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
     try:
         yield
     finally:

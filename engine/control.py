@@ -20,6 +20,7 @@ class Control:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._changes: dict[str, Any] = {}
+        self.stopped_by = "you"  # who asked to stop, for the run's end message
 
     def request_changes(self, changes: dict[str, Any]) -> None:
         """Ask for new values of settings (engine/changes.py says which can change); the
@@ -39,7 +40,10 @@ class Control:
     def resume(self) -> None:
         self._running.set()
 
-    def stop(self) -> None:
+    def stop(self, by: str = "you") -> None:
+        """Stop at the next batch; `by` names who asked ("you", or a signal such as SIGTERM
+        sent by a scheduler, a container or `kill`) in the run's end message."""
+        self.stopped_by = by
         self._stop.set()
         self._running.set()  # wake a paused trainer so it can see the stop
 

@@ -87,6 +87,10 @@ class AgreedControl:
         return self.agreed_stop
 
     @property
+    def stopped_by(self) -> str:
+        return self.local.stopped_by
+
+    @property
     def paused(self) -> bool:
         return False
 

@@ -355,7 +355,8 @@ class Trainer:
         except StopRequested:
             if self.epochs_done == self._start_epoch:
                 return self._end("stopped", self._stopped_early_message(), listener)
-            return self._end("stopped", f"Stopped by you after {self.epochs_done} of "
+            return self._end("stopped", f"Stopped by {control.stopped_by} after "
+                             f"{self.epochs_done} of "
                              f"{plural(config.epochs, 'epoch')}; {self._outcome()}", listener)
         except _Diverged as error:
             return self._end("diverged", (

@@ -843,7 +843,7 @@ def sigterm_run(data_dir: Path, run_dir: Path) -> str | None:
         out, _ = process.communicate(timeout=CHILD_TIMEOUT_S)
     finally:
         process.kill()
-    if process.returncode != 130 or not out.startswith("Stopped by you"):
+    if process.returncode != 130 or not out.startswith("Stopped by SIGTERM"):
         return f"exit code {process.returncode}, said {out[:200]!r}"
     record = runs.read_run(run_dir)
     try:

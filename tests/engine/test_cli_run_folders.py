@@ -130,7 +130,7 @@ def test_sigterm_stops_at_the_next_batch_keeps_the_model_and_exits_130(digits_di
     finally:
         process.kill()
     assert process.returncode == 130
-    assert out.startswith("Stopped by you after ") and f"Run folder: {folder}" in out
+    assert out.startswith("Stopped by SIGTERM after ") and f"Run folder: {folder}" in out
     record = runs.read_run(folder)
     assert record.status == "stopped" and record.epochs_done >= 1
     assert load_checkpoint(folder / "checkpoint.pt").epoch == record.epochs_done

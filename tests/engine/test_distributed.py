@@ -184,7 +184,7 @@ def test_sigterm_to_torchrun_stops_every_process_with_130_and_the_record_says_so
             launcher.wait()
     output = "".join(lines)
     assert [Path(f"{codes}-{rank}").read_text() for rank in (0, 1)] == ["130", "130"], output
-    assert output.count("Stopped by you after") == 1 and output.count("Run folder:") == 1
+    assert output.count("Stopped by SIGTERM after") == 1 and output.count("Run folder:") == 1
     record = runs.read_run(folder)
     assert record.status == "stopped" and record.epochs_done >= 1
     assert load_checkpoint(folder / "checkpoint.pt").epoch == record.epochs_done
