@@ -12,6 +12,7 @@ import os
 import sys
 import time
 
+from pyqtgraph.util.garbage_collector import GarbageCollector
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
@@ -34,6 +35,10 @@ def run_app(argv: list[str]) -> int:
     app.setApplicationName("TrainDesk")
     app.setStyle("Fusion")
     app.setWindowIcon(QIcon(str(RESOURCES_DIR / "icon.svg")))
+    # Python's cycle collector runs on whichever thread allocates; on a worker thread it can
+    # free Qt objects there and deadlock with the GUI thread (GIL against Qt's mutex). It
+    # runs on the GUI thread only, once a second (pyqtgraph's remedy).
+    collector = GarbageCollector(interval=1.0)  # noqa: F841 - kept alive by this frame
     window = MainWindow()
     ErrorReporter(window, window.log.append_text).install()
     if FIRST_PAINT_ENV in os.environ:

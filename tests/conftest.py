@@ -14,6 +14,18 @@ def _alive(qobject, check) -> bool:
         return False
 
 
+_gui_thread_garbage_collector = []
+
+
+def _collect_garbage_on_the_gui_thread_only() -> None:
+    """As the app does (gui/app.py): a cycle collected on a worker thread can free Qt objects
+    there and deadlock with the GUI thread. Started once, before any test's timers count."""
+    if not _gui_thread_garbage_collector:
+        from pyqtgraph.util.garbage_collector import GarbageCollector
+
+        _gui_thread_garbage_collector.append(GarbageCollector(interval=1.0))
+
+
 @pytest.fixture(autouse=True)
 def _no_leaked_qt_threads_or_timers(request, monkeypatch):
     """Fail a Qt test that leaves a QThread running or a QTimer active (napari's habit).
@@ -24,6 +36,8 @@ def _no_leaked_qt_threads_or_timers(request, monkeypatch):
     if "qtbot" not in request.fixturenames:
         yield
         return
+    request.getfixturevalue("qapp")
+    _collect_garbage_on_the_gui_thread_only()
     from PySide6.QtCore import QThread, QTimer
     from PySide6.QtWidgets import QApplication
 
