@@ -48,6 +48,14 @@ class Tally:
         setattr(self, column, getattr(self, column) + 1)
         self.problems.append(f"{column}: {what}")
 
+    def count_run(self, name: str, problem: str | None) -> None:
+        """A run's outcome: clear (no problem), a lost run, or any other wrong ending."""
+        if problem is None:
+            self.clear += 1
+        else:
+            self.bad("runs_lost" if problem.startswith("run lost") else "crashes",
+                     f"{name}: {problem}")
+
     @property
     def ok(self) -> bool:
         return not (self.crashes or self.hangs or self.code_runs or self.silent_loads
@@ -762,12 +770,7 @@ def run_faults(root: Path, repeats: int) -> Tally:
             except Exception as error:  # noqa: BLE001 - counted
                 tally.bad("crashes", f"{fault.name}: {type(error).__name__}: {error}")
                 continue
-            if problem is None:
-                tally.clear += 1
-            elif problem.startswith("run lost"):
-                tally.bad("runs_lost", f"{fault.name}: {problem}")
-            else:
-                tally.bad("crashes", f"{fault.name}: {problem}")
+            tally.count_run(fault.name, problem)
     return tally
 
 
@@ -824,27 +827,35 @@ def _race_answer(answers: list[tuple[str, int, str]]) -> tuple[str, str] | None:
     return None
 
 
+def signal_after_first_epoch(train_args: list[str], sig: int,
+                             timeout: float = CHILD_TIMEOUT_S) -> tuple[int, str]:
+    """A real `main.py train ARGS`, sent `sig` once its first epoch has ended (so there is a
+    model to keep): its exit code and what it printed on stdout."""
+    process = subprocess.Popen([sys.executable, "main.py", "train", *train_args], cwd=REPO,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for line in process.stderr:
+            if line.startswith("Epoch 1/"):
+                process.send_signal(sig)
+                break
+        out, _ = process.communicate(timeout=timeout)
+    finally:
+        process.kill()
+    return process.returncode, out
+
+
 def sigterm_run(data_dir: Path, run_dir: Path) -> str | None:
     """A real `main.py train`, sent SIGTERM after its first epoch: what is wrong with how it
     ended (exit code, message, record, checkpoint), or None."""
     from engine import runs
     from engine.checkpoint import CheckpointError, load_checkpoint
 
-    process = subprocess.Popen(
-        [sys.executable, "main.py", "train", "--arch", "softmax", "--dataset", "mnist",
-         "--data-dir", str(data_dir), "--epochs", "10000", "--batch-size", "16", "--device",
-         "cpu", "--no-tensorboard", "--run-dir", str(run_dir)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        for line in process.stderr:
-            if line.startswith("Epoch 1/"):
-                process.send_signal(signal.SIGTERM)
-                break
-        out, _ = process.communicate(timeout=CHILD_TIMEOUT_S)
-    finally:
-        process.kill()
-    if process.returncode != 130 or not out.startswith("Stopped by SIGTERM"):
-        return f"exit code {process.returncode}, said {out[:200]!r}"
+    code, out = signal_after_first_epoch(
+        ["--arch", "softmax", "--dataset", "mnist", "--data-dir", str(data_dir), "--epochs",
+         "10000", "--batch-size", "16", "--device", "cpu", "--no-tensorboard", "--run-dir",
+         str(run_dir)], signal.SIGTERM)
+    if code != 130 or not out.startswith("Stopped by SIGTERM"):
+        return f"exit code {code}, said {out[:200]!r}"
     record = runs.read_run(run_dir)
     try:
         saved = load_checkpoint(run_dir / "checkpoint.pt").epoch
@@ -983,11 +994,5 @@ def run_folder_faults(root: Path, races: int, sigterms: int) -> Tally:
     write_idx_dataset(data_dir, n_train=48, n_test=16)
     for i in range(sigterms):
         tally.tried += 1
-        problem = sigterm_run(data_dir, root / f"sigterm-{i}")
-        if problem is None:
-            tally.clear += 1
-        elif problem.startswith("run lost"):
-            tally.bad("runs_lost", f"SIGTERM {i}: {problem}")
-        else:
-            tally.bad("crashes", f"SIGTERM {i}: {problem}")
+        tally.count_run(f"SIGTERM {i}", sigterm_run(data_dir, root / f"sigterm-{i}"))
     return tally

@@ -15,6 +15,7 @@ from engine.cli import EXIT_CODES, ConsolePrinter, build_parser, main
 from engine.config import config_fields
 from engine.events import BatchEnd, RunEnd
 from tests.datasets import write_idx_dataset
+from tests.fault_kit import signal_after_first_epoch
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -180,20 +181,11 @@ def test_summary_and_run_folder_on_stdout_one_progress_line_per_epoch_on_stderr(
 
 def test_ctrl_c_stops_keeps_the_model_and_exits_130(data_dir, tmp_path):
     run_dir = tmp_path / "run"
-    process = subprocess.Popen(
-        [sys.executable, "main.py", "train", "--arch", "mlp", "--dataset", "fashion-mnist",
-         "--data-dir", str(data_dir), "--epochs", "10000", "--batch-size", "16", "--device",
-         "cpu", "--run-dir", str(run_dir)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        for line in process.stderr:
-            if line.startswith("Epoch 1/"):  # one epoch done: there is a model to keep
-                process.send_signal(signal.SIGINT)
-                break
-        out, _ = process.communicate(timeout=120)
-    finally:
-        process.kill()
-    assert process.returncode == 130
+    code, out = signal_after_first_epoch(
+        ["--arch", "mlp", "--dataset", "fashion-mnist", "--data-dir", str(data_dir), "--epochs",
+         "10000", "--batch-size", "16", "--device", "cpu", "--run-dir", str(run_dir)],
+        signal.SIGINT, timeout=120)
+    assert code == 130
     assert out.startswith("Stopped by you after ") and f"Run folder: {run_dir}" in out
     assert load_checkpoint(run_dir / "checkpoint.pt").epoch >= 1
 

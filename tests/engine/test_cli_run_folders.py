@@ -7,8 +7,6 @@ import json
 import os
 import signal
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,6 +17,7 @@ from engine import runs
 from engine.checkpoint import load_checkpoint
 from engine.cli import main
 from engine.run_folder import LOCK_FILE
+from tests.fault_kit import signal_after_first_epoch
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -117,19 +116,10 @@ def test_a_folder_another_process_writes_is_refused_by_process_and_computer(tmp_
 
 def test_sigterm_stops_at_the_next_batch_keeps_the_model_and_exits_130(digits_dir, tmp_path):
     folder = tmp_path / "run"
-    process = subprocess.Popen(
-        [sys.executable, "main.py", "train", *softmax(digits_dir, "--epochs", "10000",
-                                                      "--run-dir", str(folder))],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        for line in process.stderr:
-            if line.startswith("Epoch 1/"):  # one epoch done: there is a model to keep
-                process.send_signal(signal.SIGTERM)
-                break
-        out, _ = process.communicate(timeout=120)
-    finally:
-        process.kill()
-    assert process.returncode == 130
+    code, out = signal_after_first_epoch(
+        softmax(digits_dir, "--epochs", "10000", "--run-dir", str(folder)), signal.SIGTERM,
+        timeout=120)
+    assert code == 130
     assert out.startswith("Stopped by SIGTERM after ") and f"Run folder: {folder}" in out
     record = runs.read_run(folder)
     assert record.status == "stopped" and record.epochs_done >= 1
