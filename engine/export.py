@@ -33,9 +33,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from engine.atomic_files import temp_path, write_text_atomic
-from engine.catalog import DATASET_INFO, arch_title, dataset_title
+from engine.catalog import arch_title, dataset_title
 from engine.checkpoint import Checkpoint, build_model_from_checkpoint
 from engine.export_recipe import prepare_recipe
+from engine.image_input import InputRecipe
 from engine.run_folder import is_run_file_name, name_problem
 from engine.version import app_version
 
@@ -263,9 +264,8 @@ def _preprocessing_text(ckpt: Checkpoint, stored: int) -> str:
 
 def _stored_size(ckpt: Checkpoint) -> int:
     """The side of the training images as the dataset stored them (28 for MNIST, the
-    network's input size for an image folder)."""
-    info = DATASET_INFO.get(ckpt.config.dataset)
-    return info.known_shape[1] if info is not None and info.known_shape else ckpt.input_size
+    network's input size for an image folder): the app's own rule, in its input recipe."""
+    return InputRecipe.from_checkpoint(ckpt).stored_size
 
 
 def _wrapped(ckpt: Checkpoint) -> tuple[ClassifierWithPreprocessing, torch.Tensor]:
