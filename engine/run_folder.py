@@ -33,12 +33,16 @@ from pathlib import Path
 
 from engine.atomic_files import remove_stale_temp_files, temp_path, write_text_atomic
 
-RECORD_FILES = ("checkpoint.pt", "best.pt", "config.json", "metrics.jsonl", "run.jsonl",
-                "batches.jsonl")
+# The names of a run folder's own files, stated here once (engine/runs.py reads the record
+# by them, engine/tensorboard_log.py writes event files with the prefix).
+RUN_FILE = "run.jsonl"
+BATCHES_FILE = "batches.jsonl"
+METRICS_FILE = "metrics.jsonl"
+CONFIG_FILE = "config.json"
+META_FILE = "meta.json"
+RECORD_FILES = ("checkpoint.pt", "best.pt", CONFIG_FILE, METRICS_FILE, RUN_FILE, BATCHES_FILE)
 LOCK_FILE = "run.lock"
-# Every name a run folder uses for its own files (engine/runs.py's meta.json included), and
-# the prefix of TensorBoard's event files (engine/tensorboard_log.py).
-RUN_FILE_NAMES = (*RECORD_FILES, "meta.json", LOCK_FILE)
+RUN_FILE_NAMES = (*RECORD_FILES, META_FILE, LOCK_FILE)
 TENSORBOARD_PREFIX = "events.out.tfevents."
 NAME_MAX_BYTES = 255  # the longest file or folder name (in bytes) nearly every file system takes
 # A lock that cannot be read (its writer was killed between creating and filling it) is

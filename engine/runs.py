@@ -43,12 +43,8 @@ from engine.events import (
     RunStart,
     SettingsChanged,
 )
+from engine.run_folder import BATCHES_FILE, CONFIG_FILE, META_FILE, METRICS_FILE, RUN_FILE
 
-RUN_FILE = "run.jsonl"
-BATCHES_FILE = "batches.jsonl"
-METRICS_FILE = "metrics.jsonl"
-CONFIG_FILE = "config.json"
-META_FILE = "meta.json"
 MAX_BATCH_POINTS = 5000
 FLUSH_SECONDS = 0.5
 STATUSES = ("running", "finished", "stopped", "diverged", "failed", "learned_nothing",

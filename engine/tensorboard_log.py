@@ -18,8 +18,9 @@ import numpy as np
 
 from engine.analysis import confusion_matrix, row_normalised
 from engine.events import BatchEnd, EpochEnd, RunEnd, RunStart
+from engine.run_folder import TENSORBOARD_PREFIX
 
-EVENT_FILE_GLOB = "events.out.tfevents.*"
+EVENT_FILE_GLOB = f"{TENSORBOARD_PREFIX}*"
 BATCH_TAGS = ("batch/loss", "batch/lr")
 EPOCH_KEYS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc", "lr")
 CONFUSION_TAG = "confusion_matrix"
