@@ -272,7 +272,7 @@ class LRFinder:
             done = f"after {plural(len(points), 'batch', 'batches')} of {self.steps}"
             if checks:
                 done += f" and {plural(len(checks), 'rate')} checked"
-            return LRTestEnd("stopped", f"Stopped by you {done}. " + (
+            return LRTestEnd("stopped", f"Stopped by {control.stopped_by} {done}. " + (
                 result.summary() if result else "Nothing was tested."), result)
         except ConfigError as error:
             return LRTestEnd("failed", f"Invalid setting: {error}", None)

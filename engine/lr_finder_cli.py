@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import shlex
-import signal
 import sys
 from typing import TYPE_CHECKING, TextIO
 
@@ -35,7 +34,7 @@ def find_lr(config: TrainConfig, argv: list[str], prog: str, start_lr: float, en
             steps: int, resume_from: str | None = None, out: TextIO | None = None,
             err: TextIO | None = None) -> int:
     """Run the range test for `config` and report it; returns the exit code."""
-    from engine.cli import ConsolePrinter
+    from engine.cli import ConsolePrinter, stop_on_signals
     from engine.lr_finder import LRFinder  # imports PyTorch
 
     out, err = out or sys.stdout, err or sys.stderr
@@ -46,12 +45,12 @@ def find_lr(config: TrainConfig, argv: list[str], prog: str, start_lr: float, en
           f"batch size {config.batch_size}. Nothing is saved.", file=err)
     control = Control()
     printer = _TestPrinter(ConsolePrinter(err))
-    # Ctrl+C stops the test at the next batch; the curve so far is still printed.
-    previous = signal.signal(signal.SIGINT, lambda *_: control.stop())
+    # Ctrl+C or SIGTERM stops the test at the next batch, as they stop a run; the curve so
+    # far is still printed.
     try:
-        end = finder.run(printer, control)
+        with stop_on_signals(control):
+            end = finder.run(printer, control)
     finally:
-        signal.signal(signal.SIGINT, previous)
         printer.close()
     return report(end, prog, argv, out, err)
 
