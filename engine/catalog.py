@@ -11,6 +11,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The optimizers' names as a person reads them (the form, the Runs tab, messages).
+OPTIMIZER_TITLES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}
+
 
 @dataclass(frozen=True)
 class ArchInfo:

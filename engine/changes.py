@@ -17,12 +17,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from engine.catalog import OPTIMIZER_TITLES
 from engine.config import TrainConfig
 
 CHANGEABLE = ("lr", "weight_decay", "optimizer", "batch_size")
 _NAMES = {"lr": "lr", "weight_decay": "weight decay", "optimizer": "optimizer",
           "batch_size": "batch size"}
-_OPTIMIZER_TITLES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}
 
 
 def changeable_fields(config: TrainConfig) -> tuple[str, ...]:
@@ -40,7 +40,7 @@ def requested_changes(before: TrainConfig, after: TrainConfig) -> dict[str, Any]
 
 def _value(name: str, value: Any) -> str:
     if name == "optimizer":
-        return _OPTIMIZER_TITLES.get(value, str(value))
+        return OPTIMIZER_TITLES.get(value, str(value))
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from engine.catalog import OPTIMIZER_TITLES
+
 # Above these the learning rate is more likely too high than the data too hard, per optimizer.
 HIGH_LR = {"sgd": 1.0, "adam": 0.05, "adamw": 0.05}
 LOW_LR = {"sgd": 1e-4, "adam": 1e-5, "adamw": 1e-5}
@@ -18,7 +20,6 @@ LOW_LR = {"sgd": 1e-4, "adam": 1e-5, "adamw": 1e-5}
 TYPICAL_LR = {"sgd": 0.1, "adam": 1e-3, "adamw": 1e-3}
 # No rate is ever suggested outside this range; a rate below it trains nothing at all.
 SENSIBLE_LR = (1e-6, 1.0)
-_TITLES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}
 
 
 def rates_used(lr: float, changes: Sequence[dict] = ()) -> list[tuple[int, float]]:
@@ -65,7 +66,7 @@ def rate_advice(loss_text: str, optimizer: str, lr: float, last_loss: float,
     if lr < SENSIBLE_LR[0]:
         typical = TYPICAL_LR.get(optimizer, 1e-3)
         return (f"{loss_text}: the learning rate {lr:g} is far too small to train anything."
-                f"{changed} Try a usual rate for {_TITLES.get(optimizer, optimizer)}: "
+                f"{changed} Try a usual rate for {OPTIMIZER_TITLES.get(optimizer, optimizer)}: "
                 f"{typical:g}.")
     if lr >= high_at or last_loss > 1.2 * guess_loss:
         step = 100 if lr >= high_at else 10

@@ -45,7 +45,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine import runs
-from engine.catalog import arch_title, dataset_title
+from engine.catalog import OPTIMIZER_TITLES, arch_title, dataset_title
 from engine.config import DEFAULT_RUNS_DIR, TrainConfig
 from engine.durations import rough_duration
 from engine.events import SettingsChanged
@@ -67,7 +67,6 @@ COLUMNS = ("Name", "Network", "Dataset", "Status", "Best test acc.", "Epochs", "
 STARTED_COLUMN = COLUMNS.index("Started")
 NUMBER_COLUMNS = tuple(COLUMNS.index(n) for n in ("Best test acc.", "Epochs", "Learning rate",
                                                    "Duration"))
-OPTIMIZER_TITLES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 
 

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.catalog import ARCHITECTURES, DATASET_INFO, is_pretrained
+from engine.catalog import ARCHITECTURES, DATASET_INFO, OPTIMIZER_TITLES, is_pretrained
 from engine.config import (
     BACKBONE_LR_FACTOR,
     MAX_THREADS,
@@ -62,7 +62,6 @@ FIELD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Run", ("device", "threads", "amp", "seed")),
 )
 
-OPTIMIZER_TITLES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW"}
 SCHEDULE_TITLES = {
     "none": "Constant",
     "step": "Step (÷10 every third of the run)",
