@@ -77,7 +77,6 @@ class MainWindow(QMainWindow):
         self._engine_ready = False  # PyTorch and the engine are imported
         self._engine_error: str | None = None  # why they could not be
         self._start_waiting = False  # Train was clicked before PyTorch had loaded
-        self._continuing = False  # the run goes on from the checkpoint on screen
         self._waiting_resume_from: str | None = None
         self._painted = False
 
@@ -301,7 +300,6 @@ class MainWindow(QMainWindow):
         self.session.events.connect(self.run.feed)
         self.session.finished.connect(self._on_finished)
         self._paused = self._stopping = False
-        self._continuing = resume_from is not None
         self._stop_after_epoch = None
         self.run.begin(continuing=resume_from is not None)  # the panels show it loading
         self.banner.hide()
@@ -423,7 +421,7 @@ class MainWindow(QMainWindow):
     @Slot(object)
     def _on_finished(self, end: RunEnd) -> None:
         session, self.session = self.session, None
-        self._paused = self._stopping = self._continuing = False
+        self._paused = self._stopping = False
         self._stop_after_epoch = None
         # The run's model and the window's state come first, and every panel's part is
         # guarded: a panel that fails is reported, and cannot lose the model or leave the
@@ -486,8 +484,9 @@ class MainWindow(QMainWindow):
         self.settings_dock.show_state(can_train, can_control, can_control or self._start_waiting,
                                       self._paused, self._engine_ready)
         self.files.update_actions(can_open=idle and self._engine_ready)
+        continuing = self.session is not None and self.session.trainer.resume_from is not None
         self.settings_panel.show_continuation(
-            self.checkpoint.epoch if self.checkpoint is not None else None, self._continuing)
+            self.checkpoint.epoch if self.checkpoint is not None else None, continuing)
         self.export_model_action.set_available(self.checkpoint is not None)
 
     @Slot(object)

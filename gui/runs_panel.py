@@ -51,6 +51,7 @@ from engine.durations import rough_duration
 from engine.events import SettingsChanged
 from engine.metrics_export import write_metrics_csv
 from engine.tensorboard_log import tensorboard_installed
+from engine.text import plural
 from gui.plot_overlays import OVERLAY_COLOURS, Overlay
 from gui.runs_library import RunsLibrary
 
@@ -525,7 +526,7 @@ class RunsPanel(QWidget):
         """Write the per-epoch metrics of the ticked runs (of every run when none is ticked)
         to one CSV file, asked for unless given; say what was written where."""
         ticked = [r for r in self.model.records if r.run_id in self.model.ticked]
-        which = (f"the {len(ticked)} ticked run{'s' if len(ticked) != 1 else ''}" if ticked
+        which = (f"the {plural(len(ticked), 'ticked run')}" if ticked
                  else f"all {len(self.model.records)} runs (none is ticked)")
         chosen = [r for r in (ticked or self.model.records) if r.history]
         if not chosen:
@@ -543,8 +544,8 @@ class RunsPanel(QWidget):
             QMessageBox.warning(self, "Cannot export metrics",
                                 f"{path} cannot be written ({error.strerror or error}).")
             return False
-        runs_text = f"{len(chosen)} run{'s' if len(chosen) != 1 else ''}"
-        self.notice.emit(f"Exported the metrics of {runs_text} ({rows} epoch rows) to {path}.")
+        self.notice.emit(f"Exported the metrics of {plural(len(chosen), 'run')} ({rows} epoch "
+                         f"rows) to {path}.")
         return True
 
 
