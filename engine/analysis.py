@@ -67,10 +67,6 @@ def chance_verdict(test_acc: float, chance: float, test_size: int) -> str:
     return "too_small"
 
 
-def learned_nothing(test_acc: float, chance: float, test_size: int) -> bool:
-    return chance_verdict(test_acc, chance, test_size) == "nothing"
-
-
 def images_to_judge(test_acc: float, chance: float, limit: int = 1_000_000) -> int | None:
     """The fewest test images that would judge this accuracy either way (None past limit)."""
     n = 1

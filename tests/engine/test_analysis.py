@@ -19,7 +19,6 @@ from engine.analysis import (
     image_probabilities,
     images_to_judge,
     kept_classes,
-    learned_nothing,
     least_confident_right,
     most_confident_mistakes,
     per_class_accuracy,
@@ -46,7 +45,7 @@ def test_chance_is_the_larger_of_one_in_classes_and_the_majority_share():
     (0.40, 60, False),
 ])
 def test_learned_nothing_allows_for_the_test_set_size(test_acc, n, flagged):
-    assert learned_nothing(test_acc, 0.1, n) is flagged
+    assert (chance_verdict(test_acc, 0.1, n) == "nothing") is flagged
 
 
 @pytest.mark.parametrize(("test_acc", "chance", "n", "verdict"), [
@@ -61,7 +60,6 @@ def test_learned_nothing_allows_for_the_test_set_size(test_acc, n, flagged):
 ])
 def test_the_verdict_is_withheld_when_the_test_set_cannot_tell(test_acc, chance, n, verdict):
     assert chance_verdict(test_acc, chance, n) == verdict
-    assert learned_nothing(test_acc, chance, n) is (verdict == "nothing")
 
 
 def test_the_images_needed_for_a_verdict_give_one():
@@ -84,8 +82,8 @@ def test_the_margin_follows_the_standard_error_with_a_floor():
 
 def test_a_majority_class_sets_the_bar():
     # 90% of the test images are class 0: 85% accuracy is worse than always saying 0.
-    assert learned_nothing(0.85, chance_accuracy([0] * 900 + [1] * 100, 2), 1000)
-    assert not learned_nothing(0.97, chance_accuracy([0] * 900 + [1] * 100, 2), 1000)
+    assert chance_verdict(0.85, chance_accuracy([0] * 900 + [1] * 100, 2), 1000) == "nothing"
+    assert chance_verdict(0.97, chance_accuracy([0] * 900 + [1] * 100, 2), 1000) != "nothing"
 
 
 def _records(*train: tuple[float, float]) -> list[dict]:
