@@ -28,11 +28,11 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     prog = program_name(sys.argv[0])
     if argv and argv[0] == "train":
-        from engine.cli import main as train_main
+        from engine.cli.train import main as train_main
 
         return train_main(argv[1:], prog=f"{prog} train")
     if argv and argv[0] == "export":
-        from engine.export_cli import main as export_main
+        from engine.cli.export import main as export_main
 
         return export_main(argv[1:], prog=f"{prog} export")
     if argv and argv[0] in ("-h", "--help"):

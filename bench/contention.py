@@ -4,7 +4,7 @@ For each model, trains on Fashion-MNIST through `Trainer.run` (the engine the CL
 use) for a fixed number of batches or seconds, and reads the engine's own examples/s. Each
 measurement runs idle, beside one busy competitor process (`while True: pass`) and beside
 two, and with the thread count fixed at every core (what TrainDesk did before: PyTorch's
-default) and with `threads=0` (auto, engine/cpu.py). Idle and busy runs alternate within
+default) and with `threads=0` (auto, engine/runtime/cpu.py). Idle and busy runs alternate within
 each repeat, so a pair shares the machine's drift; the "kept" figure is the median over
 repeats of busy / idle in the same repeat. Targets (issue 14): with one competitor each
 model keeps >= 45% of its idle throughput; idle auto is within 3% of idle fixed.
@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench.competitors import Competitors  # noqa: E402
 from engine.config import TrainConfig  # noqa: E402
 from engine.control import Control  # noqa: E402
-from engine.cpu import cpu_count  # noqa: E402
 from engine.events import BatchEnd  # noqa: E402
-from engine.trainer import Trainer  # noqa: E402
+from engine.runtime.cpu import cpu_count  # noqa: E402
+from engine.training.trainer import Trainer  # noqa: E402
 
 SYSTEM_DIR = "/usr/share/datasets/fashion-mnist"
 # (batch size, batches, seconds at most): a few hundred batches where the model allows.
@@ -74,7 +74,8 @@ def main() -> None:
     models = args.models.split(",")
     loads = [int(n) for n in args.loads.split(",")]
     cores = cpu_count()
-    print(f"{cores} cores; fixed = {cores} threads (PyTorch's default); auto = engine/cpu.py")
+    print(f"{cores} cores; fixed = {cores} threads (PyTorch's default); "
+          "auto = engine/runtime/cpu.py")
     # results[(arch, mode, load)] = [examples/s per repeat]
     results: dict[tuple[str, str, int], list[float]] = {}
     measure(models[0], 0, args.data_dir)  # load the dataset once, outside any timing

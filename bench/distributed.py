@@ -8,8 +8,9 @@ epoch: the first carries the warm-up) and the scaling ratio (N processes against
 The data is a slice of the real CIFAR-10 when it is in --data-dir (written in CIFAR-10's
 binary format to a temporary folder), else generated CIFAR-format images of the same shape;
 the output says which. On the CPU each process trains as it would for a person: one
-process with the engine's automatic thread count (engine/cpu.py), each of N processes on
-its share of the cores (OMP_NUM_THREADS = cores / N, without tuning: engine/distributed.py).
+process with the engine's automatic thread count (engine/runtime/cpu.py), each of N processes on
+its share of the cores (OMP_NUM_THREADS = cores / N, without tuning:
+engine/training/distributed.py).
 (A fixed thread count for the one process collapses beside other busy programs: measured
 on this shared machine, 528 examples/s for LeNet-5 against 2,376 for two processes.) The
 default run is short (under a minute on an idle 2-core machine); --lenet-images,

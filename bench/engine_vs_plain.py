@@ -1,7 +1,7 @@
 """Engine vs the plain tutorial loop: one epoch of LeNet-5 on Fashion-MNIST, CPU.
 
-Both train the same model (engine.models "lenet5", 32x32 input) with Adam 1e-3, batch 256,
-for one epoch over the 60,000 training images, in one process, one after the other:
+Both train the same model (engine.models.architectures "lenet5", 32x32 input) with Adam 1e-3,
+batch 256, for one epoch over the 60,000 training images, in one process, one after the other:
 
 - engine: `Trainer.run` (uint8 tensors in memory, batches resized/normalised as tensors);
 - plain:  torchvision's FashionMNIST with `Resize(32) + ToTensor()` transforms and a
@@ -36,8 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.config import TrainConfig  # noqa: E402
 from engine.events import EpochEnd, RunStart  # noqa: E402
-from engine.models import build_model  # noqa: E402
-from engine.trainer import Trainer  # noqa: E402
+from engine.models.architectures import build_model  # noqa: E402
+from engine.training.trainer import Trainer  # noqa: E402
 
 RAW_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
              "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
@@ -62,7 +62,7 @@ def engine_epoch(data_dir: str, threads: int = 0) -> float:
 
 def compare_thread_choices(data_dir: str, pairs: int) -> None:
     """Engine epochs with the thread count fixed at every core (before) and auto (now)."""
-    from engine.cpu import cpu_count
+    from engine.runtime.cpu import cpu_count
 
     ratios = []
     for pair in range(pairs):

@@ -5,7 +5,7 @@ each image its own size and aspect ratio, JPEG and PNG), trains a network on it 
 dataset=folder for a few epochs, exports it to TorchScript and ONNX, and compares top-1
 answers on a second folder of such images:
 
-- app: what Try image in the window answers (engine.image_trial);
+- app: what Try image in the window answers (engine.inference.image_trial);
 - fed whole: the file given each image whole (turned upright by its EXIF orientation), as
   float 0..1 (N, C, H, W);
 - as the sidecar says: the image prepared by the sidecar's own recipe (`prepare` in its
@@ -30,12 +30,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
-from engine.checkpoint import load_checkpoint  # noqa: E402
 from engine.config import TrainConfig  # noqa: E402
-from engine.export import export_model  # noqa: E402
-from engine.image_input import InputRecipe, image_tensor  # noqa: E402
-from engine.predict import Predictor  # noqa: E402
-from engine.trainer import Trainer  # noqa: E402
+from engine.inference.export import export_model  # noqa: E402
+from engine.inference.image_input import InputRecipe, image_tensor  # noqa: E402
+from engine.inference.predict import Predictor  # noqa: E402
+from engine.records.checkpoint import load_checkpoint  # noqa: E402
+from engine.training.trainer import Trainer  # noqa: E402
 from tests.image_files import write_shape_photos  # noqa: E402
 
 

@@ -81,10 +81,10 @@ def renamed_classes_faults(root: Path, repeats: int) -> Tally:
     import dataclasses
     import shutil
 
-    from engine.checkpoint import load_checkpoint, save_checkpoint
     from engine.config import TrainConfig
     from engine.events import LogLine
-    from engine.trainer import Trainer
+    from engine.records.checkpoint import load_checkpoint, save_checkpoint
+    from engine.training.trainer import Trainer
     from tests.datasets import write_image_folder
 
     def rename(a: str, b: str):

@@ -41,7 +41,7 @@ from bench.competitors import Competitors  # noqa: E402
 from engine.config import TrainConfig  # noqa: E402
 from engine.data import load_dataset  # noqa: E402
 from engine.events import EpochEnd  # noqa: E402
-from engine.trainer import Trainer  # noqa: E402
+from engine.training.trainer import Trainer  # noqa: E402
 
 PROBE_MS = 10
 

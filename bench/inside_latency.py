@@ -88,8 +88,8 @@ def per_architecture(repeats: int) -> dict[str, float]:
     import torch
 
     from engine.catalog import is_pretrained
-    from engine.models import MODELS, build_model
-    from engine.predict import Predictor
+    from engine.inference.predict import Predictor
+    from engine.models.architectures import MODELS, build_model
     from gui.inside_panel import _Job, _look
 
     torch.set_num_threads(1)

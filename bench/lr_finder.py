@@ -1,5 +1,5 @@
 """Does the learning-rate finder suggest a rate that trains? For each network, dataset and
-optimizer: run the finder (engine/lr_finder.py, as Find… and --find-lr do), then train 2
+optimizer: run the finder (engine/lr_finder/search.py, as Find… and --find-lr do), then train 2
 epochs at the suggested rate and at a few hand-picked rates, from the same seed, and print
 the test accuracy of each; the ratio is the suggestion's accuracy over the best hand-picked
 one's (the target: 95% or more).
@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-import engine.trainer as trainer_module  # noqa: E402
+import engine.training.trainer as trainer_module  # noqa: E402
 from engine.config import TrainConfig  # noqa: E402
-from engine.lr_finder import LRFinder  # noqa: E402
-from engine.lr_range import lr_text  # noqa: E402
+from engine.lr_finder.lr_range import lr_text  # noqa: E402
+from engine.lr_finder.search import LRFinder  # noqa: E402
 
 HAND_PICKED = {"adam": (3e-4, 1e-3, 3e-3, 1e-2), "sgd": (3e-3, 0.01, 0.03, 0.1)}
 # name: (arch, dataset, optimizer, batch size, share of the subsets, the finder's sweep in
@@ -55,7 +55,7 @@ FULL_LOADER = trainer_module.load_dataset
 
 
 def subset_loader(train: int, test: int):
-    """engine.trainer's own load_dataset, cut to seeded random subsets."""
+    """engine.training.trainer's own load_dataset, cut to seeded random subsets."""
 
     def load(name, data_dir, **kwargs):
         data = FULL_LOADER(name, data_dir, **kwargs)

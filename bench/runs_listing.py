@@ -1,5 +1,5 @@
 """How long listing a runs folder takes: 500 run folders of 20 epochs each, as the trainer
-writes them (record, per-epoch metrics, ~2000 per-batch points), read by engine.runs.
+writes them (record, per-epoch metrics, ~2000 per-batch points), read by engine.records.runs.
 
     python bench/runs_listing.py [runs] [epochs]
 """
@@ -13,9 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine import runs  # noqa: E402
 from engine.config import TrainConfig  # noqa: E402
 from engine.events import BatchEnd, EpochEnd, RunEnd, RunStart  # noqa: E402
+from engine.records import runs  # noqa: E402
 
 
 def write_runs(root: Path, count: int, epochs: int, batches: int = 100) -> None:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.lr_advice import rate_advice
+from engine.lr_finder.advice import rate_advice
 
 MIN_MARGIN = 0.02
 STANDARD_ERRORS = 3.0
@@ -82,7 +82,7 @@ def why_nothing_was_learned(history: Sequence[dict], chance: float, num_classes:
     """A sentence on the probable cause, from the per-epoch records and the settings.
 
     Guessing every class as equally likely costs a cross-entropy of ln(classes); which rate
-    to try next is engine.lr_advice's, from the rates used (`lr` is the last, `changes` the
+    to try next is engine.lr_finder.advice's, from the rates used (`lr` is the last, `changes` the
     run's SettingsChanged records).
     """
     first, last = history[0], history[-1]

@@ -4,7 +4,7 @@ The settings form, the CLI's help and every message name networks and datasets b
 titles ("LeNet-5 (classic)", "MNIST sample (bundled)"), never by their ids; the ids stay the
 keys the CLI accepts and configs store. This module imports nothing heavy, so help text,
 usage errors and the settings form can be shown before PyTorch has loaded. The builders and
-loaders (`engine.models.MODELS`, `engine.data.DATASETS`) take their titles from here.
+loaders (`engine.models.architectures.MODELS`, `engine.data.DATASETS`) take their titles from here.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ class ArchInfo:
     title: str  # what a person reads
     description: str  # one line a learner understands
     input_size: int | None  # square input size the architecture expects; None = dataset's own
-    # Starts from ImageNet weights (torchvision's model zoo, engine/pretrained.py): takes
+    # Starts from ImageNet weights (torchvision's model zoo, engine/models/pretrained.py): takes
     # 3-channel images normalised with ImageNet's mean/std; its head is replaced.
     pretrained: bool = False
 

@@ -269,7 +269,7 @@ def _device_problem(device: Any) -> str | None:
         return f"Unknown device {_quoted(device)}. Use auto, cpu, cuda, cuda:N or mps."
     if device in ("auto", "cpu"):
         return None
-    from engine.devices import device_ids
+    from engine.runtime.devices import device_ids
 
     if device == "cuda" and any(d.startswith("cuda") for d in device_ids()):
         return None

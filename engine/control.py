@@ -23,7 +23,7 @@ class Control:
         self.stopped_by = "you"  # who asked to stop, for the run's end message
 
     def request_changes(self, changes: dict[str, Any]) -> None:
-        """Ask for new values of settings (engine/changes.py says which can change); the
+        """Ask for new values of settings (engine/training/changes.py says which can change); the
         trainer takes them before its next batch. A later request for a setting wins."""
         with self._lock:
             self._changes.update(changes)

@@ -53,7 +53,8 @@ class RunStart:
     test_labels: np.ndarray | None = field(default=None, repr=False, compare=False)
     steps_done: int = 0  # optimisation steps already taken (a resumed run)
     changes: tuple[dict, ...] = ()  # SettingsChanged.as_record() of the settings changed so far
-    world_size: int = 1  # processes training together (torchrun: engine/distributed.py)
+    world_size: int = 1  # processes training together (torchrun: engine/training/distributed.py)
+    run_dir: str | None = None  # the run folder this run claimed (None: it writes none)
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,7 @@ class EpochEnd:
 
 @dataclass(frozen=True)
 class SettingsChanged:
-    """Settings changed during the run (engine/changes.py), from `step` on.
+    """Settings changed during the run (engine/training/changes.py), from `step` on.
 
     `changes` maps each setting to [old, new]. Batch sizes change at an epoch's start, the
     others at the next batch after they were asked for.

@@ -12,8 +12,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
-from engine.changes import change_label
 from engine.events import SettingsChanged
+from engine.training.changes import change_label
 
 MARKER_COLOR = "#d62728"  # tab10 red: apart from the splits' and the rate's colours
 # Where a label sits along its line (0 bottom, 1 top); neighbours step down so that

@@ -2,7 +2,7 @@
 
 A checkpoint keeps the training curves, not the model's answer for each test image. The
 button loads the checkpoint's dataset and runs the engine's own end-of-epoch evaluation
-(engine/checkpoint_eval.py) on a background thread (gui/background.py): the window stays
+(engine/training/checkpoint_eval.py) on a background thread (gui/background.py): the window stays
 responsive, and the answers reach the run model (`show_evaluation`), which the Results tab
 follows like any epoch's end.
 """
@@ -22,7 +22,7 @@ from gui.background import JobFailed, LatestJob
 from gui.contrast import make_secondary
 
 if TYPE_CHECKING:
-    from engine.checkpoint import Checkpoint
+    from engine.records.checkpoint import Checkpoint
     from gui.run_model import RunModel
 
 BUTTON_TEXT = "Evaluate on the test set"
@@ -60,7 +60,7 @@ class EvaluateCheckpoint(QWidget):
         checkpoint, path = self._run.checkpoint, self._run.checkpoint_path
         if checkpoint is None or path is None or self._job.busy():
             return False
-        from engine.checkpoint_eval import evaluate_checkpoint  # imports PyTorch
+        from engine.training.checkpoint_eval import evaluate_checkpoint  # imports PyTorch
 
         form = self._settings()
         self._job.submit(checkpoint, partial(evaluate_checkpoint, path, device=form.device,

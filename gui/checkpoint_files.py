@@ -17,7 +17,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from engine.catalog import arch_title, dataset_title
-from engine.runs import is_run_folder, read_run
+from engine.records.runs import is_run_folder, read_run
 from engine.text import plural
 from gui.background import JobFailed, LatestJob
 from gui.log_panel import LogPanel
@@ -25,7 +25,7 @@ from gui.run_model import RUN_CHECKPOINTS, OpenedRun, RunModel
 from gui.window_actions import window_action
 
 if TYPE_CHECKING:
-    from engine.checkpoint import Checkpoint
+    from engine.records.checkpoint import Checkpoint
 
 
 class CheckpointFiles(QObject):
@@ -60,7 +60,7 @@ class CheckpointFiles(QObject):
         """Show a checkpoint's model, settings and history (a dialog when `path` is None)."""
         if not self.open_action.isEnabled():
             return False
-        from engine.checkpoint import CheckpointError, load_checkpoint
+        from engine.records.checkpoint import CheckpointError, load_checkpoint
 
         if path is None:
             path, _ = QFileDialog.getOpenFileName(self._window, "Open checkpoint",
@@ -107,7 +107,7 @@ class CheckpointFiles(QObject):
         checkpoint = self._run.checkpoint
         if checkpoint is None:
             return False
-        from engine.checkpoint import save_checkpoint
+        from engine.records.checkpoint import save_checkpoint
 
         if path is None:
             suggested = str(self._runs_dir() / f"{checkpoint.config.arch}.pt")

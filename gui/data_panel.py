@@ -41,7 +41,7 @@ from engine.catalog import (
 )
 from engine.config import TrainConfig
 from engine.events import DataProgress
-from engine.memory import byte_text
+from engine.runtime.memory import byte_text
 from engine.text import plural
 from gui.background import JobFailed, LatestJob
 from gui.image_tiles import Section, Tile, TileSheet, dataset_pixels, qimage
@@ -448,7 +448,7 @@ def _prepare(ask: _Ask, progress: Callable[[DataProgress], None]) -> _Shown | _N
 
     from engine.data import DATASETS, load_dataset
     from engine.data.pipeline import BatchPipeline
-    from engine.models import input_size_for
+    from engine.models.architectures import input_size_for
 
     spec = DATASETS[ask.dataset]
     folder = Path(ask.data_dir).expanduser()

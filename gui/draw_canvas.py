@@ -217,7 +217,7 @@ class DrawCanvas(QWidget):
             else:
                 # Straight, anti-aliased segments from each mouse position to the next, with
                 # round joins: one unbroken line however far apart the events of a fast
-                # stroke are, and the very line engine.predict.render_strokes gives the
+                # stroke are, and the very line engine.inference.predict.render_strokes gives the
                 # model (a smoothed curve would cut the corners the model still gets).
                 painter.drawPolyline(scaled)
         painter.end()

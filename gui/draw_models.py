@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from engine.catalog import arch_title, dataset_title
 
 if TYPE_CHECKING:  # only its fields are read: no torch import at start-up
-    from engine.checkpoint import Checkpoint
+    from engine.records.checkpoint import Checkpoint
 
 
 @dataclass(frozen=True)

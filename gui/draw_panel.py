@@ -34,10 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.checkpoint import Checkpoint, CheckpointError, load_checkpoint
-from engine.image_input import IMAGE_SUFFIXES, READABLE, InputRecipe
-from engine.image_trial import ImageFailure, ImageTrial
-from engine.predict import (
+from engine.inference.image_input import IMAGE_SUFFIXES, READABLE, InputRecipe
+from engine.inference.image_trial import ImageFailure, ImageTrial
+from engine.inference.predict import (
     FIELD_SIZE,
     DigitDoubt,
     Predictor,
@@ -46,6 +45,7 @@ from engine.predict import (
     preprocess_image,
     render_strokes,
 )
+from engine.records.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from engine.resources import RESOURCES_DIR
 from gui.draw_canvas import DrawCanvas
 from gui.draw_models import ModelChoice, ModelChoices, choice_for

@@ -22,12 +22,12 @@ from PySide6.QtCore import QObject, Signal
 # the model summary and the device list.
 ENGINE_MODULES = (
     "torch",
-    "engine.devices",
-    "engine.models",
-    "engine.summary",
-    "engine.checkpoint",
-    "engine.predict",
-    "engine.trainer",
+    "engine.runtime.devices",
+    "engine.models.architectures",
+    "engine.models.summary",
+    "engine.records.checkpoint",
+    "engine.inference.predict",
+    "engine.training.trainer",
 )
 
 

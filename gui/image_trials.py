@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.image_input import IMAGE_SUFFIXES, ImageSource, InputRecipe
-from engine.image_trial import THUMBNAIL_SIDE, ImageFailure, ImageTrial, try_images
-from engine.predict import Predictor
+from engine.inference.image_input import IMAGE_SUFFIXES, ImageSource, InputRecipe
+from engine.inference.image_trial import THUMBNAIL_SIDE, ImageFailure, ImageTrial, try_images
+from engine.inference.predict import Predictor
 from gui.background import JobFailed, LatestJob
 from gui.image_tiles import qimage
 from gui.probability_text import format_probability

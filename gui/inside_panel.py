@@ -39,11 +39,11 @@ from PySide6.QtWidgets import (
 )
 
 from engine.catalog import arch_title
-from engine.checkpoint import Checkpoint
 from engine.data.pipeline import resize_and_normalise
-from engine.image_trial import ImageTrial
-from engine.inspect import Insight, inspect_image, named
-from engine.predict import Predictor
+from engine.inference.image_trial import ImageTrial
+from engine.inference.inspect import Insight, inspect_image, named
+from engine.inference.predict import Predictor
+from engine.records.checkpoint import Checkpoint
 from engine.text import plural
 from gui.background import JobFailed, LatestJob
 from gui.draw_canvas import DrawCanvas

@@ -1,6 +1,6 @@
 """Find a learning rate: a button beside the form's learning-rate field, and its dialog.
 
-The dialog runs the range test (engine/lr_finder.py) on the settings in the form, on the
+The dialog runs the range test (engine/lr_finder/search.py) on the settings in the form, on the
 training thread (gui/worker.py), drawing the loss against the rate on a log axis as it
 goes, then the short checks of the rates the curve proposes (each a dot at the loss it
 ended at); Stop ends it within a batch. Afterwards it marks the rate suggested and the
@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 from engine.catalog import arch_title, dataset_title
 from engine.config import TrainConfig
 from engine.events import DataProgress, LogLine
-from engine.lr_range import (
+from engine.lr_finder.lr_range import (
     DEFAULT_END_LR,
     DEFAULT_START_LR,
     DEFAULT_STEPS,
@@ -205,7 +205,7 @@ class LRFinderDialog(QDialog):
         if problem:
             self._say(f"Cannot test: {problem}", error=True)
             return False
-        from engine.lr_finder import LRFinder  # PyTorch: loaded before the button is on
+        from engine.lr_finder.search import LRFinder  # PyTorch: loaded before the button is on
         from gui.worker import WorkerSession
 
         self._lrs, self._losses, self._smoothed = [], [], []
@@ -237,7 +237,7 @@ class LRFinderDialog(QDialog):
 
     @Slot(list)
     def _on_events(self, events: list) -> None:
-        from engine.lr_finder import LRCheckStep, LRTestStep
+        from engine.lr_finder.search import LRCheckStep, LRTestStep
 
         steps = [e for e in events if isinstance(e, LRTestStep)]
         for event in events:

@@ -17,11 +17,11 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QTabWidget, QVBoxLayout, QWidget
 
 from engine.catalog import DATASET_INFO, arch_title, dataset_title
-from engine.changes import changeable_fields, requested_changes
 from engine.config import TrainConfig
 from engine.durations import estimate_sentence
 from engine.events import EpochEnd, RunEnd, RunEstimate, RunStart
-from engine.run_folder import run_dir_for
+from engine.records.run_folder import run_dir_for
+from engine.training.changes import changeable_fields, requested_changes
 from gui.checkpoint_files import CheckpointFiles
 from gui.data_panel import DataPanel
 from gui.engine_loader import EngineLoader
@@ -46,8 +46,8 @@ from gui.window_actions import window_action
 from gui.window_geometry import restore_window_state, save_window_state
 
 if TYPE_CHECKING:  # these import PyTorch: the window imports them once it has loaded
-    from engine.checkpoint import Checkpoint
-    from engine.trainer import Trainer
+    from engine.records.checkpoint import Checkpoint
+    from engine.training.trainer import Trainer
     from gui.draw_panel import DrawPanel
     from gui.summary_panel import SummaryPanel
     from gui.worker import TrainingSession
@@ -151,7 +151,7 @@ class MainWindow(QMainWindow):
         if self._engine_ready:
             return
         from engine.data import on_disk
-        from engine.devices import available_devices, resolve_device
+        from engine.runtime.devices import available_devices, resolve_device
         from gui.draw_panel import DrawPanel
         from gui.inside_panel import InsidePanel
         from gui.summary_panel import SummaryPanel
@@ -336,7 +336,7 @@ class MainWindow(QMainWindow):
         if not self._paused:
             self._paused = True
             self.session.pause()
-            # While paused, the settings a run can take mid-way unlock (engine/changes.py).
+            # While paused, the settings a run can take mid-way unlock (engine/training/changes.py).
             self._config_at_pause = self.settings_panel.config()
             self.settings_panel.set_running(True, changeable_fields(self._config_at_pause))
             self.progress.set_state("paused")
@@ -494,7 +494,7 @@ class MainWindow(QMainWindow):
         """Keep the Model tab on the chosen architecture, where the input is known already."""
         if self.summary is None:  # PyTorch is still loading: done once it has
             return
-        from engine.models import input_size_for
+        from engine.models.architectures import input_size_for
 
         spec = DATASET_INFO.get(config.dataset)
         if spec is None or spec.known_shape is None or config.problems().get("arch"):

@@ -1,4 +1,4 @@
-"""File > Export model…: the model on screen to TorchScript or ONNX (engine.export).
+"""File > Export model…: the model on screen to TorchScript or ONNX (engine.inference.export).
 
 The dialog names the run whose model it exports (the model on screen may be an earlier
 run's: a run that fails before its first epoch keeps none), and a model that may not be
@@ -25,8 +25,8 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QWidget
 
 if TYPE_CHECKING:  # PyTorch loads behind the window: imported when an export starts
-    from engine.checkpoint import Checkpoint
-    from engine.export import ExportResult
+    from engine.inference.export import ExportResult
+    from engine.records.checkpoint import Checkpoint
     from gui.run_model import RunModel
 
 FILTERS = {"torchscript": "TorchScript (*.pt)", "onnx": "ONNX (*.onnx)"}
@@ -98,7 +98,7 @@ class ExportModelAction(QAction):
         return True
 
     def _export(self, ckpt: Checkpoint, path: Path, fmt: str) -> None:
-        from engine.export import ExportError, export_model
+        from engine.inference.export import ExportError, export_model
 
         try:
             outcome: object = export_model(ckpt, path, fmt)

@@ -394,7 +394,7 @@ class PlotsPanel(QWidget):
             self.load_history(history)
 
     def _show_batches(self, columns: dict[str, list[float]]) -> None:
-        """The per-batch curves an opened run's folder recorded (engine/runs.py)."""
+        """The per-batch curves an opened run's folder recorded (engine/records/runs.py)."""
         if columns.get("step"):
             self.add_batches(*(np.asarray(columns[name], dtype=np.float64)
                                for name in ("step", "loss", "lr")))

@@ -38,9 +38,9 @@ from gui.run_model import InspectRequest
 from gui.thumbnails import ImageStrip, ThumbnailCache, to_pixmap
 
 if TYPE_CHECKING:
-    from engine.checkpoint import Checkpoint
-    from engine.checkpoint_eval import CheckpointEvaluation
     from engine.config import TrainConfig
+    from engine.records.checkpoint import Checkpoint
+    from engine.training.checkpoint_eval import CheckpointEvaluation
     from gui.run_model import RunModel
 
 GALLERY_LIMIT = 200  # thumbnails per strip: more than anyone scrolls through

@@ -32,8 +32,8 @@ from gui.errors import reported_errors
 
 if TYPE_CHECKING:
     from engine.analysis import Evaluation
-    from engine.checkpoint import Checkpoint
-    from engine.checkpoint_eval import CheckpointEvaluation
+    from engine.records.checkpoint import Checkpoint
+    from engine.training.checkpoint_eval import CheckpointEvaluation
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class InspectRequest:
     draw_model: bool = False
 
 
-RUN_CHECKPOINTS = ("checkpoint.pt", "best.pt")  # a run folder's (engine/run_folder.py)
+RUN_CHECKPOINTS = ("checkpoint.pt", "best.pt")  # a run folder's (engine/records/run_folder.py)
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class RunModel(QObject):
     model_changed = Signal(object)  # the Checkpoint now kept for saving and continuing
     checkpoint_opened = Signal(object, str)  # (Checkpoint, path): opened, now on screen
     run_opened = Signal(object)  # OpenedRun, right after checkpoint_opened
-    # The opened run's per-batch columns from its folder (engine/runs.py: step, loss, lr...)
+    # The opened run's per-batch columns from its folder (engine/records/runs.py: step, loss, lr...)
     batches_restored = Signal(dict)
     # CheckpointEvaluation: the opened checkpoint's answers for its test set
     checkpoint_evaluated = Signal(object)

@@ -1,4 +1,4 @@
-"""The runs folder, read and followed off the GUI thread (engine/runs.py does the reading).
+"""The runs folder, read and followed off the GUI thread (engine/records/runs.py does the reading).
 
 One background thread reads: the first listing, then each `scan` reads only what changed
 (new folders, and what was appended to the runs that are still running or are overlaid on
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, QTimer, Signal
 
-from engine import runs
+from engine.records import runs
 
 ACTIVE_POLL_MS = 1000
 IDLE_POLL_MS = 5000

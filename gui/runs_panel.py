@@ -44,13 +44,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import runs
 from engine.catalog import OPTIMIZER_TITLES, arch_title, dataset_title
 from engine.config import DEFAULT_RUNS_DIR, TrainConfig
 from engine.durations import rough_duration
 from engine.events import SettingsChanged
-from engine.metrics_export import write_metrics_csv
-from engine.tensorboard_log import tensorboard_installed
+from engine.records import runs
+from engine.records.metrics_export import write_metrics_csv
+from engine.records.tensorboard_log import tensorboard_installed
 from engine.text import plural
 from gui.plot_overlays import OVERLAY_COLOURS, Overlay
 from gui.runs_library import RunsLibrary

@@ -48,7 +48,7 @@ from gui.contrast import make_secondary
 from gui.lr_input import LogSpinBox
 
 if TYPE_CHECKING:
-    from engine.devices import DeviceInfo
+    from engine.runtime.devices import DeviceInfo
 
 SETTINGS_GROUP = "train"
 
@@ -228,7 +228,7 @@ class SettingsPanel(QWidget):
 
     def set_running(self, running: bool, changeable: Collection[str] = ()) -> None:
         """Lock the form while a run uses these settings, all but the `changeable` fields
-        (those a paused run can take, engine/changes.py)."""
+        (those a paused run can take, engine/training/changes.py)."""
         for group in self._groups:
             group.setEnabled(not running or any(name in changeable
                                                 for name in self._group_fields[group]))

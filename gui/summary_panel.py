@@ -16,8 +16,8 @@ from PySide6.QtWidgets import (
 from torch import nn
 
 from engine.catalog import network_channels
-from engine.models import MODELS, build_model
-from engine.summary import ModelSummary, summarize
+from engine.models.architectures import MODELS, build_model
+from engine.models.summary import ModelSummary, summarize
 
 if TYPE_CHECKING:
     from gui.run_model import RunModel
@@ -91,7 +91,8 @@ class SummaryPanel(QWidget):
     def show_for(self, arch: str, in_channels: int, num_classes: int, image_size: int) -> None:
         """Summarise a fresh `arch` for (in_channels, image_size, image_size) input.
 
-        `image_size` is the size the network is fed (see engine.models.input_size_for).
+        `image_size` is the size the network is fed (see
+        engine.models.architectures.input_size_for).
         A pretrained network is fed colour whatever the dataset's channels.
         """
         in_channels = network_channels(arch, in_channels)

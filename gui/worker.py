@@ -22,8 +22,8 @@ from PySide6.QtCore import QObject, QThread, QThreadPool, Signal, Slot
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import BatchEnd, DataProgress, Event, RunEnd
-from engine.lr_finder import LRTestStep
-from engine.trainer import Trainer
+from engine.lr_finder.search import LRTestStep
+from engine.training.trainer import Trainer
 
 UPDATE_INTERVAL_S = 0.5
 
@@ -37,7 +37,7 @@ def leave_the_cores_to_training() -> None:
     2-core machine. Qt's global thread pool, used for parts of painting (image conversion
     and scaling), likewise ran threads beside the training threads at every repaint. So the
     GUI keeps one thread for each (its tensor and image work is small), and the training
-    thread sets its own count (engine/cpu.py; bench/gui_overhead.py measures the effect).
+    thread sets its own count (engine/runtime/cpu.py; bench/gui_overhead.py measures the effect).
     """
     torch.set_num_threads(1)
     QThreadPool.globalInstance().setMaxThreadCount(1)
@@ -160,7 +160,7 @@ class TrainingSession(WorkerSession):
         self.control.pause()
 
     def resume(self, changes: dict | None = None) -> None:
-        """Go on; with `changes` (engine/changes.py), the trainer applies them first."""
+        """Go on; with `changes` (engine/training/changes.py), the trainer applies them first."""
         if changes:
             self.control.request_changes(changes)
         self.control.resume()

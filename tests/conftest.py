@@ -68,7 +68,7 @@ def _no_leaked_qt_threads_or_timers(request, monkeypatch):
 def torch_home(tmp_path, monkeypatch):
     """An empty torch.hub cache of the test's own, and no network: a download of pretrained
     weights fails (tests put the weights file there themselves: tests/zoo_weights.py)."""
-    import engine.pretrained as pretrained
+    import engine.models.pretrained as pretrained
     from engine.data.download import DownloadError
 
     home = tmp_path / "torch-home"

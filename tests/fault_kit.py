@@ -75,7 +75,7 @@ def table(tallies: list[Tally]) -> str:
 
 # -- child processes ------------------------------------------------------------------------
 
-_PRELOAD = ["engine.trainer", "engine.checkpoint", "engine.data"]
+_PRELOAD = ["engine.training.trainer", "engine.records.checkpoint", "engine.data"]
 
 
 def _context() -> multiprocessing.context.BaseContext:
@@ -122,9 +122,9 @@ def in_child(function: Callable, *args: Any,
 def small_checkpoint():
     import torch
 
-    from engine.checkpoint import Checkpoint
     from engine.config import TrainConfig
-    from engine.models import build_model
+    from engine.models.architectures import build_model
+    from engine.records.checkpoint import Checkpoint
 
     torch.manual_seed(0)
     model = build_model("softmax", 1, 10, 12)
@@ -196,8 +196,8 @@ def checkpoint_faults(root: Path, mutations: int, seed: int = 0) -> Tally:
     weights of one network, load with what was assumed said), nothing ever run."""
     import torch
 
-    from engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-    from engine.models import build_model
+    from engine.models.architectures import build_model
+    from engine.records.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
     tally = Tally("checkpoints")
     rng = random.Random(seed)
@@ -252,7 +252,7 @@ def checkpoint_faults(root: Path, mutations: int, seed: int = 0) -> Tally:
 def _train_and_save_forever(data_dir: str, run_dir: str) -> None:
     """A real run that saves its run folder at every epoch's end, until it is killed."""
     from engine.config import TrainConfig
-    from engine.trainer import Trainer
+    from engine.training.trainer import Trainer
 
     checkpoint = Path(run_dir) / "checkpoint.pt"
     config = TrainConfig(arch="softmax", dataset="mnist", data_dir=data_dir, epochs=10_000,
@@ -267,7 +267,7 @@ def check_run_folder(run_dir: Path) -> str | None:
     config parses, every metrics line but a half-written last one parses, and the epochs
     go 1, 2, 3, … up to the checkpoint's (or one short of it: killed between the
     checkpoint and its line), never past it."""
-    from engine.checkpoint import CheckpointError, load_checkpoint
+    from engine.records.checkpoint import CheckpointError, load_checkpoint
 
     try:
         ckpt = load_checkpoint(run_dir / "checkpoint.pt")
@@ -564,7 +564,7 @@ def config_faults(count: int, seed: int = 0) -> Tally:
     """Random bad values in random fields: problems() must answer with sentences, and a run
     of such a config must end with a RunEnd, never an exception."""
     from engine.config import TrainConfig
-    from engine.trainer import Trainer
+    from engine.training.trainer import Trainer
 
     tally = Tally("settings (bad values)")
     rng = random.Random(seed)
@@ -661,9 +661,9 @@ class FaultInjector:
     def __enter__(self) -> FaultInjector:
         from unittest import mock
 
-        import engine.trainer
+        import engine.training.trainer
 
-        build = engine.trainer.build_model
+        build = engine.training.trainer.build_model
 
         def build_with_hooks(*args, **kwargs):
             model = build(*args, **kwargs)
@@ -677,8 +677,9 @@ class FaultInjector:
                 raise OSError(28, "No space left on device")
             real_fsync(fd)
 
-        self._patches = [mock.patch.object(engine.trainer, "build_model", build_with_hooks),
-                         mock.patch("os.fsync", fsync)]
+        self._patches = [
+            mock.patch.object(engine.training.trainer, "build_model", build_with_hooks),
+            mock.patch("os.fsync", fsync)]
         for patch in self._patches:
             patch.start()
         return self
@@ -725,7 +726,7 @@ def fault_run_dir(fault: RunFault, root: Path) -> Path:
 
 def check_fault_answer(fault: RunFault, end, history: list[dict], run_dir: Path) -> str | None:
     """What is wrong with how a run answered a fault, or None."""
-    from engine.checkpoint import CheckpointError, load_checkpoint
+    from engine.records.checkpoint import CheckpointError, load_checkpoint
 
     if end.reason != fault.reason or fault.says not in end.message:
         return f"ended {end.reason!r}: {end.message!r}"
@@ -747,7 +748,7 @@ def check_fault_answer(fault: RunFault, end, history: list[dict], run_dir: Path)
 def run_with_fault(fault: RunFault, data_dir: Path, root: Path) -> str | None:
     """Run the fault's run in this process; what is wrong with its answer, or None."""
     from engine.control import Control
-    from engine.trainer import Trainer
+    from engine.training.trainer import Trainer
 
     control = Control()
     run_dir = fault_run_dir(fault, root)
@@ -778,10 +779,10 @@ def run_faults(root: Path, repeats: int) -> Tally:
 
 REPO = Path(__file__).resolve().parents[1]
 # Claims FOLDER at the moment START (time.time()), holds it a second, releases it; imports
-# only engine.run_folder (no PyTorch), so many start at once in milliseconds.
+# only engine.records.run_folder (no PyTorch), so many start at once in milliseconds.
 CLAIM_AT_ONCE = """
 import os, sys, time
-from engine.run_folder import RunFolderError, claim, release
+from engine.records.run_folder import RunFolderError, claim, release
 folder, start = sys.argv[1], float(sys.argv[2])
 time.sleep(max(0.0, start - time.time()))
 try:
@@ -847,8 +848,8 @@ def signal_after_first_epoch(train_args: list[str], sig: int,
 def sigterm_run(data_dir: Path, run_dir: Path) -> str | None:
     """A real `main.py train`, sent SIGTERM after its first epoch: what is wrong with how it
     ended (exit code, message, record, checkpoint), or None."""
-    from engine import runs
-    from engine.checkpoint import CheckpointError, load_checkpoint
+    from engine.records import runs
+    from engine.records.checkpoint import CheckpointError, load_checkpoint
 
     code, out = signal_after_first_epoch(
         ["--arch", "softmax", "--dataset", "mnist", "--data-dir", str(data_dir), "--epochs",
@@ -872,8 +873,8 @@ def _exported_files(root: Path) -> tuple[Path, list[Path]]:
     import importlib.util
     import warnings
 
-    from engine.checkpoint import load_checkpoint, save_checkpoint
-    from engine.export import export_model
+    from engine.inference.export import export_model
+    from engine.records.checkpoint import load_checkpoint, save_checkpoint
 
     checkpoint = save_checkpoint(root / "run" / "checkpoint.pt", small_checkpoint())
     formats = ["torchscript"]
@@ -898,10 +899,10 @@ def run_folder_faults(root: Path, races: int, sigterms: int) -> Tally:
     import io
     import socket
 
-    from engine.checkpoint import CheckpointError, load_checkpoint
-    from engine.cli import main as train_main
-    from engine.export import output_problem
-    from engine.run_folder import (
+    from engine.cli.train import main as train_main
+    from engine.inference.export import output_problem
+    from engine.records.checkpoint import CheckpointError, load_checkpoint
+    from engine.records.run_folder import (
         LOCK_FILE,
         RUN_FILE_NAMES,
         RunFolderError,

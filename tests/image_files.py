@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from engine.predict import render_strokes
+from engine.inference.predict import render_strokes
 from tests.gui.digit_strokes import DIGITS, place
 
 

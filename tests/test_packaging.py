@@ -48,7 +48,8 @@ def test_the_wheel_holds_the_code_and_every_bundled_file(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in BUNDLED:
         assert f"traindesk_resources/{name}" in names, name
-    assert {"main.py", "engine/trainer.py", "engine/data/mnist.py", "gui/main_window.py"} <= names
+    assert {"main.py", "engine/training/trainer.py", "engine/data/mnist.py",
+            "gui/main_window.py"} <= names
     assert not any("__pycache__" in name or name.startswith("tests/") for name in names)
 
 

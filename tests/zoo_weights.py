@@ -16,7 +16,7 @@ from urllib.parse import urlparse
 import torch
 import torchvision
 
-from engine.pretrained import ZOO, weights_enum
+from engine.models.pretrained import ZOO, weights_enum
 
 
 def zoo_weights_name(arch: str) -> str:

@@ -4,7 +4,7 @@ bundled model reads digits written by people who are not in MNIST.
     python tools/build_outside_digits.py
 
 Three sets, each written as a pair of IDX .gz files (images already in MNIST form, i.e. what
-the Draw tab feeds the model: engine.predict.preprocess_image's 28x28 output):
+the Draw tab feeds the model: engine.inference.predict.preprocess_image's 28x28 output):
 
 - `strokes`: the Draw tab's own path. The mouse strokes of tests/gui/digit_strokes.py (ten
   digits, 21 styles), each drawn 12 times with a random slant, rotation, aspect, wobble and
@@ -37,7 +37,7 @@ from PIL import Image, ImageDraw, ImageFilter, ImageFont
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from engine.predict import preprocess_image, render_strokes  # noqa: E402
+from engine.inference.predict import preprocess_image, render_strokes  # noqa: E402
 from tests.gui.digit_strokes import DIGITS  # noqa: E402
 
 OUT_DIR = REPO / "tests" / "data" / "outside-digits"

@@ -27,21 +27,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from engine.checkpoint import (  # noqa: E402
-    Checkpoint,
-    build_model_from_checkpoint,
-    load_checkpoint,
-    save_checkpoint,
-)
 from engine.config import TrainConfig  # noqa: E402
 from engine.data import load_dataset  # noqa: E402
 from engine.data.handwriting import augment_handwriting  # noqa: E402
 from engine.data.idx import read_idx  # noqa: E402
 from engine.data.pipeline import resize_and_normalise  # noqa: E402
 from engine.events import EpochEnd  # noqa: E402
-from engine.models import build_model, input_size_for  # noqa: E402
-from engine.optim import build_optimizer, build_scheduler  # noqa: E402
+from engine.models.architectures import build_model, input_size_for  # noqa: E402
+from engine.records.checkpoint import (  # noqa: E402
+    Checkpoint,
+    build_model_from_checkpoint,
+    load_checkpoint,
+    save_checkpoint,
+)
 from engine.resources import RESOURCES_DIR  # noqa: E402
+from engine.training.optim import build_optimizer, build_scheduler  # noqa: E402
 
 DEMO_CHECKPOINT = RESOURCES_DIR / "pretrained" / "digits-lenet5.pt"
 OUTSIDE_DIR = Path(__file__).resolve().parents[1] / "tests" / "data" / "outside-digits"

@@ -35,8 +35,8 @@ from torchvision.datasets.folder import IMG_EXTENSIONS
 from engine.data.assemble import make_dataset
 from engine.data.types import DatasetError, ImageDataset, ProgressFn
 from engine.events import DataProgress
-from engine.image_modes import eight_bit, on_white
-from engine.memory import available_bytes, byte_text
+from engine.inference.image_modes import eight_bit, on_white
+from engine.runtime.memory import available_bytes, byte_text
 from engine.text import plural
 
 NAME = "folder"
@@ -321,7 +321,7 @@ def _read_image(path: Path, size: int) -> tuple[np.ndarray, bool, bytes]:
             grey = image.mode in GREY_MODES
             mode = "L" if grey else "RGB"
             image.draft(mode, (size, size))  # JPEGs decode straight at a smaller scale
-            # As a model is tried on an image (engine/image_modes.py): the same pixels.
+            # As a model is tried on an image (engine/inference/image_modes.py): the same pixels.
             image = on_white(eight_bit(ImageOps.exif_transpose(image)))
             image = image.convert(mode)
             pixels = np.asarray(image.resize((size, size), Image.Resampling.BILINEAR))

@@ -12,7 +12,7 @@ their digits differently. `augment_handwriting` draws each of those at random pe
 
 Everything runs as batched tensor operations on the images' device (one `grid_sample`, a few
 poolings), so it costs little next to the network's own step. The ink's peak is scaled back
-to 1 afterwards, as `engine.predict.preprocess_image` does for a drawing.
+to 1 afterwards, as `engine.inference.predict.preprocess_image` does for a drawing.
 """
 
 from __future__ import annotations

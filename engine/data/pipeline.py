@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from engine.data.types import ImageDataset
 
 if TYPE_CHECKING:
-    from engine.pretrained import NetworkInput
+    from engine.models.pretrained import NetworkInput
 
 
 class BatchPipeline:

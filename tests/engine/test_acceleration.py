@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import torch
 
-from engine import acceleration
 from engine.config import TrainConfig
 from engine.events import EpochEnd, LogLine
-from engine.optim import build_optimizer
-from engine.trainer import Trainer
+from engine.runtime import acceleration
+from engine.training.optim import build_optimizer
+from engine.training.trainer import Trainer
 
 
 def settings(digits_dir) -> TrainConfig:

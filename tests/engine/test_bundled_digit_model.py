@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 
-from engine.checkpoint import _check_integrity, load_checkpoint
 from engine.data.idx import read_idx
-from engine.predict import Predictor
+from engine.inference.predict import Predictor
+from engine.records.checkpoint import _check_integrity, load_checkpoint
 from engine.resources import RESOURCES_DIR
 
 BUNDLED = RESOURCES_DIR / "pretrained" / "digits-lenet5.pt"

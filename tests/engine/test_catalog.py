@@ -12,7 +12,7 @@ from engine.catalog import (
     format_mib,
 )
 from engine.data import DATASETS
-from engine.models import MODELS
+from engine.models.architectures import MODELS
 
 
 def test_catalog_and_registries_agree():

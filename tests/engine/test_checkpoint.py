@@ -11,8 +11,11 @@ from pathlib import Path
 import pytest
 import torch
 
-import engine.checkpoint as checkpoint_module
-from engine.checkpoint import (
+import engine.records.checkpoint as checkpoint_module
+from engine.config import TrainConfig
+from engine.events import EpochEnd
+from engine.models.architectures import build_model
+from engine.records.checkpoint import (
     FORMAT_VERSION,
     Checkpoint,
     CheckpointError,
@@ -21,9 +24,6 @@ from engine.checkpoint import (
     load_model_weights,
     save_checkpoint,
 )
-from engine.config import TrainConfig
-from engine.events import EpochEnd
-from engine.models import build_model
 
 CLASSES = tuple(str(digit) for digit in range(10))
 CONFIG = TrainConfig(

@@ -1,7 +1,7 @@
 """A damaged checkpoint never loads silently and never raises anything but CheckpointError.
 
 Property tests over randomly damaged copies of a real checkpoint: bytes flipped, the file
-cut short, spans zeroed, bytes inserted. Before the seal (engine/checkpoint.py), 93 of 300
+cut short, spans zeroed, bytes inserted. Before the seal (engine/records/checkpoint.py), 93 of 300
 such copies loaded without complaint and 3 raised raw BadZipFile / UnicodeDecodeError.
 """
 
@@ -15,9 +15,9 @@ import torch
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engine.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from engine.config import TrainConfig
-from engine.models import build_model
+from engine.models.architectures import build_model
+from engine.records.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 
 
 def _small_checkpoint() -> Checkpoint:
@@ -107,7 +107,7 @@ def test_the_seal_is_checked_not_just_present(original, tmp_path):
 
 
 def test_the_bundled_demo_model_is_sealed():
-    from engine.checkpoint import _check_integrity
+    from engine.records.checkpoint import _check_integrity
     from engine.resources import RESOURCES_DIR
 
     assert _check_integrity(RESOURCES_DIR / "pretrained" / "digits-lenet5.pt")

@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from engine.catalog import network_channels
-from engine.checkpoint import CheckpointError, build_model_from_checkpoint, load_checkpoint
-from engine.models import MODELS, build_model
-from engine.weights_match import matching_networks
+from engine.models.architectures import MODELS, build_model
+from engine.models.weights_match import matching_networks
+from engine.records.checkpoint import CheckpointError, build_model_from_checkpoint, load_checkpoint
 
 
 def _save_state(model: torch.nn.Module, path: Path, prefix: str = "") -> Path:

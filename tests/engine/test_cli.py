@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.checkpoint import load_checkpoint
-from engine.cli import EXIT_CODES, ConsolePrinter, build_parser, main
+from engine.cli.train import EXIT_CODES, ConsolePrinter, build_parser, main
 from engine.config import config_fields
 from engine.events import BatchEnd, RunEnd
+from engine.records.checkpoint import load_checkpoint
 from tests.datasets import write_idx_dataset
 from tests.fault_kit import signal_after_first_epoch
 
@@ -335,7 +335,7 @@ def test_the_run_estimate_is_one_line_on_stderr(data_dir, tmp_path, capsys):
     ("diverged", 3, False), ("learned_nothing", 4, False)])
 def test_each_ending_has_its_exit_code_and_stream(reason, code, on_stdout, tmp_path,
                                                   monkeypatch, capsys):
-    import engine.trainer
+    import engine.training.trainer
 
     class EndsAs:
         def __init__(self, config, run_dir, resume_from, tensorboard=None, **options):
@@ -346,7 +346,7 @@ def test_each_ending_has_its_exit_code_and_stream(reason, code, on_stdout, tmp_p
             (self.run_dir / "config.json").write_text("{}")  # a run record
             return RunEnd(reason, f"The run {reason}.", 1)
 
-    monkeypatch.setattr(engine.trainer, "Trainer", EndsAs)
+    monkeypatch.setattr(engine.training.trainer, "Trainer", EndsAs)
     assert main(["--run-dir", str(tmp_path / "run")]) == code
     out, err = capsys.readouterr()
     assert (f"The run {reason}." in out) == on_stdout
@@ -357,7 +357,7 @@ def test_each_ending_has_its_exit_code_and_stream(reason, code, on_stdout, tmp_p
 @pytest.mark.parametrize("flags, compiled", [([], False), (["--compile"], True)])
 def test_compile_is_asked_for_with_a_flag_and_off_by_default(flags, compiled, tmp_path,
                                                              monkeypatch):
-    import engine.trainer
+    import engine.training.trainer
 
     asked = {}
 
@@ -368,7 +368,7 @@ def test_compile_is_asked_for_with_a_flag_and_off_by_default(flags, compiled, tm
         def run(self, listener, control):
             return RunEnd("stopped", "Stopped.", 0)
 
-    monkeypatch.setattr(engine.trainer, "Trainer", Records)
+    monkeypatch.setattr(engine.training.trainer, "Trainer", Records)
     main(["--run-dir", str(tmp_path / "run"), *flags])
     assert asked["compile_model"] is compiled
 

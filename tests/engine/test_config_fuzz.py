@@ -87,7 +87,7 @@ def valid_configs(data_dir) -> st.SearchStrategy[TrainConfig]:
           HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_valid_configs_train_or_end_with_a_clear_message(tiny_mnist, data):
-    from engine.trainer import Trainer
+    from engine.training.trainer import Trainer
 
     config = data.draw(valid_configs(tiny_mnist))
     if config.problems():  # e.g. Nesterov without momentum: said in a sentence above

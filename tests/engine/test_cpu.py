@@ -7,8 +7,8 @@ would reach at that moment (idle, or beside a busy program).
 
 from __future__ import annotations
 
-from engine import cpu
-from engine.cpu import ThreadTuner, cpu_count, thread_options
+from engine.runtime import cpu
+from engine.runtime.cpu import ThreadTuner, cpu_count, thread_options
 
 BATCH = 64
 

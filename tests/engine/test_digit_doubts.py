@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from engine.data.idx import read_idx
-from engine.predict import (
+from engine.inference.predict import (
     MAX_INK,
     MAX_LENGTH,
     MAX_THICKNESS,

@@ -20,12 +20,13 @@ import numpy as np
 import pytest
 import torch
 
-from engine import distributed, runs
-from engine.checkpoint import load_checkpoint
 from engine.config import ConfigError, TrainConfig
 from engine.control import Control
 from engine.events import EpochEnd
-from engine.trainer import Trainer
+from engine.records import runs
+from engine.records.checkpoint import load_checkpoint
+from engine.training import distributed
+from engine.training.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[2]
 WORKER = REPO / "tests" / "engine" / "torchrun_worker.py"
@@ -35,7 +36,7 @@ METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_
 
 def settings(digits_dir: Path) -> TrainConfig:
     """LeNet-5 (no dropout, no BatchNorm): two processes take exactly one process's steps.
-    A fixed thread count, as for any comparison of runs (engine/cpu.py)."""
+    A fixed thread count, as for any comparison of runs (engine/runtime/cpu.py)."""
     return TrainConfig(arch="lenet5-relu", dataset="mnist", data_dir=str(digits_dir), epochs=2,
                        batch_size=20, optimizer="sgd", lr=0.02, val_split=0.1, seed=3,
                        device="cpu", threads=1)

@@ -1,5 +1,5 @@
-"""engine.export: models to TorchScript and ONNX, read back by their own loaders, predicting
-what the app predicts for the same images."""
+"""engine.inference.export: models to TorchScript and ONNX, read back by their own loaders,
+predicting what the app predicts for the same images."""
 
 from __future__ import annotations
 
@@ -11,11 +11,10 @@ import pytest
 import torch
 
 from engine.catalog import ARCHITECTURES
-from engine.checkpoint import Checkpoint, load_checkpoint
 from engine.config import TrainConfig
 from engine.data.pipeline import BatchPipeline
 from engine.data.types import ImageDataset
-from engine.export import (
+from engine.inference.export import (
     ExportError,
     default_export_path,
     export_model,
@@ -23,8 +22,9 @@ from engine.export import (
     export_torchscript,
     sidecar_path,
 )
-from engine.models import build_model, input_size_for
-from engine.predict import Predictor
+from engine.inference.predict import Predictor
+from engine.models.architectures import build_model, input_size_for
+from engine.records.checkpoint import Checkpoint, load_checkpoint
 from engine.resources import RESOURCES_DIR
 
 BUNDLED = RESOURCES_DIR / "pretrained" / "digits-lenet5.pt"

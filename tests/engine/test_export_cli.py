@@ -8,8 +8,8 @@ import os
 import pytest
 import torch
 
-from engine.checkpoint import load_checkpoint, save_checkpoint
-from engine.export_cli import main
+from engine.cli.export import main
+from engine.records.checkpoint import load_checkpoint, save_checkpoint
 from engine.resources import RESOURCES_DIR
 from tests.engine.test_cli import imported_modules, run_main_py, without_importtime
 
@@ -28,7 +28,7 @@ def checkpoint(tmp_path):
 def test_help_and_usage_errors_answer_without_importing_torch(args):
     result = run_main_py(*args, argv0="/usr/local/bin/traindesk")
     modules = imported_modules(result.stderr)
-    assert "engine.version" in modules or "engine.export_cli" in modules
+    assert "engine.version" in modules or "engine.cli.export" in modules
     assert "torch" not in modules and not any(m.startswith("torch.") for m in modules)
     if "--help" in args:
         assert result.returncode == 0
@@ -106,7 +106,7 @@ def test_the_checkpoint_under_another_name_is_not_overwritten(checkpoint, tmp_pa
 
 def test_an_exported_model_given_as_a_checkpoint_is_named_as_such(checkpoint, tmp_path,
                                                                    capsys):
-    from engine.checkpoint import CheckpointError
+    from engine.records.checkpoint import CheckpointError
 
     assert main([str(checkpoint), "--out", str(tmp_path / "model.pt")]) == 0
     capsys.readouterr()

@@ -1,4 +1,4 @@
-"""The sidecar's recipe (engine/export_recipe.py): an image prepared as it says gives an
+"""The sidecar's recipe (engine/inference/export_recipe.py): an image prepared as it says gives an
 exported model the app's own input, so the file answers what the app answers."""
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ import pytest
 import torch
 from PIL import Image, ImageOps
 
-from engine.checkpoint import load_checkpoint
 from engine.config import TrainConfig
-from engine.export import export_model
-from engine.image_input import InputRecipe, image_tensor
-from engine.predict import Predictor
-from engine.trainer import Trainer
+from engine.inference.export import export_model
+from engine.inference.image_input import InputRecipe, image_tensor
+from engine.inference.predict import Predictor
+from engine.records.checkpoint import load_checkpoint
+from engine.training.trainer import Trainer
 from tests.image_files import write_image_kinds, write_shape_photos
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
@@ -109,7 +109,7 @@ def test_full_size_images_fed_whole_get_nearly_the_apps_answers(shapes_model, tr
 @pytest.mark.parametrize("channels", [1, 3])
 def test_the_recipe_makes_the_apps_pixels_from_every_kind_of_file(shapes_model, trial_images,
                                                                  channels):
-    from engine.export_recipe import prepare_recipe
+    from engine.inference.export_recipe import prepare_recipe
 
     ckpt = shapes_model
     if channels == 1:  # the same network as if trained on greyscale images

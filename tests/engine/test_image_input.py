@@ -10,10 +10,9 @@ import torch
 from PIL import Image
 from torch import nn
 
-from engine import image_input
-from engine.checkpoint import Checkpoint, load_checkpoint
 from engine.config import TrainConfig
-from engine.image_input import (
+from engine.inference import image_input
+from engine.inference.image_input import (
     ImageInputError,
     InputRecipe,
     as_seen,
@@ -21,9 +20,10 @@ from engine.image_input import (
     read_image,
     to_model_input,
 )
-from engine.image_trial import ImageFailure, ImageTrial, try_image, try_images
-from engine.models import build_model
-from engine.predict import Predictor, preprocess_image
+from engine.inference.image_trial import ImageFailure, ImageTrial, try_image, try_images
+from engine.inference.predict import Predictor, preprocess_image
+from engine.models.architectures import build_model
+from engine.records.checkpoint import Checkpoint, load_checkpoint
 from engine.resources import RESOURCES_DIR
 from tests.image_files import colour_pattern, photo_of_a_digit, write_image_kinds
 

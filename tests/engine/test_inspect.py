@@ -1,4 +1,4 @@
-"""engine.inspect on every architecture: activation shapes, first layer, heat maps, and a
+"""engine.inference.inspect on every architecture: activation shapes, first layer, heat maps, and a
 model left exactly as it was."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import pytest
 import torch
 from torch import nn
 
-from engine.inspect import conv_layer_names, inspect_image
-from engine.models import MODELS, build_model
+from engine.inference.inspect import conv_layer_names, inspect_image
+from engine.models.architectures import MODELS, build_model
 
 # (channels, size) an architecture is inspected at: digits for the small ones, photos else.
 SHAPES = {"softmax": (1, 28), "mlp": (1, 28), "lenet5": (1, 32), "lenet5-relu": (3, 32)}

@@ -7,13 +7,13 @@ import re
 
 import pytest
 
-import engine.trainer as trainer_module
+import engine.training.trainer as trainer_module
 from engine.analysis import why_nothing_was_learned
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import BatchEnd, LogLine
-from engine.lr_advice import SENSIBLE_LR, rates_used
-from engine.trainer import Trainer
+from engine.lr_finder.advice import SENSIBLE_LR, rates_used
+from engine.training.trainer import Trainer
 
 
 def _records(*losses: float) -> list[dict]:

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-import engine.lr_finder as lr_finder
-import engine.trainer as trainer_module
+import engine.lr_finder.search as lr_finder
+import engine.training.trainer as trainer_module
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import LogLine, RunStart
-from engine.lr_finder import (
+from engine.lr_finder.lr_range import lr_range, lr_text, round_lr
+from engine.lr_finder.search import (
     CHECK_DIVISORS,
     LRCheckStep,
     LRFinder,
@@ -25,8 +26,7 @@ from engine.lr_finder import (
     choose,
     curve_minimum,
 )
-from engine.lr_range import lr_range, lr_text, round_lr
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 
 
 @pytest.fixture

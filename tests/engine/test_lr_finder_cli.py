@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 
-from engine.cli import USAGE_ERROR, main
-from engine.lr_finder import LRTestEnd, LRTestResult, RateCheck
-from engine.lr_finder_cli import curve_table, report, train_command
-from engine.lr_range import lr_range
+from engine.cli.find_lr import curve_table, report, train_command
+from engine.cli.train import USAGE_ERROR, main
+from engine.lr_finder.lr_range import lr_range
+from engine.lr_finder.search import LRTestEnd, LRTestResult, RateCheck
 from tests.engine.test_cli import imported_modules, run_main_py, without_importtime
 
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 import pytest
 import torch
 
-import engine.trainer as trainer_module
-from engine.changes import change_label, requested_changes
-from engine.checkpoint import load_checkpoint
+import engine.training.trainer as trainer_module
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import BatchEnd, EpochEnd, LogLine, RunStart, SettingsChanged
-from engine.trainer import Trainer
+from engine.records.checkpoint import load_checkpoint
+from engine.training.changes import change_label, requested_changes
+from engine.training.trainer import Trainer
 
 
 @pytest.fixture
@@ -150,7 +150,7 @@ def test_a_batch_size_change_starts_with_the_next_epoch_and_keeps_the_step_count
 
 @pytest.mark.parametrize("schedule", ["step", "cosine", "onecycle"])
 def test_a_rate_change_rescales_a_running_schedule(config, schedule):
-    """As documented in engine/changes.py: from the change on, every scheduled rate is the
+    """As documented in engine/training/changes.py: from the change on, every scheduled rate is the
     uninterrupted run's times new/old: the schedule keeps its shape and its place."""
     config = config.replace(epochs=3, schedule=schedule, optimizer="sgd", lr=0.05)
     straight = []
@@ -220,7 +220,7 @@ def test_a_resumed_run_keeps_its_changes(config, tmp_path):
 
 def test_a_checkpoint_keeps_changes_and_older_ones_without_them_still_open(
         config, tmp_path, monkeypatch):
-    from engine import checkpoint as checkpoint_module
+    from engine.records import checkpoint as checkpoint_module
 
     trainer, end, _ = run_with_change(config.replace(epochs=1), 4, {"lr": 3e-4},
                                       run_dir=tmp_path / "run")

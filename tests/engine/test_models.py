@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from engine.catalog import is_pretrained, network_channels
-from engine.models import (
+from engine.models.architectures import (
     MIN_IMAGE_SIZE,
     MODELS,
     build_model,

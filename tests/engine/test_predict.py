@@ -8,11 +8,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.checkpoint import Checkpoint
 from engine.config import TrainConfig
 from engine.data.idx import read_idx
-from engine.models import build_model
-from engine.predict import Predictor, preprocess_image, render_strokes
+from engine.inference.predict import Predictor, preprocess_image, render_strokes
+from engine.models.architectures import build_model
+from engine.records.checkpoint import Checkpoint
 from engine.resources import RESOURCES_DIR
 
 SAMPLE_DIR = RESOURCES_DIR / "mnist-sample"

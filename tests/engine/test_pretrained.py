@@ -1,4 +1,4 @@
-"""Pretrained networks (engine/pretrained.py): torchvision's weights file is really loaded,
+"""Pretrained networks (engine/models/pretrained.py): torchvision's weights file is really loaded,
 head-only training freezes the backbone (batch-norm statistics too), fine-tuning everything
 trains it at a tenth of the rate, and their runs' checkpoints open and resume.
 
@@ -17,17 +17,16 @@ import torch
 import torchvision
 from torch import nn
 
-from engine import pretrained
 from engine.catalog import ARCHITECTURES, image_size_to_load, is_pretrained
-from engine.checkpoint import build_model_from_checkpoint, load_checkpoint
-from engine.cli import build_parser, config_from_args
+from engine.cli.train import build_parser, config_from_args
 from engine.config import TrainConfig
 from engine.data import DatasetError
 from engine.data.folder import load_folder
 from engine.events import DataProgress, LogLine, RunStart
-from engine.models import build_model
-from engine.optim import build_optimizer, build_scheduler, change_lr
-from engine.trainer import Trainer
+from engine.models.architectures import build_model, pretrained
+from engine.records.checkpoint import build_model_from_checkpoint, load_checkpoint
+from engine.training.optim import build_optimizer, build_scheduler, change_lr
+from engine.training.trainer import Trainer
 from tests.datasets import write_cifar_batches, write_image_folder
 from tests.zoo_weights import write_zoo_weights, zoo_weights_name
 

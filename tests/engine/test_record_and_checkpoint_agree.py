@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-import engine.trainer as trainer_module
-from engine import runs
-from engine.checkpoint import load_checkpoint
+import engine.training.trainer as trainer_module
 from engine.config import TrainConfig
-from engine.trainer import Trainer
+from engine.records import runs
+from engine.records.checkpoint import load_checkpoint
+from engine.training.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,13 +23,14 @@ REPO = Path(__file__).resolve().parents[2]
 # second epoch's save: before the checkpoint is written, or after it, before the record line.
 KILLED_RUN = """
 import os, sys
-import engine.run_folder, engine.trainer
+import engine.records.run_folder, engine.training.trainer
 from engine.config import TrainConfig
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 
 data_dir, run_dir, where = sys.argv[1:4]
 saves = []
-real_save, real_append = engine.trainer.save_checkpoint, engine.run_folder.append_metrics
+real_save = engine.training.trainer.save_checkpoint
+real_append = engine.records.run_folder.append_metrics
 
 def save(path, ckpt):
     saves.append(ckpt.epoch)
@@ -42,8 +43,8 @@ def append(folder, record):
         os._exit(9)
     return real_append(folder, record)
 
-engine.trainer.save_checkpoint = save
-engine.run_folder.append_metrics = append
+engine.training.trainer.save_checkpoint = save
+engine.records.run_folder.append_metrics = append
 config = TrainConfig(arch="softmax", dataset="mnist", data_dir=data_dir, epochs=3,
                      batch_size=20, device="cpu", threads=1)
 Trainer(config, run_dir=run_dir, tensorboard=False).run(lambda event: None)
@@ -105,7 +106,7 @@ def test_a_full_disk_leaves_no_record_of_the_unsaved_epoch_and_says_so(digits_di
 
 def test_a_record_that_fails_after_the_checkpoint_is_saved_says_the_checkpoint_is_saved(
         digits_dir, tmp_path, monkeypatch):
-    import engine.run_folder as run_folder_module
+    import engine.records.run_folder as run_folder_module
 
     real_append = run_folder_module.append_metrics
 

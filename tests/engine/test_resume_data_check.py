@@ -8,11 +8,11 @@ import shutil
 
 import pytest
 
-from engine.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from engine.config import TrainConfig
 from engine.data.fingerprint import class_change, images_change
 from engine.events import LogLine
-from engine.trainer import Trainer
+from engine.records.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from engine.training.trainer import Trainer
 from tests.datasets import write_image_folder
 
 

@@ -38,7 +38,7 @@ def test_runs_killed_while_saving_always_leave_a_whole_run_folder(tmp_path):
 
 
 def test_a_batch_too_small_for_batch_norm_is_explained(data_dir):
-    from engine.trainer import Trainer
+    from engine.training.trainer import Trainer
     from tests.fault_kit import fault_config
 
     config = fault_config(data_dir).replace(arch="resnet18", batch_size=1, image_size=8,

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import run_folder
 from engine.config import TrainConfig
 from engine.events import LogLine
-from engine.run_folder import LOCK_FILE, RunFolderError, claim, release
-from engine.trainer import Trainer
+from engine.records import run_folder
+from engine.records.run_folder import LOCK_FILE, RunFolderError, claim, release
+from engine.training.trainer import Trainer
 from tests.fault_kit import claim_race
 
 

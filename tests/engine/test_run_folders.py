@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-import engine.trainer as trainer_module
-from engine.checkpoint import load_checkpoint
+import engine.training.trainer as trainer_module
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import BatchEnd, EpochEnd, RunStart
-from engine.run_folder import (
+from engine.records.checkpoint import load_checkpoint
+from engine.records.run_folder import (
     RunFolderError,
     claim,
     new_run_dir,
@@ -24,7 +24,7 @@ from engine.run_folder import (
     release,
     run_dir_for,
 )
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 
 
 @pytest.fixture
@@ -123,6 +123,15 @@ def test_resuming_into_a_new_folder_writes_the_whole_record_there(config, tmp_pa
     assert end.reason == "finished"
     assert epochs_in(tmp_path / "b") == [1, 2]
     assert epochs_in(tmp_path / "a") == [1]
+
+
+def test_the_run_start_names_the_folder_the_run_claimed(config, tmp_path):
+    _, events = run(config.replace(epochs=1), run_dir=tmp_path / "a")
+    [start] = [e for e in events if isinstance(e, RunStart)]
+    assert start.run_dir == str(tmp_path / "a")
+    _, events = run(config.replace(epochs=1))
+    [start] = [e for e in events if isinstance(e, RunStart)]
+    assert start.run_dir is None
 
 
 def test_numbered_sibling_is_the_first_free_name(tmp_path):
@@ -329,17 +338,17 @@ def test_a_run_removes_temp_files_that_killed_writes_left_in_its_folder(config, 
 
     left = set(os.listdir(folder))
     assert not [name for name in left if name.endswith(".tmp")]
-    # What remains is the run's record (engine/runs.py; TensorBoard's files when installed).
+    # What remains is the run's record (engine/records/runs.py; TensorBoard's files when installed).
     record = {"checkpoint.pt", "config.json", "metrics.jsonl", "run.jsonl", "batches.jsonl"}
     assert record <= left
-    # best.pt too, where the resumed epoch was the best so far (engine/runs.py).
+    # best.pt too, where the resumed epoch was the best so far (engine/records/runs.py).
     assert all(name.startswith("events.out.tfevents.") for name in left - record - {"best.pt"})
 
 
 def test_a_read_only_folder_is_found_by_the_probe_and_left_in_place(config, tmp_path,
                                                                    monkeypatch):
     """Root ignores permission bits, so the read-only disk is simulated at the probe."""
-    import engine.run_folder as run_folder_module
+    import engine.records.run_folder as run_folder_module
 
     def read_only(path, mode="r", *args, **kwargs):
         raise OSError(errno.EROFS, "Read-only file system", str(path))
@@ -356,7 +365,7 @@ def test_a_read_only_folder_is_found_by_the_probe_and_left_in_place(config, tmp_
 
 
 def test_best_pt_keeps_the_best_epochs_checkpoint_at_no_disk_cost(tmp_path, monkeypatch):
-    from engine.run_folder import RunFolder
+    from engine.records.run_folder import RunFolder
 
     folder = RunFolder(tmp_path, created=False)
     folder.checkpoint.write_bytes(b"epoch 2")

@@ -16,13 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from engine import runs
-from engine.checkpoint import load_checkpoint
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import BatchEnd, EpochEnd, RunStart
-from engine.metrics_export import METRIC_COLUMNS, write_metrics_csv
-from engine.trainer import Trainer
+from engine.records import runs
+from engine.records.checkpoint import load_checkpoint
+from engine.records.metrics_export import METRIC_COLUMNS, write_metrics_csv
+from engine.training.trainer import Trainer
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -212,7 +212,7 @@ KILLED_WRITER = textwrap.dedent("""
     import sys, time
     from engine.config import TrainConfig
     from engine.events import CheckpointSaved
-    from engine.trainer import Trainer
+    from engine.training.trainer import Trainer
 
     def listener(event):
         if isinstance(event, CheckpointSaved) and event.epoch == 2:
@@ -251,7 +251,7 @@ def test_a_run_written_by_another_process_is_followed_as_it_goes(digits_dir, tmp
         import sys
         from engine.config import TrainConfig
         from engine.events import CheckpointSaved
-        from engine.trainer import Trainer
+        from engine.training.trainer import Trainer
 
         def listener(event):
             if isinstance(event, CheckpointSaved):

@@ -1,8 +1,8 @@
 import pytest
 from torch import nn
 
-from engine.models import MODELS, build_model, count_parameters
-from engine.summary import summarize
+from engine.models.architectures import MODELS, build_model, count_parameters
+from engine.models.summary import summarize
 
 
 def test_lenet5_layer_shapes_match_the_classic_sequence():

@@ -7,12 +7,12 @@ import pytest
 
 from engine.config import TrainConfig
 from engine.events import EpochEnd
-from engine.tensorboard_log import (
+from engine.records.tensorboard_log import (
     CONFUSION_TAG,
     EVENT_FILE_GLOB,
     confusion_image,
 )
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 from tests.datasets import write_idx_dataset
 
 

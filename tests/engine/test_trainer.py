@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-import engine.trainer as trainer_module
-from engine.checkpoint import load_checkpoint
+import engine.training.trainer as trainer_module
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import (
@@ -22,13 +21,14 @@ from engine.events import (
     RunEstimate,
     RunStart,
 )
-from engine.trainer import Trainer
+from engine.records.checkpoint import load_checkpoint
+from engine.training.trainer import Trainer
 from tests.datasets import write_idx_dataset, write_image_folder
 
 
 @pytest.fixture
 def config(digits_dir) -> TrainConfig:
-    # A fixed thread count: these tests compare runs bit for bit (engine/cpu.py says why).
+    # A fixed thread count: these tests compare runs bit for bit (engine/runtime/cpu.py says why).
     return TrainConfig(arch="mlp", dataset="mnist", data_dir=str(digits_dir), epochs=2,
                        batch_size=20, lr=3e-3, device="cpu", seed=1, threads=1)
 

@@ -4,7 +4,7 @@ import pytest
 
 from engine.config import TrainConfig
 from engine.events import EpochEnd
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 
 
 @pytest.mark.slow

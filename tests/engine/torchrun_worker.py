@@ -19,9 +19,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from engine import torchrun_cli  # noqa: E402
+from engine.cli import torchrun as torchrun_cli  # noqa: E402
 from engine.events import EpochEnd  # noqa: E402
-from engine.trainer import Trainer  # noqa: E402
+from engine.training.trainer import Trainer  # noqa: E402
 from main import main  # noqa: E402
 
 

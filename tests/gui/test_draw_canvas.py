@@ -193,7 +193,7 @@ def test_a_fast_stroke_of_few_far_apart_events_is_one_unbroken_line(qtbot, canva
 
 
 def test_a_fast_stroke_reaches_the_model_as_one_connected_line(qtbot, canvas):
-    from engine.predict import preprocess_image, render_strokes
+    from engine.inference.predict import preprocess_image, render_strokes
 
     mouse_stroke(qtbot, canvas, [(30, 30), (270, 90), (45, 165), (255, 270)])
     digit = preprocess_image(render_strokes(canvas.strokes(), canvas.widths(), (1.0, 1.0)))
@@ -220,7 +220,7 @@ def sized_canvas(qtbot, side: int) -> DrawCanvas:
 
 
 def test_a_digit_looks_the_same_on_a_small_and_a_large_canvas(qtbot):
-    from engine.predict import preprocess_image, render_strokes
+    from engine.inference.predict import preprocess_image, render_strokes
 
     small, large = sized_canvas(qtbot, 200), sized_canvas(qtbot, 600)
     gesture = [(0.3, 0.2), (0.7, 0.2), (0.45, 0.85)]  # a 7

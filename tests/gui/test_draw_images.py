@@ -8,12 +8,12 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog
 
-from engine.checkpoint import Checkpoint, load_checkpoint
 from engine.config import TrainConfig
-from engine.image_input import InputRecipe
-from engine.image_trial import ImageFailure, ImageTrial, try_image
-from engine.models import build_model
-from engine.predict import Predictor
+from engine.inference.image_input import InputRecipe
+from engine.inference.image_trial import ImageFailure, ImageTrial, try_image
+from engine.inference.predict import Predictor
+from engine.models.architectures import build_model
+from engine.records.checkpoint import Checkpoint, load_checkpoint
 from gui import draw_panel
 from gui.draw_panel import DrawPanel
 from gui.image_tiles import qimage

@@ -11,10 +11,10 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtTest import QTest
 
-from engine.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from engine.config import TrainConfig
-from engine.models import build_model
-from engine.predict import preprocess_image, render_strokes
+from engine.inference.predict import preprocess_image, render_strokes
+from engine.models.architectures import build_model
+from engine.records.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from gui import draw_canvas, draw_panel
 from gui.draw_panel import DrawPanel, format_probability
 from tests.gui.digit_strokes import all_drawings, place

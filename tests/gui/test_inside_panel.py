@@ -9,10 +9,10 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 
 from engine.catalog import network_channels
-from engine.checkpoint import Checkpoint
 from engine.config import TrainConfig
-from engine.inspect import conv_layer_names
-from engine.models import MODELS, build_model
+from engine.inference.inspect import conv_layer_names
+from engine.models.architectures import MODELS, build_model
+from engine.records.checkpoint import Checkpoint
 from gui.draw_panel import DrawPanel
 from gui.inside_panel import MAX_MAPS, InsidePanel
 from gui.run_model import InspectRequest, RunModel

@@ -10,9 +10,9 @@ import pytest
 from PySide6.QtCore import QObject, QThread
 
 from engine.config import TrainConfig
-from engine.lr_finder import LRFinder
-from engine.lr_range import lr_range, lr_text
-from engine.trainer import Trainer
+from engine.lr_finder.lr_range import lr_range, lr_text
+from engine.lr_finder.search import LRFinder
+from engine.training.trainer import Trainer
 from gui.lr_finder_dialog import LRFinderDialog
 from gui.lr_input import LogSpinBox
 from tests.gui.windows import open_window
@@ -95,7 +95,7 @@ def test_find_runs_on_the_training_thread_shows_the_curve_and_use_sets_the_field
 
 
 def _ended(sure: bool):
-    from engine.lr_finder import LRTestEnd, LRTestResult, RateCheck, choose
+    from engine.lr_finder.search import LRTestEnd, LRTestResult, RateCheck, choose
 
     rates = lr_range(1e-7, 10, 100)[:90]
     curve = [2.3 - 0.01 * i for i in range(90)]
@@ -206,7 +206,7 @@ def test_the_dialog_closes_with_the_window(qtbot, window):
 
 
 def _steps(lrs, losses, steps=100):
-    from engine.lr_finder import LRTestStep
+    from engine.lr_finder.search import LRTestStep
 
     return [LRTestStep(i + 1, steps, lr, loss, loss) for i, (lr, loss) in
             enumerate(zip(lrs, losses, strict=True))]

@@ -9,8 +9,8 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QLabel, QMessageBox
 
-from engine.checkpoint import load_checkpoint
 from engine.config import TrainConfig
+from engine.records.checkpoint import load_checkpoint
 from gui.draw_panel import BUNDLED_MODEL
 from gui.help_dialogs import shortcut_rows
 from gui.main_window import MainWindow

@@ -9,10 +9,10 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
-import engine.trainer as trainer_module
-from engine.changes import CHANGEABLE
+import engine.training.trainer as trainer_module
 from engine.config import TrainConfig
 from engine.events import BatchEnd, EpochEnd
+from engine.training.changes import CHANGEABLE
 from gui.lr_input import LogSpinBox
 from gui.worker import TrainingWorker
 from tests.gui.windows import open_window

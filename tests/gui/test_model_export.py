@@ -41,16 +41,16 @@ def test_the_action_is_in_the_file_menu_and_waits_for_a_model(window):
 
 def test_exporting_runs_off_the_gui_thread_and_says_where_the_file_went(qtbot, window,
                                                                        tmp_path, monkeypatch):
-    import engine.export
+    import engine.inference.export
 
     threads = []
-    real = engine.export.export_model
+    real = engine.inference.export.export_model
 
     def recording(*args):
         threads.append(threading.current_thread())
         return real(*args)
 
-    monkeypatch.setattr(engine.export, "export_model", recording)
+    monkeypatch.setattr(engine.inference.export, "export_model", recording)
     assert window.files.open_checkpoint(str(BUNDLED))
     action = window.export_model_action
     target = tmp_path / "out" / "digits.pt"
@@ -85,7 +85,7 @@ def test_a_failed_export_is_explained_and_the_action_comes_back(qtbot, window, t
 
 
 def checkpoint_like(epoch: int, test_acc: float = 0.1, assumed: str = ""):
-    from engine.checkpoint import load_checkpoint
+    from engine.records.checkpoint import load_checkpoint
 
     return dataclasses.replace(load_checkpoint(BUNDLED), epoch=epoch, assumed=assumed,
                                history=[{"epoch": epoch, "test_acc": test_acc}] if epoch else [])

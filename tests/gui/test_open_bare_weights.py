@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from engine.models import build_model
+from engine.models.architectures import build_model
 from tests.gui.windows import open_window
 
 

@@ -9,7 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QComboBox, QLabel
 
-import engine.pretrained as pretrained
+import engine.models.pretrained as pretrained
 from engine.config import TrainConfig
 from gui.settings_panel import SettingsPanel
 from tests.datasets import write_image_folder

@@ -12,7 +12,7 @@ from engine import analysis
 from engine.analysis import Evaluation
 from engine.config import TrainConfig
 from engine.events import EpochEnd, RunStart
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 from gui.class_charts import SELECTED_COLOUR, label_font
 from gui.results_panel import NO_EVALUATION_TEXT, ResultsPanel
 from gui.run_model import RunModel

@@ -179,8 +179,8 @@ def test_the_status_bar_follows_the_run_and_is_never_stale(qtbot, window):
 def test_a_pause_shows_the_batch_it_paused_at_not_an_older_one(qtbot, window, monkeypatch):
     import time
 
-    import engine.trainer as trainer_module
-    from engine.trainer import Trainer
+    import engine.training.trainer as trainer_module
+    from engine.training.trainer import Trainer
 
     # Batches are read back only at an epoch's end or a pause, and each takes 50 ms, so the
     # pause lands mid-epoch with batches that only the pause itself reports.

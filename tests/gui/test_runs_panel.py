@@ -14,9 +14,9 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
-from engine import runs
 from engine.config import TrainConfig
 from engine.events import BatchEnd, EpochEnd, RunEnd, RunStart, SettingsChanged
+from engine.records import runs
 from gui.main_window import MainWindow
 from gui.runs_panel import COLUMNS, RunsPanel, set_runs_dir
 from tests.gui.windows import open_window
@@ -300,7 +300,7 @@ FOLLOWED_WRITER = textwrap.dedent("""
     import sys
     from engine.config import TrainConfig
     from engine.events import CheckpointSaved
-    from engine.trainer import Trainer
+    from engine.training.trainer import Trainer
 
     def listener(event):
         if isinstance(event, CheckpointSaved) and event.epoch == 1:

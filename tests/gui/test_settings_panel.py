@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
 
 from engine.config import TrainConfig, config_fields
 from engine.data import DATASETS
-from engine.devices import DeviceInfo, available_devices, resolve_device
-from engine.models import MODELS
+from engine.models.architectures import MODELS
+from engine.runtime.devices import DeviceInfo, available_devices, resolve_device
 from gui.lr_input import LogSpinBox, format_number, parse_number, step_log_scale
 from gui.settings_panel import SettingsPanel
 

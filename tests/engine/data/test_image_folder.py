@@ -96,7 +96,7 @@ def test_one_colour_image_makes_the_dataset_colour(tmp_path):
 
 
 def test_transparent_images_are_stored_as_they_look_on_white(tmp_path):
-    """As an image tried on the model is read (engine/image_modes.py): a transparent PNG's
+    """As an image tried on the model is read (engine/inference/image_modes.py): a transparent PNG's
     hidden pixels (black here) must not become its background."""
     write_image_folder(tmp_path, classes=2, per_class=5, size=16, mode="RGB")
     Image.new("RGBA", (16, 16), (0, 0, 0, 0)).save(tmp_path / "class_0" / "rgba.png")
@@ -326,7 +326,7 @@ def test_a_file_given_as_the_folder_is_called_a_file(tmp_path):
 def test_the_trainer_logs_the_notes_as_warnings(tmp_path):
     from engine.config import TrainConfig
     from engine.events import LogLine
-    from engine.trainer import Trainer
+    from engine.training.trainer import Trainer
 
     write_image_folder(tmp_path, classes=["a", "b"], per_class=6)
     (tmp_path / "a" / "._0.png").write_bytes(b"\x00\x05\x16\x07")

@@ -8,7 +8,7 @@ import pytest
 from engine.catalog import DATASET_INFO
 from engine.config import TrainConfig
 from engine.events import EpochEnd, RunEnd, RunStart
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 from tests.datasets import (
     write_cifar100,
     write_emnist,

@@ -1,7 +1,7 @@
 """The run folder as a record: written as the run goes, read back, listed, followed.
 
 A run folder holds, besides `checkpoint.pt`, `config.json` and `metrics.jsonl` (one line per
-epoch, written by the trainer, engine/run_folder.py):
+epoch, written by the trainer, engine/records/run_folder.py):
 
 - `run.jsonl`: the run's story, one JSON object a line: `begin` (time, host, process, the
   settings), `start` (device, sizes, class names), `change` (settings changed mid-run),
@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 from engine import analysis
-from engine.atomic_files import write_text_atomic
 from engine.events import (
     BatchEnd,
     CheckpointSaved,
@@ -43,7 +42,8 @@ from engine.events import (
     RunStart,
     SettingsChanged,
 )
-from engine.run_folder import BATCHES_FILE, CONFIG_FILE, META_FILE, METRICS_FILE, RUN_FILE
+from engine.records.atomic_files import write_text_atomic
+from engine.records.run_folder import BATCHES_FILE, CONFIG_FILE, META_FILE, METRICS_FILE, RUN_FILE
 
 MAX_BATCH_POINTS = 5000
 FLUSH_SECONDS = 0.5
@@ -122,7 +122,7 @@ class RunRecorder:
             self._line({"event": "end", "status": event.reason, "message": event.message,
                         "epochs_done": event.epochs_done, "checkpoint": event.checkpoint_path},
                        sync=True)
-        elif isinstance(event, SettingsChanged):  # engine/changes.py
+        elif isinstance(event, SettingsChanged):  # engine/training/changes.py
             self._line({"event": "change", **event.as_record()}, sync=True)
 
     def close(self) -> None:

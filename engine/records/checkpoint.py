@@ -28,16 +28,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from engine import pretrained
-from engine.atomic_files import remove_stale_temp_files, temp_path
 from engine.catalog import is_pretrained
 from engine.config import TrainConfig
 from engine.data.cifar import CLASS_NAMES as CIFAR10_CLASSES
 from engine.data.fingerprint import is_fingerprint
 from engine.events import SettingsChanged
-from engine.models import MODELS, build_model
+from engine.models import pretrained
+from engine.models.architectures import MODELS, build_model
+from engine.models.weights_match import matching_networks, unwrapped
+from engine.records.atomic_files import remove_stale_temp_files, temp_path
 from engine.text import plural
-from engine.weights_match import matching_networks, unwrapped
 
 FORMAT = "traindesk-checkpoint"
 FORMAT_VERSION = 1
@@ -161,7 +161,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 
 
 def exported_model_kind(path: str | Path) -> str | None:
-    """"TorchScript" or "ONNX" if the file is a model exported by engine.export (or any
+    """"TorchScript" or "ONNX" if the file is a model exported by engine.inference.export (or any
     TorchScript or ONNX file), else None; read without loading anything.
 
     TorchScript is a zip like torch.save's, told apart by its code/ and constants.pkl;

@@ -41,8 +41,8 @@ from engine.events import (
     RunEstimate,
     RunStart,
 )
-from engine.lr_range import DEFAULT_END_LR, DEFAULT_START_LR, DEFAULT_STEPS, range_problem
-from engine.run_folder import (
+from engine.lr_finder.lr_range import DEFAULT_END_LR, DEFAULT_START_LR, DEFAULT_STEPS, range_problem
+from engine.records.run_folder import (
     busy_message,
     continues_own_run,
     held_run_advice,
@@ -333,7 +333,7 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
             print(f"{prog}: error: --resume: {args.resume} cannot be read: {problem}.",
                   file=sys.stderr)
             return USAGE_ERROR
-        from engine.checkpoint import CheckpointError, load_checkpoint  # imports PyTorch
+        from engine.records.checkpoint import CheckpointError, load_checkpoint  # imports PyTorch
 
         try:
             resumed = load_checkpoint(args.resume)
@@ -358,17 +358,17 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
         if problem:
             print(f"{prog}: error: --find-lr: {problem}", file=sys.stderr)
             return USAGE_ERROR
-        from engine.lr_finder_cli import find_lr
+        from engine.cli.find_lr import find_lr
 
         return find_lr(config, list(sys.argv[1:] if argv is None else argv), prog, low, high,
                        args.find_lr_batches, resume_from=args.resume)
-    from engine.distributed import launched_by_torchrun
+    from engine.training.distributed import launched_by_torchrun
 
     if launched_by_torchrun():
-        from engine.torchrun_cli import train_under_torchrun  # imports PyTorch
+        from engine.cli.torchrun import train_under_torchrun  # imports PyTorch
 
         return train_under_torchrun(args, config, prog)
-    from engine.trainer import Trainer  # only now, with a run to do, is PyTorch imported
+    from engine.training.trainer import Trainer  # only now, with a run to do, is PyTorch imported
 
     run_dir = choose_run_dir(args, config, prog)
     if run_dir is None:

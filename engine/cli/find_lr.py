@@ -1,6 +1,6 @@
 """`traindesk train ... --find-lr`: the learning-rate range test, headless.
 
-Runs engine/lr_finder.py on the model the same flags would train, writes nothing to disk,
+Runs engine/lr_finder/search.py on the model the same flags would train, writes nothing to disk,
 and prints the curve as a small table, the rates checked and the suggested rate to stdout
 (progress and the log go to stderr, as for a run). Exit codes are the training command's:
 0 done, 1 failed or no sure rate to suggest (why, on stderr), 130 interrupted by Ctrl+C.
@@ -17,10 +17,10 @@ from engine.catalog import arch_title, dataset_title
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import Event
-from engine.lr_range import lr_text
+from engine.lr_finder.lr_range import lr_text
 
 if TYPE_CHECKING:
-    from engine.lr_finder import LRTestEnd, LRTestResult
+    from engine.lr_finder.search import LRTestEnd, LRTestResult
 
 TABLE_ROWS = 16  # rows of the printed curve
 BAR_WIDTH = 30
@@ -34,8 +34,8 @@ def find_lr(config: TrainConfig, argv: list[str], prog: str, start_lr: float, en
             steps: int, resume_from: str | None = None, out: TextIO | None = None,
             err: TextIO | None = None) -> int:
     """Run the range test for `config` and report it; returns the exit code."""
-    from engine.cli import ConsolePrinter, stop_on_signals
-    from engine.lr_finder import LRFinder  # imports PyTorch
+    from engine.cli.train import ConsolePrinter, stop_on_signals
+    from engine.lr_finder.search import LRFinder  # imports PyTorch
 
     out, err = out or sys.stdout, err or sys.stderr
     finder = LRFinder.for_config(config, resume_from=resume_from, start_lr=start_lr,
@@ -128,7 +128,7 @@ class _TestPrinter:
         self.bar = None
 
     def __call__(self, event: Event) -> None:
-        from engine.lr_finder import LRCheckStep, LRTestStep
+        from engine.lr_finder.search import LRCheckStep, LRTestStep
 
         if not isinstance(event, (LRTestStep, LRCheckStep)):
             self.printer(event)

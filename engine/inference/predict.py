@@ -18,8 +18,8 @@ import torch
 from PIL import Image, ImageDraw
 from torch import nn
 
-from engine.checkpoint import Checkpoint, build_model_from_checkpoint
 from engine.data.pipeline import resize_and_normalise
+from engine.records.checkpoint import Checkpoint, build_model_from_checkpoint
 
 Stroke = Sequence[tuple[float, float]] | np.ndarray
 
@@ -297,7 +297,7 @@ class Predictor:
 
     def predict_input(self, model_input: torch.Tensor) -> np.ndarray:
         """Probabilities for a prepared input (1, C, S, S): a drawing's (model_input) or an
-        image file's (engine.image_input)."""
+        image file's (engine.inference.image_input)."""
         with torch.inference_mode():
             logits = self.model(model_input.to(self.device))
         if logits.shape != (1, len(self.class_names)):

@@ -8,8 +8,8 @@ import io
 from collections.abc import Sequence
 from pathlib import Path
 
-from engine.atomic_files import write_text_atomic
-from engine.runs import RunRecord
+from engine.records.atomic_files import write_text_atomic
+from engine.records.runs import RunRecord
 
 RUN_COLUMNS = ("run", "folder", "arch", "dataset")
 METRIC_COLUMNS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "test_loss",

@@ -17,11 +17,11 @@ Decisions, for images no training set prepares:
   seconds, ~250 MB, off the GUI thread) and shrunk at once to WORKING_SIDE.
 - A model of MNIST-style handwriting (digits, and the datasets the catalog marks
   `mnist_style`: EMNIST letters, Kuzushiji-MNIST) gets MNIST's own treatment instead
-  (`engine.predict.preprocess_image`): a photo of a dark digit on light paper is inverted to
-  white on black, cropped to its ink, scaled into 20x20 and centred by mass in 28x28, as
+  (`engine.inference.predict.preprocess_image`): a photo of a dark digit on light paper is
+  inverted to white on black, cropped to its ink, scaled into 20x20 and centred by mass in 28x28, as
   the canvas's drawings are. Squashing the whole photo would hand the model a frame-filling
   dark-on-light picture unlike any character it learned from. A digit model also says when
-  the image does not look like a digit (`engine.predict.doubt_about_digit`).
+  the image does not look like a digit (`engine.inference.predict.doubt_about_digit`).
 - A model of objects on black (Fashion-MNIST) gets that dataset's making: the object is cut
   from its plain background, fitted into the frame keeping its shape, centred, and negated
   when the background is light (a product photo on white becomes an object on black).
@@ -42,11 +42,11 @@ from PIL import Image, UnidentifiedImageError
 
 from engine.catalog import DATASET_INFO
 from engine.data.pipeline import resize_and_normalise
-from engine.image_modes import SIXTEEN_BIT, WIDE_GREY, eight_bit, on_white
-from engine.predict import FIELD_SIZE, MIN_CONTRAST, doubt_about_digit, preprocess_image
+from engine.inference.image_modes import SIXTEEN_BIT, WIDE_GREY, eight_bit, on_white
+from engine.inference.predict import FIELD_SIZE, MIN_CONTRAST, doubt_about_digit, preprocess_image
 
 if TYPE_CHECKING:
-    from engine.checkpoint import Checkpoint
+    from engine.records.checkpoint import Checkpoint
 
 ImageSource = str | Path | bytes | Image.Image | np.ndarray
 # Decoded images are shrunk at once to at most this many pixels on their longer side: far

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.analysis import Evaluation
-from engine.checkpoint import load_checkpoint
 from engine.control import Control
 from engine.events import Event, Listener, RunStart
-from engine.trainer import Trainer
+from engine.records.checkpoint import load_checkpoint
+from engine.training.trainer import Trainer
 
 
 @dataclass(frozen=True)

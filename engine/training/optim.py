@@ -5,13 +5,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from engine.acceleration import fused_step
 from engine.config import TrainConfig
+from engine.runtime.acceleration import fused_step
 
 
 def parameter_groups(model: nn.Module, lr: float) -> list[dict]:
     """The optimizer's parameter groups: one at `lr`, or those a pretrained network asks
-    for (engine.pretrained: its new head at lr, its pretrained layers at a tenth). Each
+    for (engine.models.pretrained: its new head at lr, its pretrained layers at a tenth). Each
     group keeps its `lr_scale`, so a changed rate keeps the groups' ratio."""
     groups = getattr(model, "lr_groups", None) or [(list(model.parameters()), 1.0)]
     return [{"params": params, "lr": lr * scale, "lr_scale": scale}
@@ -19,7 +19,7 @@ def parameter_groups(model: nn.Module, lr: float) -> list[dict]:
 
 
 def build_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """The configured optimizer; its fused kernel on a CUDA GPU (engine.acceleration)."""
+    """The configured optimizer; its fused kernel on a CUDA GPU (engine.runtime.acceleration)."""
     params = parameter_groups(model, config.lr)
     fused = {"fused": True} if fused_step(list(model.parameters())) else {}
     if config.optimizer == "sgd":

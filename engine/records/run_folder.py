@@ -1,7 +1,7 @@
 """Claiming a run folder: one folder holds one run's record, never two runs mixed.
 
 A run folder holds `checkpoint.pt` (and `best.pt`, the best epoch's), `config.json`,
-`metrics.jsonl` and the run's record (`run.jsonl`, `batches.jsonl`: engine/runs.py). Before
+`metrics.jsonl` and the run's record (`run.jsonl`, `batches.jsonl`: engine/records/runs.py). Before
 a run trains, it claims its folder:
 
 - it creates `run.lock` there atomically (a hard link, or O_CREAT|O_EXCL: one process
@@ -31,10 +31,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.atomic_files import remove_stale_temp_files, temp_path, write_text_atomic
+from engine.records.atomic_files import remove_stale_temp_files, temp_path, write_text_atomic
 
-# The names of a run folder's own files, stated here once (engine/runs.py reads the record
-# by them, engine/tensorboard_log.py writes event files with the prefix).
+# The names of a run folder's own files, stated here once (engine/records/runs.py reads the record
+# by them, engine/records/tensorboard_log.py writes event files with the prefix).
 RUN_FILE = "run.jsonl"
 BATCHES_FILE = "batches.jsonl"
 METRICS_FILE = "metrics.jsonl"
@@ -72,7 +72,8 @@ class RunFolder:
 
     @property
     def best_checkpoint(self) -> Path:
-        """The checkpoint of the best epoch so far (engine/runs.py says how it is chosen)."""
+        """The checkpoint of the best epoch so far
+        (engine/records/runs.py says how it is chosen)."""
         return self.path / "best.pt"
 
     def keep_as_best(self, checkpoint: Path) -> Path:

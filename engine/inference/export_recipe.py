@@ -1,6 +1,6 @@
 """How to prepare an image for an exported model exactly as the app does: the sidecar's recipe.
 
-The app reads an image file (engine.image_input) in steps an exported model cannot take
+The app reads an image file (engine.inference.image_input) in steps an exported model cannot take
 (decoding, EXIF orientation, transparency, 16-bit greys), then squashes it to the training
 images' stored size with Pillow's bilinear filter, which is antialiased: when shrinking, it
 averages over each output pixel's whole footprint. A plain bilinear resize of a full-size
@@ -12,19 +12,19 @@ against the app's on every kind of image file. (The exported model also shrinks 
 with an antialiased bilinear filter itself, so images fed whole come close.)
 
 Models of handwriting and of objects on black (Fashion-MNIST) get more than a resize in the
-app (engine.image_input's module docstring): their recipe says so instead of a function.
+app (engine.inference.image_input's module docstring): their recipe says so instead of a function.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine.image_input import WORKING_SIDE, InputRecipe
+from engine.inference.image_input import WORKING_SIDE, InputRecipe
 
 if TYPE_CHECKING:
-    from engine.checkpoint import Checkpoint
+    from engine.records.checkpoint import Checkpoint
 
-# engine.image_input.read_image then to_model_input's squashing path, as one function.
+# engine.inference.image_input.read_image then to_model_input's squashing path, as one function.
 # tests/engine/test_export_recipe.py holds it to the app's pixels.
 _PYTHON = '''\
 import numpy as np
@@ -101,7 +101,7 @@ def prepare_recipe(ckpt: Checkpoint) -> dict[str, Any]:
                      "backgrounds")
         return {**described, "steps": [
             f"The app gives this model {what} instead of a plain resize; "
-            "TrainDesk's engine.image_input.image_tensor does it (see 'preprocessing')."]}
+            "TrainDesk's engine.inference.image_input.image_tensor does it (see 'preprocessing')."]}
     return {**described, "steps": [
         f"Decode the file with Pillow; a JPEG with image.draft(None, ({WORKING_SIDE}, "
         f"{WORKING_SIDE})) first.",

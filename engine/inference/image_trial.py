@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.image_input import (
+from engine.inference.image_input import (
     ImageInputError,
     ImageSource,
     InputRecipe,
@@ -22,7 +22,7 @@ from engine.image_input import (
     thumbnail,
     to_model_input,
 )
-from engine.predict import Predictor
+from engine.inference.predict import Predictor
 
 THUMBNAIL_SIDE = 48  # pixels: a list row's picture of the image
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from engine.catalog import arch_title, network_channels
-from engine.models import MODELS, build_model
+from engine.models.architectures import MODELS, build_model
 
 CHANNELS = (1, 3)
 INPUT_SIZES = (28, 32, 64, 96, 224)

@@ -8,7 +8,7 @@ size and normalises them as a training batch is (`engine.data.pipeline.
 resize_and_normalise`), and returns class probabilities (softmax). So a user applies no
 normalisation of their own. The sidecar (`<file>.json`) records the class names, the
 normalisation (already inside), the input size and channels, the architecture, and in
-"prepare" the app's own recipe for an image file (engine/export_recipe.py): an image
+"prepare" the app's own recipe for an image file (engine/inference/export_recipe.py): an image
 prepared by it gives the file exactly the app's input, hence the app's answers.
 
 TorchScript needs only PyTorch (`torch.jit.load`); ONNX needs the `onnx` extra
@@ -32,12 +32,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from engine.atomic_files import temp_path, write_text_atomic
 from engine.catalog import arch_title, dataset_title
-from engine.checkpoint import Checkpoint, build_model_from_checkpoint
-from engine.export_recipe import prepare_recipe
-from engine.image_input import InputRecipe
-from engine.run_folder import is_run_file_name, name_problem
+from engine.inference.export_recipe import prepare_recipe
+from engine.inference.image_input import InputRecipe
+from engine.records.atomic_files import temp_path, write_text_atomic
+from engine.records.checkpoint import Checkpoint, build_model_from_checkpoint
+from engine.records.run_folder import is_run_file_name, name_problem
 from engine.version import app_version
 
 FORMATS = ("torchscript", "onnx")
@@ -79,7 +79,7 @@ class ClassifierWithPreprocessing(nn.Module):
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         # Always resized: at the stored size already, the resize is the identity, and a
         # traced or exported graph then works for any input size. The antialiased filter
-        # matters when shrinking a full-size image (see engine/export_recipe.py).
+        # matters when shrinking a full-size image (see engine/inference/export_recipe.py).
         side = self.stored_size
         x = F.interpolate(images, size=(side, side), mode="bilinear", align_corners=False,
                           antialias=True)
@@ -104,7 +104,7 @@ def sidecar_path(path: str | Path) -> Path:
 def output_problem(path: str | Path, source: str | Path | None = None) -> str | None:
     """Why an exported model must not be written to path, or None: path is the checkpoint
     exported (`source`), or it or its sidecar has the name of a run folder's own file
-    (checkpoint.pt, best.pt, metrics.jsonl, run.jsonl, ...: engine.run_folder), which an
+    (checkpoint.pt, best.pt, metrics.jsonl, run.jsonl, ...: engine.records.run_folder), which an
     exported model would replace, or be taken for, and which then neither resumes nor
     exports."""
     path = Path(path).expanduser()
@@ -258,7 +258,7 @@ def _preprocessing_text(ckpt: Checkpoint, stored: int) -> str:
         text += (" Digits must be in MNIST's form: white ink on black, the ink cropped to "
                  "its bounding box, scaled (aspect kept) so the longer side is 20 px, pasted "
                  "into a 28x28 image with its centre of mass at pixel (14, 14) "
-                 "(TrainDesk's engine.predict.preprocess_image does all of it).")
+                 "(TrainDesk's engine.inference.predict.preprocess_image does all of it).")
     return text
 
 

@@ -1,5 +1,5 @@
 """`traindesk export CHECKPOINT --format torchscript|onnx --out PATH`: a trained model as a
-file other programs run (engine.export).
+file other programs run (engine.inference.export).
 
 As with `train`, help and usage errors answer without importing PyTorch; the path of the
 exported file goes to stdout, messages to stderr.
@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 USAGE_ERROR = 2
-FORMATS = ("torchscript", "onnx")  # engine.export.FORMATS, known here without torch
+FORMATS = ("torchscript", "onnx")  # engine.inference.export.FORMATS, known here without torch
 DEFAULT_PROG = "traindesk export"
 
 
@@ -48,8 +48,13 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
     args = build_parser(prog).parse_args(list(sys.argv[1:] if argv is None else argv))
     fmt = args.format or ("onnx" if str(args.out or "").lower().endswith(".onnx")
                           else "torchscript")
-    from engine.checkpoint import CheckpointError, load_checkpoint  # imports PyTorch
-    from engine.export import ExportError, default_export_path, export_model, output_problem
+    from engine.inference.export import (
+        ExportError,
+        default_export_path,
+        export_model,
+        output_problem,
+    )
+    from engine.records.checkpoint import CheckpointError, load_checkpoint  # imports PyTorch
 
     out = Path(args.out).expanduser() if args.out else default_export_path(args.checkpoint, fmt)
     problem = output_problem(out, args.checkpoint)

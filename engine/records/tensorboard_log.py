@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.analysis import confusion_matrix, row_normalised
 from engine.events import BatchEnd, EpochEnd, RunEnd, RunStart
-from engine.run_folder import TENSORBOARD_PREFIX
+from engine.records.run_folder import TENSORBOARD_PREFIX
 
 EVENT_FILE_GLOB = f"{TENSORBOARD_PREFIX}*"
 BATCH_TAGS = ("batch/loss", "batch/lr")

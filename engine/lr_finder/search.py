@@ -37,13 +37,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from engine.checkpoint import CheckpointError
 from engine.config import ConfigError, TrainConfig
 from engine.control import Control, StopRequested
 from engine.data.types import DatasetError
-from engine.devices import resolve_device
 from engine.events import Event, Listener, LogLine, RunStart
-from engine.lr_range import (
+from engine.lr_finder.lr_range import (
     DEFAULT_END_LR,
     DEFAULT_START_LR,
     DEFAULT_STEPS,
@@ -53,9 +51,11 @@ from engine.lr_range import (
     range_problem,
     round_lr,
 )
-from engine.run_folder import RunFolderError
+from engine.records.checkpoint import CheckpointError
+from engine.records.run_folder import RunFolderError
+from engine.runtime.devices import resolve_device
 from engine.text import plural
-from engine.trainer import Trainer
+from engine.training.trainer import Trainer
 
 # The moving average's weight of the past. fastai's 0.98 remembers ~50 batches, half of a
 # 100-batch test, four decades of rates: its curve lagged so far that the minimum landed

@@ -17,8 +17,8 @@ import torch
 import torchvision
 from torch import nn
 
-from engine import pretrained
 from engine.catalog import ARCHITECTURES
+from engine.models import pretrained
 
 MIN_IMAGE_SIZE = 8  # every builder works from here up (the config allows 8..512)
 
@@ -250,7 +250,7 @@ _BUILDERS: dict[str, Callable[[int, int, int], nn.Module]] = {
     "googlenet": googlenet,
     "resnet18": resnet18,
     # torchvision's zoo, with random weights: the trainer loads ImageNet's into a fresh run
-    # (engine.pretrained), a checkpoint's load over them as they are.
+    # (engine.models.pretrained), a checkpoint's load over them as they are.
     **{name: partial(pretrained.build, name) for name in pretrained.ZOO},
 }
 

@@ -53,7 +53,7 @@ from engine.text import plural
 # process fails instead of hanging. A process that ends, fails or is killed is noticed at once.
 TIMEOUT_ENV = "TRAINDESK_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_SECONDS = 1800
-FLUSH_SECONDS = 0.1  # as engine/trainer.py: per-batch numbers are read back this often
+FLUSH_SECONDS = 0.1  # as engine/training/trainer.py: per-batch numbers are read back this often
 MAX_FLUSH_BATCHES = 1000
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
 

@@ -19,20 +19,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from engine import acceleration, analysis, pretrained, run_folder, runs
+from engine import analysis
 from engine.analysis import Evaluation
 from engine.catalog import arch_title, dataset_title, image_size_to_load, is_pretrained
-from engine.changes import change_label, changeable_fields
-from engine.checkpoint import (
-    Checkpoint,
-    CheckpointError,
-    load_checkpoint,
-    load_model_weights,
-    save_checkpoint,
-)
 from engine.config import ConfigError, TrainConfig
 from engine.control import Control, StopRequested
-from engine.cpu import ThreadTuner, cpu_count
 from engine.data import load_dataset
 from engine.data.fingerprint import (
     class_change,
@@ -42,8 +33,6 @@ from engine.data.fingerprint import (
 )
 from engine.data.pipeline import BatchPipeline
 from engine.data.types import DatasetError, DatasetMissing, ImageDataset
-from engine.devices import available_devices, resolve_device
-from engine.distributed import Processes, threads_per_process
 from engine.events import (
     BatchEnd,
     CheckpointSaved,
@@ -56,12 +45,26 @@ from engine.events import (
     RunStart,
     SettingsChanged,
 )
-from engine.memory import byte_text
-from engine.models import build_model, count_parameters, input_size_for
-from engine.optim import build_optimizer, build_scheduler, change_lr, swap_optimizer
-from engine.run_folder import RunFolder, RunFolderError
-from engine.tensorboard_log import TensorBoardLog, tensorboard_installed
+from engine.models import pretrained
+from engine.models.architectures import build_model, count_parameters, input_size_for
+from engine.records import run_folder, runs
+from engine.records.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    load_model_weights,
+    save_checkpoint,
+)
+from engine.records.run_folder import RunFolder, RunFolderError
+from engine.records.tensorboard_log import TensorBoardLog, tensorboard_installed
+from engine.runtime import acceleration
+from engine.runtime.cpu import ThreadTuner, cpu_count
+from engine.runtime.devices import available_devices, resolve_device
+from engine.runtime.memory import byte_text
 from engine.text import plural
+from engine.training.changes import change_label, changeable_fields
+from engine.training.distributed import Processes, threads_per_process
+from engine.training.optim import build_optimizer, build_scheduler, change_lr, swap_optimizer
 
 FLUSH_SECONDS = 0.1  # how often per-batch numbers are read back from the device
 # The run's duration is estimated once these many batches and seconds of training are done.
@@ -114,7 +117,7 @@ class _EpochTally:
 
     def flush(self, listener: Listener, processes: Processes | None = None) -> None:
         """The one device read-back for all batches since the last flush; under torchrun,
-        of the whole batches, all processes' shares summed (engine.distributed)."""
+        of the whole batches, all processes' shares summed (engine.training.distributed)."""
         if not self._meta:
             return
         now = time.perf_counter()
@@ -191,9 +194,9 @@ class Trainer:
     epoch, and `checkpoint()` everything needed to resume or to predict.
 
     With a `run_dir`, the run claims that folder before it loads anything (see
-    engine.run_folder): a folder holding another run, or one that cannot be written, ends
+    engine.records.run_folder): a folder holding another run, or one that cannot be written, ends
     the run at once; a run that saved nothing leaves no folder behind. While it runs, it
-    writes its record there as it goes (engine.runs), which the window lists and follows.
+    writes its record there as it goes (engine.records.runs), which the window lists and follows.
     """
 
     def __init__(self, config: TrainConfig, run_dir: str | Path | None = None,
@@ -202,7 +205,7 @@ class Trainer:
                  compile_model: bool = False) -> None:
         """tensorboard: also write TensorBoard event files to the run folder (None: when
         the tensorboard package is installed). processes: this process's place in a
-        torchrun run (engine.distributed), None for an ordinary one-process run.
+        torchrun run (engine.training.distributed), None for an ordinary one-process run.
         compile_model: train a torch.compile'd model (its compile time reported apart)."""
         self.config = config
         self._processes = processes
@@ -371,7 +374,7 @@ class Trainer:
     def prepare(self, listener: Listener, control: Control | None = None) -> torch.device:
         """Check the settings, load the dataset (and the checkpoint resumed from) and build
         the model, optimizer and batch pipeline on the device: what `run` does before its
-        first epoch, without a run folder. The LR finder (engine/lr_finder.py) tests on
+        first epoch, without a run folder. The LR finder (engine/lr_finder/search.py) tests on
         what this builds. Raises what `run` reports as its end (ConfigError, DatasetError,
         CheckpointError, StopRequested while loading, ...)."""
         config = self.config
@@ -393,7 +396,7 @@ class Trainer:
     def evaluate_test_set(self, control: Control | None = None) -> tuple[float, float, Evaluation]:
         """Test loss, accuracy and each test image's prediction for the model as it is now
         (after `prepare`): what an epoch's end reports, here for a checkpoint as it was saved
-        (engine/checkpoint_eval.py)."""
+        (engine/training/checkpoint_eval.py)."""
         return self._evaluate(self._test_x, self._test_y, control or Control(),
                               epoch=self.epochs_done)
 
@@ -430,7 +433,7 @@ class Trainer:
         augment_generator = (generator if device.type == "cpu"
                              else torch.Generator(device=device).manual_seed(seed))
         torch.manual_seed(seed)
-        if self._processes is not None:  # each process draws its own (engine.distributed)
+        if self._processes is not None:  # each process draws its own (engine.training.distributed)
             own = self._processes.own_seed(seed)
             augment_generator = torch.Generator(device=device).manual_seed(own)
             torch.manual_seed(own)
@@ -588,7 +591,8 @@ class Trainer:
             history=tuple(self.history), test_images=data.test_images.numpy(),
             test_labels=data.test_labels.numpy(), steps_done=self._steps_done,
             changes=tuple(self.changes),
-            world_size=self._processes.world_size if self._processes is not None else 1))
+            world_size=self._processes.world_size if self._processes is not None else 1,
+            run_dir=str(self._folder.path) if self._folder is not None else None))
 
     def _training_network(self, model: nn.Module) -> nn.Module:
         """What the training steps call: model itself, or compiled (--compile), or wrapped
@@ -604,7 +608,7 @@ class Trainer:
         if self.config.threads:
             torch.set_num_threads(self.config.threads)
             return None
-        if self._processes is not None:  # engine.distributed says why there is no tuner
+        if self._processes is not None:  # engine.training.distributed says why there is no tuner
             torch.set_num_threads(threads_per_process(self._processes.local_world_size))
             return None
         if device.type != "cpu":  # the CPU only feeds the accelerator
@@ -784,7 +788,7 @@ class Trainer:
             f"{seen / max(train_seconds, 1e-9):,.0f} examples/s"))
         self._save_progress(listener)
 
-    # -- settings changed mid-run (engine/changes.py) ------------------------------------
+    # -- settings changed mid-run (engine/training/changes.py) ------------------------------------
 
     def _change_settings(self, requested: dict, epoch: int, batch: int, step: int,
                          listener: Listener) -> None:
@@ -907,7 +911,7 @@ class Trainer:
     def _step(self, x: torch.Tensor, y: torch.Tensor,
               schedule: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
         """The gradients come from the loss times `_loss_weight` (1, except for a torchrun
-        process's share of a batch: engine.distributed); the loss returned is the batch's
+        process's share of a batch: engine.training.distributed); the loss returned is the batch's
         (the share's) own mean."""
         autocast = (torch.autocast("cuda", dtype=self._amp_dtype) if self._use_amp
                     else nullcontext())
@@ -936,7 +940,7 @@ class Trainer:
         n = len(labels)
         keep = epoch is not None and n > 0
         # Under torchrun each process takes a slice and the sums are shared: the rows of the
-        # other slices stay zero here and are filled by the others' (engine.distributed).
+        # other slices stay zero here and are filled by the others' (engine.training.distributed).
         first, end = self._processes.span(n) if self._processes is not None else (0, n)
         loss_sum = torch.zeros((), device=labels.device)
         correct = torch.zeros((), device=labels.device)

@@ -1,7 +1,7 @@
 """The learning-rate range test's settings and numbers as text, without PyTorch.
 
 The CLI's help and the settings form need these before PyTorch has loaded; the test itself
-is engine/lr_finder.py.
+is engine/lr_finder/search.py.
 """
 
 from __future__ import annotations

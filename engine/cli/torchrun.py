@@ -4,8 +4,8 @@ Rank 0 is the run as a person sees it: it chooses and writes the run folder, pri
 progress and the summary, and its exit code is the run's. The other processes train
 silently and speak only when they fail (their messages carry their rank). Ctrl+C (SIGINT
 from the terminal, or SIGTERM from torchrun or SLURM) asks every process to stop; they stop
-together at the next flush (engine.distributed.AgreedControl), rank 0 keeps the last epoch's
-checkpoint, and the exit code is 130. A process that fails ends the others: they notice at
+together at the next flush (engine.training.distributed.AgreedControl), rank 0 keeps the last
+epoch's checkpoint, and the exit code is 130. A process that fails ends the others: they notice at
 their next collective and stop with a message saying so; nothing waits forever.
 """
 
@@ -16,7 +16,7 @@ import os
 import sys
 from pathlib import Path
 
-from engine.cli import (
+from engine.cli.train import (
     EXIT_CODES,
     USAGE_ERROR,
     ConsolePrinter,
@@ -26,10 +26,10 @@ from engine.cli import (
 )
 from engine.config import TrainConfig
 from engine.control import Control
-from engine.distributed import DistributedError, Processes, start
 from engine.events import Event, LogLine
-from engine.run_folder import unreserve
-from engine.trainer import Trainer
+from engine.records.run_folder import unreserve
+from engine.training.distributed import DistributedError, Processes, start
+from engine.training.trainer import Trainer
 
 
 class RankErrors:

@@ -1,7 +1,7 @@
 """Any decoded image as 8-bit pixels, the same way for training and for trying a model.
 
 The folder dataset (engine/data/folder.py) and the images a person tries on a model
-(engine/image_input.py) must turn a file into the same pixels, or a model is tried on
+(engine/inference/image_input.py) must turn a file into the same pixels, or a model is tried on
 something other than what it learned from: 16-bit greys are scaled by their range (PIL's
 convert would clip them to white) and transparency is composited on white (how a viewer
 shows a transparent image; dropping the alpha channel leaves whatever colour the hidden

@@ -215,7 +215,7 @@ def _check_hash(path: Path) -> None:
 
 def set_fine_tuning(model: nn.Module, arch: str, mode: str) -> None:
     """Freeze the pretrained layers ("head") or train them all ("all"): see the module's
-    docstring. Also gives the optimizer its two groups (engine.optim)."""
+    docstring. Also gives the optimizer its two groups (engine.training.optim)."""
     head_params = list(head(model, arch).parameters())
     head_ids = {id(p) for p in head_params}
     backbone = [p for p in model.parameters() if id(p) not in head_ids]

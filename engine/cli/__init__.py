@@ -1,0 +1,1 @@
+"""The command lines (train, export, the LR finder, torchrun): parse, run, print."""

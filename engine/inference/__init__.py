@@ -1,0 +1,1 @@
+"""Using a trained network: prediction for drawings and images, inspection, export."""

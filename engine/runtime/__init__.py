@@ -1,0 +1,1 @@
+"""Where training runs: devices, CPU threads, mixed precision, memory estimates."""

@@ -1,0 +1,1 @@
+"""A run: setting it up, the loop, mid-run changes, outcomes, torchrun."""
