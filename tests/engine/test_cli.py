@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli.train import EXIT_CODES, ConsolePrinter, build_parser, main
+from engine.cli.console import EXIT_CODES, ConsolePrinter
+from engine.cli.train import build_parser, main
 from engine.config import config_fields
 from engine.events import BatchEnd, RunEnd
 from engine.records.checkpoint import load_checkpoint
