@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 import engine.cli.run_dir
+from bench.fault_kit import signal_after_first_epoch
 from engine.cli.train import main
 from engine.records import runs
 from engine.records.checkpoint import load_checkpoint
 from engine.records.run_folder import LOCK_FILE
-from tests.fault_kit import signal_after_first_epoch
 
 REPO = Path(__file__).resolve().parents[2]
 
