@@ -35,6 +35,7 @@ from engine.models import pretrained
 from engine.models.architectures import MODELS, build_model
 from engine.models.weights_match import matching_networks, unwrapped
 from engine.records.atomic_files import write_bytes_atomic
+from engine.records.run_folder import CHECKPOINT_FILE
 from engine.text import plural
 
 FORMAT = "traindesk-checkpoint"
@@ -131,8 +132,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(
             f"'{path}' is an exported model ({exported}), not a checkpoint: it holds the "
             "network for other programs to run, without the settings, optimizer state and "
-            "history TrainDesk needs to continue, export or open it. Choose the checkpoint.pt "
-            "of the run it was exported from."
+            "history TrainDesk needs to continue, export or open it. Choose the "
+            f"{CHECKPOINT_FILE} of the run it was exported from."
         )
     sealed = _check_integrity(path)
     try:
