@@ -1,6 +1,6 @@
 """Does an exported model answer what the app answers, for full-size images?
 
-Writes a folder of full-size pictures of coloured shapes (tests/image_files.py: 4 classes,
+Writes a folder of full-size pictures of coloured shapes (tools/sample_images.py: 4 classes,
 each image its own size and aspect ratio, JPEG and PNG), trains a network on it with
 dataset=folder for a few epochs, exports it to TorchScript and ONNX, and compares top-1
 answers on a second folder of such images:
@@ -36,7 +36,7 @@ from engine.inference.image_input import InputRecipe, image_tensor  # noqa: E402
 from engine.inference.predict import Predictor  # noqa: E402
 from engine.records.checkpoint import load_checkpoint  # noqa: E402
 from engine.training.trainer import Trainer  # noqa: E402
-from tests.image_files import write_shape_photos  # noqa: E402
+from tools.sample_images import write_shape_photos  # noqa: E402
 
 
 def train(folder: Path, run_dir: Path, arch: str, epochs: int) -> Path:

@@ -1,6 +1,6 @@
 """Faults, abuse and bad input, in bulk: how TrainDesk answers, counted per category.
 
-Categories (tests/fault_kit.py holds each; the tests run them with small counts):
+Categories (bench/fault_kit.py holds each; the tests run them with small counts):
   checkpoints       randomly damaged copies of a sealed checkpoint, files that would run
                     code (pickle, torch zip, legacy torch), bare weights, non-checkpoints
   saves killed      a real training run saving at every epoch, SIGKILLed at random moments;
@@ -40,7 +40,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.chdir(REPO)  # child processes import this checkout's code
 
-from tests.fault_kit import (  # noqa: E402
+from bench.fault_kit import (  # noqa: E402
     Tally,
     checkpoint_faults,
     config_faults,
@@ -85,7 +85,7 @@ def renamed_classes_faults(root: Path, repeats: int) -> Tally:
     from engine.events import LogLine
     from engine.records.checkpoint import load_checkpoint, save_checkpoint
     from engine.training.trainer import Trainer
-    from tests.datasets import write_image_folder
+    from tools.sample_datasets import write_image_folder
 
     def rename(a: str, b: str):
         return lambda folder: (folder / a).rename(folder / b)

@@ -41,7 +41,7 @@ def stroke_to_maps(rounds: int) -> list[float]:
     from gui.inside_panel import InsidePanel
     from gui.run_model import RunModel
     from gui.worker import leave_the_cores_to_training
-    from tests.gui.digit_strokes import all_drawings, place
+    from tools.digit_strokes import all_drawings, place
 
     app = QApplication.instance() or QApplication([])
     leave_the_cores_to_training()

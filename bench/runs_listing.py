@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from engine.config import TrainConfig  # noqa: E402
 from engine.events import BatchEnd, EpochEnd, RunEnd, RunStart  # noqa: E402
 from engine.records import runs  # noqa: E402
+from engine.records.run_folder import METRICS_FILE  # noqa: E402
 
 
 def write_runs(root: Path, count: int, epochs: int, batches: int = 100) -> None:
@@ -26,7 +27,7 @@ def write_runs(root: Path, count: int, epochs: int, batches: int = 100) -> None:
         recorder = runs.RunRecorder(folder, config)
         recorder(RunStart("mlp", "mnist", "CPU", epochs, 0, batches, 6400, 0, 1000, 1000,
                           tuple("0123456789"), (1, 28, 28)))
-        with open(folder / "metrics.jsonl", "w") as metrics:
+        with open(folder / METRICS_FILE, "w") as metrics:
             for epoch in range(1, epochs + 1):
                 for batch in range(1, batches + 1):
                     step = (epoch - 1) * batches + batch

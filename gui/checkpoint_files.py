@@ -17,11 +17,12 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox
 
 from engine.catalog import arch_title, dataset_title
+from engine.records.run_folder import RUN_CHECKPOINTS
 from engine.records.runs import is_run_folder, read_run
 from engine.text import plural
 from gui.background import JobFailed, LatestJob
 from gui.log_panel import LogPanel
-from gui.run_model import RUN_CHECKPOINTS, OpenedRun, RunModel
+from gui.run_model import OpenedRun, RunModel
 from gui.window_actions import window_action
 
 if TYPE_CHECKING:

@@ -28,6 +28,7 @@ from engine.events import (
     RunStart,
     SettingsChanged,
 )
+from engine.records.run_folder import RUN_CHECKPOINTS
 from gui.errors import reported_errors
 
 if TYPE_CHECKING:
@@ -49,7 +50,6 @@ class InspectRequest:
     draw_model: bool = False
 
 
-RUN_CHECKPOINTS = ("checkpoint.pt", "best.pt")  # a run folder's (engine/records/run_folder.py)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ bundled model reads digits written by people who are not in MNIST.
 Three sets, each written as a pair of IDX .gz files (images already in MNIST form, i.e. what
 the Draw tab feeds the model: engine.inference.predict.preprocess_image's 28x28 output):
 
-- `strokes`: the Draw tab's own path. The mouse strokes of tests/gui/digit_strokes.py (ten
+- `strokes`: the Draw tab's own path. The mouse strokes of tools/digit_strokes.py (ten
   digits, 21 styles), each drawn 12 times with a random slant, rotation, aspect, wobble and
   pen width, rendered by render_strokes as the canvas does.
 - `fonts`: the digits of every TrueType/OpenType font found in FONT_DIRS (DejaVu, Liberation,
@@ -38,7 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from engine.inference.predict import preprocess_image, render_strokes  # noqa: E402
-from tests.gui.digit_strokes import DIGITS  # noqa: E402
+from tools.digit_strokes import DIGITS  # noqa: E402
 
 OUT_DIR = REPO / "tests" / "data" / "outside-digits"
 FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts/opentype"))

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from gui.main_window import MainWindow  # noqa: E402
 from gui.worker import leave_the_cores_to_training  # noqa: E402
-from tests.image_files import photo_of_a_digit  # noqa: E402
+from tools.sample_images import photo_of_a_digit  # noqa: E402
 
 
 def a_two() -> list[list[tuple[float, float]]]:

@@ -11,7 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
-USAGE_ERROR = 2
+from engine.cli.console import USAGE_ERROR
+from engine.records.run_folder import CHECKPOINT_FILE
+
 FORMATS = ("torchscript", "onnx")  # engine.inference.export.FORMATS, known here without torch
 DEFAULT_PROG = "traindesk export"
 
@@ -24,7 +26,7 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
                     "The exported model takes images\non the 0..1 scale and returns class "
                     "probabilities: resizing and normalisation are inside it.",
         epilog="examples:\n"
-               f"  {prog} ~/.traindesk/runs/<run>/checkpoint.pt\n"
+               f"  {prog} ~/.traindesk/runs/<run>/{CHECKPOINT_FILE}\n"
                "      TorchScript, beside the checkpoint (checkpoint.torchscript.pt)\n"
                f"  {prog} model.pt --format onnx --out digits.onnx\n"
                "      ONNX (needs: pip install \"traindesk[onnx]\")\n\n"
@@ -34,7 +36,7 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("checkpoint", metavar="CHECKPOINT",
-                        help="A checkpoint saved by TrainDesk (a run folder's checkpoint.pt).")
+                        help=f"A checkpoint saved by TrainDesk (a run folder's {CHECKPOINT_FILE}).")
     parser.add_argument("--format", choices=FORMATS, default=None,
                         help="torchscript (needs only PyTorch to run) or onnx (ONNX Runtime "
                              "and others). Default: onnx when --out ends in .onnx, else "

@@ -14,6 +14,7 @@ import sys
 from typing import TYPE_CHECKING, TextIO
 
 from engine.catalog import arch_title, dataset_title
+from engine.cli.console import EXIT_CODES, ConsolePrinter, stop_on_signals
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import Event
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 
 TABLE_ROWS = 16  # rows of the printed curve
 BAR_WIDTH = 30
-EXIT_FINISHED, EXIT_FAILED, EXIT_STOPPED = 0, 1, 130
 # Flags left out of the "train with" command line printed (with how many values each takes):
 # the test's own, and the learning rate it replaces.
 _REPLACED_FLAGS = {"--find-lr": 0, "--find-lr-batches": 1, "--find-lr-range": 2, "--lr": 1}
@@ -34,7 +34,6 @@ def find_lr(config: TrainConfig, argv: list[str], prog: str, start_lr: float, en
             steps: int, resume_from: str | None = None, out: TextIO | None = None,
             err: TextIO | None = None) -> int:
     """Run the range test for `config` and report it; returns the exit code."""
-    from engine.cli.train import ConsolePrinter, stop_on_signals
     from engine.lr_finder.search import LRFinder  # imports PyTorch
 
     out, err = out or sys.stdout, err or sys.stderr
@@ -62,7 +61,7 @@ def report(end: LRTestEnd, prog: str, argv: list[str], out: TextIO, err: TextIO)
     if result is not None and result.lrs:
         print(curve_table(result), file=out)
         print(file=out)
-    not_done = EXIT_STOPPED if end.reason == "stopped" else EXIT_FAILED
+    not_done = EXIT_CODES["stopped" if end.reason == "stopped" else "failed"]
     if end.reason == "failed" or result is None or result.suggested is None:
         print(f"error: {end.message}", file=err)
         return not_done
@@ -76,7 +75,7 @@ def report(end: LRTestEnd, prog: str, argv: list[str], out: TextIO, err: TextIO)
           "rates checked).", file=out)
     print(f"Train with: {train_command(prog, argv, result.suggested)}", file=out)
     out.flush()
-    return EXIT_FINISHED
+    return EXIT_CODES["finished"]
 
 
 def curve_table(result: LRTestResult) -> str:
@@ -123,7 +122,7 @@ def train_command(prog: str, argv: list[str], lr: float) -> str:
 class _TestPrinter:
     """The run's console printer, with the test's own progress: a bar on a terminal."""
 
-    def __init__(self, printer) -> None:
+    def __init__(self, printer: ConsolePrinter) -> None:
         self.printer = printer
         self.bar = None
 

@@ -16,14 +16,14 @@ import os
 import sys
 from pathlib import Path
 
-from engine.cli.train import (
+from engine.cli.console import (
     EXIT_CODES,
     USAGE_ERROR,
     ConsolePrinter,
-    choose_run_dir,
-    report,
+    report_run,
     stop_on_signals,
 )
+from engine.cli.run_dir import choose_run_dir
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import Event, LogLine
@@ -64,8 +64,8 @@ def train_under_torchrun(args: argparse.Namespace, config: TrainConfig, prog: st
     finally:
         processes.close(together=end is not None and processes.ended_together(end.reason))
     if processes.is_main:
-        report(end, run_dir, sys.stdout, sys.stderr)
-    elif end.reason == "failed":
+        return report_run(end, run_dir, sys.stdout, sys.stderr)
+    if end.reason == "failed":
         print(f"error: [rank {rank}] {end.message}", file=sys.stderr, flush=True)
     return EXIT_CODES.get(end.reason, 1)
 

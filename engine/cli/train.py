@@ -3,7 +3,7 @@
 The flags are generated from `TrainConfig`'s fields, so the CLI and the GUI form always
 offer the same choices. As shells expect, the final summary and the run folder go to stdout;
 progress and the log go to stderr (a progress bar on a terminal, one line per epoch
-otherwise); the exit code says how the run ended (`EXIT_CODES`).
+otherwise); the exit code says how the run ended (engine/cli/console.py's `EXIT_CODES`).
 
 Help, usage errors and --version answer without importing PyTorch: the parser is built from
 `engine.config` and `engine.catalog` only, and the engine is imported once a run starts.
@@ -12,14 +12,10 @@ Help, usage errors and --version answer without importing PyTorch: the parser is
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
-import signal
 import sys
 import textwrap
-from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
 
 from engine.catalog import (
     ARCHITECTURES,
@@ -28,48 +24,21 @@ from engine.catalog import (
     dataset_title,
     download_note,
 )
+from engine.cli.console import (
+    EXIT_CODE_MEANINGS,
+    USAGE_ERROR,
+    ConsolePrinter,
+    report_run,
+    stop_on_signals,
+)
+from engine.cli.run_dir import choose_run_dir
 from engine.config import DEFAULT_RUNS_DIR, ConfigError, TrainConfig, config_fields
 from engine.control import Control
-from engine.durations import estimate_sentence
-from engine.events import (
-    BatchEnd,
-    DataProgress,
-    EpochEnd,
-    Event,
-    LogLine,
-    RunEnd,
-    RunEstimate,
-    RunStart,
-)
 from engine.lr_finder.lr_range import DEFAULT_END_LR, DEFAULT_START_LR, DEFAULT_STEPS, range_problem
-from engine.records.run_folder import (
-    busy_message,
-    continues_own_run,
-    held_run_advice,
-    holds_run,
-    name_problem,
-    new_run_dir,
-    numbered_sibling,
-    path_problem,
-    reserve,
-    writer_of,
-)
+from engine.records.run_folder import CHECKPOINT_FILE, name_problem
 from engine.text import plural
 from engine.version import app_version
 
-if TYPE_CHECKING:
-    from tqdm import tqdm
-
-USAGE_ERROR = 2  # argparse's own exit code for a bad flag or value
-EXIT_CODES = {"finished": 0, "failed": 1, "diverged": 3, "learned_nothing": 4, "stopped": 130}
-EXIT_CODE_MEANINGS = (
-    (0, "finished"),
-    (1, "failed (the reason is on stderr)"),
-    (USAGE_ERROR, "usage error: a bad flag or value"),
-    (3, "diverged: the loss became NaN or infinite"),
-    (4, "learned nothing: test accuracy stayed at chance"),
-    (130, "interrupted by Ctrl+C or SIGTERM (the model so far is kept)"),
-)
 DEFAULT_PROG = "traindesk train"
 
 
@@ -80,7 +49,7 @@ def _examples(prog: str) -> tuple[tuple[str, str], ...]:
                     "offline, in seconds"),
         (f"{prog} --arch resnet18 --dataset cifar10 --epochs 10 --device cuda",
          "ResNet-18 on CIFAR-10 (downloaded once) on a GPU"),
-        (f"{prog} --resume ~/.traindesk/runs/<run>/checkpoint.pt --epochs 10",
+        (f"{prog} --resume ~/.traindesk/runs/<run>/{CHECKPOINT_FILE} --epochs 10",
          "train a run on to 10 epochs in all, in its own folder"),
         (f"{prog} --dataset fashion-mnist > result.txt", "summary to a file, progress on screen"),
         (f"{prog} --optimizer sgd --find-lr", "find a learning rate first (trains nothing)"),
@@ -155,7 +124,7 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
     parser.add_argument("--run-dir", default=None,
                         help=f"Folder for the checkpoint and metrics (default: a new folder "
                              f"under {DEFAULT_RUNS_DIR}; with --resume, the folder of the "
-                             "run's own checkpoint.pt, whose record goes on).")
+                             f"run's own {CHECKPOINT_FILE}, whose record goes on).")
     parser.add_argument("--new-run-dir", action="store_true",
                         help="If --run-dir already holds a run (or another process is "
                              "writing it), write this one to a new numbered folder beside it "
@@ -170,7 +139,7 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
                         help="Train a torch.compile'd model (faster steps on a GPU, after a "
                              "compile of seconds to minutes, reported on its own).")
     parser.add_argument("--resume", default=None, metavar="CHECKPOINT",
-                        help="Continue a run from its checkpoint.pt, in its own folder, with "
+                        help=f"Continue a run from its {CHECKPOINT_FILE}, in its own folder, with "
                              "its settings; flags given change those settings (--epochs is "
                              "the total: --epochs 10 after 4 trains 6 more).")
     parser.add_argument("--find-lr", action="store_true",
@@ -229,100 +198,6 @@ def _is_number_word(word: str) -> bool:
     return True
 
 
-class ConsolePrinter:
-    """Prints engine events to stderr: log lines, and per epoch a progress bar on a terminal.
-
-    When the stream is not a terminal (a pipe, a file, a CI log) there is no bar: the
-    trainer's one line per epoch is the progress.
-    """
-
-    def __init__(self, stream: TextIO | None = None) -> None:
-        self.stream = stream if stream is not None else sys.stderr
-        self.interactive = _is_terminal(self.stream)
-        self.bar: tqdm | None = None
-        self.epochs = 0
-
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, BatchEnd):
-            if self.interactive:
-                self._show_batch(event)
-        elif isinstance(event, EpochEnd):
-            self._close_bar()
-        elif isinstance(event, LogLine):
-            self._write(("" if event.level == "info" else event.level.upper() + ": ")
-                        + event.message)
-        elif isinstance(event, DataProgress):
-            if event.total:
-                done = event.done >= event.total
-                if self.interactive or done:
-                    self._write(f"{event.message} {event.done / event.total:.0%}",
-                                end="\n" if done else "\r")
-        elif isinstance(event, RunStart):
-            self.epochs = event.epochs
-            self._write(f"Training {arch_title(event.arch)} on {dataset_title(event.dataset)} "
-                        f"for {_epoch_span(event.start_epoch, event.epochs)} on {event.device}.")
-        elif isinstance(event, RunEstimate):
-            self._write(estimate_sentence(event))
-        elif isinstance(event, RunEnd):
-            self._close_bar()
-
-    def _show_batch(self, event: BatchEnd) -> None:
-        postfix = {"loss": f"{event.loss:.4f}", "acc": f"{event.accuracy:.1%}",
-                   "examples_s": f"{event.examples_per_sec:,.0f}"}
-        if self.bar is None:
-            from tqdm import tqdm
-
-            # Counted from the first batch seen, so the first rates are real ones (a bar
-            # started at batch 1 with no time elapsed showed thousands of batches a second).
-            self.bar = tqdm(total=event.batches_per_epoch, initial=event.batch,
-                            desc=f"epoch {event.epoch}/{self.epochs}", unit="batch",
-                            file=self.stream, leave=False, smoothing=0.1)
-            self.bar.set_postfix(postfix)
-        else:  # redrawn by update() at most every 0.1 s
-            self.bar.set_postfix(postfix, refresh=False)
-            self.bar.update(event.batch - self.bar.n)
-
-    def _close_bar(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
-
-    def _write(self, text: str, end: str = "\n") -> None:
-        if self.bar is not None:
-            self.bar.write(text, file=self.stream)
-        else:
-            print(text, end=end, file=self.stream, flush=True)
-
-
-def _is_terminal(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):  # no isatty, or already closed
-        return False
-
-
-def _epoch_span(start_epoch: int, epochs: int) -> str:
-    if epochs <= start_epoch:  # --epochs is the total: nothing is left to train
-        return f"no more epochs ({start_epoch} of {epochs} already done)"
-    if start_epoch == 0:
-        return plural(epochs, "epoch")
-    if epochs - start_epoch == 1:
-        return f"epoch {epochs}"
-    return f"epochs {start_epoch + 1}-{epochs}"
-
-
-def report(end: RunEnd, run_dir: Path, out: TextIO, err: TextIO) -> None:
-    """The run's outcome: the summary of a kept model and the run folder on `out`, the
-    reason a run failed, diverged or learned nothing on `err`."""
-    if end.reason in ("finished", "stopped"):
-        print(end.message, file=out)
-    else:
-        print(f"error: {end.message}", file=err)
-    if holds_run(run_dir):  # not a folder the run was refused, or left empty and removed
-        print(f"Run folder: {run_dir}", file=out)
-    out.flush()
-
-
 def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
     args = build_parser(prog).parse_args(
         numeric_values_attached(list(sys.argv[1:] if argv is None else argv)))
@@ -378,27 +253,7 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
         end = Trainer(config, run_dir=run_dir, resume_from=args.resume,
                       tensorboard=args.tensorboard, compile_model=args.compile).run(
             ConsolePrinter(), control)
-    report(end, run_dir, sys.stdout, sys.stderr)
-    return EXIT_CODES.get(end.reason, 1)
-
-
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-
-@contextlib.contextmanager
-def stop_on_signals(control: Control) -> Iterator[None]:
-    """Ctrl+C (SIGINT) and SIGTERM (kill, torchrun, SLURM's scancel, a container stopping)
-    stop the run cleanly at the next batch: the checkpoint and the run's end record are
-    written, the summary printed, and the exit code is 130."""
-    def stop(signum: int, _frame: object) -> None:
-        control.stop("you" if signum == signal.SIGINT else signal.Signals(signum).name)
-
-    previous = {sig: signal.signal(sig, stop) for sig in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return report_run(end, run_dir, sys.stdout, sys.stderr)
 
 
 def nothing_to_resume(done: int, epochs: int) -> str:
@@ -408,45 +263,3 @@ def nothing_to_resume(done: int, epochs: int) -> str:
             f"is the total number of epochs, not how many more. Pass --epochs "
             f"{done + epochs} for {plural(epochs, 'more epoch')}"
             + ("." if epochs == 1 else f" (--epochs {done + 1} for one more)."))
-
-
-def choose_run_dir(args: argparse.Namespace, config: TrainConfig, prog: str) -> Path | None:
-    """The run's folder: --run-dir; with --resume, the checkpoint's own run folder (its
-    record goes on, as in the window); else a new one, reserved. None (said on stderr) when
-    the folder cannot be used: another run's, being written, a bad name."""
-    if args.run_dir:
-        run_dir = Path(args.run_dir).expanduser()
-    elif args.resume and not args.new_run_dir and continues_own_run(
-            Path(args.resume).expanduser().parent, args.resume):
-        run_dir = Path(args.resume).expanduser().parent
-        print(f"Continuing the run in its own folder, {run_dir} (--new-run-dir for a new "
-              "one).", file=sys.stderr)
-    else:
-        run_dir = reserve(new_run_dir(DEFAULT_RUNS_DIR, config.arch, config.dataset))
-        if args.resume and not args.new_run_dir:
-            print(f"{args.resume} is not a run folder's own checkpoint.pt: the continued run "
-                  f"goes to a new folder, {run_dir}.", file=sys.stderr)
-        return run_dir
-    flag = "--run-dir" if args.run_dir else "--resume"
-    problem = path_problem(run_dir)
-    if problem:
-        print(f"{prog}: error: {flag}: {problem}", file=sys.stderr)
-        return None
-    writer = writer_of(run_dir)
-    taken = writer is not None or (holds_run(run_dir)
-                                   and not continues_own_run(run_dir, args.resume))
-    if not taken:
-        return run_dir
-    if not (args.new_run_dir and args.run_dir):
-        why = (busy_message(run_dir, writer) if writer is not None else
-               f"{run_dir} already holds a run; runs are never mixed in one folder. "
-               f"{held_run_advice(run_dir, '--resume ')}")
-        instead = (f"write this run to {numbered_sibling(run_dir)} beside it" if args.run_dir
-                   else "continue the run in a new folder")
-        print(f"{prog}: error: {flag}: {why.rstrip('.')}; or add --new-run-dir to {instead}.",
-              file=sys.stderr)
-        return None
-    sibling = reserve(run_dir)
-    print(f"{args.run_dir} {'is being written' if writer else 'already holds a run'}: this "
-          f"run goes to {sibling}.", file=sys.stderr)
-    return sibling

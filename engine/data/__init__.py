@@ -9,6 +9,7 @@ run on the same data does not read it again, but replaced files are read afresh.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
-from engine.catalog import DATASET_INFO
+from engine.catalog import DATASET_INFO, DatasetInfo
 from engine.data import cifar, cifar100, emnist, folder, mnist, stl10, svhn
 from engine.data.types import DatasetError, ImageDataset, ProgressFn
 
@@ -25,19 +26,14 @@ __all__ = ["DATASETS", "DatasetError", "DatasetSpec", "ImageDataset", "load_data
 CACHE_SIZE = 3  # datasets kept in memory; CIFAR-10 is ~180 MB, MNIST ~55 MB, STL-10 ~360 MB
 
 
-@dataclass(frozen=True)
-class DatasetSpec:
-    name: str
-    title: str
-    description: str
-    downloads: bool  # True if it can be fetched from the internet
+@dataclass(frozen=True, kw_only=True)
+class DatasetSpec(DatasetInfo):
+    """A dataset as engine.catalog describes it (torch-free), with how it is read."""
+
     load: Callable[[Path, ProgressFn, int], ImageDataset]  # (data_dir, progress, image_size)
     # The files a load would read right now ([] if it would have to download them first):
     # their sizes and modification times key the cache.
     sources: Callable[[Path], list[Path]]
-    uses_image_size: bool = False  # only image folders are resized when loaded
-    # (channels, image size, classes) where known before loading, for the model summary.
-    known_shape: tuple[int, int, int] | None = None
 
 
 # How each dataset is found and read; what a person reads about it is in engine.catalog.
@@ -61,11 +57,15 @@ _LOADERS: dict[str, tuple[Callable[[Path, ProgressFn, int], ImageDataset],
     "folder": (folder.load_folder, folder.image_files),
 }
 
-DATASETS: dict[str, DatasetSpec] = {
-    name: DatasetSpec(name, info.title, info.description, info.downloads, *_LOADERS[name],
-                      uses_image_size=info.uses_image_size, known_shape=info.known_shape)
-    for name, info in DATASET_INFO.items()
-}
+
+
+def _spec(info: DatasetInfo) -> DatasetSpec:
+    load, sources = _LOADERS[info.name]
+    described = {f.name: getattr(info, f.name) for f in dataclasses.fields(DatasetInfo)}
+    return DatasetSpec(**described, load=load, sources=sources)
+
+
+DATASETS: dict[str, DatasetSpec] = {name: _spec(info) for name, info in DATASET_INFO.items()}
 
 _cache: OrderedDict[Hashable, ImageDataset] = OrderedDict()
 _cache_lock = threading.Lock()

@@ -13,10 +13,8 @@ Files without a seal (older TrainDesk, or torch.save in a script) get the CRC ch
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import io
-import os
 import pickle
 import pickletools
 import warnings
@@ -36,7 +34,8 @@ from engine.events import SettingsChanged
 from engine.models import pretrained
 from engine.models.architectures import MODELS, build_model
 from engine.models.weights_match import matching_networks, unwrapped
-from engine.records.atomic_files import remove_stale_temp_files, temp_path
+from engine.records.atomic_files import write_bytes_atomic
+from engine.records.run_folder import CHECKPOINT_FILE
 from engine.text import plural
 
 FORMAT = "traindesk-checkpoint"
@@ -98,22 +97,10 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
     permission problem raises the `OSError` and leaves any previous file as it was.
     """
     path = Path(path).expanduser()
-    temp = temp_path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        archive = io.BytesIO()
-        torch.save(_to_payload(ckpt), archive)
-        with open(temp, "xb") as stream:
-            stream.write(_sealed(archive.getbuffer()))
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-        _fsync_folder(path.parent)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink(missing_ok=True)
-        raise
-    remove_stale_temp_files(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    archive = io.BytesIO()
+    torch.save(_to_payload(ckpt), archive)
+    write_bytes_atomic(path, _sealed(archive.getbuffer()))
     return path
 
 
@@ -145,8 +132,8 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
         raise CheckpointError(
             f"'{path}' is an exported model ({exported}), not a checkpoint: it holds the "
             "network for other programs to run, without the settings, optimizer state and "
-            "history TrainDesk needs to continue, export or open it. Choose the checkpoint.pt "
-            "of the run it was exported from."
+            "history TrainDesk needs to continue, export or open it. Choose the "
+            f"{CHECKPOINT_FILE} of the run it was exported from."
         )
     sealed = _check_integrity(path)
     try:
@@ -530,15 +517,3 @@ def _pickle_imports_code(path: Path) -> bool:
         if opcodes & _IMPORT_OPCODES:
             return True
 
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename durable; not every OS can open a folder to fsync it (Windows)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        with contextlib.suppress(OSError):
-            os.fsync(fd)
-    finally:
-        os.close(fd)

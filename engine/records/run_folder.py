@@ -34,13 +34,17 @@ from pathlib import Path
 from engine.records.atomic_files import remove_stale_temp_files, temp_path, write_text_atomic
 
 # The names of a run folder's own files, stated here once (engine/records/runs.py reads the record
-# by them, engine/records/tensorboard_log.py writes event files with the prefix).
+# by them, engine/records/tensorboard_log.py writes event files with the prefix, the command
+# lines and the window find checkpoints by them).
+CHECKPOINT_FILE = "checkpoint.pt"  # the last epoch's: what a run continues from
+BEST_FILE = "best.pt"  # the best epoch's (engine/records/runs.py says how it is chosen)
+RUN_CHECKPOINTS = (CHECKPOINT_FILE, BEST_FILE)
 RUN_FILE = "run.jsonl"
 BATCHES_FILE = "batches.jsonl"
 METRICS_FILE = "metrics.jsonl"
 CONFIG_FILE = "config.json"
 META_FILE = "meta.json"
-RECORD_FILES = ("checkpoint.pt", "best.pt", CONFIG_FILE, METRICS_FILE, RUN_FILE, BATCHES_FILE)
+RECORD_FILES = (*RUN_CHECKPOINTS, CONFIG_FILE, METRICS_FILE, RUN_FILE, BATCHES_FILE)
 LOCK_FILE = "run.lock"
 RUN_FILE_NAMES = (*RECORD_FILES, META_FILE, LOCK_FILE)
 TENSORBOARD_PREFIX = "events.out.tfevents."
@@ -68,13 +72,13 @@ class RunFolder:
 
     @property
     def checkpoint(self) -> Path:
-        return self.path / "checkpoint.pt"
+        return self.path / CHECKPOINT_FILE
 
     @property
     def best_checkpoint(self) -> Path:
         """The checkpoint of the best epoch so far
         (engine/records/runs.py says how it is chosen)."""
-        return self.path / "best.pt"
+        return self.path / BEST_FILE
 
     def keep_as_best(self, checkpoint: Path) -> Path:
         """Make best.pt the checkpoint just saved, atomically.
@@ -109,7 +113,7 @@ def held_run_advice(path: str | Path, resume_flag: str = "") -> str:
     """What to do about a folder that holds another run (a sentence without its full stop):
     continue it from its checkpoint, or, where that run saved none (stopped or killed before
     its first epoch ended), know that there is nothing to continue."""
-    checkpoint = Path(path).expanduser() / "checkpoint.pt"
+    checkpoint = Path(path).expanduser() / CHECKPOINT_FILE
     if checkpoint.is_file():
         return f"Continue that run with {resume_flag}{checkpoint}, or choose a new folder"
     return ("That run saved no checkpoint (it was stopped or killed before its first epoch "
@@ -120,7 +124,7 @@ def continues_own_run(path: str | Path, resume_from: str | Path | None) -> bool:
     """True if resume_from is the checkpoint inside the run folder path."""
     if resume_from is None:
         return False
-    own = Path(path).expanduser() / "checkpoint.pt"
+    own = Path(path).expanduser() / CHECKPOINT_FILE
     try:
         return os.path.samefile(own, Path(resume_from).expanduser())
     except OSError:
@@ -169,19 +173,21 @@ def unreserve(path: str | Path) -> None:
 
 
 def new_run_dir(runs_dir: str | Path, arch: str, dataset: str) -> Path:
-    """The name of a new folder under `runs_dir`, for the time, network and dataset (not
-    created: `reserve` creates one)."""
+    """A new folder under `runs_dir`, named for the time, network and dataset (numbered
+    when that name is taken), created and reserved for the run (`reserve`)."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return numbered_sibling(Path(runs_dir) / f"{stamp}-{arch}-{dataset}")
+    return reserve(Path(runs_dir) / f"{stamp}-{arch}-{dataset}")
 
 
 def run_dir_for(runs_dir: str | Path, arch: str, dataset: str,
                 resume_from: str | Path | None) -> Path:
-    """The folder of the checkpoint continued, so that its record goes on; else a new one,
-    reserved (`reserve`)."""
-    if resume_from is not None and continues_own_run(Path(resume_from).parent, resume_from):
-        return Path(resume_from).parent
-    return reserve(new_run_dir(runs_dir, arch, dataset))
+    """The folder of the checkpoint continued, so that its record goes on; else a new one
+    under `runs_dir`, reserved (`new_run_dir`)."""
+    if resume_from is not None:
+        own = Path(resume_from).expanduser().parent
+        if continues_own_run(own, resume_from):
+            return own
+    return new_run_dir(runs_dir, arch, dataset)
 
 
 # -- names a folder cannot have ---------------------------------------------------------------
@@ -475,15 +481,15 @@ def release(folder: RunFolder) -> bool:
 
 
 def write_config(folder: RunFolder, config: dict) -> None:
-    write_text_atomic(folder.path / "config.json", json.dumps(config, indent=2))
+    write_text_atomic(folder.path / CONFIG_FILE, json.dumps(config, indent=2))
 
 
 def write_metrics(folder: RunFolder, records: list[dict]) -> None:
     """Replace metrics.jsonl with these records: a resumed run's record starts clean."""
-    write_text_atomic(folder.path / "metrics.jsonl",
+    write_text_atomic(folder.path / METRICS_FILE,
                       "".join(json.dumps(record) + "\n" for record in records))
 
 
 def append_metrics(folder: RunFolder, record: dict) -> None:
-    with open(folder.path / "metrics.jsonl", "a", encoding="utf-8") as metrics:
+    with open(folder.path / METRICS_FILE, "a", encoding="utf-8") as metrics:
         metrics.write(json.dumps(record) + "\n")

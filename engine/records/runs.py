@@ -43,7 +43,14 @@ from engine.events import (
     SettingsChanged,
 )
 from engine.records.atomic_files import write_text_atomic
-from engine.records.run_folder import BATCHES_FILE, CONFIG_FILE, META_FILE, METRICS_FILE, RUN_FILE
+from engine.records.run_folder import (
+    BATCHES_FILE,
+    CHECKPOINT_FILE,
+    CONFIG_FILE,
+    META_FILE,
+    METRICS_FILE,
+    RUN_FILE,
+)
 
 MAX_BATCH_POINTS = 5000
 FLUSH_SECONDS = 0.5
@@ -391,7 +398,7 @@ class RunReader:
                        "the computer stopped); what it wrote until then is kept.")
         else:
             status, message = "running", ""
-        checkpoint = self.folder / "checkpoint.pt" if self._has_checkpoint() else None
+        checkpoint = self.folder / CHECKPOINT_FILE if self._has_checkpoint() else None
         best_path = None
         if saves and saves[-1].get("best"):
             best_path = _resolve(self.folder, saves[-1]["best"])
@@ -414,7 +421,7 @@ class RunReader:
             batches=self._batch_columns())
 
     def _has_checkpoint(self) -> bool:
-        return (self.folder / "checkpoint.pt").exists()
+        return (self.folder / CHECKPOINT_FILE).exists()
 
     def _batch_columns(self) -> dict[str, list[float]]:
         if self._batches is None:
@@ -468,7 +475,7 @@ def read_run(folder: str | Path, with_batches: bool = True) -> RunRecord:
 
 
 def is_run_folder(path: Path) -> bool:
-    return any((path / name).is_file() for name in (RUN_FILE, METRICS_FILE, "checkpoint.pt"))
+    return any((path / name).is_file() for name in (RUN_FILE, METRICS_FILE, CHECKPOINT_FILE))
 
 
 def list_runs(runs_dir: str | Path) -> list[RunRecord]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from engine.analysis import confusion_matrix, row_normalised
 from engine.events import BatchEnd, EpochEnd, RunEnd, RunStart
-from engine.records.run_folder import TENSORBOARD_PREFIX
+from engine.records.run_folder import CONFIG_FILE, TENSORBOARD_PREFIX
 
 EVENT_FILE_GLOB = f"{TENSORBOARD_PREFIX}*"
 BATCH_TAGS = ("batch/loss", "batch/lr")
@@ -54,7 +54,7 @@ class TensorBoardLog:
         self._files = set(self.folder.glob(EVENT_FILE_GLOB)) - before
         settings = "\n".join(f"    {key}: {value}" for key, value in config.items())
         self._writer.add_text("config", settings)
-        self._writer.add_text("config.json", "    " + json.dumps(config))
+        self._writer.add_text(CONFIG_FILE, "    " + json.dumps(config))
 
     def __call__(self, event: object) -> None:
         write = self._writer.add_scalar

@@ -2,7 +2,7 @@
 
 import pytest
 
-from tests.datasets import write_idx_dataset
+from tools.sample_datasets import write_idx_dataset
 
 
 @pytest.fixture(scope="module")

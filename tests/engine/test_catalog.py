@@ -1,11 +1,13 @@
 """The torch-free catalog names exactly what the registries build and load."""
 
+import dataclasses
 import subprocess
 import sys
 
 from engine.catalog import (
     ARCHITECTURES,
     DATASET_INFO,
+    DatasetInfo,
     arch_title,
     dataset_title,
     download_note,
@@ -23,6 +25,15 @@ def test_catalog_and_registries_agree():
                                                  ARCHITECTURES[name].input_size)
     for name, spec in DATASETS.items():
         assert spec.known_shape == DATASET_INFO[name].known_shape
+
+
+def test_each_dataset_spec_is_its_catalog_entry_and_how_it_is_read():
+    for name, spec in DATASETS.items():
+        info = DATASET_INFO[name]
+        assert isinstance(spec, DatasetInfo)
+        for field in dataclasses.fields(DatasetInfo):
+            assert getattr(spec, field.name) == getattr(info, field.name), (name, field.name)
+        assert callable(spec.load) and callable(spec.sources)
 
 
 def test_titles_and_unknown_ids():

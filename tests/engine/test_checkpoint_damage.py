@@ -123,7 +123,7 @@ def test_a_sealed_checkpoint_with_damaged_first_bytes_is_called_damaged(original
 def test_random_damage_and_code_files_give_only_clear_errors(tmp_path):
     """The bench's checkpoint category with a small count (seed 0 once found two raw
     UnicodeDecodeErrors: a zip reader choking on a damaged name while explaining)."""
-    from tests.fault_kit import checkpoint_faults
+    from bench.fault_kit import checkpoint_faults
 
     tally = checkpoint_faults(tmp_path, mutations=100, seed=0)
     assert tally.problems == []

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from engine.cli.train import EXIT_CODES, ConsolePrinter, build_parser, main
+from bench.fault_kit import signal_after_first_epoch
+from engine.cli.console import EXIT_CODES, ConsolePrinter
+from engine.cli.train import build_parser, main
 from engine.config import config_fields
 from engine.events import BatchEnd, RunEnd
 from engine.records.checkpoint import load_checkpoint
-from tests.datasets import write_idx_dataset
-from tests.fault_kit import signal_after_first_epoch
+from tools.sample_datasets import write_idx_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -376,7 +377,7 @@ def test_compile_is_asked_for_with_a_flag_and_off_by_default(flags, compiled, tm
 @pytest.mark.parametrize("flag", ["--image-folder", "--data-dir"])
 def test_own_images_train_from_the_image_folder_or_as_before_the_data_folder(flag, tmp_path,
                                                                             capsys):
-    from tests.datasets import write_image_folder
+    from tools.sample_datasets import write_image_folder
 
     photos = write_image_folder(tmp_path / "photos", classes=2, per_class=10, size=8)
     downloads = tmp_path / "downloads"

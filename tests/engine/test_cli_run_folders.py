@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-import engine.cli.train
+import engine.cli.run_dir
+from bench.fault_kit import signal_after_first_epoch
 from engine.cli.train import main
 from engine.records import runs
 from engine.records.checkpoint import load_checkpoint
 from engine.records.run_folder import LOCK_FILE
-from tests.fault_kit import signal_after_first_epoch
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[2]
 def runs_dir(tmp_path, monkeypatch) -> Path:
     """The default runs folder (~/.traindesk/runs), in the test's own folder."""
     folder = tmp_path / "default-runs"
-    monkeypatch.setattr(engine.cli.train, "DEFAULT_RUNS_DIR", folder)
+    monkeypatch.setattr(engine.cli.run_dir, "DEFAULT_RUNS_DIR", folder)
     return folder
 
 

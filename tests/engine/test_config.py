@@ -30,7 +30,7 @@ def test_seeds_outside_the_generators_range_are_refused(seed):
 
 def test_the_largest_seed_trains(tmp_path):
     from engine.training.trainer import Trainer
-    from tests.datasets import write_idx_dataset
+    from tools.sample_datasets import write_idx_dataset
 
     write_idx_dataset(tmp_path, n_train=40, n_test=20)
     config = TrainConfig(arch="mlp", dataset="mnist", data_dir=str(tmp_path), epochs=1,

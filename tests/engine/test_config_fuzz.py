@@ -59,7 +59,7 @@ def test_any_values_in_any_fields_give_sentences_never_an_exception(changes):
 
 @pytest.fixture(scope="module")
 def tiny_mnist(tmp_path_factory):
-    from tests.datasets import write_idx_dataset
+    from tools.sample_datasets import write_idx_dataset
 
     root = tmp_path_factory.mktemp("fuzz-data")
     write_idx_dataset(root, n_train=24, n_test=10)

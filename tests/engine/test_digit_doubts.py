@@ -17,7 +17,7 @@ from engine.inference.predict import (
     render_strokes,
 )
 from engine.resources import RESOURCES_DIR
-from tests.gui.digit_strokes import all_drawings, place
+from tools.digit_strokes import all_drawings, place
 
 SAMPLE_DIR = RESOURCES_DIR / "mnist-sample"
 CANVAS = (1.0, 1.0)  # the draw tab's strokes are in fractions of the canvas side

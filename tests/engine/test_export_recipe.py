@@ -18,7 +18,7 @@ from engine.inference.image_input import InputRecipe, image_tensor
 from engine.inference.predict import Predictor
 from engine.records.checkpoint import load_checkpoint
 from engine.training.trainer import Trainer
-from tests.image_files import write_image_kinds, write_shape_photos
+from tools.sample_images import write_image_kinds, write_shape_photos
 
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.load` is deprecated:FutureWarning")
 

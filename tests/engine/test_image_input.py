@@ -25,7 +25,7 @@ from engine.inference.predict import Predictor, preprocess_image
 from engine.models.architectures import build_model
 from engine.records.checkpoint import Checkpoint, load_checkpoint
 from engine.resources import RESOURCES_DIR
-from tests.image_files import colour_pattern, photo_of_a_digit, write_image_kinds
+from tools.sample_images import colour_pattern, photo_of_a_digit, write_image_kinds
 
 BUNDLED = RESOURCES_DIR / "pretrained" / "digits-lenet5.pt"
 CIFAR_MEAN, CIFAR_STD = (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)

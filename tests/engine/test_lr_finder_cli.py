@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import io
 
+from engine.cli.console import USAGE_ERROR
 from engine.cli.find_lr import curve_table, report, train_command
-from engine.cli.train import USAGE_ERROR, main
+from engine.cli.train import main
 from engine.lr_finder.lr_range import lr_range
 from engine.lr_finder.search import LRTestEnd, LRTestResult, RateCheck
 from tests.engine.test_cli import imported_modules, run_main_py, without_importtime

@@ -27,8 +27,8 @@ from engine.models.architectures import build_model, pretrained
 from engine.records.checkpoint import build_model_from_checkpoint, load_checkpoint
 from engine.training.optim import build_optimizer, build_scheduler, change_lr
 from engine.training.trainer import Trainer
-from tests.datasets import write_cifar_batches, write_image_folder
 from tests.zoo_weights import write_zoo_weights, zoo_weights_name
+from tools.sample_datasets import write_cifar_batches, write_image_folder
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)

@@ -13,7 +13,7 @@ from engine.data.fingerprint import class_change, images_change
 from engine.events import LogLine
 from engine.records.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from engine.training.trainer import Trainer
-from tests.datasets import write_image_folder
+from tools.sample_datasets import write_image_folder
 
 
 @pytest.fixture

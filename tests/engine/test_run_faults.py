@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from tests.fault_kit import (
+from bench.fault_kit import (
     RUN_FAULTS,
     kill_during_saves,
     run_folder_faults,
@@ -38,8 +38,8 @@ def test_runs_killed_while_saving_always_leave_a_whole_run_folder(tmp_path):
 
 
 def test_a_batch_too_small_for_batch_norm_is_explained(data_dir):
+    from bench.fault_kit import fault_config
     from engine.training.trainer import Trainer
-    from tests.fault_kit import fault_config
 
     config = fault_config(data_dir).replace(arch="resnet18", batch_size=1, image_size=8,
                                             epochs=1, val_split=0.0)

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from bench.fault_kit import claim_race
 from engine.config import TrainConfig
 from engine.events import LogLine
 from engine.records import run_folder
 from engine.records.run_folder import LOCK_FILE, RunFolderError, claim, release
 from engine.training.trainer import Trainer
-from tests.fault_kit import claim_race
 
 
 @pytest.fixture

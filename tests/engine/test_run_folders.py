@@ -144,9 +144,10 @@ def test_numbered_sibling_is_the_first_free_name(tmp_path):
 def test_new_run_dirs_are_named_for_the_run_and_never_shared(tmp_path):
     first = new_run_dir(tmp_path, "lenet5", "mnist")
     assert first.parent == tmp_path and first.name.endswith("-lenet5-mnist")
-    first.mkdir()
+    taken = set(tmp_path.iterdir())
     second = new_run_dir(tmp_path, "lenet5", "mnist")  # within the same second, or not
-    assert second != first and not second.exists()
+    assert second != first and second not in taken
+    assert first.is_dir() and second.is_dir()  # reserved: made at once, never handed out twice
 
 
 def test_continuing_a_run_folder_s_own_checkpoint_goes_on_in_that_folder(config, tmp_path):

@@ -13,7 +13,7 @@ from engine.records.tensorboard_log import (
     confusion_image,
 )
 from engine.training.trainer import Trainer
-from tests.datasets import write_idx_dataset
+from tools.sample_datasets import write_idx_dataset
 
 
 def test_a_run_writes_scalars_and_settings_that_tensorboard_reads(tmp_path):

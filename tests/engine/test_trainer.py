@@ -23,7 +23,7 @@ from engine.events import (
 )
 from engine.records.checkpoint import load_checkpoint
 from engine.training.trainer import Trainer
-from tests.datasets import write_idx_dataset, write_image_folder
+from tools.sample_datasets import write_idx_dataset, write_image_folder
 
 
 @pytest.fixture
@@ -411,7 +411,7 @@ def test_a_test_set_of_one_class_is_said_to_tell_nothing(tmp_path):
 def test_images_too_small_for_the_network_fail_without_a_traceback(tmp_path):
     import numpy as np
 
-    from tests.datasets import IDX_FILES, write_idx
+    from tools.sample_datasets import IDX_FILES, write_idx
 
     rng = np.random.default_rng(0)
     arrays = {"train_images": rng.integers(0, 255, (40, 3, 3), dtype=np.uint8),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from engine.config import TrainConfig
-from tests.datasets import write_image_folder
 from tests.gui.windows import open_window
+from tools.sample_datasets import write_image_folder
 
 RUN_TIMEOUT_MS = 120_000
 

@@ -1,4 +1,4 @@
-"""The Data tab on tiny datasets written in the real raw formats (tests/datasets.py)."""
+"""The Data tab on tiny datasets written in the real raw formats (tools/sample_datasets.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from engine.data.download import DownloadError
 from gui.data_panel import SAMPLES, DataPanel
 from gui.run_model import RunModel
 from gui.settings_panel import SettingsPanel
-from tests.datasets import (
+from tests.fake_network import FakeNetwork, md5
+from tools.sample_datasets import (
     CIFAR10_CLASSES,
     IDX_FILES,
     write_cifar100,
@@ -21,7 +22,6 @@ from tests.datasets import (
     write_idx_dataset,
     write_image_folder,
 )
-from tests.fake_network import FakeNetwork, md5
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 TIMEOUT_MS = 60_000

@@ -17,7 +17,7 @@ from engine.records.checkpoint import Checkpoint, load_checkpoint
 from gui import draw_panel
 from gui.draw_panel import DrawPanel
 from gui.image_tiles import qimage
-from tests.image_files import colour_pattern, photo_of_a_digit, write_image_kinds
+from tools.sample_images import colour_pattern, photo_of_a_digit, write_image_kinds
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 CIFAR10 = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",

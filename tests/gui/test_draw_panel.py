@@ -17,7 +17,7 @@ from engine.models.architectures import build_model
 from engine.records.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from gui import draw_canvas, draw_panel
 from gui.draw_panel import DrawPanel, format_probability
-from tests.gui.digit_strokes import all_drawings, place
+from tools.digit_strokes import all_drawings, place
 
 # The offscreen test platform cannot pass a window's size limits on, and says so whenever a
 # layout changes them; real platforms can.

@@ -16,9 +16,9 @@ from engine.records.checkpoint import Checkpoint
 from gui.draw_panel import DrawPanel
 from gui.inside_panel import MAX_MAPS, InsidePanel
 from gui.run_model import InspectRequest, RunModel
-from tests.datasets import CIFAR10_CLASSES, learnable_images
-from tests.gui.digit_strokes import all_drawings, place
-from tests.image_files import photo_of_a_digit
+from tools.digit_strokes import all_drawings, place
+from tools.sample_datasets import CIFAR10_CLASSES, learnable_images
+from tools.sample_images import photo_of_a_digit
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
 TIMEOUT_MS = 30_000

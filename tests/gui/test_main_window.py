@@ -284,7 +284,7 @@ def test_the_model_tab_follows_the_chosen_architecture_before_any_run(qtbot, win
 
 def test_a_model_trained_on_something_other_than_digits_leaves_the_draw_tab_alone(
         qtbot, make_window, tmp_path):
-    from tests.datasets import write_cifar_batches
+    from tools.sample_datasets import write_cifar_batches
 
     write_cifar_batches(tmp_path / "cifar", n_per_batch=8, n_test=10)
     window = make_window()

@@ -12,9 +12,9 @@ from PySide6.QtWidgets import QComboBox, QLabel
 import engine.models.pretrained as pretrained
 from engine.config import TrainConfig
 from gui.settings_panel import SettingsPanel
-from tests.datasets import write_image_folder
 from tests.gui.windows import open_window
 from tests.zoo_weights import write_zoo_weights
+from tools.sample_datasets import write_image_folder
 
 RUN_TIMEOUT_MS = 120_000
 # Each test gets an empty torch.hub cache of its own, offline (tests/conftest.py).

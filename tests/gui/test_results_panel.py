@@ -16,7 +16,7 @@ from engine.training.trainer import Trainer
 from gui.class_charts import SELECTED_COLOUR, label_font
 from gui.results_panel import NO_EVALUATION_TEXT, ResultsPanel
 from gui.run_model import RunModel
-from tests.datasets import write_cifar_batches, write_idx_dataset
+from tools.sample_datasets import write_cifar_batches, write_idx_dataset
 
 
 @pytest.fixture

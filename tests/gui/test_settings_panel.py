@@ -305,7 +305,7 @@ def test_an_older_config_reading_images_from_its_data_folder_gets_them_apart(pan
 
 def test_the_dataset_list_says_which_datasets_are_on_disk(panel, tmp_path):
     from engine.data import on_disk
-    from tests.datasets import write_idx_dataset
+    from tools.sample_datasets import write_idx_dataset
 
     write_idx_dataset(tmp_path / "here", n_train=20, n_test=10)
     (tmp_path / "empty").mkdir()

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QGroupBox
 from engine.config import TrainConfig
 from gui.engine_loader import EngineLoader
 from gui.main_window import MainWindow
-from tests.datasets import write_idx_dataset
+from tools.sample_datasets import write_idx_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT_MS = 120_000

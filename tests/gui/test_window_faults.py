@@ -11,9 +11,7 @@ import random
 import pytest
 from PySide6.QtCore import QSettings
 
-from gui.main_window import MainWindow
-from gui.stop_question import ASK_BEFORE_STOPPING
-from tests.fault_kit import (
+from bench.fault_kit import (
     RUN_FAULTS,
     FaultInjector,
     check_fault_answer,
@@ -21,6 +19,8 @@ from tests.fault_kit import (
     fault_run_dir,
     write_fault_data,
 )
+from gui.main_window import MainWindow
+from gui.stop_question import ASK_BEFORE_STOPPING
 
 RUN_TIMEOUT_MS = 120_000
 # CI runs a few; bench/faults.py runs this file with larger counts.

@@ -7,7 +7,7 @@ import pytest
 from engine.config import TrainConfig
 from engine.events import BatchEnd, DataProgress, EpochEnd, LogLine, RunEnd, RunStart
 from gui.worker import UPDATE_INTERVAL_S, TrainingSession, TrainingWorker
-from tests.datasets import write_idx_dataset
+from tools.sample_datasets import write_idx_dataset
 
 
 class FakeClock:

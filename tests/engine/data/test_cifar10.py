@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from engine.data import DatasetError, load_dataset
-from tests.datasets import (
+from tools.sample_datasets import (
     CIFAR10_CLASSES,
     cut_file,
     learnable_images,

@@ -12,7 +12,7 @@ from torchvision.datasets import CIFAR100
 
 from engine.data import DatasetError, load_dataset
 from engine.data.cifar100 import COARSE_NAMES, FINE_NAMES
-from tests.datasets import cifar100_names, python2_pickle, write_cifar100
+from tools.sample_datasets import cifar100_names, python2_pickle, write_cifar100
 
 
 @pytest.mark.parametrize("binary", [False, True])

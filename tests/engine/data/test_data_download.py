@@ -12,9 +12,9 @@ import pytest
 from torchvision.datasets import CIFAR10, MNIST
 
 from engine.data import DatasetError, load_dataset
-from tests.datasets import IDX_FILES, write_cifar_batches, write_idx_dataset
 from tests.fake_network import FakeNetwork
 from tests.fake_network import md5 as _md5
+from tools.sample_datasets import IDX_FILES, write_cifar_batches, write_idx_dataset
 
 MNIST_MIRRORS = ["https://dead.example/mnist/", "https://alive.example/mnist/"]
 

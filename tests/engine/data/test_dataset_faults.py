@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from bench.fault_kit import DATASET_CASES, dataset_faults
 from engine.data.folder import load_folder
-from tests.fault_kit import DATASET_CASES, dataset_faults
 
 
 @pytest.mark.parametrize("case", list(DATASET_CASES))

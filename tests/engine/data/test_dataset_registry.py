@@ -12,7 +12,7 @@ from PIL import Image
 from engine.data import DATASETS, DatasetError, load_dataset
 from engine.data.assemble import channel_mean_std
 from engine.data.mnist import SAMPLE_DIR
-from tests.datasets import IDX_FILES, write_idx_dataset, write_image_folder
+from tools.sample_datasets import IDX_FILES, write_idx_dataset, write_image_folder
 
 
 def test_registry():

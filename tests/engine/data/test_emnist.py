@@ -9,7 +9,7 @@ import torch
 from torchvision.datasets import KMNIST
 
 from engine.data import DatasetError, load_dataset
-from tests.datasets import (
+from tools.sample_datasets import (
     emnist_file_names,
     learnable_images,
     write_emnist,

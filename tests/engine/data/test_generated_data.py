@@ -1,4 +1,4 @@
-"""The test-data writers in tests/datasets.py: what other tests rely on them for."""
+"""The test-data writers in tools/sample_datasets.py: what other tests rely on them for."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from engine.data import load_dataset
-from tests.datasets import learnable_images, write_idx_dataset
+from tools.sample_datasets import learnable_images, write_idx_dataset
 
 
 def test_generated_digits_are_learnable_in_two_epochs(tmp_path):

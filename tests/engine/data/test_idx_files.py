@@ -12,7 +12,7 @@ from torchvision.datasets import MNIST
 
 from engine.data import DatasetError, load_dataset, mnist
 from engine.data.idx import read_idx
-from tests.datasets import (
+from tools.sample_datasets import (
     IDX_FILES,
     break_idx_magic,
     cut_file,

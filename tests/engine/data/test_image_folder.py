@@ -16,7 +16,7 @@ from PIL import Image
 
 from engine.data import DatasetError, load_dataset
 from engine.data.folder import load_folder
-from tests.datasets import write_image_folder
+from tools.sample_datasets import write_image_folder
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -13,7 +13,8 @@ from torchvision.datasets import CIFAR100, EMNIST, KMNIST, STL10, SVHN
 
 from engine.catalog import DATASET_INFO
 from engine.data import DatasetError, load_dataset
-from tests.datasets import (
+from tests.fake_network import FakeNetwork, md5
+from tools.sample_datasets import (
     IDX_FILES,
     tar_folder,
     write_cifar100,
@@ -22,7 +23,6 @@ from tests.datasets import (
     write_stl10,
     write_svhn,
 )
-from tests.fake_network import FakeNetwork, md5
 
 # dataset -> (the folder its files are asked for in, the files named, where from)
 OFFLINE = {

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.datasets import (
+from bench.fault_kit import damage, in_child, load_and_describe
+from tools.sample_datasets import (
     emnist_file_names,
     tar_folder,
     write_cifar100,
@@ -18,7 +19,6 @@ from tests.datasets import (
     write_stl10,
     write_svhn,
 )
-from tests.fault_kit import damage, in_child, load_and_describe
 
 
 def _svhn(root: Path) -> Path:

@@ -9,7 +9,7 @@ from engine.catalog import DATASET_INFO
 from engine.config import TrainConfig
 from engine.events import EpochEnd, RunEnd, RunStart
 from engine.training.trainer import Trainer
-from tests.datasets import (
+from tools.sample_datasets import (
     write_cifar100,
     write_emnist,
     write_idx_dataset,

@@ -9,7 +9,7 @@ import torch
 from torchvision.datasets import STL10
 
 from engine.data import DatasetError, load_dataset
-from tests.datasets import STL10_CLASSES, tar_folder, write_stl10
+from tools.sample_datasets import STL10_CLASSES, tar_folder, write_stl10
 
 
 def test_labelled_images_upright(tmp_path):

@@ -10,7 +10,7 @@ from torchvision.datasets import SVHN
 from torchvision.datasets.utils import calculate_md5
 
 from engine.data import DatasetError, load_dataset
-from tests.datasets import write_svhn
+from tools.sample_datasets import write_svhn
 
 
 def test_svhn_images_and_labels(tmp_path):

@@ -1,4 +1,5 @@
-"""Image files of every kind a person may open, written in a temp dir for the tests."""
+"""Image files of every kind a person may open (photos of a digit, of coloured shapes, ...),
+written for the tests, the benchmarks and the screenshots."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from engine.inference.predict import render_strokes
-from tests.gui.digit_strokes import DIGITS, place
+from tools.digit_strokes import DIGITS, place
 
 
 def photo_of_a_digit(digit: int, size: tuple[int, int] = (400, 300)) -> Image.Image:

@@ -299,7 +299,7 @@ def check_run_folder(run_dir: Path) -> str | None:
 def kill_during_saves(root: Path, kills: int, seed: int = 0) -> Tally:
     """Kill (SIGKILL) a training run that saves at every epoch, at random moments, `kills`
     times; after each kill the run folder must be whole, and the next run resumes from it."""
-    from tests.datasets import write_idx_dataset
+    from tools.sample_datasets import write_idx_dataset
 
     tally = Tally("saves killed (SIGKILL)")
     rng = random.Random(seed)
@@ -367,7 +367,7 @@ def load_and_describe(name: str, data_dir: str) -> str:
 
 def _idx(damage: Callable[[Path], object] | None) -> Callable[[Path], None]:
     def write(folder: Path) -> None:
-        from tests.datasets import write_idx_dataset
+        from tools.sample_datasets import write_idx_dataset
 
         raw = write_idx_dataset(folder, n_train=40, n_test=20)
         if damage is not None:
@@ -377,7 +377,7 @@ def _idx(damage: Callable[[Path], object] | None) -> Callable[[Path], None]:
 
 def _cifar(damage: Callable[[Path], object] | None) -> Callable[[Path], None]:
     def write(folder: Path) -> None:
-        from tests.datasets import write_cifar_batches
+        from tools.sample_datasets import write_cifar_batches
 
         batches = write_cifar_batches(folder, n_per_batch=10, n_test=10)
         if damage is not None:
@@ -394,7 +394,7 @@ def _empty(path: Path) -> None:
 
 
 def _cut(path: Path) -> None:
-    from tests.datasets import cut_file
+    from tools.sample_datasets import cut_file
 
     cut_file(path, 0.5)
 
@@ -642,7 +642,7 @@ def fault_config(data_dir: Path):
 
 
 def write_fault_data(data_dir: Path) -> Path:
-    from tests.datasets import write_idx_dataset
+    from tools.sample_datasets import write_idx_dataset
 
     write_idx_dataset(data_dir, n_train=48, n_test=16)
     return data_dir
@@ -909,7 +909,7 @@ def run_folder_faults(root: Path, races: int, sigterms: int) -> Tally:
         claim,
         release,
     )
-    from tests.datasets import write_idx_dataset
+    from tools.sample_datasets import write_idx_dataset
 
     tally = Tally("run folders (races, locks, exported files, SIGTERM, long names)")
     root.mkdir(parents=True, exist_ok=True)

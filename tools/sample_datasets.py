@@ -1,4 +1,5 @@
-"""Write tiny, learnable datasets in the real raw formats, for tests that load real files.
+"""Write tiny, learnable datasets in the real raw formats, for the tests and benchmarks that
+load real files.
 
 Every writer puts the files exactly where a person (or torchvision) would, so tests go through
 the real loading code. "Learnable": each class is a bright block at its own place in the
