@@ -207,6 +207,22 @@ def test_export_csv_writes_the_ticked_runs_or_all_and_says_so(qtbot, panel, tmp_
         panel.library.shutdown()
 
 
+def test_refresh_reads_again_what_another_program_changed(qtbot, panel, tmp_path):
+    """A finished run is read again only when its record changes: a name given in another
+    window (its meta file alone) shows once Refresh is clicked."""
+    folder = write_run(tmp_path / "runs" / "a", [0.5])
+    try:
+        start(qtbot, panel, 1)
+        runs.write_meta(folder, name="named elsewhere")
+        qtbot.wait(500)
+        assert panel.model.records[0].name == "a"  # not followed on its own
+        panel.buttons["refresh"].click()
+        qtbot.waitUntil(lambda: panel.model.records[0].name == "named elsewhere",
+                        timeout=READ_TIMEOUT_MS)
+    finally:
+        panel.library.shutdown()
+
+
 # -- in the window -------------------------------------------------------------------------
 
 
