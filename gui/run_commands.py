@@ -17,17 +17,17 @@ from engine.catalog import arch_title, dataset_title
 from engine.durations import estimate_sentence
 from engine.events import RunEnd, RunEstimate, RunStart
 from engine.training.changes import changeable_fields, requested_changes
-from gui.log_panel import LogPanel
-from gui.progress_panel import ProgressPanel
 from gui.run_banner import RunBanner, is_long
 from gui.run_controller import RunController, RunState
 from gui.run_model import more_epochs
-from gui.settings_panel import SettingsPanel
 from gui.stop_question import STOP_AFTER_EPOCH, STOP_NOW, confirm_stop, stop_consequence
 from gui.window_actions import window_action
 
 if TYPE_CHECKING:
     from engine.records.checkpoint import Checkpoint
+    from gui.log_panel import LogPanel
+    from gui.progress_panel import ProgressPanel
+    from gui.settings_panel import SettingsPanel
 
 # How a run that ended is logged (its first line; the banner says it all).
 END_LEVELS = {"finished": "info", "stopped": "info", "learned_nothing": "warning"}
