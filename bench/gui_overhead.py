@@ -98,9 +98,9 @@ def windowed(app: QApplication, config: TrainConfig, train_size: int) -> tuple[f
             app.processEvents()
         probe = LatenessProbe()
         done = []
-        if not window.start_training():
+        if not window.commands.start_training():
             raise SystemExit("the window refused to train: " + window.banner.text())
-        window.session.finished.connect(lambda end: (done.append(end), app.quit()))
+        window.controller.session.finished.connect(lambda end: (done.append(end), app.quit()))
         probe.start()
         app.exec()
         probe.stop()

@@ -22,6 +22,7 @@ from engine.records.runs import is_run_folder, read_run
 from engine.text import plural
 from gui.background import JobFailed, LatestJob
 from gui.log_panel import LogPanel
+from gui.run_controller import RunController, RunState
 from gui.run_model import OpenedRun, RunModel
 from gui.window_actions import window_action
 
@@ -49,10 +50,19 @@ class CheckpointFiles(QObject):
         self.export_action = window_action(window, "&Export metrics…", "Ctrl+E",
                                            self.export_metrics)
 
-    def update_actions(self, can_open: bool) -> None:
-        self.open_action.setEnabled(can_open)
-        self.save_action.setEnabled(self._run.checkpoint is not None)
-        self.export_action.setEnabled(bool(self._run.history))
+    def follow(self, controller: RunController) -> None:
+        """Open only while no run holds the window and PyTorch has loaded; Save and Export
+        while there is a model and a history to write."""
+        def update(*_args: object) -> None:
+            self.open_action.setEnabled(controller.state is RunState.IDLE
+                                        and controller.engine_ready)
+            self.save_action.setEnabled(self._run.checkpoint is not None)
+            self.export_action.setEnabled(bool(self._run.history))
+
+        controller.state_changed.connect(update)
+        controller.engine_changed.connect(update)
+        self._run.model_changed.connect(update)
+        update()
 
     def _say(self, text: str) -> None:
         self._window.statusBar().showMessage(text, 5000)

@@ -63,9 +63,6 @@ class EngineLoader(QObject):
         self._thread = threading.Thread(target=self._load, name="load-pytorch")
         self._thread.start()
 
-    def is_loading(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
     def _load(self) -> None:
         try:
             import_engine()

@@ -6,7 +6,7 @@ import html
 
 from PySide6.QtCore import qVersion
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QMainWindow, QMessageBox
+from PySide6.QtWidgets import QMainWindow, QMenu, QMessageBox
 
 from engine.version import app_version, library_versions
 
@@ -15,10 +15,11 @@ CANVAS_SHORTCUTS = (("Clear the drawing", "Delete / Backspace"), ("Undo the last
                     ("Open images to try", "Ctrl+Shift+O"), ("Paste an image", "Ctrl+V"))
 
 
-def add_help_menu(window: QMainWindow) -> None:
+def add_help_menu(window: QMainWindow) -> QMenu:
     menu = window.menuBar().addMenu("&Help")
     menu.addAction("&Keyboard shortcuts", lambda: show_shortcuts(window))
     menu.addAction("&About TrainDesk", lambda: show_about(window))
+    return menu
 
 
 def shortcut_rows(window: QMainWindow) -> list[tuple[str, str]]:

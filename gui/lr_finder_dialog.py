@@ -16,13 +16,10 @@ PyTorch is imported only when a test starts (the button waits for it to load).
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal, Slot
-from PySide6.QtGui import QCloseEvent, QColor, QPalette
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -47,19 +44,17 @@ from engine.lr_finder.lr_range import (
 )
 from gui.contrast import make_secondary
 from gui.field_guard import guard_fields
+from gui.lr_finder_plot import LRCurvePlot
 from gui.lr_input import LogSpinBox
+from gui.run_controller import RunController
+from gui.window_places import WindowPlaces
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
+    from gui.log_panel import LogPanel
     from gui.settings_panel import SettingsPanel
     from gui.worker import WorkerSession
 
-SUGGESTED_COLOR = "#d62728"
-MIN_COLOR = "#2ca02c"
-CHECK_COLOR = "#ff7f0e"
-CURVE_COLOR = "#1f77b4"
 BUTTON_TEXT = "Find…"
-MIN_DECADES_SHOWN = 1.0  # the narrowest rate range the plot shows while a test starts
 
 
 class LRFinderDialog(QDialog):
@@ -115,36 +110,7 @@ class LRFinderDialog(QDialog):
             range_row.addWidget(widget)
         range_row.addStretch(1)
 
-        palette = self.palette()
-        fg, bg = palette.color(QPalette.ColorRole.Text), palette.color(QPalette.ColorRole.Base)
-        self.plot = pg.PlotWidget(background=bg)
-        self.plot.setMinimumSize(480, 220)
-        item = self.plot.getPlotItem()
-        item.setLogMode(x=True, y=False)
-        item.showGrid(x=True, y=True, alpha=0.2)
-        for side, text in (("bottom", "learning rate (log scale)"), ("left", "training loss")):
-            axis = item.getAxis(side)
-            axis.setPen(pg.mkPen(fg))
-            axis.setTextPen(pg.mkPen(fg))
-            axis.setLabel(text, color=fg.name(), **{"font-size": "10pt"})
-            axis.enableAutoSIPrefix(False)  # a loss of 0.5 is "0.5", not "500 (x0.001)"
-        legend_fill = QColor(bg)
-        legend_fill.setAlpha(200)
-        # Bottom left: the curve starts high there, and descends on the right.
-        item.addLegend(offset=(10, -10), labelTextColor=fg, brush=pg.mkBrush(legend_fill),
-                       labelTextSize="9pt")
-        raw = QColor(CURVE_COLOR)
-        raw.setAlpha(70)
-        self.raw_curve = item.plot(pen=pg.mkPen(raw, width=1), name="per batch")
-        self.smooth_curve = item.plot(pen=pg.mkPen(CURVE_COLOR, width=2), name="smoothed")
-        self.check_points = item.plot(pen=None, symbol="o", symbolSize=9,
-                                      symbolBrush=pg.mkBrush(CHECK_COLOR),
-                                      symbolPen=pg.mkPen(fg), name="rates checked")
-        # Labels at two heights, so they never overlap when the rates are close.
-        self.markers = {
-            "suggested": self._marker(SUGGESTED_COLOR, 0.95, bg),
-            "lowest": self._marker(MIN_COLOR, 0.8, bg),
-        }
+        self.plot = LRCurvePlot(self.palette())
 
         self.progress = QProgressBar()
         self.progress.setRange(0, DEFAULT_STEPS)
@@ -178,18 +144,6 @@ class LRFinderDialog(QDialog):
         layout.addWidget(self.status)
         layout.addLayout(buttons)
 
-    def _marker(self, colour: str, height: float, bg: QColor) -> pg.InfiniteLine:
-        fill = QColor(bg)
-        fill.setAlpha(220)
-        line = pg.InfiniteLine(angle=90, movable=False,
-                               pen=pg.mkPen(colour, width=2, style=Qt.PenStyle.DashLine),
-                               label="", labelOpts={"position": height, "color": colour,
-                                                    "fill": pg.mkBrush(fill),
-                                                    "anchors": [(0, 0.5), (0, 0.5)]})
-        self.plot.getPlotItem().addItem(line, ignoreBounds=True)
-        line.hide()
-        return line
-
     # -- the test ----------------------------------------------------------------------
 
     def is_running(self) -> bool:
@@ -211,8 +165,7 @@ class LRFinderDialog(QDialog):
         self._lrs, self._losses, self._smoothed = [], [], []
         self._checks = []
         self._draw()
-        for line in self.markers.values():
-            line.hide()
+        self.plot.clear_marks()
         self.use_button.hide()
         self._preselect(None)
         self.end = None
@@ -282,23 +235,7 @@ class LRFinderDialog(QDialog):
                 self._window_to_close.close()
 
     def _draw(self) -> None:
-        lrs = np.asarray(self._lrs, dtype=float)
-        self.raw_curve.setData(lrs, np.asarray(self._losses, dtype=float))
-        self.smooth_curve.setData(lrs, np.asarray(self._smoothed, dtype=float))
-        if not self._smoothed:
-            return
-        # The descent fills the plot; the explosion after the minimum runs off the top.
-        checks = self._checks
-        self.check_points.setData([lr for lr, _ in checks], [loss for _, loss in checks])
-        lowest = int(np.argmin(self._smoothed))
-        low = min([*self._smoothed, *self._losses[:lowest + 1], *(loss for _, loss in checks)])
-        high = max(self._smoothed[:lowest + 1])
-        span = max(high - low, 1e-3 * max(abs(high), 1.0))
-        self.plot.getPlotItem().setYRange(low - 0.05 * span, high + 0.35 * span, padding=0)
-        # The rates tried so far fill the width: the view grows as the test goes on.
-        first, last = math.log10(self._lrs[0]), math.log10(self._lrs[-1])
-        self.plot.getPlotItem().setXRange(first, max(last, first + MIN_DECADES_SHOWN),
-                                          padding=0.02)
+        self.plot.show_curve(self._lrs, self._losses, self._smoothed, self._checks)
 
     def _show_check(self, step) -> None:
         """A proposed rate is being checked: which, and how far."""
@@ -317,17 +254,8 @@ class LRFinderDialog(QDialog):
         marks = {"suggested": (suggested, "suggested" if result.sure else "unsure"),
                  "lowest": (result.min_loss_lr, "lowest loss")}
         for key, (lr, title) in marks.items():
-            if lr is None:
-                continue
-            line = self.markers[key]
-            line.show()  # before the label is set: a hidden line's label is not updated
-            line.setValue(math.log10(lr))  # the x axis is in log10 units in log mode
-            # Written on the side of the line that has room.
-            first, last = math.log10(result.lrs[0]), math.log10(result.lrs[-1])
-            share = (math.log10(lr) - first) / max(last - first, 1e-9)
-            side = 1.1 if share > 0.6 else -0.1  # a little off the line
-            line.label.anchors = [(side, 0.5), (side, 0.5)]
-            line.label.setFormat(f" {title} {lr_text(lr)} ")
+            if lr is not None:
+                self.plot.mark(key, lr, title, result.lrs)
         if suggested is None:
             return
         if result.sure:
@@ -409,25 +337,25 @@ class LRFinderButton(QPushButton):
     the learning rate itself) are valid.
     """
 
-    def __init__(self, window: MainWindow) -> None:
+    notice = Signal(str)  # a sentence for the status bar
+    tested = Signal(str)  # how a test ended, for the log
+
+    def __init__(self, form: SettingsPanel, controller: RunController) -> None:
         super().__init__(BUTTON_TEXT)
-        self._window = window
-        self._form: SettingsPanel = window.settings_panel
+        self._form, self._controller = form, controller
         self.dialog: LRFinderDialog | None = None
         self.setObjectName("find_lr")
         self.clicked.connect(self.open_test)
-        self._form.config_changed.connect(self.refresh)
-        window.engine_loader.loaded.connect(self.refresh)
-        window.engine_loader.failed.connect(self.refresh)
-        window.run.run_started.connect(self.refresh)
-        window.run.run_ended.connect(self.refresh)
+        form.config_changed.connect(self.refresh)
+        controller.engine_changed.connect(self.refresh)
+        controller.state_changed.connect(self.refresh)
         self.refresh()
 
     def blocker(self) -> str:
         """Why the test cannot start now ("" when it can)."""
-        if not self._window.engine_ready():
+        if not self._controller.engine_ready:
             return "Waits for PyTorch to load."
-        if self._window.session is not None:
+        if self._controller.session is not None:
             return "Not while a run is training."
         problems = {k: v for k, v in self._form.problems().items() if k != "lr"}
         if problems:
@@ -446,30 +374,31 @@ class LRFinderButton(QPushButton):
         """Open the dialog and start the test; None (and why, in the status bar) if not now."""
         blocker = self.blocker()
         if blocker:
-            self._window.statusBar().showMessage(f"Cannot find a learning rate: {blocker}",
-                                                 5000)
+            self.notice.emit(f"Cannot find a learning rate: {blocker}")
             return None
         config = self._form.config()
         if "lr" in self._form.problems():  # the rate typed is no matter for the test
             config = config.replace(lr=TrainConfig().lr)
         if self.dialog is not None:
             self.dialog.deleteLater()
-        self.dialog = LRFinderDialog(config, self._window)
+        self.dialog = LRFinderDialog(config, self.window())  # modal to the window
         self.dialog.rate_chosen.connect(self._use_rate)
         self.dialog.test_finished.connect(
-            lambda end: self._window.log.append_text(f"Learning-rate test: {end.message}"))
+            lambda end: self.tested.emit(f"Learning-rate test: {end.message}"))
         self.dialog.show()
         self.dialog.start()
         return self.dialog
 
     def _use_rate(self, lr: float) -> None:
         self._form.set_config(self._form.config().replace(lr=lr))
-        self._window.statusBar().showMessage(f"Learning rate set to {lr_text(lr)}", 5000)
+        self.notice.emit(f"Learning rate set to {lr_text(lr)}")
 
 
-def add_lr_finder(window: MainWindow) -> LRFinderButton:
+def add_lr_finder(window: WindowPlaces, form: SettingsPanel, controller: RunController,
+                  log: LogPanel) -> LRFinderButton:
     """Compose the finder into the window: its button beside the learning-rate field."""
-    button = LRFinderButton(window)
-    window.settings_panel.add_beside("lr", button)
+    button = LRFinderButton(form, controller)
+    button.notice.connect(window.notify)
+    button.tested.connect(log.append_text)
+    form.add_beside("lr", button)
     return button
-

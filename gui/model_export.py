@@ -51,9 +51,10 @@ class ExportModelAction(QAction):
         self.triggered.connect(lambda _checked=False: self.ask_and_export())
         self.finished.connect(self._report)
         self.setEnabled(False)
+        run.model_changed.connect(lambda _ckpt: self.set_available(run.checkpoint is not None))
 
     def set_available(self, available: bool) -> None:
-        """Whether there is a model to export (the window knows)."""
+        """Whether there is a model to export (the run model says)."""
         self._available = available
         self.setEnabled(available and not self.busy())
 

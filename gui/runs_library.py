@@ -180,9 +180,6 @@ class RunsLibrary(QObject):
             self.pause()
         return False
 
-    def is_busy(self) -> bool:
-        return self._pending is not None
-
     def scan(self) -> None:
         if self._paused:
             return

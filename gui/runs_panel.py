@@ -1,35 +1,25 @@
 """The Runs tab: every run in the runs folder, compared and followed live.
 
-A sortable, filterable table (name, network, dataset, status, best test accuracy, epochs,
-optimizer, learning rate, duration, device, start): a run torchrun trained on a server
-shows its processes' devices, "4 x NVIDIA H100". Tick runs to overlay their curves on the
-plots, each in its own colour. Rename, note, delete, "use these settings", open the
-checkpoint, show the folder, export the metrics of the ticked runs (or all) to one CSV.
-Runs written by another process (the CLI, a server's runs folder on a synced drive) appear
-and update live (gui/runs_library.py reads everything off the GUI thread).
+A sortable, filterable table (gui/runs_table.py: name, network, dataset, status, best test
+accuracy, epochs, optimizer, learning rate, duration, device, start): a run torchrun trained
+on a server shows its processes' devices, "4 x NVIDIA H100". Tick runs to overlay their
+curves on the plots, each in its own colour. Rename, note, delete, "use these settings",
+open the checkpoint, show the folder, export the metrics of the ticked runs (or all) to one
+CSV, refresh. Runs written by another process (the CLI, a server's runs folder on a synced
+drive) appear and update live (gui/runs_library.py reads everything off the GUI thread).
 
-`add_runs_tab(window)` is the one line the main window needs.
+`add_runs_tab(...)` is the one line the main window needs.
 """
 
 from __future__ import annotations
 
-import contextlib
-import datetime
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QSettings,
-    QSortFilterProxyModel,
-    Qt,
-    QUrl,
-    Signal,
-)
-from PySide6.QtGui import QAction, QColor, QDesktopServices, QKeySequence, QPixmap
+from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -44,241 +34,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.catalog import OPTIMIZER_TITLES, arch_title, dataset_title
-from engine.config import DEFAULT_RUNS_DIR, TrainConfig
-from engine.durations import rough_duration
-from engine.events import SettingsChanged
+from engine.config import TrainConfig
 from engine.records import runs
 from engine.records.metrics_export import write_metrics_csv
 from engine.records.tensorboard_log import tensorboard_installed
 from engine.text import plural
-from gui.plot_overlays import OVERLAY_COLOURS, Overlay
+from gui.plot_overlays import Overlay
+from gui.run_controller import RunController
 from gui.runs_library import RunsLibrary
+from gui.runs_table import (
+    SORT_ROLE,
+    STARTED_COLUMN,
+    RunsSortFilter,
+    RunsTableModel,
+    readable_changes,
+)
+from gui.window_places import WindowPlaces
 
 if TYPE_CHECKING:
-    from gui.main_window import MainWindow
-
-RUNS_DIR_KEY = "runs/dir"
-TENSORBOARD_KEY = "runs/tensorboard"
-STATUS_TITLES = {"running": "Running", "finished": "Finished", "stopped": "Stopped",
-                 "diverged": "Diverged", "failed": "Failed", "learned_nothing": "Learned nothing",
-                 "interrupted": "Interrupted"}
-COLUMNS = ("Name", "Network", "Dataset", "Status", "Best test acc.", "Epochs", "Optimizer",
-           "Learning rate", "Duration", "Device", "Started")
-STARTED_COLUMN = COLUMNS.index("Started")
-NUMBER_COLUMNS = tuple(COLUMNS.index(n) for n in ("Best test acc.", "Epochs", "Learning rate",
-                                                   "Duration"))
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def _started_text(record: runs.RunRecord) -> str:
-    if record.started is None:
-        return ""
-    return datetime.datetime.fromtimestamp(record.started).strftime("%Y-%m-%d %H:%M")
-
-
-class RunsTableModel(QAbstractTableModel):
-    """One row per run; the first column's check box overlays the run on the plots."""
-
-    overlay_toggled = Signal(str, bool)  # folder, ticked
-
-    def __init__(self, parent=None) -> None:
-        super().__init__(parent)
-        self.records: list[runs.RunRecord] = []
-        self._rows: dict[str, int] = {}
-        self.ticked: set[str] = set()
-        self.colours: dict[str, str] = {}  # colours of ticked runs
-        self.live_folder: str | None = None  # the run on screen in this window
-
-    # -- data ----------------------------------------------------------------------------
-
-    def upsert(self, records: list[runs.RunRecord]) -> None:
-        for record in records:
-            row = self._rows.get(record.run_id)
-            if row is None:
-                self.beginInsertRows(QModelIndex(), len(self.records), len(self.records))
-                self._rows[record.run_id] = len(self.records)
-                self.records.append(record)
-                self.endInsertRows()
-            else:
-                old = self.records[row]
-                if not record.batches and old.batches and record.history == old.history:
-                    record.batches = old.batches
-                self.records[row] = record
-                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
-
-    def remove(self, folders: list[str]) -> None:
-        for folder in folders:
-            row = self._rows.get(folder)
-            if row is None:
-                continue
-            self.beginRemoveRows(QModelIndex(), row, row)
-            del self.records[row]
-            self.endRemoveRows()
-            self._rows = {r.run_id: i for i, r in enumerate(self.records)}
-            if folder in self.ticked:
-                self.ticked.discard(folder)
-                self.overlay_toggled.emit(folder, False)
-
-    def clear(self) -> None:
-        for folder in list(self.ticked):
-            self.ticked.discard(folder)
-            self.overlay_toggled.emit(folder, False)
-        self.beginResetModel()
-        self.records, self._rows = [], {}
-        self.endResetModel()
-
-    def row_of(self, folder: str) -> int | None:
-        return self._rows.get(folder)
-
-    def record(self, folder: str) -> runs.RunRecord | None:
-        row = self._rows.get(folder)
-        return None if row is None else self.records[row]
-
-    def set_live(self, folder: str | None) -> None:
-        self.live_folder = folder
-        if folder in self.ticked:
-            self.set_ticked(folder, False)
-        if self.records:  # its row's text, font and check box change
-            self.dataChanged.emit(self.index(0, 0),
-                                  self.index(len(self.records) - 1, len(COLUMNS) - 1))
-
-    def set_ticked(self, folder: str, ticked: bool) -> None:
-        row = self._rows.get(folder)
-        if row is None or ticked == (folder in self.ticked):
-            return
-        if ticked:
-            self.ticked.add(folder)
-            self.colours[folder] = self._colour_for(folder)
-        else:
-            self.ticked.discard(folder)
-        self.dataChanged.emit(self.index(row, 0), self.index(row, 0))
-        self.overlay_toggled.emit(folder, ticked)
-
-    def _colour_for(self, folder: str) -> str:
-        """The run's colour while ticked: the one it had before if free, else the first
-        free one, so the first runs compared get the most distinct colours."""
-        taken = {self.colours[f] for f in self.ticked if f != folder and f in self.colours}
-        before = self.colours.get(folder)
-        if before is not None and before not in taken:
-            return before
-        free = [c for c in OVERLAY_COLOURS if c not in taken]
-        return free[0] if free else OVERLAY_COLOURS[len(taken) % len(OVERLAY_COLOURS)]
-
-    # -- Qt model ------------------------------------------------------------------------
-
-    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt's names
-        return 0 if parent.isValid() else len(self.records)
-
-    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return COLUMNS[section]
-        return None
-
-    def flags(self, index):
-        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
-        if index.column() == 0 and self.records[index.row()].run_id != self.live_folder:
-            flags |= Qt.ItemFlag.ItemIsUserCheckable
-        return flags
-
-    def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
-        if role == Qt.ItemDataRole.CheckStateRole and index.column() == 0:
-            checked = Qt.CheckState(value) == Qt.CheckState.Checked
-            self.set_ticked(self.records[index.row()].run_id, checked)
-            return True
-        return False
-
-    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
-        record = self.records[index.row()]
-        column = index.column()
-        live = record.run_id == self.live_folder
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(record, column, live)
-        if role == SORT_ROLE:
-            return self._sort_key(record, column)
-        if role == Qt.ItemDataRole.CheckStateRole and column == 0 and not live:
-            ticked = record.run_id in self.ticked
-            return Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked
-        if role == Qt.ItemDataRole.DecorationRole and column == 0 and (
-                record.run_id in self.ticked):
-            swatch = QPixmap(12, 12)
-            swatch.fill(QColor(self.colours[record.run_id]))
-            return swatch
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(record, live)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMBER_COLUMNS:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.FontRole and live:
-            font = self.parent().font() if self.parent() is not None else None
-            if font is not None:
-                font.setBold(True)
-            return font
-        return None
-
-    @staticmethod
-    def _text(record: runs.RunRecord, column: int, live: bool) -> str:
-        name = COLUMNS[column]
-        if name == "Optimizer":
-            return _setting_text(record, "optimizer", lambda v: OPTIMIZER_TITLES.get(v, v))
-        if name == "Learning rate":
-            return _setting_text(record, "lr", lambda v: f"{v:g}")
-        if name == "Duration":
-            return "" if record.duration is None else rough_duration(record.duration)
-        if name == "Device":
-            return record.device
-        if name == "Started":
-            return _started_text(record)
-        if column == 0:
-            return record.name
-        if column == 1:
-            return arch_title(record.arch)
-        if column == 2:
-            return dataset_title(record.dataset)
-        if column == 3:
-            status = STATUS_TITLES.get(record.status, record.status)
-            if record.status == "running" and record.epochs_planned:
-                status += f" ({record.epochs_done}/{record.epochs_planned})"
-            return status + (" · on screen" if live else "")
-        if column == 4:
-            acc = record.best_test_acc
-            return "" if acc is None else f"{acc:.2%}"
-        return str(record.epochs_done)
-
-    @staticmethod
-    def _sort_key(record: runs.RunRecord, column: int):
-        keys = (record.name.lower(), arch_title(record.arch), dataset_title(record.dataset),
-                record.status, record.best_test_acc if record.best_test_acc is not None else -1,
-                record.epochs_done, str(record.config.get("optimizer", "")),
-                _number(record.config.get("lr")), record.duration or 0.0,
-                (record.world_size, record.device), record.started or 0.0)
-        return keys[column]
-
-    @staticmethod
-    def _tooltip(record: runs.RunRecord, live: bool) -> str:
-        lines = [str(record.folder)]
-        if live:
-            lines.append("The run on screen: its curves are the ones on top.")
-        if record.message:
-            lines.append(record.message)
-        if record.world_size > 1:
-            lines.append(f"Trained by {record.world_size} processes together (torchrun) on "
-                         f"{record.device}.")
-        if record.best_epoch is not None:
-            by = "validation" if record.best_by == "val_acc" else "test"
-            lines.append(f"Best epoch by {by} accuracy: {record.best_epoch}")
-        if record.note:
-            lines.append(f"Note: {record.note}")
-        if record.damaged_lines:
-            lines.append(f"{record.damaged_lines} damaged line(s) in its record were skipped.")
-        return "\n".join(lines)
-
-
-class _SortFilter(QSortFilterProxyModel):
-    def lessThan(self, left, right) -> bool:  # noqa: N802 - Qt's name
-        return left.data(SORT_ROLE) < right.data(SORT_ROLE)
+    from gui.plots_panel import PlotsPanel
+    from gui.settings_panel import SettingsPanel
 
 
 class RunsPanel(QWidget):
@@ -292,7 +67,7 @@ class RunsPanel(QWidget):
         super().__init__(parent)
         self.library = RunsLibrary(runs_dir, self)
         self.model = RunsTableModel(self)
-        self.proxy = _SortFilter(self)
+        self.proxy = RunsSortFilter(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.proxy.setFilterKeyColumn(-1)
@@ -338,11 +113,14 @@ class RunsPanel(QWidget):
             ("export", "Export CSV…", "The per-epoch metrics of the ticked runs (of every run "
              "when none is ticked), in one CSV file", self.export_csv),
             ("delete", "Delete…", "Delete the selected runs' folders", self.delete_selected),
+            ("refresh", "Refresh", "Read every run in the runs folder again (runs another "
+             "program changed are followed on their own; this catches up at once)",
+             self.library.rescan),
         ):
             button = QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(lambda _checked=False, s=slot: s())
-            (top if key in ("export", "delete") else row).addWidget(button)
+            (top if key in ("export", "delete", "refresh") else row).addWidget(button)
             self.buttons[key] = button
         row.addStretch(1)
         for buttons in (top, row):
@@ -363,8 +141,8 @@ class RunsPanel(QWidget):
 
     # -- wiring ----------------------------------------------------------------------------
 
-    def show_overlays_on(self, plots) -> None:
-        """Draw ticked runs on these plots (a gui.plots_panel.PlotsPanel)."""
+    def show_overlays_on(self, plots: PlotsPanel) -> None:
+        """Draw ticked runs on these plots."""
         self._plots = plots
 
     def set_live_run(self, folder: str | Path | None) -> None:
@@ -408,7 +186,7 @@ class RunsPanel(QWidget):
                        losses=np.asarray(batches.get("loss", []), dtype=np.float64),
                        lrs=np.asarray(batches.get("lr", []), dtype=np.float64),
                        history=tuple(record.history),
-                       changes=_readable_changes(record.changes))
+                       changes=readable_changes(record.changes))
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -549,103 +327,49 @@ class RunsPanel(QWidget):
         return True
 
 
-def add_runs_tab(window: MainWindow) -> RunsPanel:
-    """Compose the Runs tab into the main window: the tab, its File and View menu entries, and
-    what it needs from the window (plots, settings form, checkpoint opening, run on screen)."""
-    settings: QSettings = window.app_settings
-    panel = RunsPanel(window.runs_dir, window)
-    panel.show_overlays_on(window.plots)
-    panel.use_settings_requested.connect(lambda config: _use_settings(window, config))
-    panel.open_checkpoint_requested.connect(window.files.open_checkpoint)
-    panel.notice.connect(lambda text: window.statusBar().showMessage(text, 10_000))
-    window.run.run_started.connect(
-        lambda _start: panel.set_live_run(window.session.trainer.run_dir
-                                          if window.session is not None else None))
-    window.run.run_ended.connect(lambda _end: panel.set_live_run(None))
+def add_runs_tab(window: WindowPlaces, controller: RunController, plots: PlotsPanel,
+                 form: SettingsPanel, open_checkpoint: Callable[[str], object]) -> RunsPanel:
+    """Compose the Runs tab into the main window: the tab, its File menu entries (the runs
+    folder, TensorBoard files), and what it follows (the runs folder, the run on screen)."""
+    panel = RunsPanel(controller.runs_dir)
+    panel.show_overlays_on(plots)
+    panel.use_settings_requested.connect(lambda config: _use_settings(window, controller,
+                                                                      form, config))
+    panel.open_checkpoint_requested.connect(open_checkpoint)
+    panel.notice.connect(lambda text: window.notify(text, 10_000))
+    controller.runs_dir_changed.connect(panel.library.set_runs_dir)
+    controller.run.run_started.connect(lambda start: panel.set_live_run(start.run_dir))
+    controller.run.run_ended.connect(lambda _end: panel.set_live_run(None))
 
     # A tab beside Training: the table gets the room 500 runs need, and the window still
     # fits a 1024x600 screen (a dock below the plots did not).
-    window.tabs.addTab(panel, "Runs")
-    panel.tab_action = QAction("Runs tab", window)
-    panel.tab_action.setShortcut(QKeySequence(f"Ctrl+{window.tabs.indexOf(panel) + 1}"))
-    panel.tab_action.triggered.connect(lambda: window.tabs.setCurrentWidget(panel))
-    window.addAction(panel.tab_action)  # works with the menu bar hidden, listed in Help
-
-    file_menu = window.menuBar().actions()[0].menu()
-    first = file_menu.actions()[-2] if len(file_menu.actions()) >= 2 else None  # above Quit
-    choose = QAction("Runs &folder…", window)
-    choose.triggered.connect(lambda: _choose_runs_dir(window, panel, settings))
-    tensorboard = QAction("Write &TensorBoard event files", window)
+    window.add_tab("Runs", panel)
+    choose = QAction("Runs &folder…", panel)
+    choose.triggered.connect(lambda: _choose_runs_dir(panel, controller))
+    tensorboard = QAction("Write &TensorBoard event files", panel)
     tensorboard.setCheckable(True)
     tensorboard.setEnabled(tensorboard_installed())
-    tensorboard.setChecked(tensorboard_installed() and str(
-        settings.value(TENSORBOARD_KEY, "true")).lower() == "true")
+    tensorboard.setChecked(controller.tensorboard)
     tensorboard.setToolTip("Each run writes TensorBoard event files into its folder"
                            if tensorboard_installed() else
                            'Needs the tensorboard package: pip install "traindesk[tensorboard]"')
-    tensorboard.toggled.connect(lambda on: settings.setValue(TENSORBOARD_KEY, bool(on)))
+    tensorboard.toggled.connect(controller.set_tensorboard)
     panel.tensorboard_action = tensorboard
-    for act in (choose, tensorboard):
-        file_menu.insertAction(first, act)
-    window.menuBar().actions()[2].menu().addAction(panel.tab_action)  # View
-    panel.library.follow_window(window)
+    window.menu("File").addActions([choose, tensorboard])
+    panel.library.follow_window(panel.window())
     return panel
 
 
-def saved_runs_dir(settings: QSettings) -> Path:
-    return Path(str(settings.value(RUNS_DIR_KEY, DEFAULT_RUNS_DIR))).expanduser()
-
-
-def _use_settings(window: MainWindow, config: TrainConfig) -> None:
-    if window.session is not None:
-        window.statusBar().showMessage("A run is going: stop it before changing the settings.",
-                                       5000)
+def _use_settings(window: WindowPlaces, controller: RunController, form: SettingsPanel,
+                  config: TrainConfig) -> None:
+    if controller.session is not None:
+        window.notify("A run is going: stop it before changing the settings.")
         return
-    window.settings_panel.set_config(config)
-    window.statusBar().showMessage("The settings form holds that run's settings.", 5000)
+    form.set_config(config)
+    window.notify("The settings form holds that run's settings.")
 
 
-def _choose_runs_dir(window: MainWindow, panel: RunsPanel, settings: QSettings) -> None:
-    path = QFileDialog.getExistingDirectory(window, "Runs folder", str(panel.library.runs_dir))
+def _choose_runs_dir(panel: RunsPanel, controller: RunController) -> None:
+    path = QFileDialog.getExistingDirectory(panel, "Runs folder", str(controller.runs_dir))
     if path:
-        set_runs_dir(window, panel, settings, path)
-
-
-def set_runs_dir(window: MainWindow, panel: RunsPanel, settings: QSettings,
-                 path: str | Path) -> None:
-    """New runs go to path, and the Runs tab lists it (remembered for the next start)."""
-    settings.setValue(RUNS_DIR_KEY, str(path))
-    window.runs_dir = Path(path)
-    panel.library.set_runs_dir(path)
-
-
-def _number(value: object) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return -1.0
-
-
-def _setting_text(record: runs.RunRecord, name: str, shown: Callable[[Any], str]) -> str:
-    """A setting as the run started with it, "→ the last value" where it was changed mid-run
-    (e.g. "0.003 → 0.0003"); "" where the record lacks it."""
-    first = record.config.get(name)
-    if first is None:
-        return ""
-    last = first
-    for change in _readable_changes(record.changes):
-        if name in change.changes:
-            last = change.changes[name][1]
-    try:
-        return shown(first) if last == first else f"{shown(first)} → {shown(last)}"
-    except (TypeError, ValueError):  # a hand-edited record: show it as it is
-        return str(first)
-
-
-def _readable_changes(records: list[dict]) -> tuple[SettingsChanged, ...]:
-    """A run's mid-run changes; a line that does not read as one (damaged) is left out."""
-    found = []
-    for record in records:
-        with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
-            found.append(SettingsChanged.from_record(record))
-    return tuple(found)
+        controller.set_runs_dir(path)

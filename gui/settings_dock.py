@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from gui.run_controller import RunController
 from gui.scrolling import vertical_scroll
 from gui.settings_panel import SettingsPanel
 
@@ -23,7 +24,8 @@ TRAIN_TIP_LOADING = (f"{TRAIN_TIP}; PyTorch is still loading, so the run starts 
 
 class SettingsDock(QDockWidget):
     def __init__(self, form: SettingsPanel, train: QAction, pause: QAction, stop: QAction,
-                 parent: QWidget | None = None) -> None:
+                 controller: RunController, parent: QWidget | None = None) -> None:
+        """The buttons follow their actions (on, off, Pause or Resume)."""
         super().__init__("Settings", parent)
         self.setObjectName("settings_dock")
         self.train_button = QPushButton("Train")
@@ -37,9 +39,19 @@ class SettingsDock(QDockWidget):
                 (self.stop_button, stop,
                  "Stop the run; the model after the last completed epoch is kept (Esc)")):
             button.clicked.connect(act.trigger)
+            act.changed.connect(lambda b=button, a=act: b.setEnabled(a.isEnabled()))
+            button.setEnabled(act.isEnabled())
             button.setMinimumHeight(34)
             button.setToolTip(tip)
             buttons.addWidget(button)
+        pause.changed.connect(lambda: self.pause_button.setText(pause.text().replace("&", "")))
+
+        def show_engine() -> None:
+            self.train_button.setToolTip(TRAIN_TIP if controller.engine_ready
+                                         else TRAIN_TIP_LOADING)
+
+        controller.engine_changed.connect(show_engine)
+        show_engine()
 
         scroll = vertical_scroll(form, framed=False)
         self._form, self._scroll = form, scroll
@@ -62,11 +74,3 @@ class SettingsDock(QDockWidget):
         if watched is self._form and event.type() == QEvent.Type.LayoutRequest:
             self._fit_width()
         return super().eventFilter(watched, event)
-
-    def show_state(self, can_train: bool, can_control: bool, can_stop: bool, paused: bool,
-                   engine_ready: bool) -> None:
-        self.train_button.setEnabled(can_train)
-        self.train_button.setToolTip(TRAIN_TIP if engine_ready else TRAIN_TIP_LOADING)
-        self.pause_button.setEnabled(can_control)
-        self.pause_button.setText("Resume" if paused else "Pause")
-        self.stop_button.setEnabled(can_stop)

@@ -82,14 +82,14 @@ def main() -> int:
             try_images(app, window, Path(tmp), docs)
             window.close()
             return 0
-        if not window.start_training():
+        if not window.commands.start_training():
             raise SystemExit("The window refused to train: "
                              + window.banner.text())
         ends = []
         # A local loop, not app.quit(): quitting closes every window, and a closed window's
         # tabs are never shown again (the Results tab draws when it is shown).
         loop = QEventLoop()
-        window.session.finished.connect(lambda end: (ends.append(end), loop.quit()))
+        window.controller.session.finished.connect(lambda end: (ends.append(end), loop.quit()))
         loop.exec()
         if ends[0].reason != "finished":
             raise SystemExit(f"The run did not finish: {ends[0].message}")

@@ -16,15 +16,15 @@ def test_continue_after_renaming_a_class_folder_is_refused_in_the_window(qtbot, 
     config = TrainConfig(arch="softmax", dataset="folder", data_dir=str(photos), epochs=1,
                          batch_size=8, device="cpu")
     window.settings_panel.set_config(config)
-    window.start_training()
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as first:
+    window.commands.start_training()
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as first:
         pass
     assert first.args[0].reason == "finished", first.args[0].message
     (photos / "cat").rename(photos / "zebra")
 
     window.settings_panel.set_config(config.replace(epochs=2))
-    window.resume_training()
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as second:
+    window.commands.resume_training()
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as second:
         pass
 
     end = second.args[0]

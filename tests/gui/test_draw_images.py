@@ -272,7 +272,7 @@ def test_in_the_window_ctrl_v_pastes_text_into_a_field_and_an_image_onto_the_dra
     qtbot.keyClick(window.tabs.currentWidget(), Qt.Key.Key_V,
                    Qt.KeyboardModifier.ControlModifier)
     assert not window.draw.showing_images() and not window.draw.images.busy()
-    window.tabs.setCurrentWidget(window._draw_tab)
+    window.tabs.setCurrentWidget(window.pytorch.draw_tab)
     field = window.settings_panel.findChild(QLineEdit, "data_dir")
     field.setFocus()
     field.clear()

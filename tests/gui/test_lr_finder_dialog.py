@@ -42,7 +42,7 @@ def slow_steps(monkeypatch):
 
 
 def points_drawn(dialog) -> int:
-    xs = dialog.smooth_curve.getData()[0]
+    xs = dialog.plot.smooth_curve.getData()[0]
     return 0 if xs is None else len(xs)
 
 
@@ -69,17 +69,17 @@ def test_find_runs_on_the_training_thread_shows_the_curve_and_use_sets_the_field
     assert threads == ["training"]
     assert end.reason == "finished", end.message
     result = end.result
-    xs, ys = dialog.smooth_curve.getData()
+    xs, ys = dialog.plot.smooth_curve.getData()
     assert len(xs) == len(result.lrs) >= 10
     assert list(ys) == pytest.approx(result.smoothed)
     # The x axis is logarithmic: pyqtgraph keeps log10 of the rates it draws.
     assert dialog.plot.getPlotItem().ctrl.logXCheck.isChecked()
-    suggested = dialog.markers["suggested"]
+    suggested = dialog.plot.markers["suggested"]
     assert result.suggested is not None
     assert suggested.isVisible() and suggested.value() == pytest.approx(
         math.log10(result.suggested))
-    assert dialog.markers["lowest"].isVisible()
-    checked = dialog.check_points.getData()[0]
+    assert dialog.plot.markers["lowest"].isVisible()
+    checked = dialog.plot.check_points.getData()[0]
     assert len(checked) == len([c for c in result.checks if not c.blew_up]) >= 1
     word = "suggested" if result.sure else "unsure"
     assert dialog.use_button.text() == f"Use {lr_text(result.suggested)} ({word})"
@@ -188,13 +188,13 @@ def test_the_button_waits_for_valid_settings_but_not_for_a_valid_rate(qtbot, win
 def test_the_button_stays_off_while_a_paused_run_unlocks_the_rate(qtbot, window, slow_steps):
     with qtbot.waitSignal(window.run.run_started, timeout=TEST_TIMEOUT_MS):
         window.settings_dock.train_button.click()
-    session = window.session
-    window.toggle_pause()
+    session = window.controller.session
+    window.commands.toggle_pause()
     assert window.settings_panel.findChild(LogSpinBox, "lr").isEnabled()
     assert not window.lr_finder.isEnabled()
     assert window.lr_finder.open_test() is None
     with qtbot.waitSignal(session.finished, timeout=TEST_TIMEOUT_MS):
-        window.stop_training()
+        window.commands.stop_training()
     qtbot.waitUntil(window.lr_finder.isEnabled, timeout=TEST_TIMEOUT_MS)
 
 

@@ -51,7 +51,7 @@ def click(qtbot, button):
 def start_paused(qtbot, window):
     """Click Train and pause at once, so the run is reliably mid-way for the test."""
     click(qtbot, window.settings_dock.train_button)
-    window.toggle_pause()
+    window.commands.toggle_pause()
     qtbot.waitUntil(lambda: "Paused at epoch 1" in window.log.text(), timeout=RUN_TIMEOUT_MS)
 
 
@@ -61,7 +61,7 @@ def test_train_runs_to_the_end_and_every_panel_shows_it(qtbot, window):
     click(qtbot, window.settings_dock.train_button)
     assert not window.settings_dock.train_button.isEnabled()
     assert window.settings_dock.stop_button.isEnabled()
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     end = finished.args[0]
     assert end.reason == "finished"
@@ -95,7 +95,8 @@ def test_train_runs_to_the_end_and_every_panel_shows_it(qtbot, window):
 def test_a_second_run_after_a_finished_one_works(qtbot, window):
     for _ in range(2):
         click(qtbot, window.settings_dock.train_button)
-        with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        with qtbot.waitSignal(window.controller.session.finished,
+                              timeout=RUN_TIMEOUT_MS) as finished:
             pass
         assert finished.args[0].reason == "finished"
         assert window.plots.batch_point_count() == 20
@@ -106,7 +107,7 @@ def test_pause_holds_the_run_and_resume_finishes_it(qtbot, window):
     assert window.settings_dock.pause_button.text() == "Resume"
     assert window.progress.state_text() == "Paused"
     assert window.plots.batch_point_count() == 0  # nothing ran while paused
-    session = window.session
+    session = window.controller.session
     click(qtbot, window.settings_dock.pause_button)
     assert window.settings_dock.pause_button.text() == "Pause"
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
@@ -117,7 +118,7 @@ def test_pause_holds_the_run_and_resume_finishes_it(qtbot, window):
 
 def test_stop_mid_run_then_start_again(qtbot, window):
     start_paused(qtbot, window)
-    session = window.session
+    session = window.controller.session
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         click(qtbot, window.settings_dock.stop_button)
     assert finished.args[0].reason == "stopped"
@@ -126,7 +127,7 @@ def test_stop_mid_run_then_start_again(qtbot, window):
     assert not window.settings_dock.stop_button.isEnabled()
 
     click(qtbot, window.settings_dock.train_button)
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     assert finished.args[0].reason == "finished"
     assert window.banner.kind() == "finished" and "Stopped" not in window.banner.text()
@@ -134,22 +135,22 @@ def test_stop_mid_run_then_start_again(qtbot, window):
 
 def test_closing_mid_run_stops_the_run_then_closes(qtbot, window):
     start_paused(qtbot, window)
-    session = window.session
+    session = window.controller.session
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         window.close()  # does not block the GUI: the window closes once the run has ended
     assert finished.args[0].reason == "stopped"
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=RUN_TIMEOUT_MS)
-    assert not session.is_running() and window.session is None
+    assert not session.is_running() and window.controller.session is None
     # The autouse fixture in tests/conftest.py also fails the test on a thread left running.
 
 
 def test_stop_while_paused_leaves_a_clean_idle_window(qtbot, window):
     start_paused(qtbot, window)
-    session = window.session
+    session = window.controller.session
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS):
         click(qtbot, window.settings_dock.stop_button)
         # While stopping, nothing may re-enable pause (a pause would hold the stop back).
-        window._update_actions()
+        window.commands.refresh()
         assert not window.settings_dock.pause_button.isEnabled()
         assert not window.settings_dock.stop_button.isEnabled()
     assert window.settings_dock.pause_button.text() == "Pause"
@@ -168,7 +169,7 @@ def test_junk_window_state_in_the_settings_file_does_not_stop_the_app(qtbot, set
 
 def test_a_failed_export_is_explained(qtbot, window, tmp_path, monkeypatch):
     click(qtbot, window.settings_dock.train_button)
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS):
         pass
     warnings = []
     monkeypatch.setattr(QMessageBox, "warning", lambda *args: warnings.append(args[2]))
@@ -178,8 +179,8 @@ def test_a_failed_export_is_explained(qtbot, window, tmp_path, monkeypatch):
 
 def test_keyboard_shortcuts_drive_the_run(qtbot, window):
     qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    assert window.session is not None
-    session = window.session
+    assert window.controller.session is not None
+    session = window.controller.session
     qtbot.keyClick(window, Qt.Key.Key_Space)
     qtbot.waitUntil(lambda: "Paused at epoch 1" in window.log.text(), timeout=RUN_TIMEOUT_MS)
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
@@ -190,11 +191,11 @@ def test_keyboard_shortcuts_drive_the_run(qtbot, window):
 def test_an_invalid_learning_rate_is_explained_and_train_is_refused(qtbot, window, data_dir):
     window.settings_panel.set_config(small_config(data_dir, lr=50.0))
     assert not window.settings_dock.train_button.isEnabled()
-    assert not window.train_action.isEnabled()
+    assert not window.commands.train_action.isEnabled()
     error = window.settings_panel.findChild(QLabel, "lr_error")
     assert error is not None and "Learning rate must be" in error.text()
-    assert window.start_training() is False
-    assert window.session is None
+    assert window.commands.start_training() is False
+    assert window.controller.session is None
 
 
 def test_an_offline_download_failure_says_what_to_do_and_the_window_stays_usable(
@@ -207,7 +208,7 @@ def test_an_offline_download_failure_says_what_to_do_and_the_window_stays_usable
     empty.mkdir()
     window.settings_panel.set_config(small_config(empty))
     click(qtbot, window.settings_dock.train_button)
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     end = finished.args[0]
     assert end.reason == "failed"
@@ -226,7 +227,7 @@ def test_settings_come_back_on_the_next_launch(qtbot, make_window, data_dir):
 
 def test_save_open_and_export(qtbot, window, tmp_path, monkeypatch):
     click(qtbot, window.settings_dock.train_button)
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS):
         pass
     saved = tmp_path / "model.pt"
     assert window.files.save_checkpoint_as(str(saved))
@@ -254,17 +255,17 @@ def test_save_open_and_export(qtbot, window, tmp_path, monkeypatch):
 
 def test_continue_from_checkpoint_extends_the_history(qtbot, window, data_dir):
     click(qtbot, window.settings_dock.train_button)
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS):
         pass
     note = window.settings_panel.findChild(QLabel, "epochs_note")
     assert "Continue from checkpoint: 2 more (epochs 3–4)" in note.text()
     window.settings_panel.set_config(small_config(data_dir, epochs=1))  # one more epoch
     headers = []  # the header as the continued run starts (the panel has heard it first)
     window.run.run_started.connect(lambda _start: headers.append(window.progress.epoch_text()))
-    window.resume_training()
+    window.commands.resume_training()
     assert window.settings_panel.label_text("epochs") == "More epochs"
     assert note.text() == "This run trains epoch 3, after the checkpoint's 2 epochs."
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     assert headers == ["Epoch 3 / 3"]
     assert finished.args[0].reason == "finished"
@@ -293,7 +294,7 @@ def test_a_model_trained_on_something_other_than_digits_leaves_the_draw_tab_alon
                                                  data_dir=str(tmp_path / "cifar"), epochs=1,
                                                  batch_size=8, device="cpu"))
     click(qtbot, window.settings_dock.train_button)
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     assert finished.args[0].reason == "finished"
     assert window.draw.model_picker.currentText() == before
@@ -304,7 +305,8 @@ def test_a_model_trained_on_something_other_than_digits_leaves_the_draw_tab_alon
 def test_help_lists_every_shortcut_the_window_has(window):
     rows = dict(shortcut_rows(window))
     for action in (window.files.open_action, window.files.save_action,
-                   window.files.export_action, window.train_action, window.stop_action):
+                   window.files.export_action, window.commands.train_action,
+                   window.commands.stop_action):
         name = action.text().replace("&", "").rstrip("…")
         assert rows[name] == action.shortcut().toString()
     tabs = [window.tabs.tabText(i) for i in range(window.tabs.count())]
@@ -319,4 +321,4 @@ def test_opening_a_checkpoint_replaces_the_run_on_screen(qtbot, window, data_dir
     assert window.banner.isHidden()
     assert window.settings_panel.config().arch == load_checkpoint(BUNDLED_MODEL).config.arch
     assert window.run.checkpoint_path == str(BUNDLED_MODEL)
-    assert window.resume_action.isEnabled() and window.files.save_action.isEnabled()
+    assert window.commands.resume_action.isEnabled() and window.files.save_action.isEnabled()

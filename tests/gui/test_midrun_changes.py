@@ -54,10 +54,10 @@ def test_pause_change_the_rate_resume_marks_the_plots_and_says_it(qtbot, window,
                                                                    monkeypatch):
     engine_acts_at(monkeypatch, step=3)
     qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
-    session = window.session
+    session = window.controller.session
     qtbot.waitUntil(lambda: "Paused at epoch 1, batch 4" in window.log.text(),
                     timeout=RUN_TIMEOUT_MS)
-    window.toggle_pause()  # the person's Pause, as the run holds
+    window.commands.toggle_pause()  # the person's Pause, as the run holds
     assert window.settings_dock.pause_button.text() == "Resume"
 
     # While paused only the settings a run can take mid-way are unlocked.
@@ -96,19 +96,19 @@ def test_pause_change_the_rate_resume_marks_the_plots_and_says_it(qtbot, window,
 def test_an_invalid_change_keeps_the_run_paused_and_says_why(qtbot, window, monkeypatch):
     engine_acts_at(monkeypatch, step=3)
     qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
-    session = window.session
+    session = window.controller.session
     qtbot.waitUntil(lambda: "Paused at epoch 1, batch 4" in window.log.text(),
                     timeout=RUN_TIMEOUT_MS)
-    window.toggle_pause()
+    window.commands.toggle_pause()
     window.settings_panel.findChild(LogSpinBox, "lr").setValue(50.0)
-    window.toggle_pause()
+    window.commands.toggle_pause()
     assert window.settings_dock.pause_button.text() == "Resume" and session.control.paused
     assert window.banner.kind() == "failed"
     assert "Cannot resume with this change: Learning rate must be" in window.banner.text()
 
     window.settings_panel.findChild(LogSpinBox, "lr").setValue(1e-3)
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS):
-        window.toggle_pause()
+        window.commands.toggle_pause()
         assert window.banner.kind() == ""
     assert window.plots.markers.shown("lr")[0][1] == "lr 0.003 → 0.001"
 
@@ -117,7 +117,7 @@ def test_continuing_a_stopped_run_keeps_its_curves_numbering_and_folder(qtbot, w
                                                                         monkeypatch, tmp_path):
     engine_acts_at(monkeypatch, step=15, action="stop")  # mid-way through epoch 2
     qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     assert finished.args[0].reason == "stopped" and finished.args[0].epochs_done == 1
     first_losses = window.plots.series()["loss"][:10].copy()
@@ -125,8 +125,8 @@ def test_continuing_a_stopped_run_keeps_its_curves_numbering_and_folder(qtbot, w
     # Two more epochs, continued from the checkpoint of epoch 1: three in all.
     monkeypatch.setattr(TrainingWorker, "_collect", PLAIN_COLLECT)  # no stop this time
     window.settings_panel.set_config(window.settings_panel.config().replace(epochs=2))
-    window.resume_action.trigger()
-    session = window.session
+    window.commands.resume_action.trigger()
+    session = window.controller.session
     # While it loads, the curves of the run it continues stay on screen.
     assert window.plots.epoch_point_count() == 1
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:

@@ -23,8 +23,8 @@ def train(qtbot, window, data_dir, **changes):
     window.settings_panel.set_config(TrainConfig(
         arch="mlp", dataset="mnist", data_dir=str(data_dir), epochs=2, batch_size=20,
         device="cpu").replace(**changes))
-    window.start_training()
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+    window.commands.start_training()
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     return finished.args[0]
 
@@ -35,8 +35,8 @@ def test_open_checkpoint_restores_every_curve_names_the_run_and_evaluates_it(
     path = end.checkpoint_path
     test_acc = window.history[-1]["test_acc"]
     trained = window.plots.series()
-    window.start_training()  # a second run on screen, so the opened one must replace it
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
+    window.commands.start_training()  # a second run on screen, so the opened one must replace it
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS):
         pass
 
     assert window.files.open_checkpoint(path)

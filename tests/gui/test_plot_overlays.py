@@ -111,12 +111,12 @@ def test_an_overlaid_runs_mid_run_changes_are_marked_in_its_colour(plots):
 
 
 def test_a_damaged_change_line_is_left_out_of_the_markers():
-    from gui.runs_panel import _readable_changes
+    from gui.runs_table import readable_changes
 
     good = {"event": "change", "step": 11, "epoch": 2, "batch": 1, "batches_per_epoch": 10,
             "changes": {"lr": [0.1, 0.01]}}
     damaged = {"event": "change", "step": 12}
-    assert [c.step for c in _readable_changes([good, damaged])] == [11]
+    assert [c.step for c in readable_changes([good, damaged])] == [11]
 
 
 def test_a_legend_shows_only_when_it_has_something_to_name(plots):

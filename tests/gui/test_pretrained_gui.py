@@ -61,7 +61,7 @@ def test_missing_weights_are_said_with_the_file_and_folder_and_the_window_stays_
         batch_size=4, image_size=32, device="cpu"))
 
     qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     end = finished.args[0]
 
@@ -79,7 +79,7 @@ def test_missing_weights_are_said_with_the_file_and_folder_and_the_window_stays_
     # With the file in place, the same click trains and the model opens for drawing.
     write_zoo_weights(torch_home, "mobilenet-v3-small-imagenet")
     qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     end = finished.args[0]
     assert end.epochs_done == 1, end.message

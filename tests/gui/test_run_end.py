@@ -37,7 +37,7 @@ def reporter(window):
 
 def train_to_the_end(qtbot, window):
     window.settings_dock.train_button.click()
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     return finished.args[0]
 
@@ -109,7 +109,7 @@ def test_a_run_that_learned_nothing_is_labelled_in_the_window(qtbot, window, dat
 def test_train_then_stop_twenty_times_leaves_no_run_folders(qtbot, window, tmp_path):
     for _ in range(20):
         window.settings_dock.train_button.click()
-        session = window.session
+        session = window.controller.session
         with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
             window.settings_dock.stop_button.click()
         assert finished.args[0].reason == "stopped"

@@ -13,7 +13,7 @@ from PySide6.QtGui import QDesktopServices
 import gui.run_banner as run_banner
 from engine.config import TrainConfig
 from engine.events import RunEstimate
-from gui.main_window import PAUSED_STATUS
+from gui.run_status import PAUSED_STATUS
 from tests.gui.windows import open_window
 
 RUN_TIMEOUT_MS = 120_000
@@ -39,7 +39,7 @@ def window(qtbot, tmp_path, data_dir):
 
 def train_to_the_end(qtbot, window):
     qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     return finished.args[0]
 
@@ -97,9 +97,9 @@ def test_offline_mnist_is_said_once_short_with_the_folder_and_the_bundled_sample
     qtbot.mouseClick(window.banner.button("Use the bundled MNIST sample"),
                      Qt.MouseButton.LeftButton)
     assert window.settings_panel.config().dataset == "mnist-sample"
-    assert window.session is not None
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
-        window.stop_training()
+    assert window.controller.session is not None
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        window.commands.stop_training()
     assert finished.args[0].reason == "stopped"
 
 
@@ -107,7 +107,7 @@ def test_a_slow_run_waits_paused_until_the_person_chooses_to_continue(
         qtbot, window, monkeypatch):
     monkeypatch.setattr(run_banner, "LONG_RUN_SECONDS", 0.0)  # every run counts as slow
     qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
-    session = window.session
+    session = window.controller.session
     window.tabs.setCurrentWidget(window.draw)  # the person looks elsewhere meanwhile
     qtbot.waitUntil(lambda: window.banner.kind() == "question", timeout=RUN_TIMEOUT_MS)
     assert window.tabs.currentIndex() == 0 and window.banner.isVisible()
@@ -130,7 +130,7 @@ def test_a_slow_run_waits_paused_until_the_person_chooses_to_continue(
 def test_stop_in_the_slow_run_question_stops_the_run(qtbot, window, monkeypatch):
     monkeypatch.setattr(run_banner, "LONG_RUN_SECONDS", 0.0)
     qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
-    session = window.session
+    session = window.controller.session
     qtbot.waitUntil(lambda: window.banner.kind() == "question", timeout=RUN_TIMEOUT_MS)
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         qtbot.mouseClick(window.banner.button("Stop"), Qt.MouseButton.LeftButton)
@@ -162,16 +162,16 @@ def test_the_slow_run_question_names_the_faster_choices():
 def test_the_status_bar_follows_the_run_and_is_never_stale(qtbot, window):
     assert window.status_text() == "Ready"
     qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
-    session = window.session
+    session = window.controller.session
     assert window.status_text() == "Loading MNIST…"
-    window.toggle_pause()
+    window.commands.toggle_pause()
     assert window.status_text() == PAUSED_STATUS
     qtbot.waitUntil(lambda: "Paused at epoch 1" in window.log.text(), timeout=RUN_TIMEOUT_MS)
     assert window.status_text() == PAUSED_STATUS  # the run's start did not overwrite it
-    window.toggle_pause()
+    window.commands.toggle_pause()
     assert window.status_text() == "Training on CPU"
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS):
-        window.stop_training()
+        window.commands.stop_training()
         assert window.status_text() == "Stopping…"
     assert window.status_text() == "Ready"
 
@@ -193,10 +193,10 @@ def test_a_pause_shows_the_batch_it_paused_at_not_an_older_one(qtbot, window, mo
 
     monkeypatch.setattr(Trainer, "_step", slow_step)
     qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
-    session = window.session
+    session = window.controller.session
     qtbot.waitUntil(lambda: window.progress.state_text() == "Training", timeout=RUN_TIMEOUT_MS)
     qtbot.wait(200)
-    window.toggle_pause()
+    window.commands.toggle_pause()
     qtbot.waitUntil(lambda: "Paused at epoch 1" in window.log.text(), timeout=RUN_TIMEOUT_MS)
     paused_at = int(window.log.text().split("Paused at epoch 1, batch ")[1].split(".")[0])
     assert 1 < paused_at <= 10
@@ -204,4 +204,4 @@ def test_a_pause_shows_the_batch_it_paused_at_not_an_older_one(qtbot, window, mo
     assert window.plots.batch_point_count() == paused_at - 1
     assert window.progress.speed_text() == "paused"
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS):
-        window.stop_training()
+        window.commands.stop_training()

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from engine.config import TrainConfig
 from gui.lr_input import LogSpinBox
+from gui.run_controller import RunState
 from gui.stop_question import asks_before_stopping
 from tests.gui.windows import open_window
 
@@ -34,10 +35,16 @@ def window(qtbot, tmp_path, data_dir):
     return window
 
 
+def still_training(window) -> bool:
+    """A run holds the window, and no stop has been asked for."""
+    controller = window.controller
+    return controller.session is not None and controller.state is not RunState.STOPPING
+
+
 def end_the_run(qtbot, window) -> None:
     """Stop the run, unasked, and wait for its end (a test leaves no thread running)."""
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
-        window.stop_training()
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS):
+        window.commands.stop_training()
 
 
 @pytest.fixture
@@ -68,13 +75,13 @@ def pause_after_epochs(qtbot, window, epochs: int) -> None:
     """Train, and pause once `epochs` epochs have finished."""
 
     def pause_at(event) -> None:
-        if event.epoch == epochs and not window._paused:
-            window.toggle_pause()
+        if event.epoch == epochs and window.controller.state is not RunState.PAUSED:
+            window.commands.toggle_pause()
 
     window.run.epoch_ended.connect(pause_at)
     window.settings_dock.train_button.click()
     if epochs == 0:
-        window.toggle_pause()
+        window.commands.toggle_pause()
     qtbot.waitUntil(lambda: f"Paused at epoch {epochs + 1}" in window.log.text(),
                     timeout=RUN_TIMEOUT_MS)
     window.run.epoch_ended.disconnect(pause_at)
@@ -90,12 +97,12 @@ def test_esc_in_the_learning_rate_field_of_a_paused_run_does_not_stop_it(
     qtbot.waitUntil(rate.hasFocus)
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
     QApplication.processEvents()
-    assert answers == [] and window.session is not None and not window._stopping
+    assert answers == [] and still_training(window)
     # Esc elsewhere in the window is Stop, and asks.
     window.settings_dock.stop_button.setFocus()
     qtbot.waitUntil(window.settings_dock.stop_button.hasFocus)
     qtbot.keyClick(window.settings_dock.stop_button, Qt.Key.Key_Escape)
-    assert len(answers) == 1 and window.session is not None and not window._stopping
+    assert len(answers) == 1 and still_training(window)
     end_the_run(qtbot, window)
 
 
@@ -103,16 +110,16 @@ def test_stop_asks_and_says_the_finished_epochs_and_checkpoint_are_kept(
         qtbot, window, answers):
     pause_after_epochs(qtbot, window, 1)
     window.settings_dock.stop_button.click()
-    assert window.session is not None and not window._stopping  # "Keep training"
+    assert still_training(window)  # "Keep training"
     title, _text, kept = answers[0]
-    run_dir = window.session.trainer.run_dir
+    run_dir = window.controller.session.trainer.run_dir
     assert title == "Stop the run?"
     assert f"keeps its 1 finished epoch and its checkpoint in {run_dir}" in kept
 
     answers.reply = "Stop"
-    session = window.session
+    session = window.controller.session
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
-        window.stop_action.trigger()  # Run > Stop, and Esc
+        window.commands.stop_action.trigger()  # Run > Stop, and Esc
     assert finished.args[0].reason == "stopped" and len(answers) == 2
     assert (run_dir / "checkpoint.pt").is_file()  # kept, as said
 
@@ -127,11 +134,11 @@ def test_stop_after_the_epoch_under_way_keeps_that_epoch(qtbot, window, answers,
 
     answers.reply = after_the_epoch
     with qtbot.waitSignal(window.run.run_started, timeout=RUN_TIMEOUT_MS):
-        window.start_training()
-    session = window.session
+        window.commands.start_training()
+    session = window.controller.session
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         window.settings_dock.stop_button.click()
-        assert window.session is not None and not window._stopping  # training on, for now
+        assert still_training(window)  # training on, for now
     epoch = int(chosen[0].removeprefix("Stop after epoch "))
     end = finished.args[0]
     assert end.reason == "stopped" and end.epochs_done == epoch
@@ -142,7 +149,7 @@ def test_stop_before_the_first_epoch_ends_says_nothing_is_kept(qtbot, window, an
                                                                tmp_path):
     answers.reply = "Stop"
     pause_after_epochs(qtbot, window, 0)
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS):
         window.settings_dock.stop_button.click()
     assert "Epoch 1 of 3 has not finished yet: stopping now keeps nothing" in answers[0][2]
     runs = tmp_path / "runs"
@@ -155,12 +162,12 @@ def test_closing_mid_run_asks_and_keep_training_keeps_the_window(qtbot, window, 
     close = window.close if how == "close" else window.quit_action.trigger
     pause_after_epochs(qtbot, window, 1)
     close()
-    assert window.isVisible() and window.session is not None and not window._stopping
+    assert window.isVisible() and still_training(window)
     assert answers[0][0] == "Stop the run and close?"
     assert "keeps its 1 finished epoch" in answers[0][2]
 
     answers.reply = "Stop and close"
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         close()
     assert finished.args[0].reason == "stopped"
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=RUN_TIMEOUT_MS)
@@ -169,11 +176,11 @@ def test_closing_mid_run_asks_and_keep_training_keeps_the_window(qtbot, window, 
 def test_dont_ask_again_is_remembered(qtbot, window, answers):
     answers.reply, answers.dont_ask = "Stop", True
     pause_after_epochs(qtbot, window, 0)
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS):
         window.settings_dock.stop_button.click()
     assert not asks_before_stopping(window.app_settings)
     pause_after_epochs(qtbot, window, 0)
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS):
         window.settings_dock.stop_button.click()
     assert len(answers) == 1  # the second stop did not ask
 
@@ -216,8 +223,8 @@ def test_closing_in_the_first_epoch_can_keep_it_then_close(qtbot, window, answer
     answers.reply = lambda buttons: next(b for b in buttons if b.endswith(" and close")
                                          and b.startswith("Stop after epoch "))
     with qtbot.waitSignal(window.run.run_started, timeout=RUN_TIMEOUT_MS):
-        window.start_training()
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        window.commands.start_training()
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         window.close()
         assert window.isVisible()  # until the epoch under way has ended
     assert finished.args[0].reason == "stopped" and finished.args[0].epochs_done >= 1

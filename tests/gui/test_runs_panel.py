@@ -18,7 +18,8 @@ from engine.config import TrainConfig
 from engine.events import BatchEnd, EpochEnd, RunEnd, RunStart, SettingsChanged
 from engine.records import runs
 from gui.main_window import MainWindow
-from gui.runs_panel import COLUMNS, RunsPanel, set_runs_dir
+from gui.runs_panel import RunsPanel
+from gui.runs_table import COLUMNS
 from tests.gui.windows import open_window
 
 REPO = Path(__file__).resolve().parents[2]
@@ -206,6 +207,22 @@ def test_export_csv_writes_the_ticked_runs_or_all_and_says_so(qtbot, panel, tmp_
         panel.library.shutdown()
 
 
+def test_refresh_reads_again_what_another_program_changed(qtbot, panel, tmp_path):
+    """A finished run is read again only when its record changes: a name given in another
+    window (its meta file alone) shows once Refresh is clicked."""
+    folder = write_run(tmp_path / "runs" / "a", [0.5])
+    try:
+        start(qtbot, panel, 1)
+        runs.write_meta(folder, name="named elsewhere")
+        qtbot.wait(500)
+        assert panel.model.records[0].name == "a"  # not followed on its own
+        panel.buttons["refresh"].click()
+        qtbot.waitUntil(lambda: panel.model.records[0].name == "named elsewhere",
+                        timeout=READ_TIMEOUT_MS)
+    finally:
+        panel.library.shutdown()
+
+
 # -- in the window -------------------------------------------------------------------------
 
 
@@ -244,8 +261,8 @@ def test_ticked_runs_overlay_their_curves_under_the_live_run(qtbot, window, tmp_
                                                  batch_size=20, device="cpu"))
     window.tabs.setCurrentWidget(panel)  # the table is painted while its rows change (a
     # crash, once)
-    window.start_training()
-    session = window.session
+    window.commands.start_training()
+    session = window.controller.session
     qtbot.waitUntil(lambda: panel.model.live_folder is not None, timeout=RUN_TIMEOUT_MS)
     assert panel.model.live_folder == str(session.trainer.run_dir)
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS):
@@ -267,8 +284,8 @@ def test_use_settings_and_open_checkpoint_from_the_table(qtbot, window, tmp_path
     config = TrainConfig(arch="mlp", dataset="mnist", data_dir=str(data_dir), epochs=1,
                          batch_size=20, lr=0.002, device="cpu")
     window.settings_panel.set_config(config)
-    window.start_training()
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
+    window.commands.start_training()
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS):
         pass
     panel = window.runs_panel
     qtbot.waitUntil(lambda: panel.model.rowCount() == 1 and panel.model.records[0].status
@@ -286,14 +303,14 @@ def test_use_settings_and_open_checkpoint_from_the_table(qtbot, window, tmp_path
 def test_the_runs_folder_is_a_setting_that_new_runs_use(qtbot, window, tmp_path):
     other = tmp_path / "elsewhere"
     write_run(other / "old-run", [0.3])
-    set_runs_dir(window, window.runs_panel, window.app_settings, other)
+    window.controller.set_runs_dir(other)
     qtbot.waitUntil(lambda: [r.name for r in window.runs_panel.model.records] == ["old-run"],
                     timeout=READ_TIMEOUT_MS)
-    assert window.runs_dir == other
+    assert window.controller.runs_dir == other
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     again = MainWindow(settings=settings)
     qtbot.addWidget(again)
-    assert again.runs_dir == other
+    assert again.controller.runs_dir == other
 
 
 FOLLOWED_WRITER = textwrap.dedent("""

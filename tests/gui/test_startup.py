@@ -66,13 +66,14 @@ window.show()
 seen = {"torch_at_click": "torch" in sys.modules, "status_at_click": None, "end": None}
 window.settings_dock.train_button.click()
 seen["status_at_click"] = window.status_text()
-seen["session_at_click"] = window.session is not None
+seen["session_at_click"] = window.controller.session is not None
 seen["train_enabled_at_click"] = window.settings_dock.train_button.isEnabled()
 seen["stop_enabled_at_click"] = window.settings_dock.stop_button.isEnabled()
 
 def watch():
-    if window.session is not None and seen["end"] is None:
-        window.session.finished.connect(lambda end: (seen.update(end=end.reason), app.quit()))
+    if window.controller.session is not None and seen["end"] is None:
+        window.controller.session.finished.connect(
+            lambda end: (seen.update(end=end.reason), app.quit()))
         return
     QTimer.singleShot(20, watch)
 
@@ -118,7 +119,8 @@ def test_while_loading_the_form_is_usable_and_torch_needing_parts_wait(loading_w
     assert window.settings_panel.isEnabled() and window.settings_panel.is_valid()
     assert window.settings_dock.train_button.isEnabled()
     assert "as soon as it has loaded" in window.settings_dock.train_button.toolTip()
-    assert not window.files.open_action.isEnabled() and not window.resume_action.isEnabled()
+    assert not window.files.open_action.isEnabled()
+    assert not window.commands.resume_action.isEnabled()
     assert window.summary is None and window.draw is None
     assert "once PyTorch has loaded" in window.tabs.widget(2).message.text()
     window.engine_loader.loaded.emit()
@@ -132,11 +134,11 @@ def test_while_loading_the_form_is_usable_and_torch_needing_parts_wait(loading_w
 def test_a_held_start_runs_when_torch_has_loaded(qtbot, loading_window):
     window = loading_window
     qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
-    assert window.session is None and not window.settings_dock.train_button.isEnabled()
+    assert window.controller.session is None and not window.settings_dock.train_button.isEnabled()
     assert not window.settings_panel.findChild(QGroupBox).isEnabled()  # the form is locked
     window.engine_loader.loaded.emit()
-    assert window.session is not None
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+    assert window.controller.session is not None
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     assert finished.args[0].reason == "finished"
 
@@ -149,7 +151,7 @@ def test_stop_cancels_a_held_start(qtbot, loading_window):
     assert window.settings_dock.train_button.isEnabled()
     assert not window.settings_dock.stop_button.isEnabled()
     window.engine_loader.loaded.emit()
-    assert window.session is None  # cancelled: loading does not start it after all
+    assert window.controller.session is None  # cancelled: loading does not start it after all
 
 
 def test_a_broken_torch_install_is_said_and_train_is_off(loading_window):

@@ -50,8 +50,8 @@ def make_window(qtbot, tmp_path, data_dir):
 
 def run_to_the_end(qtbot, window):
     """Train with the window's settings; (RunEnd, the run's trainer)."""
-    assert window.start_training()
-    session = window.session
+    assert window.commands.start_training()
+    session = window.controller.session
     trainer = session.trainer
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
@@ -71,12 +71,12 @@ def test_a_fault_mid_run_is_shown_and_the_window_trains_again(qtbot, make_window
                                                               fault):
     run_dir = fault_run_dir(fault, tmp_path)
     window = make_window(runs_dir=run_dir.parent)
-    with FaultInjector(fault, lambda: window.session.stop()):
+    with FaultInjector(fault, lambda: window.controller.session.stop()):
         end, trainer = run_to_the_end(qtbot, window)
     assert window.banner.kind() == fault.reason
     assert fault.says in window.banner.text()
     assert check_fault_answer(fault, end, window.history, trainer.run_dir) is None
-    assert window.session is None
+    assert window.controller.session is None
     assert window.settings_dock.train_button.isEnabled()
 
     if fault.action == "unwritable":
@@ -90,13 +90,13 @@ def test_closing_mid_run_again_and_again_leaves_nothing_running(qtbot, make_wind
     rng = random.Random(5)
     for _ in range(CLOSES):
         window = make_window(epochs=1000)  # far longer than the test waits
-        assert window.start_training()
-        session = window.session
+        assert window.commands.start_training()
+        session = window.controller.session
         qtbot.wait(rng.randint(0, 150))  # loading, training or evaluating: any moment
         with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS):
             window.close()
         qtbot.waitUntil(lambda w=window: not w.isVisible(), timeout=RUN_TIMEOUT_MS)
-        assert ended(session) and window.session is None
+        assert ended(session) and window.controller.session is None
 
 
 def test_starting_and_stopping_quickly_ends_idle_and_trains_again(qtbot, make_window,
@@ -107,12 +107,12 @@ def test_starting_and_stopping_quickly_ends_idle_and_trains_again(qtbot, make_wi
     for _ in range(START_STOPS):
         # Refused (and said) while a stop is still under way
         window.settings_dock.train_button.click()
-        if window.session is not None and window.session not in sessions:
-            sessions.append(window.session)
+        if window.controller.session is not None and window.controller.session not in sessions:
+            sessions.append(window.controller.session)
         qtbot.wait(rng.randint(0, 40))
         window.settings_dock.stop_button.click()
         window.settings_dock.pause_button.click()  # a pause racing the stop must not hold it back
-    qtbot.waitUntil(lambda: window.session is None, timeout=RUN_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: window.controller.session is None, timeout=RUN_TIMEOUT_MS)
     assert sessions and all(ended(s) for s in sessions)
     assert window.settings_dock.train_button.isEnabled()
     assert not window.settings_dock.stop_button.isEnabled()
@@ -123,9 +123,9 @@ def test_starting_and_stopping_quickly_ends_idle_and_trains_again(qtbot, make_wi
 
 def test_pause_then_close_stops_and_closes(qtbot, make_window):
     window = make_window(epochs=1000)
-    assert window.start_training()
-    session = window.session
-    window.toggle_pause()
+    assert window.commands.start_training()
+    session = window.controller.session
+    window.commands.toggle_pause()
     qtbot.waitUntil(lambda: "Paused at epoch" in window.log.text(), timeout=RUN_TIMEOUT_MS)
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         window.close()

@@ -103,15 +103,15 @@ def test_mid_run_compared_with_another_run_the_window_fits_1024x600(qtbot, tmp_p
     window.settings_panel.set_config(TrainConfig(
         arch="mlp", dataset="mnist", data_dir=str(data_dir), epochs=2, batch_size=20,
         device="cpu"))
-    window.start_training()
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+    window.commands.start_training()
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
         pass
     folder = str(Path(finished.args[0].checkpoint_path).parent)
     qtbot.waitUntil(lambda: window.runs_panel.model.row_of(folder) is not None,
                     timeout=RUN_TIMEOUT_MS)
     window.runs_panel.tick(folder)  # compared: the key below the plots shows
-    window.start_training()
-    window.toggle_pause()
+    window.commands.start_training()
+    window.commands.toggle_pause()
     qtbot.waitUntil(lambda: "Paused at epoch 1" in window.log.text(), timeout=RUN_TIMEOUT_MS)
     window.resize(SMALLEST_SCREEN)
     data = next(window.tabs.widget(i) for i in range(window.tabs.count())
@@ -129,8 +129,8 @@ def test_mid_run_compared_with_another_run_the_window_fits_1024x600(qtbot, tmp_p
     QApplication.processEvents()
     assert window.plots.key.isVisible()
     assert overlaps_and_squeezes(window) == []
-    with qtbot.waitSignal(window.session.finished, timeout=RUN_TIMEOUT_MS):
-        window.stop_training()
+    with qtbot.waitSignal(window.controller.session.finished, timeout=RUN_TIMEOUT_MS):
+        window.commands.stop_training()
 
 
 @pytest.mark.parametrize("size", [SMALLEST_SCREEN, QSize(1280, 720 - 90),

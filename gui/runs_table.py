@@ -1,0 +1,274 @@
+"""The Runs tab's table: one row per run in the runs folder, its columns' text and sort keys.
+
+The first column's check box ticks a run to overlay its curves on the plots
+(gui/runs_panel.py draws them); the run this window trains is marked "on screen" and cannot
+be ticked (its curves are the live ones).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QSortFilterProxyModel, Qt, Signal
+from PySide6.QtGui import QColor, QPixmap
+
+from engine.catalog import OPTIMIZER_TITLES, arch_title, dataset_title
+from engine.durations import rough_duration
+from engine.events import SettingsChanged
+from engine.records import runs
+from gui.plot_overlays import OVERLAY_COLOURS
+
+STATUS_TITLES = {"running": "Running", "finished": "Finished", "stopped": "Stopped",
+                 "diverged": "Diverged", "failed": "Failed", "learned_nothing": "Learned nothing",
+                 "interrupted": "Interrupted"}
+COLUMNS = ("Name", "Network", "Dataset", "Status", "Best test acc.", "Epochs", "Optimizer",
+           "Learning rate", "Duration", "Device", "Started")
+STARTED_COLUMN = COLUMNS.index("Started")
+NUMBER_COLUMNS = tuple(COLUMNS.index(n) for n in ("Best test acc.", "Epochs", "Learning rate",
+                                                   "Duration"))
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+def _started_text(record: runs.RunRecord) -> str:
+    if record.started is None:
+        return ""
+    return datetime.datetime.fromtimestamp(record.started).strftime("%Y-%m-%d %H:%M")
+
+
+class RunsTableModel(QAbstractTableModel):
+    """One row per run; the first column's check box overlays the run on the plots."""
+
+    overlay_toggled = Signal(str, bool)  # folder, ticked
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.records: list[runs.RunRecord] = []
+        self._rows: dict[str, int] = {}
+        self.ticked: set[str] = set()
+        self.colours: dict[str, str] = {}  # colours of ticked runs
+        self.live_folder: str | None = None  # the run on screen in this window
+
+    # -- data ----------------------------------------------------------------------------
+
+    def upsert(self, records: list[runs.RunRecord]) -> None:
+        for record in records:
+            row = self._rows.get(record.run_id)
+            if row is None:
+                self.beginInsertRows(QModelIndex(), len(self.records), len(self.records))
+                self._rows[record.run_id] = len(self.records)
+                self.records.append(record)
+                self.endInsertRows()
+            else:
+                old = self.records[row]
+                if not record.batches and old.batches and record.history == old.history:
+                    record.batches = old.batches
+                self.records[row] = record
+                self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+
+    def remove(self, folders: list[str]) -> None:
+        for folder in folders:
+            row = self._rows.get(folder)
+            if row is None:
+                continue
+            self.beginRemoveRows(QModelIndex(), row, row)
+            del self.records[row]
+            self.endRemoveRows()
+            self._rows = {r.run_id: i for i, r in enumerate(self.records)}
+            if folder in self.ticked:
+                self.ticked.discard(folder)
+                self.overlay_toggled.emit(folder, False)
+
+    def clear(self) -> None:
+        for folder in list(self.ticked):
+            self.ticked.discard(folder)
+            self.overlay_toggled.emit(folder, False)
+        self.beginResetModel()
+        self.records, self._rows = [], {}
+        self.endResetModel()
+
+    def row_of(self, folder: str) -> int | None:
+        return self._rows.get(folder)
+
+    def record(self, folder: str) -> runs.RunRecord | None:
+        row = self._rows.get(folder)
+        return None if row is None else self.records[row]
+
+    def set_live(self, folder: str | None) -> None:
+        self.live_folder = folder
+        if folder in self.ticked:
+            self.set_ticked(folder, False)
+        if self.records:  # its row's text, font and check box change
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(len(self.records) - 1, len(COLUMNS) - 1))
+
+    def set_ticked(self, folder: str, ticked: bool) -> None:
+        row = self._rows.get(folder)
+        if row is None or ticked == (folder in self.ticked):
+            return
+        if ticked:
+            self.ticked.add(folder)
+            self.colours[folder] = self._colour_for(folder)
+        else:
+            self.ticked.discard(folder)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, 0))
+        self.overlay_toggled.emit(folder, ticked)
+
+    def _colour_for(self, folder: str) -> str:
+        """The run's colour while ticked: the one it had before if free, else the first
+        free one, so the first runs compared get the most distinct colours."""
+        taken = {self.colours[f] for f in self.ticked if f != folder and f in self.colours}
+        before = self.colours.get(folder)
+        if before is not None and before not in taken:
+            return before
+        free = [c for c in OVERLAY_COLOURS if c not in taken]
+        return free[0] if free else OVERLAY_COLOURS[len(taken) % len(OVERLAY_COLOURS)]
+
+    # -- Qt model ------------------------------------------------------------------------
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008 - Qt's names
+        return 0 if parent.isValid() else len(self.records)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: N802, B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section, orientation, role=Qt.ItemDataRole.DisplayRole):  # noqa: N802
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def flags(self, index):
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() == 0 and self.records[index.row()].run_id != self.live_folder:
+            flags |= Qt.ItemFlag.ItemIsUserCheckable
+        return flags
+
+    def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
+        if role == Qt.ItemDataRole.CheckStateRole and index.column() == 0:
+            checked = Qt.CheckState(value) == Qt.CheckState.Checked
+            self.set_ticked(self.records[index.row()].run_id, checked)
+            return True
+        return False
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        record = self.records[index.row()]
+        column = index.column()
+        live = record.run_id == self.live_folder
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(record, column, live)
+        if role == SORT_ROLE:
+            return self._sort_key(record, column)
+        if role == Qt.ItemDataRole.CheckStateRole and column == 0 and not live:
+            ticked = record.run_id in self.ticked
+            return Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked
+        if role == Qt.ItemDataRole.DecorationRole and column == 0 and (
+                record.run_id in self.ticked):
+            swatch = QPixmap(12, 12)
+            swatch.fill(QColor(self.colours[record.run_id]))
+            return swatch
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(record, live)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMBER_COLUMNS:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.FontRole and live:
+            font = self.parent().font() if self.parent() is not None else None
+            if font is not None:
+                font.setBold(True)
+            return font
+        return None
+
+    @staticmethod
+    def _text(record: runs.RunRecord, column: int, live: bool) -> str:
+        name = COLUMNS[column]
+        if name == "Optimizer":
+            return _setting_text(record, "optimizer", lambda v: OPTIMIZER_TITLES.get(v, v))
+        if name == "Learning rate":
+            return _setting_text(record, "lr", lambda v: f"{v:g}")
+        if name == "Duration":
+            return "" if record.duration is None else rough_duration(record.duration)
+        if name == "Device":
+            return record.device
+        if name == "Started":
+            return _started_text(record)
+        if column == 0:
+            return record.name
+        if column == 1:
+            return arch_title(record.arch)
+        if column == 2:
+            return dataset_title(record.dataset)
+        if column == 3:
+            status = STATUS_TITLES.get(record.status, record.status)
+            if record.status == "running" and record.epochs_planned:
+                status += f" ({record.epochs_done}/{record.epochs_planned})"
+            return status + (" · on screen" if live else "")
+        if column == 4:
+            acc = record.best_test_acc
+            return "" if acc is None else f"{acc:.2%}"
+        return str(record.epochs_done)
+
+    @staticmethod
+    def _sort_key(record: runs.RunRecord, column: int):
+        keys = (record.name.lower(), arch_title(record.arch), dataset_title(record.dataset),
+                record.status, record.best_test_acc if record.best_test_acc is not None else -1,
+                record.epochs_done, str(record.config.get("optimizer", "")),
+                _number(record.config.get("lr")), record.duration or 0.0,
+                (record.world_size, record.device), record.started or 0.0)
+        return keys[column]
+
+    @staticmethod
+    def _tooltip(record: runs.RunRecord, live: bool) -> str:
+        lines = [str(record.folder)]
+        if live:
+            lines.append("The run on screen: its curves are the ones on top.")
+        if record.message:
+            lines.append(record.message)
+        if record.world_size > 1:
+            lines.append(f"Trained by {record.world_size} processes together (torchrun) on "
+                         f"{record.device}.")
+        if record.best_epoch is not None:
+            by = "validation" if record.best_by == "val_acc" else "test"
+            lines.append(f"Best epoch by {by} accuracy: {record.best_epoch}")
+        if record.note:
+            lines.append(f"Note: {record.note}")
+        if record.damaged_lines:
+            lines.append(f"{record.damaged_lines} damaged line(s) in its record were skipped.")
+        return "\n".join(lines)
+
+
+class RunsSortFilter(QSortFilterProxyModel):
+    def lessThan(self, left, right) -> bool:  # noqa: N802 - Qt's name
+        return left.data(SORT_ROLE) < right.data(SORT_ROLE)
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return -1.0
+
+
+def _setting_text(record: runs.RunRecord, name: str, shown: Callable[[Any], str]) -> str:
+    """A setting as the run started with it, "→ the last value" where it was changed mid-run
+    (e.g. "0.003 → 0.0003"); "" where the record lacks it."""
+    first = record.config.get(name)
+    if first is None:
+        return ""
+    last = first
+    for change in readable_changes(record.changes):
+        if name in change.changes:
+            last = change.changes[name][1]
+    try:
+        return shown(first) if last == first else f"{shown(first)} → {shown(last)}"
+    except (TypeError, ValueError):  # a hand-edited record: show it as it is
+        return str(first)
+
+
+def readable_changes(records: list[dict]) -> tuple[SettingsChanged, ...]:
+    """A run's mid-run changes; a line that does not read as one (damaged) is left out."""
+    found = []
+    for record in records:
+        with contextlib.suppress(KeyError, TypeError, ValueError, AttributeError):
+            found.append(SettingsChanged.from_record(record))
+    return tuple(found)
