@@ -52,6 +52,68 @@ def epoch_order(seed: int, epoch: int, n: int, device: torch.device,
     return torch.randperm(n, generator=generator).to(device), augment_generator
 
 
+def train_one_epoch(setup: TrainingSetup, epoch: int, order: torch.Tensor,
+                    augment: torch.Generator, batch_size: int, step0: int, world: World,
+                    control: Control, listener: Listener, estimate: Estimate,
+                    change_settings: Callable[[dict, int, int, int, Listener], None],
+                    compile_clock: acceleration.CompileClock | None) -> EpochTally:
+    """Train one epoch's batches of `order`; returns its tally (examples seen, correct,
+    summed loss, seconds).
+
+    change_settings(requested, epoch, batch, step, listener) applies what a person changed
+    while paused (engine/training/midrun.py); compile_clock times the first, compiling step
+    of a torch.compile'd model (None without --compile).
+    """
+    batches, tuner = setup.batches, setup.tuner
+    setup.model.train()
+    if tuner is not None:
+        tuner.restart_window()  # the evaluation since the last batch is not training
+    tally = EpochTally(epoch, batches, step0, time.perf_counter())
+    for batch in range(1, batches + 1):
+        if control.paused:
+            # What ran before the pause is shown now, not after the resume.
+            tally.flush(listener, world)
+            wait_from = time.perf_counter()
+            listener(LogLine(f"Paused at epoch {epoch}, batch {batch}."))
+            if control.wait_while_paused():
+                listener(LogLine("Resumed."))
+            tally.paused_seconds += time.perf_counter() - wait_from
+            if tuner is not None:
+                tuner.restart_window()
+        if control.stop_requested:
+            raise StopRequested
+        requested = control.take_changes()
+        if requested:
+            change_settings(requested, epoch, batch, step0 + batch, listener)
+        # Under torchrun each process takes its share of the whole batch.
+        whole = order[(batch - 1) * batch_size: batch * batch_size]
+        idx = world.share(whole)
+        loss_weight = world.loss_weight(len(idx), len(whole))
+        x, y = setup.training_batch(idx, augment)
+        lr = setup.optimizer.param_groups[0]["lr"]
+        if compile_clock is not None and compile_clock.pending:
+            # The first step compiles: its time is said apart and left out of the speed.
+            compile_clock.begin()
+            loss, logits = train_step(setup, x, y, loss_weight)
+            seconds = compile_clock.end(setup.device)
+            listener(LogLine(f"Compiled the model (torch.compile) in {seconds:.1f} s, with "
+                             "its first step; the training speed leaves this out."))
+            tally.paused_seconds += seconds
+        else:
+            loss, logits = train_step(setup, x, y, loss_weight)
+        if tuner is not None:
+            change = tuner.batch_done(len(y))
+            if change:
+                listener(LogLine(change))
+        tally.add(batch, loss, logits, y, lr)
+        # The last batch always flushes; before it, as often as the world agrees on.
+        if batch == batches or world.flush_due(tally):
+            tally.flush(listener, world)
+            if estimate.due(epoch, batch, batches, tally):
+                listener(estimate.make(batch, batches, tally))
+    return tally
+
+
 def train_step(setup: TrainingSetup, x: torch.Tensor, y: torch.Tensor,
                loss_weight: float = 1.0,
                schedule: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
@@ -80,6 +142,78 @@ def train_step(setup: TrainingSetup, x: torch.Tensor, y: torch.Tensor,
     if schedule and setup.scheduler is not None:
         setup.scheduler.step()
     return loss, logits
+
+
+def end_of_epoch(setup: TrainingSetup, epoch: int, epochs: int, tally: EpochTally,
+                 world: World, control: Control) -> EpochEnd:
+    """Evaluate the epoch's model on the validation and test sets: the epoch's record."""
+    train_seconds = tally.active_seconds(time.perf_counter())
+    # Every process evaluates with rank 0's BatchNorm statistics, the ones it saves.
+    world.sync_buffers(setup.model)
+    val_loss, val_acc, _ = (evaluate(setup, setup.val_x, setup.val_y, control, world)
+                            if len(setup.val_y) else (None, None, None))
+    test_loss, test_acc, evaluation = evaluate(setup, setup.test_x, setup.test_y, control,
+                                               world, epoch=epoch)
+    return EpochEnd(
+        epoch=epoch, epochs=epochs, train_loss=tally.loss_sum / tally.seen,
+        train_acc=tally.correct / tally.seen, val_loss=val_loss, val_acc=val_acc,
+        test_loss=test_loss, test_acc=test_acc, lr=setup.optimizer.param_groups[0]["lr"],
+        seconds=train_seconds, evaluation=evaluation, steps=tally.step0 + setup.batches)
+
+
+def evaluate(setup: TrainingSetup, images: torch.Tensor, labels: torch.Tensor,
+             control: Control, world: World,
+             epoch: int | None = None) -> tuple[float, float, Evaluation | None]:
+    """Mean cross-entropy (without label smoothing), accuracy and, given the epoch, each
+    image's prediction (`Evaluation`): all read back from the device in one go."""
+    model, pipeline, dataset = setup.model, setup.pipeline, setup.dataset
+    model.eval()
+    n = len(labels)
+    keep = epoch is not None and n > 0
+    # Under torchrun each process takes a slice and the sums are shared: the rows of the
+    # other slices stay zero here and are filled by the others' (engine.training.distributed).
+    first, end = world.span(n)
+    loss_sum = torch.zeros((), device=labels.device)
+    correct = torch.zeros((), device=labels.device)
+    loss_fn = nn.CrossEntropyLoss(reduction="sum")
+    if keep:
+        kept = analysis.kept_classes(dataset.num_classes, n)
+        top_probs = torch.zeros((n, kept), device=labels.device)
+        top_classes = torch.zeros((n, kept), device=labels.device, dtype=torch.long)
+        true_probs = torch.zeros(n, device=labels.device)
+    # At most as many pixels per batch as 1024 images of 32x32: 20 images of 224x224.
+    step = max(1, min(EVAL_BATCH, EVAL_BATCH * 32 * 32 // setup.input_size**2))
+    with torch.inference_mode():
+        for start in range(first, end, step):
+            if control.stop_requested:
+                model.train()
+                raise StopRequested
+            x = pipeline(images[start:min(start + step, end)])
+            y = labels[start:min(start + step, end)]
+            logits = model(x).float()
+            loss_sum += loss_fn(logits, y)
+            if keep:
+                part = slice(start, start + len(y))
+                probs = logits.softmax(1)
+                top_probs[part], top_classes[part] = probs.topk(kept, dim=1)
+                true_probs[part] = probs.gather(1, y[:, None]).squeeze(1)
+                correct += (top_classes[part, 0] == y).sum()
+            else:
+                correct += (logits.argmax(1) == y).sum()
+    model.train()
+    totals = [loss_sum[None], correct[None]]
+    if keep:  # classes travel as float32: exact for any class count below 2**24
+        totals += [true_probs, top_probs.flatten(), top_classes.flatten().float()]
+    host = world.sum(torch.cat(totals)).cpu().numpy()  # the one read-back
+    loss, acc = float(host[0]) / max(n, 1), float(host[1]) / max(n, 1)
+    if not keep:
+        return loss, acc, None
+    probs_at, classes_at = 2 + n, 2 + n + n * kept
+    return loss, acc, Evaluation(
+        epoch=epoch, num_classes=dataset.num_classes, labels=dataset.test_labels.numpy(),
+        top_classes=host[classes_at:].astype(np.int32).reshape(n, kept),
+        top_probs=host[probs_at:classes_at].reshape(n, kept),
+        true_probs=host[2:probs_at])
 
 
 class EpochTally:
@@ -167,134 +301,3 @@ class Estimate:
         return RunEstimate(seconds_per_epoch=per_epoch, total_seconds=per_epoch * self.epochs,
                            epochs=self.epochs, device=self.device_label,
                            faster_device=faster)
-
-
-def train_one_epoch(setup: TrainingSetup, epoch: int, order: torch.Tensor,
-                    augment: torch.Generator, batch_size: int, step0: int, world: World,
-                    control: Control, listener: Listener, estimate: Estimate,
-                    change_settings: Callable[[dict, int, int, int, Listener], None],
-                    compile_clock: acceleration.CompileClock | None) -> EpochTally:
-    """Train one epoch's batches of `order`; returns its tally (examples seen, correct,
-    summed loss, seconds). change_settings(requested, epoch, batch, step, listener)
-    applies what a
-    person changed while paused (engine/training/midrun.py)."""
-    batches, tuner = setup.batches, setup.tuner
-    setup.model.train()
-    if tuner is not None:
-        tuner.restart_window()  # the evaluation since the last batch is not training
-    tally = EpochTally(epoch, batches, step0, time.perf_counter())
-    for batch in range(1, batches + 1):
-        if control.paused:
-            # What ran before the pause is shown now, not after the resume.
-            tally.flush(listener, world)
-            wait_from = time.perf_counter()
-            listener(LogLine(f"Paused at epoch {epoch}, batch {batch}."))
-            if control.wait_while_paused():
-                listener(LogLine("Resumed."))
-            tally.paused_seconds += time.perf_counter() - wait_from
-            if tuner is not None:
-                tuner.restart_window()
-        if control.stop_requested:
-            raise StopRequested
-        requested = control.take_changes()
-        if requested:
-            change_settings(requested, epoch, batch, step0 + batch, listener)
-        # Under torchrun each process takes its share of the whole batch.
-        whole = order[(batch - 1) * batch_size: batch * batch_size]
-        idx = world.share(whole)
-        loss_weight = world.loss_weight(len(idx), len(whole))
-        x, y = setup.training_batch(idx, augment)
-        lr = setup.optimizer.param_groups[0]["lr"]
-        if compile_clock is not None and compile_clock.pending:
-            # The first step compiles: its time is said apart and left out of the speed.
-            compile_clock.begin()
-            loss, logits = train_step(setup, x, y, loss_weight)
-            seconds = compile_clock.end(setup.device)
-            listener(LogLine(f"Compiled the model (torch.compile) in {seconds:.1f} s, with "
-                             "its first step; the training speed leaves this out."))
-            tally.paused_seconds += seconds
-        else:
-            loss, logits = train_step(setup, x, y, loss_weight)
-        if tuner is not None:
-            change = tuner.batch_done(len(y))
-            if change:
-                listener(LogLine(change))
-        tally.add(batch, loss, logits, y, lr)
-        # The last batch always flushes; before it, as often as the world agrees on.
-        if batch == batches or world.flush_due(tally):
-            tally.flush(listener, world)
-            if estimate.due(epoch, batch, batches, tally):
-                listener(estimate.make(batch, batches, tally))
-    return tally
-
-
-def end_of_epoch(setup: TrainingSetup, epoch: int, epochs: int, tally: EpochTally,
-                 world: World, control: Control) -> EpochEnd:
-    """Evaluate the epoch's model on the validation and test sets: the epoch's record."""
-    train_seconds = tally.active_seconds(time.perf_counter())
-    # Every process evaluates with rank 0's BatchNorm statistics, the ones it saves.
-    world.sync_buffers(setup.model)
-    val_loss, val_acc, _ = (evaluate(setup, setup.val_x, setup.val_y, control, world)
-                            if len(setup.val_y) else (None, None, None))
-    test_loss, test_acc, evaluation = evaluate(setup, setup.test_x, setup.test_y, control,
-                                               world, epoch=epoch)
-    return EpochEnd(
-        epoch=epoch, epochs=epochs, train_loss=tally.loss_sum / tally.seen,
-        train_acc=tally.correct / tally.seen, val_loss=val_loss, val_acc=val_acc,
-        test_loss=test_loss, test_acc=test_acc, lr=setup.optimizer.param_groups[0]["lr"],
-        seconds=train_seconds, evaluation=evaluation, steps=tally.step0 + setup.batches)
-
-
-def evaluate(setup: TrainingSetup, images: torch.Tensor, labels: torch.Tensor,
-             control: Control, world: World,
-             epoch: int | None = None) -> tuple[float, float, Evaluation | None]:
-    """Mean cross-entropy (without label smoothing), accuracy and, given the epoch, each
-    image's prediction (`Evaluation`): all read back from the device in one go."""
-    model, pipeline, dataset = setup.model, setup.pipeline, setup.dataset
-    model.eval()
-    n = len(labels)
-    keep = epoch is not None and n > 0
-    # Under torchrun each process takes a slice and the sums are shared: the rows of the
-    # other slices stay zero here and are filled by the others' (engine.training.distributed).
-    first, end = world.span(n)
-    loss_sum = torch.zeros((), device=labels.device)
-    correct = torch.zeros((), device=labels.device)
-    loss_fn = nn.CrossEntropyLoss(reduction="sum")
-    if keep:
-        kept = analysis.kept_classes(dataset.num_classes, n)
-        top_probs = torch.zeros((n, kept), device=labels.device)
-        top_classes = torch.zeros((n, kept), device=labels.device, dtype=torch.long)
-        true_probs = torch.zeros(n, device=labels.device)
-    # At most as many pixels per batch as 1024 images of 32x32: 20 images of 224x224.
-    step = max(1, min(EVAL_BATCH, EVAL_BATCH * 32 * 32 // setup.input_size**2))
-    with torch.inference_mode():
-        for start in range(first, end, step):
-            if control.stop_requested:
-                model.train()
-                raise StopRequested
-            x = pipeline(images[start:min(start + step, end)])
-            y = labels[start:min(start + step, end)]
-            logits = model(x).float()
-            loss_sum += loss_fn(logits, y)
-            if keep:
-                part = slice(start, start + len(y))
-                probs = logits.softmax(1)
-                top_probs[part], top_classes[part] = probs.topk(kept, dim=1)
-                true_probs[part] = probs.gather(1, y[:, None]).squeeze(1)
-                correct += (top_classes[part, 0] == y).sum()
-            else:
-                correct += (logits.argmax(1) == y).sum()
-    model.train()
-    totals = [loss_sum[None], correct[None]]
-    if keep:  # classes travel as float32: exact for any class count below 2**24
-        totals += [true_probs, top_probs.flatten(), top_classes.flatten().float()]
-    host = world.sum(torch.cat(totals)).cpu().numpy()  # the one read-back
-    loss, acc = float(host[0]) / max(n, 1), float(host[1]) / max(n, 1)
-    if not keep:
-        return loss, acc, None
-    probs_at, classes_at = 2 + n, 2 + n + n * kept
-    return loss, acc, Evaluation(
-        epoch=epoch, num_classes=dataset.num_classes, labels=dataset.test_labels.numpy(),
-        top_classes=host[classes_at:].astype(np.int32).reshape(n, kept),
-        top_probs=host[probs_at:classes_at].reshape(n, kept),
-        true_probs=host[2:probs_at])
