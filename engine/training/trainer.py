@@ -212,19 +212,17 @@ class Trainer:
                 self._world.device_label(device), device.type == "cpu")
             for epoch in range(self.epochs_done + 1, config.epochs + 1):
                 self._train_epoch(epoch, listener, control, estimate)  # snapshots `saved`
-            return self._end(*outcomes.ending(self._so_far()), listener)
+            return self._end(*outcomes.ending(self._so_far()))
         except EXPECTED_PROBLEMS as error:
             missing = error.missing if isinstance(error, DatasetMissing) else None
             return RunEnd("failed", outcomes.expected_problem(error), self.epochs_done,
                           missing_data=missing)
         except StopRequested:
-            return self._end("stopped", outcomes.stopped(self._so_far(), control.stopped_by),
-                             listener)
+            return self._end("stopped", outcomes.stopped(self._so_far(), control.stopped_by))
         except Diverged as error:
-            return self._end("diverged", outcomes.diverged(self._so_far(), error), listener)
+            return self._end("diverged", outcomes.diverged(self._so_far(), error))
         except SaveFailed as error:
-            return self._end("failed", outcomes.save_failed(self._so_far(), error.error),
-                             listener)
+            return self._end("failed", outcomes.save_failed(self._so_far(), error.error))
         except Exception as error:  # noqa: BLE001 - any failure must end the run cleanly
             on = None  # the device, named where it ran out of memory
             if outcomes.is_out_of_memory(error):
@@ -233,7 +231,7 @@ class Trainer:
                 on = self._world.device_label(self.device)
             message = outcomes.failure_message(error, self.config, listener, on=on,
                                                peers=self._world)
-            return self._end("failed", outcomes.failed(self._so_far(), message), listener)
+            return self._end("failed", outcomes.failed(self._so_far(), message))
 
     def _train_epoch(self, epoch: int, listener: Listener, control: Control,
                      estimate: loop.Estimate) -> None:
@@ -271,6 +269,7 @@ class Trainer:
             self._next_batch_size = asked
 
     def _so_far(self) -> RunSoFar:
+        """What the run did, for the message that ends it (engine/training/outcomes.py)."""
         records = self._records
         return RunSoFar(
             config=self.config, dataset=self.dataset, history=self.history,
@@ -279,7 +278,7 @@ class Trainer:
             in_folder=records.folder is not None, saved_path=records.saved_path,
             saved_epoch=records.saved_epoch)
 
-    def _end(self, reason: str, message: str, listener: Listener) -> RunEnd:
+    def _end(self, reason: str, message: str) -> RunEnd:
         """Finish with the last epoch-boundary state (see `saved`) in the model.
 
         The run folder already holds that state: it is saved at every epoch's end.
