@@ -661,9 +661,9 @@ class FaultInjector:
     def __enter__(self) -> FaultInjector:
         from unittest import mock
 
-        import engine.training.trainer
+        import engine.training.setup
 
-        build = engine.training.trainer.build_model
+        build = engine.training.setup.build_model
 
         def build_with_hooks(*args, **kwargs):
             model = build(*args, **kwargs)
@@ -678,7 +678,7 @@ class FaultInjector:
             real_fsync(fd)
 
         self._patches = [
-            mock.patch.object(engine.training.trainer, "build_model", build_with_hooks),
+            mock.patch.object(engine.training.setup, "build_model", build_with_hooks),
             mock.patch("os.fsync", fsync)]
         for patch in self._patches:
             patch.start()

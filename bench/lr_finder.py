@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
+import engine.training.setup as training_setup  # noqa: E402
 import engine.training.trainer as trainer_module  # noqa: E402
 from engine.config import TrainConfig  # noqa: E402
 from engine.lr_finder.lr_range import lr_text  # noqa: E402
@@ -51,11 +52,11 @@ ROWS = {
 }
 
 
-FULL_LOADER = trainer_module.load_dataset
+FULL_LOADER = training_setup.load_dataset
 
 
 def subset_loader(train: int, test: int):
-    """engine.training.trainer's own load_dataset, cut to seeded random subsets."""
+    """engine.training.setup's own load_dataset, cut to seeded random subsets."""
 
     def load(name, data_dir, **kwargs):
         data = FULL_LOADER(name, data_dir, **kwargs)
@@ -82,7 +83,7 @@ def accuracy(config: TrainConfig) -> float:
 def bench_row(name: str, args: argparse.Namespace) -> str:
     arch, dataset, optimizer, batch_size, share, batches = ROWS[name]
     train, test = int(args.train_subset * share), int(args.test_subset * share)
-    trainer_module.load_dataset = subset_loader(train, test)
+    training_setup.load_dataset = subset_loader(train, test)
     config = TrainConfig(arch=arch, dataset=dataset, optimizer=optimizer, epochs=args.epochs,
                          batch_size=batch_size, device="cpu", threads=1, seed=0)
     started = time.perf_counter()

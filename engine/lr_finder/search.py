@@ -31,16 +31,14 @@ from __future__ import annotations
 
 import copy
 import math
-import traceback
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from engine.config import ConfigError, TrainConfig
+from engine.config import TrainConfig
 from engine.control import Control, StopRequested
-from engine.data.types import DatasetError
-from engine.events import Event, Listener, LogLine, RunStart
+from engine.events import Event, Listener, RunStart
 from engine.lr_finder.lr_range import (
     DEFAULT_END_LR,
     DEFAULT_START_LR,
@@ -51,10 +49,9 @@ from engine.lr_finder.lr_range import (
     range_problem,
     round_lr,
 )
-from engine.records.checkpoint import CheckpointError
-from engine.records.run_folder import RunFolderError
 from engine.runtime.devices import resolve_device
 from engine.text import plural
+from engine.training.outcomes import EXPECTED_PROBLEMS, expected_problem, failure_message
 from engine.training.trainer import Trainer
 
 # The moving average's weight of the past. fastai's 0.98 remembers ~50 batches, half of a
@@ -274,12 +271,11 @@ class LRFinder:
                 done += f" and {plural(len(checks), 'rate')} checked"
             return LRTestEnd("stopped", f"Stopped by {control.stopped_by} {done}. " + (
                 result.summary() if result else "Nothing was tested."), result)
-        except ConfigError as error:
-            return LRTestEnd("failed", f"Invalid setting: {error}", None)
-        except (DatasetError, CheckpointError, RunFolderError) as error:
-            return LRTestEnd("failed", str(error), None)
+        except EXPECTED_PROBLEMS as error:
+            return LRTestEnd("failed", expected_problem(error), None)
         except Exception as error:  # noqa: BLE001 - the window and the CLI must hear why
-            return LRTestEnd("failed", self._failure(error, listener), None)
+            return LRTestEnd("failed", failure_message(error, trainer.config, listener,
+                                                       what="The learning-rate test"), None)
         result = self._result(points, exploded, checks)
         if not points:
             return LRTestEnd("failed", (
@@ -398,15 +394,6 @@ class LRFinder:
             start_lr=self.start_lr, end_lr=self.end_lr, steps=self.steps,
             exploded_at=exploded[0] if exploded else None,
             min_loss_lr=lowest, checks=tuple(checks), suggested=suggested, unsure=unsure)
-
-    def _failure(self, error: Exception, listener: Listener) -> str:
-        config = self.trainer.config
-        text = str(error).lower()
-        if isinstance(error, (torch.OutOfMemoryError, MemoryError)) or "out of memory" in text:
-            return (f"Out of memory with batch size {config.batch_size}. Try a smaller batch "
-                    f"size (e.g. {max(1, config.batch_size // 2)}) or a smaller model.")
-        listener(LogLine("".join(traceback.format_exception(error)).rstrip(), "error"))
-        return f"The learning-rate test failed: {type(error).__name__}: {error}"
 
 
 def _untrained_loss(points: list[LRTestStep], steps: int) -> float:

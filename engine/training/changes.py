@@ -1,7 +1,7 @@
 """Settings a person may change while a run is paused, and how a change reads.
 
 Torch-free: the settings form and the plots use it too. What the trainer does with each
-change (engine/training/trainer.py, engine/training/optim.py):
+change (engine/training/midrun.py, engine/training/optim.py):
 
 - learning rate: from the next batch. With an LR schedule the whole schedule is rescaled
   by new/old, as if the run had been set to the new rate from the start: the schedule keeps

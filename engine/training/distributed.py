@@ -19,6 +19,9 @@ CPU) and trains a DistributedDataParallel copy of the model. The trainer asks th
   process, but not at the same batch: each stops at the same flush) and on how many
   batches go between flushes (rank 0 measures, all follow: no per-batch sync).
 
+An ordinary run in one process is a world of one (`OneProcess`): the same interface with
+nothing to share, so the loop reads the same with and without torchrun.
+
 Only rank 0 prints, writes the run folder and saves checkpoints (the CLI gives the other
 processes no run folder). The model's weights are never wrapped in what is saved: the
 trainer keeps the plain model and trains through the DDP wrapper.
@@ -36,9 +39,11 @@ import datetime
 import gc
 import os
 import re
+import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import torch
 import torch.distributed as dist
@@ -46,6 +51,7 @@ from torch import nn
 
 from engine.config import ConfigError
 from engine.control import Control
+from engine.runtime.devices import available_devices, resolve_device
 from engine.text import plural
 
 # How long a collective waits for a process that does not come (a stuck process, a
@@ -53,9 +59,16 @@ from engine.text import plural
 # process fails instead of hanging. A process that ends, fails or is killed is noticed at once.
 TIMEOUT_ENV = "TRAINDESK_DIST_TIMEOUT"
 DEFAULT_TIMEOUT_SECONDS = 1800
-FLUSH_SECONDS = 0.1  # as engine/training/trainer.py: per-batch numbers are read back this often
+FLUSH_SECONDS = 0.1  # how often, at most, per-batch numbers are read back from the device
 MAX_FLUSH_BATCHES = 1000
 TORCHRUN_VARIABLES = ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")
+
+
+class Tally(Protocol):
+    """What `flush_due` reads of an epoch's tally (engine.training.loop.EpochTally)."""
+
+    pending: int  # batches since the last flush
+    last_flush: float  # time.perf_counter() at the last flush
 
 
 class DistributedError(RuntimeError):
@@ -128,6 +141,17 @@ class Processes:
         return (f"{plural(self.world_size, 'process', 'processes')} (torchrun, {self.backend}) "
                 f"on {plural(self.nodes, 'machine')}")
 
+    def run_device(self, choice: str) -> torch.device:
+        """The device this process trains on: chosen when it joined (`start`)."""
+        return self.device
+
+    def device_label(self, device: torch.device | None) -> str:
+        return self.label
+
+    def fixed_threads(self) -> int:
+        """The intra-op thread count of each process (`threads_per_process`: no tuner)."""
+        return threads_per_process(self.local_world_size)
+
     # -- the model and the data --------------------------------------------------------
 
     def wrap(self, model: nn.Module) -> nn.Module:
@@ -147,8 +171,7 @@ class Processes:
     def batch_count(self, n: int, batch_size: int) -> int:
         """Batches per epoch: a last, smaller batch is kept when each process gets at
         least two of its examples (one breaks BatchNorm, none leaves a process idle)."""
-        full, rest = divmod(n, batch_size)
-        return full + (1 if rest >= 2 * self.world_size else 0)
+        return _batch_count(n, batch_size, self.world_size)
 
     def share(self, indices: torch.Tensor) -> torch.Tensor:
         """This process's share of a batch: every world_size-th example (DistributedSampler's
@@ -163,6 +186,14 @@ class Processes:
     def own_seed(self, seed: int) -> int:
         """This process's seed for augmentation and dropout, derived from the run's."""
         return seed + 1_000_003 * self.rank
+
+    def own_generator(self, seed: int, device: torch.device,
+                      shuffling: torch.Generator) -> torch.Generator:
+        """The generator this process's augmentation draws from in an epoch seeded `seed`;
+        seeds the global generator (dropout) too. Each process draws its own numbers."""
+        own = self.own_seed(seed)
+        torch.manual_seed(own)
+        return torch.Generator(device=device).manual_seed(own)
 
     def span(self, n: int) -> tuple[int, int]:
         """The contiguous slice [start, stop) of n evaluation images this process takes."""
@@ -200,8 +231,9 @@ class Processes:
         self.control = AgreedControl(control)
         return self.control
 
-    def flush_due(self, pending: int) -> bool:
-        return pending >= self.flush_every
+    def flush_due(self, tally: Tally) -> bool:
+        """At the same batch in every process: after the count of batches agreed last."""
+        return tally.pending >= self.flush_every
 
     def combine(self, losses: torch.Tensor, corrects: torch.Tensor, sizes: list[int],
                 seconds_per_batch: float) -> tuple[list[float], list[int], list[int]]:
@@ -263,6 +295,102 @@ class Processes:
                 dist.barrier()
         gc.collect()
         dist.destroy_process_group()
+
+
+class OneProcess:
+    """An ordinary run in one process, as a world of one: `Processes`' interface with
+    nothing to share (the whole batch is this process's share, sums are the values
+    themselves, every process agrees with itself), so the loop reads the same with and
+    without torchrun."""
+
+    rank = local_rank = 0
+    world_size = local_world_size = nodes = 1
+    is_main = True
+
+    def description(self) -> str:
+        return ""  # nothing is spread: the log says nothing about it
+
+    def run_device(self, choice: str) -> torch.device:
+        return resolve_device(choice)
+
+    def device_label(self, device: torch.device | None) -> str:
+        """The device's name as a person knows it ("NVIDIA H100", "CPU")."""
+        if device is None:
+            return "the device"
+        for info in available_devices():
+            if torch.device(info.id) == device or (
+                    device.type == "cuda" and info.id == f"cuda:{device.index or 0}"):
+                return info.label
+        return str(device)
+
+    def fixed_threads(self) -> None:
+        return None  # the trainer chooses, or tunes, the thread count itself
+
+    def wrap(self, model: nn.Module) -> nn.Module:
+        return model
+
+    def check_batch_size(self, batch_size: int) -> None:
+        pass  # any batch size has examples for one process
+
+    def batch_count(self, n: int, batch_size: int) -> int:
+        return _batch_count(n, batch_size, 1)
+
+    def share(self, indices: torch.Tensor) -> torch.Tensor:
+        return indices
+
+    def loss_weight(self, share: int, whole: int) -> float:
+        return 1.0
+
+    def own_generator(self, seed: int, device: torch.device,
+                      shuffling: torch.Generator) -> torch.Generator:
+        """On the CPU augmentation draws on from the shuffling generator; on an
+        accelerator from one of its own, so a GPU never waits for numbers from the host."""
+        torch.manual_seed(seed)
+        return (shuffling if device.type == "cpu"
+                else torch.Generator(device=device).manual_seed(seed))
+
+    def span(self, n: int) -> tuple[int, int]:
+        return 0, n
+
+    def sum(self, tensor: torch.Tensor) -> torch.Tensor:
+        return tensor
+
+    def sync_buffers(self, model: nn.Module) -> None:
+        pass
+
+    def main_first(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def agree(self, control: Control) -> Control:
+        return control
+
+    def flush_due(self, tally: Tally) -> bool:
+        """A few times a second (FLUSH_SECONDS): nobody else to keep pace with."""
+        return time.perf_counter() - tally.last_flush >= FLUSH_SECONDS
+
+    def combine(self, losses: torch.Tensor, corrects: torch.Tensor, sizes: list[int],
+                seconds_per_batch: float) -> tuple[list[float], list[int], list[int]]:
+        """The one read-back of the batches since the last flush."""
+        return losses.float().tolist(), corrects.tolist(), sizes
+
+    def lost_peer(self, error: BaseException) -> bool:
+        return False
+
+    def ended_together(self, reason: str) -> bool:
+        return True
+
+    def close(self, together: bool = False) -> None:
+        pass
+
+
+World = Processes | OneProcess  # this process's place among those training one model
+
+
+def _batch_count(n: int, batch_size: int, world_size: int) -> int:
+    """Batches per epoch of n examples; a last batch of one example per process breaks
+    BatchNorm in training mode, so it is dropped."""
+    full, rest = divmod(n, batch_size)
+    return full + (1 if rest >= 2 * world_size else 0)
 
 
 def _gist(error: BaseException) -> str:

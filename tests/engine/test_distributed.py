@@ -299,3 +299,54 @@ def test_a_lost_process_is_told_from_an_own_failure():
     message = two.lost_peer_message(gloo)
     assert "process 0 of 2 stopped too" in message
     assert "Connection reset by peer" in message and "pair.cc" not in message
+
+
+# -- one process: a world of one ----------------------------------------------------------
+
+
+def test_one_process_is_a_world_of_one():
+    one, alone = distributed.OneProcess(), processes(0, 1)
+    assert (one.rank, one.world_size, one.local_rank, one.local_world_size) == (0, 1, 0, 1)
+    assert one.is_main and one.description() == ""  # the log says nothing of spreading
+    batch = torch.randperm(100)[:17]
+    assert one.share(batch) is batch and torch.equal(alone.share(batch), batch)
+    assert one.loss_weight(17, 17) == alone.loss_weight(17, 17) == 1.0
+    for n in (0, 1, 5, 60):
+        assert one.span(n) == alone.span(n) == (0, n)
+    for n, batch_size in ((100, 20), (101, 20), (102, 20), (1, 20), (3, 2)):
+        assert one.batch_count(n, batch_size) == alone.batch_count(n, batch_size)
+    assert one.batch_count(101, 20) == 5  # a last batch of one would break BatchNorm
+    one.check_batch_size(1)  # any batch size has examples for one process
+    totals = torch.tensor([1.5, 2.0])
+    assert one.sum(totals) is totals
+    # The per-batch numbers come back as they are, in one read-back.
+    assert one.combine(torch.tensor([0.5, 0.25]), torch.tensor([3, 4]), [8, 7], 0.01) == (
+        [0.5, 0.25], [3, 4], [8, 7])
+    control = Control()
+    assert one.agree(control) is control  # a stop is seen at once: nobody to agree with
+    model = torch.nn.Linear(2, 2)
+    assert one.wrap(model) is model
+    one.sync_buffers(model)
+    with one.main_first():
+        pass
+    assert not one.lost_peer(RuntimeError("Gloo: Connection reset by peer"))
+    assert one.ended_together("failed")
+    assert one.fixed_threads() is None  # the trainer chooses or tunes its threads itself
+    assert one.device_label(None) == "the device" and one.device_label(torch.device("cpu")) == "CPU"
+
+
+def test_one_process_flushes_by_time_and_draws_the_runs_own_random_numbers():
+    one = distributed.OneProcess()
+
+    class Tally:
+        pending = 3
+        last_flush = time.perf_counter()
+
+    assert not one.flush_due(Tally)
+    Tally.last_flush -= distributed.FLUSH_SECONDS
+    assert one.flush_due(Tally)
+    # On the CPU augmentation draws on from the shuffling generator, with the run's seed.
+    shuffling = torch.Generator().manual_seed(7)
+    assert one.own_generator(7, torch.device("cpu"), shuffling) is shuffling
+    # ... and dropout from the global generator, seeded with it too.
+    assert torch.equal(torch.rand(3), torch.rand(3, generator=torch.Generator().manual_seed(7)))

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-import engine.training.trainer as trainer_module
+import engine.training.distributed as distributed_module
 from engine.analysis import why_nothing_was_learned
 from engine.config import TrainConfig
 from engine.control import Control
@@ -88,7 +88,7 @@ def test_a_run_whose_rate_was_lowered_mid_run_bases_its_advice_on_both(digits_di
     config = TrainConfig(arch="lenet5", dataset="mnist", data_dir=str(digits_dir), epochs=1,
                          batch_size=20, optimizer="sgd", lr=10.0, device="cpu", seed=1,
                          threads=1)
-    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)  # every batch reported
+    monkeypatch.setattr(distributed_module, "FLUSH_SECONDS", 0.0)  # every batch reported
     control = Control()
 
     def listener(event):

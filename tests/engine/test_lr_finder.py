@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import engine.lr_finder.search as lr_finder
-import engine.training.trainer as trainer_module
+import engine.training.loop as loop_module
+import engine.training.setup as training_setup
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import LogLine, RunStart
@@ -246,7 +247,7 @@ def test_param_groups_keep_their_proportions_while_the_first_sweeps(config, monk
         return torch.optim.SGD([{"params": [first], "lr": config.lr},
                                 {"params": rest, "lr": config.lr / 10}], lr=config.lr)
 
-    monkeypatch.setattr(trainer_module, "build_optimizer", two_groups)
+    monkeypatch.setattr(training_setup, "build_optimizer", two_groups)
     trainer = Trainer(config)
     seen = []
 
@@ -263,15 +264,15 @@ def test_param_groups_keep_their_proportions_while_the_first_sweeps(config, monk
 
 
 def test_a_loss_that_is_not_a_number_ends_the_curve_as_an_explosion(config, monkeypatch):
-    real_step = Trainer._step
+    real_step = loop_module.train_step
     calls = []
 
-    def step(self, x, y, schedule=True):
-        loss, logits = real_step(self, x, y, schedule)
+    def step(*args, **kwargs):
+        loss, logits = real_step(*args, **kwargs)
         calls.append(1)
         return (loss * math.nan if len(calls) == 12 else loss), logits
 
-    monkeypatch.setattr(Trainer, "_step", step)
+    monkeypatch.setattr(loop_module, "train_step", step)
     end = LRFinder.for_config(config, steps=40).run(lambda _event: None)
     result = end.result
     assert len(result.lrs) == 11  # the NaN batch is not drawn

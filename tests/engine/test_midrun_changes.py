@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-import engine.training.trainer as trainer_module
+import engine.training.distributed as distributed_module
+import engine.training.loop as loop_module
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import BatchEnd, EpochEnd, LogLine, RunStart, SettingsChanged
@@ -27,7 +28,7 @@ def config(digits_dir) -> TrainConfig:
 
 @pytest.fixture(autouse=True)
 def _every_batch_reported(monkeypatch):
-    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr(distributed_module, "FLUSH_SECONDS", 0.0)
 
 
 def of(kind, events):
@@ -40,16 +41,16 @@ class StepSpy:
 
     def __init__(self, monkeypatch) -> None:
         self.steps: list[dict] = []
-        real_step = Trainer._step
+        real_step = loop_module.train_step
 
-        def step(trainer, x, y):
-            group = trainer._optimizer.param_groups[0]
-            self.steps.append({"optimizer": type(trainer._optimizer).__name__,
+        def step(setup, x, y, *args, **kwargs):
+            group = setup.optimizer.param_groups[0]
+            self.steps.append({"optimizer": type(setup.optimizer).__name__,
                                "lr": group["lr"], "weight_decay": group["weight_decay"],
                                "batch": len(y)})
-            return real_step(trainer, x, y)
+            return real_step(setup, x, y, *args, **kwargs)
 
-        monkeypatch.setattr(Trainer, "_step", step)
+        monkeypatch.setattr(loop_module, "train_step", step)
 
     def column(self, name: str) -> list:
         return [s[name] for s in self.steps]
@@ -112,9 +113,9 @@ def test_the_label_reads_like_the_form(config):
 def test_a_new_optimizer_trains_the_same_model_on(config, monkeypatch):
     trainer, end, events = run_with_change(config, 4, {"optimizer": "sgd", "lr": 0.05})
     assert end.reason == "finished"
-    assert isinstance(trainer._optimizer, torch.optim.SGD)
+    assert isinstance(trainer.optimizer, torch.optim.SGD)
     model_params = list(trainer.model.parameters())
-    assert all(a is b for a, b in zip(trainer._optimizer.param_groups[0]["params"],
+    assert all(a is b for a, b in zip(trainer.optimizer.param_groups[0]["params"],
                                        model_params, strict=True))
     assert any("state starts afresh" in e.message for e in of(LogLine, events))
     # It went on learning: the last epoch is better than the first.

@@ -223,7 +223,7 @@ def test_fine_tuning_everything_changes_the_backbone(torch_home, photos):
     after = trainer.model.state_dict()
     assert not torch.equal(after["conv1.weight"], state["conv1.weight"])
     assert not torch.equal(after["bn1.running_mean"], state["bn1.running_mean"])  # trains
-    groups = trainer._optimizer.param_groups
+    groups = trainer.optimizer.param_groups
     assert [g["lr"] for g in groups] == pytest.approx([0.05, 0.005])
     assert {id(p) for p in groups[0]["params"]} == {
         id(p) for p in trainer.model.fc.parameters()}
@@ -299,7 +299,7 @@ def test_cifar10_stays_32x32_in_memory_and_is_resized_per_batch(torch_home, tmp_
 
     assert end.reason in ("finished", "learned_nothing"), end.message
     assert trainer.dataset.image_size == 32 and trainer.input_size == 224
-    x = trainer._pipeline(trainer.dataset.test_images[:2])
+    x = trainer.setup.pipeline(trainer.dataset.test_images[:2])
     assert x.shape == (2, 3, 224, 224)
 
 

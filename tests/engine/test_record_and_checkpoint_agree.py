@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-import engine.training.trainer as trainer_module
+import engine.training.recording as recording_module
 from engine.config import TrainConfig
 from engine.records import runs
 from engine.records.checkpoint import load_checkpoint
@@ -23,13 +23,13 @@ REPO = Path(__file__).resolve().parents[2]
 # second epoch's save: before the checkpoint is written, or after it, before the record line.
 KILLED_RUN = """
 import os, sys
-import engine.records.run_folder, engine.training.trainer
+import engine.records.run_folder, engine.training.recording
 from engine.config import TrainConfig
 from engine.training.trainer import Trainer
 
 data_dir, run_dir, where = sys.argv[1:4]
 saves = []
-real_save = engine.training.trainer.save_checkpoint
+real_save = engine.training.recording.save_checkpoint
 real_append = engine.records.run_folder.append_metrics
 
 def save(path, ckpt):
@@ -43,7 +43,7 @@ def append(folder, record):
         os._exit(9)
     return real_append(folder, record)
 
-engine.training.trainer.save_checkpoint = save
+engine.training.recording.save_checkpoint = save
 engine.records.run_folder.append_metrics = append
 config = TrainConfig(arch="softmax", dataset="mnist", data_dir=data_dir, epochs=3,
                      batch_size=20, device="cpu", threads=1)
@@ -82,14 +82,14 @@ def test_a_run_killed_between_checkpoint_and_record_never_claims_an_unsaved_epoc
 
 def test_a_full_disk_leaves_no_record_of_the_unsaved_epoch_and_says_so(digits_dir, tmp_path,
                                                                         monkeypatch):
-    real_save = trainer_module.save_checkpoint
+    real_save = recording_module.save_checkpoint
 
     def full_on_the_second_save(path, ckpt):
         if ckpt.epoch == 2:
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_save(path, ckpt)
 
-    monkeypatch.setattr(trainer_module, "save_checkpoint", full_on_the_second_save)
+    monkeypatch.setattr(recording_module, "save_checkpoint", full_on_the_second_save)
     folder = tmp_path / "run"
     config = TrainConfig(arch="softmax", dataset="mnist", data_dir=str(digits_dir), epochs=3,
                          batch_size=20, device="cpu")

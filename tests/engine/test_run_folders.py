@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-import engine.training.trainer as trainer_module
+import engine.training.distributed as distributed_module
+import engine.training.recording as recording_module
+import engine.training.setup as training_setup
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import BatchEnd, EpochEnd, RunStart
@@ -46,7 +48,7 @@ def epochs_in(folder: Path) -> list[int]:
 
 def _diverge_after(monkeypatch, batches: int) -> None:
     """The built model's training outputs turn NaN after `batches` forward passes."""
-    real_build = trainer_module.build_model
+    real_build = training_setup.build_model
 
     def build(*args):
         model = real_build(*args)
@@ -62,7 +64,7 @@ def _diverge_after(monkeypatch, batches: int) -> None:
         model.register_forward_hook(hook)
         return model
 
-    monkeypatch.setattr(trainer_module, "build_model", build)
+    monkeypatch.setattr(training_setup, "build_model", build)
 
 
 # -- never mixed ------------------------------------------------------------------------
@@ -206,7 +208,7 @@ def test_claim_leaves_no_probe_file_and_release_removes_only_what_it_made(tmp_pa
 
 
 def test_a_save_that_fails_says_what_was_and_was_not_saved(config, tmp_path, monkeypatch):
-    real_save = trainer_module.save_checkpoint
+    real_save = recording_module.save_checkpoint
     saves = {"n": 0}
 
     def full_disk_on_the_second_save(path, ckpt):
@@ -215,7 +217,7 @@ def test_a_save_that_fails_says_what_was_and_was_not_saved(config, tmp_path, mon
             raise OSError(errno.ENOSPC, "No space left on device")
         return real_save(path, ckpt)
 
-    monkeypatch.setattr(trainer_module, "save_checkpoint", full_disk_on_the_second_save)
+    monkeypatch.setattr(recording_module, "save_checkpoint", full_disk_on_the_second_save)
     trainer = Trainer(config.replace(epochs=3), run_dir=tmp_path / "run")
     end = trainer.run(lambda e: None)
 
@@ -231,7 +233,7 @@ def test_a_first_save_that_fails_says_nothing_was_saved(config, tmp_path, monkey
     def full_disk(path, ckpt):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(trainer_module, "save_checkpoint", full_disk)
+    monkeypatch.setattr(recording_module, "save_checkpoint", full_disk)
     end, _ = run(config, run_dir=tmp_path / "run")
     assert end.reason == "failed" and end.checkpoint_path is None
     assert "nothing was saved" in end.message
@@ -242,7 +244,7 @@ def test_a_first_save_that_fails_says_nothing_was_saved(config, tmp_path, monkey
 
 
 def test_a_stop_before_the_first_epoch_ends_leaves_nothing(config, tmp_path, monkeypatch):
-    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr(distributed_module, "FLUSH_SECONDS", 0.0)
     control = Control()
     folder = tmp_path / "runs" / "run"
     end = Trainer(config, run_dir=folder).run(
@@ -258,7 +260,7 @@ def test_a_stop_before_the_first_epoch_ends_leaves_nothing(config, tmp_path, mon
 
 def test_a_stop_before_the_first_epoch_keeps_a_folder_the_person_made(config, tmp_path,
                                                                        monkeypatch):
-    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr(distributed_module, "FLUSH_SECONDS", 0.0)
     folder = tmp_path / "chosen"
     folder.mkdir()
     control = Control()
@@ -271,7 +273,7 @@ def test_a_resumed_run_stopped_before_its_first_new_epoch_saves_nothing(config, 
                                                                         monkeypatch):
     run(config.replace(epochs=1), run_dir=tmp_path / "a")
     original = (tmp_path / "a" / "checkpoint.pt").read_bytes()
-    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr(distributed_module, "FLUSH_SECONDS", 0.0)
     control = Control()
     end = Trainer(config.replace(epochs=3), run_dir=tmp_path / "b",
                   resume_from=tmp_path / "a" / "checkpoint.pt").run(

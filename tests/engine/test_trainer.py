@@ -9,7 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-import engine.training.trainer as trainer_module
+import engine.training.distributed as distributed_module
+import engine.training.loop as loop_module
+import engine.training.setup as training_setup
 from engine.config import TrainConfig
 from engine.control import Control
 from engine.events import (
@@ -121,7 +123,7 @@ def _without_timing(history: list[dict]) -> list[dict]:
 
 
 def test_stop_is_honoured_within_one_batch(config, monkeypatch):
-    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)  # report every batch
+    monkeypatch.setattr(distributed_module, "FLUSH_SECONDS", 0.0)  # report every batch
     control = Control()
     events = []
 
@@ -137,7 +139,7 @@ def test_stop_is_honoured_within_one_batch(config, monkeypatch):
 
 
 def test_pause_blocks_before_the_next_batch_and_resume_finishes(config, monkeypatch):
-    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr(distributed_module, "FLUSH_SECONDS", 0.0)
     control = Control()
     events = []
     paused = threading.Event()
@@ -164,7 +166,7 @@ def test_pause_blocks_before_the_next_batch_and_resume_finishes(config, monkeypa
 
 
 def test_stop_while_paused_ends_the_run(config, monkeypatch):
-    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr(distributed_module, "FLUSH_SECONDS", 0.0)
     control = Control()
 
     def listener(event):
@@ -179,7 +181,7 @@ def test_stop_while_paused_ends_the_run(config, monkeypatch):
 
 def _model_that_breaks(monkeypatch, after_batches: int, breakage):
     """Make the built model misbehave in training after some batches (a forward hook)."""
-    real_build = trainer_module.build_model
+    real_build = training_setup.build_model
 
     def build(*args):
         model = real_build(*args)
@@ -195,7 +197,7 @@ def _model_that_breaks(monkeypatch, after_batches: int, breakage):
         model.register_forward_hook(hook)
         return model
 
-    monkeypatch.setattr(trainer_module, "build_model", build)
+    monkeypatch.setattr(training_setup, "build_model", build)
 
 
 def test_nan_loss_stops_as_diverged_and_keeps_the_last_good_weights(config, monkeypatch,
@@ -262,7 +264,7 @@ def test_stop_during_loading_with_a_run_folder_ends_cleanly(config, monkeypatch,
         progress(DataProgress(name, "Downloading", 1, 10))
         raise AssertionError("the loader went on after a stop")
 
-    monkeypatch.setattr(trainer_module, "load_dataset", loader)
+    monkeypatch.setattr(training_setup, "load_dataset", loader)
     control = Control()
     control.stop()
     end = Trainer(config, run_dir=tmp_path / "run").run(lambda e: None, control)
@@ -273,7 +275,7 @@ def test_a_stop_mid_epoch_keeps_the_epoch_boundary_and_resumes_exactly(config, t
                                                                         monkeypatch):
     """Stopped in the middle of epoch 2: model, file and history are those after epoch 1,
     and continuing gives exactly the uninterrupted run (one-cycle included)."""
-    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr(distributed_module, "FLUSH_SECONDS", 0.0)
     config = config.replace(schedule="onecycle", optimizer="sgd", lr=0.05, augment=True)
     straight = Trainer(config)
     straight.run(lambda e: None)
@@ -331,7 +333,7 @@ def test_too_few_training_images_are_explained(tmp_path):
 
 
 def test_a_pause_that_races_with_a_stop_cannot_block_the_run(config, monkeypatch):
-    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr(distributed_module, "FLUSH_SECONDS", 0.0)
     control = Control()
 
     def listener(event):
@@ -351,7 +353,7 @@ def test_a_fixed_thread_count_is_used_for_every_batch(config):
 
 def test_auto_threads_follow_the_tuner_and_say_when_they_change(config, monkeypatch):
     decisions = iter(["Training on 1 CPU thread instead of 2: faster."])
-    monkeypatch.setattr(trainer_module.ThreadTuner, "batch_done",
+    monkeypatch.setattr(training_setup.ThreadTuner, "batch_done",
                         lambda self, examples: next(decisions, None))
     end, events = run(config.replace(threads=0, epochs=1))
     assert end.reason == "finished"
@@ -428,17 +430,17 @@ def test_images_too_small_for_the_network_fail_without_a_traceback(tmp_path):
 
 
 def test_a_pause_first_reports_every_batch_that_ran_before_it(config, monkeypatch):
-    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 1e9)  # read back only when it must
+    monkeypatch.setattr(distributed_module, "FLUSH_SECONDS", 1e9)  # read back only when it must
     control = Control()
-    real_step, steps = Trainer._step, []
+    real_step, steps = loop_module.train_step, []
 
-    def step_then_pause_after_three(self, x, y):
+    def step_then_pause_after_three(*args, **kwargs):
         steps.append(1)
         if len(steps) == 3:
             control.pause()
-        return real_step(self, x, y)
+        return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(Trainer, "_step", step_then_pause_after_three)
+    monkeypatch.setattr(loop_module, "train_step", step_then_pause_after_three)
     events = []
 
     def listener(event):
@@ -455,14 +457,14 @@ def test_a_pause_first_reports_every_batch_that_ran_before_it(config, monkeypatc
 
 
 def test_the_run_is_estimated_once_from_its_first_batches(config, monkeypatch):
-    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)
-    monkeypatch.setattr(trainer_module, "ESTIMATE_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(distributed_module, "FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr(loop_module, "ESTIMATE_AFTER_SECONDS", 0.0)
     _, events = run(config.replace(epochs=3))
     estimates = of(RunEstimate, events)
     assert len(estimates) == 1
     estimate = estimates[0]
     batches_before = of(BatchEnd, events[:events.index(estimate)])
-    assert len(batches_before) == trainer_module.ESTIMATE_AFTER_BATCHES
+    assert len(batches_before) == loop_module.ESTIMATE_AFTER_BATCHES
     assert estimate.epochs == 3 and estimate.device == "CPU"
     assert estimate.seconds_per_epoch > 0
     assert estimate.total_seconds == pytest.approx(3 * estimate.seconds_per_epoch)
@@ -470,7 +472,7 @@ def test_the_run_is_estimated_once_from_its_first_batches(config, monkeypatch):
 
 def test_a_run_quicker_than_the_estimate_is_estimated_at_its_first_epoch_end(config,
                                                                              monkeypatch):
-    monkeypatch.setattr(trainer_module, "ESTIMATE_AFTER_SECONDS", 1e9)
+    monkeypatch.setattr(loop_module, "ESTIMATE_AFTER_SECONDS", 1e9)
     _, events = run(config)
     estimates = of(RunEstimate, events)
     assert len(estimates) == 1
@@ -509,7 +511,7 @@ def test_each_epoch_end_carries_the_models_answer_for_every_test_image(config, t
 
     # The kept answers are the model's: recompute them from the final model.
     with torch.inference_mode():
-        x = trainer._pipeline(trainer.dataset.test_images)
+        x = trainer.setup.pipeline(trainer.dataset.test_images)
         probs = trainer.model.eval()(x).softmax(1).numpy()
     assert evaluation.kept == 10  # every class: the full distribution per image
     assert np.array_equal(evaluation.predicted, probs.argmax(1))
@@ -535,16 +537,16 @@ def test_the_test_pass_reads_the_device_back_once(config, monkeypatch):
             return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(torch.Tensor, name, counted)
-    evaluate = Trainer._evaluate
+    evaluate = loop_module.evaluate
 
-    def watched(self, *args, **kwargs):
+    def watched(*args, **kwargs):
         inside[0] = True
         try:
-            return evaluate(self, *args, **kwargs)
+            return evaluate(*args, **kwargs)
         finally:
             inside[0] = False
 
-    monkeypatch.setattr(Trainer, "_evaluate", watched)
+    monkeypatch.setattr(loop_module, "evaluate", watched)
     end, events = run(config.replace(epochs=1))
     assert end.reason == "finished" and of(EpochEnd, events)[0].evaluation is not None
     assert reads == ["cpu"]  # one transfer, for the whole test pass

@@ -21,19 +21,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from engine.cli import torchrun as torchrun_cli  # noqa: E402
 from engine.events import EpochEnd  # noqa: E402
-from engine.training.trainer import Trainer  # noqa: E402
+from engine.training import loop  # noqa: E402
 from main import main  # noqa: E402
 
 
 def failing_at(step: int):
-    real_step = Trainer._step
+    real_step = loop.train_step
     steps = []
 
-    def step_or_fail(self, x, y):
+    def step_or_fail(*args, **kwargs):
         steps.append(1)
         if len(steps) == step:
             raise RuntimeError(f"injected failure at step {step}")
-        return real_step(self, x, y)
+        return real_step(*args, **kwargs)
 
     return step_or_fail
 
@@ -55,7 +55,7 @@ if __name__ == "__main__":
     rank = int(os.environ["RANK"])
     if argv[0] == "--fail":
         if rank == int(argv[1]):
-            Trainer._step = failing_at(int(argv[2]))
+            loop.train_step = failing_at(int(argv[2]))
         argv = argv[3:]
     if argv[0] == "--evaluation":
         torchrun_cli.ConsolePrinter = saving_evaluation(argv[1])

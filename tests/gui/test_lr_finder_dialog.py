@@ -12,7 +12,7 @@ from PySide6.QtCore import QObject, QThread
 from engine.config import TrainConfig
 from engine.lr_finder.lr_range import lr_range, lr_text
 from engine.lr_finder.search import LRFinder
-from engine.training.trainer import Trainer
+from engine.training import loop as loop_module
 from gui.lr_finder_dialog import LRFinderDialog
 from gui.lr_input import LogSpinBox
 from tests.gui.windows import open_window
@@ -32,13 +32,13 @@ def window(qtbot, tmp_path, data_dir):
 @pytest.fixture
 def slow_steps(monkeypatch):
     """Each batch takes a little longer, so a test is still running when it is stopped."""
-    real_step = Trainer._step
+    real_step = loop_module.train_step
 
-    def slow_step(self, x, y, schedule=True):
+    def slow_step(*args, **kwargs):
         time.sleep(0.02)
-        return real_step(self, x, y, schedule)
+        return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(Trainer, "_step", slow_step)
+    monkeypatch.setattr(loop_module, "train_step", slow_step)
 
 
 def points_drawn(dialog) -> int:

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
-import engine.training.trainer as trainer_module
+import engine.training.distributed as distributed_module
 from engine.config import TrainConfig
 from engine.events import BatchEnd, EpochEnd
 from engine.training.changes import CHANGEABLE
@@ -38,7 +38,7 @@ def engine_acts_at(monkeypatch, step: int | None = None, epoch: int | None = Non
                    action: str = "pause") -> None:
     """Make the run pause or stop right after a given step or epoch, from the training
     thread: as a click arriving at that moment would, without racing a quick run."""
-    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 0.0)  # report every batch
+    monkeypatch.setattr(distributed_module, "FLUSH_SECONDS", 0.0)  # report every batch
     collect = TrainingWorker._collect
 
     def collect_and_act(worker, event):

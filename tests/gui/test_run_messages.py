@@ -179,19 +179,19 @@ def test_the_status_bar_follows_the_run_and_is_never_stale(qtbot, window):
 def test_a_pause_shows_the_batch_it_paused_at_not_an_older_one(qtbot, window, monkeypatch):
     import time
 
-    import engine.training.trainer as trainer_module
-    from engine.training.trainer import Trainer
+    import engine.training.distributed as distributed_module
+    import engine.training.loop as loop_module
 
     # Batches are read back only at an epoch's end or a pause, and each takes 50 ms, so the
     # pause lands mid-epoch with batches that only the pause itself reports.
-    monkeypatch.setattr(trainer_module, "FLUSH_SECONDS", 1e9)
-    real_step = Trainer._step
+    monkeypatch.setattr(distributed_module, "FLUSH_SECONDS", 1e9)
+    real_step = loop_module.train_step
 
-    def slow_step(self, x, y):
+    def slow_step(*args, **kwargs):
         time.sleep(0.05)
-        return real_step(self, x, y)
+        return real_step(*args, **kwargs)
 
-    monkeypatch.setattr(Trainer, "_step", slow_step)
+    monkeypatch.setattr(loop_module, "train_step", slow_step)
     qtbot.mouseClick(window.settings_dock.train_button, Qt.MouseButton.LeftButton)
     session = window.controller.session
     qtbot.waitUntil(lambda: window.progress.state_text() == "Training", timeout=RUN_TIMEOUT_MS)
