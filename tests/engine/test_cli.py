@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.cli.train import EXIT_CODES, ConsolePrinter, build_parser, main
-from engine.config import config_fields
+from engine.config import bounds_problem, config_fields, field_bounds, is_whole
 from engine.events import BatchEnd, RunEnd
 from engine.records.checkpoint import load_checkpoint
 from tests.datasets import write_idx_dataset
@@ -52,6 +52,16 @@ def test_help_lists_every_setting():
         assert "--" + field.name.replace("_", "-") in text
     assert "--resume" in text and "--run-dir" in text
     assert "lenet5" in text and "fashion-mnist" in text
+
+
+def test_help_gives_each_number_the_range_the_settings_check():
+    text = " ".join(build_parser().format_help().split())
+    for field in config_fields():
+        bounds = field_bounds(field.name)
+        if bounds is not None:
+            words = bounds.words(is_whole(field.name))
+            assert words in text, field.name
+            assert words in bounds_problem(field.name)
 
 
 def test_trains_and_writes_a_run_folder(data_dir, tmp_path, capsys):
