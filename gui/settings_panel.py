@@ -1,8 +1,9 @@
 """The training settings form, built from `TrainConfig`'s fields.
 
-Every field becomes a labelled editor (label and tooltip from the field's metadata). Every
-edit re-checks the whole config with `TrainConfig.problems()` and shows each message in red
-under the field it is about, so the Train button can stay off until the settings make sense.
+Every field becomes a labelled editor (label, tooltip and, for a number, its range from the
+field's metadata: gui/settings_editors.py). Every edit re-checks the whole config with
+`TrainConfig.problems()` and shows each message in red under the field it is about, so the
+Train button can stay off until the settings make sense.
 
 The form needs no PyTorch (names and descriptions come from `engine.catalog`), so it is
 usable while PyTorch loads; only the list of devices waits for it (`set_devices`).
