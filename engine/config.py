@@ -1,7 +1,9 @@
 """Every choice a person makes about a training run, in one frozen dataclass.
 
 The GUI settings form and the CLI flags are both generated from the fields below: each
-field's metadata carries its label, help text and, where there is a fixed set, its choices.
+field's metadata carries its label, help text and, where there is a fixed set, its choices;
+a numeric field's carries its `Bounds`, which `problems()`, the form's editors and the CLI's
+help all read.
 """
 
 from __future__ import annotations
@@ -30,6 +32,54 @@ MAX_THREADS = 1024
 MAX_SEED = 2**32 - 1
 
 
+@dataclass(frozen=True)
+class Bounds:
+    """The values a numeric setting may take, and how an editor steps through them.
+
+    `minimum`..`maximum`, each end included unless `above_minimum` / `below_maximum`;
+    a field with a `zero` word also takes 0 below its minimum, shown as that word ("auto").
+    `step` and `decimals` are an editor's steps and shown digits; on a `log_scale` the
+    editor steps along 1-2-5 per decade and `step` is the smallest value above 0 it steps to.
+    `rule` says the range in words for messages and help ({minimum}, {maximum} filled in;
+    "" for the usual wording), `hint` adds a typical value to the message.
+    """
+
+    minimum: int | float
+    maximum: int | float
+    above_minimum: bool = False
+    below_maximum: bool = False
+    zero: str = ""
+    step: float = 1
+    decimals: int = 0
+    log_scale: bool = False
+    rule: str = ""
+    hint: str = ""
+
+    def admits(self, value: Any, whole: bool) -> bool:
+        """Whether `value` is a number of the right kind (`whole`: an int) in bounds."""
+        if not (_is_int(value) if whole else _is_number(value)):
+            return False
+        if self.zero and value == 0:
+            return True
+        above = value > self.minimum if self.above_minimum else value >= self.minimum
+        below = value < self.maximum if self.below_maximum else value <= self.maximum
+        return above and below
+
+    def words(self, whole: bool) -> str:
+        """The range as a person reads it: "a whole number from 1 to 10000"."""
+        rule = self.rule
+        if not rule and whole:
+            zero = f" ({self.zero})" if self.zero and self.minimum == 0 else ""
+            rule = "a whole number from {minimum}" + zero + " to {maximum}"
+        elif not rule and not (self.above_minimum or self.below_maximum):
+            rule = "from {minimum} to {maximum}"
+        elif not rule:
+            rule = ("above {minimum}" if self.above_minimum else "at least {minimum}") + \
+                   (" and below {maximum}" if self.below_maximum else " and at most {maximum}")
+        return rule.format(minimum=_number_text(self.minimum),
+                           maximum=_number_text(self.maximum))
+
+
 class ConfigError(ValueError):
     """A setting a person chose cannot work; `field` names it, the message says why."""
 
@@ -38,8 +88,9 @@ class ConfigError(ValueError):
         self.field = field_name
 
 
-def _meta(label: str, help: str, choices: tuple[str, ...] | None = None) -> dict[str, Any]:
-    return {"label": label, "help": help, "choices": choices}
+def _meta(label: str, help: str, choices: tuple[str, ...] | None = None,
+          bounds: Bounds | None = None) -> dict[str, Any]:
+    return {"label": label, "help": help, "choices": choices, "bounds": bounds}
 
 
 @dataclass(frozen=True)
@@ -70,22 +121,32 @@ class TrainConfig:
                        "from the data folder, so that a built-in dataset is never downloaded "
                        "into your photos."),
     )
-    epochs: int = field(default=5, metadata=_meta("Epochs", "Passes over the training set."))
+    epochs: int = field(default=5, metadata=_meta("Epochs", "Passes over the training set.",
+                                                  bounds=Bounds(1, 10_000)))
     batch_size: int = field(
-        default=64, metadata=_meta("Batch size", "Examples per optimisation step.")
+        default=64, metadata=_meta("Batch size", "Examples per optimisation step.",
+                                   bounds=Bounds(1, 65_536))
     )
     optimizer: str = field(
         default="adam", metadata=_meta("Optimizer", "Update rule.", OPTIMIZERS)
     )
     lr: float = field(
-        default=3e-3, metadata=_meta("Learning rate", "Step size (peak for one-cycle).")
+        default=3e-3, metadata=_meta(
+            "Learning rate", "Step size (peak for one-cycle).",
+            bounds=Bounds(0, 10, above_minimum=True, step=1e-6, log_scale=True,
+                          rule="a number above {minimum} and at most {maximum}",
+                          hint="typical: 0.1 for SGD, 0.001 for Adam"))
     )
     momentum: float = field(
-        default=0.9, metadata=_meta("Momentum", "SGD momentum (beta1 for Adam/AdamW).")
+        default=0.9, metadata=_meta("Momentum", "SGD momentum (beta1 for Adam/AdamW).",
+                                    bounds=Bounds(0, 1, below_maximum=True, step=0.01,
+                                                  decimals=4, hint="typical: 0.9"))
     )
     nesterov: bool = field(default=False, metadata=_meta("Nesterov", "Nesterov momentum (SGD)."))
     weight_decay: float = field(
-        default=0.0, metadata=_meta("Weight decay", "L2 penalty (decoupled for AdamW).")
+        default=0.0, metadata=_meta("Weight decay", "L2 penalty (decoupled for AdamW).",
+                                    bounds=Bounds(0, 1, below_maximum=True, step=1e-6,
+                                                  log_scale=True, hint="typical: 5e-4"))
     )
     schedule: str = field(
         default="none",
@@ -93,7 +154,9 @@ class TrainConfig:
                        "it by 10 every third of the run.", SCHEDULES),
     )
     label_smoothing: float = field(
-        default=0.0, metadata=_meta("Label smoothing", "Softens the one-hot targets (0 to <1).")
+        default=0.0, metadata=_meta("Label smoothing", "Softens the one-hot targets (0 to <1).",
+                                    bounds=Bounds(0, 1, below_maximum=True, step=0.05,
+                                                  decimals=3))
     )
     augment: bool = field(
         default=False,
@@ -103,17 +166,22 @@ class TrainConfig:
     val_split: float = field(
         default=0.0,
         metadata=_meta("Validation split", "Fraction of the training set held out for "
-                       "validation each epoch (0 = none)."),
+                       "validation each epoch (0 = none).",
+                       bounds=Bounds(0, 0.5, zero="none", step=0.05, decimals=3,
+                                     hint="a fraction")),
     )
     image_size: int = field(
         default=0,
         metadata=_meta("Image size", "Input size fed to the network; 0 = the size the "
-                       "architecture expects."),
+                       "architecture expects.",
+                       bounds=Bounds(8, 512, zero="auto",
+                                     rule="0 (automatic) or from {minimum} to {maximum} "
+                                          "pixels")),
     )
     seed: int = field(
         default=0,
         metadata=_meta("Seed", "Same seed, same run (on the CPU, with a fixed number of CPU "
-                       "threads)."),
+                       "threads).", bounds=Bounds(0, MAX_SEED)),
     )
     device: str = field(
         default="auto", metadata=_meta("Device", "auto, cpu, cuda, cuda:N or mps.")
@@ -122,7 +190,8 @@ class TrainConfig:
         default=0,
         metadata=_meta("CPU threads", "Threads for training on the CPU. 0 = auto: as many as "
                        "train fastest, fewer while other programs keep the CPU busy. Set a "
-                       "number for bit-identical repeat runs."),
+                       "number for bit-identical repeat runs.",
+                       bounds=Bounds(0, MAX_THREADS, zero="auto")),
     )
     amp: bool = field(
         default=False,
@@ -170,19 +239,10 @@ class TrainConfig:
                                             self.dataset == "folder")
             if image_problem:
                 found["image_folder"] = image_problem
-        if not _is_int(self.epochs) or not 1 <= self.epochs <= 10_000:
-            found["epochs"] = "Epochs must be a whole number from 1 to 10000."
-        if not _is_int(self.batch_size) or not 1 <= self.batch_size <= 65_536:
-            found["batch_size"] = "Batch size must be a whole number from 1 to 65536."
+        self._check_bounds(found, "epochs", "batch_size")
         if not _one_of(self.optimizer, OPTIMIZERS):
             found["optimizer"] = "Optimizer must be one of: " + ", ".join(OPTIMIZERS) + "."
-        if not _is_number(self.lr) or not 0 < self.lr <= 10:
-            found["lr"] = (
-                "Learning rate must be a number above 0 and at most 10 "
-                "(typical: 0.1 for SGD, 0.001 for Adam)."
-            )
-        if not _is_number(self.momentum) or not 0 <= self.momentum < 1:
-            found["momentum"] = "Momentum must be at least 0 and below 1 (typical: 0.9)."
+        self._check_bounds(found, "lr", "momentum")
         for name in ("nesterov", "augment", "amp"):
             if not isinstance(getattr(self, name), bool):
                 found[name] = (f"{_LABELS[name]} must be on or off (true or false), not "
@@ -190,29 +250,23 @@ class TrainConfig:
         if ("nesterov" not in found and "momentum" not in found and self.nesterov
                 and self.optimizer == "sgd" and not self.momentum > 0):
             found["nesterov"] = "Nesterov needs a momentum above 0."
-        if not _is_number(self.weight_decay) or not 0 <= self.weight_decay < 1:
-            found["weight_decay"] = "Weight decay must be at least 0 and below 1 (typical: 5e-4)."
+        self._check_bounds(found, "weight_decay")
         if not _one_of(self.schedule, SCHEDULES):
             found["schedule"] = "LR schedule must be one of: " + ", ".join(SCHEDULES) + "."
-        if not _is_number(self.label_smoothing) or not 0 <= self.label_smoothing < 1:
-            found["label_smoothing"] = "Label smoothing must be at least 0 and below 1."
-        if not _is_number(self.val_split) or not 0 <= self.val_split <= 0.5:
-            found["val_split"] = "Validation split must be from 0 to 0.5 (a fraction)."
-        if not _is_int(self.image_size) or not (
-            self.image_size == 0 or 8 <= self.image_size <= 512
-        ):
-            found["image_size"] = "Image size must be 0 (automatic) or from 8 to 512 pixels."
-        if not _is_int(self.threads) or not 0 <= self.threads <= MAX_THREADS:
-            found["threads"] = (f"CPU threads must be a whole number from 0 (auto) to "
-                                f"{MAX_THREADS}.")
-        if not _is_int(self.seed) or not 0 <= self.seed <= MAX_SEED:
-            found["seed"] = f"Seed must be a whole number from 0 to {MAX_SEED}."
+        self._check_bounds(found, "label_smoothing", "val_split", "image_size", "threads",
+                           "seed")
         device_problem = _device_problem(self.device)
         if device_problem:
             found["device"] = device_problem
         elif self.amp is True and self.device in ("cpu", "mps"):
             found["amp"] = "Mixed precision needs a CUDA GPU; turn it off or pick a CUDA device."
         return found
+
+    def _check_bounds(self, found: dict[str, str], *names: str) -> None:
+        """Add to `found` each of the numeric fields `names` that is out of its bounds."""
+        for name in names:
+            if not _BOUNDS[name].admits(getattr(self, name), _WHOLE[name]):
+                found[name] = bounds_problem(name)
 
     def validate(self) -> TrainConfig:
         """Raise `ConfigError` for the first invalid field; return self when all is well."""
@@ -230,6 +284,11 @@ def _quoted(value: Any) -> str:
     """value as a person would type it, cut short if long."""
     text = f"'{value}'" if isinstance(value, str) else repr(value)
     return text if len(text) <= 60 else text[:57] + "…"
+
+
+def _number_text(value: float) -> str:
+    """A bound as a person writes it: 10000, 0.5, 10 (not 10.0)."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
 
 
 def _is_int(value: Any) -> bool:
@@ -279,6 +338,27 @@ def _device_problem(device: Any) -> str | None:
 
 
 _LABELS = {f.name: f.metadata["label"] for f in dataclasses.fields(TrainConfig)}
+_BOUNDS: dict[str, Bounds] = {f.name: f.metadata["bounds"] for f in dataclasses.fields(TrainConfig)
+                              if f.metadata["bounds"] is not None}
+# The annotations are strings (from __future__ import annotations): "int" or "float".
+_WHOLE = {f.name: f.type == "int" for f in dataclasses.fields(TrainConfig) if f.name in _BOUNDS}
+
+
+def field_bounds(name: str) -> Bounds | None:
+    """The bounds of numeric field `name` (None for a field that is not numeric)."""
+    return _BOUNDS.get(name)
+
+
+def is_whole(name: str) -> bool:
+    """Whether numeric field `name` takes whole numbers (an int field)."""
+    return _WHOLE[name]
+
+
+def bounds_problem(name: str) -> str:
+    """The sentence saying what numeric field `name` must be."""
+    bounds = _BOUNDS[name]
+    hint = f" ({bounds.hint})" if bounds.hint else ""
+    return f"{_LABELS[name]} must be {bounds.words(_WHOLE[name])}{hint}."
 
 
 def folders_apart(config: TrainConfig, data_dir: str = DEFAULT_DATA_DIR) -> TrainConfig:

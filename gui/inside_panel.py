@@ -47,7 +47,7 @@ from engine.records.checkpoint import Checkpoint
 from engine.text import plural
 from gui.background import JobFailed, LatestJob
 from gui.draw_canvas import DrawCanvas
-from gui.draw_panel import DrawPanel, format_probability
+from gui.draw_panel import DrawPanel
 from gui.image_tiles import (
     Section,
     Tile,
@@ -60,6 +60,7 @@ from gui.image_tiles import (
     unit_to_uint8,
     viridis,
 )
+from gui.probability_text import format_probability
 from gui.run_model import InspectRequest, RunModel
 from gui.scrolling import vertical_scroll
 

@@ -25,6 +25,7 @@ from engine.catalog import dataset_title
 from engine.events import BatchEnd, DataProgress, EpochEnd, RunEnd, RunStart
 from engine.text import plural
 from gui.contrast import make_secondary
+from gui.run_timer import RunTimer
 
 if TYPE_CHECKING:
     from gui.run_model import OpenedRun, RunModel
@@ -55,52 +56,14 @@ def format_duration(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}"
 
 
-class ActiveTime:
-    """Seconds a run has spent running, not counting pauses, read from an injectable clock."""
-
-    def __init__(self, clock: Callable[[], float]) -> None:
-        self._clock = clock
-        self._banked = 0.0
-        self._running_since: float | None = None
-        self._started = False
-
-    def start(self) -> None:
-        self._banked, self._running_since, self._started = 0.0, self._clock(), True
-
-    def pause(self) -> None:
-        if self._running_since is not None:
-            self._banked += self._clock() - self._running_since
-            self._running_since = None
-
-    def resume(self) -> None:
-        if self._started and self._running_since is None:
-            self._running_since = self._clock()
-
-    def stop(self) -> None:
-        self.pause()
-        self._started = False
-
-    @property
-    def running(self) -> bool:
-        return self._running_since is not None
-
-    def seconds(self) -> float:
-        if self._running_since is None:
-            return self._banked
-        return self._banked + self._clock() - self._running_since
-
-
 class ProgressPanel(QWidget):
     """Call only on the GUI thread. `clock` is injectable so tests never sleep."""
 
     def __init__(self, parent: QWidget | None = None,
                  clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__(parent)
-        self._active = ActiveTime(clock)
+        self._times = RunTimer(clock)
         self._run: RunStart | None = None
-        self._batches_done = 0
-        self._active_at_last_batch = 0.0
-        self._run_over = False
         # Ticks the elapsed/ETA labels between batches; runs only while a run is active,
         # unpaused and this panel is on screen.
         self._tick = QTimer(self)
@@ -180,7 +143,7 @@ class ProgressPanel(QWidget):
         self._batch_bar.setFormat(f"Batch 0 / {run.batches_per_epoch}")
         if run.history:  # a continued run: where it stands until its next epoch ends
             self._show_accuracy(run.history[-1])
-        self._active.start()
+        self._times.start(max(0, run.epochs - run.start_epoch) * run.batches_per_epoch)
         self._show_state("training")
         self.refresh_times()
         self._update_ticking()
@@ -194,8 +157,7 @@ class ProgressPanel(QWidget):
         self._speed.setText(PAUSED_SPEED if self._state_name == "paused" else self._speed_text)
         self._running_acc.setText(f"{batch.accuracy:.1%}")
         epochs_before = batch.epoch - 1 - run.start_epoch
-        self._batches_done = epochs_before * batch.batches_per_epoch + batch.batch
-        self._active_at_last_batch = self._active.seconds()
+        self._times.batches_done(epochs_before * batch.batches_per_epoch + batch.batch)
         self.refresh_times()
         # The bar last: its setValue repaints at once, the labels' new text in the same pass.
         self._batch_bar.setFormat(f"Batch {batch.batch} / {batch.batches_per_epoch}")
@@ -209,7 +171,6 @@ class ProgressPanel(QWidget):
     def show_opened(self, opened: OpenedRun) -> None:
         """An opened checkpoint: its run's name, how far it got and how it ended."""
         self._reset()
-        self._run_over = True
         done = int(opened.history[-1]["epoch"]) if opened.history else 0
         planned = max(opened.epochs_planned, done)
         self._show_state(opened.status if opened.status in STATES else "opened")
@@ -242,10 +203,10 @@ class ProgressPanel(QWidget):
         if state not in SETTABLE_STATES:
             raise ValueError(f"Unknown progress state {state!r}; use one of {SETTABLE_STATES}.")
         if state == "paused":
-            self._active.pause()
+            self._times.pause()
             self._speed.setText(PAUSED_SPEED)
         elif state == "training":
-            self._active.resume()
+            self._times.resume()
             self._speed.setText(self._speed_text)
         if state != "loading":
             self._hide_data_progress()
@@ -255,10 +216,9 @@ class ProgressPanel(QWidget):
 
     def end_run(self, end: RunEnd) -> None:
         """Freeze the clock and show how the run ended (the banner says why)."""
-        self._active.stop()
+        self._times.stop()
         self._update_ticking()
         self._hide_data_progress()
-        self._run_over = True
         if end.reason == "finished":
             self._batch_bar.setValue(self._batch_bar.maximum())
         if self._run is None:  # ended while loading: no epoch, no accuracy to show
@@ -273,9 +233,8 @@ class ProgressPanel(QWidget):
         """Redraw elapsed time and ETA from the clock; the 1 s tick calls this."""
         if self._run is None:
             return
-        active = self._active.seconds()
-        self._elapsed.setText(format_duration(active))
-        eta = self._eta_seconds(active)
+        self._elapsed.setText(format_duration(self._times.elapsed()))
+        eta = self._times.seconds_left()
         self._eta.setText(NO_VALUE if eta is None else format_duration(eta))
 
     def final_accuracy_text(self) -> str:
@@ -332,11 +291,8 @@ class ProgressPanel(QWidget):
     # --- internals ------------------------------------------------------------------------
 
     def _reset(self) -> None:
-        self._active.stop()
+        self._times.reset()
         self._run = None
-        self._batches_done = 0
-        self._active_at_last_batch = 0.0
-        self._run_over = False
         self._show_state("idle")
         self._epoch.setText(f"Epoch {NO_VALUE}")
         self._device.setText(NO_VALUE)
@@ -372,20 +328,10 @@ class ProgressPanel(QWidget):
         self._data_bar.hide()
 
     def _update_ticking(self) -> None:
-        if self._active.running and self.isVisible():
+        if self._times.running and self.isVisible():
             self._tick.start()
         else:
             self._tick.stop()
-
-    def _eta_seconds(self, active: float) -> float | None:
-        """Average active time per batch so far times the batches left in the whole run,
-        counted down between batches so the label moves every second (not while paused)."""
-        if self._run is None or self._run_over or self._batches_done == 0:
-            return None
-        run_batches = max(0, self._run.epochs - self._run.start_epoch) * self._run.batches_per_epoch
-        remaining = max(0, run_batches - self._batches_done)
-        at_last_batch = self._active_at_last_batch / self._batches_done * remaining
-        return max(0.0, at_last_batch - (active - self._active_at_last_batch))
 
     def _require_run(self, caller: str) -> RunStart:
         if self._run is None:

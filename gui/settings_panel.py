@@ -1,8 +1,9 @@
 """The training settings form, built from `TrainConfig`'s fields.
 
-Every field becomes a labelled editor (label and tooltip from the field's metadata). Every
-edit re-checks the whole config with `TrainConfig.problems()` and shows each message in red
-under the field it is about, so the Train button can stay off until the settings make sense.
+Every field becomes a labelled editor (label, tooltip and, for a number, its range from the
+field's metadata: gui/settings_editors.py). Every edit re-checks the whole config with
+`TrainConfig.problems()` and shows each message in red under the field it is about, so the
+Train button can stay off until the settings make sense.
 
 The form needs no PyTorch (names and descriptions come from `engine.catalog`), so it is
 usable while PyTorch loads; only the list of devices waits for it (`set_devices`).
@@ -11,46 +12,40 @@ usable while PyTorch loads; only the list of devices waits for it (`set_devices`
 from __future__ import annotations
 
 import dataclasses
-import math
-import os
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, Signal
-from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QPushButton,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
 from engine.catalog import ARCHITECTURES, DATASET_INFO, OPTIMIZER_TITLES, is_pretrained
-from engine.config import (
-    BACKBONE_LR_FACTOR,
-    MAX_THREADS,
-    TrainConfig,
-    config_fields,
-    folders_apart,
-)
-from engine.text import plural
+from engine.config import BACKBONE_LR_FACTOR, TrainConfig, config_fields, folders_apart
 from gui.contrast import make_secondary
 from gui.lr_input import LogSpinBox
+from gui.settings_editors import (
+    combo_box,
+    connect_editor,
+    folder_row,
+    generic_editor,
+    select,
+    show_note,
+    small_label,
+)
+from gui.settings_notes import dataset_title, field_label, field_notes
+from gui.settings_store import save_config, saved_config
 
 if TYPE_CHECKING:
     from engine.runtime.devices import DeviceInfo
-
-SETTINGS_GROUP = "train"
 
 # Fields missing here (added to TrainConfig later) still get an editor, in an "Other" box.
 FIELD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -77,7 +72,7 @@ IMAGE_FOLDER_NEEDED = "Choose the folder that holds one sub-folder of images per
 FOLDER_DIALOG_TITLES = {"data_dir": "Choose the data folder (for the built-in datasets)",
                         "image_folder": "Choose the folder of your images"}
 ALWAYS_AVAILABLE_DEVICES = ("auto", "cpu")  # known without asking PyTorch
-COMBO_MIN_CHARACTERS = 12
+FIELD_SUFFIXES = {"image_size": " px"}
 
 
 @dataclass
@@ -89,25 +84,6 @@ class _Row:
     set: Callable[[Any], None]
     note: QLabel  # grey explanation that depends on other fields (hidden when empty)
     error: QLabel  # red problem message (hidden when the field is fine)
-
-
-class ImageSizeSpinBox(QSpinBox):
-    """0 shows as "auto"; the arrows skip 1..7, which no architecture accepts."""
-
-    def __init__(self, minimum_size: int = 8, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._minimum_size = minimum_size
-        self.setRange(0, 512)
-        self.setSpecialValueText("auto")
-        self.setSuffix(" px")
-
-    def stepBy(self, steps: int) -> None:  # noqa: N802 (Qt's name)
-        if steps > 0 and self.value() < self._minimum_size:
-            self.setValue(self._minimum_size + steps - 1)
-        elif steps < 0 and self.value() + steps < self._minimum_size:
-            self.setValue(0)
-        else:
-            super().stepBy(steps)
 
 
 class SettingsPanel(QWidget):
@@ -203,7 +179,7 @@ class SettingsPanel(QWidget):
             ids = {d.id for d in devices}
             if self._device_from_settings and chosen not in ids and chosen != "auto":
                 chosen = "auto"
-            _select(combo, chosen)
+            select(combo, chosen)
         finally:
             self._updating = False
         self._devices_known = True
@@ -245,7 +221,7 @@ class SettingsPanel(QWidget):
             return
         self._epochs_done, self._continuing = epochs_done, continuing
         label = self._row_widgets["epochs"][0]
-        label.setText("More epochs" if continuing else _field_label("epochs"))
+        label.setText("More epochs" if continuing else field_label("epochs"))
         self._update_notes(self.config(), self.problems())
 
     def label_text(self, name: str) -> str:
@@ -270,32 +246,12 @@ class SettingsPanel(QWidget):
                 if column.isEnabledTo(self)]
 
     def save_settings(self, settings: QSettings) -> None:
-        for name, value in self.config().to_dict().items():
-            settings.setValue(f"{SETTINGS_GROUP}/{name}", value)
+        save_config(settings, self.config())
 
     def restore_settings(self, settings: QSettings) -> None:
-        """Load saved settings; anything unreadable, unknown or invalid gets its default.
-
-        The data folder is the exception: a missing folder stays, with its message, so the
-        person sees which folder went missing rather than a silently different one.
-        """
-        values = {}
-        for f in config_fields():
-            default = getattr(self._defaults, f.name)
-            raw = settings.value(f"{SETTINGS_GROUP}/{f.name}")
-            values[f.name] = default if raw is None else _coerce(raw, default)
-        config = TrainConfig(**values)
-        for _ in range(len(values)):  # fixing one field can expose another (amp vs device)
-            bad = {
-                name: getattr(self._defaults, name)
-                for name in self._checkable(config).problems()
-                if name not in ("data_dir", "image_folder")
-                and getattr(config, name) != getattr(self._defaults, name)
-            }
-            if not bad:
-                break
-            config = config.replace(**bad)
-        self.set_config(config)
+        """Load saved settings (gui/settings_store.py says how anything unusable is left
+        out); a device from there that this computer lacks falls back to auto later."""
+        self.set_config(saved_config(settings, self._checkable))
         self._device_from_settings = True
 
     # Building the form.
@@ -327,7 +283,7 @@ class SettingsPanel(QWidget):
         label_text = f.metadata.get("label", f.name)
         help_text = f.metadata.get("help", "")
         editor, field_widget, get, set_ = self._make_editor(f)
-        note, error = _small_label(), _small_label()
+        note, error = small_label(), small_label()
         make_secondary(note)
         error.setStyleSheet(f"color: {ERROR_COLOR}")
         column = QWidget()
@@ -357,72 +313,25 @@ class SettingsPanel(QWidget):
     def _make_editor(
         self, f: dataclasses.Field
     ) -> tuple[QWidget, QWidget, Callable[[], Any], Callable[[Any], None]]:
-        """(the editor, what goes in the form, getter, setter) for one field."""
-        special = {
-            "arch": lambda: _combo([(info.title, name) for name, info in ARCHITECTURES.items()]),
-            "dataset": lambda: _combo(
-                [(info.title, name) for name, info in DATASET_INFO.items()]),
-            "device": _device_combo,
-            "optimizer": lambda: _combo(
-                [(OPTIMIZER_TITLES.get(c, c), c) for c in f.metadata["choices"]]
-            ),
-            "fine_tune": lambda: _combo(
-                [(FINE_TUNE_TITLES.get(c, c), c) for c in f.metadata["choices"]]
-            ),
-            "schedule": lambda: _combo(
-                [(SCHEDULE_TITLES.get(c, c), c) for c in f.metadata["choices"]]
-            ),
-            "lr": lambda: LogSpinBox(minimum=1e-6, maximum=10.0),
-            "weight_decay": lambda: LogSpinBox(minimum=1e-6, maximum=0.5, allow_zero=True),
-            "image_size": ImageSizeSpinBox,
-            "epochs": lambda: _int_box(1, 10_000),
-            "batch_size": lambda: _int_box(1, 65_536),
-            "seed": lambda: _int_box(0, 2**31 - 1),
-            "threads": lambda: _int_box(0, MAX_THREADS, zero_text="auto"),
-            "momentum": lambda: _float_box(0.0, 0.9999, step=0.01, decimals=4),
-            "label_smoothing": lambda: _float_box(0.0, 0.99, step=0.05, decimals=3),
-            "val_split": lambda: _float_box(0.0, 0.5, step=0.05, decimals=3, zero_text="none"),
+        """(the editor, what goes in the form, getter, setter) for one field: a titled list
+        for the fields that have one, else an editor from the field's metadata."""
+        titled = {
+            "arch": lambda: [(info.title, name) for name, info in ARCHITECTURES.items()],
+            "dataset": lambda: [(info.title, name) for name, info in DATASET_INFO.items()],
+            # Auto and the CPU until PyTorch has said which GPUs there are (set_devices).
+            "device": lambda: [("Auto (looking for GPUs…)", "auto"), ("CPU", "cpu")],
+            "optimizer": lambda: [(OPTIMIZER_TITLES.get(c, c), c) for c in f.metadata["choices"]],
+            "fine_tune": lambda: [(FINE_TUNE_TITLES.get(c, c), c) for c in f.metadata["choices"]],
+            "schedule": lambda: [(SCHEDULE_TITLES.get(c, c), c) for c in f.metadata["choices"]],
         }
-        editor = special[f.name]() if f.name in special else _generic_editor(f)
-        get, set_ = self._connect(editor)
+        editor = combo_box(titled[f.name]()) if f.name in titled else generic_editor(f)
+        if f.name in FIELD_SUFFIXES:
+            editor.setSuffix(FIELD_SUFFIXES[f.name])
+        get, set_ = connect_editor(editor, self._on_edit)
         if f.name in FOLDER_DIALOG_TITLES:
-            return editor, self._with_browse_button(editor, f.name), get, set_
+            return editor, folder_row(editor, FOLDER_DIALOG_TITLES[f.name], self._on_edit), \
+                get, set_
         return editor, editor, get, set_
-
-    def _connect(self, editor: QWidget) -> tuple[Callable[[], Any], Callable[[Any], None]]:
-        if isinstance(editor, QComboBox):
-            editor.currentIndexChanged.connect(self._on_edit)
-            return editor.currentData, lambda value: _select(editor, value)
-        if isinstance(editor, QCheckBox):
-            editor.toggled.connect(self._on_edit)
-            return editor.isChecked, lambda value: editor.setChecked(bool(value))
-        if isinstance(editor, LogSpinBox):
-            editor.textChanged.connect(self._on_edit)
-            return editor.value, editor.setValue
-        if isinstance(editor, (QSpinBox, QDoubleSpinBox)):
-            editor.valueChanged.connect(self._on_edit)
-            return editor.value, editor.setValue
-        assert isinstance(editor, QLineEdit)
-        editor.textChanged.connect(self._on_edit)
-        return editor.text, lambda value: editor.setText(str(value))
-
-    def _with_browse_button(self, line_edit: QLineEdit, name: str) -> QWidget:
-        row = QWidget()
-        layout = QHBoxLayout(row)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(line_edit, 1)
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(lambda: self._browse_for_folder(line_edit, name))
-        layout.addWidget(browse)
-        return row
-
-    def _browse_for_folder(self, line_edit: QLineEdit, name: str) -> None:
-        start = os.path.expanduser(line_edit.text())  # Qt does not expand "~"
-        folder = QFileDialog.getExistingDirectory(self, FOLDER_DIALOG_TITLES[name], start)
-        if folder == line_edit.text():
-            self._on_edit()  # same text, but the folder may have just been made: re-check
-        elif folder:
-            line_edit.setText(folder)
 
     # Reacting to edits.
 
@@ -432,7 +341,7 @@ class SettingsPanel(QWidget):
         config = self.config()
         problems = self.problems()
         for name, row in self._rows.items():
-            _show(row.error, problems.get(name, ""))
+            show_note(row.error, problems.get(name, ""))
         self._update_notes(config, problems)
         self._title_datasets(config.data_dir)
         self.config_changed.emit(config)
@@ -443,27 +352,9 @@ class SettingsPanel(QWidget):
 
     def _update_notes(self, config: TrainConfig, problems: dict[str, str]) -> None:
         """Grey explanations under the fields; a field's problem replaces its note."""
-        notes = {
-            "arch": _arch_note(config.arch),
-            "dataset": getattr(DATASET_INFO.get(config.dataset), "description", ""),
-            "data_dir": _data_dir_note(config.dataset),
-            "image_folder": "The folder that holds one sub-folder of images per class.",
-            "image_size": _image_size_note(config.arch, config.image_size),
-            "epochs": _epochs_note(config.epochs, self._epochs_done, self._continuing),
-            "fine_tune": _fine_tune_note(config.fine_tune, config.lr),
-            "momentum": (
-                "SGD momentum."
-                if config.optimizer == "sgd"
-                else "Used as beta1, the decay of the gradient's running mean."
-            ),
-            "nesterov": (
-                "Looks ahead along the momentum before taking the gradient."
-                if config.optimizer == "sgd"
-                else "SGD only: Adam and AdamW ignore it."
-            ),
-        }
+        notes = field_notes(config, self._epochs_done, self._continuing)
         for name, row in self._rows.items():
-            _show(row.note, "" if name in problems else notes.get(name, ""))
+            show_note(row.note, "" if name in problems else notes.get(name, ""))
         # Only pretrained networks have pretrained layers to freeze or fine-tune; your own
         # images come from the image folder, every other dataset from the data folder.
         for name, shown in (("fine_tune", is_pretrained(config.arch)),
@@ -483,195 +374,5 @@ class SettingsPanel(QWidget):
             name = combo.itemData(index)
             info = DATASET_INFO.get(name)
             if info is not None:
-                combo.setItemText(index, _dataset_title(info.title, info.download_size,
+                combo.setItemText(index, dataset_title(info.title, info.download_size,
                                                         self._on_disk(name, data_dir)))
-
-
-def _arch_note(arch: str) -> str:
-    spec = ARCHITECTURES.get(arch)
-    if spec is None:
-        return ""
-    size = spec.input_size
-    if size is None:
-        return f"{spec.description} Uses the dataset's own image size."
-    if f"{size}x{size}" in spec.description:  # most descriptions already end "; 32x32."
-        return spec.description
-    return f"{spec.description} Expects {size}×{size} input."
-
-
-def _fine_tune_note(mode: str, lr: Any) -> str:
-    if mode == "all":
-        rates = ""
-        if isinstance(lr, (int, float)) and lr > 0:
-            rates = f": the new last layer at {lr:.3g}, the pretrained ones at " \
-                    f"{lr * BACKBONE_LR_FACTOR:.3g}"
-        return (f"Every layer trains{rates}. The lower rate keeps the first steps of the new "
-                "layer from undoing what ImageNet taught.")
-    return ("The pretrained layers stay as ImageNet left them (their batch norm keeps its "
-            "statistics); only the new last layer learns. Fast, and a good start for a few "
-            "hundred images.")
-
-
-def _data_dir_note(dataset: str) -> str:
-    spec = DATASET_INFO.get(dataset)
-    if spec is not None and not spec.downloads:
-        return "Not used by this dataset: it ships with TrainDesk."
-    return "Where the built-in datasets are looked for and downloaded to."
-
-
-def _dataset_title(title: str, download_size: str, on_disk: bool | None) -> str:
-    """"MNIST — on disk", "CIFAR-10 — 163 MB download"; the title alone where nothing is
-    downloaded (bundled, your own images)."""
-    if on_disk is None:
-        return title
-    return f"{title} — on disk" if on_disk else f"{title} — {download_size} download"
-
-
-def _field_label(name: str) -> str:
-    return next(f.metadata.get("label", name) for f in config_fields() if f.name == name)
-
-
-def _epochs_note(epochs: Any, done: int | None, continuing: bool) -> str:
-    """What Epochs means when a checkpoint is on screen: continuing adds that many."""
-    if done is None or not isinstance(epochs, int):
-        return ""
-    span = f"epochs {done + 1}–{done + epochs}" if epochs > 1 else f"epoch {done + 1}"
-    if continuing:
-        return f"This run trains {span}, after the checkpoint's {plural(done, 'epoch')}."
-    return (f"Train: a new run of {plural(epochs, 'epoch')}. Continue from checkpoint: "
-            f"{epochs} more ({span}).")
-
-
-def _image_size_note(arch: str, image_size: Any) -> str:
-    if image_size:
-        return f"Images are resized to {image_size}×{image_size}."
-    spec = ARCHITECTURES.get(arch)
-    if spec is not None and spec.input_size:
-        return f"auto: {spec.input_size}×{spec.input_size}, what {spec.title} expects."
-    return "auto: the dataset's own size."
-
-
-class _NoteLabel(QLabel):
-    """A word-wrapped note at least as tall as its text needs at the width it has.
-
-    A QFormLayout in a QGroupBox sizes each row for a field a few pixels wider than the one
-    it then gets, so a note whose text wraps just there lost its last line (a dataset's
-    description, depending on the one chosen before).
-    """
-
-    def setText(self, text: str) -> None:  # noqa: N802 - Qt's name
-        super().setText(text)
-        self._fit()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
-        super().resizeEvent(event)
-        self._fit()
-
-    def _fit(self) -> None:
-        height = self.heightForWidth(self.width()) if self.text() and self.width() > 0 else 0
-        if height != self.minimumHeight():
-            self.setMinimumHeight(max(height, 0))
-
-
-def _small_label() -> QLabel:
-    label = _NoteLabel()
-    label.setWordWrap(True)
-    font = QFont(label.font())
-    font.setPointSizeF(font.pointSizeF() * 0.9)
-    label.setFont(font)
-    label.hide()
-    return label
-
-
-def _show(label: QLabel, text: str) -> None:
-    label.setText(text)
-    label.setVisible(bool(text))
-
-
-def _combo(items: list[tuple[str, str]]) -> QComboBox:
-    """A combo box as narrow as a short choice: a long one is elided in the box (whole in
-    its list), so the form fits a 1024-pixel-wide screen."""
-    combo = QComboBox()
-    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-    combo.setMinimumContentsLength(COMBO_MIN_CHARACTERS)
-    for text, value in items:
-        combo.addItem(text, value)
-    return combo
-
-
-def _device_combo() -> QComboBox:
-    """Auto and the CPU until PyTorch has said which GPUs there are (`set_devices`)."""
-    return _combo([("Auto (looking for GPUs…)", "auto"), ("CPU", "cpu")])
-
-
-def _select(combo: QComboBox, value: Any) -> None:
-    """Select `value`; one the list lacks is added, marked, so validation can name it."""
-    index = combo.findData(value)
-    if index < 0:
-        combo.addItem(f"{value} (not available)", value)
-        index = combo.count() - 1
-    combo.setCurrentIndex(index)
-
-
-def _int_box(minimum: int, maximum: int, zero_text: str = "") -> QSpinBox:
-    box = QSpinBox()
-    box.setRange(minimum, maximum)
-    box.setSpecialValueText(zero_text)  # shown at the minimum; "" shows the number
-    return box
-
-
-class CompactDoubleSpinBox(QDoubleSpinBox):
-    """Shows 0.9 rather than 0.9000: the decimals only bound what can be typed."""
-
-    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt's name)
-        text = f"{value:.{self.decimals()}f}"
-        return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _float_box(
-    minimum: float, maximum: float, step: float, decimals: int, zero_text: str = ""
-) -> QDoubleSpinBox:
-    box = CompactDoubleSpinBox()
-    box.setDecimals(decimals)
-    box.setRange(minimum, maximum)
-    box.setSingleStep(step)
-    box.setSpecialValueText(zero_text)  # shown at the minimum; "" shows the number
-    return box
-
-
-def _generic_editor(f: dataclasses.Field) -> QWidget:
-    """An editor for a field this form has no special widget for, chosen by its type."""
-    default = f.default
-    if f.metadata.get("choices"):
-        return _combo([(c, c) for c in f.metadata["choices"]])
-    if isinstance(default, bool):
-        return QCheckBox()
-    if isinstance(default, int):
-        return _int_box(-(2**31), 2**31 - 1)
-    if isinstance(default, float):
-        return _float_box(-1e9, 1e9, step=0.1, decimals=6)
-    return QLineEdit()
-
-
-def _coerce(raw: Any, default: Any) -> Any:
-    """A stored QSettings value converted to `default`'s type, or `default` if it cannot be.
-
-    INI files give back strings ("5", "true"), so each type is parsed from text as well.
-    """
-    text = str(raw).strip()
-    if isinstance(default, bool):
-        if isinstance(raw, bool):
-            return raw
-        return {"true": True, "1": True, "false": False, "0": False}.get(text.lower(), default)
-    if isinstance(default, int):
-        try:
-            return int(text)
-        except ValueError:
-            return default
-    if isinstance(default, float):
-        try:
-            value = float(text)
-        except ValueError:
-            return default
-        return value if math.isfinite(value) else default
-    return raw if isinstance(raw, str) else default

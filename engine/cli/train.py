@@ -32,7 +32,7 @@ from engine.cli.console import (
     stop_on_signals,
 )
 from engine.cli.run_dir import choose_run_dir
-from engine.config import DEFAULT_RUNS_DIR, ConfigError, TrainConfig, config_fields
+from engine.config import DEFAULT_RUNS_DIR, ConfigError, TrainConfig, config_fields, is_whole
 from engine.control import Control
 from engine.lr_finder.lr_range import DEFAULT_END_LR, DEFAULT_START_LR, DEFAULT_STEPS, range_problem
 from engine.records.run_folder import CHECKPOINT_FILE, name_problem
@@ -111,6 +111,9 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
         if f.name in titled:
             choices = tuple(titled[f.name])
             help_text = _choices_help(f.metadata["help"].rstrip("."), titled[f.name], default)
+        elif f.metadata["bounds"] is not None:  # the range, from the field's bounds
+            bounds_words = f.metadata["bounds"].words(is_whole(f.name))
+            help_text = f.metadata["help"] + f" ({bounds_words}; default: {default})"
         else:  # an empty default (no image folder) goes unsaid
             help_text = f.metadata["help"] + (f" (default: {default})" if default != "" else "")
         if f.type in ("bool", bool):
@@ -174,7 +177,7 @@ def numeric_values_attached(argv: list[str]) -> list[str]:
     settings' own check, which says what a valid value is.
     """
     numeric = {"--" + f.name.replace("_", "-") for f in config_fields()
-               if str(f.type) in ("int", "float")}
+               if f.metadata["bounds"] is not None}
     out: list[str] = []
     i = 0
     while i < len(argv):

@@ -13,7 +13,7 @@ import pytest
 from bench.fault_kit import signal_after_first_epoch
 from engine.cli.console import EXIT_CODES, ConsolePrinter
 from engine.cli.train import build_parser, main
-from engine.config import config_fields
+from engine.config import bounds_problem, config_fields, field_bounds, is_whole
 from engine.events import BatchEnd, RunEnd
 from engine.records.checkpoint import load_checkpoint
 from tools.sample_datasets import write_idx_dataset
@@ -53,6 +53,16 @@ def test_help_lists_every_setting():
         assert "--" + field.name.replace("_", "-") in text
     assert "--resume" in text and "--run-dir" in text
     assert "lenet5" in text and "fashion-mnist" in text
+
+
+def test_help_gives_each_number_the_range_the_settings_check():
+    text = " ".join(build_parser().format_help().split())
+    for field in config_fields():
+        bounds = field_bounds(field.name)
+        if bounds is not None:
+            words = bounds.words(is_whole(field.name))
+            assert words in text, field.name
+            assert words in bounds_problem(field.name)
 
 
 def test_trains_and_writes_a_run_folder(data_dir, tmp_path, capsys):

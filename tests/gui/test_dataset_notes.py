@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtWidgets import QLabel
 
 from engine.catalog import DATASET_INFO
-from gui.settings_panel import _show
+from gui.settings_editors import show_note
 from tests.gui.windows import open_window
 
 pytestmark = pytest.mark.qt_log_ignore("This plugin does not support propagateSizeHints")
@@ -35,9 +35,9 @@ def test_notes_of_every_length_are_shown_whole(qtbot, tmp_path, size):
     cut = []
     for count in range(20, 60):  # 3 to 8 lines: some wrap just at the width that misled
         text = " ".join(words[:count])
-        _show(note, " ".join(words[:8]))  # a short note first, as after choosing MNIST
+        show_note(note, " ".join(words[:8]))  # a short note first, as after choosing MNIST
         qtbot.wait(5)
-        _show(note, text)
+        show_note(note, text)
         if _cut(qtbot, note):
             cut.append(f"{count} words: {note.height()} px of "
                        f"{note.heightForWidth(note.width())}")

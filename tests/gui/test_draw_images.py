@@ -14,7 +14,7 @@ from engine.inference.image_trial import ImageFailure, ImageTrial, try_image
 from engine.inference.predict import Predictor
 from engine.models.architectures import build_model
 from engine.records.checkpoint import Checkpoint, load_checkpoint
-from gui import draw_panel
+from gui import draw_answer, draw_panel
 from gui.draw_panel import DrawPanel
 from gui.image_tiles import qimage
 from tools.sample_images import colour_pattern, photo_of_a_digit, write_image_kinds
@@ -175,7 +175,7 @@ def test_a_dropped_folder_stands_for_its_images(qtbot, panel, tmp_path):
     panel.images.select(tiny)
     assert "No digit found in tiny.png" in panel.confidence_label.text()
     assert {brush.color().getRgb()[:3] for brush in panel.chart._bars.opts["brushes"]} == {
-        draw_panel.DOUBTED_BAR_COLOUR}
+        draw_answer.DOUBTED_BAR_COLOUR}
 
 
 def test_pasting_a_picture_from_the_clipboard(qtbot, panel):

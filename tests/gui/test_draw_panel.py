@@ -15,8 +15,9 @@ from engine.config import TrainConfig
 from engine.inference.predict import preprocess_image, render_strokes
 from engine.models.architectures import build_model
 from engine.records.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from gui import draw_canvas, draw_panel
-from gui.draw_panel import DrawPanel, format_probability
+from gui import draw_answer, draw_canvas, draw_panel, drawing_reader
+from gui.draw_panel import DrawPanel
+from gui.probability_text import format_probability
 from tools.digit_strokes import all_drawings, place
 
 # The offscreen test platform cannot pass a window's size limits on, and says so whenever a
@@ -189,7 +190,7 @@ def test_predictions_are_throttled_but_the_last_one_is_of_the_final_drawing(qtbo
     print(f"{made} predictions for {moves} mouse moves in {elapsed_ms:.0f} ms")
     assert made < moves / 3, f"{made} predictions for {moves} moves"
     # Live while drawing (not only once at the end), never more often than the interval.
-    assert 2 <= made <= elapsed_ms / draw_panel.PREDICT_INTERVAL_MS + 1, (
+    assert 2 <= made <= elapsed_ms / drawing_reader.PREDICT_INTERVAL_MS + 1, (
         f"{made} predictions in {elapsed_ms:.0f} ms")
     np.testing.assert_allclose(bundled.probabilities(), expected_probabilities(bundled))
     assert bundled.predicted_class() == "7"
@@ -218,7 +219,7 @@ def test_a_model_not_trained_on_digits_still_predicts_and_says_so(qtbot, panel, 
     assert panel.answer_label.text() == panel.predicted_class()
     # However long the class's name, it is shown whole.
     for name in CIFAR10:
-        panel._set_answer(name, 72, "")
+        panel.answer.set_answer(name, 72, "")
         width = QFontMetrics(panel.answer_label.font()).horizontalAdvance(name)
         assert width <= panel.answer_label.width(), name
     assert panel.probabilities().shape == (10,)
@@ -300,13 +301,13 @@ def test_a_dot_is_not_answered_as_a_digit(qtbot, bundled):
     assert "confident" not in bundled.confidence_label.text()
     # The bars still show what the model would say, all in grey: no winner.
     assert bundled.probabilities().shape == (10,)
-    assert bar_colours(bundled) == {draw_panel.DOUBTED_BAR_COLOUR}
+    assert bar_colours(bundled) == {draw_answer.DOUBTED_BAR_COLOUR}
 
     bundled.canvas.clear()
     [(_, _, seven)] = [d for d in all_drawings() if d[:2] == (7, "plain")]
     draw(qtbot, bundled, place(seven, (0.5, 0.5), 0.7))
     assert bundled.doubt() is None and bundled.predicted_class() == "7"
-    assert draw_panel.TOP_BAR_COLOUR in bar_colours(bundled)
+    assert draw_answer.TOP_BAR_COLOUR in bar_colours(bundled)
 
 
 @pytest.mark.parametrize(
@@ -417,11 +418,11 @@ def test_the_input_preview_says_and_shows_the_models_own_input_size(qtbot, bundl
     [(_, _, three)] = [d for d in all_drawings() if d[:2] == (3, "two bumps")]
     draw(qtbot, bundled, place(three, (0.5, 0.5), 0.7))
     demo_size = bundled.predictor().input_size
-    assert bundled._input_caption.text() == f"What the model sees ({demo_size}×{demo_size})"
+    assert bundled.answer.input_caption.text() == f"What the model sees ({demo_size}×{demo_size})"
     bundled.add_trained_model(digit_checkpoint(0.5))
     with qtbot.waitSignal(bundled.prediction_made):
         bundled.model_picker.setCurrentIndex(1)  # LeNet-5 classic: 32x32
-    assert bundled._input_caption.text() == "What the model sees (32×32)"
+    assert bundled.answer.input_caption.text() == "What the model sees (32×32)"
     assert "resized to 32x32" in bundled.input_view.toolTip()
     # The preview holds 32x32 pixels (3x3 blocks), as the model gets them (before
     # normalisation).

@@ -14,7 +14,9 @@ from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication
 
 from engine.events import EpochEnd, RunStart, SettingsChanged
-from gui.plots_panel import TRAIN_COLOR, GrowingColumns, PlotsPanel
+from gui.plots_panel import PlotsPanel
+from gui.plotting import GrowingColumns
+from gui.run_curves import TRAIN_COLOR
 from gui.run_model import RunModel
 
 # Qt's offscreen platform warns on every shown window; that warning says nothing about us.
@@ -392,7 +394,7 @@ def test_the_best_epoch_is_marked_on_the_accuracy_plot(panel):
         record["test_acc"] = acc
     panel.load_history(records)
     assert panel.best_epoch_marked() == 2  # the first of the best
-    assert panel._best.label.format == "best: epoch 2"
+    assert panel._epochs.best.label.format == "best: epoch 2"
     panel.clear()
     assert panel.best_epoch_marked() is None
 
@@ -406,7 +408,7 @@ def test_the_best_epoch_label_stays_inside_the_plot_when_it_is_the_last(panel, q
         record["test_acc"] = acc
     panel.load_history(records)
     QApplication.processEvents()
-    label = panel._best.label
+    label = panel._epochs.best.label
     view = panel.plots["accuracy"].getPlotItem().getViewBox()
     shown = label.mapRectToItem(view, label.boundingRect())
     assert panel.best_epoch_marked() == 4

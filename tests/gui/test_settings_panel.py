@@ -17,7 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.config import TrainConfig, config_fields
+from engine.config import MAX_SEED, TrainConfig, config_fields, field_bounds, is_whole
 from engine.data import DATASETS
 from engine.models.architectures import MODELS
 from engine.runtime.devices import DeviceInfo, available_devices, resolve_device
@@ -262,7 +262,7 @@ def test_an_image_folder_that_does_not_exist_is_explained_under_the_image_folder
 
     missing.mkdir()
     monkeypatch.setattr(
-        "gui.settings_panel.QFileDialog.getExistingDirectory", lambda *args: str(missing)
+        "gui.settings_editors.QFileDialog.getExistingDirectory", lambda *args: str(missing)
     )
     browse = panel.findChild(QLineEdit, "image_folder").parentWidget().findChild(QPushButton)
     assert browse.text() == "Browse…"
@@ -511,3 +511,61 @@ def test_a_saved_device_this_computer_lacks_falls_back_to_auto_once_devices_are_
     panel.set_devices([DeviceInfo("cpu", "CPU")], "cpu")
     assert panel.config() == DEFAULTS.replace(seed=3)
     assert panel.is_valid()
+
+
+def test_the_largest_seed_round_trips_through_the_form_and_its_settings_unclamped(
+        panel, qtbot, tmp_path):
+    config = DEFAULTS.replace(seed=MAX_SEED)
+    panel.set_config(config)
+    assert panel.config() == config and isinstance(panel.config().seed, int)
+    assert panel.is_valid()
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    panel.save_settings(settings)
+    restored = SettingsPanel()
+    qtbot.addWidget(restored)
+    restored.restore_settings(settings)
+    assert restored.config().seed == MAX_SEED
+
+
+NUMERIC_FIELDS = [f.name for f in config_fields() if field_bounds(f.name) is not None]
+
+
+def test_every_number_the_config_takes_has_its_bounds_in_one_place():
+    assert [f.name for f in config_fields() if f.type in ("int", "float")] == NUMERIC_FIELDS
+
+
+@pytest.mark.parametrize("name", NUMERIC_FIELDS)
+def test_the_form_holds_the_values_the_config_accepts_and_no_other(panel, name):
+    def accepted(value) -> bool:
+        return name not in DEFAULTS.replace(**{name: value}).problems()
+
+    def held(value) -> bool:
+        """Whether the form shows `value` for `name` as it is, and takes it."""
+        panel.set_config(DEFAULTS.replace(**{name: value}))
+        return getattr(panel.config(), name) == value and name not in panel.problems()
+
+    box = panel._rows[name].editor
+    bounds = field_bounds(name)
+    if isinstance(box, LogSpinBox):  # typed numbers are kept as typed; the form says which
+        # of them the config refuses, and the arrows stay inside the bounds.
+        inside = [bounds.minimum * (1 + 1e-9) + 1e-12 if bounds.above_minimum
+                  else bounds.minimum,
+                  bounds.maximum * (1 - 1e-9) if bounds.below_maximum else bounds.maximum]
+        assert all(accepted(v) and held(v) for v in inside)
+        for outside in (bounds.minimum - 1e-3 if not bounds.above_minimum else bounds.minimum,
+                        bounds.maximum + 1e-3 if not bounds.below_maximum else bounds.maximum):
+            panel.set_config(DEFAULTS.replace(**{name: outside}))
+            assert getattr(panel.config(), name) == outside and name in panel.problems()
+    else:
+        whole = is_whole(name)
+        last_digit = 1 if whole else 10.0**-box.decimals()
+        low, high = ((int(v) if whole else v) for v in (box.minimum(), box.maximum()))
+        assert accepted(low) and held(low), f"{name}: the form's lowest, {low}"
+        assert accepted(high) and held(high), f"{name}: the form's highest, {high}"
+        for beyond in (low - last_digit, high + last_digit):
+            beyond = round(beyond, 0 if whole else box.decimals())
+            assert not accepted(beyond), f"{name}: the config takes {beyond}; the form cannot"
+    for steps in (10_000, -20_000):  # the arrows, to each end
+        panel.set_config(DEFAULTS)
+        box.stepBy(steps)
+        assert accepted(getattr(panel.config(), name)), f"{name} stepped to {steps:+}"
