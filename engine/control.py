@@ -20,6 +20,8 @@ class Control:
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._changes: dict[str, Any] = {}
+        self._stop_after: int | None = None  # stop once this epoch has ended
+        self._epochs_ended = 0
         self.stopped_by = "you"  # who asked to stop, for the run's end message
 
     def request_changes(self, changes: dict[str, Any]) -> None:
@@ -46,6 +48,27 @@ class Control:
         self.stopped_by = by
         self._stop.set()
         self._running.set()  # wake a paused trainer so it can see the stop
+
+    def stop_after(self, epoch: int, by: str = "you") -> None:
+        """Stop once `epoch` has ended, keeping that epoch. The trainer reports each epoch's
+        end (`epoch_ended`), so the run keeps exactly that epoch however late the asker
+        learnt of the epochs: one that has already ended stops the run at the next batch,
+        back at that epoch's end."""
+        with self._lock:
+            self._stop_after = epoch
+            done = self._epochs_ended >= epoch
+        if done:
+            self.stop(by)
+        else:
+            self.stopped_by = by
+
+    def epoch_ended(self, epoch: int) -> None:
+        """Called by the trainer once `epoch` is trained, evaluated and saved."""
+        with self._lock:
+            self._epochs_ended = epoch
+            due = self._stop_after is not None and epoch >= self._stop_after
+        if due:
+            self.stop(self.stopped_by)
 
     @property
     def paused(self) -> bool:

@@ -195,6 +195,9 @@ class RunController(QObject):
             return
         self.stop_after_epoch = epoch
         self.closing = self.closing or closing
+        # The trainer keeps exactly that epoch, even one that ended before its EpochEnd got
+        # here (events reach the window in bunches).
+        self.session.control.stop_after(epoch)
         self._set_state(self.state)
 
     def _on_run_started(self, start: RunStart) -> None:

@@ -113,6 +113,9 @@ class AgreedControl:
     def wait_while_paused(self) -> bool:
         return not self.agreed_stop
 
+    def epoch_ended(self, epoch: int) -> None:
+        self.local.epoch_ended(epoch)
+
 
 @dataclass
 class Processes:

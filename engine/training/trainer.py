@@ -258,6 +258,7 @@ class Trainer:
             f"acc {record.train_acc:.2%} | test loss {record.test_loss:.4f}, acc "
             f"{record.test_acc:.2%} | {tally.seen / max(record.seconds, 1e-9):,.0f} examples/s"))
         self._records.save_epoch(self.config.to_dict(), self.saved, self.history, listener)
+        control.epoch_ended(epoch)
 
     def _change_settings(self, requested: dict, epoch: int, batch: int, step: int,
                          listener: Listener) -> None:
