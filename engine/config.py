@@ -154,7 +154,7 @@ class TrainConfig:
                        "it by 10 every third of the run.", SCHEDULES),
     )
     label_smoothing: float = field(
-        default=0.0, metadata=_meta("Label smoothing", "Softens the one-hot targets (0 to <1).",
+        default=0.0, metadata=_meta("Label smoothing", "Softens the one-hot targets.",
                                     bounds=Bounds(0, 1, below_maximum=True, step=0.05,
                                                   decimals=3))
     )
