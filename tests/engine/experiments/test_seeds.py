@@ -183,3 +183,16 @@ def test_a_group_without_a_folder_writes_nothing(config, tmp_path, monkeypatch):
     end, _, group = run_group(config.replace(seeds=2, epochs=1), None)
     assert end.reason == "finished" and len(group.members) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_plain_trainer_given_seeds_trains_one_run_recorded_as_one(config, tmp_path):
+    from engine.records.checkpoint import load_checkpoint
+    from engine.training.trainer import Trainer
+
+    run_dir = tmp_path / "run"
+    end = Trainer(config.replace(epochs=1), run_dir=run_dir, tensorboard=False).run(
+        lambda event: None)
+    assert end.reason == "finished"
+    assert json.loads((run_dir / "config.json").read_text())["seeds"] == 1
+    assert load_checkpoint(run_dir / "checkpoint.pt").config.seeds == 1
+    assert read_run(run_dir).config["seed"] == 5 and not list(run_dir.glob("seed-*"))
