@@ -81,6 +81,8 @@ class SeedGroup:
             self.config.validate()
             claimed = self._claim()
         except (ConfigError, RunFolderError) as error:
+            if self.group_dir is not None:
+                run_folder.unreserve(self.group_dir)  # a folder reserved for it, still empty
             end = RunEnd("failed", str(error), 0)
             listener(GroupEnd(summarize(()), summarize(()), (), end))
             return end

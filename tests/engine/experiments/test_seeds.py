@@ -24,7 +24,7 @@ from engine.events import (
 )
 from engine.experiments.seeds import SeedGroup
 from engine.records.groups import read_group
-from engine.records.run_folder import GROUP_FILE
+from engine.records.run_folder import GROUP_FILE, new_run_dir
 from engine.records.runs import read_run
 
 
@@ -165,9 +165,10 @@ def test_a_diverged_member_is_counted_apart_and_the_group_goes_on(
 
 
 def test_a_bad_setting_fails_the_group_before_any_folder_is_made(config, tmp_path):
-    end, events, group = run_group(config.replace(epochs=0), tmp_path / "group")
+    reserved = new_run_dir(tmp_path, "softmax", "mnist", seeds=3)
+    end, events, group = run_group(config.replace(epochs=0), reserved)
     assert end.reason == "failed" and "Epochs" in end.message
-    assert group.members == [] and not (tmp_path / "group").exists()
+    assert group.members == [] and list(tmp_path.iterdir()) == []
     assert isinstance(events[-1], GroupEnd) and events[-1].best.n == 0
 
 
