@@ -75,7 +75,9 @@ class SeedGroup:
 
     def run(self, listener: Listener, control: Control | None = None) -> RunEnd:
         """Train every seed, or until a member is stopped or fails; never raises for a
-        training problem (the RunEnd says what happened, with mean ± std and n)."""
+        training problem (the RunEnd says what happened, with mean ± std and n). A group
+        refused before it begins (a bad setting, a folder it cannot use) emits only its
+        GroupEnd, as a refused Trainer emits only its RunEnd."""
         control = control or Control()
         try:
             self.config.validate()
