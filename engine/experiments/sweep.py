@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 import shlex
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,9 +98,11 @@ def open_study(plan: SweepPlan, heartbeat: Heartbeat = Heartbeat(),
     import optuna
 
     url = storage_url(plan.sweep_dir, plan.storage)
-    storage = optuna.storages.RDBStorage(
-        url, engine_kwargs=engine_options(url), heartbeat_interval=heartbeat.interval,
-        grace_period=heartbeat.grace, heartbeat_stale_trial_callback=on_stale)
+    with warnings.catch_warnings():  # the heartbeat is "experimental" in Optuna since 2.9
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        storage = optuna.storages.RDBStorage(
+            url, engine_kwargs=engine_options(url), heartbeat_interval=heartbeat.interval,
+            grace_period=heartbeat.grace, heartbeat_stale_trial_callback=on_stale)
     pruner = (optuna.pruners.MedianPruner(n_startup_trials=PRUNER_STARTUP_TRIALS)
               if plan.prune else optuna.pruners.NopPruner())
     return optuna.create_study(storage=storage, study_name=plan.study_name,
