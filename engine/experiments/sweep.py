@@ -305,8 +305,8 @@ class SweepJob:
             self._epochs_before += self._job.epochs_done  # a seed group: its last member's
             self._job = None
         state = _trial_state(end, score, control)
-        trial.set_user_attr("end", state)
-        trial.set_user_attr("message", end.message)
+        # One write (each is a commit, an fsync with SQLite): how it ended and why.
+        trial.set_user_attr("end", {"state": state, "message": end.message})
         value = score.value if state in ("complete", "pruned") else None
         self.ends.append(TrialEnd(trial.number, state, value, params, str(run_dir),
                                   time.monotonic() - started))

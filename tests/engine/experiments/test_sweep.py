@@ -158,3 +158,23 @@ def test_sweep_help_and_usage_errors_answer_without_torch_or_optuna(args):
         assert result.returncode == 0 and "--search SPACE" in result.stdout
     else:
         assert result.returncode == 2 and "error: --" in result.stderr
+
+
+def test_ctrl_c_ends_the_sweep_with_its_trial_stopped_and_exit_130(digits_dir, tmp_path):
+    folder = tmp_path / "sweep"
+    worker = subprocess.Popen(
+        sweep_command(folder, digits_dir, "--epochs", "500", "--trials", "3", "--search",
+                      "lr=1e-4..1e-2:log"),
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not (folder / "trial-0000" / "metrics.jsonl").is_file():
+        assert time.monotonic() < deadline and worker.poll() is None
+        time.sleep(0.2)
+    worker.send_signal(signal.SIGINT)
+    out, err = worker.communicate(timeout=120)
+    assert worker.returncode == 130, err
+    trials = read_sweep(folder).trials
+    assert [t.state for t in trials] == ["stopped"]  # the sweep went no further
+    assert "Stopped by you" in trials[0].message
+    assert read_run(trials[0].run_dir).history  # its epochs so far are kept
+    assert "no trial completed" in out and f"Sweep folder: {folder}" in out
