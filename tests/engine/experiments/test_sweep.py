@@ -43,6 +43,9 @@ def test_a_sweep_runs_its_trials_into_one_folder_and_names_the_best(digits_dir, 
     ends = [e for e in events if isinstance(e, TrialEnd)]
     assert [e.index for e in starts] == [1, 2, 3, 4] and all(e.trials == 4 for e in starts)
     assert [e.state for e in ends] == ["complete"] * 4
+    for k, trial_end in enumerate(ends):  # the best so far, as the progress says it
+        best = max(ends[:k + 1], key=lambda e: e.value)
+        assert (trial_end.best_value, trial_end.best_number) == (best.value, best.number)
     record = read_sweep(folder)
     assert is_sweep_folder(folder) and (folder / SWEEP_STORAGE_FILE).is_file()
     assert [t.number for t in record.trials] == [0, 1, 2, 3]
@@ -112,7 +115,9 @@ def test_two_workers_share_one_study_without_running_a_trial_twice(digits_dir, t
     assert sorted(numbers) == list(range(6))
     assert len({t.run_dir for t in record.trials}) == 6
     assert all(t.state == "complete" for t in record.trials)
-    assert all(read_run(t.run_dir).status == "finished" for t in record.trials)
+    # Each trained its epoch to the end (a low rate may learn nothing in one epoch).
+    assert all(read_run(t.run_dir).status in ("finished", "learned_nothing")
+               for t in record.trials)
     assert all("Repeat it with: python main.py train" in out for out, _ in outputs)
 
 
