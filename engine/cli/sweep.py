@@ -30,7 +30,7 @@ from engine.cli.train import (
 )
 from engine.config import DEFAULT_RUNS_DIR, ConfigError, TrainConfig, config_fields
 from engine.control import Control
-from engine.events import Event, TrialEnd, TrialStart
+from engine.events import Event, RunEnd, TrialEnd, TrialStart
 from engine.experiments.search_space import SearchError, check_space, grid_values, parse_search
 from engine.records.run_folder import SWEEP_STORAGE_FILE, path_problem
 from engine.version import app_version
@@ -200,6 +200,7 @@ class SweepPrinter:
     def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.runs = ConsolePrinter(self.stream)
+        self.last_run_end: RunEnd | None = None
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, TrialStart):
@@ -211,7 +212,11 @@ class SweepPrinter:
                     if event.best_number is not None else "")
             self._say(f"Trial {event.number} {event.state}{value} in {event.seconds:.1f} s"
                       f"{best}")
+            if event.state == "failed" and self.last_run_end is not None:
+                self._say(f"  why: {self.last_run_end.message}")
         else:
+            if isinstance(event, RunEnd):
+                self.last_run_end = event  # said with its trial's end when that failed
             self.runs(event)
 
     def _say(self, text: str) -> None:

@@ -195,6 +195,10 @@ class TrialControl(Control):
         changes.update(super().take_changes())
         return changes
 
+    def epoch_ended(self, epoch: int) -> None:
+        self._sweep.epoch_ended(epoch)  # a "stop after epoch N" asked of the sweep
+        super().epoch_ended(epoch)
+
 
 @dataclass
 class TrialScore:
@@ -289,14 +293,15 @@ class SweepJob:
         plan, folder = self.plan, Path(self.plan.sweep_dir)
         folder.mkdir(parents=True, exist_ok=True)
         mine = plan.as_dict()
-        if (folder / SWEEP_FILE).exists():
+        held = (folder / SWEEP_FILE).exists()
+        if held:
             theirs = read_plan(folder)
             if (theirs.get("study"), theirs.get("storage")) != (mine["study"], mine["storage"]):
                 raise ValueError(f"{folder} holds the sweep '{theirs.get('study')}'; give "
                                  "another --sweep-dir, or the same --study and --storage")
-        else:
-            write_text_atomic(folder / SWEEP_FILE, _json(mine))
         study = open_study(plan, self.heartbeat, self._note_stale)
+        if not held:  # after the storage exists: a reader finding sweep.json can load it
+            write_text_atomic(folder / SWEEP_FILE, _json(mine))
         done = len(study.get_trials(deepcopy=False))
         listener(LogLine(f"Sweep '{plan.study_name}' in {folder}: "
                          f"{plural(plan.trials, 'trial')} here"
