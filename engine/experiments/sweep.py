@@ -12,30 +12,28 @@ twice; a worker's heartbeat lets the others fail the trial of a worker that was 
 
 from __future__ import annotations
 
-import math
 import random
 import shlex
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.config import TrainConfig, config_fields
 from engine.control import Control
 from engine.events import (
-    EpochEnd,
     Event,
     Listener,
     LogLine,
     RunEnd,
-    RunStart,
     SweepEnd,
     TrialEnd,
     TrialStart,
 )
 from engine.experiments.search_space import SearchDim, check_space, grid_values, suggest
+from engine.experiments.trial import TrialControl, TrialScore, trial_state
 from engine.records.atomic_files import write_text_atomic
 from engine.records.run_folder import SWEEP_FILE, TRIAL_DIR_FORMAT
 from engine.records.sweeps import engine_options, read_plan, storage_url
@@ -163,78 +161,6 @@ def best_command_line(base: TrainConfig, params: dict[str, Any], seeds: int = 1,
     return shlex.join(words)
 
 
-class TrialControl(Control):
-    """One trial's control: the sweep's pause, stop and settings changes reach it, and the
-    pruner can stop it alone."""
-
-    def __init__(self, sweep: Control) -> None:
-        self._sweep = sweep
-        super().__init__()
-
-    @property
-    def paused(self) -> bool:
-        return self._sweep.paused or super().paused
-
-    @property
-    def stop_requested(self) -> bool:
-        return self._sweep.stop_requested or super().stop_requested
-
-    @property
-    def stopped_by(self) -> str:
-        return self._sweep.stopped_by if self._sweep.stop_requested else self._stopped_by
-
-    @stopped_by.setter
-    def stopped_by(self, by: str) -> None:
-        self._stopped_by = by
-
-    def wait_while_paused(self) -> bool:
-        return self._sweep.wait_while_paused() and super().wait_while_paused()
-
-    def take_changes(self) -> dict[str, Any]:
-        changes = self._sweep.take_changes()
-        changes.update(super().take_changes())
-        return changes
-
-    def epoch_ended(self, epoch: int) -> None:
-        self._sweep.epoch_ended(epoch)  # a "stop after epoch N" asked of the sweep
-        super().epoch_ended(epoch)
-
-
-@dataclass
-class TrialScore:
-    """Follows a trial's runs (one per seed): each run's best accuracy by the objective, and
-    with a `trial` to report to, the first run's accuracy at each epoch for the pruner."""
-
-    metric: str  # "val_acc" | "test_acc"
-    control: Control
-    trial: Any = None  # Optuna's trial, when the sweep prunes
-    bests: list[float] = field(default_factory=list)
-    pruned_at: int | None = None
-
-    def __call__(self, event: Event) -> None:
-        if isinstance(event, RunStart):
-            self.bests.append(-math.inf)
-        elif isinstance(event, RunEnd) and event.reason in ("diverged", "failed") and self.bests:
-            self.bests[-1] = -math.inf  # as a seed group counts: only runs that kept a model
-        elif isinstance(event, EpochEnd) and self.bests:
-            value = getattr(event, self.metric)
-            if value is None or not math.isfinite(value):
-                return
-            self.bests[-1] = max(self.bests[-1], value)
-            # The first seed of every trial is the same seed: its epochs compare like for like.
-            if self.trial is not None and len(self.bests) == 1 and self.pruned_at is None:
-                self.trial.report(value, event.epoch)
-                if self.trial.should_prune():
-                    self.pruned_at = event.epoch
-                    self.control.stop_after(event.epoch, by="the median pruner")
-
-    @property
-    def value(self) -> float | None:
-        """The mean of the runs' best accuracies (None before any epoch ended)."""
-        done = [b for b in self.bests if math.isfinite(b)]
-        return sum(done) / len(done) if done else None
-
-
 class TrialFailed(Exception):
     """A trial that failed or diverged: Optuna records it failed and the sweep goes on."""
 
@@ -328,7 +254,7 @@ class SweepJob:
         finally:
             self._epochs_before += self._job.epochs_done  # a seed group: its last member's
             self._job = None
-        state = _trial_state(end, score, control)
+        state = trial_state(end, score, control)
         # One write (each is a commit, an fsync with SQLite): how it ended and why.
         trial.set_user_attr("end", {"state": state, "message": end.message})
         value = score.value if state in ("complete", "pruned") else None
@@ -412,16 +338,6 @@ def _both(first: Listener, second: Listener) -> Listener:
         second(event)
 
     return both
-
-
-def _trial_state(end: RunEnd, score: TrialScore, control: Control) -> str:
-    if control.stop_requested:
-        return "stopped"
-    if score.pruned_at is not None and score.value is not None:
-        return "pruned"
-    if end.reason in ("finished", "learned_nothing") and score.value is not None:
-        return "complete"
-    return "failed"
 
 
 def _best_trial(study: Any) -> Any:
