@@ -213,3 +213,48 @@ Event = (LogLine | DataProgress | RunStart | RunEstimate | BatchEnd | EpochEnd |
          | CheckpointSaved | RunEnd | GroupStart | GroupMemberStart | GroupMemberEnd
          | GroupEnd)
 Listener = Callable[[Event], None]
+
+
+# -- a sweep's events (engine/experiments/sweep.py), around each trial's ordinary run events --
+
+
+@dataclass(frozen=True)
+class TrialStart:
+    """Trial `number` (Optuna's, unique in the study) begins with `params`; it is the
+    `index`-th (1-based) of the `trials` this worker runs."""
+
+    number: int
+    params: dict
+    index: int
+    trials: int
+    run_dir: str
+
+
+@dataclass(frozen=True)
+class TrialEnd:
+    """How trial `number` ended: "complete" | "pruned" | "failed" | "stopped"; `value` is
+    its objective (None when failed or stopped)."""
+
+    number: int
+    state: str
+    value: float | None
+    params: dict
+    run_dir: str
+    seconds: float
+    # The study's best complete trial with this one counted (any worker's), None before one.
+    best_number: int | None = None
+    best_value: float | None = None
+
+
+@dataclass(frozen=True)
+class SweepEnd:
+    """The study's best trial when this worker ends (None fields when none completed) and
+    the `traindesk train ...` command line that repeats it."""
+
+    best_number: int | None
+    best_value: float | None
+    best_params: dict | None
+    command_line: str | None
+
+
+SweepEvent = TrialStart | TrialEnd | SweepEnd

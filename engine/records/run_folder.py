@@ -50,6 +50,11 @@ LOCK_FILE = "run.lock"
 GROUP_FILE = "group.json"
 RUN_FILE_NAMES = (*RECORD_FILES, META_FILE, LOCK_FILE)
 TENSORBOARD_PREFIX = "events.out.tfevents."
+# A sweep's folder (engine/experiments/sweep.py): its plan, and by default its Optuna storage;
+# each trial is a run folder in it named TRIAL_DIR_FORMAT.format(number).
+SWEEP_FILE = "sweep.json"
+SWEEP_STORAGE_FILE = "optuna.db"
+TRIAL_DIR_FORMAT = "trial-{:04d}"
 NAME_MAX_BYTES = 255  # the longest file or folder name (in bytes) nearly every file system takes
 # A lock that cannot be read (its writer was killed between creating and filling it) is
 # taken for a claim under way this long, then for a stale one; so is a takeover.
