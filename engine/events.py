@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from engine.analysis import Evaluation
+    from engine.config import TrainConfig
+    from engine.experiments.stats import Summary
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,41 @@ class RunEnd:
     missing_data: MissingData | None = None  # set when the dataset could not be had
 
 
+@dataclass(frozen=True)
+class GroupStart:
+    """A seed group begins (engine/experiments/seeds.py): its members, one run per seed,
+    follow one after another, each with its ordinary events."""
+
+    name: str  # the group folder's name
+    group_dir: str
+    seeds: tuple[int, ...]
+    config: TrainConfig  # the settings every member shares (seed: the first member's)
+
+
+@dataclass(frozen=True)
+class GroupMemberEnd:
+    """A member of a seed group ended (after its own RunEnd); accuracies None where it
+    finished no epoch."""
+
+    index: int  # 0-based, in the order of `GroupStart.seeds`
+    seed: int
+    run_dir: str
+    end: RunEnd
+    best_test_acc: float | None
+    final_test_acc: float | None
+
+
+@dataclass(frozen=True)
+class GroupEnd:
+    """A seed group ended: its best and final test accuracy over the members that finished
+    (engine/experiments/stats.py), and every member's end (its last event is the group's
+    own RunEnd)."""
+
+    best: Summary
+    final: Summary
+    members: tuple[RunEnd, ...]
+
+
 Event = (LogLine | DataProgress | RunStart | RunEstimate | BatchEnd | EpochEnd | SettingsChanged
-         | CheckpointSaved | RunEnd)
+         | CheckpointSaved | RunEnd | GroupStart | GroupMemberEnd | GroupEnd)
 Listener = Callable[[Event], None]
