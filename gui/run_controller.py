@@ -159,8 +159,9 @@ class RunController(QObject):
         the ordinary run events one after another. config: the settings it trains with;
         run_dir: its folder (a group's or a sweep's), until a run claims its own. The states,
         pause, stop, stop after an epoch and `run_finished` work as for `start`; the model
-        kept at the end is the job's `saved` checkpoint, where it offers one. False where a
-        run is going or PyTorch has not loaded."""
+        kept at the end is the job's `saved` checkpoint, or that of its `current` trainer
+        (the run under way or last), where it has one. False where a run is going or PyTorch
+        has not loaded."""
         if not self._may_start():
             return False
         from gui.worker import WorkerSession
@@ -242,8 +243,10 @@ class RunController(QObject):
         # is reported, and cannot lose the model or leave the window looking as if it were
         # still training.
         job = session.job
-        saved = getattr(job, "saved", None)  # a seed group's or sweep's may offer none
-        if saved is not None and job.epochs_done > 0:
+        # A job of several runs keeps the model of its run under way or last (`current`).
+        trainer = getattr(job, "current", job)
+        saved = getattr(trainer, "saved", None)
+        if saved is not None and trainer.epochs_done > 0:
             folder = self.run_dir
             self.run.keep_model(saved, end.checkpoint_path, end.reason,
                                 folder.name if folder is not None else None)
