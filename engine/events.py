@@ -176,13 +176,22 @@ class GroupStart:
 
 
 @dataclass(frozen=True)
+class GroupMemberStart:
+    """A member of a seed group begins: its own events (RunStart ... RunEnd) follow."""
+
+    index: int  # 0-based, in the order of `GroupStart.seeds`
+    seed: int
+    run_dir: str | None  # None for a group that writes no folder
+
+
+@dataclass(frozen=True)
 class GroupMemberEnd:
     """A member of a seed group ended (after its own RunEnd); accuracies None where it
     finished no epoch."""
 
     index: int  # 0-based, in the order of `GroupStart.seeds`
     seed: int
-    run_dir: str
+    run_dir: str | None
     end: RunEnd
     best_test_acc: float | None
     final_test_acc: float | None
@@ -190,15 +199,17 @@ class GroupMemberEnd:
 
 @dataclass(frozen=True)
 class GroupEnd:
-    """A seed group ended: its best and final test accuracy over the members that finished
-    (engine/experiments/stats.py), and every member's end (its last event is the group's
-    own RunEnd)."""
+    """A seed group ended (its last event): its best and final test accuracy over the
+    members that finished (engine/experiments/stats.py), every member's end, and the
+    group's own end (what `SeedGroup.run` returns)."""
 
     best: Summary
     final: Summary
     members: tuple[RunEnd, ...]
+    end: RunEnd | None = None
 
 
 Event = (LogLine | DataProgress | RunStart | RunEstimate | BatchEnd | EpochEnd | SettingsChanged
-         | CheckpointSaved | RunEnd | GroupStart | GroupMemberEnd | GroupEnd)
+         | CheckpointSaved | RunEnd | GroupStart | GroupMemberStart | GroupMemberEnd
+         | GroupEnd)
 Listener = Callable[[Event], None]

@@ -24,7 +24,7 @@ from typing import Any
 
 from engine.experiments.stats import Summary, summarize
 from engine.records.atomic_files import write_text_atomic
-from engine.records.run_folder import GROUP_FILE, writer_of
+from engine.records.run_folder import GROUP_FILE, reserve, writer_of
 from engine.records.runs import RunRecord, is_run_folder, read_run
 
 GROUP_KIND = "seeds"
@@ -37,6 +37,13 @@ FINISHED_STATUSES = ("finished", "learned_nothing")
 def member_dir(folder: str | Path, seed: int) -> Path:
     """The run folder of the group's member trained with `seed`."""
     return Path(folder) / f"{MEMBER_PREFIX}{seed}"
+
+
+def new_group_dir(runs_dir: str | Path, arch: str, dataset: str, seeds: int) -> Path:
+    """A new group folder under `runs_dir`, named as a run's (engine.records.run_folder's
+    `new_run_dir`) with `-seeds<K>` after it, created and reserved."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return reserve(Path(runs_dir) / f"{stamp}-{arch}-{dataset}-seeds{seeds}")
 
 
 def write_group(folder: str | Path, config_dict: dict, seeds: list[int] | tuple[int, ...]
@@ -115,12 +122,18 @@ def read_group(folder: str | Path) -> GroupRecord:
         else:
             missing.append(seed)
     finished = [m for m in members if m.status in FINISHED_STATUSES]
+    unreadable = [m.folder.name for m in finished if m.best_test_acc is None]
     status = _status(folder, data, members, missing)
+    if status == "finished" and unreadable:
+        status = "partial"
     if missing and status not in ("running", "stopped", "failed"):
         problems.append("No run folder for seed " + ", ".join(map(str, missing)) + ".")
     damaged = [m.folder.name for m in members if m.damaged_lines]
     if damaged:
         problems.append("Damaged lines were skipped in " + ", ".join(damaged) + ".")
+    if unreadable:
+        problems.append("No test accuracy could be read from " + ", ".join(unreadable)
+                        + "; it is left out of the summary.")
     config = data.get("config") if isinstance(data.get("config"), dict) else (
         dict(members[0].config) if members else {})
     return GroupRecord(
