@@ -79,6 +79,7 @@ class RunController(QObject):
         self.stop_after_epoch: int | None = None  # stop once this epoch has ended
         self.closing = False  # the window closes once the run has ended
         self._asked_dir: Path | None = None  # the run folder the trainer was asked to claim
+        self.job_dir: Path | None = None  # a job's own folder (a seed group's), given to start_job
         self._claimed_dir: Path | None = None  # the one it claimed (RunStart says)
         self._started = False  # RunStart has come
         self._held_resume_from: str | None = None
@@ -167,7 +168,9 @@ class RunController(QObject):
         from gui.worker import WorkerSession
 
         folder = Path(run_dir) if run_dir is not None else None
-        return self._start(WorkerSession(job, parent=self), config, folder, None)
+        started = self._start(WorkerSession(job, parent=self), config, folder, None)
+        self.job_dir = folder
+        return started
 
     def _may_start(self) -> bool:
         return self.state is RunState.IDLE and self.engine_ready
@@ -176,6 +179,7 @@ class RunController(QObject):
                resume_from: str | None) -> bool:
         self.config, self.resume_from, self.device = config, resume_from, ""
         self._asked_dir, self._claimed_dir, self._started = run_dir, None, False
+        self.job_dir = None
         self.stop_after_epoch, self.closing, self.config_at_pause = None, False, None
         self.session = session
         session.events.connect(self.run.feed)
