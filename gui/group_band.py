@@ -77,11 +77,12 @@ class GroupBands:
         self._plots = plots
         self._colours = colours
         self._items: list[tuple[str, pg.GraphicsObject]] = []  # (plot, item): removed at end
-        self._bands: dict[str, tuple[pg.PlotDataItem, pg.PlotDataItem,
+        self._bands: dict[str, tuple[pg.PlotCurveItem, pg.PlotCurveItem,
                                      pg.PlotDataItem | None]] = {}
         self._members: list[tuple[str, pg.PlotDataItem]] = []
         for plot, key, _scale, split in BAND_CURVES:
-            low, high = pg.PlotDataItem(pen=None), pg.PlotDataItem(pen=None)
+            # Edges drawn with a clear pen: a PlotDataItem without one draws no path to fill.
+            low, high = (pg.PlotCurveItem(pen=pg.mkPen(0, 0, 0, 0)) for _ in range(2))
             fill = QColor(colours[split])
             fill.setAlpha(BAND_ALPHA[split])
             between = pg.FillBetweenItem(low, high, brush=pg.mkBrush(fill))
@@ -129,6 +130,10 @@ class GroupBands:
         _epochs, upper = high.getData()
         empty = np.empty(0)
         return (empty, empty, empty) if epochs is None else (epochs, lower, upper)
+
+    def mean_curve(self, key: str) -> pg.PlotDataItem | None:
+        """The dashed mean line drawn for `key` (None without mean lines)."""
+        return self._bands[key][2]
 
     def member_count(self) -> int:
         return len(self.histories)

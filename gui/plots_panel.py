@@ -209,12 +209,16 @@ class PlotsPanel(QWidget):
             self.group = GroupBands(self.plots, {"test": TEST_COLOR, "train": TRAIN_COLOR},
                                     mean_lines=True)
         self.group.set_members(histories)
+        self._relist_legends()
         self._fit_views_now("epoch_loss", "accuracy")
+        self._show_hints()
 
     def clear_group(self) -> None:
         if self.group is not None:
             self.group.remove()
             self.group = None
+            self._relist_legends()
+            self._show_hints()
 
     # --- overlays -------------------------------------------------------------------------
 
@@ -260,7 +264,8 @@ class PlotsPanel(QWidget):
                     or self._waiting_for_epoch is not None)
         val_shown = self._epochs.val_shown()
         overlays = tuple((key, c.overlay.name) for key, c in self._overlays.items())
-        state = (live, val_shown, overlays)
+        members = self.group.member_count() if self.group is not None else 0
+        state = (live, val_shown, overlays, members)
         if state == self._legend_state:
             return
         self._legend_state = state
@@ -276,6 +281,10 @@ class PlotsPanel(QWidget):
                 for split, curve in self._epochs.curves[plot].items():
                     if split != "val" or val_shown:
                         listed[plot].append((curve, SPLIT_STYLE[split][0]))
+        if members:  # the seed group under way: its mean over the members done, dashed
+            for plot, key in (("epoch_loss", "test_loss"), ("accuracy", "test_acc")):
+                listed[plot].append((self.group.mean_curve(key),
+                                     f"{members}-seed mean"))
         for plot, entries in listed.items():
             # Written into the x-axis label, never over the curves (gui/axis_legend.py).
             self._legend_entries[plot] = entries
@@ -361,7 +370,8 @@ class PlotsPanel(QWidget):
         """A hint on each plot that has no data yet: what will appear there, and when."""
         running = self._waiting_for_epoch is not None
         overlaid_steps = any(len(c.overlay.steps) for c in self._overlays.values())
-        overlaid_epochs = any(c.overlay.history for c in self._overlays.values())
+        overlaid_epochs = any(c.overlay.history for c in self._overlays.values()) or (
+            self.group is not None and self.group.member_count() > 0)
         has_data = {"loss": len(self._steps) > 0 or overlaid_steps,
                     "lr": len(self._steps) > 0 or overlaid_steps,
                     "epoch_loss": len(self._epochs) > 0 or overlaid_epochs,

@@ -95,7 +95,7 @@ class RunsPanel(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
-        for column, width in enumerate((200, 160, 175, 130, 95, 60, 80, 95, 75, 110)):
+        for column, width in enumerate((200, 160, 175, 130, 140, 60, 80, 95, 75, 110)):
             self.table.setColumnWidth(column, width)
         self.table.doubleClicked.connect(lambda _index: self.open_checkpoint())
         self.table.clicked.connect(self._on_clicked)
@@ -223,7 +223,7 @@ class RunsPanel(QWidget):
         colour = self.model.colours[record.run_id]
         if isinstance(record, groups.GroupRecord):  # its mean, with a band over its members
             members = tuple(tuple(m.history) for m in record.members)
-            return Overlay(name=f"{record.name} (mean ± std, n={len(members)})",
+            return Overlay(name=f"mean of {len(members)}: {record.name}",
                            colour=colour, history=mean_history(members), members=members)
         batches = record.batches or {}
         return Overlay(name=record.name, colour=colour,

@@ -145,7 +145,7 @@ def test_a_ticked_group_overlays_its_mean_band_and_members(qtbot, panel, tmp_pat
     start(qtbot, panel, 3)
     panel.tick(folder)
     curves = plots.overlay_curves(folder)
-    assert curves.overlay.name == "g-seeds2 (mean ± std, n=2)"
+    assert curves.overlay.name == "mean of 2: g-seeds2"
     assert curves.bands.member_count() == 2
     _xs, ys = curves.test_acc.getData()
     np.testing.assert_allclose(ys, [80.0, 85.0])  # the members' means per epoch, in percent
