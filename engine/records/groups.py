@@ -1,11 +1,12 @@
 """A seed group's folder as a record: `group.json` and one ordinary run folder per member.
 
-`<group>/group.json` holds `{"kind": "seeds", "config": <the shared settings, seed = the
-first>, "seeds": [s, s+1, ...], "created": <time.time()>}`, and, once the group has ended,
-its `status` and `message`. Each member is `<group>/seed-<seed>/`, a run folder like any
-other (engine/records/runs.py). While the group runs, its process holds the group folder's
-`run.lock` (engine/records/run_folder.py), so a reader knows it is still under way between
-two members.
+A group's folder is named as a run's, with `-seeds<K>` after it
+(engine.records.run_folder.new_run_dir). `<group>/group.json` holds `{"kind": "seeds",
+"config": <the shared settings, seed = the first>, "seeds": [s, s+1, ...], "created":
+<time.time()>}`, and, once the group has ended, its `status` and `message`. Each member is
+`<group>/seed-<seed>/`, a run folder like any other (engine/records/runs.py). While the
+group runs, its process holds the group folder's `run.lock` (engine/records/run_folder.py),
+so a reader knows it is still under way between two members.
 
 Reading never fails for a group still running, one whose member folders are missing or
 damaged, or one whose group.json is damaged: the record says what it found in `problems`.
@@ -24,7 +25,7 @@ from typing import Any
 
 from engine.experiments.stats import Summary, summarize
 from engine.records.atomic_files import write_text_atomic
-from engine.records.run_folder import GROUP_FILE, reserve, writer_of
+from engine.records.run_folder import GROUP_FILE, writer_of
 from engine.records.runs import RunRecord, is_run_folder, read_run
 
 GROUP_KIND = "seeds"
@@ -37,13 +38,6 @@ FINISHED_STATUSES = ("finished", "learned_nothing")
 def member_dir(folder: str | Path, seed: int) -> Path:
     """The run folder of the group's member trained with `seed`."""
     return Path(folder) / f"{MEMBER_PREFIX}{seed}"
-
-
-def new_group_dir(runs_dir: str | Path, arch: str, dataset: str, seeds: int) -> Path:
-    """A new group folder under `runs_dir`, named as a run's (engine.records.run_folder's
-    `new_run_dir`) with `-seeds<K>` after it, created and reserved."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return reserve(Path(runs_dir) / f"{stamp}-{arch}-{dataset}-seeds{seeds}")
 
 
 def write_group(folder: str | Path, config_dict: dict, seeds: list[int] | tuple[int, ...]

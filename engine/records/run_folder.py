@@ -177,11 +177,13 @@ def unreserve(path: str | Path) -> None:
             path.rmdir()
 
 
-def new_run_dir(runs_dir: str | Path, arch: str, dataset: str) -> Path:
+def new_run_dir(runs_dir: str | Path, arch: str, dataset: str, seeds: int = 1) -> Path:
     """A new folder under `runs_dir`, named for the time, network and dataset (numbered
-    when that name is taken), created and reserved for the run (`reserve`)."""
+    when that name is taken), created and reserved for the run (`reserve`); for a seed
+    group of `seeds` > 1 runs, the group's folder, named so with `-seeds<K>` after it."""
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    return reserve(Path(runs_dir) / f"{stamp}-{arch}-{dataset}")
+    group = f"-seeds{seeds}" if seeds > 1 else ""
+    return reserve(Path(runs_dir) / f"{stamp}-{arch}-{dataset}{group}")
 
 
 def run_dir_for(runs_dir: str | Path, arch: str, dataset: str,

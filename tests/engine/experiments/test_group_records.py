@@ -16,11 +16,10 @@ from engine.experiments.seeds import SeedGroup
 from engine.records.groups import (
     is_group_folder,
     list_groups,
-    new_group_dir,
     read_group,
     write_group,
 )
-from engine.records.run_folder import GROUP_FILE, holds_run
+from engine.records.run_folder import GROUP_FILE, holds_run, new_run_dir
 
 SEEDS = [3, 4, 5]
 
@@ -122,6 +121,7 @@ def test_groups_are_listed_newest_first_and_refused_as_run_folders(finished_grou
 
 
 def test_a_new_group_folder_is_named_as_a_run_s_with_its_seeds(tmp_path):
-    folder = new_group_dir(tmp_path, "lenet5", "mnist", 3)
+    folder = new_run_dir(tmp_path, "lenet5", "mnist", seeds=3)
     assert folder.is_dir() and folder.name.endswith("-lenet5-mnist-seeds3")
-    assert new_group_dir(tmp_path, "lenet5", "mnist", 3) != folder
+    assert new_run_dir(tmp_path, "lenet5", "mnist", seeds=3) != folder
+    assert new_run_dir(tmp_path, "lenet5", "mnist").name.endswith("-lenet5-mnist")
