@@ -9,27 +9,19 @@ plots draw the band (mean ± std) over the members done so far (gui/group_band.p
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from engine.config import TrainConfig
-from engine.events import RunStart
-from engine.records.run_folder import reserve
+from engine.events import GroupEnd, GroupMemberEnd, GroupStart, RunStart
+from engine.records.run_folder import new_run_dir
 
 if TYPE_CHECKING:
     from gui.plots_panel import PlotsPanel
     from gui.progress_panel import ProgressPanel
     from gui.run_controller import RunController
     from gui.run_model import RunModel
-
-
-def group_dir_for(runs_dir: str | Path, config: TrainConfig) -> Path:
-    """A new group folder under `runs_dir`, named as a run's with "-seeds<K>", reserved."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    return reserve(Path(runs_dir) / f"{stamp}-{config.arch}-{config.dataset}-seeds{config.seeds}")
 
 
 def start_seed_group(controller: RunController, config: TrainConfig) -> bool:
@@ -39,7 +31,7 @@ def start_seed_group(controller: RunController, config: TrainConfig) -> bool:
         return False
     from engine.experiments.seeds import SeedGroup  # imports PyTorch
 
-    folder = group_dir_for(controller.runs_dir, config)
+    folder = new_run_dir(controller.runs_dir, config.arch, config.dataset, config.seeds)
     job = SeedGroup(config, folder, tensorboard=controller.tensorboard)
     return controller.start_job(job, config, folder)
 
@@ -78,8 +70,6 @@ class GroupRun(QObject):
             self._show()
 
     def _on_event(self, event: object) -> None:
-        from engine.events import GroupEnd, GroupMemberEnd, GroupStart
-
         if isinstance(event, GroupStart):
             self.seeds, self.done, self.ended = tuple(event.seeds), [], False
             self._plots.show_group([])
