@@ -13,6 +13,8 @@ from gui.runs_table import COLUMNS
 from tests.gui.test_main_window import RUN_TIMEOUT_MS, click
 from tests.gui.windows import open_window
 
+STATUS = COLUMNS.index("Status")
+
 
 def group_config(data_dir, **changes) -> TrainConfig:
     return TrainConfig(arch="mlp", dataset="mnist", data_dir=str(data_dir), epochs=2,
@@ -72,9 +74,17 @@ def test_stop_ends_the_group_and_the_window_is_idle_again(qtbot, window, tmp_pat
     click(qtbot, window.settings_dock.train_button)
     qtbot.waitUntil(lambda: window.group_run.member_text().startswith("Seed 1 of 3")
                     and bool(window.run.history), timeout=RUN_TIMEOUT_MS)
+    window.commands.toggle_pause()
+    # The Runs tab follows the group under way: one row, running, its member under it.
+    folder = str(window.controller.job_dir)
+    model = window.runs_panel.model
+    qtbot.waitUntil(lambda: model.record(folder) is not None
+                    and model.record(folder).status == "running"
+                    and len(model.members_of(folder)) == 1, timeout=RUN_TIMEOUT_MS)
+    row = model.row_of(folder)
+    assert model.index(row, STATUS).data() == "Running (0/3 seeds)"
     with qtbot.waitSignal(window.controller.run_finished, timeout=RUN_TIMEOUT_MS) as done:
         window.commands.stop_training()
     assert done.args[0].reason == "stopped" and "seed 1 (1 of 3)" in done.args[0].message
     assert window.settings_dock.train_button.isEnabled()
-    folder = next(p for p in (tmp_path / "runs").iterdir() if p.is_dir())
     assert groups.read_group(folder).status == "stopped"
