@@ -48,8 +48,9 @@ class RunCommands(QObject):
         self.resume_action = window_action(window, "Continue from &checkpoint",
                                            "Ctrl+Shift+Return", self.resume_training)
         self.resume_action.setToolTip("Train the model on screen for more epochs, as one run "
-                                      "(after a seed group: its last member), whatever Seeds "
-                                      "says")
+                                      "whatever Seeds says; a seed group's member (after a "
+                                      "group: its last) goes on in a run folder of its own, "
+                                      "and the group stays as it ended")
         self.pause_action = window_action(window, "&Pause", "Space", self.toggle_pause)
         self.stop_action = window_action(window, "&Stop", "Esc", self.ask_to_stop)
         run = controller.run

@@ -19,7 +19,8 @@ from PySide6.QtCore import QObject, QSettings, Signal
 
 from engine.config import DEFAULT_RUNS_DIR, TrainConfig
 from engine.events import EpochEnd, RunEnd, RunStart
-from engine.records.run_folder import run_dir_for
+from engine.records.groups import is_group_folder
+from engine.records.run_folder import new_run_dir, run_dir_for
 from engine.records.tensorboard_log import tensorboard_installed
 from gui.errors import reported_errors
 from gui.run_model import RunModel
@@ -150,6 +151,9 @@ class RunController(QObject):
         from gui.worker import TrainingSession
 
         run_dir = run_dir_for(self._runs_dir, config.arch, config.dataset, resume_from)
+        if resume_from is not None and is_group_folder(run_dir.parent):
+            # A seed group's member goes on as a run of its own: the group stays as it ended.
+            run_dir = new_run_dir(self._runs_dir, config.arch, config.dataset)
         return self._start(TrainingSession(config, run_dir=run_dir, resume_from=resume_from,
                                            parent=self, tensorboard=self.tensorboard),
                            config, run_dir, resume_from)

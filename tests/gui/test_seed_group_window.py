@@ -46,6 +46,7 @@ def test_train_with_three_seeds_runs_a_group_and_shows_it(qtbot, window, tmp_pat
 
     folders = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
     assert len(folders) == 1 and folders[0].name.endswith("-seeds3")
+    assert window.controller.job_dir == folders[0]
     group = groups.read_group(folders[0])
     assert group.seeds == [1, 2, 3] and group.status == "finished"
     histories = [runs.read_run(groups.member_dir(folders[0], s)).history for s in (1, 2, 3)]
@@ -57,6 +58,15 @@ def test_train_with_three_seeds_runs_a_group_and_shows_it(qtbot, window, tmp_pat
     assert str(folders[0]) in window.banner.text().replace("~", str(tmp_path.home()))
     # The last member's model is kept (Continue goes on with it as one run).
     assert window.run.checkpoint is not None and window.run.model_name == "seed-3"
+    # Continue goes on with it as one run in a folder of its own; the group stays as it was.
+    window.settings_panel.set_config(group_config(window.settings_panel.config().data_dir,
+                                                  epochs=1))
+    window.commands.resume_training()
+    with qtbot.waitSignal(window.controller.run_finished, timeout=RUN_TIMEOUT_MS) as more:
+        pass
+    assert more.args[0].reason == "finished" and more.args[0].epochs_done == 3
+    assert window.controller.run_dir.parent == tmp_path / "runs"
+    assert len(runs.read_run(groups.member_dir(folders[0], 3)).history) == 2
 
     panel = window.runs_panel
     qtbot.waitUntil(lambda: panel.model.record(str(folders[0])) is not None
