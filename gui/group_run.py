@@ -53,9 +53,12 @@ class GroupRun(QObject):
         run.job_event.connect(self._on_event)
 
     def member_text(self) -> str:
-        """"Seed 2 of 3 (seed 43)" while a group trains; "" otherwise."""
-        if not self.seeds or self.ended:
+        """"Seed 2 of 3 (seed 43)" while a group trains, "3 seeds" once it has ended; ""
+        while no group is on screen."""
+        if not self.seeds:
             return ""
+        if self.ended:
+            return f"{len(self.seeds)} seeds"
         index = min(len(self.done), len(self.seeds) - 1)
         return f"Seed {index + 1} of {len(self.seeds)} (seed {self.seeds[index]})"
 

@@ -41,7 +41,7 @@ def test_train_with_three_seeds_runs_a_group_and_shows_it(qtbot, window, tmp_pat
     assert end.reason == "finished" and "±" in end.message and "n = 3" in end.message
     for k, seed in ((1, 1), (2, 2), (3, 3)):
         assert f"Seed {k} of 3 (seed {seed})" in seen
-    assert window.progress.member_text() == ""  # the group has ended
+    assert window.progress.member_text() == "3 seeds"  # the group has ended
     assert bands[-1] == 3 and 1 in bands and 2 in bands  # the band grew member by member
 
     folders = [p for p in (tmp_path / "runs").iterdir() if p.is_dir()]
@@ -65,6 +65,7 @@ def test_train_with_three_seeds_runs_a_group_and_shows_it(qtbot, window, tmp_pat
     with qtbot.waitSignal(window.controller.run_finished, timeout=RUN_TIMEOUT_MS) as more:
         pass
     assert more.args[0].reason == "finished" and more.args[0].epochs_done == 3
+    assert window.progress.member_text() == ""  # a run of its own, no group on screen
     assert window.controller.run_dir.parent == tmp_path / "runs"
     assert len(runs.read_run(groups.member_dir(folders[0], 3)).history) == 2
 
