@@ -11,7 +11,7 @@ import datetime
 
 from engine.catalog import OPTIMIZER_TITLES, arch_title, dataset_title
 from engine.durations import rough_duration
-from engine.experiments.stats import Summary
+from engine.experiments.stats import Summary, compare
 from engine.records import groups, runs
 from engine.text import plural
 
@@ -65,6 +65,26 @@ def group_text(group: groups.GroupRecord, column: str, status_title: str, unfold
     return ""
 
 
+def group_sort_key(group: groups.GroupRecord, column: int) -> object:
+    """The key the column sorts the group's row by, of the type a run's row has there."""
+    config = group.config
+    keys = (group.name.lower(), arch_title(str(config.get("arch", ""))),
+            dataset_title(str(config.get("dataset", ""))), group.status,
+            group.best.mean if group.best.n else -1, _number(config.get("epochs")),
+            str(config.get("optimizer", "")), _number(config.get("lr")),
+            group_duration(group) or 0.0,
+            (1, group.members[-1].device if group.members else ""),
+            group_started(group) or 0.0)
+    return keys[column]
+
+
+def _number(value: object) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return -1.0
+
+
 def group_duration(group: groups.GroupRecord) -> float | None:
     spans = [m.duration for m in group.members if m.duration is not None]
     return sum(spans) if spans else None
@@ -90,6 +110,23 @@ def group_tooltip(group: groups.GroupRecord) -> str:
     lines += group.problems
     lines.append("Click its name to show or hide its members.")
     return "\n".join(lines)
+
+
+def comparison_sentence(a: runs.RunRecord | groups.GroupRecord,
+                        b: runs.RunRecord | groups.GroupRecord) -> str:
+    """Whether two ticked rows' best test accuracies differ by more than the seed-to-seed
+    noise (engine/experiments/stats.py: Welch's t-test, n on both sides; with one seed on a
+    side it says it cannot tell)."""
+    return compare(best_values(a), best_values(b), names=(a.name, b.name)).sentence
+
+
+def runs_of(records: list) -> list[runs.RunRecord]:
+    """The runs the rows stand for: a seed group's members in its place, each run once."""
+    found: dict[str, runs.RunRecord] = {}
+    for record in records:
+        for run in record.members if isinstance(record, groups.GroupRecord) else [record]:
+            found.setdefault(run.run_id, run)
+    return list(found.values())
 
 
 def best_values(record: runs.RunRecord | groups.GroupRecord) -> tuple[float, ...]:

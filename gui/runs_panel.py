@@ -36,7 +36,6 @@ from PySide6.QtWidgets import (
 )
 
 from engine.config import TrainConfig
-from engine.experiments.stats import compare
 from engine.records import groups, runs
 from engine.records.metrics_export import write_metrics_csv
 from engine.records.tensorboard_log import tensorboard_installed
@@ -44,7 +43,7 @@ from engine.text import plural
 from gui.group_band import mean_history
 from gui.plot_overlays import Overlay
 from gui.run_controller import RunController
-from gui.runs_group_rows import best_values
+from gui.runs_group_rows import comparison_sentence, runs_of
 from gui.runs_library import RunsLibrary
 from gui.runs_table import (
     SORT_ROLE,
@@ -194,14 +193,12 @@ class RunsPanel(QWidget):
         self.model.set_unfolded(record.run_id, record.run_id not in self.model.unfolded)
 
     def verdict_text(self) -> str:
-        """Whether the two ticked rows' best test accuracies differ by more than the
-        seed-to-seed noise (engine/experiments/stats.py: Welch's t-test, n on both sides);
-        "" unless exactly two rows are ticked."""
+        """Whether the two ticked rows differ by more than the seed-to-seed noise
+        (`comparison_sentence`); "" unless exactly two rows are ticked."""
         ticked = [r for r in self.model.records if r.run_id in self.model.ticked]
         if len(ticked) != 2:
             return ""
-        a, b = ticked
-        return compare(best_values(a), best_values(b), names=(a.name, b.name)).sentence
+        return comparison_sentence(*ticked)
 
     def _show_verdict(self) -> None:
         text = self.verdict_text()
@@ -261,17 +258,8 @@ class RunsPanel(QWidget):
         self.buttons["folder"].setEnabled(one is not None)
         for key in ("rename", "note"):
             self.buttons[key].setEnabled(run is not None)
-        self.buttons["export"].setEnabled(any(r.history for r in self._runs(self.model.records)))
+        self.buttons["export"].setEnabled(any(r.history for r in runs_of(self.model.records)))
         self.buttons["delete"].setEnabled(bool(chosen))
-
-    @staticmethod
-    def _runs(records: list) -> list[runs.RunRecord]:
-        """The runs the rows stand for: a seed group's members in its place, each run once."""
-        found: dict[str, runs.RunRecord] = {}
-        for record in records:
-            for run in record.members if isinstance(record, groups.GroupRecord) else [record]:
-                found.setdefault(run.run_id, run)
-        return list(found.values())
 
     def use_settings(self) -> bool:
         record = self._one()
@@ -360,8 +348,8 @@ class RunsPanel(QWidget):
     def export_csv(self, path: str | None = None) -> bool:
         """Write the per-epoch metrics of the ticked runs (of every run when none is ticked)
         to one CSV file, asked for unless given; say what was written where."""
-        ticked = self._runs([r for r in self.model.records if r.run_id in self.model.ticked])
-        every = self._runs(self.model.records)
+        ticked = runs_of([r for r in self.model.records if r.run_id in self.model.ticked])
+        every = runs_of(self.model.records)
         which = (f"the {plural(len(ticked), 'ticked run')}" if ticked
                  else f"all {len(every)} runs (none is ticked)")
         chosen = [r for r in (ticked or every) if r.history]

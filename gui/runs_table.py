@@ -26,8 +26,7 @@ from gui.plot_overlays import OVERLAY_COLOURS
 from gui.runs_group_rows import (
     GROUP_STATUS_TITLES,
     MEMBER_INDENT,
-    group_duration,
-    group_started,
+    group_sort_key,
     group_text,
     group_tooltip,
 )
@@ -216,8 +215,7 @@ class RunsTableModel(QAbstractTableModel):
             text = self._text(record, column, live)
             return MEMBER_INDENT + text if column == 0 and self.group_of(record) else text
         if role == SORT_ROLE:
-            return self._group_sort_key(record, column) if group else self._sort_key(
-                record, column)
+            return group_sort_key(record, column) if group else self._sort_key(record, column)
         if role == Qt.ItemDataRole.ToolTipRole and group:
             return group_tooltip(record)
         if role == Qt.ItemDataRole.CheckStateRole and column == 0 and not live:
@@ -271,18 +269,6 @@ class RunsTableModel(QAbstractTableModel):
     @staticmethod
     def _status_title(status: str) -> str:
         return STATUS_TITLES.get(status) or GROUP_STATUS_TITLES.get(status, status)
-
-    @staticmethod
-    def _group_sort_key(group: groups.GroupRecord, column: int):
-        config = group.config
-        keys = (group.name.lower(), arch_title(str(config.get("arch", ""))),
-                dataset_title(str(config.get("dataset", ""))), group.status,
-                group.best.mean if group.best.n else -1, _number(config.get("epochs")),
-                str(config.get("optimizer", "")), _number(config.get("lr")),
-                group_duration(group) or 0.0,
-                (1, group.members[-1].device if group.members else ""),
-                group_started(group) or 0.0)
-        return keys[column]
 
     @staticmethod
     def _sort_key(record: runs.RunRecord, column: int):
