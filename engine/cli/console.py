@@ -57,6 +57,7 @@ class ConsolePrinter:
         self.interactive = _is_terminal(self.stream)
         self.bar: tqdm | None = None
         self.epochs = 0
+        self.prefix = ""  # before every line: which run of several this is (cli/seeds.py)
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, BatchEnd):
@@ -91,7 +92,8 @@ class ConsolePrinter:
             # Counted from the first batch seen, so the first rates are real ones (a bar
             # started at batch 1 with no time elapsed showed thousands of batches a second).
             self.bar = tqdm(total=event.batches_per_epoch, initial=event.batch,
-                            desc=f"epoch {event.epoch}/{self.epochs}", unit="batch",
+                            desc=f"{self.prefix}epoch {event.epoch}/{self.epochs}",
+                            unit="batch",
                             file=self.stream, leave=False, smoothing=0.1)
             self.bar.set_postfix(postfix)
         else:  # redrawn by update() at most every 0.1 s
@@ -103,7 +105,12 @@ class ConsolePrinter:
             self.bar.close()
             self.bar = None
 
+    def note(self, text: str) -> None:
+        """A line of the printer's own, as its events' lines are printed."""
+        self._write(text)
+
     def _write(self, text: str, end: str = "\n") -> None:
+        text = self.prefix + text
         if self.bar is not None:
             self.bar.write(text, file=self.stream)
         else:

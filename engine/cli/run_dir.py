@@ -15,6 +15,7 @@ from engine.records.run_folder import (
     continues_own_run,
     held_run_advice,
     holds_run,
+    new_run_dir,
     numbered_sibling,
     path_problem,
     reserve,
@@ -24,16 +25,17 @@ from engine.records.run_folder import (
 
 
 def choose_run_dir(args: argparse.Namespace, config: TrainConfig, prog: str) -> Path | None:
-    """The run's folder: --run-dir; with --resume, the checkpoint's own run folder (its
-    record goes on, as in the window); else a new one, reserved. None (said on stderr) when
-    the folder cannot be used: another run's, being written, a bad name."""
+    """The run's folder (a seed group's, with --seeds > 1): --run-dir; with --resume, the
+    checkpoint's own run folder (its record goes on, as in the window); else a new one,
+    reserved. None (said on stderr) when the folder cannot be used: another run's, being
+    written, a bad name."""
     if args.run_dir:
         run_dir = Path(args.run_dir).expanduser()
     else:
         resume_from = None if args.new_run_dir else args.resume
+        if resume_from is None:  # a new run's folder, or a new seed group's
+            return new_run_dir(DEFAULT_RUNS_DIR, config.arch, config.dataset, config.seeds)
         run_dir = run_dir_for(DEFAULT_RUNS_DIR, config.arch, config.dataset, resume_from)
-        if resume_from is None:
-            return run_dir
         if run_dir != Path(resume_from).expanduser().parent:
             print(f"{resume_from} is not a run folder's own {CHECKPOINT_FILE}: the continued "
                   f"run goes to a new folder, {run_dir}.", file=sys.stderr)

@@ -53,6 +53,7 @@ def _examples(prog: str) -> tuple[tuple[str, str], ...]:
          "train a run on to 10 epochs in all, in its own folder"),
         (f"{prog} --dataset fashion-mnist > result.txt", "summary to a file, progress on screen"),
         (f"{prog} --optimizer sgd --find-lr", "find a learning rate first (trains nothing)"),
+        (f"{prog} --seeds 3", "the same run with seeds 0, 1 and 2: test accuracy as mean ± std"),
     )
 
 
@@ -127,7 +128,9 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
     parser.add_argument("--run-dir", default=None,
                         help=f"Folder for the checkpoint and metrics (default: a new folder "
                              f"under {DEFAULT_RUNS_DIR}; with --resume, the folder of the "
-                             f"run's own {CHECKPOINT_FILE}, whose record goes on).")
+                             f"run's own {CHECKPOINT_FILE}, whose record goes on). With "
+                             "--seeds, the group's folder, which holds one run folder per "
+                             "seed.")
     parser.add_argument("--new-run-dir", action="store_true",
                         help="If --run-dir already holds a run (or another process is "
                              "writing it), write this one to a new numbered folder beside it "
@@ -205,6 +208,12 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
     args = build_parser(prog).parse_args(
         numeric_values_attached(list(sys.argv[1:] if argv is None else argv)))
     base, done = None, 0
+    if args.resume and getattr(args, "seeds", 1) > 1:
+        print(f"{prog}: error: --seeds: --resume continues one run, and a seed group is "
+              f"several: continue one member with --resume <group>/seed-<seed>/"
+              f"{CHECKPOINT_FILE} (without --seeds), or train a new group without --resume.",
+              file=sys.stderr)
+        return USAGE_ERROR
     if args.resume:
         problem = name_problem(Path(args.resume).expanduser())
         if problem:
@@ -218,8 +227,9 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
         except CheckpointError as error:
             print(f"{prog}: error: --resume: {error}", file=sys.stderr)
             return USAGE_ERROR
-        # The device is this computer's choice, not the checkpoint's.
-        base, done = resumed.config.replace(device="auto"), resumed.epoch
+        # The device is this computer's choice, not the checkpoint's; a continued run is one
+        # run, whatever seeds its settings name.
+        base, done = resumed.config.replace(device="auto", seeds=1), resumed.epoch
     config = config_from_args(args, base)
     try:
         config.validate()
@@ -243,14 +253,23 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
     from engine.training.distributed import launched_by_torchrun
 
     if launched_by_torchrun():
+        if config.seeds > 1:
+            print(f"{prog}: error: --seeds: under torchrun every process trains one run "
+                  "together; train a seed group without torchrun, or launch one torchrun "
+                  "run per seed (--seed N).", file=sys.stderr)
+            return USAGE_ERROR
         from engine.cli.torchrun import train_under_torchrun  # imports PyTorch
 
         return train_under_torchrun(args, config, prog)
-    from engine.training.trainer import Trainer  # only now, with a run to do, is PyTorch imported
-
     run_dir = choose_run_dir(args, config, prog)
     if run_dir is None:
         return USAGE_ERROR
+    if config.seeds > 1:
+        from engine.cli.seeds import train_group
+
+        return train_group(args, config, run_dir)
+    from engine.training.trainer import Trainer  # only now, with a run to do, is PyTorch imported
+
     control = Control()
     with stop_on_signals(control):
         end = Trainer(config, run_dir=run_dir, resume_from=args.resume,

@@ -53,15 +53,16 @@ class SeedGroup:
 
     `members` holds each member's RunEnd as it ends, `current` the member's Trainer under
     way (or the last one), `epochs_done` that member's epochs done. Without a `group_dir`
-    nothing is written (as a Trainer without a run folder). `tensorboard` is passed to every
-    member's Trainer.
+    nothing is written (as a Trainer without a run folder). `tensorboard` and
+    `compile_model` are passed to every member's Trainer.
     """
 
     def __init__(self, config: TrainConfig, group_dir: Path | None,
-                 tensorboard: bool | None = None) -> None:
+                 tensorboard: bool | None = None, compile_model: bool = False) -> None:
         self.config = config
         self.group_dir = Path(group_dir) if group_dir is not None else None
         self.tensorboard = tensorboard
+        self.compile_model = compile_model
         self.seeds = member_seeds(config)
         self.members: list[RunEnd] = []
         self.current: Trainer | None = None
@@ -80,6 +81,8 @@ class SeedGroup:
             self.config.validate()
             claimed = self._claim()
         except (ConfigError, RunFolderError) as error:
+            if self.group_dir is not None:
+                run_folder.unreserve(self.group_dir)  # a folder reserved for it, still empty
             end = RunEnd("failed", str(error), 0)
             listener(GroupEnd(summarize(()), summarize(()), (), end))
             return end
@@ -108,7 +111,8 @@ class SeedGroup:
             listener(LogLine(f"Seed {seed} ({index + 1} of {len(self.seeds)})"
                              + (f": {run_dir}" if run_dir else "") + "."))
             self.current = Trainer(self.config.replace(seed=seed, seeds=1), run_dir=run_dir,
-                                   tensorboard=self.tensorboard)
+                                   tensorboard=self.tensorboard,
+                                   compile_model=self.compile_model)
             end = self.current.run(listener, control)
             self.members.append(end)
             best, final = self._accuracies(self.current.history)

@@ -24,7 +24,7 @@ from engine.events import (
 )
 from engine.experiments.seeds import SeedGroup
 from engine.records.groups import read_group
-from engine.records.run_folder import GROUP_FILE
+from engine.records.run_folder import GROUP_FILE, new_run_dir
 from engine.records.runs import read_run
 
 
@@ -165,9 +165,10 @@ def test_a_diverged_member_is_counted_apart_and_the_group_goes_on(
 
 
 def test_a_bad_setting_fails_the_group_before_any_folder_is_made(config, tmp_path):
-    end, events, group = run_group(config.replace(epochs=0), tmp_path / "group")
+    reserved = new_run_dir(tmp_path, "softmax", "mnist", seeds=3)
+    end, events, group = run_group(config.replace(epochs=0), reserved)
     assert end.reason == "failed" and "Epochs" in end.message
-    assert group.members == [] and not (tmp_path / "group").exists()
+    assert group.members == [] and list(tmp_path.iterdir()) == []
     assert isinstance(events[-1], GroupEnd) and events[-1].best.n == 0
 
 
@@ -183,3 +184,16 @@ def test_a_group_without_a_folder_writes_nothing(config, tmp_path, monkeypatch):
     end, _, group = run_group(config.replace(seeds=2, epochs=1), None)
     assert end.reason == "finished" and len(group.members) == 2
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_plain_trainer_given_seeds_trains_one_run_recorded_as_one(config, tmp_path):
+    from engine.records.checkpoint import load_checkpoint
+    from engine.training.trainer import Trainer
+
+    run_dir = tmp_path / "run"
+    end = Trainer(config.replace(epochs=1), run_dir=run_dir, tensorboard=False).run(
+        lambda event: None)
+    assert end.reason == "finished"
+    assert json.loads((run_dir / "config.json").read_text())["seeds"] == 1
+    assert load_checkpoint(run_dir / "checkpoint.pt").config.seeds == 1
+    assert read_run(run_dir).config["seed"] == 5 and not list(run_dir.glob("seed-*"))
