@@ -205,3 +205,26 @@ def test_a_job_stops_after_an_epoch_of_its_run_under_way_and_keeps_no_model(
     assert finished.args[0].reason == "stopped" and finished.args[0].epochs_done == 2
     assert [end.epochs_done for end in job.ends] == [2]  # the second run never started
     assert kept == [] and controller.state is S.IDLE  # the job offers no `saved` model
+
+
+def test_stop_after_an_epoch_of_a_jobs_later_run_keeps_that_runs_epoch(
+        qtbot, controller, data_dir, tmp_path):
+    """The control's count of epochs ended is the run under way's, not the run before's
+    (which ended at a later epoch and would stop the new run at once)."""
+    ready(controller)
+    job = TwoRuns(data_dir, tmp_path / "group", epochs=3)
+    starts = []
+
+    def second(start) -> None:
+        starts.append(start)
+        if len(starts) == 2:
+            controller.pause(config(data_dir))
+
+    controller.run.run_started.connect(second)
+    controller.start_job(job, config(data_dir, epochs=3))
+    qtbot.waitUntil(lambda: controller.state is S.PAUSED, timeout=RUN_TIMEOUT_MS)
+    controller.stop_after(1)
+    controller.resume()
+    qtbot.waitUntil(lambda: controller.state is S.IDLE, timeout=RUN_TIMEOUT_MS)
+    assert [(end.reason, end.epochs_done) for end in job.ends] == [("finished", 3),
+                                                                   ("stopped", 1)]
