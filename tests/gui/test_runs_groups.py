@@ -151,3 +151,24 @@ def test_a_ticked_group_overlays_its_mean_band_and_members(qtbot, panel, tmp_pat
     np.testing.assert_allclose(ys, [80.0, 85.0])  # the members' means per epoch, in percent
     panel.tick(folder, False)
     assert plots.overlay_keys() == []
+
+
+def test_a_group_row_uses_its_settings_exports_and_deletes_as_its_members(
+        qtbot, panel, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    folder = write_group(tmp_path / "runs" / "g-seeds2", [0.9, 0.8])
+    start(qtbot, panel, 3)
+    panel.select(folder)
+    assert not panel.buttons["open"].isEnabled() and not panel.buttons["rename"].isEnabled()
+    used = []
+    panel.use_settings_requested.connect(used.append)
+    assert panel.use_settings() and used[0].seeds == 2 and used[0].lr == 0.01
+    panel.tick(str(folder))
+    assert panel.export_csv(str(tmp_path / "m.csv"))
+    lines = (tmp_path / "m.csv").read_text().splitlines()
+    assert len(lines) == 1 + 2 * 2  # a header, then each member's two epochs
+    monkeypatch.setattr(QMessageBox, "question",
+                        lambda *a, **k: QMessageBox.StandardButton.Yes)
+    assert panel.delete_selected() and not folder.exists()
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 0, timeout=READ_TIMEOUT_MS)
