@@ -102,8 +102,8 @@ class RunModel(QObject):
     batches_restored = Signal(dict)
     # CheckpointEvaluation: the opened checkpoint's answers for its test set
     checkpoint_evaluated = Signal(object)
-    # An event of a job of several runs (a seed group's, a sweep's: engine/events.py) that
-    # is not one run's: its panels (gui/group_run.py) take it from here.
+    # Any other event: a job of several runs reports its own here (a seed group's, a
+    # sweep's: engine/events.py), for the parts that follow it (gui/group_run.py).
     job_event = Signal(object)
     # A person picked one image to look into (a Data grid cell, a mistake, a drawing):
     # an `InspectRequest` for the panels that show what the network sees.
