@@ -62,6 +62,13 @@ class Control:
         else:
             self.stopped_by = by
 
+    def run_began(self) -> None:
+        """A run begins with this control: none of its epochs has ended yet. A job of
+        several runs (a seed group) passes one control to each in turn, and a stop after
+        epoch N is the run under way's epoch N, not the run before's (which ended later)."""
+        with self._lock:
+            self._epochs_ended = 0
+
     def epoch_ended(self, epoch: int) -> None:
         """Called by the trainer once `epoch` is trained, evaluated and saved."""
         with self._lock:

@@ -21,10 +21,11 @@ from engine.events import BatchEnd, EpochEnd, RunStart, SettingsChanged
 from gui.axis_legend import label_with_legend
 from gui.change_markers import ChangeMarkers
 from gui.contrast import secondary_colour
+from gui.group_band import GroupBands
 from gui.overlay_key import OverlayKey
 from gui.plot_overlays import Overlay, OverlayCurves
 from gui.plotting import EmptyHint, HoverReadout, make_plot
-from gui.run_curves import SPLIT_STYLE, EpochCurves, StepCurves
+from gui.run_curves import SPLIT_STYLE, TEST_COLOR, TRAIN_COLOR, EpochCurves, StepCurves
 
 if TYPE_CHECKING:
     from gui.run_model import RunModel
@@ -64,6 +65,7 @@ class PlotsPanel(QWidget):
         self._smoothing = smoothing
         self._y_tops: dict[str, float] = {}
         self._overlays: dict[str, OverlayCurves] = {}
+        self.group: GroupBands | None = None  # the seed group under way (gui/group_run.py)
         self._x_span: tuple[float, float] | None = None  # the run on screen's planned steps
         self._legend_state: tuple | None = None  # what the legends list (_relist_legends)
         self._legend_entries: dict[str, list[tuple[pg.PlotDataItem, str]]] = {
@@ -198,6 +200,26 @@ class PlotsPanel(QWidget):
         for name in ("loss", "lr"):
             self.plots[name].setXRange(self._x_span[0], last, padding=0.02)
 
+    # --- the seed group under way ----------------------------------------------------------
+
+    def show_group(self, histories: Sequence[Sequence[dict]]) -> None:
+        """A band (mean ± std, dashed mean) over the group's members done so far, each faint
+        behind it; the member training now stays the run on screen, on top."""
+        if self.group is None:
+            self.group = GroupBands(self.plots, {"test": TEST_COLOR, "train": TRAIN_COLOR},
+                                    mean_lines=True)
+        self.group.set_members(histories)
+        self._relist_legends()
+        self._fit_views_now("epoch_loss", "accuracy")
+        self._show_hints()
+
+    def clear_group(self) -> None:
+        if self.group is not None:
+            self.group.remove()
+            self.group = None
+            self._relist_legends()
+            self._show_hints()
+
     # --- overlays -------------------------------------------------------------------------
 
     def set_overlay(self, key: str, overlay: Overlay) -> None:
@@ -242,7 +264,8 @@ class PlotsPanel(QWidget):
                     or self._waiting_for_epoch is not None)
         val_shown = self._epochs.val_shown()
         overlays = tuple((key, c.overlay.name) for key, c in self._overlays.items())
-        state = (live, val_shown, overlays)
+        members = self.group.member_count() if self.group is not None else 0
+        state = (live, val_shown, overlays, members)
         if state == self._legend_state:
             return
         self._legend_state = state
@@ -258,6 +281,10 @@ class PlotsPanel(QWidget):
                 for split, curve in self._epochs.curves[plot].items():
                     if split != "val" or val_shown:
                         listed[plot].append((curve, SPLIT_STYLE[split][0]))
+        if members:  # the seed group under way: its mean over the members done, dashed
+            for plot, key in (("epoch_loss", "test_loss"), ("accuracy", "test_acc")):
+                listed[plot].append((self.group.mean_curve(key),
+                                     f"{members}-seed mean"))
         for plot, entries in listed.items():
             # Written into the x-axis label, never over the curves (gui/axis_legend.py).
             self._legend_entries[plot] = entries
@@ -343,7 +370,8 @@ class PlotsPanel(QWidget):
         """A hint on each plot that has no data yet: what will appear there, and when."""
         running = self._waiting_for_epoch is not None
         overlaid_steps = any(len(c.overlay.steps) for c in self._overlays.values())
-        overlaid_epochs = any(c.overlay.history for c in self._overlays.values())
+        overlaid_epochs = any(c.overlay.history for c in self._overlays.values()) or (
+            self.group is not None and self.group.member_count() > 0)
         has_data = {"loss": len(self._steps) > 0 or overlaid_steps,
                     "lr": len(self._steps) > 0 or overlaid_steps,
                     "epoch_loss": len(self._epochs) > 0 or overlaid_epochs,

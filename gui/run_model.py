@@ -102,6 +102,9 @@ class RunModel(QObject):
     batches_restored = Signal(dict)
     # CheckpointEvaluation: the opened checkpoint's answers for its test set
     checkpoint_evaluated = Signal(object)
+    # Any other event: a job of several runs reports its own here (a seed group's, a
+    # sweep's: engine/events.py), for the parts that follow it (gui/group_run.py).
+    job_event = Signal(object)
     # A person picked one image to look into (a Data grid cell, a mistake, a drawing):
     # an `InspectRequest` for the panels that show what the network sees.
     inspect_requested = Signal(object)
@@ -174,6 +177,8 @@ class RunModel(QObject):
             self.log_line.emit(event)
         elif isinstance(event, DataProgress):
             self.data_progress.emit(event)
+        else:
+            self.job_event.emit(event)
 
     # -- the model kept --------------------------------------------------------------------
 

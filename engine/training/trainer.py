@@ -89,7 +89,9 @@ class Trainer:
         Never raises for a training problem: the returned (and emitted) `RunEnd` says what
         happened in a sentence a person can act on.
         """
-        control = self._world.agree(control or Control())  # all processes stop together
+        control = control or Control()
+        control.run_began()  # a job's next run (a seed group's) counts its own epochs
+        control = self._world.agree(control)  # all processes stop together
         records = self._records
         recorded = records.recording(listener)
         try:

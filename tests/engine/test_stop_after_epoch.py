@@ -56,3 +56,13 @@ def test_asked_late_in_the_next_epoch_the_run_keeps_the_epoch_asked_for(config, 
     end = Trainer(config, run_dir=tmp_path / "run").run(listener, control)
     assert end.reason == "stopped" and end.epochs_done == 1 and epochs == [1]
     assert end.checkpoint_path == str(tmp_path / "run" / "checkpoint.pt")
+
+
+def test_a_run_that_begins_counts_its_own_epochs_not_the_run_befores():
+    control = Control()  # shared by a seed group's members, one after another
+    control.epoch_ended(3)  # the first member's last epoch
+    control.run_began()  # the next member
+    control.stop_after(1)
+    assert not control.stop_requested
+    control.epoch_ended(1)
+    assert control.stop_requested
