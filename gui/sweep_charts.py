@@ -1,0 +1,237 @@
+"""The Sweep tab's charts (pyqtgraph): parallel coordinates, a scatter, importance bars.
+
+- Parallel coordinates: one vertical axis per searched setting and a last one for the
+  accuracy, every axis the same height (gui/sweep_axes.py places the values); each trial is
+  one polyline coloured by its accuracy (the colour bar beside says the scale); the ticked
+  trials are drawn thicker in their overlay colour.
+- Scatter: one chosen setting against accuracy (a log x axis for a log setting, the choices
+  by name for a choice setting).
+- Importance: Optuna's importance of each setting as horizontal bars.
+Each shows a sentence saying what to do while it has nothing to draw.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QStackedWidget, QVBoxLayout, QWidget
+
+from gui.contrast import secondary_colour
+from gui.plotting import make_plot
+from gui.sweep_axes import ACCURACY_LABEL, Axis, ParallelData, scatter_points, setting_label
+
+COLOUR_MAP = "viridis"
+NO_TRIALS = "No trial has an accuracy yet. Define a space and press Start, or open a " \
+            "sweep folder (File > Open sweep folder…)."
+
+
+class _WithHint(QStackedWidget):
+    """A chart, or in its place a centred sentence while it has nothing to draw."""
+
+    def __init__(self, chart: QWidget, colour: QColor) -> None:
+        super().__init__()
+        self.hint = QLabel()
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.hint.setStyleSheet(f"QLabel {{ color: {colour.name()}; padding: 12px; }}")
+        self.addWidget(self.hint)
+        self.addWidget(chart)
+
+    def show_text(self, text: str | None) -> None:
+        """Show text instead of the chart, or (None) the chart."""
+        if text is not None:
+            self.hint.setText(text)
+        self.setCurrentIndex(0 if text is not None else 1)
+
+
+def _colours(palette: QPalette) -> tuple[QColor, QColor]:
+    return palette.color(QPalette.ColorRole.Text), palette.color(QPalette.ColorRole.Base)
+
+
+class ParallelCoordinates(_WithHint):
+    """Settings against accuracy, one polyline per trial."""
+
+    def __init__(self) -> None:
+        self.fg, self.bg = _colours(QWidget().palette())
+        self.layout_widget = pg.GraphicsLayoutWidget()
+        self.layout_widget.setBackground(self.bg)
+        super().__init__(self.layout_widget, secondary_colour(self.fg, self.bg))
+        self.plot = self.layout_widget.addPlot(row=0, col=0)
+        self.plot.setTitle("Settings against accuracy", color=self.fg.name(), size="11pt",
+                           bold=True)
+        for side in ("left", "bottom"):
+            self.plot.hideAxis(side)
+        self.plot.setMouseEnabled(False, False)
+        self.plot.setMenuEnabled(False)
+        self.plot.hideButtons()
+        self.colour_map = pg.colormap.get(COLOUR_MAP)
+        self.colour_bar = pg.ColorBarItem(values=(0, 100), colorMap=self.colour_map,
+                                          interactive=False, width=14)
+        self.colour_bar.axis.setTextPen(pg.mkPen(self.fg))
+        self.colour_bar.axis.setPen(pg.mkPen(self.fg))
+        self.colour_bar.axis.setLabel(ACCURACY_LABEL, color=self.fg.name())
+        self.layout_widget.addItem(self.colour_bar, row=0, col=1)
+        self.data: ParallelData | None = None
+        self.lines: dict[int, pg.PlotDataItem] = {}
+        self.show_text(NO_TRIALS)
+
+    def set_data(self, data: ParallelData, ticked: dict[int, str]) -> None:
+        """Draw these trials; ticked: number -> colour of the trials drawn thicker."""
+        self.data = data
+        self.plot.clear()
+        self.lines = {}
+        if not data.axes or len(data.numbers) == 0:
+            self.show_text(NO_TRIALS if data.axes or not data.numbers else None)
+            return
+        self.show_text(None)
+        count = len(data.axes) + 1
+        low, high = data.accuracy_range
+        self.colour_bar.setLevels((low, high))
+        xs = np.arange(count, dtype=np.float64)
+        order = np.argsort(data.accuracies)  # the best drawn last, on top
+        for row in order:
+            number = data.numbers[row]
+            share = (data.accuracies[row] - low) / (high - low)
+            colour = self.colour_map.map(float(share), mode="qcolor")
+            pen = (pg.mkPen(ticked[number], width=3.5) if number in ticked
+                   else pg.mkPen(colour, width=1.6))
+            line = pg.PlotDataItem(xs, data.positions[row], pen=pen, connect="finite",
+                                   symbol="o", symbolSize=4, symbolPen=None,
+                                   symbolBrush=pen.color())
+            line.setZValue(10 if number in ticked else 0)
+            self.plot.addItem(line)
+            self.lines[number] = line
+        self._draw_axes(data)
+        # Room on the right for the last axis's tick labels, above for the axis titles.
+        self.plot.setRange(xRange=(-0.3, count - 0.55), yRange=(-0.05, 1.42), padding=0)
+
+    def _draw_axes(self, data: ParallelData) -> None:
+        axis_pen = pg.mkPen(self.fg, width=1)
+        marks = [*(a.ticks() for a in data.axes), self._accuracy_ticks(data)]
+        for i, (label, ticks) in enumerate(zip(data.labels, marks, strict=True)):
+            line = pg.PlotDataItem([i, i], [0, 1], pen=axis_pen)
+            line.setZValue(-5)
+            self.plot.addItem(line)
+            # Two lines, staggered: neighbouring titles do not run into each other.
+            title = pg.TextItem(label.replace(" (", "\n("), color=self.fg,
+                                anchor=(0.5, 1.0))
+            title.setPos(i, 1.03 if i % 2 else 1.22)
+            self.plot.addItem(title)
+            for position, text in ticks:
+                tick = pg.TextItem(text, color=secondary_colour(self.fg, self.bg),
+                                   anchor=(0.0, 0.5))
+                tick.setPos(i + 0.02, position)
+                self.plot.addItem(tick)
+
+    @staticmethod
+    def _accuracy_ticks(data: ParallelData) -> list[tuple[float, str]]:
+        low, high = data.accuracy_range
+        return [(0.0, f"{low:.1f}"), (0.5, f"{(low + high) / 2:.1f}"), (1.0, f"{high:.1f}")]
+
+
+class SettingScatter(QWidget):
+    """One setting (chosen in the box above) against accuracy, a point per trial."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        fg, bg = _colours(self.palette())
+        self.choice = QComboBox()
+        self.choice.setToolTip("The setting on the x axis")
+        self.plot = make_plot("Setting against accuracy", "", ACCURACY_LABEL, fg, bg)
+        self.points = pg.ScatterPlotItem(size=9, pen=pg.mkPen(fg, width=0.5))
+        self.plot.addItem(self.points)
+        self.chart = _WithHint(self.plot, secondary_colour(fg, bg))
+        self._fg = fg
+        self._axes: tuple[Axis, ...] = ()
+        self._trials: list = []
+        self._ticked: dict[int, str] = {}
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Setting:"))
+        row.addWidget(self.choice, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.chart, 1)
+        self.choice.currentIndexChanged.connect(lambda _i: self._draw())
+        self.chart.show_text(NO_TRIALS)
+
+    def set_trials(self, axes: tuple[Axis, ...], trials: list, ticked: dict[int, str]) -> None:
+        if axes != self._axes:
+            self._axes = axes
+            self.choice.blockSignals(True)
+            self.choice.clear()
+            for axis in axes:
+                self.choice.addItem(setting_label(axis.name), axis.name)
+            self.choice.blockSignals(False)
+        self._trials, self._ticked = trials, ticked
+        self._draw()
+
+    def chosen(self) -> Axis | None:
+        index = self.choice.currentIndex()
+        return self._axes[index] if 0 <= index < len(self._axes) else None
+
+    def _draw(self) -> None:
+        axis = self.chosen()
+        xs, ys, numbers = (scatter_points(axis, self._trials) if axis is not None
+                           else (np.empty(0), np.empty(0), []))
+        if len(numbers) == 0:
+            self.points.clear()
+            self.chart.show_text(NO_TRIALS)
+            return
+        self.chart.show_text(None)
+        item = self.plot.getPlotItem()
+        item.setLogMode(x=axis.log, y=False)
+        bottom = item.getAxis("bottom")
+        bottom.setLabel(axis.label, color=self._fg.name())
+        if axis.kind == "choice":
+            bottom.setTicks([list(enumerate(axis.choices))])
+            # Side by side, not on top of each other, where trials share a choice.
+            xs = xs + np.linspace(-0.12, 0.12, len(xs)) if len(xs) > 1 else xs
+        else:
+            bottom.setTicks(None)
+        low, high = float(ys.min()), float(ys.max())
+        brushes = [pg.mkBrush(self._ticked.get(n) or pg.colormap.get(COLOUR_MAP).map(
+            0.5 if high == low else (y - low) / (high - low), mode="qcolor"))
+            for n, y in zip(numbers, ys, strict=True)]
+        self.points.setData(x=xs, y=ys, brush=brushes, data=numbers)
+        item.enableAutoRange()
+
+
+class ImportanceBars(_WithHint):
+    """How much each setting mattered to the accuracy (Optuna's fANOVA importance)."""
+
+    def __init__(self) -> None:
+        fg, bg = _colours(QWidget().palette())
+        self.plot = make_plot("Importance of each setting", "share of the accuracy's "
+                              "variation", "", fg, bg)
+        super().__init__(self.plot, secondary_colour(fg, bg))
+        self.plot.getPlotItem().setMouseEnabled(False, False)
+        self.bars: pg.BarGraphItem | None = None
+        self.shown: dict[str, float] = {}
+        self.show_importances({}, 0)
+
+    def show_importances(self, importances: dict[str, float], complete: int) -> None:
+        """Bars, most important on top; a note while there are too few complete trials."""
+        item = self.plot.getPlotItem()
+        if self.bars is not None:
+            item.removeItem(self.bars)
+            self.bars = None
+        self.shown = dict(importances)
+        if not importances:
+            self.show_text(
+                "Each setting's importance shows once two trials or more have completed "
+                f"({complete} so far)." if complete < 2 else
+                f"Optuna cannot tell the settings' importance from these {complete} complete "
+                "trials yet (they may all have the same accuracy).")
+            return
+        self.show_text(None)
+        names = sorted(importances, key=importances.get)  # the largest at the top
+        widths = [float(importances[n]) for n in names]
+        self.bars = pg.BarGraphItem(x0=0, y=np.arange(len(names)), height=0.6, width=widths,
+                                    brush=pg.mkBrush("#1f77b4"), pen=pg.mkPen(None))
+        item.addItem(self.bars)
+        item.getAxis("left").setTicks([[(i, setting_label(n)) for i, n in enumerate(names)]])
+        item.setRange(xRange=(0, max(widths) * 1.1 or 1), yRange=(-0.6, len(names) - 0.4),
+                      padding=0)
