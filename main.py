@@ -2,6 +2,7 @@
 
     {prog}                open the app
     {prog} train --help   train headless from the command line
+    {prog} sweep --help   search settings: many runs, the best named
     {prog} export --help  export a trained model to TorchScript or ONNX
     {prog} --version      print the version
 
@@ -15,7 +16,7 @@ import difflib
 import os
 import sys
 
-COMMANDS = ("train", "export")
+COMMANDS = ("train", "sweep", "export")
 
 
 def program_name(argv0: str) -> str:
@@ -31,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
         from engine.cli.train import main as train_main
 
         return train_main(argv[1:], prog=f"{prog} train")
+    if argv and argv[0] == "sweep":
+        from engine.cli.sweep import main as sweep_main
+
+        return sweep_main(argv[1:], prog=f"{prog} sweep")
     if argv and argv[0] == "export":
         from engine.cli.export import main as export_main
 

@@ -30,6 +30,7 @@ MAX_THREADS = 1024
 # Seeds are 32-bit, as numpy's legacy seeding; the trainer derives per-epoch seeds from it
 # (seed * 100_003 + epoch), which must still fit torch's 64-bit generator seed.
 MAX_SEED = 2**32 - 1
+MAX_SEEDS = 100  # runs in one seed group (engine/experiments/seeds.py)
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,12 @@ class TrainConfig:
         metadata=_meta("Seed", "Same seed, same run (on the CPU, with a fixed number of CPU "
                        "threads).", bounds=Bounds(0, MAX_SEED)),
     )
+    seeds: int = field(
+        default=1,
+        metadata=_meta("Seeds", "Repeat the run with seeds seed, seed+1, ... as one group, "
+                       "whose test accuracy is reported as mean ± std over the seeds (1 = "
+                       "one run).", bounds=Bounds(1, MAX_SEEDS)),
+    )
     device: str = field(
         default="auto", metadata=_meta("Device", "auto, cpu, cuda, cuda:N or mps.")
     )
@@ -254,7 +261,11 @@ class TrainConfig:
         if not _one_of(self.schedule, SCHEDULES):
             found["schedule"] = "LR schedule must be one of: " + ", ".join(SCHEDULES) + "."
         self._check_bounds(found, "label_smoothing", "val_split", "image_size", "threads",
-                           "seed")
+                           "seed", "seeds")
+        if "seed" not in found and "seeds" not in found and self.seed + self.seeds - 1 > MAX_SEED:
+            found["seeds"] = (f"The last seed of the group, {self.seed + self.seeds - 1}, is "
+                              f"past the largest seed, {MAX_SEED}: choose a smaller seed or "
+                              "fewer seeds.")
         device_problem = _device_problem(self.device)
         if device_problem:
             found["device"] = device_problem

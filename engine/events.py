@@ -14,6 +14,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from engine.analysis import Evaluation
+    from engine.config import TrainConfig
+    from engine.experiments.stats import Summary
 
 
 @dataclass(frozen=True)
@@ -162,6 +164,94 @@ class RunEnd:
     missing_data: MissingData | None = None  # set when the dataset could not be had
 
 
+@dataclass(frozen=True)
+class GroupStart:
+    """A seed group begins (engine/experiments/seeds.py): its members, one run per seed,
+    follow one after another, each with its ordinary events."""
+
+    name: str  # the group folder's name
+    group_dir: str
+    seeds: tuple[int, ...]
+    config: TrainConfig  # the settings every member shares (seed: the first member's)
+
+
+@dataclass(frozen=True)
+class GroupMemberStart:
+    """A member of a seed group begins: its own events (RunStart ... RunEnd) follow."""
+
+    index: int  # 0-based, in the order of `GroupStart.seeds`
+    seed: int
+    run_dir: str | None  # None for a group that writes no folder
+
+
+@dataclass(frozen=True)
+class GroupMemberEnd:
+    """A member of a seed group ended (after its own RunEnd); accuracies None where it
+    finished no epoch."""
+
+    index: int  # 0-based, in the order of `GroupStart.seeds`
+    seed: int
+    run_dir: str | None
+    end: RunEnd
+    best_test_acc: float | None
+    final_test_acc: float | None
+
+
+@dataclass(frozen=True)
+class GroupEnd:
+    """A seed group ended (its last event): its best and final test accuracy over the
+    members that finished (engine/experiments/stats.py), every member's end, and the
+    group's own end (what `SeedGroup.run` returns)."""
+
+    best: Summary
+    final: Summary
+    members: tuple[RunEnd, ...]
+    end: RunEnd | None = None
+
+
 Event = (LogLine | DataProgress | RunStart | RunEstimate | BatchEnd | EpochEnd | SettingsChanged
-         | CheckpointSaved | RunEnd)
+         | CheckpointSaved | RunEnd | GroupStart | GroupMemberStart | GroupMemberEnd
+         | GroupEnd)
 Listener = Callable[[Event], None]
+
+
+# -- a sweep's events (engine/experiments/sweep.py), around each trial's ordinary run events --
+
+
+@dataclass(frozen=True)
+class TrialStart:
+    """Trial `number` (Optuna's, unique in the study) begins with `params`; it is the
+    `index`-th (1-based) of the `trials` this worker runs."""
+
+    number: int
+    params: dict
+    index: int
+    trials: int
+    run_dir: str
+
+
+@dataclass(frozen=True)
+class TrialEnd:
+    """How trial `number` ended: "complete" | "pruned" | "failed" | "stopped"; `value` is
+    its objective (None when failed or stopped)."""
+
+    number: int
+    state: str
+    value: float | None
+    params: dict
+    run_dir: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class SweepEnd:
+    """The study's best trial when this worker ends (None fields when none completed) and
+    the `traindesk train ...` command line that repeats it."""
+
+    best_number: int | None
+    best_value: float | None
+    best_params: dict | None
+    command_line: str | None
+
+
+SweepEvent = TrialStart | TrialEnd | SweepEnd

@@ -54,7 +54,7 @@ FIELD_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Optimisation", ("optimizer", "lr", "schedule", "momentum", "nesterov", "epochs",
                       "batch_size")),
     ("Regularisation && augmentation", ("weight_decay", "label_smoothing", "augment")),
-    ("Run", ("device", "threads", "amp", "seed")),
+    ("Run", ("device", "threads", "amp", "seed", "seeds")),
 )
 
 SCHEDULE_TITLES = {

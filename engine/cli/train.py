@@ -67,7 +67,7 @@ def _epilog(prog: str) -> str:
     return "\n".join(lines)
 
 
-class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Keeps the line breaks of a flag's help (its list of choices), wrapping each line."""
 
     def _split_lines(self, text: str, width: int) -> list[str]:
@@ -87,16 +87,8 @@ def _choices_help(intro: str, titles: dict[str, str], default: str) -> str:
     return f"{intro} (default: {default}):\n" + "\n".join(rows)
 
 
-def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
-    """The `train` command's parser; `prog` is how the person invoked it."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="Train an image classifier headless, with the same engine as the app.\n"
-                    "The final summary and the run folder go to stdout; progress and the log\n"
-                    "go to stderr.",
-        epilog=_epilog(prog),
-        formatter_class=_HelpFormatter,
-    )
+def add_settings_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per `TrainConfig` field, with its help, choices and bounds (train and sweep)."""
     defaults = TrainConfig()
     titled = {
         "arch": {name: info.title for name, info in ARCHITECTURES.items()},
@@ -124,6 +116,19 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
             metavar = f.name.upper() if f.name in titled or not choices else None
             parser.add_argument(flag, type=kind, default=argparse.SUPPRESS, choices=choices,
                                 help=help_text, metavar=metavar)
+
+
+def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
+    """The `train` command's parser; `prog` is how the person invoked it."""
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Train an image classifier headless, with the same engine as the app.\n"
+                    "The final summary and the run folder go to stdout; progress and the log\n"
+                    "go to stderr.",
+        epilog=_epilog(prog),
+        formatter_class=HelpFormatter,
+    )
+    add_settings_flags(parser)
     parser.add_argument("--run-dir", default=None,
                         help=f"Folder for the checkpoint and metrics (default: a new folder "
                              f"under {DEFAULT_RUNS_DIR}; with --resume, the folder of the "

@@ -46,8 +46,15 @@ CONFIG_FILE = "config.json"
 META_FILE = "meta.json"
 RECORD_FILES = (*RUN_CHECKPOINTS, CONFIG_FILE, METRICS_FILE, RUN_FILE, BATCHES_FILE)
 LOCK_FILE = "run.lock"
+# A seed group's folder holds this file and one run folder per member (engine/records/groups.py).
+GROUP_FILE = "group.json"
 RUN_FILE_NAMES = (*RECORD_FILES, META_FILE, LOCK_FILE)
 TENSORBOARD_PREFIX = "events.out.tfevents."
+# A sweep's folder (engine/experiments/sweep.py): its plan, and by default its Optuna storage;
+# each trial is a run folder in it named TRIAL_DIR_FORMAT.format(number).
+SWEEP_FILE = "sweep.json"
+SWEEP_STORAGE_FILE = "optuna.db"
+TRIAL_DIR_FORMAT = "trial-{:04d}"
 NAME_MAX_BYTES = 255  # the longest file or folder name (in bytes) nearly every file system takes
 # A lock that cannot be read (its writer was killed between creating and filling it) is
 # taken for a claim under way this long, then for a stale one; so is a takeover.
@@ -104,9 +111,10 @@ class RunFolder:
 
 
 def holds_run(path: str | Path) -> bool:
-    """True if path is a folder with any file of a run record in it."""
+    """True if path is a folder with any file of a run record in it, or a seed group's."""
     folder = Path(path).expanduser()
-    return folder.is_dir() and any((folder / name).exists() for name in RECORD_FILES)
+    return folder.is_dir() and any((folder / name).exists()
+                                   for name in (*RECORD_FILES, GROUP_FILE))
 
 
 def held_run_advice(path: str | Path, resume_flag: str = "") -> str:
@@ -114,6 +122,8 @@ def held_run_advice(path: str | Path, resume_flag: str = "") -> str:
     continue it from its checkpoint, or, where that run saved none (stopped or killed before
     its first epoch ended), know that there is nothing to continue."""
     checkpoint = Path(path).expanduser() / CHECKPOINT_FILE
+    if (Path(path).expanduser() / GROUP_FILE).is_file():
+        return "It holds a seed group: choose a new folder"
     if checkpoint.is_file():
         return f"Continue that run with {resume_flag}{checkpoint}, or choose a new folder"
     return ("That run saved no checkpoint (it was stopped or killed before its first epoch "

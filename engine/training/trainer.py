@@ -52,7 +52,9 @@ class Trainer:
         the tensorboard package is installed). processes: this process's place in a
         torchrun run (engine.training.distributed), None for an ordinary one-process run.
         compile_model: train a torch.compile'd model (its compile time reported apart)."""
-        self.config = config
+        # One run, whatever `seeds` says (engine/experiments/seeds.py repeats runs): its
+        # record and checkpoint say seeds=1, so continuing or reloading them never repeats.
+        self.config = config.replace(seeds=1)
         self._world = processes if processes is not None else OneProcess()
         self._compile = acceleration.CompileClock() if compile_model else None
         self.run_dir = Path(run_dir) if run_dir is not None else None

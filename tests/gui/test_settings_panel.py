@@ -79,6 +79,7 @@ def custom_config(tmp_path) -> TrainConfig:
         image_size=64,
         fine_tune="all",
         seed=42,
+        seeds=3,
         device="cpu",
         amp=False,  # the default: amp on a CPU is invalid, so it is round-tripped separately
     )
