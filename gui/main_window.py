@@ -33,6 +33,7 @@ from gui.checkpoint_files import CheckpointFiles
 from gui.data_panel import DataPanel
 from gui.engine_loader import EngineLoader
 from gui.field_guard import guard_fields
+from gui.group_run import GroupRun
 from gui.help_dialogs import add_help_menu
 from gui.log_panel import LogPanel
 from gui.lr_finder_dialog import add_lr_finder
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self.log = LogPanel()
         for panel in (self.plots, self.progress, self.log):
             panel.follow(self.run)
+        self.group_run = GroupRun(self.run, self.plots, self.progress, parent=self)
         self.pytorch = PyTorchParts(self.controller, self.settings_panel, self.log)
         self.summary: SummaryPanel | None = None  # the Model and Draw panels, once PyTorch
         self.draw: DrawPanel | None = None  # has loaded

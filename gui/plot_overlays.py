@@ -3,7 +3,9 @@
 Each overlaid run has one colour in all four plots and its name in the key below them: its
 smoothed per-batch loss, its learning rate, and per epoch its test loss and accuracy (solid)
 and train loss and accuracy (dotted, same colour). Overlays are drawn thinner
-and below the run on screen, which stays on top.
+and below the run on screen, which stays on top. A seed group is overlaid as one run whose
+epochs are its members' means, with a band (mean ± std) and its members faint behind it
+(gui/group_band.py).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from PySide6.QtGui import QColor
 
 from engine.events import SettingsChanged
 from gui.change_markers import ChangeMarkers
+from gui.group_band import GroupBands
 
 # Colours for overlaid runs: distinct from each other and from the run on screen's colours
 # (blue, orange, green, purple in gui/plots_panel.py).
@@ -37,6 +40,8 @@ class Overlay:
     lrs: np.ndarray = field(default_factory=lambda: np.empty(0))
     history: tuple[dict, ...] = ()
     changes: tuple[SettingsChanged, ...] = ()  # settings changed mid-run, drawn as markers
+    # A seed group's members' epoch records (history is then their means): drawn as a band.
+    members: tuple[tuple[dict, ...], ...] = ()
 
 
 def smoothed(steps: np.ndarray, losses: np.ndarray, weight: float) -> np.ndarray:
@@ -89,6 +94,7 @@ class OverlayCurves:
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
         self.overlay = overlay
+        self.bands: GroupBands | None = None
         self.markers.replace(list(overlay.changes))
         self.update(overlay)
 
@@ -96,6 +102,11 @@ class OverlayCurves:
         if overlay.changes != self.overlay.changes:
             self.markers.replace(list(overlay.changes))
         self.overlay = overlay
+        if overlay.members and self.bands is None:
+            colours = {"test": overlay.colour, "train": overlay.colour}
+            self.bands = GroupBands(self._plots, colours)
+        if self.bands is not None:
+            self.bands.set_members(overlay.members)
         steps = np.asarray(overlay.steps, dtype=np.float64)
         losses = np.asarray(overlay.losses, dtype=np.float64)
         steps, losses = _finite(steps, losses)
@@ -127,6 +138,8 @@ class OverlayCurves:
 
     def remove(self) -> None:
         self.markers.clear()
+        if self.bands is not None:
+            self.bands.remove()
         for plot, items in (("loss", (self.loss,)), ("lr", (self.lr,)),
                             ("epoch_loss", (self.test_loss, self.train_loss)),
                             ("accuracy", (self.test_acc, self.train_acc))):

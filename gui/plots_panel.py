@@ -21,10 +21,11 @@ from engine.events import BatchEnd, EpochEnd, RunStart, SettingsChanged
 from gui.axis_legend import label_with_legend
 from gui.change_markers import ChangeMarkers
 from gui.contrast import secondary_colour
+from gui.group_band import GroupBands
 from gui.overlay_key import OverlayKey
 from gui.plot_overlays import Overlay, OverlayCurves
 from gui.plotting import EmptyHint, HoverReadout, make_plot
-from gui.run_curves import SPLIT_STYLE, EpochCurves, StepCurves
+from gui.run_curves import SPLIT_STYLE, TEST_COLOR, TRAIN_COLOR, EpochCurves, StepCurves
 
 if TYPE_CHECKING:
     from gui.run_model import RunModel
@@ -64,6 +65,7 @@ class PlotsPanel(QWidget):
         self._smoothing = smoothing
         self._y_tops: dict[str, float] = {}
         self._overlays: dict[str, OverlayCurves] = {}
+        self.group: GroupBands | None = None  # the seed group under way (gui/group_run.py)
         self._x_span: tuple[float, float] | None = None  # the run on screen's planned steps
         self._legend_state: tuple | None = None  # what the legends list (_relist_legends)
         self._legend_entries: dict[str, list[tuple[pg.PlotDataItem, str]]] = {
@@ -197,6 +199,22 @@ class PlotsPanel(QWidget):
         last = max([self._x_span[1], *(c.peaks()[0] for c in self._overlays.values())])
         for name in ("loss", "lr"):
             self.plots[name].setXRange(self._x_span[0], last, padding=0.02)
+
+    # --- the seed group under way ----------------------------------------------------------
+
+    def show_group(self, histories: Sequence[Sequence[dict]]) -> None:
+        """A band (mean ± std, dashed mean) over the group's members done so far, each faint
+        behind it; the member training now stays the run on screen, on top."""
+        if self.group is None:
+            self.group = GroupBands(self.plots, {"test": TEST_COLOR, "train": TRAIN_COLOR},
+                                    mean_lines=True)
+        self.group.set_members(histories)
+        self._fit_views_now("epoch_loss", "accuracy")
+
+    def clear_group(self) -> None:
+        if self.group is not None:
+            self.group.remove()
+            self.group = None
 
     # --- overlays -------------------------------------------------------------------------
 

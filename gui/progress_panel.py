@@ -71,6 +71,9 @@ class ProgressPanel(QWidget):
         self._tick.timeout.connect(self.refresh_times)
 
         self._state = QLabel()
+        self._member = QLabel()  # which member of a seed group trains ("Seed 2 of 3")
+        self._member.setFont(_scaled_font(self.font(), 1.25, bold=True))
+        self._member.hide()
         self._epoch = QLabel()
         self._epoch.setFont(_scaled_font(self.font(), 1.25, bold=True))
         self._accuracy = QLabel()
@@ -89,6 +92,7 @@ class ProgressPanel(QWidget):
 
         header = QHBoxLayout()
         header.addWidget(self._state)
+        header.addWidget(self._member)
         header.addWidget(self._epoch)
         header.addWidget(self._batch_bar, 1)
         header.addWidget(self._accuracy)
@@ -197,6 +201,14 @@ class ProgressPanel(QWidget):
             self._data_bar.setRange(0, 0)  # indeterminate: Qt shows a busy bar
         self._data_label.show()
         self._data_bar.show()
+
+    def show_member(self, text: str) -> None:
+        """Which member of a seed group trains ("Seed 2 of 3 (seed 43)"); "" hides it."""
+        self._member.setText(text)
+        self._member.setVisible(bool(text))
+
+    def member_text(self) -> str:
+        return self._member.text() if self._member.isVisibleTo(self) else ""
 
     def set_state(self, state: str) -> None:
         """"idle" | "loading" | "training" | "paused"; pauses are left out of elapsed time."""

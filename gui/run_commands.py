@@ -17,6 +17,7 @@ from engine.catalog import arch_title, dataset_title
 from engine.durations import estimate_sentence
 from engine.events import RunEnd, RunEstimate, RunStart
 from engine.training.changes import changeable_fields, requested_changes
+from gui.group_run import start_seed_group
 from gui.run_banner import RunBanner, is_long
 from gui.run_controller import RunController, RunState
 from gui.run_model import more_epochs
@@ -46,6 +47,9 @@ class RunCommands(QObject):
         self.train_action = window_action(window, "&Train", "Ctrl+Return", self.start_training)
         self.resume_action = window_action(window, "Continue from &checkpoint",
                                            "Ctrl+Shift+Return", self.resume_training)
+        self.resume_action.setToolTip("Train the model on screen for more epochs, as one run "
+                                      "(after a seed group: its last member), whatever Seeds "
+                                      "says")
         self.pause_action = window_action(window, "&Pause", "Space", self.toggle_pause)
         self.stop_action = window_action(window, "&Stop", "Esc", self.ask_to_stop)
         run = controller.run
@@ -87,10 +91,16 @@ class RunCommands(QObject):
                 self._banner.show_refusal(f"Cannot continue: {config.problems()['epochs']}")
                 return False
         self._form.save_settings(controller.settings)
-        controller.start(config, resume_from)
+        # Continue goes on with the model on screen as one run, whatever Seeds says.
+        group = config.seeds > 1 and resume_from is None
+        if group:
+            start_seed_group(controller, config)
+        else:
+            controller.start(config, resume_from)
         self._banner.hide()
+        seeds = f" with {config.seeds} seeds, one after another" if group else ""
         self._log.append_text(
-            f"Starting {arch_title(config.arch)} on {dataset_title(config.dataset)}…")
+            f"Starting {arch_title(config.arch)} on {dataset_title(config.dataset)}{seeds}…")
         self.show_run_requested.emit()
         return True
 

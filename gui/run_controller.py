@@ -25,7 +25,7 @@ from gui.errors import reported_errors
 from gui.run_model import RunModel
 
 if TYPE_CHECKING:  # imports PyTorch: the session is made once it has loaded
-    from gui.worker import TrainingSession
+    from gui.worker import WorkerSession
 
 RUNS_DIR_KEY = "runs/dir"
 TENSORBOARD_KEY = "runs/tensorboard"
@@ -69,7 +69,7 @@ class RunController(QObject):
         self.settings = settings  # the app's, where the choices below are remembered
         self._runs_dir = Path(runs_dir) if runs_dir is not None else saved_runs_dir(settings)
         self.state = RunState.IDLE
-        self.session: TrainingSession | None = None
+        self.session: WorkerSession | None = None
         self.engine_ready = False
         self.engine_error: str | None = None  # why PyTorch could not be loaded
         self.config: TrainConfig | None = None  # the settings the run trains with
@@ -144,21 +144,44 @@ class RunController(QObject):
     def start(self, config: TrainConfig, resume_from: str | None = None) -> bool:
         """Start a run (config: the settings the trainer takes, for a continued run its
         total epochs); False where one is going or PyTorch has not loaded."""
-        if self.state is not RunState.IDLE or not self.engine_ready:
+        if not self._may_start():
             return False
         from gui.worker import TrainingSession
 
+        run_dir = run_dir_for(self._runs_dir, config.arch, config.dataset, resume_from)
+        return self._start(TrainingSession(config, run_dir=run_dir, resume_from=resume_from,
+                                           parent=self, tensorboard=self.tensorboard),
+                           config, run_dir, resume_from)
+
+    def start_job(self, job, config: TrainConfig, run_dir: str | Path | None = None) -> bool:
+        """Start a job of one or more runs as the run: anything with `run(listener, control)
+        -> RunEnd` and `epochs_done` (a `Trainer`, a seed group, a sweep), whose runs report
+        the ordinary run events one after another. config: the settings it trains with;
+        run_dir: its folder (a group's or a sweep's), until a run claims its own. The states,
+        pause, stop, stop after an epoch and `run_finished` work as for `start`; the model
+        kept at the end is the job's `saved` checkpoint, where it offers one. False where a
+        run is going or PyTorch has not loaded."""
+        if not self._may_start():
+            return False
+        from gui.worker import WorkerSession
+
+        folder = Path(run_dir) if run_dir is not None else None
+        return self._start(WorkerSession(job, parent=self), config, folder, None)
+
+    def _may_start(self) -> bool:
+        return self.state is RunState.IDLE and self.engine_ready
+
+    def _start(self, session: WorkerSession, config: TrainConfig, run_dir: Path | None,
+               resume_from: str | None) -> bool:
         self.config, self.resume_from, self.device = config, resume_from, ""
-        self._asked_dir = run_dir_for(self._runs_dir, config.arch, config.dataset, resume_from)
-        self._claimed_dir, self._started = None, False
+        self._asked_dir, self._claimed_dir, self._started = run_dir, None, False
         self.stop_after_epoch, self.closing, self.config_at_pause = None, False, None
-        self.session = TrainingSession(config, run_dir=self._asked_dir, resume_from=resume_from,
-                                       parent=self, tensorboard=self.tensorboard)
-        self.session.events.connect(self.run.feed)
-        self.session.finished.connect(self._on_finished)
+        self.session = session
+        session.events.connect(self.run.feed)
+        session.finished.connect(self._on_finished)
         self.run.begin(continuing=resume_from is not None)  # the panels show it loading
         self._set_state(RunState.LOADING)
-        self.session.start()
+        session.start()
         return True
 
     def pause(self, config: TrainConfig) -> bool:
@@ -218,13 +241,14 @@ class RunController(QObject):
         # The run's model comes first, and every panel's part is guarded: a panel that fails
         # is reported, and cannot lose the model or leave the window looking as if it were
         # still training.
-        trainer = session.trainer
-        if trainer.saved is not None and trainer.epochs_done > 0:
+        job = session.job
+        saved = getattr(job, "saved", None)  # a seed group's or sweep's may offer none
+        if saved is not None and job.epochs_done > 0:
             folder = self.run_dir
-            self.run.keep_model(trainer.saved, end.checkpoint_path, end.reason,
+            self.run.keep_model(saved, end.checkpoint_path, end.reason,
                                 folder.name if folder is not None else None)
             with reported_errors():
-                self.model_trained.emit(trainer.saved)
+                self.model_trained.emit(saved)
         with reported_errors():
             self.run.end(end)
         self._set_state(RunState.IDLE)

@@ -102,6 +102,9 @@ class RunModel(QObject):
     batches_restored = Signal(dict)
     # CheckpointEvaluation: the opened checkpoint's answers for its test set
     checkpoint_evaluated = Signal(object)
+    # An event of a job of several runs (a seed group's, a sweep's: engine/events.py) that
+    # is not one run's: its panels (gui/group_run.py) take it from here.
+    job_event = Signal(object)
     # A person picked one image to look into (a Data grid cell, a mistake, a drawing):
     # an `InspectRequest` for the panels that show what the network sees.
     inspect_requested = Signal(object)
@@ -174,6 +177,8 @@ class RunModel(QObject):
             self.log_line.emit(event)
         elif isinstance(event, DataProgress):
             self.data_progress.emit(event)
+        else:
+            self.job_event.emit(event)
 
     # -- the model kept --------------------------------------------------------------------
 

@@ -100,8 +100,11 @@ class WorkerSession(QObject):
     """A job on its own QThread (the training thread), owned by the GUI thread.
 
     The job is anything with `run(listener, control) -> end` and `epochs_done` (a `Trainer`,
-    the LR finder). Emits `events` (throttled lists of engine events) and `finished(end)`
-    once the thread has been joined, so a new session can start from the `finished` handler.
+    a seed group, a sweep, the LR finder); it checks the session's `control` between batches,
+    and a job of several runs hands it to each of them, so pause, resume, stop and stop after
+    an epoch reach whichever run is under way. Emits `events` (throttled lists of engine
+    events) and `finished(end)` once the thread has been joined, so a new session can start
+    from the `finished` handler.
     """
 
     events = Signal(list)
@@ -130,6 +133,15 @@ class WorkerSession(QObject):
     def stop(self) -> None:
         self.control.stop()
 
+    def pause(self) -> None:
+        self.control.pause()
+
+    def resume(self, changes: dict | None = None) -> None:
+        """Go on; with `changes` (engine/training/changes.py), the trainer applies them first."""
+        if changes:
+            self.control.request_changes(changes)
+        self.control.resume()
+
     @Slot(object)
     def _on_done(self, end: object) -> None:
         self.end = end
@@ -155,12 +167,3 @@ class TrainingSession(WorkerSession):
         super().__init__(trainer, parent)
         self.trainer = trainer
         self.end: RunEnd | None = None
-
-    def pause(self) -> None:
-        self.control.pause()
-
-    def resume(self, changes: dict | None = None) -> None:
-        """Go on; with `changes` (engine/training/changes.py), the trainer applies them first."""
-        if changes:
-            self.control.request_changes(changes)
-        self.control.resume()

@@ -143,3 +143,65 @@ def test_the_runs_folder_and_tensorboard_choice_are_remembered(qtbot, tmp_path, 
     monkeypatch.setattr(module, "tensorboard_installed", lambda: False)
     again.set_tensorboard(True)
     assert not again.tensorboard  # never where it is not installed
+
+
+class TwoRuns:
+    """A job of two real runs one after another, sharing the session's control: what a seed
+    group or a sweep is to the controller."""
+
+    def __init__(self, data_dir, folder: Path, **changes) -> None:
+        from engine.training.trainer import Trainer
+
+        self.trainers = [Trainer(config(data_dir, seed=seed, **changes),
+                                 run_dir=folder / f"seed-{seed}") for seed in (1, 2)]
+        self.ends = []
+
+    @property
+    def epochs_done(self) -> int:
+        return sum(trainer.epochs_done for trainer in self.trainers)
+
+    def run(self, listener, control):
+        from engine.events import RunEnd
+
+        for trainer in self.trainers:
+            self.ends.append(trainer.run(listener, control))
+            if self.ends[-1].reason != "finished":
+                break
+        return RunEnd(self.ends[-1].reason, f"{len(self.ends)} runs", self.epochs_done)
+
+
+def test_a_job_of_several_runs_has_the_states_of_a_run(qtbot, controller, data_dir, tmp_path):
+    ready(controller)
+    job = TwoRuns(data_dir, tmp_path / "group")
+    ended, starts = [], []
+    controller.run_finished.connect(ended.append)
+    controller.run.run_started.connect(lambda start: starts.append(start.run_dir))
+    controller.run.run_started.connect(lambda start: len(starts) == 2 and controller.pause(
+        config(data_dir)))
+    assert controller.start_job(job, config(data_dir), tmp_path / "group")
+    assert controller.state is S.LOADING and controller.run_dir == tmp_path / "group"
+    assert controller.start_job(job, config(data_dir)) is False  # one job at a time
+    qtbot.waitUntil(lambda: controller.state is S.PAUSED, timeout=RUN_TIMEOUT_MS)
+    assert controller.run_dir == tmp_path / "group" / "seed-2"  # the run under way
+    assert controller.resume()
+    qtbot.waitUntil(lambda: bool(ended), timeout=RUN_TIMEOUT_MS)
+    assert ended[0].reason == "finished" and ended[0].message == "2 runs"
+    assert ended[0].epochs_done == 4 and controller.session is None
+    assert starts == [str(tmp_path / "group" / f"seed-{seed}") for seed in (1, 2)]
+    assert [state for state, _before in controller.seen] == [
+        S.LOADING, S.RUNNING, S.RUNNING, S.PAUSED, S.RUNNING, S.IDLE]
+
+
+def test_a_job_stops_after_an_epoch_of_its_run_under_way_and_keeps_no_model(
+        qtbot, controller, data_dir, tmp_path):
+    ready(controller)
+    job = TwoRuns(data_dir, tmp_path / "group", epochs=4)
+    kept = []
+    controller.model_trained.connect(kept.append)
+    controller.start_job(job, config(data_dir, epochs=4))
+    controller.stop_after(2)
+    with qtbot.waitSignal(controller.session.finished, timeout=RUN_TIMEOUT_MS) as finished:
+        pass
+    assert finished.args[0].reason == "stopped" and finished.args[0].epochs_done == 2
+    assert [end.epochs_done for end in job.ends] == [2]  # the second run never started
+    assert kept == [] and controller.state is S.IDLE  # the job offers no `saved` model
