@@ -40,6 +40,7 @@ class SweepView:
     importances: dict[str, float] = field(default_factory=dict)
     runs: dict[int, Any] = field(default_factory=dict)  # number -> RunRecord
     error: str | None = None
+    waiting: bool = False  # sweep.json is there, its storage not yet
 
     @property
     def trials(self) -> list:
@@ -96,6 +97,11 @@ class _Reading:
         if not (force or remote or stamp != self.stamp or running or ticked - set(self.readers)):
             return None
         self.stamp = stamp
+        if stamp[0] is not None and stamp[1] is None and not _storage_elsewhere(self.folder):
+            # Not yet: opening a SQLite file that does not exist would create it, under
+            # the feet of the worker about to.
+            self.view = SweepView(self.folder, waiting=True)
+            return self.view
         try:
             record = sweeps.read_sweep(self.folder)
         except Exception as error:  # noqa: BLE001 - a folder being written, a bad URL: said
@@ -137,6 +143,7 @@ class SweepFollower(QObject):
         self._reading: _Reading | None = None
         self._ticked: frozenset[int] = frozenset()
         self._force = False
+        self._active = True
         self._timer = QTimer(self)
         self._timer.setInterval(POLL_MS)
         self._timer.timeout.connect(self.poll)
@@ -154,8 +161,19 @@ class SweepFollower(QObject):
             self._timer.stop()
             return
         self._force = True
-        self._timer.start()
-        self.poll()
+        if self._active:
+            self._timer.start()
+            self.poll()
+
+    def set_active(self, on: bool) -> None:
+        """Poll only while the sweep is on screen (the tab shown); a read catches up at once
+        when it shows again."""
+        self._active = on
+        if on and self._reading is not None:
+            self._timer.start()
+            self.poll()
+        else:
+            self._timer.stop()
 
     def set_ticked(self, numbers: set[int]) -> None:
         """Trials whose curves are wanted (read with their batches)."""
@@ -187,6 +205,16 @@ class SweepFollower(QObject):
         self._timer.setInterval(REMOTE_POLL_MS if remote else POLL_MS)
         self.view = view
         self.changed.emit(view)
+
+
+def _storage_elsewhere(folder: Path) -> bool:
+    """Whether the sweep's storage is a database URL rather than the folder's optuna.db."""
+    from engine.records import sweeps
+
+    try:
+        return bool(sweeps.read_plan(folder).get("storage"))
+    except (OSError, ValueError):
+        return False
 
 
 def best_so_far(run: Any) -> float | None:

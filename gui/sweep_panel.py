@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QFileDialog,
     QGroupBox,
@@ -70,9 +70,12 @@ class SweepPanel(QWidget):
         self.controller = controller
         self._base = base  # the settings form's settings: what the trials start from
         self.running_here = False  # this window runs the sweep on show
+        self._planned = 0  # its trials
+        self._due_folder: Path | None = None  # the sweep started here, until it has begun
         self._plots: PlotsPanel | None = None
         self._overlaid: dict[int, str] = {}  # trial number -> overlay key on the plots
         self.follower = SweepFollower(self)
+        self.follower.set_active(False)  # until the tab shows
         self.form = SpaceForm()
         self.model = TrialsTableModel(self)
         self.parallel = ParallelCoordinates()
@@ -90,6 +93,7 @@ class SweepPanel(QWidget):
         controller.state_changed.connect(self._update_buttons)
         controller.engine_changed.connect(self._update_buttons)
         controller.run_finished.connect(self._on_finished)
+        controller.run.run_started.connect(self._on_run_started)
         self.form.changed.connect(self._update_buttons)
         self._update_buttons()
 
@@ -161,6 +165,22 @@ class SweepPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(split)
 
+    @property
+    def folder(self) -> Path | None:
+        """The sweep on show (or starting here)."""
+        return self._due_folder or self.follower.folder
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt's name
+        # Ranges offered around the settings form's values as they are now.
+        if not self.running_here:
+            self.form.set_base(self._base())
+        self.follower.set_active(True)
+        super().showEvent(event)
+
+    def hideEvent(self, event: QHideEvent) -> None:  # noqa: N802 - Qt's name
+        self.follower.set_active(False)  # no reading for a tab nobody sees
+        super().hideEvent(event)
+
     # -- running a sweep -------------------------------------------------------------------
 
     def start(self) -> bool:
@@ -181,8 +201,12 @@ class SweepPanel(QWidget):
         if not self.controller.start_job(job, base, folder):
             self.status.setText("Cannot start the sweep while a run is going.")
             return False
-        self.running_here = True
-        self.follow(folder)
+        self.running_here, self._planned = True, plan.trials
+        # Followed once its first trial has started: by then the job has made its storage
+        # (a reader opening it while it is being made could get in the way).
+        self._due_folder = folder
+        self.follower.follow(None)
+        self.model.show_view(None)
         self.status.setText(f"Sweep starting in {folder}…")
         self._update_buttons()
         return True
@@ -197,7 +221,14 @@ class SweepPanel(QWidget):
     def stop(self) -> None:
         self.controller.stop()
 
+    def _on_run_started(self, _start: object) -> None:
+        if self._due_folder is not None:
+            folder, self._due_folder = self._due_folder, None
+            self.follow(folder)
+
     def _on_finished(self, _end: object) -> None:
+        if self._due_folder is not None:  # ended before its first trial began
+            self._on_run_started(None)
         if self.running_here:
             self.running_here = False
             self.follower.poll()
@@ -249,13 +280,16 @@ class SweepPanel(QWidget):
         self._update_overlays(view)
 
     def _summary(self, view: SweepView) -> str:
+        if view.waiting:
+            return f"Sweep in {view.folder}: waiting for its first trial to start…"
         if view.error is not None:
             return f"The sweep in {view.folder} cannot be read yet: {view.error}"
         record = view.record
         trials = view.trials
-        planned = int((record.plan or {}).get("trials") or 0) if record is not None else 0
-        count = f"{len(trials)} of {planned} trials" if planned >= len(trials) else \
-            f"{len(trials)} trials"
+        # A sweep's size is each worker's own; this window knows its own sweep's.
+        planned = self._planned if self.running_here else 0
+        count = (f"{len(trials)} of {planned} trials" if planned >= len(trials)
+                 else f"{len(trials)} trials")
         running = [t.number for t in trials if t.state == "running"]
         parts = [f"Sweep {record.study} in {view.folder}: {count}"]
         if running:
@@ -306,7 +340,6 @@ def add_sweep_tab(window: WindowPlaces, controller: RunController, plots: PlotsP
     and the trials' overlays on the plots. base: the settings form's settings now."""
     panel = SweepPanel(controller, base)
     panel.show_overlays_on(plots)
-    panel.form.set_base(base())
     panel.notice.connect(lambda text: window.notify(text, 10_000))
     window.add_tab("Sweep", panel)
     action = QAction("Open s&weep folder…", panel)

@@ -28,12 +28,12 @@ TRIALS = [(1e-3, 64, "adam", 0.91), (1e-2, 128, "sgd", 0.84), (3e-4, 32, "adam",
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
 
-def make_sweep(folder: Path, trials: int = 20) -> optuna.Study:
-    """An empty sweep in folder (planned: `trials` trials over SPACE)."""
+def make_sweep(folder: Path) -> optuna.Study:
+    """An empty sweep over SPACE in folder."""
     folder.mkdir(parents=True, exist_ok=True)
     plan = {"kind": "sweep", "study": STUDY, "storage": None, "base": TrainConfig().to_dict(),
             "space": SPACE, "objective": "best_test_acc", "sampler": "tpe", "prune": False,
-            "seeds": 1, "trials": trials}
+            "seeds": 1}
     (folder / "sweep.json").write_text(json.dumps(plan), encoding="utf-8")
     storage = optuna.storages.RDBStorage(f"sqlite:///{folder / 'optuna.db'}")
     return optuna.create_study(study_name=STUDY, storage=storage, direction="maximize")

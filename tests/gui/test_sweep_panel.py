@@ -83,6 +83,7 @@ def panel(qtbot, tmp_path):
     controller = RunController(RunModel(), settings, tmp_path / "runs")
     panel = SweepPanel(controller, TrainConfig)
     qtbot.addWidget(panel)
+    panel.show()  # a hidden Sweep tab reads nothing
     yield panel
     panel.follower.follow(None)
     panel.follower.wait(10)
@@ -93,7 +94,7 @@ def _cell(panel: SweepPanel, row: int, column: int) -> str:
 
 
 def test_sweep_tab_shows_a_sweeps_trials_charts_and_importances(qtbot, panel, tmp_path):
-    study = make_sweep(tmp_path / "sweep", trials=5)
+    study = make_sweep(tmp_path / "sweep")
     add_trials(study, TRIALS)
     panel.follow(tmp_path / "sweep")
     qtbot.waitUntil(lambda: panel.model.rowCount() == 5, timeout=READ_TIMEOUT_MS)
@@ -107,7 +108,7 @@ def test_sweep_tab_shows_a_sweeps_trials_charts_and_importances(qtbot, panel, tm
     assert panel.model.best_number == 2
     assert panel.model.data(panel.model.index(2, 2), Qt.ItemDataRole.FontRole).bold()
     assert "best 95.00% (trial 2)" in panel.status.text()
-    assert "5 of 5 trials" in panel.status.text()
+    assert "5 trials" in panel.status.text()
 
     assert sorted(panel.parallel.lines) == [0, 1, 2, 3, 4]
     assert panel.parallel.data.accuracy_range == (62.0, 95.0)
@@ -128,7 +129,7 @@ def test_sweep_tab_shows_a_sweeps_trials_charts_and_importances(qtbot, panel, tm
 def test_sweep_tab_follows_a_folder_that_gains_trials(qtbot, panel, tmp_path):
     study = make_sweep(tmp_path / "sweep")
     panel.follow(tmp_path / "sweep")
-    qtbot.waitUntil(lambda: "0 of 20 trials" in panel.status.text(), timeout=READ_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "0 trials" in panel.status.text(), timeout=READ_TIMEOUT_MS)
     assert panel.parallel.currentIndex() == 0
     assert "press Start" in panel.parallel.hint.text()
     assert "0 so far" in panel.importance.hint.text()
