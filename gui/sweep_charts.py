@@ -23,6 +23,7 @@ from gui.plotting import make_plot
 from gui.sweep_axes import ACCURACY_LABEL, Axis, ParallelData, scatter_points, setting_label
 
 COLOUR_MAP = "viridis"
+COLOUR_BAR_AXIS_WIDTH = 62  # pixels
 NO_TRIALS = "No trial has an accuracy yet. Define a space and press Start, or open a " \
             "sweep folder (File > Open sweep folder…)."
 
@@ -72,6 +73,7 @@ class ParallelCoordinates(_WithHint):
         self.colour_bar.axis.setTextPen(pg.mkPen(self.fg))
         self.colour_bar.axis.setPen(pg.mkPen(self.fg))
         self.colour_bar.axis.setLabel(ACCURACY_LABEL, color=self.fg.name())
+        self.colour_bar.axis.setWidth(COLOUR_BAR_AXIS_WIDTH)  # ticks and label side by side
         self.layout_widget.addItem(self.colour_bar, row=0, col=1)
         self.data: ParallelData | None = None
         self.lines: dict[int, pg.PlotDataItem] = {}
@@ -105,7 +107,7 @@ class ParallelCoordinates(_WithHint):
             self.lines[number] = line
         self._draw_axes(data)
         # Room on the right for the last axis's tick labels, above for the axis titles.
-        self.plot.setRange(xRange=(-0.3, count - 0.55), yRange=(-0.05, 1.42), padding=0)
+        self.plot.setRange(xRange=(-0.45, count - 0.45), yRange=(-0.05, 1.42), padding=0)
 
     def _draw_axes(self, data: ParallelData) -> None:
         axis_pen = pg.mkPen(self.fg, width=1)
@@ -139,7 +141,7 @@ class SettingScatter(QWidget):
         fg, bg = _colours(self.palette())
         self.choice = QComboBox()
         self.choice.setToolTip("The setting on the x axis")
-        self.plot = make_plot("Setting against accuracy", "", ACCURACY_LABEL, fg, bg)
+        self.plot = make_plot("One setting", "", ACCURACY_LABEL, fg, bg)
         self.points = pg.ScatterPlotItem(size=9, pen=pg.mkPen(fg, width=0.5))
         self.plot.addItem(self.points)
         self.chart = _WithHint(self.plot, secondary_colour(fg, bg))
@@ -204,8 +206,7 @@ class ImportanceBars(_WithHint):
 
     def __init__(self) -> None:
         fg, bg = _colours(QWidget().palette())
-        self.plot = make_plot("Importance of each setting", "share of the accuracy's "
-                              "variation", "", fg, bg)
+        self.plot = make_plot("Importance", "share of the variation", "", fg, bg)
         super().__init__(self.plot, secondary_colour(fg, bg))
         self.plot.getPlotItem().setMouseEnabled(False, False)
         self.bars: pg.BarGraphItem | None = None
@@ -233,5 +234,5 @@ class ImportanceBars(_WithHint):
                                     brush=pg.mkBrush("#1f77b4"), pen=pg.mkPen(None))
         item.addItem(self.bars)
         item.getAxis("left").setTicks([[(i, setting_label(n)) for i, n in enumerate(names)]])
-        item.setRange(xRange=(0, max(widths) * 1.1 or 1), yRange=(-0.6, len(names) - 0.4),
-                      padding=0)
+        # Shares of one: the same scale from one sweep to the next.
+        item.setRange(xRange=(0, 1), yRange=(-0.6, len(names) - 0.4), padding=0)

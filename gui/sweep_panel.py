@@ -39,7 +39,7 @@ from gui.plot_overlays import Overlay
 from gui.plots_panel import PlotsPanel
 from gui.run_controller import RunController, RunState
 from gui.runs_table import readable_changes
-from gui.sweep_axes import Axis, parallel_data
+from gui.sweep_axes import Axis, parallel_data, setting_label, value_text
 from gui.sweep_charts import ImportanceBars, ParallelCoordinates, SettingScatter
 from gui.sweep_follower import SweepFollower, SweepView, trial_run_folder
 from gui.sweep_space_form import SpaceForm
@@ -49,6 +49,8 @@ from gui.window_places import WindowPlaces
 IDLE_TEXT = ("No sweep on show. Tick the settings to search on the left and press Start, "
              "or open the folder of a sweep the command line runs "
              "(python main.py sweep ... --sweep-dir DIR).")
+
+CHARTS_MIN_HEIGHT = 220  # pixels: the parallel coordinates' titles, axes and ticks
 
 
 def new_sweep_dir(runs_dir: Path) -> Path:
@@ -113,16 +115,17 @@ class SweepPanel(QWidget):
             button.clicked.connect(lambda _checked=False, s=slot: s())
         space = QGroupBox("Search space")
         inner = QVBoxLayout(space)
-        inner.addWidget(self.form)
+        scroll = QScrollArea()  # the form scrolls; the buttons below it stay in sight
+        scroll.setWidget(self.form)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        scroll.setMinimumWidth(self.form.sizeHint().width() + 20)
+        inner.addWidget(scroll, 1)
         controls = QHBoxLayout()
         for key in ("start", "pause", "stop"):
             controls.addWidget(self.buttons[key])
         inner.addLayout(controls)
         inner.addWidget(self.buttons["open"])
-        scroll = QScrollArea()
-        scroll.setWidget(space)
-        scroll.setWidgetResizable(True)
-        scroll.setMinimumWidth(space.sizeHint().width() + 24)
 
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
@@ -136,31 +139,32 @@ class SweepPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(
             QHeaderView.ResizeMode.ResizeToContents)
         self.table.setToolTip("Tick a trial to overlay its curves on the Training tab's plots")
-        table_box = QWidget()
-        table_layout = QVBoxLayout(table_box)
-        table_layout.setContentsMargins(0, 0, 0, 0)
-        table_layout.addWidget(self.status)
-        table_layout.addWidget(self.table, 1)
+        trials = QWidget()
+        trials_layout = QVBoxLayout(trials)
+        trials_layout.setContentsMargins(0, 0, 0, 0)
+        trials_layout.addWidget(self.status)
+        trials_layout.addWidget(self.table, 1)
 
-        side = QSplitter(Qt.Orientation.Vertical)
-        side.addWidget(self.scatter)
-        side.addWidget(self.importance)
+        # Above, the space and the trials; below, the charts across the whole width (they
+        # need it more than the height).
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(space)
+        top.addWidget(trials)
+        top.setStretchFactor(0, 0)
+        top.setStretchFactor(1, 1)
         charts = QSplitter(Qt.Orientation.Horizontal)
-        charts.addWidget(self.parallel)
-        charts.addWidget(side)
-        charts.setStretchFactor(0, 3)
-        charts.setStretchFactor(1, 2)
-        right = QSplitter(Qt.Orientation.Vertical)
-        right.addWidget(table_box)
-        right.addWidget(charts)
-        right.setStretchFactor(0, 2)
-        right.setStretchFactor(1, 3)
-        split = QSplitter(Qt.Orientation.Horizontal)
-        split.addWidget(scroll)
-        split.addWidget(right)
-        split.setStretchFactor(0, 0)
+        for widget in (self.parallel, self.scatter, self.importance):
+            charts.addWidget(widget)
+        charts.setStretchFactor(0, 2)
+        charts.setStretchFactor(1, 1)
+        charts.setStretchFactor(2, 1)
+        split = QSplitter(Qt.Orientation.Vertical)
+        split.addWidget(top)
+        split.addWidget(charts)
+        split.setStretchFactor(0, 1)
         split.setStretchFactor(1, 1)
-        split.setCollapsible(1, False)
+        split.setSizes([1000, 1000])  # halves, whatever the long form would ask for
+        charts.setMinimumHeight(CHARTS_MIN_HEIGHT)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(split)
@@ -202,6 +206,7 @@ class SweepPanel(QWidget):
             self.status.setText("Cannot start the sweep while a run is going.")
             return False
         self.running_here, self._planned = True, plan.trials
+        self.controller.session.events.connect(self._on_events)
         # Followed once its first trial has started: by then the job has made its storage
         # (a reader opening it while it is being made could get in the way).
         self._due_folder = folder
@@ -220,6 +225,17 @@ class SweepPanel(QWidget):
 
     def stop(self) -> None:
         self.controller.stop()
+
+    def _on_events(self, events: list) -> None:
+        """Say in the status bar which trial the Training tab shows now."""
+        from engine.events import TrialStart
+
+        for event in events:
+            if isinstance(event, TrialStart):
+                settings = ", ".join(f"{setting_label(k).lower()} {value_text(v)}"
+                                     for k, v in event.params.items())
+                self.notice.emit(f"Sweep: trial {event.index} of {event.trials} "
+                                 f"(number {event.number}): {settings}")
 
     def _on_run_started(self, _start: object) -> None:
         if self._due_folder is not None:
@@ -291,7 +307,8 @@ class SweepPanel(QWidget):
         count = (f"{len(trials)} of {planned} trials" if planned >= len(trials)
                  else f"{len(trials)} trials")
         running = [t.number for t in trials if t.state == "running"]
-        parts = [f"Sweep {record.study} in {view.folder}: {count}"]
+        name = "" if record.study == view.folder.name else f" {record.study}"
+        parts = [f"Sweep{name} in {view.folder}: {count}"]
         if running:
             parts.append("running trial " + ", ".join(str(n) for n in running))
         if record.best is not None and record.best.value is not None:

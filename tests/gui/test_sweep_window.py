@@ -36,6 +36,9 @@ def test_a_two_trial_sweep_runs_in_the_window(qtbot, tmp_path, data_dir):
     assert not window.commands.train_action.isEnabled()  # one job at a time
     assert not panel.buttons["start"].isEnabled() and panel.buttons["stop"].isEnabled()
     assert not panel.form.isEnabled()  # the sweep under way keeps its space
+    with qtbot.waitSignal(panel.notice, timeout=RUN_TIMEOUT_MS) as said:
+        pass
+    assert said.args[0].startswith("Sweep: trial 1 of 2 (number 0): learning rate ")
     qtbot.waitUntil(lambda: bool(ended), timeout=RUN_TIMEOUT_MS)
     assert ended[0].reason == "finished", ended[0].message
     # Each trial was the run on the Training tab, in its own folder in the sweep's.
