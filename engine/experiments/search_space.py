@@ -144,7 +144,7 @@ def _field_name(word: str) -> str:
         raise SearchError(name, f"{flag_of(name)} cannot be searched: {why}.")
     if name not in searchable_fields():
         names = [flag_of(n) for n in searchable_fields()]
-        close = difflib.get_close_matches(flag_of(name), names, n=1)
+        close = difflib.get_close_matches(flag_of(name), names, n=1, cutoff=0.5)
         hint = f"Did you mean '{close[0]}'? " if close else ""
         raise SearchError("search", f"no setting named '{word}' can be searched. {hint}"
                                     f"Settings a sweep can vary: {', '.join(names)}.")

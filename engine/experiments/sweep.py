@@ -98,6 +98,8 @@ def open_study(plan: SweepPlan, heartbeat: Heartbeat = Heartbeat(),
     import optuna
 
     url = storage_url(plan.sweep_dir, plan.storage)
+    if plan.storage is None:  # the folder's own SQLite file
+        Path(plan.sweep_dir).mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():  # the heartbeat is "experimental" in Optuna since 2.9
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         storage = optuna.storages.RDBStorage(
@@ -189,6 +191,8 @@ class TrialScore:
     def __call__(self, event: Event) -> None:
         if isinstance(event, RunStart):
             self.bests.append(-math.inf)
+        elif isinstance(event, RunEnd) and event.reason in ("diverged", "failed") and self.bests:
+            self.bests[-1] = -math.inf  # as a seed group counts: only runs that kept a model
         elif isinstance(event, EpochEnd) and self.bests:
             value = getattr(event, self.metric)
             if value is None or not math.isfinite(value):
@@ -298,11 +302,11 @@ class SweepJob:
         try:
             end = self._job.run(_both(listener, score), trial_control)
         finally:
-            self._epochs_before += self._job.epochs_done
+            self._epochs_before += self._job.epochs_done  # a seed group: its last member's
             self._job = None
         state = _trial_state(end, score, control)
-        trial.set_user_attr("end", state)
-        trial.set_user_attr("message", end.message)
+        # One write (each is a commit, an fsync with SQLite): how it ended and why.
+        trial.set_user_attr("end", {"state": state, "message": end.message})
         value = score.value if state in ("complete", "pruned") else None
         self.ends.append(TrialEnd(trial.number, state, value, params, str(run_dir),
                                   time.monotonic() - started))

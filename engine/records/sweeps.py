@@ -33,6 +33,7 @@ class TrialRecord:
     value: float | None  # the objective: best test (or validation) accuracy, 0..1
     run_dir: Path  # the trial's run folder (a seed group's folder with seeds > 1)
     seconds: float | None  # how long it ran (so far, while running)
+    message: str = ""  # how its run ended, in a sentence (empty while running, or if killed)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,9 @@ def read_sweep(folder: str | Path) -> SweepRecord:
 def trial_record(folder: Path, trial: Any) -> TrialRecord:
     """A `TrialRecord` of Optuna's `FrozenTrial` in the sweep at `folder`."""
     state = _STATES.get(trial.state.name, trial.state.name.lower())
-    if state == "failed" and trial.user_attrs.get("end") == "stopped":
+    end = trial.user_attrs.get("end")
+    end = end if isinstance(end, dict) else {}
+    if state == "failed" and end.get("state") == "stopped":
         state = "stopped"
     # The folder as this machine sees the sweep; a worker elsewhere wrote its own path.
     run_dir = folder / TRIAL_DIR_FORMAT.format(trial.number)
@@ -103,7 +106,8 @@ def trial_record(folder: Path, trial: Any) -> TrialRecord:
     value = trial.value if state in ("complete", "pruned") else None
     return TrialRecord(trial.number, state, dict(trial.params),
                        value if value is None or math.isfinite(value) else None, run_dir,
-                       _seconds(trial.datetime_start, trial.datetime_complete))
+                       _seconds(trial.datetime_start, trial.datetime_complete),
+                       str(end.get("message", "")))
 
 
 def _seconds(start: datetime.datetime | None, end: datetime.datetime | None) -> float | None:
