@@ -99,7 +99,7 @@ class GroupBands:
     def set_members(self, histories: Sequence[Sequence[dict]]) -> None:
         """Draw the band over these members' histories, each member faint behind it."""
         self.histories = tuple(tuple(h) for h in histories)
-        for plot, key, scale, _split in BAND_CURVES:
+        for _plot, key, scale, _split in BAND_CURVES:
             numbers = band(self.histories, key, scale)
             low, high, mean = self._bands[key]
             low.setData(numbers.epochs, numbers.mean - numbers.std)

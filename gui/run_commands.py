@@ -235,7 +235,8 @@ class RunCommands(QObject):
             self.show_run_requested.emit()  # where the question is, whichever tab was open
 
     def _on_finished(self, end: RunEnd) -> None:
-        self._banner.show_end(end, self._controller.run_dir)
+        controller = self._controller
+        self._banner.show_end(end, controller.job_dir or controller.run_dir)
         # Said once on screen (the banner); the log keeps its first line as the record.
         self._log.append_text(self._banner.text().split("\n")[0],
                               END_LEVELS.get(end.reason, "error"))

@@ -79,6 +79,7 @@ class RunController(QObject):
         self.stop_after_epoch: int | None = None  # stop once this epoch has ended
         self.closing = False  # the window closes once the run has ended
         self._asked_dir: Path | None = None  # the run folder the trainer was asked to claim
+        self.job_dir: Path | None = None  # a job's own folder (a seed group's), given to start_job
         self._claimed_dir: Path | None = None  # the one it claimed (RunStart says)
         self._started = False  # RunStart has come
         self._held_resume_from: str | None = None
@@ -159,14 +160,17 @@ class RunController(QObject):
         the ordinary run events one after another. config: the settings it trains with;
         run_dir: its folder (a group's or a sweep's), until a run claims its own. The states,
         pause, stop, stop after an epoch and `run_finished` work as for `start`; the model
-        kept at the end is the job's `saved` checkpoint, where it offers one. False where a
-        run is going or PyTorch has not loaded."""
+        kept at the end is the job's `saved` checkpoint, or that of its `current` trainer
+        (the run under way or last), where it has one. False where a run is going or PyTorch
+        has not loaded."""
         if not self._may_start():
             return False
         from gui.worker import WorkerSession
 
         folder = Path(run_dir) if run_dir is not None else None
-        return self._start(WorkerSession(job, parent=self), config, folder, None)
+        started = self._start(WorkerSession(job, parent=self), config, folder, None)
+        self.job_dir = folder
+        return started
 
     def _may_start(self) -> bool:
         return self.state is RunState.IDLE and self.engine_ready
@@ -175,6 +179,7 @@ class RunController(QObject):
                resume_from: str | None) -> bool:
         self.config, self.resume_from, self.device = config, resume_from, ""
         self._asked_dir, self._claimed_dir, self._started = run_dir, None, False
+        self.job_dir = None
         self.stop_after_epoch, self.closing, self.config_at_pause = None, False, None
         self.session = session
         session.events.connect(self.run.feed)
@@ -242,8 +247,10 @@ class RunController(QObject):
         # is reported, and cannot lose the model or leave the window looking as if it were
         # still training.
         job = session.job
-        saved = getattr(job, "saved", None)  # a seed group's or sweep's may offer none
-        if saved is not None and job.epochs_done > 0:
+        # A job of several runs keeps the model of its run under way or last (`current`).
+        trainer = getattr(job, "current", job)
+        saved = getattr(trainer, "saved", None)
+        if saved is not None and trainer.epochs_done > 0:
             folder = self.run_dir
             self.run.keep_model(saved, end.checkpoint_path, end.reason,
                                 folder.name if folder is not None else None)

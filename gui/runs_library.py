@@ -19,7 +19,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QEvent, QFileSystemWatcher, QObject, QTimer, Signal
 
-from engine.records import runs
+from engine.records import groups, runs
+from engine.records.run_folder import GROUP_FILE
 
 ACTIVE_POLL_MS = 1000
 IDLE_POLL_MS = 5000
@@ -35,42 +36,91 @@ class _Reading:
         # Runs that have ended, with their record file's (mtime, size): read again only when
         # that changes (continued elsewhere, renamed) or when asked.
         self.done: dict[str, tuple[int, int] | None] = {}
+        # Seed group folders: (status, group.json's (mtime, size)) when last read.
+        self.groups: dict[str, tuple[str, tuple[int, int] | None]] = {}
 
     def scan(self, overlaid: frozenset[str], reread: frozenset[str], full: bool
-             ) -> tuple[list[runs.RunRecord], list[str]]:
-        """(records that changed, folders that are gone)."""
-        try:
-            names = {entry.path for entry in os.scandir(self.runs_dir) if entry.is_dir()}
-        except OSError:
-            names = set()
-        gone = [folder for folder in self.readers if folder not in names]
+             ) -> tuple[list[runs.RunRecord | groups.GroupRecord], list[str]]:
+        """(records that changed, folders that are gone). A seed group's folder gives its
+        `GroupRecord` and its members' run records (read as any run), the group read again
+        whenever a member changed, its group.json changed, or it is still running."""
+        names = _subfolders(self.runs_dir)
+        # A member of a group still there is the group's scan's to drop.
+        gone = [folder for folder in self.readers if folder not in names
+                and not _inside(folder, names)]
+        gone += [folder for folder in self.groups if folder not in names]
         for folder in gone:
-            del self.readers[folder]
+            self.readers.pop(folder, None)
             self.done.pop(folder, None)
-        changed: list[runs.RunRecord] = []
+            self.groups.pop(folder, None)
+        changed: list[runs.RunRecord | groups.GroupRecord] = []
         for folder in sorted(names):
-            reader = self.readers.get(folder)
             asked = full or folder in reread
-            if reader is None or (folder in overlaid and not reader.with_batches):
-                if not runs.is_run_folder(Path(folder)):
-                    continue
-                reader = self.readers[folder] = runs.RunReader(folder, folder in overlaid)
-                self.done.pop(folder, None)
-            elif folder in self.done and not asked and self.done[folder] == _stamp(folder):
+            if folder in self.groups or groups.is_group_folder(folder):
+                changed += self._scan_group(folder, overlaid, reread, asked, gone)
                 continue
-            if reader.poll() or asked or folder in self.done:
-                record = reader.record()
+            record = self._scan_run(folder, overlaid, asked)
+            if record is not None:
                 changed.append(record)
-                if record.status == "running":
-                    self.done.pop(folder, None)
-                else:
-                    self.done[folder] = _stamp(folder)
         return changed, gone
 
+    def _scan_run(self, folder: str, overlaid: frozenset[str], asked: bool
+                  ) -> runs.RunRecord | None:
+        """The run's record where it changed (or was asked for), else None."""
+        reader = self.readers.get(folder)
+        if reader is None or (folder in overlaid and not reader.with_batches):
+            if not runs.is_run_folder(Path(folder)):
+                return None
+            reader = self.readers[folder] = runs.RunReader(folder, folder in overlaid)
+            self.done.pop(folder, None)
+        elif folder in self.done and not asked and self.done[folder] == _stamp(folder):
+            return None
+        if not (reader.poll() or asked or folder in self.done):
+            return None
+        record = reader.record()
+        if record.status == "running":
+            self.done.pop(folder, None)
+        else:
+            self.done[folder] = _stamp(folder)
+        return record
 
-def _stamp(folder: str) -> tuple[int, int] | None:
+    def _scan_group(self, folder: str, overlaid: frozenset[str], reread: frozenset[str],
+                    asked: bool, gone: list[str]) -> list[runs.RunRecord | groups.GroupRecord]:
+        members = _subfolders(Path(folder))
+        for member in [m for m in self.readers if Path(m).parent == Path(folder)]:
+            if member not in members:
+                gone.append(member)
+                self.readers.pop(member)
+                self.done.pop(member, None)
+        changed: list[runs.RunRecord | groups.GroupRecord] = []
+        for member in sorted(members):
+            record = self._scan_run(member, overlaid, asked or member in reread)
+            if record is not None:
+                changed.append(record)
+        before = self.groups.get(folder)
+        stamp = _stamp(folder, GROUP_FILE)
+        if changed or asked or before is None or before[1] != stamp or before[0] == "running":
+            group = groups.read_group(folder)
+            self.groups[folder] = (group.status, stamp)
+            changed.append(group)
+        return changed
+
+
+def _subfolders(folder: Path) -> set[str]:
     try:
-        stat = os.stat(os.path.join(folder, runs.RUN_FILE))
+        return {entry.path for entry in os.scandir(folder) if entry.is_dir()}
+    except OSError:
+        return set()
+
+
+def _inside(folder: str, names: set[str]) -> bool:
+    """Whether folder is a member of one of the group folders `names` lists."""
+    return str(Path(folder).parent) in names
+
+
+def _stamp(folder: str, name: str = runs.RUN_FILE) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(os.path.join(folder, name))
     except OSError:
         return None
     return stat.st_mtime_ns, stat.st_size
@@ -79,7 +129,9 @@ def _stamp(folder: str) -> tuple[int, int] | None:
 class RunsLibrary(QObject):
     """Lists and follows the run folders in one runs folder, on a background thread."""
 
-    records_changed = Signal(list)  # list[RunRecord]: new or updated runs
+    # list[RunRecord | GroupRecord]: new or updated runs and seed groups (a group's members
+    # are runs whose folder is inside the group's)
+    records_changed = Signal(list)
     records_removed = Signal(list)  # list[str]: folders no longer there
     directory_changed = Signal(str)  # a new runs folder: everything was read afresh
     _scanned = Signal(object, object, object)  # (generation, changed, gone), to the GUI thread

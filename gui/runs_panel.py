@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
+    QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
@@ -35,12 +36,15 @@ from PySide6.QtWidgets import (
 )
 
 from engine.config import TrainConfig
-from engine.records import runs
+from engine.experiments.stats import compare
+from engine.records import groups, runs
 from engine.records.metrics_export import write_metrics_csv
 from engine.records.tensorboard_log import tensorboard_installed
 from engine.text import plural
+from gui.group_band import mean_history
 from gui.plot_overlays import Overlay
 from gui.run_controller import RunController
+from gui.runs_group_rows import best_values
 from gui.runs_library import RunsLibrary
 from gui.runs_table import (
     SORT_ROLE,
@@ -94,6 +98,8 @@ class RunsPanel(QWidget):
         for column, width in enumerate((200, 160, 175, 130, 95, 60, 80, 95, 75, 110)):
             self.table.setColumnWidth(column, width)
         self.table.doubleClicked.connect(lambda _index: self.open_checkpoint())
+        self.table.clicked.connect(self._on_clicked)
+        self.model.families_changed.connect(self.proxy.invalidate)
         self.table.selectionModel().selectionChanged.connect(self._update_buttons)
 
         self.buttons: dict[str, QPushButton] = {}
@@ -131,6 +137,11 @@ class RunsPanel(QWidget):
         layout.addLayout(top)
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
+        # Whether the two ticked rows differ by more than seed-to-seed noise.
+        self.verdict = QLabel()
+        self.verdict.setWordWrap(True)
+        self.verdict.hide()
+        layout.addWidget(self.verdict)
 
         self.library.records_changed.connect(self._on_records)
         self.library.records_removed.connect(self.model.remove)
@@ -163,14 +174,43 @@ class RunsPanel(QWidget):
 
     def _on_records(self, records: list) -> None:
         self.model.upsert(records)
+        if any(r.run_id in self.model.ticked for r in records):
+            self._show_verdict()
         if self._plots is not None:
             for record in records:
                 if record.run_id in self.model.ticked:
                     self._plots.set_overlay(record.run_id, self._overlay(record))
         self._update_buttons()
 
+    def _on_clicked(self, index) -> None:
+        """A click on a group's name unfolds or folds it (not a click that ticked it)."""
+        source = self.proxy.mapToSource(index)
+        record = self.model.records[source.row()]
+        if source.column() != 0 or not isinstance(record, groups.GroupRecord):
+            return
+        if self.model.ticked_by_click == record.run_id:
+            self.model.ticked_by_click = None
+            return
+        self.model.set_unfolded(record.run_id, record.run_id not in self.model.unfolded)
+
+    def verdict_text(self) -> str:
+        """Whether the two ticked rows' best test accuracies differ by more than the
+        seed-to-seed noise (engine/experiments/stats.py: Welch's t-test, n on both sides);
+        "" unless exactly two rows are ticked."""
+        ticked = [r for r in self.model.records if r.run_id in self.model.ticked]
+        if len(ticked) != 2:
+            return ""
+        a, b = ticked
+        return compare(best_values(a), best_values(b), names=(a.name, b.name)).sentence
+
+    def _show_verdict(self) -> None:
+        text = self.verdict_text()
+        self.verdict.setText(f"Best test accuracy: {text}" if text else "")
+        self.verdict.setVisible(bool(text))
+
     def _on_overlay_toggled(self, folder: str, ticked: bool) -> None:
         self.library.set_overlaid(set(self.model.ticked))
+        self._show_verdict()
         if self._plots is None:
             return
         record = self.model.record(folder)
@@ -179,9 +219,14 @@ class RunsPanel(QWidget):
         elif not ticked:
             self._plots.remove_overlay(folder)
 
-    def _overlay(self, record: runs.RunRecord) -> Overlay:
+    def _overlay(self, record: runs.RunRecord | groups.GroupRecord) -> Overlay:
+        colour = self.model.colours[record.run_id]
+        if isinstance(record, groups.GroupRecord):  # its mean, with a band over its members
+            members = tuple(tuple(m.history) for m in record.members)
+            return Overlay(name=f"{record.name} (mean ± std, n={len(members)})",
+                           colour=colour, history=mean_history(members), members=members)
         batches = record.batches or {}
-        return Overlay(name=record.name, colour=self.model.colours[record.run_id],
+        return Overlay(name=record.name, colour=colour,
                        steps=np.asarray(batches.get("step", []), dtype=np.float64),
                        losses=np.asarray(batches.get("loss", []), dtype=np.float64),
                        lrs=np.asarray(batches.get("lr", []), dtype=np.float64),
@@ -210,12 +255,23 @@ class RunsPanel(QWidget):
     def _update_buttons(self, *_args) -> None:
         chosen = self.selected()
         one = chosen[0] if len(chosen) == 1 else None
+        run = one if isinstance(one, runs.RunRecord) else None  # not a seed group
         self.buttons["use"].setEnabled(one is not None and bool(one.config))
-        self.buttons["open"].setEnabled(one is not None and one.checkpoint is not None)
-        for key in ("folder", "rename", "note"):
-            self.buttons[key].setEnabled(one is not None)
-        self.buttons["export"].setEnabled(any(r.history for r in self.model.records))
+        self.buttons["open"].setEnabled(run is not None and run.checkpoint is not None)
+        self.buttons["folder"].setEnabled(one is not None)
+        for key in ("rename", "note"):
+            self.buttons[key].setEnabled(run is not None)
+        self.buttons["export"].setEnabled(any(r.history for r in self._runs(self.model.records)))
         self.buttons["delete"].setEnabled(bool(chosen))
+
+    @staticmethod
+    def _runs(records: list) -> list[runs.RunRecord]:
+        """The runs the rows stand for: a seed group's members in its place, each run once."""
+        found: dict[str, runs.RunRecord] = {}
+        for record in records:
+            for run in record.members if isinstance(record, groups.GroupRecord) else [record]:
+                found.setdefault(run.run_id, run)
+        return list(found.values())
 
     def use_settings(self) -> bool:
         record = self._one()
@@ -226,7 +282,7 @@ class RunsPanel(QWidget):
 
     def open_checkpoint(self) -> bool:
         record = self._one()
-        if record is None or record.checkpoint is None:
+        if not isinstance(record, runs.RunRecord) or record.checkpoint is None:
             return False
         self.open_checkpoint_requested.emit(str(record.checkpoint))
         return True
@@ -238,7 +294,7 @@ class RunsPanel(QWidget):
 
     def rename(self, name: str | None = None) -> bool:
         record = self._one()
-        if record is None:
+        if not isinstance(record, runs.RunRecord):
             return False
         if name is None:
             name, ok = QInputDialog.getText(self, "Rename run", "Name:", text=record.name)
@@ -250,7 +306,7 @@ class RunsPanel(QWidget):
 
     def edit_note(self, note: str | None = None) -> bool:
         record = self._one()
-        if record is None:
+        if not isinstance(record, runs.RunRecord):
             return False
         if note is None:
             note, ok = QInputDialog.getMultiLineText(self, "Note", f"Note on {record.name}:",
@@ -292,7 +348,8 @@ class RunsPanel(QWidget):
         failed = []
         for record in chosen:
             try:
-                runs.delete_run(record.folder)
+                (_delete_group if isinstance(record, groups.GroupRecord) else runs.delete_run)(
+                    record.folder)
             except (OSError, ValueError) as error:
                 failed.append(f"{record.folder}: {error}")
         self.model.remove([r.run_id for r in chosen if not r.folder.exists()])
@@ -303,10 +360,11 @@ class RunsPanel(QWidget):
     def export_csv(self, path: str | None = None) -> bool:
         """Write the per-epoch metrics of the ticked runs (of every run when none is ticked)
         to one CSV file, asked for unless given; say what was written where."""
-        ticked = [r for r in self.model.records if r.run_id in self.model.ticked]
+        ticked = self._runs([r for r in self.model.records if r.run_id in self.model.ticked])
+        every = self._runs(self.model.records)
         which = (f"the {plural(len(ticked), 'ticked run')}" if ticked
-                 else f"all {len(self.model.records)} runs (none is ticked)")
-        chosen = [r for r in (ticked or self.model.records) if r.history]
+                 else f"all {len(every)} runs (none is ticked)")
+        chosen = [r for r in (ticked or every) if r.history]
         if not chosen:
             self.notice.emit(f"Nothing to export: no finished epoch in {which}.")
             return False
@@ -358,6 +416,15 @@ def add_runs_tab(window: WindowPlaces, controller: RunController, plots: PlotsPa
     window.menu("File").addActions([choose, tensorboard])
     panel.library.follow_window(panel.window())
     return panel
+
+
+def _delete_group(folder: Path) -> None:
+    """Remove a seed group's folder, its members with it (the caller has asked)."""
+    import shutil
+
+    if not groups.is_group_folder(folder):
+        raise ValueError(f"{folder} does not look like a seed group; it was left as it is.")
+    shutil.rmtree(folder)
 
 
 def _use_settings(window: WindowPlaces, controller: RunController, form: SettingsPanel,

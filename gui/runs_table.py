@@ -2,7 +2,10 @@
 
 The first column's check box ticks a run to overlay its curves on the plots
 (gui/runs_panel.py draws them); the run this window trains is marked "on screen" and cannot
-be ticked (its curves are the live ones).
+be ticked (its curves are the live ones). A seed group is one row (gui/runs_group_rows.py)
+that unfolds to its members' rows: the rows stay one flat list, and the sort and filter
+(`RunsSortFilter`) keep each member right under its group, shown while the group is
+unfolded.
 """
 
 from __future__ import annotations
@@ -18,8 +21,16 @@ from PySide6.QtGui import QColor, QPixmap
 from engine.catalog import OPTIMIZER_TITLES, arch_title, dataset_title
 from engine.durations import rough_duration
 from engine.events import SettingsChanged
-from engine.records import runs
+from engine.records import groups, runs
 from gui.plot_overlays import OVERLAY_COLOURS
+from gui.runs_group_rows import (
+    GROUP_STATUS_TITLES,
+    MEMBER_INDENT,
+    group_duration,
+    group_started,
+    group_text,
+    group_tooltip,
+)
 
 STATUS_TITLES = {"running": "Running", "finished": "Finished", "stopped": "Stopped",
                  "diverged": "Diverged", "failed": "Failed", "learned_nothing": "Learned nothing",
@@ -42,10 +53,15 @@ class RunsTableModel(QAbstractTableModel):
     """One row per run; the first column's check box overlays the run on the plots."""
 
     overlay_toggled = Signal(str, bool)  # folder, ticked
+    # A group was unfolded or folded, or arrived (its members move under it): re-sort and
+    # re-filter.
+    families_changed = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.records: list[runs.RunRecord] = []
+        self.records: list[runs.RunRecord | groups.GroupRecord] = []
+        self.unfolded: set[str] = set()  # the groups whose members are shown
+        self.ticked_by_click: str | None = None  # the row a click's check box just ticked
         self._rows: dict[str, int] = {}
         self.ticked: set[str] = set()
         self.colours: dict[str, str] = {}  # colours of ticked runs
@@ -53,7 +69,8 @@ class RunsTableModel(QAbstractTableModel):
 
     # -- data ----------------------------------------------------------------------------
 
-    def upsert(self, records: list[runs.RunRecord]) -> None:
+    def upsert(self, records: list[runs.RunRecord | groups.GroupRecord]) -> None:
+        new_group = False
         for record in records:
             row = self._rows.get(record.run_id)
             if row is None:
@@ -61,12 +78,45 @@ class RunsTableModel(QAbstractTableModel):
                 self._rows[record.run_id] = len(self.records)
                 self.records.append(record)
                 self.endInsertRows()
+                new_group = new_group or isinstance(record, groups.GroupRecord)
             else:
                 old = self.records[row]
-                if not record.batches and old.batches and record.history == old.history:
+                if isinstance(old, runs.RunRecord) and isinstance(record, runs.RunRecord) and (
+                        not record.batches and old.batches and record.history == old.history):
                     record.batches = old.batches
                 self.records[row] = record
                 self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
+        if new_group:
+            self.families_changed.emit()
+
+    # -- seed groups -----------------------------------------------------------------------
+
+    def group_of(self, record: runs.RunRecord | groups.GroupRecord) -> str | None:
+        """The folder of the group listed here that the run is a member of, else None."""
+        if isinstance(record, groups.GroupRecord):
+            return None
+        parent = str(record.folder.parent)
+        row = self._rows.get(parent)
+        return parent if row is not None and isinstance(self.records[row],
+                                                        groups.GroupRecord) else None
+
+    def family(self, record: runs.RunRecord | groups.GroupRecord) -> str:
+        """The top row a row belongs under: its group's folder for a member, else its own."""
+        return self.group_of(record) or record.run_id
+
+    def members_of(self, folder: str) -> list[int]:
+        """The rows of the group's members listed here."""
+        return [row for row, record in enumerate(self.records)
+                if self.group_of(record) == folder]
+
+    def set_unfolded(self, folder: str, unfolded: bool) -> None:
+        row = self._rows.get(folder)
+        if row is None or not isinstance(self.records[row], groups.GroupRecord) or (
+                unfolded == (folder in self.unfolded)):
+            return
+        (self.unfolded.add if unfolded else self.unfolded.discard)(folder)
+        self.dataChanged.emit(self.index(row, 0), self.index(row, 0))  # its arrow
+        self.families_changed.emit()
 
     def remove(self, folders: list[str]) -> None:
         for folder in folders:
@@ -148,7 +198,9 @@ class RunsTableModel(QAbstractTableModel):
     def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:  # noqa: N802
         if role == Qt.ItemDataRole.CheckStateRole and index.column() == 0:
             checked = Qt.CheckState(value) == Qt.CheckState.Checked
-            self.set_ticked(self.records[index.row()].run_id, checked)
+            # The view's click on the check box comes next: it must not also fold a group.
+            self.ticked_by_click = self.records[index.row()].run_id
+            self.set_ticked(self.ticked_by_click, checked)
             return True
         return False
 
@@ -156,10 +208,18 @@ class RunsTableModel(QAbstractTableModel):
         record = self.records[index.row()]
         column = index.column()
         live = record.run_id == self.live_folder
+        group = isinstance(record, groups.GroupRecord)
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(record, column, live)
+            if group:
+                return group_text(record, COLUMNS[column], self._status_title(record.status),
+                                  record.run_id in self.unfolded)
+            text = self._text(record, column, live)
+            return MEMBER_INDENT + text if column == 0 and self.group_of(record) else text
         if role == SORT_ROLE:
-            return self._sort_key(record, column)
+            return self._group_sort_key(record, column) if group else self._sort_key(
+                record, column)
+        if role == Qt.ItemDataRole.ToolTipRole and group:
+            return group_tooltip(record)
         if role == Qt.ItemDataRole.CheckStateRole and column == 0 and not live:
             ticked = record.run_id in self.ticked
             return Qt.CheckState.Checked if ticked else Qt.CheckState.Unchecked
@@ -209,6 +269,22 @@ class RunsTableModel(QAbstractTableModel):
         return str(record.epochs_done)
 
     @staticmethod
+    def _status_title(status: str) -> str:
+        return STATUS_TITLES.get(status) or GROUP_STATUS_TITLES.get(status, status)
+
+    @staticmethod
+    def _group_sort_key(group: groups.GroupRecord, column: int):
+        config = group.config
+        keys = (group.name.lower(), arch_title(str(config.get("arch", ""))),
+                dataset_title(str(config.get("dataset", ""))), group.status,
+                group.best.mean if group.best.n else -1, _number(config.get("epochs")),
+                str(config.get("optimizer", "")), _number(config.get("lr")),
+                group_duration(group) or 0.0,
+                (1, group.members[-1].device if group.members else ""),
+                group_started(group) or 0.0)
+        return keys[column]
+
+    @staticmethod
     def _sort_key(record: runs.RunRecord, column: int):
         keys = (record.name.lower(), arch_title(record.arch), dataset_title(record.dataset),
                 record.status, record.best_test_acc if record.best_test_acc is not None else -1,
@@ -238,8 +314,35 @@ class RunsTableModel(QAbstractTableModel):
 
 
 class RunsSortFilter(QSortFilterProxyModel):
+    """Sorts by the column's sort key, each group's members right under it (in seed order,
+    whichever way the column sorts); shows a group's members while it is unfolded, and a
+    group whose member matches the filter."""
+
     def lessThan(self, left, right) -> bool:  # noqa: N802 - Qt's name
-        return left.data(SORT_ROLE) < right.data(SORT_ROLE)
+        model: RunsTableModel = self.sourceModel()
+        a, b = model.records[left.row()], model.records[right.row()]
+        family_a, family_b = model.family(a), model.family(b)
+        if family_a != family_b:
+            def top_key(family: str):
+                return model.index(model.row_of(family), left.column()).data(SORT_ROLE)
+
+            return (top_key(family_a), family_a) < (top_key(family_b), family_b)
+        # One family: the group first, then its members by folder (seed-<seed>).
+        first = (a.run_id != family_a, str(a.folder)) < (b.run_id != family_b, str(b.folder))
+        return first if self.sortOrder() == Qt.SortOrder.AscendingOrder else not first
+
+    def filterAcceptsRow(self, row: int, parent) -> bool:  # noqa: N802 - Qt's name
+        model: RunsTableModel = self.sourceModel()
+        record = model.records[row]
+        matches = super().filterAcceptsRow(row, parent)
+        if isinstance(record, groups.GroupRecord):
+            return matches or any(super(RunsSortFilter, self).filterAcceptsRow(member, parent)
+                                  for member in model.members_of(record.run_id))
+        group = model.group_of(record)
+        if group is None:
+            return matches
+        return group in model.unfolded and (
+            matches or super().filterAcceptsRow(model.row_of(group), parent))
 
 
 def _number(value: object) -> float:

@@ -122,12 +122,18 @@ def read_group(folder: str | Path) -> GroupRecord:
         else:
             missing.append(seed)
     finished = [m for m in members if m.status in FINISHED_STATUSES]
+    unreadable = [m.folder.name for m in finished if m.best_test_acc is None]
     status = _status(folder, data, members, missing)
+    if status == "finished" and unreadable:
+        status = "partial"
     if missing and status not in ("running", "stopped", "failed"):
         problems.append("No run folder for seed " + ", ".join(map(str, missing)) + ".")
     damaged = [m.folder.name for m in members if m.damaged_lines]
     if damaged:
         problems.append("Damaged lines were skipped in " + ", ".join(damaged) + ".")
+    if unreadable:
+        problems.append("No test accuracy could be read from " + ", ".join(unreadable)
+                        + "; it is left out of the summary.")
     config = data.get("config") if isinstance(data.get("config"), dict) else (
         dict(members[0].config) if members else {})
     return GroupRecord(
