@@ -97,6 +97,8 @@ class TrialsTableModel(QAbstractTableModel):
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ToolTipRole and column == 2:
             return self._accuracy_tip(trial)
+        if role == Qt.ItemDataRole.ToolTipRole and column == 1:
+            return getattr(trial, "message", "") or None  # how its run ended
         return None
 
     def flags(self, index: QModelIndex) -> Qt.ItemFlag:

@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 
 from engine.config import TrainConfig
 from engine.records.run_folder import SWEEP_FILE
+from gui.run_controller import RunState
 from gui.sweep_panel import SweepPanel
 from tests.gui.windows import open_window
 
@@ -39,6 +40,12 @@ def test_a_two_trial_sweep_runs_in_the_window(qtbot, tmp_path, data_dir):
     with qtbot.waitSignal(panel.notice, timeout=RUN_TIMEOUT_MS) as said:
         pass
     assert said.args[0].startswith("Sweep: trial 1 of 2 (number 0): learning rate ")
+    panel.pause()  # the trial under way holds, and goes on
+    qtbot.waitUntil(lambda: window.controller.state is RunState.PAUSED)
+    assert panel.buttons["pause"].text() == "Resume"
+    panel.pause()
+    assert window.controller.state is not RunState.PAUSED
+    assert panel.buttons["pause"].text() == "Pause"
     qtbot.waitUntil(lambda: bool(ended), timeout=RUN_TIMEOUT_MS)
     assert ended[0].reason == "finished", ended[0].message
     # Each trial was the run on the Training tab, in its own folder in the sweep's.
@@ -51,6 +58,7 @@ def test_a_two_trial_sweep_runs_in_the_window(qtbot, tmp_path, data_dir):
     assert "best" in panel.status.text()
     assert sorted(panel.parallel.lines) == [0, 1]
     assert panel.model.data(panel.model.index(0, 2)) != ""
+    assert panel.model.data(panel.model.index(0, 1), Qt.ItemDataRole.ToolTipRole)
 
     panel.model.setData(panel.model.index(1, 0), Qt.CheckState.Checked.value,
                         Qt.ItemDataRole.CheckStateRole)
@@ -61,3 +69,25 @@ def test_a_two_trial_sweep_runs_in_the_window(qtbot, tmp_path, data_dir):
     assert curves.overlay.name == "Trial 1" and len(curves.overlay.history) == 1
     panel.model.set_ticked(1, False)
     assert trial_folder not in window.plots.overlay_keys()
+
+
+def test_stop_ends_the_sweep_with_its_trial_under_way(qtbot, tmp_path, data_dir):
+    window = open_window(qtbot, tmp_path)
+    window.settings_panel.set_config(TrainConfig(
+        arch="mlp", dataset="mnist", data_dir=str(data_dir), epochs=3, batch_size=10,
+        device="cpu", threads=1))
+    panel: SweepPanel = window.sweep
+    window.tabs.setCurrentWidget(panel)
+    panel.form.choose("optimizer", choices=("sgd", "adam"))
+    panel.form.trials.setValue(3)
+    ended = []
+    window.controller.run_finished.connect(ended.append)
+    with qtbot.waitSignal(window.controller.run.run_started, timeout=RUN_TIMEOUT_MS):
+        assert panel.start()
+    panel.buttons["stop"].click()
+    qtbot.waitUntil(lambda: bool(ended), timeout=RUN_TIMEOUT_MS)
+    assert ended[0].reason == "stopped"
+    qtbot.waitUntil(lambda: panel.model.rowCount() == 1 and panel.model.trials[0].state
+                    != "running", timeout=RUN_TIMEOUT_MS)
+    assert panel.model.data(panel.model.index(0, 1)) == "Stopped"
+    assert panel.buttons["start"].isEnabled() and not panel.buttons["stop"].isEnabled()
