@@ -13,6 +13,7 @@ again only when the number of complete trials changes (Optuna's fANOVA takes a w
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 from dataclasses import dataclass, field
@@ -66,7 +67,7 @@ def trial_run_folder(run_dir: str | Path | None) -> Path | None:
     return folder
 
 
-class _Reading:
+class SweepReading:
     """What the background job keeps between reads (one job at a time touches it)."""
 
     def __init__(self, folder: Path) -> None:
@@ -93,9 +94,10 @@ class _Reading:
 
         stamp = self.files_stamp()
         remote = self.view.record is not None and (self.view.record.plan or {}).get("storage")
-        running = {t.number for t in self.view.trials if t.state == "running"}
-        if not (force or remote or stamp != self.stamp or running or ticked - set(self.readers)):
-            return None
+        if not (force or remote or stamp != self.stamp or ticked - set(self.readers)):
+            # The study is as it was (reading it costs ~40 ms: not a few times a second
+            # beside training); only the runs followed may have moved on.
+            return self._runs_moved(ticked)
         self.stamp = stamp
         if stamp[0] is not None and stamp[1] is None and not _storage_elsewhere(self.folder):
             # Not yet: opening a SQLite file that does not exist would create it, under
@@ -117,16 +119,24 @@ class _Reading:
         for number in list(self.readers):
             if number not in followed:
                 del self.readers[number]
-        runs_now: dict[int, Any] = {}
         for number, trial in followed.items():
             with_batches = number in ticked
             reader = self.readers.get(number)
             if reader is None or (with_batches and not reader.with_batches):
                 folder = trial_run_folder(trial.run_dir)
-                reader = self.readers[number] = runs.RunReader(folder, with_batches)
-            reader.poll()
-            runs_now[number] = reader.record()
-        self.view = SweepView(self.folder, record, dict(importances), runs_now)
+                self.readers[number] = runs.RunReader(folder, with_batches)
+        self.view = SweepView(self.folder, record, dict(importances))
+        self._runs_moved(ticked)
+        return self.view
+
+    def _runs_moved(self, ticked: frozenset[int]) -> SweepView | None:
+        """The view with the followed runs read on (the trials under way, the ticked
+        ones), or None where none has moved."""
+        moved = {number: reader.record() for number, reader in self.readers.items()
+                 if reader.poll() or number not in self.view.runs}
+        if not moved:
+            return None
+        self.view = dataclasses.replace(self.view, runs={**self.view.runs, **moved})
         return self.view
 
 
@@ -140,7 +150,7 @@ class SweepFollower(QObject):
         super().__init__(parent)
         self._job = LatestJob(self)
         self._job.done.connect(self._on_done)
-        self._reading: _Reading | None = None
+        self._reading: SweepReading | None = None
         self._ticked: frozenset[int] = frozenset()
         self._force = False
         self._active = True
@@ -155,7 +165,7 @@ class SweepFollower(QObject):
 
     def follow(self, folder: str | Path | None) -> None:
         """Follow this sweep folder from now on (None: none)."""
-        self._reading = _Reading(Path(folder)) if folder is not None else None
+        self._reading = SweepReading(Path(folder)) if folder is not None else None
         self.view = None
         if self._reading is None:
             self._timer.stop()
@@ -192,7 +202,7 @@ class SweepFollower(QObject):
         """Block until the read going has ended (tests, closing)."""
         self._job.wait(timeout)
 
-    def _on_done(self, reading: _Reading, result: object) -> None:
+    def _on_done(self, reading: SweepReading, result: object) -> None:
         if reading is not self._reading:
             return  # a folder followed before
         if isinstance(result, JobFailed):

@@ -13,6 +13,7 @@ from engine.config import TrainConfig
 from gui.run_controller import RunController
 from gui.run_model import RunModel
 from gui.sweep_axes import Axis, parallel_data, scatter_points
+from gui.sweep_follower import SweepReading
 from gui.sweep_panel import SweepPanel
 from gui.sweep_space_form import SpaceForm, candidates
 from gui.sweep_table import FIXED_COLUMNS
@@ -152,3 +153,21 @@ def test_a_folder_that_is_no_sweep_says_so(qtbot, panel, tmp_path):
     panel.follow(tmp_path / "empty")
     qtbot.waitUntil(lambda: "cannot be read" in panel.status.text(), timeout=READ_TIMEOUT_MS)
     assert panel.model.rowCount() == 0
+
+
+def test_the_study_is_read_again_only_when_its_files_change(tmp_path):
+    study = make_sweep(tmp_path / "sweep")
+    add_trials(study, TRIALS[:1])
+    reading = SweepReading(tmp_path / "sweep")
+    first = reading.read(frozenset(), force=True)
+    assert [t.number for t in first.trials] == [0]
+    assert reading.read(frozenset(), force=False) is None  # a few stats, no study read
+    add_trials(study, TRIALS[1:2])
+    assert [t.number for t in reading.read(frozenset(), force=False).trials] == [0, 1]
+
+
+def test_a_sweep_folder_whose_storage_is_not_made_yet_is_left_alone(tmp_path):
+    make_sweep(tmp_path / "sweep")
+    (tmp_path / "sweep" / "optuna.db").unlink()
+    view = SweepReading(tmp_path / "sweep").read(frozenset(), force=True)
+    assert view.waiting and not (tmp_path / "sweep" / "optuna.db").exists()
