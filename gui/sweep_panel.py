@@ -136,8 +136,9 @@ class SweepPanel(QWidget):
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.table.setSelectionBehavior(QTableView.SelectionBehavior.SelectRows)
         self.table.verticalHeader().hide()
-        self.table.horizontalHeader().setSectionResizeMode(
-            QHeaderView.ResizeMode.ResizeToContents)
+        # Fitted when rows come or go, not at each live update (fitting measures every cell).
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.model.modelReset.connect(self.table.resizeColumnsToContents)
         self.table.setToolTip("Tick a trial to overlay its curves on the Training tab's plots")
         trials = QWidget()
         trials_layout = QVBoxLayout(trials)

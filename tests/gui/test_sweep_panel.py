@@ -111,7 +111,7 @@ def test_sweep_tab_shows_a_sweeps_trials_charts_and_importances(qtbot, panel, tm
     assert "best 95.00% (trial 2)" in panel.status.text()
     assert "5 trials" in panel.status.text()
 
-    assert sorted(panel.parallel.lines) == [0, 1, 2, 3, 4]
+    assert sorted(panel.parallel.drawn) == [0, 1, 2, 3, 4]
     assert panel.parallel.data.accuracy_range == (62.0, 95.0)
     assert panel.parallel.currentIndex() == 1  # the chart, not the hint
     assert set(panel.importance.shown) == {"lr", "batch_size", "optimizer"}
@@ -124,7 +124,7 @@ def test_sweep_tab_shows_a_sweeps_trials_charts_and_importances(qtbot, panel, tm
     panel.model.setData(panel.model.index(0, 0), Qt.CheckState.Checked.value,
                         Qt.ItemDataRole.CheckStateRole)
     assert panel.model.ticked == {0: "#d62728"}
-    assert panel.parallel.lines[0].opts["pen"].widthF() == pytest.approx(3.5)
+    assert panel.parallel.ticked_lines[0].opts["pen"].widthF() == pytest.approx(3.5)
 
 
 def test_sweep_tab_follows_a_folder_that_gains_trials(qtbot, panel, tmp_path):
@@ -145,7 +145,7 @@ def test_sweep_tab_follows_a_folder_that_gains_trials(qtbot, panel, tmp_path):
     add_trials(study, TRIALS[1:3])
     qtbot.waitUntil(lambda: bool(panel.importance.shown), timeout=READ_TIMEOUT_MS)
     assert panel.model.rowCount() == 4
-    assert sorted(panel.parallel.lines) == [0, 2, 3]
+    assert sorted(panel.parallel.drawn) == [0, 2, 3]
 
 
 def test_a_folder_that_is_no_sweep_says_so(qtbot, panel, tmp_path):

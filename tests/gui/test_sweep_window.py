@@ -56,7 +56,7 @@ def test_a_two_trial_sweep_runs_in_the_window(qtbot, tmp_path, data_dir):
     qtbot.waitUntil(lambda: panel.model.rowCount() == 2 and all(
         t.state == "complete" for t in panel.model.trials), timeout=RUN_TIMEOUT_MS)
     assert "best" in panel.status.text()
-    assert sorted(panel.parallel.lines) == [0, 1]
+    assert sorted(panel.parallel.drawn) == [0, 1]
     assert panel.model.data(panel.model.index(0, 2)) != ""
     assert panel.model.data(panel.model.index(0, 1), Qt.ItemDataRole.ToolTipRole)
 
