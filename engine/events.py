@@ -241,6 +241,9 @@ class TrialEnd:
     params: dict
     run_dir: str
     seconds: float
+    # The study's best complete trial with this one counted (any worker's), None before one.
+    best_number: int | None = None
+    best_value: float | None = None
 
 
 @dataclass(frozen=True)

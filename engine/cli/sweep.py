@@ -30,7 +30,7 @@ from engine.cli.train import (
 )
 from engine.config import DEFAULT_RUNS_DIR, ConfigError, TrainConfig, config_fields
 from engine.control import Control
-from engine.events import Event, TrialEnd, TrialStart
+from engine.events import Event, RunEnd, TrialEnd, TrialStart
 from engine.experiments.search_space import SearchError, check_space, grid_values, parse_search
 from engine.records.run_folder import SWEEP_STORAGE_FILE, path_problem
 from engine.version import app_version
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
 
     control = Control()
     job = SweepJob(plan, tensorboard=args.tensorboard, prog=_train_prog(prog))
-    printer = SweepPrinter(plan.trials)
+    printer = SweepPrinter()
     with stop_on_signals(control):
         end = job.run(printer, control)
     if end.reason == "failed":
@@ -197,26 +197,26 @@ class SweepPrinter:
     """The sweep's progress on stderr: each trial's start and end with the best so far, and
     the trials' own runs as `train` prints them."""
 
-    def __init__(self, trials: int, stream: TextIO | None = None) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream if stream is not None else sys.stderr
         self.runs = ConsolePrinter(self.stream)
-        self.trials = trials
-        self.best: TrialEnd | None = None
+        self.last_run_end: RunEnd | None = None
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, TrialStart):
             self._say(f"Trial {event.number} ({event.index} of {event.trials} here): "
                       f"{_params(event.params)}")
         elif isinstance(event, TrialEnd):
-            if event.state == "complete" and (self.best is None
-                                              or event.value > self.best.value):
-                self.best = event
             value = f": {event.value:.2%}" if event.value is not None else ""
-            best = (f"; best so far: trial {self.best.number}, {self.best.value:.2%}"
-                    if self.best is not None else "")
+            best = (f"; best so far: trial {event.best_number}, {event.best_value:.2%}"
+                    if event.best_number is not None else "")
             self._say(f"Trial {event.number} {event.state}{value} in {event.seconds:.1f} s"
                       f"{best}")
+            if event.state == "failed" and self.last_run_end is not None:
+                self._say(f"  why: {self.last_run_end.message}")
         else:
+            if isinstance(event, RunEnd):
+                self.last_run_end = event  # said with its trial's end when that failed
             self.runs(event)
 
     def _say(self, text: str) -> None:

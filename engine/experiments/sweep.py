@@ -13,6 +13,7 @@ twice; a worker's heartbeat lets the others fail the trial of a worker that was 
 from __future__ import annotations
 
 import math
+import random
 import shlex
 import time
 import warnings
@@ -47,6 +48,7 @@ HEARTBEAT_SECONDS = 10
 GRACE_SECONDS = 30
 # The median pruner prunes nothing until this many trials have completed.
 PRUNER_STARTUP_TRIALS = 3
+OPEN_TRIES = 3
 
 
 @dataclass(frozen=True)
@@ -94,7 +96,24 @@ class Heartbeat:
 def open_study(plan: SweepPlan, heartbeat: Heartbeat = Heartbeat(),
                on_stale: Callable[[Any, Any], None] | None = None) -> Any:
     """The plan's `optuna.Study`, created in its storage or loaded when a worker already
-    created it. `on_stale(study, trial)` hears of each trial failed for a silent worker."""
+    created it. `on_stale(study, trial)` hears of each trial failed for a silent worker.
+
+    Workers started together on a new database race to create Optuna's tables (PostgreSQL
+    refuses the second CREATE TYPE): the loser tries again, and finds them made."""
+    for attempt in range(1, OPEN_TRIES + 1):
+        try:
+            return _open_study(plan, heartbeat, on_stale)
+        except ImportError:  # a database driver missing: no retry will find it
+            raise
+        except Exception:  # noqa: BLE001 - SQLAlchemy's errors, whichever the database
+            if attempt == OPEN_TRIES:
+                raise
+            time.sleep(random.uniform(0.2, 1.0) * attempt)
+    raise AssertionError("unreachable")
+
+
+def _open_study(plan: SweepPlan, heartbeat: Heartbeat,
+                on_stale: Callable[[Any, Any], None] | None) -> Any:
     import optuna
 
     url = storage_url(plan.sweep_dir, plan.storage)
@@ -175,6 +194,10 @@ class TrialControl(Control):
         changes = self._sweep.take_changes()
         changes.update(super().take_changes())
         return changes
+
+    def epoch_ended(self, epoch: int) -> None:
+        self._sweep.epoch_ended(epoch)  # a "stop after epoch N" asked of the sweep
+        super().epoch_ended(epoch)
 
 
 @dataclass
@@ -270,14 +293,15 @@ class SweepJob:
         plan, folder = self.plan, Path(self.plan.sweep_dir)
         folder.mkdir(parents=True, exist_ok=True)
         mine = plan.as_dict()
-        if (folder / SWEEP_FILE).exists():
+        held = (folder / SWEEP_FILE).exists()
+        if held:
             theirs = read_plan(folder)
             if (theirs.get("study"), theirs.get("storage")) != (mine["study"], mine["storage"]):
                 raise ValueError(f"{folder} holds the sweep '{theirs.get('study')}'; give "
                                  "another --sweep-dir, or the same --study and --storage")
-        else:
-            write_text_atomic(folder / SWEEP_FILE, _json(mine))
         study = open_study(plan, self.heartbeat, self._note_stale)
+        if not held:  # after the storage exists: a reader finding sweep.json can load it
+            write_text_atomic(folder / SWEEP_FILE, _json(mine))
         done = len(study.get_trials(deepcopy=False))
         listener(LogLine(f"Sweep '{plan.study_name}' in {folder}: "
                          f"{plural(plan.trials, 'trial')} here"
@@ -308,8 +332,12 @@ class SweepJob:
         # One write (each is a commit, an fsync with SQLite): how it ended and why.
         trial.set_user_attr("end", {"state": state, "message": end.message})
         value = score.value if state in ("complete", "pruned") else None
+        best = _best_trial(trial.study)
+        best_number, best_value = (best.number, best.value) if best else (None, None)
+        if state == "complete" and (best_value is None or value > best_value):
+            best_number, best_value = trial.number, value
         self.ends.append(TrialEnd(trial.number, state, value, params, str(run_dir),
-                                  time.monotonic() - started))
+                                  time.monotonic() - started, best_number, best_value))
         listener(self.ends[-1])
         if state == "stopped":
             raise SweepStopped

@@ -75,6 +75,9 @@ def load_sweep_study(folder: str | Path, plan: dict[str, Any] | None = None) -> 
     import optuna
 
     plan = plan if plan is not None else read_plan(folder)
+    own_file = Path(folder) / SWEEP_STORAGE_FILE
+    if plan.get("storage") is None and not own_file.is_file():  # SQLite would make an empty one
+        raise FileNotFoundError(f"{own_file} is missing: the sweep's trials are recorded there")
     url = storage_url(folder, plan.get("storage"))
     storage = optuna.storages.RDBStorage(url, engine_kwargs=engine_options(url),
                                          skip_table_creation=True)
