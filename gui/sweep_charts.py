@@ -242,19 +242,27 @@ class ImportanceBars(_WithHint):
         self.shown: dict[str, float] = {}
         self.show_importances({}, 0)
 
-    def show_importances(self, importances: dict[str, float], complete: int) -> None:
-        """Bars, most important on top; a note while there are too few complete trials."""
+    def show_importances(self, importances: dict[str, float], complete: int,
+                         alike: bool = False) -> None:
+        """Bars, most important on top; a note instead while there are too few complete
+        trials, or (alike) while they all have the same accuracy: then every setting gets
+        the same share, which says nothing."""
         item = self.plot.getPlotItem()
         if self.bars is not None:
             item.removeItem(self.bars)
             self.bars = None
-        self.shown = dict(importances)
-        if not importances:
+        self.shown = {} if alike else dict(importances)
+        if complete >= 2 and alike:
+            self.show_text(f"The {complete} complete trials all have the same accuracy: "
+                           "nothing tells the settings apart yet. Widen the ranges, or "
+                           "train longer or on more data.")
+            return
+        if not self.shown:
             self.show_text(
                 "Each setting's importance shows once two trials or more have completed "
                 f"({complete} so far)." if complete < 2 else
                 f"Optuna cannot tell the settings' importance from these {complete} complete "
-                "trials yet (they may all have the same accuracy).")
+                "trials yet.")
             return
         self.show_text(None)
         names = sorted(importances, key=importances.get)  # the largest at the top

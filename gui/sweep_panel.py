@@ -292,8 +292,9 @@ class SweepPanel(QWidget):
         ticked = dict(self.model.ticked)
         self.parallel.set_data(parallel_data(view.space, trials), ticked)
         self.scatter.set_trials(axes, trials, ticked)
-        self.importance.show_importances(
-            view.importances, sum(1 for t in trials if t.state == "complete"))
+        values = {t.value for t in trials if t.state == "complete"}
+        self.importance.show_importances(view.importances, len(
+            [t for t in trials if t.state == "complete"]), alike=len(values) == 1)
         self._update_overlays(view)
 
     def _summary(self, view: SweepView) -> str:

@@ -171,3 +171,12 @@ def test_a_sweep_folder_whose_storage_is_not_made_yet_is_left_alone(tmp_path):
     (tmp_path / "sweep" / "optuna.db").unlink()
     view = SweepReading(tmp_path / "sweep").read(frozenset(), force=True)
     assert view.waiting and not (tmp_path / "sweep" / "optuna.db").exists()
+
+
+def test_importance_says_when_every_trial_has_the_same_accuracy(qtbot, panel, tmp_path):
+    study = make_sweep(tmp_path / "sweep")
+    add_trials(study, [(lr, batch, opt, 0.5) for lr, batch, opt, _value in TRIALS[:3]])
+    panel.follow(tmp_path / "sweep")
+    qtbot.waitUntil(lambda: "same accuracy" in panel.importance.hint.text(),
+                    timeout=READ_TIMEOUT_MS)
+    assert panel.importance.shown == {} and panel.importance.currentIndex() == 0
