@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 
 from engine.catalog import ARCHITECTURES
 from engine.config import TrainConfig, config_fields, field_bounds, is_whole
+from engine.experiments.search_space import searchable_fields
 from gui.sweep_axes import setting_label, value_text
 
 # Settings the form does not offer: the seed (that is what seeds per trial are for), how
@@ -57,10 +58,12 @@ class Candidate:
 
 
 def candidates() -> list[Candidate]:
-    """The settings a sweep can search, in the settings form's order."""
+    """The settings the form offers, in the settings form's order: those a sweep can
+    search (engine/experiments/search_space.py says which) less NOT_SEARCHED."""
+    searchable = set(searchable_fields())
     found = []
     for f in config_fields():
-        if f.name in NOT_SEARCHED:
+        if f.name in NOT_SEARCHED or f.name not in searchable:
             continue
         if field_bounds(f.name) is not None:
             found.append(Candidate(f.name))
