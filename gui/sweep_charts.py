@@ -23,7 +23,7 @@ from gui.plotting import make_plot
 from gui.sweep_axes import ACCURACY_LABEL, Axis, ParallelData, scatter_points, setting_label
 
 COLOUR_MAP = "viridis"
-COLOUR_BAR_AXIS_WIDTH = 62  # pixels
+COLOUR_BAR_WIDTH, COLOUR_BAR_AXIS_WIDTH = 14, 62  # pixels
 COLOUR_BANDS = 16  # trials are drawn in this many shades of the colour map
 NO_TRIALS = "No trial has an accuracy yet. Define a space and press Start, or open a " \
             "sweep folder (File > Open sweep folder…)."
@@ -70,11 +70,13 @@ class ParallelCoordinates(_WithHint):
         self.plot.hideButtons()
         self.colour_map = pg.colormap.get(COLOUR_MAP)
         self.colour_bar = pg.ColorBarItem(values=(0, 100), colorMap=self.colour_map,
-                                          interactive=False, width=14)
+                                          interactive=False, width=COLOUR_BAR_WIDTH)
         self.colour_bar.axis.setTextPen(pg.mkPen(self.fg))
         self.colour_bar.axis.setPen(pg.mkPen(self.fg))
         self.colour_bar.axis.setLabel(ACCURACY_LABEL, color=self.fg.name())
         self.colour_bar.axis.setWidth(COLOUR_BAR_AXIS_WIDTH)  # ticks and label side by side
+        # The bar's cell was sized for the axis before it widened: widen it too.
+        self.colour_bar.setFixedWidth(COLOUR_BAR_WIDTH + COLOUR_BAR_AXIS_WIDTH + 8)
         self.layout_widget.addItem(self.colour_bar, row=0, col=1)
         self.data: ParallelData | None = None
         self.drawn: set[int] = set()  # the trials drawn
