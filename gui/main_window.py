@@ -51,6 +51,7 @@ from gui.runs_panel import add_runs_tab
 from gui.scrolling import FillOrScroll
 from gui.settings_dock import SettingsDock
 from gui.settings_panel import SettingsPanel
+from gui.sweep_panel import add_sweep_tab
 from gui.window_actions import window_action
 from gui.window_geometry import restore_window_state, save_window_state
 
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
 
         self.runs_panel = add_runs_tab(self, self.controller, self.plots, self.settings_panel,
                                        self.files.open_checkpoint)
+        self.sweep = add_sweep_tab(self, self.controller, self.plots, self.settings_panel.config)
         self.lr_finder = add_lr_finder(self, self.settings_panel, self.controller, self.log)
 
         self.menu("File").addSeparator()
