@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from engine.analysis import Evaluation
     from engine.config import TrainConfig
-    from engine.experiments.stats import Summary
+    from engine.stats import Summary
 
 
 @dataclass(frozen=True)
@@ -200,7 +200,7 @@ class GroupMemberEnd:
 @dataclass(frozen=True)
 class GroupEnd:
     """A seed group ended (its last event): its best and final test accuracy over the
-    members that finished (engine/experiments/stats.py), every member's end, and the
+    members that finished (engine/stats.py), every member's end, and the
     group's own end (what `SeedGroup.run` returns)."""
 
     best: Summary

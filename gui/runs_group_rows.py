@@ -11,8 +11,8 @@ import datetime
 
 from engine.catalog import OPTIMIZER_TITLES, arch_title, dataset_title
 from engine.durations import rough_duration
-from engine.experiments.stats import Summary, compare
 from engine.records import groups, runs
+from engine.stats import Summary, compare
 from engine.text import plural
 
 GROUP_STATUS_TITLES = {"partial": "Partial"}  # the others are a run's (runs_table.STATUS_TITLES)
@@ -115,7 +115,7 @@ def group_tooltip(group: groups.GroupRecord) -> str:
 def comparison_sentence(a: runs.RunRecord | groups.GroupRecord,
                         b: runs.RunRecord | groups.GroupRecord) -> str:
     """Whether two ticked rows' best test accuracies differ by more than the seed-to-seed
-    noise (engine/experiments/stats.py: Welch's t-test, n on both sides; with one seed on a
+    noise (engine/stats.py: Welch's t-test, n on both sides; with one seed on a
     side it says it cannot tell)."""
     return compare(best_values(a), best_values(b), names=(a.name, b.name)).sentence
 

@@ -3,7 +3,7 @@ seed (seed, seed+1, ... `config.seeds` of them), one after another, as one group
 
 One seed says little: two settings a point apart may swap places with the next seed. A
 group reports its best and final test accuracy as mean ± std over its seeds
-(engine/experiments/stats.py), which the window and `train --seeds K` show, and which a
+(engine/stats.py), which the window and `train --seeds K` show, and which a
 comparison of two groups tests against the seed-to-seed noise.
 
 Each member is an ordinary run (engine.training.trainer.Trainer, `seeds=1`, its own seed)
@@ -34,9 +34,9 @@ from engine.events import (
     LogLine,
     RunEnd,
 )
-from engine.experiments.stats import Summary, summarize
 from engine.records import groups, run_folder
 from engine.records.run_folder import RunFolder, RunFolderError
+from engine.stats import Summary, summarize
 from engine.text import plural
 from engine.training.trainer import Trainer
 

@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.experiments.stats import Summary, summarize
 from engine.records.atomic_files import write_text_atomic
 from engine.records.run_folder import GROUP_FILE, writer_of
 from engine.records.runs import RunRecord, is_run_folder, read_run
+from engine.stats import Summary, summarize
 
 GROUP_KIND = "seeds"
 MEMBER_PREFIX = "seed-"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from scipy import stats as scipy_stats
 
-from engine.experiments.stats import compare, summarize
+from engine.stats import compare, summarize
 
 A = [0.912, 0.905, 0.921, 0.917, 0.909]
 B = [0.871, 0.894, 0.880]
