@@ -6,7 +6,8 @@ on a server shows its processes' devices, "4 x NVIDIA H100". Tick runs to overla
 curves on the plots, each in its own colour. Rename, note, delete, "use these settings",
 open the checkpoint, show the folder, export the metrics of the ticked runs (or all) to one
 CSV, refresh. Runs written by another process (the CLI, a server's runs folder on a synced
-drive) appear and update live (gui/runs_library.py reads everything off the GUI thread).
+drive) appear and update live (gui/runs_library.py reads everything off the GUI thread);
+what the ticked rows show (overlays, the comparison of two) is gui/ticked_runs.py.
 
 `add_runs_tab(...)` is the one line the main window needs.
 """
@@ -17,7 +18,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import numpy as np
 from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import QAction, QDesktopServices
 from PySide6.QtWidgets import (
@@ -26,7 +26,6 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
     QInputDialog,
-    QLabel,
     QLineEdit,
     QMessageBox,
     QPushButton,
@@ -40,18 +39,16 @@ from engine.records import groups, runs
 from engine.records.metrics_export import write_metrics_csv
 from engine.records.tensorboard_log import tensorboard_installed
 from engine.text import plural
-from gui.group_band import mean_history
-from gui.plot_overlays import Overlay
 from gui.run_controller import RunController
-from gui.runs_group_rows import comparison_sentence, runs_of
+from gui.runs_group_rows import runs_of
 from gui.runs_library import RunsLibrary
 from gui.runs_table import (
     SORT_ROLE,
     STARTED_COLUMN,
     RunsSortFilter,
     RunsTableModel,
-    readable_changes,
 )
+from gui.ticked_runs import TickedRuns
 from gui.window_places import WindowPlaces
 
 if TYPE_CHECKING:
@@ -75,7 +72,6 @@ class RunsPanel(QWidget):
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.proxy.setFilterKeyColumn(-1)
         self.proxy.setSortRole(SORT_ROLE)
-        self._plots = None
 
         self.filter_box = QLineEdit()
         self.filter_box.setClearButtonEnabled(True)
@@ -136,16 +132,12 @@ class RunsPanel(QWidget):
         layout.addLayout(top)
         layout.addLayout(row)
         layout.addWidget(self.table, 1)
-        # Whether the two ticked rows differ by more than seed-to-seed noise.
-        self.verdict = QLabel()
-        self.verdict.setWordWrap(True)
-        self.verdict.hide()
-        layout.addWidget(self.verdict)
+        self.ticked = TickedRuns(self.model, self.library, self)
+        layout.addWidget(self.ticked.verdict)
 
         self.library.records_changed.connect(self._on_records)
         self.library.records_removed.connect(self.model.remove)
         self.library.directory_changed.connect(self._on_directory)
-        self.model.overlay_toggled.connect(self._on_overlay_toggled)
         self._on_directory(str(self.library.runs_dir))
         self._update_buttons()
 
@@ -153,7 +145,7 @@ class RunsPanel(QWidget):
 
     def show_overlays_on(self, plots: PlotsPanel) -> None:
         """Draw ticked runs on these plots."""
-        self._plots = plots
+        self.ticked.show_on(plots)
 
     def set_live_run(self, folder: str | Path | None) -> None:
         """The run this window trains now (shown in the plots already; not overlaid)."""
@@ -173,12 +165,7 @@ class RunsPanel(QWidget):
 
     def _on_records(self, records: list) -> None:
         self.model.upsert(records)
-        if any(r.run_id in self.model.ticked for r in records):
-            self._show_verdict()
-        if self._plots is not None:
-            for record in records:
-                if record.run_id in self.model.ticked:
-                    self._plots.set_overlay(record.run_id, self._overlay(record))
+        self.ticked.records_read(records)
         self._update_buttons()
 
     def _on_clicked(self, index) -> None:
@@ -191,44 +178,6 @@ class RunsPanel(QWidget):
             self.model.ticked_by_click = None
             return
         self.model.set_unfolded(record.run_id, record.run_id not in self.model.unfolded)
-
-    def verdict_text(self) -> str:
-        """Whether the two ticked rows differ by more than the seed-to-seed noise
-        (`comparison_sentence`); "" unless exactly two rows are ticked."""
-        ticked = [r for r in self.model.records if r.run_id in self.model.ticked]
-        if len(ticked) != 2:
-            return ""
-        return comparison_sentence(*ticked)
-
-    def _show_verdict(self) -> None:
-        text = self.verdict_text()
-        self.verdict.setText(f"Best test accuracy: {text}" if text else "")
-        self.verdict.setVisible(bool(text))
-
-    def _on_overlay_toggled(self, folder: str, ticked: bool) -> None:
-        self.library.set_overlaid(set(self.model.ticked))
-        self._show_verdict()
-        if self._plots is None:
-            return
-        record = self.model.record(folder)
-        if ticked and record is not None:
-            self._plots.set_overlay(folder, self._overlay(record))  # batches follow
-        elif not ticked:
-            self._plots.remove_overlay(folder)
-
-    def _overlay(self, record: runs.RunRecord | groups.GroupRecord) -> Overlay:
-        colour = self.model.colours[record.run_id]
-        if isinstance(record, groups.GroupRecord):  # its mean, with a band over its members
-            members = tuple(tuple(m.history) for m in record.members)
-            return Overlay(name=f"mean of {len(members)}: {record.name}",
-                           colour=colour, history=mean_history(members), members=members)
-        batches = record.batches or {}
-        return Overlay(name=record.name, colour=colour,
-                       steps=np.asarray(batches.get("step", []), dtype=np.float64),
-                       losses=np.asarray(batches.get("loss", []), dtype=np.float64),
-                       lrs=np.asarray(batches.get("lr", []), dtype=np.float64),
-                       history=tuple(record.history),
-                       changes=readable_changes(record.changes))
 
     # -- actions ---------------------------------------------------------------------------
 

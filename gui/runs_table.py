@@ -1,7 +1,7 @@
 """The Runs tab's table: one row per run in the runs folder, its columns' text and sort keys.
 
 The first column's check box ticks a run to overlay its curves on the plots
-(gui/runs_panel.py draws them); the run this window trains is marked "on screen" and cannot
+(gui/ticked_runs.py draws them); the run this window trains is marked "on screen" and cannot
 be ticked (its curves are the live ones). A seed group is one row (gui/runs_group_rows.py)
 that unfolds to its members' rows: the rows stay one flat list, and the sort and filter
 (`RunsSortFilter`) keep each member right under its group, shown while the group is

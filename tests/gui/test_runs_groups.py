@@ -107,29 +107,29 @@ def test_two_ticked_rows_are_compared_against_the_seed_to_seed_noise(qtbot, pane
     one = str(write_run(runs_dir / "one", [0.8, 0.93]))
     other = str(write_run(runs_dir / "other", [0.8, 0.91]))
     start(qtbot, panel, 14)
-    assert panel.verdict_text() == "" and panel.verdict.isHidden()
+    assert panel.ticked.verdict_text() == "" and panel.ticked.verdict.isHidden()
 
     panel.tick(good)
     panel.tick(bad)
-    sentence = panel.verdict_text()
+    sentence = panel.ticked.verdict_text()
     p_value = stats.ttest_ind([0.95, 0.951, 0.949], [0.90, 0.902, 0.898],
                               equal_var=False).pvalue
     assert "larger than the seed-to-seed noise" in sentence and f"{p_value:.3g}" in sentence
     assert "n = 3 and 3" in sentence and "Good-seeds3 is higher" in sentence
-    assert panel.verdict.isVisibleTo(panel) and sentence in panel.verdict.text()
+    assert panel.ticked.verdict.isVisibleTo(panel) and sentence in panel.ticked.verdict.text()
 
     panel.tick(bad, False)
     panel.tick(close)
-    assert "within the seed-to-seed noise" in panel.verdict_text()
+    assert "within the seed-to-seed noise" in panel.ticked.verdict_text()
 
     panel.tick(good, False)
     panel.tick(one)  # a group against a single run
-    assert "one seed on a side" in panel.verdict_text().lower()
-    assert "n = 3 and 1" in panel.verdict_text()
+    assert "one seed on a side" in panel.ticked.verdict_text().lower()
+    assert "n = 3 and 1" in panel.ticked.verdict_text()
 
     panel.tick(close, False)
     panel.tick(other)  # one seed each: never called better
-    sentence = panel.verdict_text()
+    sentence = panel.ticked.verdict_text()
     assert sentence.startswith("One seed each") and "cannot tell" in sentence
     assert "n = 1 and 1" in sentence
     assert "higher" not in sentence and "better" not in sentence.split(":")[0]
