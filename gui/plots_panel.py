@@ -2,7 +2,8 @@
 
 Other runs can be overlaid for comparison (`set_overlay`, gui/plot_overlays.py): drawn below
 the run on screen, which is then labelled "this run" in the legends; the overlaid runs are
-named in a key below the plots (gui/overlay_key.py), never in the legends over the curves.
+named in a key below the plots (gui/overlay_key.py), never in the legends over the curves
+(what each names: gui/plot_legends.py).
 
 The run on screen's curves are gui/run_curves.py's; the plotting pieces, gui/plotting.py's.
 """
@@ -18,14 +19,14 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QGridLayout, QWidget
 
 from engine.events import BatchEnd, EpochEnd, RunStart, SettingsChanged
-from gui.axis_legend import label_with_legend
 from gui.change_markers import ChangeMarkers
 from gui.contrast import secondary_colour
 from gui.group_band import GroupBands
 from gui.overlay_key import OverlayKey
+from gui.plot_legends import PlotLegends
 from gui.plot_overlays import Overlay, OverlayCurves
 from gui.plotting import EmptyHint, HoverReadout, make_plot
-from gui.run_curves import SPLIT_STYLE, TEST_COLOR, TRAIN_COLOR, EpochCurves, StepCurves
+from gui.run_curves import TEST_COLOR, TRAIN_COLOR, EpochCurves, StepCurves
 
 if TYPE_CHECKING:
     from gui.run_model import RunModel
@@ -67,9 +68,6 @@ class PlotsPanel(QWidget):
         self._overlays: dict[str, OverlayCurves] = {}
         self.group: GroupBands | None = None  # the seed group under way (gui/group_run.py)
         self._x_span: tuple[float, float] | None = None  # the run on screen's planned steps
-        self._legend_state: tuple | None = None  # what the legends list (_relist_legends)
-        self._legend_entries: dict[str, list[tuple[pg.PlotDataItem, str]]] = {
-            name: [] for name in X_LABELS}
 
         palette = self.palette()
         self._fg = palette.color(QPalette.ColorRole.Text)
@@ -90,6 +88,8 @@ class PlotsPanel(QWidget):
         item["accuracy"].setYRange(0, 100, padding=0.03)
         item["accuracy"].setMouseEnabled(x=True, y=False)
         self._epochs = EpochCurves(item["epoch_loss"], item["accuracy"], self._fg)
+        self.legends = PlotLegends(self.plots, X_LABELS, self._steps, self._epochs, smoothing,
+                                   self.key, self._fg)
 
         hint_colour = secondary_colour(self._fg, self._bg)
         self._hints = {name: EmptyHint(plot, hint_colour) for name, plot in self.plots.items()}
@@ -244,10 +244,6 @@ class PlotsPanel(QWidget):
     def overlay_curves(self, key: str) -> OverlayCurves:
         return self._overlays[key]
 
-    def legend_names(self, plot: str) -> list[str]:
-        """The names listed in one plot's legend (its x-axis label), left to right."""
-        return [name for _, name in self._legend_entries[plot]]
-
     def _overlays_changed(self) -> None:
         self._relist_legends()
         self._y_tops = {}
@@ -256,41 +252,8 @@ class PlotsPanel(QWidget):
         self._fit_views_now(*self.plots)
         self._show_hints()
 
-    def _relist_legends(self) -> None:
-        """Each legend lists the run on screen's lines (left out while there is no run on
-        screen); the key below the plots names the overlaid runs. Rebuilt only when what is
-        listed changes, not on every update."""
-        live = bool(len(self._steps) or len(self._epochs)
-                    or self._waiting_for_epoch is not None)
-        val_shown = self._epochs.val_shown()
-        overlays = tuple((key, c.overlay.name) for key, c in self._overlays.items())
-        members = self.group.member_count() if self.group is not None else 0
-        state = (live, val_shown, overlays, members)
-        if state == self._legend_state:
-            return
-        self._legend_state = state
-        # The overlaid runs are named once, in the key below the plots: legends listing
-        # them grew over the curves (gui/overlay_key.py).
-        self.key.set_runs([(c.overlay.name, c.overlay.colour) for c in self._overlays.values()])
-        listed: dict[str, list[tuple[pg.PlotDataItem, str]]] = {
-            name: [] for name in self.plots}
-        if live or not overlays:
-            listed["loss"] += [(self._steps.raw_loss, "per batch"),
-                               (self._steps.smooth_loss, f"smoothed ({self._smoothing:g})")]
-            for plot in ("epoch_loss", "accuracy"):
-                for split, curve in self._epochs.curves[plot].items():
-                    if split != "val" or val_shown:
-                        listed[plot].append((curve, SPLIT_STYLE[split][0]))
-        if members:  # the seed group under way: its mean over the members done, dashed
-            for plot, key in (("epoch_loss", "test_loss"), ("accuracy", "test_acc")):
-                listed[plot].append((self.group.mean_curve(key),
-                                     f"{members}-seed mean"))
-        for plot, entries in listed.items():
-            # Written into the x-axis label, never over the curves (gui/axis_legend.py).
-            self._legend_entries[plot] = entries
-            self.plots[plot].getPlotItem().getAxis("bottom").setLabel(
-                label_with_legend(X_LABELS[plot], entries), color=self._fg.name(),
-                **{"font-size": "10pt"})
+    def _relist_legends(self) -> None:  # after any change to what is drawn
+        self.legends.relist(self._waiting_for_epoch is not None, self._overlays, self.group)
 
     def _fit_views_now(self, *plots: str) -> None:
         """Auto-range now rather than in pyqtgraph's paint-time pass: a range change made

@@ -36,7 +36,7 @@ def test_an_overlay_is_drawn_named_and_removed(plots):
     assert list(curves.train_loss.getData()[1]) == pytest.approx([1.0, 0.5])
     assert plots.key.names() == ["lr 0.1"]  # named below the plots, not in their legends
     for plot in ("loss", "epoch_loss", "accuracy", "lr"):
-        assert "lr 0.1" not in plots.legend_names(plot)
+        assert "lr 0.1" not in plots.legends.names(plot)
     assert plots.hint_text("loss") == "" and plots.hint_text("accuracy") == ""
 
     plots.set_overlay("a", overlay(name="renamed", steps=30))  # updated in place
@@ -56,14 +56,14 @@ def test_the_run_on_screen_is_marked_on_top_and_the_axes_hold_every_run(plots):
                              test_size=10, num_params=1, class_names=("a", "b"),
                              input_shape=(1, 28, 28)))
     plots.add_batches(np.arange(1, 11.0), np.full(10, 1.0), np.full(10, 0.01))
-    assert "train" in plots.legend_names("accuracy")
-    assert "this run" not in plots.legend_names("lr")
+    assert "train" in plots.legends.names("accuracy")
+    assert "this run" not in plots.legends.names("lr")
 
     plots.set_overlay("a", overlay(steps=40, peak_loss=4.0, lr=0.1))
-    assert "train" in plots.legend_names("accuracy")
-    assert "smoothed (0.9)" in plots.legend_names("loss")
+    assert "train" in plots.legends.names("accuracy")
+    assert "smoothed (0.9)" in plots.legends.names("loss")
     assert "thick lines: this run" in plots.key.toolTip()
-    assert plots.legend_names("lr") == []  # "this run" and the overlay: the key says which
+    assert plots.legends.names("lr") == []  # "this run" and the overlay: the key says which
     (x_low, x_high), (_, y_high) = plots.plots["loss"].getPlotItem().getViewBox().viewRange()
     assert x_high >= 40  # the overlay's 40 steps, beyond the live run's 10
     assert y_high >= 4.0 * 0.9  # its smoothed peak (the first loss, 4.0), not the live 1.0
@@ -71,8 +71,8 @@ def test_the_run_on_screen_is_marked_on_top_and_the_axes_hold_every_run(plots):
     assert lr_high >= 0.1
 
     plots.remove_overlay("a")
-    assert "train" in plots.legend_names("accuracy")
-    assert "this run" not in plots.legend_names("lr")
+    assert "train" in plots.legends.names("accuracy")
+    assert "this run" not in plots.legends.names("lr")
 
 
 def test_stored_buckets_are_smoothed_like_single_batches():
@@ -132,7 +132,7 @@ def test_a_legend_shows_only_when_it_has_something_to_name(plots):
         return "per batch" in label or "train" in label
 
     assert legend_shown("loss")  # per batch, smoothed
-    assert plots.legend_names("lr") == [] and not legend_shown("lr")  # one run: nothing to name
+    assert plots.legends.names("lr") == [] and not legend_shown("lr")  # one run: nothing to name
     plots.set_overlay("a", overlay())
     assert not legend_shown("lr")  # the overlay is named in the key below the plots
     assert legend_shown("loss") and plots.key.names() == ["lr 0.1"]
@@ -161,7 +161,7 @@ def test_many_overlaid_runs_with_long_names_keep_the_legends_off_the_curves(plot
     for name, plot in plots.plots.items():
         item = plot.getPlotItem()
         assert item.legend is None, name  # no legend box over the curves
-        listed = plots.legend_names(name)  # this run's lines, on the x axis's label line
+        listed = plots.legends.names(name)  # this run's lines, on the x axis's label line
         assert len(listed) <= 3 and not any(n in listed for n in names), name
         label = item.getAxis("bottom").labelString()
         assert all(entry in label for entry in listed), name

@@ -79,7 +79,7 @@ def curve_data(panel: PlotsPanel, plot: str) -> dict[str, tuple[np.ndarray, np.n
 
 
 def legend_names(panel: PlotsPanel, plot: str) -> list[str]:
-    names = panel.legend_names(plot)
+    names = panel.legends.names(plot)
     label = panel.plots[plot].getPlotItem().getAxis("bottom").labelString()
     assert all(name in label for name in names)  # the legend is the x axis's label line
     return names

@@ -267,7 +267,7 @@ def test_ticked_runs_overlay_their_curves_under_the_live_run(qtbot, window, tmp_
     assert panel.model.live_folder == str(session.trainer.run_dir)
     with qtbot.waitSignal(session.finished, timeout=RUN_TIMEOUT_MS):
         pass
-    assert "test" in plots.legend_names("accuracy") and plots.key.names()
+    assert "test" in plots.legends.names("accuracy") and plots.key.names()
     live = plots._epochs.curves["accuracy"]["test"]  # noqa: SLF001 - the live curve itself
     assert live.zValue() > one.test_acc.zValue()
     assert set(plots.overlay_keys()) == {str(first), str(second)}  # still compared
