@@ -13,7 +13,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 CONFIDENCE = 0.95  # of the difference's interval
 SIGNIFICANCE = 1 - CONFIDENCE  # a p-value below this is called beyond the noise
@@ -94,6 +93,11 @@ def compare(a_values: Iterable[float], b_values: Iterable[float],
 def _welch(a: Summary, b: Summary) -> tuple[tuple[float, float], float]:
     """The 95% interval of a.mean - b.mean (Welch–Satterthwaite degrees of freedom) and the
     two-sided p-value of Welch's t-test."""
+    # scipy.stats is imported here, not with the module, which the window imports at start:
+    # imported there, it made the window's import ~0.7 s slower and the first run's start
+    # stall the window's event loop for ~220 ms (bench/gui_overhead.py).
+    from scipy import stats
+
     difference = a.mean - b.mean
     va, vb = a.std ** 2 / a.n, b.std ** 2 / b.n
     error = math.sqrt(va + vb)

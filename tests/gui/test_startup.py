@@ -49,6 +49,19 @@ def test_python_main_py_paints_its_window_before_importing_torch(tmp_path):
     assert float(report["first_paint_s"]) > 0
 
 
+def test_the_window_s_modules_import_no_heavy_library(tmp_path):
+    """What the window imports before its first paint: none of the libraries that take
+    seconds to import or fill memory (scipy's import alone also stalled the first run's
+    start for ~220 ms); each is imported where it is used."""
+    heavy = ("torch", "scipy", "optuna", "sqlalchemy", "tensorboard")
+    code = ("import sys, gui.main_window; "
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=offscreen_env(tmp_path),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == ""
+
+
 # A fresh process (PyTorch not imported): Train is clicked before the window has even been
 # painted, so before the loading has started; the run must start once PyTorch has loaded.
 TRAIN_BEFORE_TORCH = """
