@@ -81,7 +81,9 @@ def test_train_with_three_seeds_runs_a_group_and_shows_it(qtbot, window, tmp_pat
 
 
 def test_stop_ends_the_group_and_the_window_is_idle_again(qtbot, window, tmp_path, data_dir):
-    window.settings_panel.set_config(group_config(data_dir, epochs=3))
+    # Many epochs: the first member is still training when the window sees its first epoch
+    # (with 3, a loaded machine delivered member 1's epochs and member 2's start together).
+    window.settings_panel.set_config(group_config(data_dir, epochs=100))
     click(qtbot, window.settings_dock.train_button)
     qtbot.waitUntil(lambda: window.group_run.member_text().startswith("Seed 1 of 3")
                     and bool(window.run.history), timeout=RUN_TIMEOUT_MS)
