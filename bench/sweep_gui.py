@@ -29,28 +29,25 @@ from PySide6.QtCore import QEventLoop, QSettings, QTimer  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from engine.config import TrainConfig  # noqa: E402
+from engine.experiments.search_space import parse_search  # noqa: E402
+from engine.experiments.sweep import SweepPlan  # noqa: E402
+from engine.records.run_folder import SWEEP_FILE, SWEEP_STORAGE_FILE  # noqa: E402
 from gui.run_controller import RunController  # noqa: E402
 from gui.run_model import RunModel  # noqa: E402
 from gui.sweep_follower import SweepReading  # noqa: E402
 from gui.sweep_panel import SweepPanel  # noqa: E402
 
-SPACE = [{"field": "lr", "kind": "float", "low": 1e-4, "high": 1e-1, "log": True,
-          "choices": None},
-         {"field": "batch_size", "kind": "int", "low": 16, "high": 256, "log": False,
-          "choices": None},
-         {"field": "optimizer", "kind": "choice", "low": None, "high": None, "log": False,
-          "choices": ["sgd", "adam"]}]
+SEARCH = ("lr=1e-4..1e-1:log", "batch-size=16..256", "optimizer=sgd,adam")
 REPEATS = 5
 
 
 def make_sweep(folder: Path, trials: int) -> None:
     folder.mkdir()
-    plan = {"kind": "sweep", "study": "bench", "storage": None,
-            "base": TrainConfig().to_dict(), "space": SPACE, "objective": "best_test_acc",
-            "sampler": "random", "prune": False, "seeds": 1}
-    (folder / "sweep.json").write_text(json.dumps(plan), encoding="utf-8")
+    plan = SweepPlan(base=TrainConfig(), space=tuple(parse_search(t) for t in SEARCH),
+                     trials=trials, sweep_dir=folder, sampler="random", study="bench")
+    (folder / SWEEP_FILE).write_text(json.dumps(plan.as_dict()), encoding="utf-8")
     study = optuna.create_study(study_name="bench", direction="maximize",
-                                storage=f"sqlite:///{folder / 'optuna.db'}",
+                                storage=f"sqlite:///{folder / SWEEP_STORAGE_FILE}",
                                 sampler=optuna.samplers.RandomSampler(seed=0))
     study.optimize(lambda t: t.suggest_float("lr", 1e-4, 1e-1, log=True) * 0
                    + t.suggest_int("batch_size", 16, 256) / 256

@@ -10,14 +10,13 @@ from pathlib import Path
 import optuna
 
 from engine.config import TrainConfig
+from engine.experiments.search_space import parse_search
+from engine.experiments.sweep import SweepPlan
+from engine.records.run_folder import SWEEP_FILE, SWEEP_STORAGE_FILE
 
 STUDY = "test-study"
-SPACE = [{"field": "lr", "kind": "float", "low": 1e-4, "high": 1e-1, "log": True,
-          "choices": None},
-         {"field": "batch_size", "kind": "int", "low": 16, "high": 256, "log": False,
-          "choices": None},
-         {"field": "optimizer", "kind": "choice", "low": None, "high": None, "log": False,
-          "choices": ["sgd", "adam"]}]
+SEARCH = ("lr=1e-4..1e-1:log", "batch-size=16..256", "optimizer=sgd,adam")
+SPACE = [parse_search(text).as_dict() for text in SEARCH]  # as sweep.json holds them
 DISTRIBUTIONS = {"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True),
                  "batch_size": optuna.distributions.IntDistribution(16, 256),
                  "optimizer": optuna.distributions.CategoricalDistribution(["sgd", "adam"])}
@@ -31,11 +30,10 @@ optuna.logging.set_verbosity(optuna.logging.WARNING)
 def make_sweep(folder: Path) -> optuna.Study:
     """An empty sweep over SPACE in folder."""
     folder.mkdir(parents=True, exist_ok=True)
-    plan = {"kind": "sweep", "study": STUDY, "storage": None, "base": TrainConfig().to_dict(),
-            "space": SPACE, "objective": "best_test_acc", "sampler": "tpe", "prune": False,
-            "seeds": 1}
-    (folder / "sweep.json").write_text(json.dumps(plan), encoding="utf-8")
-    storage = optuna.storages.RDBStorage(f"sqlite:///{folder / 'optuna.db'}")
+    plan = SweepPlan(base=TrainConfig(), space=tuple(parse_search(t) for t in SEARCH),
+                     trials=len(TRIALS), sweep_dir=folder, study=STUDY)
+    (folder / SWEEP_FILE).write_text(json.dumps(plan.as_dict()), encoding="utf-8")
+    storage = optuna.storages.RDBStorage(f"sqlite:///{folder / SWEEP_STORAGE_FILE}")
     return optuna.create_study(study_name=STUDY, storage=storage, direction="maximize")
 
 
