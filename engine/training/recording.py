@@ -136,6 +136,8 @@ class RunRecords:
         if self.resume_from is None or epoch == 0:
             return None
         source = Path(self.resume_from).expanduser().parent
+        if source.name == run_folder.EPOCHS_FOLDER:  # an epoch's own checkpoint
+            source = source.parent
         try:
             history = load_history(source)
         except SampleHistoryError as error:

@@ -145,6 +145,18 @@ def test_a_run_resumed_into_a_new_folder_carries_the_history_up_to_its_checkpoin
     assert saved_epochs(folder) == [4]  # the weights of earlier epochs stay where they are
 
 
+def test_a_run_resumed_from_an_epoch_s_checkpoint_carries_the_history_up_to_it(
+        finished, digits_dir, tmp_path):
+    source = finished[0]
+    folder = tmp_path / "from-epoch-1"
+    events = train(small_config(digits_dir, epochs=2), folder,
+                   resume_from=epoch_checkpoint_path(source, 1))
+    history = load_history(folder)
+    assert history.epochs.tolist() == [1, 2]
+    assert np.array_equal(history.predicted[0], load_history(source).predicted[0])
+    assert history.accuracy_at(2) == of(events, EpochEnd)[0].test_acc
+
+
 def test_a_damaged_history_is_said_and_begun_again_when_the_run_continues(
         finished, digits_dir, tmp_path):
     folder = copy_of(finished[0], tmp_path)
