@@ -2,7 +2,7 @@
 
 A real run (LeNet-5 on generated MNIST-format digits, 10,000 test images by default) is
 trained with its run folder; the work the history adds at each epoch's end is timed where
-it happens (engine/training/recording.py's `RunRecords._save_story`: adding the epoch to
+it happens (engine/records/run_story.py's `RunStory.save`: adding the epoch to
 samples.npz and rewriting it, and writing epochs/epoch-NNNN.pt), against each epoch's whole
 time (from one epoch's end to the next: training, evaluation, every file written). The
 target is under 2%. Also prints samples.npz's bytes per epoch. Prints figures; asserts
@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import engine.training.recording as recording  # noqa: E402
 from engine.config import TrainConfig  # noqa: E402
 from engine.events import CheckpointSaved, RunStart  # noqa: E402
+from engine.records import run_story  # noqa: E402
 from engine.records.epoch_checkpoints import epoch_checkpoint_path  # noqa: E402
 from engine.records.sample_history import samples_path  # noqa: E402
 from engine.training.trainer import Trainer  # noqa: E402
@@ -32,16 +32,16 @@ from tools.sample_datasets import write_idx_dataset  # noqa: E402
 
 
 def timed_story() -> list[float]:
-    """Wrap RunRecords._save_story to time each call; the list fills as the run goes."""
+    """Wrap RunStory.save to time each call; the list fills as the run goes."""
     seconds: list[float] = []
-    real = recording.RunRecords._save_story
+    real = run_story.RunStory.save
 
-    def save_story(self, saved, evaluation):
+    def save(self, saved, evaluation):
         started = time.perf_counter()
         real(self, saved, evaluation)
         seconds.append(time.perf_counter() - started)
 
-    recording.RunRecords._save_story = save_story
+    run_story.RunStory.save = save
     return seconds
 
 
