@@ -13,11 +13,13 @@ import torch
 from engine.config import TrainConfig
 from engine.events import DataProgress, EpochEnd, LogLine
 from engine.lr_finder.search import LRFinder
+from engine.records.checkpoint import load_checkpoint
 from engine.models import pretrained
 from engine.training import feature_cache
 from engine.training import setup as training_setup
 from engine.training.checkpoint_eval import evaluate_checkpoint
 from engine.training.trainer import Trainer
+from tests.engine import test_distributed as distributed_test
 from tests.zoo_weights import write_zoo_weights
 from tools.sample_datasets import write_image_folder
 
@@ -191,3 +193,25 @@ def test_features_too_big_for_the_memory_are_recomputed_with_a_warning(
     warning = next(e for e in events if isinstance(e, LogLine) and e.level == "warning"
                    and "recomputed for every batch" in e.message)
     assert "more than half" in warning.message
+
+
+@pytest.mark.slow
+def test_two_torchrun_processes_share_the_feature_pass_and_train_as_one(
+        torch_home, photos, tmp_path):
+    """Each process computes its span of the features and gets the others' summed in:
+    the run trains the same model as one process does (tests/engine/test_distributed.py's
+    comparison, on kept features)."""
+    write_zoo_weights(torch_home, "resnet18-imagenet")
+    config = config_for(photos, epochs=2, batch_size=6, device="cpu", seed=3)
+    run = tmp_path / "torchrun"
+    done = distributed_test.torchrun(distributed_test.WORKER, [
+        "train", *distributed_test.flags(config), "--arch", config.arch, "--image-size", "32",
+        "--fine-tune", "head", "--no-augment", "--momentum", "0.9", "--run-dir", str(run)],
+        tmp_path / "home")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "computed once per image and kept" in done.stdout + done.stderr
+
+    one, _ = distributed_test.trained_in_one_process(config)
+    distributed_test.assert_same_metrics(distributed_test.history(run), one.history)
+    distributed_test.assert_same_weights(load_checkpoint(run / "checkpoint.pt").model_state,
+                                         one.checkpoint().model_state)
