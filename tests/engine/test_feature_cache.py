@@ -13,8 +13,9 @@ import torch
 from engine.config import TrainConfig
 from engine.events import DataProgress, EpochEnd, LogLine
 from engine.lr_finder.search import LRFinder
-from engine.records.checkpoint import load_checkpoint
 from engine.models import pretrained
+from engine.records.checkpoint import load_checkpoint
+from engine.runtime import acceleration
 from engine.training import feature_cache
 from engine.training import setup as training_setup
 from engine.training.checkpoint_eval import evaluate_checkpoint
@@ -215,3 +216,19 @@ def test_two_torchrun_processes_share_the_feature_pass_and_train_as_one(
     distributed_test.assert_same_metrics(distributed_test.history(run), one.history)
     distributed_test.assert_same_weights(load_checkpoint(run / "checkpoint.pt").model_state,
                                          one.checkpoint().model_state)
+
+
+def test_compile_compiles_the_head_that_trains_on_kept_features(torch_home, photos,
+                                                                monkeypatch):
+    write_zoo_weights(torch_home, "resnet18-imagenet")
+    compiled = []
+
+    def compile_quickly(model):  # TorchDynamo without code generation: seconds, not minutes
+        compiled.append(model)
+        return torch.compile(model, backend="eager")
+
+    monkeypatch.setattr(acceleration, "compile_model", compile_quickly)
+    trainer, events = train(config_for(photos, epochs=1), False, monkeypatch,
+                            compile_model=True)
+    assert compiled == [trainer.setup.feature_plan.tail]
+    assert any(m.startswith("Compiled the model (torch.compile)") for m in logs(events))
