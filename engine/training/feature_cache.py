@@ -42,7 +42,9 @@ from engine.training.distributed import World
 KEPT_COPIES = 4  # augmented copies kept per training image when augmentation is on
 RECOMPUTE_ENV = "TRAINDESK_RECOMPUTE_FEATURES"  # "1": recompute every batch (the bench's "before")
 MEMORY_SHARE = 0.5  # the kept features may take at most this share of the memory left
-FEATURE_BATCH = 1024  # images of 32x32 per batch of the feature pass; fewer of larger images
+# Images of 32x32 per batch of the feature pass, fewer of larger ones: as many as an
+# evaluation takes (engine.training.loop.EVAL_BATCH), so test images are batched alike.
+FEATURE_BATCH = 1024
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +57,7 @@ class FeaturePlan:
     width: int  # numbers per image
     copies: int  # kept per training image: KEPT_COPIES with augmentation, else 1
     sizes: tuple[int, int, int]  # training, validation and test images
+    input_size: int  # the network's input: S x S
 
     @property
     def images(self) -> int:
@@ -111,14 +114,14 @@ def head_tail(model: nn.Module, arch: str) -> nn.Module:
 
 
 def plan(config: TrainConfig, model: nn.Module, sizes: tuple[int, int, int],
-         device: torch.device, listener: Listener) -> FeaturePlan | None:
+         input_size: int, device: torch.device, listener: Listener) -> FeaturePlan | None:
     """The features a run keeps, or None where it recomputes them (every run that is not
     head-only on a pretrained network; a head-only one says why)."""
     if not (is_pretrained(config.arch) and config.fine_tune == "head"):
         return None
     chosen = FeaturePlan(arch_title(config.arch), head_tail(model, config.arch),
                          pretrained.head(model, config.arch).in_features,
-                         KEPT_COPIES if config.augment else 1, sizes)
+                         KEPT_COPIES if config.augment else 1, sizes, input_size)
     if os.environ.get(RECOMPUTE_ENV) == "1":
         listener(LogLine(f"{RECOMPUTE_ENV}=1: the pretrained network's features are "
                          "recomputed for every batch instead of kept.", "warning"))
@@ -162,7 +165,7 @@ def compute(chosen: FeaturePlan, model: nn.Module, batches: Batches,
     model.eval()
     try:
         kept = KeptFeatures(
-            train=torch.stack([pass_.run(splits["train"], _copy_seed(seed, copy)
+            train=torch.stack([pass_.run(splits["train"], (seed, copy)
                                          if chosen.copies > 1 else None)
                                for copy in range(chosen.copies)]),
             val=pass_.run(splits["val"]), test=pass_.run(splits["test"]))
@@ -176,10 +179,6 @@ def compute(chosen: FeaturePlan, model: nn.Module, batches: Batches,
         f"epoch now trains only the last layer on them ({train:,} training, {val:,} "
         f"validation, {test:,} test images)."))
     return kept
-
-
-def _copy_seed(seed: int, copy: int) -> int:
-    return seed * 1_000_033 + 7_919 * (copy + 1)
 
 
 class _FeaturePass:
@@ -197,19 +196,22 @@ class _FeaturePass:
     def catch(self, _module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
         self._caught = inputs[0]
 
-    def run(self, images: torch.Tensor, copy_seed: int | None = None) -> torch.Tensor:
+    def run(self, images: torch.Tensor,
+            copy: tuple[int, int] | None = None) -> torch.Tensor:
         """The frozen network's output for `images` (this process's span of them, the
-        others' summed in), float32, on the images' device."""
+        others' summed in), float32, on the images' device; given copy = (the run's seed,
+        the copy's number), for images augmented as that copy."""
         n, world = len(images), self.world
         first, end = world.span(n)
         out = torch.zeros((n, self.chosen.width), device=images.device)
-        step = max(1, min(FEATURE_BATCH, FEATURE_BATCH * 32 * 32 // images.shape[-1] ** 2))
+        size = self.chosen.input_size
+        step = max(1, min(FEATURE_BATCH, FEATURE_BATCH * 32 * 32 // size**2))
         with torch.no_grad():
             for start in range(first, end, step):
                 chunk = images[start:min(start + step, end)]
                 # A generator per chunk: a copy does not depend on how the work is shared.
-                generator = (torch.Generator().manual_seed(copy_seed + start)
-                             if copy_seed is not None else None)
+                generator = (torch.Generator().manual_seed(hash((*copy, start)) % 2**63)
+                             if copy is not None else None)
                 with self.autocast():
                     self.model(self.batches(chunk, generator))
                 out[start:start + len(chunk)] = self._caught.float().flatten(1)

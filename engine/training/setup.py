@@ -140,8 +140,9 @@ def build(config: TrainConfig, data: ImageDataset, device: torch.device, world: 
         listener(LogLine(pretrained.describe(config.arch, config.fine_tune, weights)))
     model = model.to(device)
     train_x, train_y, val_x, val_y = split(data, config, device)
-    plan = (feature_cache.plan(config, model, (len(train_y), len(val_y), len(data.test_labels)),
-                               device, listener) if keep_features else None)
+    sizes = (len(train_y), len(val_y), len(data.test_labels))
+    plan = (feature_cache.plan(config, model, sizes, input_size, device, listener)
+            if keep_features else None)
     # What the steps call: the model itself (or on kept features only its head), or
     # compiled (--compile), or wrapped in DistributedDataParallel under torchrun (all share
     # the model's parameters).
