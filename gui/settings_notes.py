@@ -69,8 +69,8 @@ def _fine_tune_note(mode: str, lr: Any) -> str:
         return (f"Every layer trains{rates}. The lower rate keeps the first steps of the new "
                 "layer from undoing what ImageNet taught.")
     return ("The pretrained layers stay as ImageNet left them (their batch norm keeps its "
-            "statistics); only the new last layer learns. Fast, and a good start for a few "
-            "hundred images.")
+            "statistics); only the new last layer learns, on their output computed once per "
+            "image before the first epoch. Fast, and a good start for a few hundred images.")
 
 
 def _data_dir_note(dataset: str) -> str:

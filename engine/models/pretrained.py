@@ -126,18 +126,19 @@ def build(arch: str, in_channels: int, num_classes: int, image_size: int) -> nn.
                          f"{in_channels}-channel ones (greyscale images are repeated into 3 "
                          "channels for it).")
     model = torchvision.models.get_model(ZOO[arch].model, weights=None)
-    parent, name = _head_parent(model, arch)
+    parent, name = head_parent(model, arch)
     old = getattr(parent, name)
     setattr(parent, name, nn.Linear(old.in_features, num_classes))
     return model
 
 
 def head(model: nn.Module, arch: str) -> nn.Module:
-    parent, name = _head_parent(model, arch)
+    parent, name = head_parent(model, arch)
     return getattr(parent, name)
 
 
-def _head_parent(model: nn.Module, arch: str) -> tuple[nn.Module, str]:
+def head_parent(model: nn.Module, arch: str) -> tuple[nn.Module, str]:
+    """The module that holds the head, and the head's name in it."""
     path, _, name = ZOO[arch].head.rpartition(".")
     return (model.get_submodule(path) if path else model), name
 

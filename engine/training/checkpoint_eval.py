@@ -48,7 +48,8 @@ def evaluate_checkpoint(path: str | Path, listener: Listener | None = None,
 
     trainer = Trainer(checkpoint.config.replace(**settings), resume_from=path)
     try:
-        trainer.prepare(hear, control)
+        # Only the test set is evaluated, once: keeping features would not save a pass.
+        trainer.prepare(hear, control, keep_features=False)
         loss, accuracy, evaluation = trainer.evaluate_test_set(control)
     finally:
         trainer.release_data()

@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from contextlib import nullcontext
 
 import numpy as np
 import torch
@@ -124,9 +123,7 @@ def train_step(setup: TrainingSetup, x: torch.Tensor, y: torch.Tensor,
     batch's (the share's) own mean. With `schedule` False the LR schedule is not advanced
     (the LR finder sets the rate itself).
     """
-    autocast = (torch.autocast("cuda", dtype=setup.amp_dtype) if setup.use_amp
-                else nullcontext())
-    with autocast:
+    with setup.autocast():
         logits = setup.net(x)
         loss = setup.loss_fn(logits, y)
     scaled = loss * loss_weight if loss_weight != 1.0 else loss
@@ -150,10 +147,11 @@ def end_of_epoch(setup: TrainingSetup, epoch: int, epochs: int, tally: EpochTall
     train_seconds = tally.active_seconds(time.perf_counter())
     # Every process evaluates with rank 0's BatchNorm statistics, the ones it saves.
     world.sync_buffers(setup.model)
-    val_loss, val_acc, _ = (evaluate(setup, setup.val_x, setup.val_y, control, world)
+    val_loss, val_acc, _ = (evaluate(setup, setup.evaluation_inputs("val"), setup.val_y,
+                                     control, world)
                             if len(setup.val_y) else (None, None, None))
-    test_loss, test_acc, evaluation = evaluate(setup, setup.test_x, setup.test_y, control,
-                                               world, epoch=epoch)
+    test_loss, test_acc, evaluation = evaluate(setup, setup.evaluation_inputs("test"),
+                                               setup.test_y, control, world, epoch=epoch)
     return EpochEnd(
         epoch=epoch, epochs=epochs, train_loss=tally.loss_sum / tally.seen,
         train_acc=tally.correct / tally.seen, val_loss=val_loss, val_acc=val_acc,
@@ -165,8 +163,10 @@ def evaluate(setup: TrainingSetup, images: torch.Tensor, labels: torch.Tensor,
              control: Control, world: World,
              epoch: int | None = None) -> tuple[float, float, Evaluation | None]:
     """Mean cross-entropy (without label smoothing), accuracy and, given the epoch, each
-    image's prediction (`Evaluation`): all read back from the device in one go."""
-    model, pipeline, dataset = setup.model, setup.pipeline, setup.dataset
+    image's prediction (`Evaluation`): all read back from the device in one go.
+
+    images: uint8 images, or their kept features (`TrainingSetup.evaluation_inputs`)."""
+    model, dataset = setup.model, setup.dataset
     model.eval()
     n = len(labels)
     keep = epoch is not None and n > 0
@@ -182,15 +182,16 @@ def evaluate(setup: TrainingSetup, images: torch.Tensor, labels: torch.Tensor,
         top_classes = torch.zeros((n, kept), device=labels.device, dtype=torch.long)
         true_probs = torch.zeros(n, device=labels.device)
     # At most as many pixels per batch as 1024 images of 32x32: 20 images of 224x224.
-    step = max(1, min(EVAL_BATCH, EVAL_BATCH * 32 * 32 // setup.input_size**2))
+    # Kept features are small: as many as 1024 images'.
+    step = (EVAL_BATCH if images.is_floating_point()
+            else max(1, min(EVAL_BATCH, EVAL_BATCH * 32 * 32 // setup.input_size**2)))
     with torch.inference_mode():
         for start in range(first, end, step):
             if control.stop_requested:
                 model.train()
                 raise StopRequested
-            x = pipeline(images[start:min(start + step, end)])
             y = labels[start:min(start + step, end)]
-            logits = model(x).float()
+            logits = setup.evaluation_logits(images[start:min(start + step, end)]).float()
             loss_sum += loss_fn(logits, y)
             if keep:
                 part = slice(start, start + len(y))

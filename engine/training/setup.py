@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,9 @@ from engine.runtime import acceleration
 from engine.runtime.cpu import ThreadTuner, cpu_count
 from engine.runtime.memory import byte_text
 from engine.text import plural
+from engine.training import feature_cache
 from engine.training.distributed import World
+from engine.training.feature_cache import FeaturePlan, KeptFeatures
 from engine.training.optim import build_optimizer, build_scheduler
 
 
@@ -59,17 +62,44 @@ class TrainingSetup:
     use_amp: bool
     amp_dtype: torch.dtype
     tuner: ThreadTuner | None
+    # Head-only fine-tuning of a pretrained network (engine/training/feature_cache.py):
+    # what `net` (the head and the dropouts in front of it) trains on, once computed by
+    # `keep_features`; None where the whole network runs on every batch.
+    feature_plan: FeaturePlan | None = None
+    features: KeptFeatures | None = None
 
     def release_data(self) -> None:
         """Free the device copies of the dataset (GPU memory) once they are not needed."""
         self.train_x = self.train_y = self.val_x = self.val_y = None
         self.test_x = self.test_y = None
+        self.features = None
 
     def training_batch(self, indices: torch.Tensor,
                        generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """The training images at `indices`, augmented and ready for the network, and
-        their labels."""
+        """What `net` is fed for the training images at `indices`, and their labels: the
+        images augmented and ready for the network, or their kept features."""
+        if self.features is not None:
+            return self.features.training_batch(indices, generator), self.train_y[indices]
         return self.pipeline(self.train_x[indices], generator, train=True), self.train_y[indices]
+
+    def evaluation_inputs(self, split: str) -> torch.Tensor:
+        """What evaluating the "val" or "test" split reads: its kept features, or its
+        images (uint8)."""
+        if self.features is not None:
+            return getattr(self.features, split)
+        return self.val_x if split == "val" else self.test_x
+
+    def evaluation_logits(self, inputs: torch.Tensor) -> torch.Tensor:
+        """The model's answer (in eval mode) for a slice of `evaluation_inputs`: kept
+        features (float) go through the head only, images through the whole network."""
+        if inputs.is_floating_point():
+            return self.feature_plan.tail(inputs)
+        return self.model(self.pipeline(inputs))
+
+    def autocast(self) -> AbstractContextManager:
+        """The run's mixed-precision context (none in float32)."""
+        return (torch.autocast("cuda", dtype=self.amp_dtype) if self.use_amp
+                else nullcontext())
 
     def parts(self) -> dict[str, object]:
         """The parts whose state a checkpoint keeps, by name (those there are)."""
@@ -87,9 +117,11 @@ def load_data(config: TrainConfig, world: World, progress: Listener) -> ImageDat
 
 def build(config: TrainConfig, data: ImageDataset, device: torch.device, world: World,
           compile_clock: acceleration.CompileClock | None, fresh: bool, progress: Listener,
-          listener: Listener) -> TrainingSetup:
+          listener: Listener, keep_features: bool = True) -> TrainingSetup:
     """Everything a run trains with, on `device`. fresh: the run starts from scratch (a
-    pretrained network then loads its ImageNet weights; a resumed one has its own)."""
+    pretrained network then loads its ImageNet weights; a resumed one has its own).
+    keep_features: a head-only run will train on kept features (`keep_features`, once its
+    weights are final); False where nothing trains (a checkpoint's evaluation)."""
     torch.manual_seed(config.seed)  # same seed, same initial weights
     try:
         input_size = input_size_for(config.arch, data.image_size, config.image_size)
@@ -107,16 +139,22 @@ def build(config: TrainConfig, data: ImageDataset, device: torch.device, world: 
         pretrained.set_fine_tuning(model, config.arch, config.fine_tune)
         listener(LogLine(pretrained.describe(config.arch, config.fine_tune, weights)))
     model = model.to(device)
-    # What the steps call: the model itself, or compiled (--compile), or wrapped in
-    # DistributedDataParallel under torchrun (all share the model's parameters).
-    net = world.wrap(acceleration.compile_model(model) if compile_clock is not None else model)
+    train_x, train_y, val_x, val_y = split(data, config, device)
+    sizes = (len(train_y), len(val_y), len(data.test_labels))
+    plan = (feature_cache.plan(config, model, sizes, input_size, device, listener)
+            if keep_features else None)
+    # What the steps call: the model itself (or on kept features only its head), or
+    # compiled (--compile), or wrapped in DistributedDataParallel under torchrun (all share
+    # the model's parameters).
+    stepped = plan.tail if plan is not None else model
+    net = world.wrap(acceleration.compile_model(stepped) if compile_clock is not None
+                     else stepped)
     tuner = choose_threads(config, world, device)
     use_amp = config.amp and device.type == "cuda"
     amp_dtype = acceleration.amp_dtype(device)
     if config.amp and not use_amp:
         listener(LogLine("Mixed precision needs a CUDA GPU: training in float32.", "warning"))
 
-    train_x, train_y, val_x, val_y = split(data, config, device)
     world.check_batch_size(config.batch_size)
     batches = world.batch_count(len(train_y), config.batch_size)
     if batches == 0:
@@ -136,7 +174,21 @@ def build(config: TrainConfig, data: ImageDataset, device: torch.device, world: 
         scaler=(torch.amp.GradScaler("cuda")
                 if use_amp and acceleration.needs_scaler(amp_dtype) else None),
         loss_fn=nn.CrossEntropyLoss(label_smoothing=config.label_smoothing),
-        use_amp=use_amp, amp_dtype=amp_dtype, tuner=tuner)
+        use_amp=use_amp, amp_dtype=amp_dtype, tuner=tuner, feature_plan=plan)
+
+
+def keep_features(setup: TrainingSetup, config: TrainConfig, world: World,
+                  progress: Listener, listener: Listener) -> None:
+    """Compute the features a head-only run trains on (its `feature_plan`), with the
+    model's final weights (a resumed run's own): once, before the first epoch."""
+    if setup.feature_plan is None:
+        return
+    pipeline = setup.pipeline
+    setup.features = feature_cache.compute(
+        setup.feature_plan, setup.model,
+        lambda images, generator: pipeline(images, generator, train=generator is not None),
+        {"train": setup.train_x, "val": setup.val_x, "test": setup.test_x}, config.seed,
+        world, setup.autocast, progress, listener)
 
 
 def choose_threads(config: TrainConfig, world: World,

@@ -123,12 +123,15 @@ class Trainer:
             input_size=self.input_size, is_digits=self.dataset.is_digits,
             data_fingerprint=self.setup.fingerprint)
 
-    def prepare(self, listener: Listener, control: Control | None = None) -> torch.device:
+    def prepare(self, listener: Listener, control: Control | None = None,
+                keep_features: bool = True) -> torch.device:
         """Check the settings, load the dataset (and the checkpoint resumed from) and build
-        the model, optimizer and batch pipeline on the device: what `run` does before its
-        first epoch, without a run folder. The LR finder (engine/lr_finder/search.py) tests on
-        what this builds. Raises what `run` reports as its end (ConfigError, DatasetError,
-        CheckpointError, StopRequested while loading, ...)."""
+        the model, optimizer and batch pipeline on the device, and compute a head-only run's
+        kept features (engine/training/feature_cache.py; not with keep_features False, where
+        nothing will train): what `run` does before its first epoch, without a run folder.
+        The LR finder (engine/lr_finder/search.py) tests on what this builds. Raises what
+        `run` reports as its end (ConfigError, DatasetError, CheckpointError, StopRequested
+        while loading, ...)."""
         config, world = self.config, self._world
         config.validate()
         self.device = device = world.run_device(config.device)
@@ -136,7 +139,7 @@ class Trainer:
         self.dataset = setup.load_data(config, world, progress)
         resumed = load_checkpoint(self.resume_from) if self.resume_from else None
         self.setup = built = setup.build(config, self.dataset, device, world, self._compile,
-                                         resumed is None, progress, listener)
+                                         resumed is None, progress, listener, keep_features)
         self.model, self.input_size = built.model, built.input_size
         if resumed is not None:
             self._steps_done = setup.restore(built, config, resumed, self.resume_from,
@@ -144,6 +147,8 @@ class Trainer:
             self.history, self.changes = list(resumed.history), list(resumed.changes)
             self.epochs_done = resumed.epoch
         setup.describe(built, config, world, listener)
+        # After `restore`: a resumed run's frozen layers are its checkpoint's.
+        setup.keep_features(built, config, world, progress, listener)
         folder = self._records.folder
         keeps_epochs = self._records.start_history(self.dataset, built.model.state_dict(),
                                                    config.arch, self.epochs_done, listener)
@@ -160,7 +165,7 @@ class Trainer:
         """Test loss, accuracy and each test image's prediction for the model as it is now
         (after `prepare`): what an epoch's end reports, here for a checkpoint as it was saved
         (engine/training/checkpoint_eval.py)."""
-        return loop.evaluate(self.setup, self.setup.test_x, self.setup.test_y,
+        return loop.evaluate(self.setup, self.setup.evaluation_inputs("test"), self.setup.test_y,
                              control or Control(), self._world, epoch=self.epochs_done)
 
     def release_data(self) -> None:
