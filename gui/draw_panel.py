@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.inference.image_input import IMAGE_SUFFIXES, READABLE
+from engine.inference.image_files import IMAGE_SUFFIXES
+from engine.inference.image_input import READABLE
 from engine.inference.image_trial import ImageFailure, ImageTrial
 from engine.inference.predict import DigitDoubt, Predictor
 from engine.records.checkpoint import Checkpoint, CheckpointError, load_checkpoint
