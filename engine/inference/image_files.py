@@ -39,10 +39,13 @@ def find_images(paths: Iterable[str | Path]) -> list[FoundImage]:
 
 def _images_under(folder: Path) -> list[Path]:
     """The image files in `folder` and its sub-folders; a sub-folder that cannot be listed
-    is passed over (os.walk's way), a link to a folder is not followed (no loops)."""
+    is passed over (os.walk's way), a link to a folder is not followed (no loops), and
+    pipes, devices and broken links named like images are left out (reading a pipe would
+    wait for ever), as the image-folder dataset leaves them."""
     images = []
     for root, folders, files in os.walk(folder):
         folders[:] = [name for name in folders if not name.startswith(".")]
         images += [Path(root) / name for name in files
-                   if not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES)]
+                   if not name.startswith(".") and name.lower().endswith(IMAGE_SUFFIXES)
+                   and (Path(root) / name).is_file()]
     return images

@@ -243,6 +243,8 @@ def test_folders_are_searched_recursively_in_order_and_files_kept_as_given(tmp_p
     (tmp_path / "a").mkdir()
     for name in ("b/2.PNG", "b/.x.png", "b/.hidden/3.png", "a/1.jpg", "0.webp", "z.txt"):
         (tmp_path / name).write_bytes(b"")
+    os.mkfifo(tmp_path / "a" / "pipe.png")  # reading it would wait for ever
+    (tmp_path / "a" / "gone.png").symlink_to(tmp_path / "nowhere.png")
     found = find_images([tmp_path, tmp_path / "z.txt", tmp_path / "missing.png"])
     assert [image.name for image in found] == ["0.webp", "a/1.jpg", "b/2.PNG", "z.txt",
                                                 "missing.png"]
