@@ -17,12 +17,15 @@ import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from engine.cli.console import USAGE_ERROR
 from engine.inference.image_files import FoundImage, find_images
 from engine.records.run_folder import BEST_FILE, CHECKPOINT_FILE, is_run_file_name
 from engine.text import plural
+
+if TYPE_CHECKING:
+    from engine.inference.model_files import OpenedModel
 
 DEFAULT_PROG = "traindesk predict"
 DEFAULT_TOP_K = 3  # engine.inference.prediction_csv.DEFAULT_TOP_K, known here without torch
@@ -106,16 +109,17 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
     return _report(len(images), done, failures, args.out)
 
 
-def _predict(opened, images: list[FoundImage], stream: TextIO, top_k: int,
-             batch_size: int) -> tuple[int | None, list[tuple[str, str]]]:
-    """Write every image's row; (images done, or None when all were; the failures)."""
+def _predict(opened: OpenedModel, images: list[FoundImage], stream: TextIO, top_k: int,
+             batch_size: int) -> tuple[int | None, list[str]]:
+    """Write every image's row; (images done, or None when all were; why each image that
+    could not be read could not)."""
     from tqdm import tqdm
 
     from engine.inference.image_trial import ImageFailure, try_images
     from engine.inference.prediction_csv import PredictionCsv
 
     table = PredictionCsv(stream, opened.classifier.class_names, top_k)
-    failures: list[tuple[str, str]] = []
+    failures: list[str] = []
     # disable=None: no bar when stderr is not a terminal (a log, a pipe).
     with tqdm(total=len(images), unit="image", file=sys.stderr, disable=None) as bar, \
             _interrupted_by_sigterm():
@@ -128,7 +132,7 @@ def _predict(opened, images: list[FoundImage], stream: TextIO, top_k: int,
                 for found, result in zip(chunk, results, strict=True):
                     table.add(str(found.path), result)
                     if isinstance(result, ImageFailure):
-                        failures.append((str(found.path), result.message))
+                        failures.append(result.message)  # naming its image
                 stream.flush()
                 bar.update(len(chunk))
         except KeyboardInterrupt:
@@ -136,10 +140,10 @@ def _predict(opened, images: list[FoundImage], stream: TextIO, top_k: int,
     return None, failures
 
 
-def _report(total: int, done: int | None, failures: list[tuple[str, str]], out: str) -> int:
+def _report(total: int, done: int | None, failures: list[str], out: str) -> int:
     if failures:
         print(f"{plural(len(failures), 'image')} could not be read:", file=sys.stderr)
-        for _, message in failures:  # each message names its image
+        for message in failures:
             print(f"  {message}", file=sys.stderr)
     where = "" if out == "-" else f" in {out}"
     if done is not None:
