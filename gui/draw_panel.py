@@ -258,8 +258,14 @@ class DrawPanel(QWidget):
         """Ask for a folder and try the model on every image in it and its sub-folders."""
         folder = QFileDialog.getExistingDirectory(self, "Open a folder of images to try the "
                                                   "model on")
-        if folder:
-            self.try_images(*sources_from_paths([folder]))
+        if not folder:
+            return
+        sources, left_out = sources_from_paths([folder])
+        if sources:
+            self.try_images(sources, left_out)
+        else:
+            self._announce(f"No {READABLE} files in {folder} or its sub-folders: choose "
+                           "another folder.")
 
     def paste_image(self) -> None:
         """Try the model on the clipboard's image (a picture, or copied image files)."""

@@ -371,6 +371,12 @@ def test_open_folder_reads_its_images_in_batches_and_saves_predicts_csv(qtbot, p
         photo_of_a_digit(index % 10, (90, 70)).save(where / f"{index:02d}-{index % 10}.png")
     (folder / "broken.png").write_bytes(b"no image")
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs:
+                        str(folder / "more" / "nothing"))
+    (folder / "more" / "nothing").mkdir()
+    qtbot.mouseClick(panel.open_folder_button, Qt.MouseButton.LeftButton)
+    assert not panel.showing_images()
+    assert "No PNG, JPEG" in panel.news_label.text() and "nothing" in panel.news_label.text()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs:
                         str(folder))
     qtbot.mouseClick(panel.open_folder_button, Qt.MouseButton.LeftButton)
     page = panel.images
