@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 import signal
 import sys
 from collections.abc import Iterator
@@ -65,7 +66,7 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
                         help="The CSV file to write (default: stdout).")
     parser.add_argument("--top-k", type=int, default=DEFAULT_TOP_K, metavar="K",
                         help=f"The K likeliest classes per image (default: {DEFAULT_TOP_K}).")
-    parser.add_argument("--device", default="auto",
+    parser.add_argument("--device", default="auto", type=_device_choice,
                         help="auto, cpu, cuda, cuda:N or mps (default: auto; an ONNX model "
                              "runs on the CPU).")
     parser.add_argument("--batch-size", type=int, default=DEFAULT_BATCH_SIZE, metavar="N",
@@ -89,8 +90,13 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
         parser.error(f"no image files in {', '.join(args.inputs)}")
 
     from engine.inference.model_files import ModelFileError, open_model  # imports PyTorch
-    from engine.runtime.devices import resolve_device
+    from engine.runtime.devices import device_ids, resolve_device
 
+    available = device_ids()  # "cpu", "cuda:0", ..., "mps"
+    any_cuda = args.device == "cuda" and any(d.startswith("cuda") for d in available)
+    if args.device not in ("auto", "cpu") and not any_cuda and args.device not in available:
+        parser.error(f"--device: {args.device} is not available on this computer: use auto "
+                     "or cpu")
     try:
         device = resolve_device(args.device)
         opened = open_model(args.model, device)
@@ -173,6 +179,13 @@ def _out_problem(out: str, model: str, images: list[FoundImage]) -> str | None:
             resolved == found.path.resolve() for found in images):
         return f"{out} is the model or one of the images: it would be replaced"
     return None
+
+
+def _device_choice(text: str) -> str:
+    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", text):
+        raise argparse.ArgumentTypeError(f"unknown device {text!r}: use auto, cpu, cuda, "
+                                         "cuda:N or mps")
+    return text
 
 
 @contextlib.contextmanager

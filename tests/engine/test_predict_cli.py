@@ -207,6 +207,8 @@ def test_usage_errors_exit_2_and_write_nothing(tmp_path, capsys):
         ([str(model), str(image), "--out", str(model)], "run folder's own file"),
         ([str(model), str(image), "--out", str(image)], "one of the images"),
         ([str(model), str(image), "--batch-size", "0"], "--batch-size"),
+        ([str(model), str(image), "--device", "tpu"], "unknown device 'tpu'"),
+        ([str(model), str(image), "--device", "cuda:7"], "not available on this computer"),
     ]
     for argv, words in cases:
         with pytest.raises(SystemExit) as stop:
