@@ -1,10 +1,11 @@
 """TrainDesk entry point.
 
-    {prog}                open the app
-    {prog} train --help   train headless from the command line
-    {prog} sweep --help   search settings: many runs, the best named
-    {prog} export --help  export a trained model to TorchScript or ONNX
-    {prog} --version      print the version
+    {prog}                 open the app
+    {prog} train --help    train headless from the command line
+    {prog} sweep --help    search settings: many runs, the best named
+    {prog} export --help   export a trained model to TorchScript or ONNX
+    {prog} predict --help  predict the classes of image files and folders, into a CSV file
+    {prog} --version       print the version
 
 Nothing here imports PyTorch: help, usage errors and --version answer at once, and the app
 shows its window before it loads PyTorch.
@@ -16,7 +17,7 @@ import difflib
 import os
 import sys
 
-COMMANDS = ("train", "sweep", "export")
+COMMANDS = ("train", "sweep", "export", "predict")
 
 
 def program_name(argv0: str) -> str:
@@ -40,6 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         from engine.cli.export import main as export_main
 
         return export_main(argv[1:], prog=f"{prog} export")
+    if argv and argv[0] == "predict":
+        from engine.cli.predict import main as predict_main
+
+        return predict_main(argv[1:], prog=f"{prog} predict")
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__.split("\n\n")[1].format(prog=prog).strip("\n"))
         return 0

@@ -25,7 +25,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.inference.image_input import IMAGE_SUFFIXES, READABLE
+from engine.inference.image_files import IMAGE_SUFFIXES
+from engine.inference.image_input import READABLE
 from engine.inference.image_trial import ImageFailure, ImageTrial
 from engine.inference.predict import DigitDoubt, Predictor
 from engine.records.checkpoint import Checkpoint, CheckpointError, load_checkpoint
@@ -34,7 +35,13 @@ from gui.draw_answer import AnswerPane
 from gui.draw_canvas import DrawCanvas
 from gui.draw_models import ModelChoice, ModelChoices, choice_for
 from gui.drawing_reader import DrawingReader
-from gui.image_trials import MAX_IMAGES, ImageTrialsPage, Sources, sources_from_mime
+from gui.image_trials import (
+    MAX_IMAGES,
+    ImageTrialsPage,
+    Sources,
+    sources_from_mime,
+    sources_from_paths,
+)
 from gui.model_picker import ModelPicker
 
 BUNDLED_MODEL = RESOURCES_DIR / "pretrained" / "digits-lenet5.pt"
@@ -69,7 +76,8 @@ class _SquareHolder(QWidget):
 
 
 class DrawingPage(QWidget):
-    """The canvas, square and as large as fits, with Clear, Undo and Open images… below."""
+    """The canvas, square and as large as fits, with Clear, Undo, Open images… and Open
+    folder… below."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -82,6 +90,10 @@ class DrawingPage(QWidget):
         self.open_images_button.setToolTip(
             f"Try the model on your own images ({OPEN_IMAGES_KEYS}); you can also paste one "
             "(Ctrl+V) or drop files onto this tab.")
+        self.open_folder_button = QPushButton("Open folder…")
+        self.open_folder_button.setToolTip(
+            f"Try the model on every image in a folder and its sub-folders (at most "
+            f"{MAX_IMAGES}); the table can be saved as CSV.")
         self.clear_button.clicked.connect(self.canvas.clear)
         self.undo_button.clicked.connect(self.canvas.undo)
         buttons = QHBoxLayout()
@@ -89,6 +101,7 @@ class DrawingPage(QWidget):
         buttons.addWidget(self.undo_button)
         buttons.addStretch(1)
         buttons.addWidget(self.open_images_button)
+        buttons.addWidget(self.open_folder_button)
         column = QVBoxLayout(self)
         column.setContentsMargins(0, 0, 0, 0)
         column.addWidget(_SquareHolder(self.canvas), 1)
@@ -122,8 +135,10 @@ class DrawPanel(QWidget):
         self.canvas = drawing.canvas
         self.clear_button, self.undo_button = drawing.clear_button, drawing.undo_button
         self.open_images_button = drawing.open_images_button
+        self.open_folder_button = drawing.open_folder_button
         self.images = ImageTrialsPage()
         self.images.open_button.setToolTip(self.open_images_button.toolTip())
+        self.images.open_folder_button.setToolTip(self.open_folder_button.toolTip())
         self.pages = QStackedWidget()  # the canvas, or the images tried
         self.pages.addWidget(drawing)
         self.pages.addWidget(self.images)
@@ -148,6 +163,8 @@ class DrawPanel(QWidget):
         self.canvas.stroke_ended.connect(self.predict_if_pending)
         self.open_images_button.clicked.connect(self.open_images)
         self.images.open_button.clicked.connect(self.open_images)
+        self.open_folder_button.clicked.connect(self.open_image_folder)
+        self.images.open_folder_button.clicked.connect(self.open_image_folder)
         self.images.trial_selected.connect(self._show_trial)
         self.images.back_requested.connect(self.show_canvas)
         # Only while the tab is shown (a hidden widget's shortcuts are off); a text field
@@ -236,6 +253,19 @@ class DrawPanel(QWidget):
         if paths:
             self.try_images([(Path(p).name, Path(p)) for p in paths[:MAX_IMAGES]],
                             max(0, len(paths) - MAX_IMAGES))
+
+    def open_image_folder(self) -> None:
+        """Ask for a folder and try the model on every image in it and its sub-folders."""
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images to try the "
+                                                  "model on")
+        if not folder:
+            return
+        sources, left_out = sources_from_paths([folder])
+        if sources:
+            self.try_images(sources, left_out)
+        else:
+            self._announce(f"No {READABLE} files in {folder} or its sub-folders: choose "
+                           "another folder.")
 
     def paste_image(self) -> None:
         """Try the model on the clipboard's image (a picture, or copied image files)."""

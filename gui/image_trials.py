@@ -3,9 +3,11 @@
 The image in view is shown large exactly as the model gets it (its input tensor,
 de-normalised, at its own size, enlarged pixel for pixel); several images at once are listed
 in a small table (thumbnail, file, answer, confidence, second choice), and a click on a row
-shows that image. Decoding and predicting run off the GUI thread (`LatestJob`), one image
-after another so that each row fills in as it is read; a model chosen meanwhile predicts
-them all again.
+shows that image; "Save as CSV…" writes the table with `traindesk predict`'s columns
+(engine/inference/prediction_csv.py). Decoding and predicting run off the GUI thread
+(`LatestJob`), a batch at a time through the command's own path
+(engine.inference.image_trial.try_images), so that the rows fill in batch by batch under a
+progress bar; a model chosen meanwhile predicts them all again.
 """
 
 from __future__ import annotations
@@ -18,9 +20,11 @@ from PySide6.QtCore import QMimeData, QRect, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QIcon, QImage, QPainter, QPaintEvent, QPalette, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QFileDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
+    QProgressBar,
     QPushButton,
     QSizePolicy,
     QTableWidget,
@@ -29,32 +33,46 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.inference.image_input import IMAGE_SUFFIXES, ImageSource, InputRecipe
+from engine.inference.image_files import find_images
+from engine.inference.image_input import ImageSource, InputRecipe
 from engine.inference.image_trial import THUMBNAIL_SIDE, ImageFailure, ImageTrial, try_images
 from engine.inference.predict import Predictor
+from engine.inference.prediction_csv import DEFAULT_TOP_K, PredictionCsv
 from gui.background import JobFailed, LatestJob
 from gui.image_tiles import qimage
 from gui.probability_text import format_probability
 
 Sources = list[tuple[str, ImageSource]]  # (name a person reads, file path or pixels)
 Result = ImageTrial | ImageFailure
-MAX_IMAGES = 200  # tried from one drop: the rest are left out, and the page says so
+# Tried from one drop or folder: the rest are left out, and the page says so (each keeps
+# its input as the model saw it: 1,000 ResNet inputs take 150 MB). `traindesk predict`
+# takes any number.
+MAX_IMAGES = 1000
+# Images read in one background job: the rows fill in this many at a time.
+BATCH = 16
 COLUMNS = ("", "File", "Answer", "Confidence", "Second choice")
 ERROR_STYLE = "color: #b03020;"
 
 
 def sources_from_mime(mime: QMimeData) -> tuple[Sources, int]:
     """The images a drop or the clipboard carries, and how many were left out (beyond
-    MAX_IMAGES): local files (a folder stands for the images directly in it), else the
-    picture itself, else file paths or file:// addresses given as text."""
+    MAX_IMAGES): local files (a folder stands for the images in it and its sub-folders),
+    else the picture itself, else file paths or file:// addresses given as text."""
     paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
     if not paths and mime.hasImage():
         pixels = qimage_pixels(QImage(mime.imageData()))
         return ([("the pasted image", pixels)] if pixels is not None else []), 0
     if not paths and mime.hasText():
         paths = _paths_in_text(mime.text())
-    files = _expand_folders([Path(p) for p in paths])
-    return [(path.name, path) for path in files[:MAX_IMAGES]], max(0, len(files) - MAX_IMAGES)
+    return sources_from_paths(paths)
+
+
+def sources_from_paths(paths: Sequence[str | Path]) -> tuple[Sources, int]:
+    """The images these files and folders hold (engine.inference.image_files), at most
+    MAX_IMAGES, and how many more were left out."""
+    found = find_images(paths)
+    return ([(image.name, image.path) for image in found[:MAX_IMAGES]],
+            max(0, len(found) - MAX_IMAGES))
 
 
 def qimage_pixels(image: QImage) -> np.ndarray | None:
@@ -87,19 +105,6 @@ def _paths_in_text(text: str) -> list[str]:
         except (OSError, ValueError):  # no path: too long, or holding a NUL
             continue
     return found
-
-
-def _expand_folders(paths: Sequence[Path]) -> list[Path]:
-    """Each folder replaced by the images directly in it; a folder that cannot be listed
-    stays itself (reading it then says it is a folder)."""
-    files = []
-    for path in paths:
-        try:
-            files += sorted(p for p in path.iterdir() if not p.name.startswith(".")
-                            and p.name.lower().endswith(IMAGE_SUFFIXES) and p.is_file())
-        except OSError:  # not a folder, or not one we may read
-            files.append(path)
-    return files
 
 
 class PixelView(QWidget):
@@ -188,7 +193,18 @@ class ImageTrialsPage(QWidget):
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         self.table.setColumnWidth(0, THUMBNAIL_SIDE + 8)
         self.table.hide()
+        self.progress = QProgressBar()
+        self.progress.setFormat("%v of %m images")
+        self.progress.hide()
         self.open_button = QPushButton("Open images…")
+        self.open_folder_button = QPushButton("Open folder…")
+        self.save_button = QPushButton("Save as CSV…")
+        self.save_button.setToolTip(
+            "Save the table as a CSV file: each image's path, its likeliest classes with "
+            "their probabilities, and why an image could not be read (the columns of "
+            "`traindesk predict`).")
+        self.save_button.setEnabled(False)
+        self.save_button.clicked.connect(self.save_csv)
         self.back_button = QPushButton("Back to drawing")
         self.back_button.setToolTip("Draw a digit again")
         self.back_button.clicked.connect(self.back_requested)
@@ -199,12 +215,15 @@ class ImageTrialsPage(QWidget):
         buttons = QHBoxLayout()
         buttons.addWidget(self.back_button)
         buttons.addWidget(self.open_button)
+        buttons.addWidget(self.open_folder_button)
         buttons.addStretch(1)
+        buttons.addWidget(self.save_button)
         whole = QVBoxLayout(self)
         whole.setContentsMargins(0, 0, 0, 0)
         whole.addWidget(self.view, 2)
         whole.addWidget(self.caption)
         whole.addWidget(self.status_label)
+        whole.addWidget(self.progress)
         whole.addWidget(self.table, 3)
         whole.addLayout(buttons)
 
@@ -234,6 +253,8 @@ class ImageTrialsPage(QWidget):
         if len(self._sources) > 1:
             self.select(min(row_in_view, len(self._sources) - 1))
         if self._predictor is None or self._recipe is None:
+            self.progress.hide()
+            self.save_button.setEnabled(False)
             self._say("No model to read the images with: train one, or open a checkpoint.",
                       error=True)
         else:
@@ -259,36 +280,78 @@ class ImageTrialsPage(QWidget):
     def select(self, row: int) -> None:
         self.table.setCurrentCell(row, 1)
 
+    def csv_path(self, index: int) -> str:
+        """The path column of image `index`: its file's path, else its name."""
+        name, source = self._sources[index]
+        return str(source) if isinstance(source, (str, Path)) else name
+
+    def write_csv(self, path: str | Path) -> int:
+        """Write the table with `traindesk predict`'s columns; returns the rows written."""
+        names = self._predictor.class_names if self._predictor is not None else ()
+        with open(path, "w", newline="", encoding="utf-8") as stream:
+            table = PredictionCsv(stream, names, DEFAULT_TOP_K)
+            for index, result in enumerate(self._results):
+                if result is not None:
+                    table.add(self.csv_path(index), result)
+        return table.rows
+
+    def save_csv(self) -> None:
+        """Ask where, then write the table there (a few hundred short lines: at once)."""
+        path, _ = QFileDialog.getSaveFileName(self, "Save the predictions as CSV",
+                                              "predictions.csv", "CSV files (*.csv)")
+        if not path:
+            return
+        try:
+            rows = self.write_csv(path)
+        except OSError as error:
+            self._say(f"Could not save {path}: {error.strerror or error}. Choose another "
+                      "folder.", error=True)
+            return
+        self._say(f"Saved {rows} rows to {path}.")
+
     # -- work --------------------------------------------------------------------------
 
     def _read(self, index: int) -> None:
-        """Read and predict image `index` off the GUI thread; the next follows its answer."""
+        """Read and predict the batch from image `index` off the GUI thread; the next batch
+        follows its answers."""
         count = len(self._sources)
+        self.progress.setVisible(count > 1 and index < count)
+        self.save_button.setEnabled(index >= count and count > 0)
         if index >= count:
             self._say(self._summary())
             return
         predictor, recipe = self._predictor, self._recipe
         assert predictor is not None and recipe is not None
-        source = self._sources[index]
-        self._say(f"Reading image {index + 1} of {count}…" if count > 1 else "Reading…")
+        batch = self._sources[index:index + BATCH]
+        self.progress.setRange(0, count)
+        self.progress.setValue(index)
+        if count == 1:
+            self._say("Reading…")
+        elif len(batch) == 1:
+            self._say(f"Reading image {index + 1} of {count}…")
+        else:
+            self._say(f"Reading images {index + 1}–{index + len(batch)} of {count}…")
         # A request made while an older one runs waits for it (LatestJob); the older
-        # answer is then dropped by its generation.
+        # answers are then dropped by their generation.
         self._job.submit((self._generation, index),
-                         lambda: try_images(predictor, recipe, [source])[0])
+                         lambda: try_images(predictor, recipe, batch, BATCH))
 
-    def _on_done(self, tag: object, result: object) -> None:
-        generation, index = tag  # as _read submitted it
+    def _on_done(self, tag: object, results: object) -> None:
+        generation, start = tag  # as _read submitted it
         if generation != self._generation:
             return  # an older request, or a model no longer in use
-        if isinstance(result, JobFailed):
-            name = self._sources[index][0]
-            result = ImageFailure(name, f"{name} could not be tried: {result}")
-        assert isinstance(result, (ImageTrial, ImageFailure))
-        self._results[index] = result
-        self._fill_row(index)
-        if index == (self.table.currentRow() if len(self._results) > 1 else 0):
-            self._show_row(index)
-        self._read(index + 1)
+        batch = self._sources[start:start + BATCH]
+        if isinstance(results, JobFailed):
+            results = [ImageFailure(name, f"{name} could not be tried: {results}")
+                       for name, _ in batch]
+        assert isinstance(results, list) and len(results) == len(batch)
+        in_view = self.table.currentRow() if len(self._results) > 1 else 0
+        for index, result in enumerate(results, start):
+            self._results[index] = result
+            self._fill_row(index)
+            if index == in_view:
+                self._show_row(index)
+        self._read(start + len(batch))
 
     def _summary(self) -> str:
         failed = sum(isinstance(r, ImageFailure) for r in self._results)

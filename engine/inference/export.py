@@ -155,7 +155,7 @@ def export_torchscript(ckpt: Checkpoint, path: str | Path) -> ExportResult:
                           f"{type(error).__name__}: {error}. Export to ONNX instead.") from error
 
     def check(temp: Path) -> None:
-        _check(wrapper, _run_torchscript(temp), ckpt, path)
+        _check(wrapper, torchscript_runner(temp), ckpt, path)
 
     def write(temp: Path) -> None:
         with warnings.catch_warnings():
@@ -198,7 +198,7 @@ def export_onnx(ckpt: Checkpoint, path: str | Path) -> ExportResult:
             raise ExportError(f"The ONNX export of {arch_title(ckpt.config.arch)} fails the "
                               f"ONNX checker ({error}). Export to TorchScript "
                               "instead.") from error
-        runner = _onnxruntime_runner(temp)
+        runner = onnxruntime_runner(temp)
         if runner is not None:
             _check(wrapper, runner, ckpt, path)
 
@@ -231,6 +231,7 @@ def describe(ckpt: Checkpoint, fmt: str, file_name: str) -> dict[str, Any]:
             "image_size": stored,
             "network_input_size": ckpt.input_size,
             "resized_inside": True,
+            "digits": ckpt.is_digits,  # handwritten digits: the app also doubts non-digits
         },
         "normalisation": {
             "mean": list(ckpt.mean),
@@ -292,19 +293,23 @@ def _check(wrapper: nn.Module, run, ckpt: Checkpoint, path: Path) -> None:
                 "Try the other format.")
 
 
-def _run_torchscript(path: Path):
+def torchscript_runner(path: Path, device: str | torch.device = "cpu"):
+    """An exported TorchScript file as a function: float32 images (N, C, H, W) as numpy ->
+    probabilities (N, classes) as numpy (the model runs on `device`)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FutureWarning)
-        loaded = torch.jit.load(str(path), map_location="cpu")
+        loaded = torch.jit.load(str(path), map_location=device)
 
     def run(images: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            return loaded(torch.from_numpy(images)).numpy()
+            return loaded(torch.from_numpy(images).to(device)).cpu().numpy()
 
     return run
 
 
-def _onnxruntime_runner(path: Path):
+def onnxruntime_runner(path: Path):
+    """An exported ONNX file as a function, as torchscript_runner's (on the CPU); None when
+    onnxruntime is not installed."""
     try:
         import onnxruntime
     except ImportError:

@@ -57,9 +57,6 @@ WORKING_SIDE = 768
 # 12000x12000 JPEG decodes at 1/8 scale and passes.
 MAX_PIXELS = Image.MAX_IMAGE_PIXELS or 89_478_485
 READABLE = "PNG, JPEG, BMP, GIF, TIFF or WebP"
-# The file names a dialog offers and a dropped folder is searched for.
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm",
-                  ".pgm")
 _ORIENTATION = 0x0112  # the EXIF tag
 _UPRIGHT = {  # EXIF orientation -> the transpose that makes the image upright
     2: Image.Transpose.FLIP_LEFT_RIGHT, 3: Image.Transpose.ROTATE_180,

@@ -298,15 +298,19 @@ class Predictor:
     def predict_input(self, model_input: torch.Tensor) -> np.ndarray:
         """Probabilities for a prepared input (1, C, S, S): a drawing's (model_input) or an
         image file's (engine.inference.image_input)."""
+        return self.predict_batch(model_input)[0]
+
+    def predict_batch(self, inputs: torch.Tensor) -> np.ndarray:
+        """Probabilities (N, num_classes) for N prepared inputs (N, C, S, S) at once."""
         with torch.inference_mode():
-            logits = self.model(model_input.to(self.device))
-        if logits.shape != (1, len(self.class_names)):
+            logits = self.model(inputs.to(self.device))
+        if logits.shape != (len(inputs), len(self.class_names)):
             raise ValueError(
-                f"The model gave outputs of shape {tuple(logits.shape)} for one image, but "
-                f"there are {len(self.class_names)} class names: the model and its class "
-                "names do not belong together."
+                f"The model gave outputs of shape {tuple(logits.shape)} for "
+                f"{len(inputs)} image(s), but there are {len(self.class_names)} class names: "
+                "the model and its class names do not belong together."
             )
-        return torch.softmax(logits.float(), dim=1)[0].cpu().numpy()
+        return torch.softmax(logits.float(), dim=1).cpu().numpy()
 
 
 def _as_points(stroke: Stroke, index: int) -> np.ndarray:

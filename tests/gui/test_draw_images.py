@@ -351,3 +351,60 @@ def test_the_pixel_view_enlarges_by_whole_multiples_and_fits_a_large_input(qtbot
     view.show()
     qtbot.waitExposed(view)
     assert view.grab().toImage().pixelColor(rect.center()).red() == 200
+
+
+def test_open_folder_reads_its_images_in_batches_and_saves_predicts_csv(qtbot, panel,
+                                                                       tmp_path,
+                                                                       monkeypatch):
+    """A folder (with a sub-folder) through the command's path: the same rows, the same
+    columns and answers as `traindesk predict` on that folder."""
+    import csv
+
+    from engine.cli.predict import main as predict_main
+    from gui.image_trials import BATCH
+
+    folder = tmp_path / "scans"
+    (folder / "more").mkdir(parents=True)
+    count = BATCH + 9  # two batches
+    for index in range(count):
+        where = folder / ("more" if index % 4 == 0 else "")
+        photo_of_a_digit(index % 10, (90, 70)).save(where / f"{index:02d}-{index % 10}.png")
+    (folder / "broken.png").write_bytes(b"no image")
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs:
+                        str(folder / "more" / "nothing"))
+    (folder / "more" / "nothing").mkdir()
+    qtbot.mouseClick(panel.open_folder_button, Qt.MouseButton.LeftButton)
+    assert not panel.showing_images()
+    assert "No PNG, JPEG" in panel.news_label.text() and "nothing" in panel.news_label.text()
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *args, **kwargs:
+                        str(folder))
+    qtbot.mouseClick(panel.open_folder_button, Qt.MouseButton.LeftButton)
+    page = panel.images
+    assert panel.showing_images() and page.table.rowCount() == count + 1
+    assert page.progress.isVisible() and not page.save_button.isEnabled()
+    assert page.status_label.text() == f"Reading images 1–{BATCH} of {count + 1}…"
+    settle(qtbot, panel, count + 1)
+    assert not page.progress.isVisible() and page.save_button.isEnabled()
+    # In path order: the folder's own files, then its sub-folder's.
+    assert page.table.item(0, 1).text() == "01-1.png"
+    assert page.table.item(count, 1).text() == f"more/{count - 1:02d}-{(count - 1) % 10}.png"
+
+    saved = tmp_path / "table.csv"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs:
+                        (str(saved), ""))
+    qtbot.mouseClick(page.save_button, Qt.MouseButton.LeftButton)
+    assert f"Saved {count + 1} rows to {saved}" in page.status_label.text()
+    command = tmp_path / "command.csv"
+    assert predict_main([str(draw_panel.BUNDLED_MODEL), str(folder), "--out", str(command),
+                         "--batch-size", str(BATCH)]) == 1  # the broken file
+    with open(saved, newline="") as gui_file, open(command, newline="") as cli_file:
+        from_gui, from_command = list(csv.reader(gui_file)), list(csv.reader(cli_file))
+    assert from_gui[0] == from_command[0] and len(from_gui) == len(from_command) == count + 2
+    for got, want in zip(from_gui[1:], from_command[1:], strict=True):
+        assert got[0] == want[0] and got[1] == want[1] and got[-1] == want[-1]
+        # The same reason; the table names an image as its row does, the command by its path.
+        assert got[-2] == want[-2].replace(str(folder) + "/", "")
+        assert float(got[2] or 0) == pytest.approx(float(want[2] or 0), abs=2e-6)
+    [broken] = [row for row in from_gui[1:] if row[0].endswith("broken.png")]
+    assert broken[1] == "" and "broken.png is not an image" in broken[-2]
+    assert [row[1] for row in from_gui[1:4]] == ["1", "2", "3"]
