@@ -9,7 +9,12 @@ the window clears them when another run is shown.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QObject, Signal
+
+if TYPE_CHECKING:
+    from gui.run_model import RunModel
 
 SPLITS = ("train", "test")
 MISLABELLED, LEAVE_OUT = "mislabelled", "leave out"
@@ -24,6 +29,15 @@ class ImageMarks(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._marks: dict[tuple[str, int], str] = {}
+
+    @classmethod
+    def following(cls, run: RunModel, parent: QObject | None = None) -> ImageMarks:
+        """Marks that clear when another run is shown: a new run (not one continuing the
+        run on screen) or an opened checkpoint."""
+        marks = cls(parent)
+        run.run_beginning.connect(lambda continuing: None if continuing else marks.clear())
+        run.checkpoint_opened.connect(lambda _checkpoint, _path: marks.clear())
+        return marks
 
     def mark(self, split: str, index: int, reason: str) -> None:
         if split not in SPLITS:
