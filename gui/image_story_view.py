@@ -10,7 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
 from engine.image_story import story_text
 from engine.records.sample_history import SampleHistory
@@ -19,12 +19,12 @@ from gui.marked_strips import MARK_TIPS, MARK_TITLES, toggle_mark
 from gui.plotting import IntegerAxis
 
 RIGHT_COLOUR, WRONG_COLOUR, LINE_COLOUR = "#2e7d32", "#c62828", "#1565c0"
-CURVE_SIZE = QSize(140, 100)  # as wide as the picture above it
+CURVE_SIZE = QSize(140, 86)  # as wide as the picture above it, the marks below it
 
 
 class ImageStoryView(QWidget):
-    """The mark buttons; the story's curve (`plot`) and words (`text`) are placed by the
-    image's detail. `show_story(history, row, epoch, original)`; `clear()`."""
+    """The mark buttons, side by side; the story's curve (`plot`) and words (`text`) are
+    placed by the image's detail. `show_story(history, row, epoch, original)`; `clear()`."""
 
     def __init__(self, marks: ImageMarks | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -53,21 +53,20 @@ class ImageStoryView(QWidget):
                              "at each epoch: green where it was right, red where wrong. The "
                              "dashed line is the epoch on screen.")
         self.plot.setFixedSize(CURVE_SIZE)
-        self.buttons: dict[str, QPushButton] = {}
-        buttons = QHBoxLayout()
+        self.buttons: dict[str, QToolButton] = {}
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
         self.text.setParent(self)
         for reason in (MISLABELLED, LEAVE_OUT):
-            button = QPushButton(MARK_TITLES[reason])
+            button = QToolButton()
+            button.setText(MARK_TITLES[reason])
             button.setCheckable(True)
             button.setToolTip(MARK_TIPS[reason])
             button.clicked.connect(lambda _checked=False, r=reason: self._toggle(r))
             button.setVisible(marks is not None)
-            buttons.addWidget(button)
+            layout.addWidget(button, 1)
             self.buttons[reason] = button
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addStretch(1)
-        layout.addLayout(buttons)
         if marks is not None:
             marks.changed.connect(self._show_marks)
         self.clear()

@@ -134,11 +134,11 @@ class ImageDetail(QWidget):
         self.shown: list[tuple[int, float]] = []
 
     def add_story(self, curve: QWidget, words: QWidget, marks: QWidget) -> None:
-        """Room for the image's story (gui/image_story_view.py): its curve under the
-        picture, its words under the caption, its marks under the bars."""
+        """Room for the image's story (gui/image_story_view.py): its curve and marks under
+        the picture, its words under the caption."""
         self._side.insertWidget(1, curve)
+        self._side.insertWidget(2, marks)
         self._text.insertWidget(1, words)
-        self._text.addWidget(marks)
 
     def show_image(self, image: np.ndarray, index: int, evaluation: Evaluation,
                    names: list[str]) -> None:

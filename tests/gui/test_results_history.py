@@ -3,6 +3,7 @@ marks, for a live run (crafted epochs) and for a run folder opened (a tiny real 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,7 @@ from gui.image_marks import LEAVE_OUT, MISLABELLED, ImageMarks
 from gui.marked_strips import MARK_COLOURS
 from gui.results_panel import ResultsPanel
 from gui.run_model import OpenedRun, RunModel
-from gui.run_samples import read_stored_run
+from gui.run_samples import RunSamples, read_stored_run
 from tools.sample_datasets import write_idx_dataset
 
 LABELS = np.array([0, 0, 1, 1, 2, 2], dtype=np.int64)
@@ -91,6 +92,9 @@ def test_the_story_galleries_at_the_epoch_on_screen(shown):
     assert panel.forgotten.strip_model.image_indices()[0] == 2  # forgotten twice
     assert 5 in panel.never_learned.strip_model.image_indices()
     assert panel.strips.tabText(4) == "Forgotten most (1)"
+    # Each caption: the class and the wrong answer, the story's fact, the confidence.
+    assert panel.forgotten.strip_model.index(0).data() == "b → a\nforgotten 2×\n64%"
+    assert panel.learned_last.strip_model.index(0).data() == "a\nlearned at 3\n64%"
     panel.epoch_slider.set_epoch(2)  # by epoch 2, image 2 was forgotten once
     early = history.up_to(2)
     assert panel.forgotten.strip_model.image_indices() == image_story.forgotten_most(early, 200)
@@ -203,3 +207,24 @@ def _rows(history: SampleHistory, rows: np.ndarray, epoch: int) -> Evaluation:
     return Evaluation(epoch=epoch, num_classes=whole.num_classes, labels=whole.labels[rows],
                       top_classes=whole.top_classes[rows], top_probs=whole.top_probs[rows],
                       true_probs=whole.true_probs[rows])
+
+
+def test_a_resumed_run_continues_its_folders_history(qtbot, finished_run):
+    folder, events = finished_run
+    start = next(e for e in events if type(e).__name__ == "RunStart")
+    ends = [e for e in events if isinstance(e, EpochEnd)]
+    samples = RunSamples()
+    samples.start_run(replace(start, start_epoch=2, run_dir=str(folder)))
+    samples.add_epoch(ends[2])  # epoch 3 ends before the folder's epochs 1-2 are read
+    qtbot.waitUntil(lambda: samples.epochs() == [1, 2, 3], timeout=20_000)
+    stored = load_history(folder)
+    assert np.array_equal(samples.history.predicted, stored.predicted)
+    assert samples.evaluation_at(3) is ends[2].evaluation  # all its classes, as it came
+
+
+def test_a_damaged_history_says_so(qtbot, tmp_path):
+    (tmp_path / "samples.npz").write_bytes(b"not a zip")
+    samples = RunSamples()
+    with qtbot.waitSignal(samples.problem, timeout=20_000) as said:
+        samples.show_folder(tmp_path, TrainConfig())
+    assert "damaged" in said.args[0] and samples.history is None
