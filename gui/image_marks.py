@@ -4,17 +4,12 @@ The window owns one `ImageMarks`; the galleries mark and show marks through it, 
 "Train again without them" reads it. An image is named by its split ("train" or "test") and
 its ORIGINAL index in the dataset (before a child run left images out), so marks made on a
 child run's galleries still name the right files. The marks belong to the run on screen:
-the window clears them when another run is shown.
+the Results tab, which shows them, clears them when another run is shown.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from PySide6.QtCore import QObject, Signal
-
-if TYPE_CHECKING:
-    from gui.run_model import RunModel
 
 SPLITS = ("train", "test")
 MISLABELLED, LEAVE_OUT = "mislabelled", "leave out"
@@ -29,15 +24,6 @@ class ImageMarks(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._marks: dict[tuple[str, int], str] = {}
-
-    @classmethod
-    def following(cls, run: RunModel, parent: QObject | None = None) -> ImageMarks:
-        """Marks that clear when another run is shown: a new run (not one continuing the
-        run on screen) or an opened checkpoint."""
-        marks = cls(parent)
-        run.run_beginning.connect(lambda continuing: None if continuing else marks.clear())
-        run.checkpoint_opened.connect(lambda _checkpoint, _path: marks.clear())
-        return marks
 
     def mark(self, split: str, index: int, reason: str) -> None:
         if split not in SPLITS:

@@ -75,7 +75,6 @@ class MainWindow(QMainWindow):
         self._painted = False
         self.run = RunModel(parent=self)  # the run on screen; panels follow it
         self.controller = RunController(self.run, self._settings, runs_dir, parent=self)
-        self.marks = ImageMarks.following(self.run, parent=self)  # images marked in galleries
 
         self.settings_panel = SettingsPanel()
         self.plots = PlotsPanel()
@@ -235,6 +234,7 @@ class MainWindow(QMainWindow):
         self.add_tab("Training", FillOrScroll(training))
         self.add_tab("Model", self.pytorch.model_tab)
         self.add_tab("Draw", self.pytorch.draw_tab)
+        self.marks = ImageMarks(self)  # marked images of the run on screen
         self.results = ResultsPanel.following(self.run, self.settings_panel.config, self.marks)
         self.add_tab("Results", self.results)
         self.add_tab("Data", DataPanel(self.run, self.settings_panel))

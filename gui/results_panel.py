@@ -186,6 +186,7 @@ class ResultsPanel(QWidget):
         super().__init__(parent)
         self._run: RunModel | None = None
         self._settings: Callable[[], TrainConfig] | None = None
+        self._marks = marks
         self._names: list[str] = []
         self._history: list[dict] = []
         self._evaluation: Evaluation | None = None
@@ -297,6 +298,9 @@ class ResultsPanel(QWidget):
         """Show the run on screen; given the settings form's `settings` (its data folder and
         device), an opened checkpoint can be evaluated here (gui/checkpoint_evaluation.py)."""
         self._run, self._settings = run, settings
+        if self._marks is not None:  # the marks belong to the run on screen
+            run.run_beginning.connect(lambda continuing: continuing or self._marks.clear())
+            run.checkpoint_opened.connect(lambda _checkpoint, _path: self._marks.clear())
         run.run_started.connect(self.start_run)
         run.run_opened.connect(self._on_run_opened)
         run.epoch_ended.connect(self.add_epoch)

@@ -35,17 +35,3 @@ def test_refuses_what_is_not_a_mark(qtbot, args):
     with pytest.raises(ValueError):
         ImageMarks().mark(*args)
 
-
-def test_another_run_on_screen_clears_the_marks(qtbot):
-    from gui.run_model import RunModel
-
-    run = RunModel()
-    marks = ImageMarks.following(run)
-    marks.mark("test", 1, LEAVE_OUT)
-    run.begin(continuing=True)  # the same run goes on: its marks stay
-    assert marks.count() == 1
-    run.begin()
-    assert marks.count() == 0
-    marks.mark("train", 2, MISLABELLED)
-    run.checkpoint_opened.emit(object(), "/tmp/x.pt")
-    assert marks.count() == 0

@@ -145,6 +145,19 @@ def test_thumbnails_and_the_detail_mark_images(shown, qtbot):
     assert marks.count() == 0
 
 
+def test_another_run_on_screen_clears_the_marks(shown):
+    run, _panel, marks = shown
+    run.feed([epoch_end(1)])
+    marks.mark("test", 1, LEAVE_OUT)
+    run.begin(continuing=True)  # the same run goes on: its marks stay
+    assert marks.count() == 1
+    run.begin()
+    assert marks.count() == 0
+    marks.mark("train", 2, MISLABELLED)
+    run.checkpoint_opened.emit(object(), "/tmp/x.pt")
+    assert marks.count() == 0
+
+
 def test_a_gallery_added_by_another_part(shown):
     _run, panel, _marks = shown
     gallery = QLabel("least believable")
