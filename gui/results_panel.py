@@ -186,6 +186,7 @@ class ResultsPanel(QWidget):
         super().__init__(parent)
         self._run: RunModel | None = None
         self._settings: Callable[[], TrainConfig] | None = None
+        self._problem = ""  # what could not be read of the run folder shown
         self._marks = marks
         self._names: list[str] = []
         self._history: list[dict] = []
@@ -386,7 +387,12 @@ class ResultsPanel(QWidget):
             self._draw()
 
     def _say_problem(self, text: str) -> None:
-        self.summary.setText(text)
+        """A run folder's history or test images could not be read: said where it shows."""
+        self._problem = text
+        if self.pages.currentIndex() == 0:
+            self.message.setText(f"{self.message.text()}\n\n{text}")
+        else:
+            self.summary.setText(f"{self.summary.text()} {text}")
 
     def _on_model_changed(self, checkpoint: Checkpoint) -> None:
         if self._evaluation is None and checkpoint is not None:
@@ -447,7 +453,8 @@ class ResultsPanel(QWidget):
         self.summary.setText(
             f"After epoch {evaluation.epoch}: {total - len(wrong):,} of {total:,} test images "
             f"right ({(total - len(wrong)) / max(total, 1):.1%}), {len(wrong):,} wrong"
-            + (f"; best epoch so far: {best}" if best is not None else "") + ".")
+            + (f"; best epoch so far: {best}" if best is not None else "") + "."
+            + (f" {self._problem}" if self._problem else ""))
         if self._selected is not None:  # the same image, with this epoch's probabilities
             self.detail.show_image(self._cache.images[self._selected], self._selected,
                                    evaluation, self._names)
@@ -520,6 +527,7 @@ class ResultsPanel(QWidget):
         return caption, tooltip
 
     def _show_message(self, text: str) -> None:
+        self._problem = ""
         self.message.setText(text)
         if self.evaluate_box is not None:
             self.evaluate_box.hide()

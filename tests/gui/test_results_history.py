@@ -241,3 +241,34 @@ def test_a_damaged_history_says_so(qtbot, tmp_path):
     with qtbot.waitSignal(samples.problem, timeout=20_000) as said:
         samples.show_folder(tmp_path, TrainConfig())
     assert "damaged" in said.args[0] and samples.history is None
+
+
+def opened_panel(qtbot, checkpoint, folder: Path) -> ResultsPanel:
+    run = RunModel()
+    panel = ResultsPanel.following(run)
+    qtbot.addWidget(panel)
+    panel.show()
+    run.show_opened(checkpoint, str(folder / "checkpoint.pt"),
+                    OpenedRun("run", "finished", 3, list(checkpoint.history), folder))
+    return panel
+
+
+def test_what_cannot_be_read_of_a_run_folder_is_said_on_the_tab(qtbot, finished_run,
+                                                                 tmp_path):
+    folder, _events = finished_run
+    checkpoint = load_checkpoint(folder / "checkpoint.pt")
+    (tmp_path / "damaged").mkdir()
+    (tmp_path / "damaged" / "samples.npz").write_bytes(b"not a zip")
+    panel = opened_panel(qtbot, checkpoint, tmp_path / "damaged")
+    qtbot.waitUntil(lambda: "damaged" in panel.message.text(), timeout=20_000)
+    assert panel.pages.currentIndex() == 0
+    # The history is there, the test images are not: the tab says so beside the epochs.
+    (tmp_path / "moved").mkdir()
+    save_history(tmp_path / "moved", load_history(folder))
+    elsewhere = replace(checkpoint, config=checkpoint.config.replace(
+        dataset="folder", image_folder=str(tmp_path / "no such folder")))
+    panel = opened_panel(qtbot, elsewhere, tmp_path / "moved")
+    qtbot.waitUntil(lambda: "could not be read" in panel.summary.text(), timeout=20_000)
+    assert panel.pages.currentIndex() == 1 and panel.epoch_slider.epochs() == [1, 2, 3]
+    panel.epoch_slider.set_epoch(1)  # still said at another epoch
+    assert "could not be read" in panel.summary.text()
