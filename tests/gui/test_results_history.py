@@ -134,8 +134,10 @@ def test_thumbnails_and_the_detail_mark_images(shown, qtbot):
     picture = strip.viewport().grab().toImage()
     assert picture.pixelColor(frame.center().x(), frame.bottom()).name() == \
         MARK_COLOURS[MISLABELLED]
-    # The detail's buttons show the mark and change it.
+    # The detail's buttons show the mark and change it (shown with an image only).
+    assert not panel.story.buttons[MISLABELLED].isVisible()
     strip.click_image(0)
+    assert panel.story.buttons[MISLABELLED].isVisible()
     assert panel.story.buttons[MISLABELLED].isChecked()
     qtbot.mouseClick(panel.story.buttons[LEAVE_OUT], Qt.MouseButton.LeftButton)
     assert marks.reason("test", row) == LEAVE_OUT
