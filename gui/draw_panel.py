@@ -34,6 +34,8 @@ from gui.draw_answer import AnswerPane
 from gui.draw_canvas import DrawCanvas
 from gui.draw_models import ModelChoice, ModelChoices, choice_for
 from gui.drawing_reader import DrawingReader
+from gui.epoch_bar import EpochBar
+from gui.epoch_networks import EpochNetwork, EpochNetworks
 from gui.image_trials import MAX_IMAGES, ImageTrialsPage, Sources, sources_from_mime
 from gui.model_picker import ModelPicker
 
@@ -118,6 +120,8 @@ class DrawPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._predictions_made = 0
+        self._epoch_network: EpochNetwork | None = None  # read with it instead of the choice
+        self.epoch_bar: EpochBar | None = None  # once the window hands it the run's epochs
         drawing = DrawingPage()
         self.canvas = drawing.canvas
         self.clear_button, self.undo_button = drawing.clear_button, drawing.undo_button
@@ -173,7 +177,7 @@ class DrawPanel(QWidget):
         columns.addWidget(self.pages, 3)
         columns.addLayout(right, 2)
         # The picker spans the tab: a model's whole name and accuracy fit on one line.
-        whole = QVBoxLayout(self)
+        whole = self._whole = QVBoxLayout(self)
         whole.addLayout(picker)
         whole.addWidget(self.news_label)
         whole.addLayout(columns, 1)
@@ -226,6 +230,18 @@ class DrawPanel(QWidget):
 
     def choices(self) -> ModelChoices:
         return self.model_picker.choices
+
+    def follow_epochs(self, networks: EpochNetworks) -> None:
+        """Offer the run on screen's networks epoch by epoch (a slider under the model list):
+        while one is chosen the tab reads with it; choosing a model in the list ends that."""
+        self.epoch_bar = EpochBar(networks)
+        self._whole.insertWidget(1, self.epoch_bar)
+        networks.network_changed.connect(self._use_epoch)
+        self.model_picker.activated.connect(lambda _index: networks.choose(None))
+
+    def epoch_network(self) -> EpochNetwork | None:
+        """The epoch's network the tab reads with, instead of the model chosen in the list."""
+        return self._epoch_network
 
     # -- your own images ---------------------------------------------------------------
 
@@ -337,9 +353,26 @@ class DrawPanel(QWidget):
     def _use_choice(self, index: int) -> None:
         self.news_label.hide()  # what it said about the choice before is out of date
         self._show_model_problem("", error=False)
+        if self._epoch_network is None:  # else the epoch's network reads until let go
+            self._read_with_choice(index)
+
+    def _read_with_choice(self, index: int) -> None:
         predictor = self.model_picker.predictor(index)
         self._set_predictor(predictor, self.model_picker.choices[index].is_digits)
         self.images.set_model(predictor, self.model_picker.recipe(index))
+
+    def _use_epoch(self, network: EpochNetwork | None) -> None:
+        """Read with an epoch's network, or (None) with the model chosen in the list."""
+        self._epoch_network = network
+        if network is not None:
+            self._show_model_problem("", error=False)
+            self._set_predictor(network.predictor, network.is_digits)
+            self.images.set_model(network.predictor, network.recipe)
+        elif self.model_picker.choices.current is not None:
+            self._read_with_choice(self.model_picker.choices.current)
+        else:
+            self._set_predictor(None, False)
+            self.images.set_model(None, None)
 
     def _set_predictor(self, predictor: Predictor | None, is_digits: bool) -> None:
         self._reader.set_model(predictor, is_digits)

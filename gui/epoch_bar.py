@@ -1,0 +1,102 @@
+"""The epoch slider of the Draw and Inside tabs: read with the network as it was after any
+epoch of the run on screen (gui/epoch_networks.py holds the choice both tabs share).
+
+Moving the slider away from the newest epoch, or ticking the box, reads with that epoch's
+network; unticking it (or choosing a model in the Draw tab's list) reads with the chosen
+model again. A run that keeps no epochs shows one line saying so instead; with no run on
+screen the bar is hidden.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QStackedWidget, QWidget
+
+from gui.epoch_networks import EpochNetworks
+from gui.epoch_slider import EpochSlider
+
+ERROR_STYLE = "color: #b03020;"
+NOTE_STYLE = "color: #8a5300;"  # 4.5:1 on a light window (WCAG AA), as the Draw tab's notes
+
+
+class EpochBar(QWidget):
+    """One line: [x] Read with the network after epoch [slider] Epoch 3 of 5 · what it scored."""
+
+    def __init__(self, networks: EpochNetworks, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._networks = networks
+        self._showing = False  # setting the slider from the shared choice: not a person
+        self.use_box = QCheckBox("Read with the network after")
+        self.use_box.setToolTip("Tick, or drag the slider, to see how the network read the "
+                                "input after any epoch of the run on screen; untick to use "
+                                "the model chosen in the Draw tab again.")
+        self.slider = EpochSlider()
+        self.state_label = QLabel()
+        self.note_label = QLabel()
+        self.note_label.setWordWrap(True)
+        self.note_label.setStyleSheet(NOTE_STYLE)
+        choosing = QWidget()
+        row = QHBoxLayout(choosing)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.use_box)
+        row.addWidget(self.slider, 1)
+        row.addWidget(self.state_label)
+        self.pages = QStackedWidget()  # the slider, or the line saying why there is none
+        self.pages.addWidget(choosing)
+        self.pages.addWidget(self.note_label)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.pages)
+        self.use_box.clicked.connect(self._on_box)
+        self.slider.epochChanged.connect(self._on_slider)
+        networks.changed.connect(self._show)
+        self._show()
+
+    def _on_box(self, ticked: bool) -> None:
+        self._networks.choose(self.slider.epoch() if ticked else None)
+
+    def _on_slider(self, epoch: int) -> None:
+        if self._showing:
+            return
+        # Moved away from the newest epoch, or moved while an epoch is in use: a person's
+        # choice (at the newest, unticked, the slider only follows the run).
+        if self._networks.chosen is not None or epoch != self.slider.epochs()[-1]:
+            self._networks.choose(epoch)
+
+    def _show(self) -> None:
+        networks = self._networks
+        self.setVisible(networks.folder is not None)
+        if networks.note:
+            self.note_label.setText(networks.note)
+            self.pages.setCurrentWidget(self.note_label)
+            return
+        self.pages.setCurrentIndex(0)
+        self._showing = True
+        try:
+            self.slider.set_epochs(networks.epochs)
+            if networks.chosen is not None:
+                self.slider.set_epoch(networks.chosen)
+        finally:
+            self._showing = False
+        self.use_box.setChecked(networks.chosen is not None)
+        self.use_box.setEnabled(bool(networks.epochs))
+        self._show_state()
+
+    def _show_state(self) -> None:
+        networks = self._networks
+        style, tip = "", ""
+        if not networks.epochs:
+            text = "waiting for the first epoch"
+            tip = "Each epoch's network appears here as the run goes."
+        elif networks.error:
+            text, style, tip = "could not be read", ERROR_STYLE, networks.error
+        elif networks.loading():
+            text = "reading…"
+        elif networks.network is not None:
+            accuracy = networks.network.test_accuracy
+            text = ("test accuracy not recorded" if accuracy is None
+                    else f"test accuracy {accuracy:.1%}")
+        else:
+            text = ""
+        self.state_label.setText(text)
+        self.state_label.setStyleSheet(style)
+        self.state_label.setToolTip(tip)
