@@ -34,7 +34,7 @@ from gui.draw_answer import AnswerPane
 from gui.draw_canvas import DrawCanvas
 from gui.draw_models import ModelChoice, ModelChoices, choice_for
 from gui.drawing_reader import DrawingReader
-from gui.epoch_bar import EpochBar
+from gui.epoch_bar import USE_EPOCH_TEXT, EpochBar
 from gui.epoch_networks import EpochNetwork, EpochNetworks
 from gui.image_trials import MAX_IMAGES, ImageTrialsPage, Sources, sources_from_mime
 from gui.model_picker import ModelPicker
@@ -207,7 +207,15 @@ class DrawPanel(QWidget):
         if index is None:
             return False
         in_use = self.model_picker.choices.in_use()
-        if in_use is None or self.model_picker.choices.deserves_switch(index):
+        switch = in_use is None or self.model_picker.choices.deserves_switch(index)
+        if self._epoch_network is not None:  # a person reads with an epoch's: it stays
+            if switch:
+                self.model_picker.select(index)
+            self._announce(f"New model in the Draw tab's list: {choice.title} — "
+                           f"{choice.accuracy_text}. The tab reads with the network after "
+                           f"epoch {self._epoch_network.epoch} until you untick "
+                           f"“{USE_EPOCH_TEXT}”.")
+        elif switch:
             self.model_picker.select(index)
             self._announce(f"New model in the Draw tab's list, now in use: {choice.title} — "
                            f"{choice.accuracy_text}.")

@@ -16,16 +16,18 @@ from gui.epoch_slider import EpochSlider
 
 ERROR_STYLE = "color: #b03020;"
 NOTE_STYLE = "color: #8a5300;"  # 4.5:1 on a light window (WCAG AA), as the Draw tab's notes
+USE_EPOCH_TEXT = "Read with this epoch's network"
 
 
 class EpochBar(QWidget):
-    """One line: [x] Read with the network after epoch [slider] Epoch 3 of 5 · what it scored."""
+    """One line: Epoch: [slider] Epoch 3 of 5 [x] Read with this epoch's network, what it
+    scored."""
 
     def __init__(self, networks: EpochNetworks, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._networks = networks
         self._showing = False  # setting the slider from the shared choice: not a person
-        self.use_box = QCheckBox("Read with the network after")
+        self.use_box = QCheckBox(USE_EPOCH_TEXT)
         self.use_box.setToolTip("Tick, or drag the slider, to see how the network read the "
                                 "input after any epoch of the run on screen; untick to use "
                                 "the model chosen in the Draw tab again.")
@@ -37,8 +39,8 @@ class EpochBar(QWidget):
         choosing = QWidget()
         row = QHBoxLayout(choosing)
         row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.use_box)
         row.addWidget(self.slider, 1)
+        row.addWidget(self.use_box)
         row.addWidget(self.state_label)
         self.pages = QStackedWidget()  # the slider, or the line saying why there is none
         self.pages.addWidget(choosing)

@@ -190,3 +190,18 @@ def test_a_run_continued_from_an_earlier_epoch_forgets_the_later_networks(qtbot,
     run.begin(continuing=True)
     run.feed([start(tmp_path, start_epoch=1)])
     assert 2 not in epochs.cached_epochs()
+
+
+def test_a_model_trained_meanwhile_is_listed_and_the_chosen_epoch_still_reads(qtbot, parts,
+                                                                              tmp_path):
+    draw, run, epochs, _ = parts
+    run.feed([start(tmp_path)])
+    end_epoch(run, tmp_path, 1)
+    read(qtbot, epochs, 1)
+    trained = dataclasses.replace(epoch_checkpoint(2), history=[{"epoch": 2, "test_acc": 1.0}])
+    assert draw.add_trained_model(trained)
+    assert draw.epoch_network().epoch == 1 and draw.predictor() is epochs.network.predictor
+    assert draw.choices().in_use().origin == "trained"  # read once the box is unticked
+    assert "reads with the network after epoch 1 until you untick" in draw.news_label.text()
+    draw.epoch_bar.use_box.click()
+    assert draw.predictor() is draw.model_picker.predictor(draw.choices().current)
