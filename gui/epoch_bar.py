@@ -25,7 +25,7 @@ class EpochBar(QWidget):
 
     def __init__(self, networks: EpochNetworks, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._networks = networks
+        self.networks = networks
         self._showing = False  # setting the slider from the shared choice: not a person
         self.use_box = QCheckBox(USE_EPOCH_TEXT)
         self.use_box.setToolTip("Tick, or drag the slider, to see how the network read the "
@@ -54,18 +54,18 @@ class EpochBar(QWidget):
         self._show()
 
     def _on_box(self, ticked: bool) -> None:
-        self._networks.choose(self.slider.epoch() if ticked else None)
+        self.networks.choose(self.slider.epoch() if ticked else None)
 
     def _on_slider(self, epoch: int) -> None:
         if self._showing:
             return
         # Moved away from the newest epoch, or moved while an epoch is in use: a person's
         # choice (at the newest, unticked, the slider only follows the run).
-        if self._networks.chosen is not None or epoch != self.slider.epochs()[-1]:
-            self._networks.choose(epoch)
+        if self.networks.chosen is not None or epoch != self.slider.epochs()[-1]:
+            self.networks.choose(epoch)
 
     def _show(self) -> None:
-        networks = self._networks
+        networks = self.networks
         self.setVisible(networks.folder is not None)
         if networks.note:
             self.note_label.setText(networks.note)
@@ -84,7 +84,7 @@ class EpochBar(QWidget):
         self._show_state()
 
     def _show_state(self) -> None:
-        networks = self._networks
+        networks = self.networks
         style, tip = "", ""
         if not networks.epochs:
             text = "waiting for the first epoch"

@@ -205,3 +205,25 @@ def test_a_model_trained_meanwhile_is_listed_and_the_chosen_epoch_still_reads(qt
     assert "reads with the network after epoch 1 until you untick" in draw.news_label.text()
     draw.epoch_bar.use_box.click()
     assert draw.predictor() is draw.model_picker.predictor(draw.choices().current)
+
+
+def test_the_windows_run_offers_its_epochs_on_the_draw_and_inside_tabs(qtbot, tmp_path,
+                                                                       data_dir):
+    from engine.config import TrainConfig
+    from tests.gui.windows import open_window
+
+    window = open_window(qtbot, tmp_path)
+    window.settings_panel.set_config(TrainConfig(
+        arch="lenet5", dataset="mnist", data_dir=str(data_dir), epochs=2, batch_size=50,
+        device="cpu"))
+    window.settings_dock.train_button.click()
+    with qtbot.waitSignal(window.controller.run_finished, timeout=120_000):
+        pass
+    inside = window.findChild(InsidePanel)
+    networks = window.draw.epoch_bar.networks
+    assert networks.folder == window.controller.run_dir and networks.epochs == [1, 2]
+    window.tabs.setCurrentWidget(window.pytorch.inside_tab)
+    inside.epoch_bar.slider.set_epoch(1)
+    qtbot.waitUntil(lambda: window.draw.epoch_network() is not None, timeout=TIMEOUT_MS)
+    assert window.draw.epoch_network().epoch == 1
+    assert window.draw.epoch_bar.slider.epoch() == 1
