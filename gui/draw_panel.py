@@ -109,6 +109,9 @@ class DrawPanel(QWidget):
     (`gui.image_trials`), each read with the model's own preprocessing; the answer and bars
     then follow the image in view, until "Back to drawing". `prediction_made` and
     `input_changed` always speak of the drawing (the Inside tab follows it).
+
+    With `follow_epochs`, an epoch slider under the list reads with the run's network as it
+    was after any epoch (gui/epoch_networks.py), instead of the model chosen in the list.
     """
 
     prediction_made = Signal(object)  # np.ndarray of probabilities, or None for no drawing

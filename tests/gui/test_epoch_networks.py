@@ -227,3 +227,36 @@ def test_the_windows_run_offers_its_epochs_on_the_draw_and_inside_tabs(qtbot, tm
     qtbot.waitUntil(lambda: window.draw.epoch_network() is not None, timeout=TIMEOUT_MS)
     assert window.draw.epoch_network().epoch == 1
     assert window.draw.epoch_bar.slider.epoch() == 1
+
+
+def test_a_damaged_epoch_file_is_said_and_the_network_shown_stays(qtbot, parts, tmp_path):
+    draw, run, epochs, _ = parts
+    run.feed([start(tmp_path)])
+    for epoch in (1, 2):
+        end_epoch(run, tmp_path, epoch)
+    epoch_file = tmp_path / "epochs" / "epoch-0002.pt"
+    epoch_file.write_bytes(epoch_file.read_bytes()[:200])
+    read(qtbot, epochs, 1)
+    epochs.wait()  # the read-ahead of epoch 2 fails quietly: nobody chose it yet
+    qtbot.wait(50)
+    assert epochs.error == ""
+    epochs.choose(2)
+    qtbot.waitUntil(lambda: bool(epochs.error), timeout=TIMEOUT_MS)
+    assert draw.epoch_bar.state_label.text() == "could not be read"
+    assert "epoch 2" in draw.epoch_bar.state_label.toolTip()
+    assert draw.epoch_network().epoch == 1
+
+
+def test_only_the_latest_networks_are_kept(qtbot, parts, tmp_path, monkeypatch):
+    from gui import epoch_networks
+
+    monkeypatch.setattr(epoch_networks, "MAX_CACHED", 2)
+    _, run, epochs, _ = parts
+    run.feed([start(tmp_path)])
+    for epoch in (1, 2, 3):
+        end_epoch(run, tmp_path, epoch)
+    for epoch in (1, 2, 3):
+        read(qtbot, epochs, epoch)
+        epochs.wait()
+        qtbot.wait(20)
+    assert len(epochs.cached_epochs()) == 2 and 3 in epochs.cached_epochs()
