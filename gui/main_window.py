@@ -35,6 +35,7 @@ from gui.engine_loader import EngineLoader
 from gui.field_guard import guard_fields
 from gui.group_run import GroupRun
 from gui.help_dialogs import add_help_menu
+from gui.image_marks import ImageMarks
 from gui.log_panel import LogPanel
 from gui.lr_finder_dialog import add_lr_finder
 from gui.model_export import ExportModelAction
@@ -233,7 +234,8 @@ class MainWindow(QMainWindow):
         self.add_tab("Training", FillOrScroll(training))
         self.add_tab("Model", self.pytorch.model_tab)
         self.add_tab("Draw", self.pytorch.draw_tab)
-        self.results = ResultsPanel.following(self.run, self.settings_panel.config)
+        self.marks = ImageMarks(self)  # marked images of the run on screen
+        self.results = ResultsPanel.following(self.run, self.settings_panel.config, self.marks)
         self.add_tab("Results", self.results)
         self.add_tab("Data", DataPanel(self.run, self.settings_panel))
         self.add_tab("Inside", self.pytorch.inside_tab)

@@ -1,4 +1,4 @@
-"""Every test image's answer at every epoch, for the run on screen (engine/records/sample_history.py).
+"""Every test image's answer at every epoch for the run on screen (SampleHistory).
 
 The window's own run builds its history as epochs end, from each epoch's `Evaluation`
 (`SampleHistory.with_epoch`, a few milliseconds for 10,000 images). A run shown from a run
