@@ -110,7 +110,7 @@ class DrawPanel(QWidget):
     then follow the image in view, until "Back to drawing". `prediction_made` and
     `input_changed` always speak of the drawing (the Inside tab follows it).
 
-    With `follow_epochs`, an epoch slider under the list reads with the run's network as it
+    With `follow_epochs`, an epoch slider above the canvas reads with the run's network as it
     was after any epoch (gui/epoch_networks.py), instead of the model chosen in the list.
     """
 
@@ -176,11 +176,14 @@ class DrawPanel(QWidget):
         right.addWidget(self.model_label)
         right.addWidget(self.answer, 1)
         right.addWidget(self.note_label)
+        left = self._left = QVBoxLayout()  # the epoch slider goes above the canvas
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(self.pages)
         columns = QHBoxLayout()
-        columns.addWidget(self.pages, 3)
+        columns.addLayout(left, 3)
         columns.addLayout(right, 2)
         # The picker spans the tab: a model's whole name and accuracy fit on one line.
-        whole = self._whole = QVBoxLayout(self)
+        whole = QVBoxLayout(self)
         whole.addLayout(picker)
         whole.addWidget(self.news_label)
         whole.addLayout(columns, 1)
@@ -243,10 +246,11 @@ class DrawPanel(QWidget):
         return self.model_picker.choices
 
     def follow_epochs(self, networks: EpochNetworks) -> None:
-        """Offer the run on screen's networks epoch by epoch (a slider under the model list):
+        """Offer the run on screen's networks epoch by epoch (a slider above the canvas):
         while one is chosen the tab reads with it; choosing a model in the list ends that."""
         self.epoch_bar = EpochBar(networks)
-        self._whole.insertWidget(1, self.epoch_bar)
+        # Above the canvas, in its column: the answer's column sets the tab's height.
+        self._left.insertWidget(0, self.epoch_bar)
         networks.network_changed.connect(self._use_epoch)
         self.model_picker.activated.connect(lambda _index: networks.choose(None))
 

@@ -9,7 +9,15 @@ screen the bar is hidden.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QStackedWidget, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from gui.epoch_networks import EpochNetworks
 from gui.epoch_slider import EpochSlider
@@ -20,8 +28,8 @@ USE_EPOCH_TEXT = "Read with this epoch's network"
 
 
 class EpochBar(QWidget):
-    """One line: Epoch: [slider] Epoch 3 of 5 [x] Read with this epoch's network, what it
-    scored."""
+    """Epoch: [slider] Epoch 3 of 5, and under it: [x] Read with this epoch's network, and
+    what that network scored."""
 
     def __init__(self, networks: EpochNetworks, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -33,15 +41,22 @@ class EpochBar(QWidget):
                                 "the model chosen in the Draw tab again.")
         self.slider = EpochSlider()
         self.state_label = QLabel()
+        # It may be cut short (its tooltip says it all): the bar fits the canvas's column.
+        self.state_label.setSizePolicy(QSizePolicy.Policy.Ignored,
+                                       QSizePolicy.Policy.Preferred)
         self.note_label = QLabel()
         self.note_label.setWordWrap(True)
         self.note_label.setStyleSheet(NOTE_STYLE)
+        # Two lines, narrow enough for the Draw tab's canvas column on a 1024x600 screen.
         choosing = QWidget()
-        row = QHBoxLayout(choosing)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.slider, 1)
+        lines = QVBoxLayout(choosing)
+        lines.setContentsMargins(0, 0, 0, 0)
+        lines.setSpacing(2)
+        lines.addWidget(self.slider)
+        row = QHBoxLayout()
         row.addWidget(self.use_box)
-        row.addWidget(self.state_label)
+        row.addWidget(self.state_label, 1)
+        lines.addLayout(row)
         self.pages = QStackedWidget()  # the slider, or the line saying why there is none
         self.pages.addWidget(choosing)
         self.pages.addWidget(self.note_label)
@@ -101,4 +116,4 @@ class EpochBar(QWidget):
             text = ""
         self.state_label.setText(text)
         self.state_label.setStyleSheet(style)
-        self.state_label.setToolTip(tip)
+        self.state_label.setToolTip(tip or text)
