@@ -178,7 +178,7 @@ class DrawPanel(QWidget):
         right.addWidget(self.note_label)
         left = self._left = QVBoxLayout()  # the epoch slider goes above the canvas
         left.setContentsMargins(0, 0, 0, 0)
-        left.addWidget(self.pages)
+        left.addWidget(self.pages, 1)
         columns = QHBoxLayout()
         columns.addLayout(left, 3)
         columns.addLayout(right, 2)

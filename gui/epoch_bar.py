@@ -55,6 +55,7 @@ class EpochBar(QWidget):
         lines.addWidget(self.slider)
         row = QHBoxLayout()
         row.addWidget(self.use_box)
+        row.addSpacing(12)
         row.addWidget(self.state_label, 1)
         lines.addLayout(row)
         self.pages = QStackedWidget()  # the slider, or the line saying why there is none
@@ -63,6 +64,7 @@ class EpochBar(QWidget):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.pages)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
         self.use_box.clicked.connect(self._on_box)
         self.slider.epochChanged.connect(self._on_slider)
         networks.changed.connect(self._show)
