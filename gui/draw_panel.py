@@ -35,6 +35,8 @@ from gui.draw_answer import AnswerPane
 from gui.draw_canvas import DrawCanvas
 from gui.draw_models import ModelChoice, ModelChoices, choice_for
 from gui.drawing_reader import DrawingReader
+from gui.epoch_bar import USE_EPOCH_TEXT, EpochBar
+from gui.epoch_networks import EpochNetwork, EpochNetworks
 from gui.image_trials import (
     MAX_IMAGES,
     ImageTrialsPage,
@@ -120,6 +122,9 @@ class DrawPanel(QWidget):
     (`gui.image_trials`), each read with the model's own preprocessing; the answer and bars
     then follow the image in view, until "Back to drawing". `prediction_made` and
     `input_changed` always speak of the drawing (the Inside tab follows it).
+
+    With `follow_epochs`, an epoch slider above the canvas reads with the run's network as it
+    was after any epoch (gui/epoch_networks.py), instead of the model chosen in the list.
     """
 
     prediction_made = Signal(object)  # np.ndarray of probabilities, or None for no drawing
@@ -131,6 +136,8 @@ class DrawPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._predictions_made = 0
+        self._epoch_network: EpochNetwork | None = None  # read with it instead of the choice
+        self.epoch_bar: EpochBar | None = None  # once the window hands it the run's epochs
         drawing = DrawingPage()
         self.canvas = drawing.canvas
         self.clear_button, self.undo_button = drawing.clear_button, drawing.undo_button
@@ -186,8 +193,11 @@ class DrawPanel(QWidget):
         right.addWidget(self.model_label)
         right.addWidget(self.answer, 1)
         right.addWidget(self.note_label)
+        left = self._left = QVBoxLayout()  # the epoch slider goes above the canvas
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(self.pages, 1)
         columns = QHBoxLayout()
-        columns.addWidget(self.pages, 3)
+        columns.addLayout(left, 3)
         columns.addLayout(right, 2)
         # The picker spans the tab: a model's whole name and accuracy fit on one line.
         whole = QVBoxLayout(self)
@@ -220,7 +230,15 @@ class DrawPanel(QWidget):
         if index is None:
             return False
         in_use = self.model_picker.choices.in_use()
-        if in_use is None or self.model_picker.choices.deserves_switch(index):
+        switch = in_use is None or self.model_picker.choices.deserves_switch(index)
+        if self._epoch_network is not None:  # a person reads with an epoch's: it stays
+            if switch:
+                self.model_picker.select(index)
+            self._announce(f"New model in the Draw tab's list: {choice.title} — "
+                           f"{choice.accuracy_text}. The tab reads with the network after "
+                           f"epoch {self._epoch_network.epoch} until you untick "
+                           f"“{USE_EPOCH_TEXT}”.")
+        elif switch:
             self.model_picker.select(index)
             self._announce(f"New model in the Draw tab's list, now in use: {choice.title} — "
                            f"{choice.accuracy_text}.")
@@ -243,6 +261,19 @@ class DrawPanel(QWidget):
 
     def choices(self) -> ModelChoices:
         return self.model_picker.choices
+
+    def follow_epochs(self, networks: EpochNetworks) -> None:
+        """Offer the run on screen's networks epoch by epoch (a slider above the canvas):
+        while one is chosen the tab reads with it; choosing a model in the list ends that."""
+        self.epoch_bar = EpochBar(networks)
+        # Above the canvas, in its column: the answer's column sets the tab's height.
+        self._left.insertWidget(0, self.epoch_bar)
+        networks.network_changed.connect(self._use_epoch)
+        self.model_picker.activated.connect(lambda _index: networks.choose(None))
+
+    def epoch_network(self) -> EpochNetwork | None:
+        """The epoch's network the tab reads with, instead of the model chosen in the list."""
+        return self._epoch_network
 
     # -- your own images ---------------------------------------------------------------
 
@@ -367,14 +398,34 @@ class DrawPanel(QWidget):
     def _use_choice(self, index: int) -> None:
         self.news_label.hide()  # what it said about the choice before is out of date
         self._show_model_problem("", error=False)
+        if self._epoch_network is None:  # else the epoch's network reads until let go
+            self._read_with_choice(index)
+
+    def _read_with_choice(self, index: int) -> None:
         predictor = self.model_picker.predictor(index)
         self._set_predictor(predictor, self.model_picker.choices[index].is_digits)
         self.images.set_model(predictor, self.model_picker.recipe(index))
 
+    def _use_epoch(self, network: EpochNetwork | None) -> None:
+        """Read with an epoch's network, or (None) with the model chosen in the list."""
+        self._epoch_network = network
+        if network is not None:
+            self._show_model_problem("", error=False)
+            self._set_predictor(network.predictor, network.is_digits)
+            self.images.set_model(network.predictor, network.recipe)
+        elif self.model_picker.choices.current is not None:
+            self._read_with_choice(self.model_picker.choices.current)
+        else:
+            self._set_predictor(None, False)
+            self.images.set_model(None, None)
+
     def _set_predictor(self, predictor: Predictor | None, is_digits: bool) -> None:
+        before = self._reader.predictor
         self._reader.set_model(predictor, is_digits)
         names = predictor.class_names if predictor is not None else ()
-        self.chart.set_classes(names)
+        # Rebuilding the bars takes ~20 ms: not for each step of the epoch slider.
+        if before is None or names != before.class_names:
+            self.chart.set_classes(names)
         if predictor is not None and not is_digits:
             shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
             self._set_note(f"This model was not trained on digits: it answers with its own "

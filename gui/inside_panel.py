@@ -48,6 +48,8 @@ from engine.text import plural
 from gui.background import JobFailed, LatestJob
 from gui.draw_canvas import DrawCanvas
 from gui.draw_panel import DrawPanel
+from gui.epoch_bar import EpochBar
+from gui.epoch_networks import EpochNetwork, EpochNetworks
 from gui.image_tiles import (
     Section,
     Tile,
@@ -98,12 +100,17 @@ class _Seen:
 
 
 class InsidePanel(QWidget):
-    """Follows the Draw tab's drawing and model, and the run's inspect requests."""
+    """Follows the Draw tab's drawing and model, and the run's inspect requests; with
+    `epochs`, an epoch slider (shared with the Draw tab) looks into the network as it was
+    after any epoch of the run on screen."""
 
-    def __init__(self, draw: DrawPanel, run: RunModel, parent: QWidget | None = None) -> None:
+    def __init__(self, draw: DrawPanel, run: RunModel, epochs: EpochNetworks | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._draw = draw
         self._run = run
+        self._epochs = epochs
+        self.epoch_bar = EpochBar(epochs) if epochs is not None else None
         self._request: InspectRequest | None = None  # None: the drawing is looked into
         self._digit: np.ndarray | None = None  # the drawing as the model sees it
         self._stale = True  # changed while the tab was hidden
@@ -152,6 +159,8 @@ class InsidePanel(QWidget):
         draw.input_changed.connect(self._on_drawing)
         run.inspect_requested.connect(self.inspect)
         run.model_changed.connect(self._on_model_changed)
+        if epochs is not None:  # the drawing follows through the Draw tab's input_changed
+            epochs.network_changed.connect(self._on_model_changed)
         # An image tried on the Draw tab is looked into as its model saw it.
         draw.images.trial_selected.connect(self._on_trial)
         draw.images.back_requested.connect(self.show_drawing)
@@ -191,6 +200,8 @@ class InsidePanel(QWidget):
         columns.addLayout(right, 1)
         whole = QVBoxLayout(self)
         whole.addLayout(header)
+        if self.epoch_bar is not None:
+            whole.addWidget(self.epoch_bar)
         whole.addLayout(columns, 1)
 
     # -- public API --------------------------------------------------------------------
@@ -255,7 +266,7 @@ class InsidePanel(QWidget):
         if self._request is None:
             self._refresh()
 
-    def _on_model_changed(self, _checkpoint: Checkpoint) -> None:
+    def _on_model_changed(self, _model: Checkpoint | EpochNetwork | None) -> None:
         if self._request is not None:
             self._refresh()
 
@@ -285,6 +296,9 @@ class InsidePanel(QWidget):
         in_use = self._draw.choices().in_use()
         draw_title = (f"the Draw tab's model ({in_use.source}: {in_use.title})"
                       if in_use is not None else "the Draw tab's model")
+        epoch = self._draw.epoch_network()
+        if epoch is not None and self._epochs is not None:
+            draw_title = f"the network after epoch {epoch.epoch} of {self._epochs.run_name}"
         if self._request is None:
             if predictor is None:
                 return None, "No model to read the drawing yet: train one, or open a checkpoint."
@@ -295,7 +309,11 @@ class InsidePanel(QWidget):
         image = self._request.image
         picture = dataset_pixels(image)
         ckpt = None if self._request.draw_model else self._run.checkpoint
-        if ckpt is not None and ckpt.in_channels == image.shape[0]:
+        if epoch is not None and not self._request.draw_model:
+            if epoch.predictor.in_channels == image.shape[0]:  # the run's, at that epoch
+                return _Job(epoch.predictor, None, image, picture, epoch.predictor.class_names,
+                            draw_title, self._request), ""
+        elif ckpt is not None and ckpt.in_channels == image.shape[0]:
             return _Job(ckpt, None, image, picture, ckpt.class_names,
                         f"the run's {arch_title(ckpt.config.arch)}", self._request), ""
         if predictor is not None and predictor.in_channels == image.shape[0]:

@@ -42,6 +42,7 @@ class PyTorchParts:
         from engine.data import on_disk
         from engine.runtime.devices import available_devices, resolve_device
         from gui.draw_panel import DrawPanel
+        from gui.epoch_networks import EpochNetworks
         from gui.inside_panel import InsidePanel
         from gui.summary_panel import SummaryPanel
         from gui.worker import leave_the_cores_to_training
@@ -59,7 +60,9 @@ class PyTorchParts:
         run.checkpoint_opened.connect(self.draw.add_opened_model)
         self._controller.model_trained.connect(self._take_trained)
         self.draw.load_bundled_model()
-        self.inside_tab.set_panel(InsidePanel(self.draw, run))
+        epochs = EpochNetworks(run, self.draw)  # the run's networks epoch by epoch
+        self.draw.follow_epochs(epochs)
+        self.inside_tab.set_panel(InsidePanel(self.draw, run, epochs))
         self._form.config_changed.connect(self._show_network)
         self._show_network(self._form.config())
 
