@@ -21,6 +21,8 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QStackedWidget,
+    QStyle,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -92,10 +94,15 @@ class DrawingPage(QWidget):
         self.open_images_button.setToolTip(
             f"Try the model on your own images ({OPEN_IMAGES_KEYS}); you can also paste one "
             "(Ctrl+V) or drop files onto this tab.")
-        self.open_folder_button = QPushButton("Open folder…")
+        # A folder icon rather than words: a fifth worded button would widen the Draw tab
+        # beyond a 1024-pixel screen.
+        self.open_folder_button = QToolButton()
+        self.open_folder_button.setIcon(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
+        self.open_folder_button.setAccessibleName("Open folder…")
         self.open_folder_button.setToolTip(
-            f"Try the model on every image in a folder and its sub-folders (at most "
-            f"{MAX_IMAGES}); the table can be saved as CSV.")
+            f"Open folder…: try the model on every image in a folder and its sub-folders (at "
+            f"most {MAX_IMAGES}); the table can be saved as CSV.")
         self.clear_button.clicked.connect(self.canvas.clear)
         self.undo_button.clicked.connect(self.canvas.undo)
         buttons = QHBoxLayout()

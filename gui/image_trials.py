@@ -212,12 +212,14 @@ class ImageTrialsPage(QWidget):
         self._layout()
 
     def _layout(self) -> None:
-        buttons = QHBoxLayout()
+        # Two rows, so the Draw tab still fits a 1024-pixel-wide screen.
+        buttons, opening = QHBoxLayout(), QHBoxLayout()
         buttons.addWidget(self.back_button)
-        buttons.addWidget(self.open_button)
-        buttons.addWidget(self.open_folder_button)
         buttons.addStretch(1)
         buttons.addWidget(self.save_button)
+        opening.addWidget(self.open_button)
+        opening.addWidget(self.open_folder_button)
+        opening.addStretch(1)
         whole = QVBoxLayout(self)
         whole.setContentsMargins(0, 0, 0, 0)
         whole.addWidget(self.view, 2)
@@ -225,6 +227,7 @@ class ImageTrialsPage(QWidget):
         whole.addWidget(self.status_label)
         whole.addWidget(self.progress)
         whole.addWidget(self.table, 3)
+        whole.addLayout(opening)
         whole.addLayout(buttons)
 
     # -- public API --------------------------------------------------------------------
