@@ -17,6 +17,7 @@ from engine.catalog import arch_title, dataset_title, image_size_to_load, is_pre
 from engine.config import TrainConfig
 from engine.data import load_dataset
 from engine.data.fingerprint import class_change, fingerprint, images_change, moved_classes
+from engine.data.leave_out import leave_out, leave_out_sentence
 from engine.data.pipeline import BatchPipeline
 from engine.data.types import DatasetError, ImageDataset
 from engine.events import Listener, LogLine, RunStart
@@ -79,10 +80,17 @@ class TrainingSetup:
 
 
 def load_data(config: TrainConfig, world: World, progress: Listener) -> ImageDataset:
-    """The dataset, loaded (downloaded) by the first process on each machine first."""
+    """The dataset, loaded (downloaded) by the first process on each machine first, without
+    the images a child run leaves out (engine/data/leave_out.py)."""
     with world.main_first():
-        return load_dataset(config.dataset, config.source_folder(), progress=progress,
+        data = load_dataset(config.dataset, config.source_folder(), progress=progress,
                             image_size=image_size_to_load(config.arch, config.image_size))
+    if not (config.leave_out or config.leave_out_test):
+        return data
+    parent = Path(config.parent).name if config.parent else ""
+    progress(LogLine(leave_out_sentence(len(set(config.leave_out)),
+                                        len(set(config.leave_out_test)), parent)))
+    return leave_out(data, config.leave_out, config.leave_out_test, parent)
 
 
 def build(config: TrainConfig, data: ImageDataset, device: torch.device, world: World,
