@@ -57,6 +57,9 @@ class RunStart:
     changes: tuple[dict, ...] = ()  # SettingsChanged.as_record() of the settings changed so far
     world_size: int = 1  # processes training together (torchrun: engine/training/distributed.py)
     run_dir: str | None = None  # the run folder this run claimed (None: it writes none)
+    # Whether the run keeps every epoch's weights in its folder's epochs/ (small models:
+    # engine/records/epoch_checkpoints.py); False for a run that writes no folder.
+    keeps_epochs: bool = False
 
 
 @dataclass(frozen=True)

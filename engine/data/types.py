@@ -45,6 +45,10 @@ class ImageDataset:
     # What a person should know about how the files were read (files skipped, copies left
     # out of the test set): the trainer logs each as a warning.
     notes: tuple[str, ...] = ()
+    # The original dataset indices (int64) of the rows kept when some images were left out
+    # (a child run: engine.config's leave_out); None: every image, in the original order.
+    train_index: torch.Tensor | None = None
+    test_index: torch.Tensor | None = None
 
     @property
     def channels(self) -> int:

@@ -46,9 +46,15 @@ CONFIG_FILE = "config.json"
 META_FILE = "meta.json"
 RECORD_FILES = (*RUN_CHECKPOINTS, CONFIG_FILE, METRICS_FILE, RUN_FILE, BATCHES_FILE)
 LOCK_FILE = "run.lock"
+# Every test image's answer at every epoch (engine/records/sample_history.py), and each
+# epoch's weights for small models (engine/records/epoch_checkpoints.py). Neither makes a
+# folder a run's on its own: a run writes them just before its checkpoint, so a folder
+# holding only these is a run that saved nothing (it is discarded as one).
+SAMPLES_FILE = "samples.npz"
+EPOCHS_FOLDER = "epochs"
 # A seed group's folder holds this file and one run folder per member (engine/records/groups.py).
 GROUP_FILE = "group.json"
-RUN_FILE_NAMES = (*RECORD_FILES, META_FILE, LOCK_FILE)
+RUN_FILE_NAMES = (*RECORD_FILES, META_FILE, LOCK_FILE, SAMPLES_FILE)
 TENSORBOARD_PREFIX = "events.out.tfevents."
 # A sweep's folder (engine/experiments/sweep.py): its plan, and by default its Optuna storage;
 # each trial is a run folder in it named TRIAL_DIR_FORMAT.format(number).
