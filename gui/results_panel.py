@@ -6,6 +6,11 @@ least confident right answers, one image large with its class probabilities, and
 training-health sentence. The numpy work per epoch is a few milliseconds for 10,000 test
 images and thumbnails are made only when painted (gui/thumbnails.py); while the tab is
 hidden an epoch's results are only stored, and drawn when the tab is shown.
+
+Every epoch's answers are kept (gui/run_samples.py), so an epoch slider shows the tab at any
+epoch, each image's story over the epochs (gui/image_story_view.py), and the galleries of
+the images learned last, forgotten most and never learned (engine/image_story.py). Every
+gallery's thumbnails can be marked "mislabelled" or "leave out" (gui/marked_strips.py).
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, Qt
+from PySide6.QtCore import QRectF, QSignalBlocker, Qt
 from PySide6.QtGui import QColor, QPalette, QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -28,19 +33,25 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import analysis
+from engine import analysis, image_story
 from engine.analysis import Evaluation, HealthNote
 from engine.events import EpochEnd, RunStart
 from gui.checkpoint_evaluation import EvaluateCheckpoint
 from gui.class_charts import BAR_COLOUR, ClassAccuracyBars, ConfusionMatrixView, PixelTexts, elide
 from gui.contrast import make_secondary
-from gui.run_model import InspectRequest
-from gui.thumbnails import ImageStrip, ThumbnailCache, to_pixmap
+from gui.epoch_slider import EpochSlider
+from gui.image_story_view import ImageStoryView
+from gui.marked_strips import MarkedStrip
+from gui.run_model import InspectRequest, OpenedRun
+from gui.run_samples import RunSamples, settings_of
+from gui.thumbnails import ThumbnailCache, to_pixmap
 
 if TYPE_CHECKING:
     from engine.config import TrainConfig
     from engine.records.checkpoint import Checkpoint
+    from engine.records.sample_history import SampleHistory
     from engine.training.checkpoint_eval import CheckpointEvaluation
+    from gui.image_marks import ImageMarks
     from gui.run_model import RunModel
 
 GALLERY_LIMIT = 200  # thumbnails per strip: more than anyone scrolls through
@@ -56,6 +67,14 @@ NOTE_COLOURS = {  # health kind -> the note's left border
 IDLE_TEXT = ("After each epoch of a run, this tab shows which classes the model confuses, the "
              "test images it gets wrong and how sure it was, and how training is going.\n"
              "Click Train to start.")
+STORY_GALLERIES = (  # (tab title, tooltip), up to the epoch on screen
+    ("Learned last", "Test images right at every epoch since they were learned, the latest "
+                     "learned first: the hard ones the network got in the end"),
+    ("Forgotten most", "Test images right at one epoch and wrong at the next, the most often "
+                       "forgotten first (Toneva et al., 2019)"),
+    ("Never learned", "Test images wrong at every epoch so far, the furthest from their "
+                      "true class first: often mislabelled or ambiguous"),
+)
 NO_EVALUATION_TEXT = ("This checkpoint holds the training curves, not the model's answer for "
                       "each test image. Evaluate it on its test set to see them here, or "
                       "continue training from it (Run > Continue from checkpoint).")
@@ -160,11 +179,13 @@ class ImageDetail(QWidget):
 
 
 class ResultsPanel(QWidget):
-    """The Results tab; `follow(run)` keeps it on the run on screen (gui/run_model.py)."""
+    """The Results tab; `follow(run)` keeps it on the run on screen (gui/run_model.py).
+    Given the window's `marks`, its thumbnails can be marked."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, marks: ImageMarks | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._run: RunModel | None = None
+        self._settings: Callable[[], TrainConfig] | None = None
         self._names: list[str] = []
         self._history: list[dict] = []
         self._evaluation: Evaluation | None = None
@@ -174,6 +195,11 @@ class ResultsPanel(QWidget):
         self._mistake_count = 0
         self._note_kind = ""
         self._cache = ThumbnailCache(THUMBNAIL_PX)
+        self.samples = RunSamples(self)  # every epoch's answers: the slider's epochs
+        self.samples.changed.connect(self._on_samples)
+        self.samples.problem.connect(self._say_problem)
+        self.epoch_slider = EpochSlider()
+        self.epoch_slider.epochChanged.connect(self.show_epoch)
 
         self.message = QLabel(IDLE_TEXT)
         self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -196,25 +222,41 @@ class ResultsPanel(QWidget):
         self.worst_first = QCheckBox("Worst first")
         self.worst_first.setToolTip("Sort the classes by accuracy, worst at the top")
         self.worst_first.toggled.connect(self.per_class.set_worst_first)
-        self.mistakes = ImageStrip(self._cache, "No mistakes: every test image is right.")
-        self.borderline = ImageStrip(self._cache, "No right answers yet.")
-        self.cell_strip = ImageStrip(self._cache, "Click a cell of the confusion matrix to "
-                                                  "list its test images here.")
+        def strip(empty_text: str) -> MarkedStrip:
+            made = MarkedStrip(self._cache, empty_text, marks, "test",
+                               self.samples.original_index)
+            made.image_clicked.connect(self.show_image)
+            return made
+
+        self.mistakes = strip("No mistakes: every test image is right.")
+        self.borderline = strip("No right answers yet.")
+        self.cell_strip = strip("Click a cell of the confusion matrix to list its test images "
+                                "here.")
+        self.learned_last = strip("No test image learned yet.")
+        self.forgotten = strip("No test image forgotten: none was right at one epoch and "
+                               "wrong at the next.")
+        self.never_learned = strip("Every test image was right at some epoch.")
+        self.story_strips = (self.learned_last, self.forgotten, self.never_learned)
         self.strips = QTabWidget()
         self.strips.setDocumentMode(True)
-        for strip in (self.mistakes, self.borderline, self.cell_strip):
-            self.strips.addTab(strip, "")
-            strip.image_clicked.connect(self.show_image)
+        for gallery in (self.mistakes, self.borderline, self.cell_strip, *self.story_strips):
+            self.strips.addTab(gallery, "")
         self.detail = ImageDetail()
+        self.story = ImageStoryView(marks)
 
         charts = QSplitter(Qt.Orientation.Horizontal)
         charts.addWidget(_card("Confusion matrix: rows are the true classes, columns the "
                                "predicted ones", self.confusion))
         charts.addWidget(_card("Accuracy per class", self.per_class, self.worst_first))
         charts.setSizes([600, 400])
+        chosen = QWidget()
+        chosen_layout = QVBoxLayout(chosen)
+        chosen_layout.setContentsMargins(0, 0, 0, 0)
+        chosen_layout.addWidget(self.detail, 1)
+        chosen_layout.addWidget(self.story)
         images = QSplitter(Qt.Orientation.Horizontal)
         images.addWidget(self.strips)
-        images.addWidget(self.detail)
+        images.addWidget(chosen)
         images.setSizes([600, 400])
         parts = QSplitter(Qt.Orientation.Vertical)
         parts.addWidget(charts)
@@ -223,6 +265,7 @@ class ResultsPanel(QWidget):
         content = QWidget()
         content_layout = QVBoxLayout(content)
         content_layout.setContentsMargins(0, 0, 0, 0)
+        content_layout.addWidget(self.epoch_slider)
         content_layout.addWidget(self.summary)
         content_layout.addWidget(parts, 1)
         self.pages = QStackedWidget()
@@ -240,17 +283,23 @@ class ResultsPanel(QWidget):
     # -- following a run ------------------------------------------------------------------
 
     @classmethod
-    def following(cls, run: RunModel,
-                  settings: Callable[[], TrainConfig] | None = None) -> ResultsPanel:
-        panel = cls()
+    def following(cls, run: RunModel, settings: Callable[[], TrainConfig] | None = None,
+                  marks: ImageMarks | None = None) -> ResultsPanel:
+        panel = cls(marks)
         panel.follow(run, settings)
         return panel
+
+    def add_gallery(self, title: str, widget: QWidget) -> None:
+        """Another gallery beside the test images' (e.g. the least believable training
+        images), as a tab of its own."""
+        self.strips.addTab(widget, title)
 
     def follow(self, run: RunModel, settings: Callable[[], TrainConfig] | None = None) -> None:
         """Show the run on screen; given the settings form's `settings` (its data folder and
         device), an opened checkpoint can be evaluated here (gui/checkpoint_evaluation.py)."""
-        self._run = run
+        self._run, self._settings = run, settings
         run.run_started.connect(self.start_run)
+        run.run_opened.connect(self._on_run_opened)
         run.epoch_ended.connect(self.add_epoch)
         run.history_replaced.connect(self.show_history)
         run.model_changed.connect(self._on_model_changed)
@@ -264,6 +313,7 @@ class ResultsPanel(QWidget):
     def start_run(self, start: RunStart) -> None:
         self._set_classes(start.class_names)
         self._cache.set_images(start.test_images)
+        self.samples.start_run(start)
         self._history = list(start.history)
         self._evaluation = None
         self._cell = self._selected = None
@@ -276,10 +326,7 @@ class ResultsPanel(QWidget):
         self._history = [r for r in self._history if r["epoch"] != epoch.epoch]
         self._history.append(epoch.as_record())
         self._show_note()
-        if epoch.evaluation is not None:
-            self._evaluation = epoch.evaluation
-            if self.isVisible():
-                self._draw()
+        self.samples.add_epoch(epoch)  # shown through _on_samples, at the slider's epoch
 
     def show_history(self, history: list[dict]) -> None:
         """A new run began ([]) or a checkpoint was opened (its history, no evaluation)."""
@@ -288,6 +335,7 @@ class ResultsPanel(QWidget):
         self._cell = self._selected = None
         self.confusion.select(None)
         self._cache.set_images(None)
+        self.samples.clear()
         self._show_message(NO_EVALUATION_TEXT if history else IDLE_TEXT)
         self._show_note()
 
@@ -308,6 +356,34 @@ class ResultsPanel(QWidget):
         self._show_note()
         if self.isVisible():
             self._draw()
+
+    def _on_run_opened(self, opened: OpenedRun) -> None:
+        """A run folder's checkpoint: its every epoch's answers, read in the background."""
+        checkpoint = self._run.checkpoint if self._run is not None else None
+        if opened.folder is not None and checkpoint is not None:
+            self.samples.show_folder(opened.folder,
+                                     settings_of(checkpoint.config, self._settings))
+
+    def _on_samples(self) -> None:
+        """The history changed (an epoch ended, a run folder's was read): the slider's
+        epochs, and the tab at the slider's epoch."""
+        if self.samples.images is not None:
+            self._cache.set_images(self.samples.images)
+        with QSignalBlocker(self.epoch_slider):
+            self.epoch_slider.set_epochs(self.samples.epochs())
+        self.show_epoch(self.epoch_slider.epoch())
+
+    def show_epoch(self, epoch: int | None) -> None:
+        """Show the tab as it was at the end of `epoch` (one the slider offers)."""
+        evaluation = self.samples.evaluation_at(epoch) if epoch is not None else None
+        if evaluation is None:
+            return
+        self._evaluation = evaluation
+        if self.isVisible():
+            self._draw()
+
+    def _say_problem(self, text: str) -> None:
+        self.summary.setText(text)
 
     def _on_model_changed(self, checkpoint: Checkpoint) -> None:
         if self._evaluation is None and checkpoint is not None:
@@ -330,6 +406,7 @@ class ResultsPanel(QWidget):
             return
         self._selected = index
         self.detail.show_image(images[index], index, evaluation, self._names)
+        self._show_story()
         if self._run is not None:
             self._run.inspect_requested.emit(InspectRequest(
                 image=images[index], label=int(evaluation.labels[index]),
@@ -360,6 +437,7 @@ class ResultsPanel(QWidget):
         self.mistakes.show_images(wrong[:GALLERY_LIMIT], self._describe)
         self.borderline.show_images(right, self._describe)
         self._fill_cell_strip()
+        self._fill_story_strips()
         self._update_strip_titles(len(wrong))
         total = len(evaluation)
         best = analysis.best_epoch(self._history)
@@ -370,7 +448,36 @@ class ResultsPanel(QWidget):
         if self._selected is not None:  # the same image, with this epoch's probabilities
             self.detail.show_image(self._cache.images[self._selected], self._selected,
                                    evaluation, self._names)
+            self._show_story()
         self.pages.setCurrentIndex(1)
+
+    def _story_history(self) -> SampleHistory | None:
+        """The history up to the epoch on screen (None: no history of it)."""
+        history, evaluation = self.samples.history, self._evaluation
+        if history is None or evaluation is None or evaluation.epoch not in history.epochs \
+                or len(history.labels) != len(evaluation):
+            return None
+        return history.up_to(evaluation.epoch)
+
+    def _fill_story_strips(self) -> None:
+        history = self._story_history()
+        rows = ([], [], []) if history is None else (
+            image_story.learned_last(history, GALLERY_LIMIT),
+            image_story.forgotten_most(history, GALLERY_LIMIT),
+            image_story.never_learned_rows(history, GALLERY_LIMIT))
+        for gallery, chosen in zip(self.story_strips, rows, strict=True):
+            gallery.show_images(np.asarray(chosen, dtype=np.int64), self._describe)
+        self._update_strip_titles()
+
+    def _show_story(self) -> None:
+        history, index = self._story_history(), self._selected
+        if index is None:
+            self.story.clear()
+        elif history is None:
+            self.story.show_image_only(self.samples.original_index(index))
+        else:
+            self.story.show_story(self.samples.history, index, int(history.epochs[-1]),
+                                  self.samples.original_index(index))
 
     def _fill_cell_strip(self) -> None:
         if self._cell is None or self._evaluation is None:
@@ -392,6 +499,10 @@ class ResultsPanel(QWidget):
             self.strips.setTabText(2, f"{elide(self._names[t], 12)} → "
                                       f"{elide(self._names[p], 12)} "
                                       f"({self.cell_strip.strip_model.rowCount():,})")
+        for tab, (title, tip) in enumerate(STORY_GALLERIES, start=3):
+            count = self.strips.widget(tab).strip_model.rowCount()
+            self.strips.setTabText(tab, f"{title} ({count:,})" if count else title)
+            self.strips.setTabToolTip(tab, tip)
         self.strips.setTabToolTip(0, "Wrongly classified test images, the most confidently "
                                      "wrong first")
         self.strips.setTabToolTip(1, "Rightly classified test images the model was least "
@@ -418,7 +529,8 @@ class ResultsPanel(QWidget):
             self.evaluate_box.hide()
         self.pages.setCurrentIndex(0)
         self.detail.clear()
-        for strip in (self.mistakes, self.borderline, self.cell_strip):
+        self.story.clear()
+        for strip in (self.mistakes, self.borderline, self.cell_strip, *self.story_strips):
             strip.show_images(np.empty(0, dtype=np.int64), self._describe)
         self._update_strip_titles(0)
 

@@ -11,6 +11,7 @@ otherwise). The loop reports plain events (engine.events) to a listener and obey
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import torch
@@ -144,9 +145,13 @@ class Trainer:
             self.epochs_done = resumed.epoch
         setup.describe(built, config, world, listener)
         folder = self._records.folder
-        listener(setup.run_start(built, config, world, self.epochs_done, self._steps_done,
-                                 self.history, self.changes,
-                                 folder.path if folder is not None else None))
+        keeps_epochs = self._records.start_history(self.dataset, built.model.state_dict(),
+                                                   config.arch, self.epochs_done, listener)
+        listener(dataclasses.replace(
+            setup.run_start(built, config, world, self.epochs_done, self._steps_done,
+                            self.history, self.changes,
+                            folder.path if folder is not None else None),
+            keeps_epochs=keeps_epochs))
         # A resumed run's last good state is its checkpoint as it was, with its settings.
         self.saved = resumed
         return device
@@ -261,7 +266,8 @@ class Trainer:
             f"Epoch {epoch}/{self.config.epochs}: train loss {record.train_loss:.4f}, "
             f"acc {record.train_acc:.2%} | test loss {record.test_loss:.4f}, acc "
             f"{record.test_acc:.2%} | {tally.seen / max(record.seconds, 1e-9):,.0f} examples/s"))
-        self._records.save_epoch(self.config.to_dict(), self.saved, self.history, listener)
+        self._records.save_epoch(self.config.to_dict(), self.saved, self.history, listener,
+                                 record.evaluation)
         control.epoch_ended(epoch)
 
     def _change_settings(self, requested: dict, epoch: int, batch: int, step: int,

@@ -1,0 +1,109 @@
+"""One test image's story, under its large picture on the Results tab: a small curve of the
+probability the network gave its true class at each epoch (green where it was right, red
+where wrong; a line at the epoch on screen), "learned at epoch k, forgotten n times"
+(engine/image_story.py), and buttons to mark it "mislabelled" or "leave out".
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from engine.image_story import story_text
+from engine.records.sample_history import SampleHistory
+from gui.image_marks import LEAVE_OUT, MISLABELLED, ImageMarks
+from gui.marked_strips import MARK_TIPS, MARK_TITLES, toggle_mark
+from gui.plotting import IntegerAxis
+
+RIGHT_COLOUR, WRONG_COLOUR, LINE_COLOUR = "#2e7d32", "#c62828", "#1565c0"
+
+
+class ImageStoryView(QWidget):
+    """`show_story(history, row, epoch, original)`; `clear()` when no image is chosen."""
+
+    def __init__(self, marks: ImageMarks | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._marks = marks
+        self._image: int | None = None  # the original test index of the image shown
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        bg = self.palette().color(QPalette.ColorRole.Base)
+        fg = self.palette().color(QPalette.ColorRole.Text)
+        self.plot = pg.PlotWidget(background=bg, axisItems={"bottom": IntegerAxis("bottom")})
+        item = self.plot.getPlotItem()
+        item.setMenuEnabled(False)
+        item.hideButtons()
+        item.getViewBox().setMouseEnabled(x=False, y=False)
+        item.setLabel("left", "true class (%)")
+        item.setLabel("bottom", "epoch")
+        for side in ("left", "bottom"):
+            item.getAxis(side).setTextPen(pg.mkPen(fg))
+            item.getAxis(side).setPen(pg.mkPen(fg))
+        self.curve = pg.PlotDataItem(pen=pg.mkPen(LINE_COLOUR, width=2), symbol="o",
+                                     symbolSize=7, symbolPen=None)
+        item.addItem(self.curve)
+        self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen(fg, style=Qt.PenStyle.DashLine))
+        item.addItem(self.now)
+        self.plot.setFixedHeight(120)
+        self.buttons: dict[str, QPushButton] = {}
+        row = QHBoxLayout()
+        row.addWidget(self.text, 1)
+        for reason in (MISLABELLED, LEAVE_OUT):
+            button = QPushButton(MARK_TITLES[reason])
+            button.setCheckable(True)
+            button.setToolTip(MARK_TIPS[reason])
+            button.clicked.connect(lambda _checked=False, r=reason: self._toggle(r))
+            button.setVisible(marks is not None)
+            row.addWidget(button)
+            self.buttons[reason] = button
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 0, 2, 2)
+        layout.addLayout(row)
+        layout.addWidget(self.plot)
+        if marks is not None:
+            marks.changed.connect(self._show_marks)
+        self.clear()
+
+    def show_story(self, history: SampleHistory, row: int, epoch: int, original: int) -> None:
+        """The image at `row` of the history, up to the epoch on screen (`epoch`)."""
+        self._image = original
+        story = history.up_to(epoch)
+        probs = history.true_prob[:, row].astype(np.float32) * 100
+        right = history.predicted[:, row] == history.labels[row]
+        brushes = [pg.mkBrush(RIGHT_COLOUR if ok else WRONG_COLOUR) for ok in right]
+        self.curve.setData(history.epochs, probs, symbolBrush=brushes)
+        self.now.setValue(epoch)
+        self.now.setVisible(epoch != int(history.epochs[-1]))
+        first, last = int(history.epochs[0]), int(history.epochs[-1])
+        self.plot.getPlotItem().getViewBox().setRange(
+            xRange=(first - 0.5, max(last, first + 1) + 0.5), yRange=(0, 100), padding=0)
+        self.text.setText(f"By epoch {epoch}: {story_text(story, row)}.")
+        self.plot.show()
+        self._show_marks()
+
+    def show_image_only(self, original: int) -> None:
+        """An image without a recorded history (an evaluated checkpoint): its marks only."""
+        self.clear()
+        self._image = original
+        self._show_marks()
+
+    def clear(self) -> None:
+        self._image = None
+        self.curve.setData([], [])
+        self.text.setText("")
+        self.plot.hide()
+        self._show_marks()
+
+    def _toggle(self, reason: str) -> None:
+        if self._marks is not None and self._image is not None:
+            toggle_mark(self._marks, "test", self._image, reason)
+
+    def _show_marks(self) -> None:
+        current = (self._marks.reason("test", self._image)
+                   if self._marks is not None and self._image is not None else None)
+        for reason, button in self.buttons.items():
+            button.setEnabled(self._image is not None)
+            button.setChecked(current == reason)
