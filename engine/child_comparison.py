@@ -11,12 +11,15 @@ Torch- and Qt-free: the window's Runs tab reads it off the GUI thread.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from engine.analysis import confusion_matrix, per_class_accuracy
+from engine.records.run_folder import RUN_FILE
+from engine.records.runs import parse_lines
 from engine.records.sample_history import SampleHistory, load_history
 
 
@@ -33,6 +36,7 @@ class ChildComparison:
     images: int  # test images both were tested on
     parent_confusion: np.ndarray  # (C, C) counts: row = true class, column = predicted
     child_confusion: np.ndarray
+    class_names: tuple[str, ...] = ()  # as the child's record names them, where it does
 
     @property
     def confusion_change(self) -> np.ndarray:
@@ -96,4 +100,19 @@ def compare_run_folders(parent: str | Path, child: str | Path) -> ChildCompariso
                                   "(samples.npz): it was trained by an older TrainDesk, or "
                                   "has no finished epoch yet.")
         histories.append(history)
-    return compare_histories(*histories)
+    compared = compare_histories(*histories)
+    names = class_names_of(Path(child))
+    if len(names) != histories[1].num_classes:
+        names = tuple(str(c) for c in range(histories[1].num_classes))
+    return dataclasses.replace(compared, class_names=names)
+
+
+def class_names_of(folder: Path) -> tuple[str, ...]:
+    """The class names a run's record gives at its last start; () where it gives none."""
+    try:
+        lines, _end, _damaged = parse_lines((folder / RUN_FILE).read_bytes())
+    except OSError:
+        return ()
+    starts = [line for line in lines if line.get("event") == "start"]
+    names = starts[-1].get("class_names") if starts else None
+    return tuple(str(n) for n in names) if isinstance(names, list) else ()

@@ -30,11 +30,13 @@ from PySide6.QtWidgets import (
 )
 
 from gui.checkpoint_files import CheckpointFiles
+from gui.child_runs import add_child_runs
 from gui.data_panel import DataPanel
 from gui.engine_loader import EngineLoader
 from gui.field_guard import guard_fields
 from gui.group_run import GroupRun
 from gui.help_dialogs import add_help_menu
+from gui.image_marks import ImageMarks
 from gui.log_panel import LogPanel
 from gui.lr_finder_dialog import add_lr_finder
 from gui.model_export import ExportModelAction
@@ -109,6 +111,8 @@ class MainWindow(QMainWindow):
                                        self.files.open_checkpoint)
         self.sweep = add_sweep_tab(self, self.controller, self.plots, self.settings_panel.config)
         self.lr_finder = add_lr_finder(self, self.settings_panel, self.controller, self.log)
+        self.train_again = add_child_runs(self, self.controller, self.marks,
+                                          self.settings_panel, self.log, self.results)
 
         self.menu("File").addSeparator()
         self.menu("File").addAction(self.quit_action)
@@ -233,7 +237,8 @@ class MainWindow(QMainWindow):
         self.add_tab("Training", FillOrScroll(training))
         self.add_tab("Model", self.pytorch.model_tab)
         self.add_tab("Draw", self.pytorch.draw_tab)
-        self.results = ResultsPanel.following(self.run, self.settings_panel.config)
+        self.marks = ImageMarks(self)  # marked images of the run on screen
+        self.results = ResultsPanel.following(self.run, self.settings_panel.config, self.marks)
         self.add_tab("Results", self.results)
         self.add_tab("Data", DataPanel(self.run, self.settings_panel))
         self.add_tab("Inside", self.pytorch.inside_tab)

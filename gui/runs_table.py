@@ -23,6 +23,7 @@ from engine.durations import rough_duration
 from engine.events import SettingsChanged
 from engine.records import groups, runs
 from gui.plot_overlays import OVERLAY_COLOURS
+from gui.run_lineage import lineage_text
 from gui.runs_group_rows import (
     GROUP_STATUS_TITLES,
     MEMBER_INDENT,
@@ -250,8 +251,9 @@ class RunsTableModel(QAbstractTableModel):
             return record.device
         if name == "Started":
             return _started_text(record)
-        if column == 0:
-            return record.name
+        if column == 0:  # a child run ("Train again without them") names its parent
+            lineage = lineage_text(record.config)
+            return f"{record.name}  ({lineage})" if lineage else record.name
         if column == 1:
             return arch_title(record.arch)
         if column == 2:
@@ -282,6 +284,12 @@ class RunsTableModel(QAbstractTableModel):
     @staticmethod
     def _tooltip(record: runs.RunRecord, live: bool) -> str:
         lines = [str(record.folder)]
+        if lineage_text(record.config):
+            lines.append(f"A child of {record.config['parent']}: trained again with its "
+                         "settings and seed, leaving out "
+                         f"{len(record.config.get('leave_out') or ()):,} training and "
+                         f"{len(record.config.get('leave_out_test') or ()):,} test images. "
+                         "Tick both to compare them.")
         if live:
             lines.append("The run on screen: its curves are the ones on top.")
         if record.message:

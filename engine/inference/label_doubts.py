@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -41,24 +42,25 @@ SCORE_BATCH = 1024
 
 @dataclass(frozen=True, eq=False)
 class LabelDoubts:
-    """The model's view of each training image's label; rows follow the dataset's rows."""
+    """The model's view of each training image's label; rows follow the dataset's rows.
+    Each measure is worked out once, when first read (a gallery reads them per thumbnail)."""
 
     train_index: np.ndarray  # (N,) int64: each row's index in the training set as loaded
     labels: np.ndarray  # (N,) int64
     probabilities: np.ndarray  # (N, C) float32: the model's class probabilities
     class_names: tuple[str, ...]
 
-    @property
+    @cached_property
     def label_prob(self) -> np.ndarray:
         """(N,) the probability the model gives each image's own label."""
         return self.probabilities[np.arange(len(self.labels)), self.labels]
 
-    @property
+    @cached_property
     def loss(self) -> np.ndarray:
         """(N,) cross-entropy of each image's label."""
         return -np.log(np.maximum(self.label_prob, np.finfo(np.float32).tiny))
 
-    @property
+    @cached_property
     def thresholds(self) -> np.ndarray:
         """(C,) each class's average self-confidence (1 for a class with no image)."""
         sums = np.bincount(self.labels, weights=self.label_prob,
@@ -66,13 +68,13 @@ class LabelDoubts:
         counts = np.bincount(self.labels, minlength=len(self.class_names))
         return np.where(counts > 0, sums / np.maximum(counts, 1), 1.0).astype(np.float32)
 
-    @property
+    @cached_property
     def likely_class(self) -> np.ndarray:
         """(N,) the likeliest class of each image, each class's probability measured
         against its own threshold."""
         return (self.probabilities / self.thresholds[None, :]).argmax(axis=1)
 
-    @property
+    @cached_property
     def suspected(self) -> np.ndarray:
         """(N,) bool: confident learning says the label is likely wrong."""
         far_below = self.label_prob < FAR_BELOW * self.thresholds[self.labels]
