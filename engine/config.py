@@ -238,7 +238,10 @@ class TrainConfig:
         return self.data_dir
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The settings as JSON holds them (a child run's image indices as lists), so that a
+        record read back equals the dict written."""
+        return {name: list(value) if isinstance(value, tuple) else value
+                for name, value in dataclasses.asdict(self).items()}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
