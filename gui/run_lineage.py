@@ -9,14 +9,18 @@ from pathlib import Path
 from engine.records import runs
 
 
+def left_out_count(config: dict) -> int:
+    """The training and test images a run's recorded settings leave out."""
+    return len(config.get("leave_out") or ()) + len(config.get("leave_out_test") or ())
+
+
 def lineage_text(config: dict) -> str:
     """A child run's parent and how many images it leaves out: "child of mnist-3: 12 left
     out"; "" for a run that is no child."""
     parent = str(config.get("parent") or "")
     if not parent:
         return ""
-    left_out = len(config.get("leave_out") or ()) + len(config.get("leave_out_test") or ())
-    return f"child of {Path(parent).name}: {left_out:,} left out"
+    return f"child of {Path(parent).name}: {left_out_count(config):,} left out"
 
 
 def parent_and_child(records: Sequence[object]

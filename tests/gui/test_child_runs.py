@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
 
 from engine.config import TrainConfig
 from engine.records.checkpoint import load_checkpoint
 from gui.least_believable import LeastBelievable
+from gui.runs_panel import RunsPanel
 from gui.train_again import ACTION_TIP, child_config, run_folder_of
+from tests.gui.test_runs_panel import shown_rows, start, write_run
 from tests.gui.windows import open_window
 
 RUN_TIMEOUT_MS = 120_000
@@ -79,8 +81,9 @@ def test_from_marks_to_a_child_run_compared_with_its_parent(qtbot, tmp_path, dat
     runs = window.runs_panel
     qtbot.waitUntil(lambda: runs.model.row_of(child_folder) is not None, timeout=10_000)
     row = runs.model.row_of(child_folder)
-    name = runs.model.index(row, 0).data()
-    assert f"child of {Path(parent_folder).name}: 4 left out" in name
+    assert runs.model.index(row, 0).data().endswith(f"↳ {Path(child_folder).name} (4 left out)")
+    tip = runs.model.index(row, 0).data(Qt.ItemDataRole.ToolTipRole)
+    assert f"A child of {parent_folder}: trained again with its settings and seed" in tip
     runs.set_live_run(None)
     runs.tick(parent_folder)
     runs.tick(child_folder)
@@ -105,3 +108,26 @@ def test_an_empty_gallery_offers_no_marks(qtbot, tmp_path):
     gallery = window.findChild(LeastBelievable)
 
     assert gallery.strip.menu_at(QPoint(5, 5)) is None and gallery.rows() == []
+
+
+def test_the_runs_tab_lists_a_child_under_its_parent_and_names_a_parent_not_listed(
+        qtbot, tmp_path):
+    runs_dir = tmp_path / "runs"
+    parent = write_run(runs_dir / "a-parent", [0.5, 0.6])
+    write_run(runs_dir / "b-other", [0.4])
+    child_config = TrainConfig(arch="mlp", dataset="mnist", epochs=1, parent=str(parent),
+                               leave_out=(1, 2), leave_out_test=(3,))
+    write_run(runs_dir / "c-child", [0.7], config=child_config.to_dict())
+    write_run(runs_dir / "d-orphan", [0.7], config=child_config.replace(
+        parent=str(tmp_path / "elsewhere" / "gone")).to_dict())
+    panel = RunsPanel(runs_dir)
+    qtbot.addWidget(panel)
+
+    try:
+        start(qtbot, panel, 4)
+
+        names = [row[0] for row in shown_rows(panel)]  # newest first, a child under its parent
+        assert names == ["d-orphan (child of gone: 3 left out)", "b-other", "a-parent",
+                         "      ↳ c-child (3 left out)"]
+    finally:
+        panel.library.shutdown()
