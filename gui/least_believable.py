@@ -152,6 +152,6 @@ class LeastBelievable(QWidget):
     def _describe(self, row: int) -> tuple[str, str]:
         doubts = self._found.doubts
         label = doubts.class_names[int(doubts.labels[row])]
-        caption = f"#{self._original(row)} {label}\nloss {doubts.loss[row]:.2f}"
+        caption = f"label {label}\nloss {doubts.loss[row]:.2f}"
         return caption, (f"Training image {self._original(row)}: "
                          f"{doubts.reason(row)}.")
