@@ -9,7 +9,9 @@ about 90% right). Per epoch end it times, on the GUI thread:
   per-class bars, galleries, health note);
 - paint: the repaint that follows (`processEvents`, including the thumbnails painted);
 
-with the tab visible and with it hidden (results stored, drawn when shown). Prints median,
+with the tab visible and with it hidden (results stored, drawn when shown); then a step of
+the epoch slider to each epoch recorded (the tab redrawn from the kept history, with the
+story galleries up to that epoch). Prints median,
 90th percentile and maximum in milliseconds over the epoch ends after the first, and the
 first apart (it lays the tab out and makes its first thumbnails). Target: handle + paint
 < 50 ms. On a shared machine, quote the load average with the figures.
@@ -83,6 +85,19 @@ def measure(app: QApplication, panel: ResultsPanel, run: RunModel, visible: bool
     return times
 
 
+def measure_slider(app: QApplication, panel: ResultsPanel) -> list[float]:
+    """A step of the epoch slider to each recorded epoch, oldest first, redrawn and painted."""
+    panel.show()
+    app.processEvents()
+    times = []
+    for epoch in panel.epoch_slider.epochs():
+        t0 = time.perf_counter()
+        panel.epoch_slider.set_epoch(epoch)
+        app.processEvents()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=20)
@@ -114,6 +129,7 @@ def main() -> None:
         where = "visible" if visible else "hidden"
         for part, values in times.items():
             print(summary(f"{where}: {part}", values[1:]) + f"   (first {values[0] * 1000:.1f} ms)")
+    print(summary("slider: a step", measure_slider(app, panel)))
     panel.close()
 
 

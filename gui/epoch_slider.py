@@ -29,7 +29,6 @@ class EpochSlider(QWidget):
         self._setting = False  # the slider is being moved by the code, not by a person
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setPageStep(1)
-        self.slider.setTickPosition(QSlider.TickPosition.TicksBelow)
         self.slider.setToolTip("Drag to see the run as it was at the end of an earlier "
                                "epoch; at the right end it follows the newest epoch")
         self.slider.valueChanged.connect(self._on_moved)

@@ -4,7 +4,7 @@ The window owns one `ImageMarks`; the galleries mark and show marks through it, 
 "Train again without them" reads it. An image is named by its split ("train" or "test") and
 its ORIGINAL index in the dataset (before a child run left images out), so marks made on a
 child run's galleries still name the right files. The marks belong to the run on screen:
-the window clears them when another run is shown.
+the Results tab, which shows them, clears them when another run is shown.
 """
 
 from __future__ import annotations

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
 from engine.image_story import story_text
 from engine.records.sample_history import SampleHistory
@@ -19,10 +19,12 @@ from gui.marked_strips import MARK_TIPS, MARK_TITLES, toggle_mark
 from gui.plotting import IntegerAxis
 
 RIGHT_COLOUR, WRONG_COLOUR, LINE_COLOUR = "#2e7d32", "#c62828", "#1565c0"
+CURVE_SIZE = QSize(140, 86)  # as wide as the picture above it, the marks below it
 
 
 class ImageStoryView(QWidget):
-    """`show_story(history, row, epoch, original)`; `clear()` when no image is chosen."""
+    """The mark buttons, side by side; the story's curve (`plot`) and words (`text`) are
+    placed by the image's detail. `show_story(history, row, epoch, original)`; `clear()`."""
 
     def __init__(self, marks: ImageMarks | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -32,13 +34,13 @@ class ImageStoryView(QWidget):
         self.text.setWordWrap(True)
         bg = self.palette().color(QPalette.ColorRole.Base)
         fg = self.palette().color(QPalette.ColorRole.Text)
-        self.plot = pg.PlotWidget(background=bg, axisItems={"bottom": IntegerAxis("bottom")})
+        self.plot = pg.PlotWidget(self, background=bg,
+                                  axisItems={"bottom": IntegerAxis("bottom")})
         item = self.plot.getPlotItem()
         item.setMenuEnabled(False)
         item.hideButtons()
         item.getViewBox().setMouseEnabled(x=False, y=False)
-        item.setLabel("left", "true class (%)")
-        item.setLabel("bottom", "epoch")
+        item.getAxis("left").setTicks([[(v, str(v)) for v in (0, 50, 100)], []])
         for side in ("left", "bottom"):
             item.getAxis(side).setTextPen(pg.mkPen(fg))
             item.getAxis(side).setPen(pg.mkPen(fg))
@@ -47,22 +49,24 @@ class ImageStoryView(QWidget):
         item.addItem(self.curve)
         self.now = pg.InfiniteLine(angle=90, pen=pg.mkPen(fg, style=Qt.PenStyle.DashLine))
         item.addItem(self.now)
-        self.plot.setFixedHeight(120)
-        self.buttons: dict[str, QPushButton] = {}
-        row = QHBoxLayout()
-        row.addWidget(self.text, 1)
+        self.plot.setToolTip("The probability (%) the network gave this image's true class "
+                             "at each epoch: green where it was right, red where wrong. The "
+                             "dashed line is the epoch on screen.")
+        self.plot.setFixedSize(CURVE_SIZE)
+        self.buttons: dict[str, QToolButton] = {}
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(2)
+        self.text.setParent(self)
         for reason in (MISLABELLED, LEAVE_OUT):
-            button = QPushButton(MARK_TITLES[reason])
+            button = QToolButton()
+            button.setText(MARK_TITLES[reason])
             button.setCheckable(True)
             button.setToolTip(MARK_TIPS[reason])
             button.clicked.connect(lambda _checked=False, r=reason: self._toggle(r))
             button.setVisible(marks is not None)
-            row.addWidget(button)
+            layout.addWidget(button, 1)
             self.buttons[reason] = button
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(2, 0, 2, 2)
-        layout.addLayout(row)
-        layout.addWidget(self.plot)
         if marks is not None:
             marks.changed.connect(self._show_marks)
         self.clear()
@@ -79,7 +83,7 @@ class ImageStoryView(QWidget):
         self.now.setVisible(epoch != int(history.epochs[-1]))
         first, last = int(history.epochs[0]), int(history.epochs[-1])
         self.plot.getPlotItem().getViewBox().setRange(
-            xRange=(first - 0.5, max(last, first + 1) + 0.5), yRange=(0, 100), padding=0)
+            xRange=(first - 0.5, max(last, first + 1) + 0.5), yRange=(-4, 108), padding=0)
         self.text.setText(f"By epoch {epoch}: {story_text(story, row)}.")
         self.plot.show()
         self._show_marks()

@@ -9,7 +9,7 @@ hidden an epoch's results are only stored, and drawn when the tab is shown.
 
 Every epoch's answers are kept (gui/run_samples.py), so an epoch slider shows the tab at any
 epoch, each image's story over the epochs (gui/image_story_view.py), and the galleries of
-the images learned last, forgotten most and never learned (engine/image_story.py). Every
+the images learned last, forgotten most and never learned (gui/story_galleries.py). Every
 gallery's thumbnails can be marked "mislabelled" or "leave out" (gui/marked_strips.py).
 """
 
@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine import analysis, image_story
+from engine import analysis
 from engine.analysis import Evaluation, HealthNote
 from engine.events import EpochEnd, RunStart
 from gui.checkpoint_evaluation import EvaluateCheckpoint
@@ -44,6 +44,7 @@ from gui.image_story_view import ImageStoryView
 from gui.marked_strips import MarkedStrip
 from gui.run_model import InspectRequest, OpenedRun
 from gui.run_samples import RunSamples, settings_of
+from gui.story_galleries import StoryGalleries
 from gui.thumbnails import ThumbnailCache, to_pixmap
 
 if TYPE_CHECKING:
@@ -67,14 +68,6 @@ NOTE_COLOURS = {  # health kind -> the note's left border
 IDLE_TEXT = ("After each epoch of a run, this tab shows which classes the model confuses, the "
              "test images it gets wrong and how sure it was, and how training is going.\n"
              "Click Train to start.")
-STORY_GALLERIES = (  # (tab title, tooltip), up to the epoch on screen
-    ("Learned last", "Test images right at every epoch since they were learned, the latest "
-                     "learned first: the hard ones the network got in the end"),
-    ("Forgotten most", "Test images right at one epoch and wrong at the next, the most often "
-                       "forgotten first (Toneva et al., 2019)"),
-    ("Never learned", "Test images wrong at every epoch so far, the furthest from their "
-                      "true class first: often mislabelled or ambiguous"),
-)
 NO_EVALUATION_TEXT = ("This checkpoint holds the training curves, not the model's answer for "
                       "each test image. Evaluate it on its test set to see them here, or "
                       "continue training from it (Run > Continue from checkpoint).")
@@ -128,10 +121,10 @@ class ImageDetail(QWidget):
         item.addItem(self.values)
         self.plot.setMinimumSize(220, 150)
         self.plot.hide()  # until an image is shown
-        side = QVBoxLayout()
+        side = self._side = QVBoxLayout()
         side.addWidget(self.picture)
         side.addStretch(1)
-        text = QVBoxLayout()
+        text = self._text = QVBoxLayout()
         text.addWidget(self.caption)
         text.addWidget(self.plot, 1)
         layout = QHBoxLayout(self)
@@ -139,6 +132,13 @@ class ImageDetail(QWidget):
         layout.addLayout(side)
         layout.addLayout(text, 1)
         self.shown: list[tuple[int, float]] = []
+
+    def add_story(self, curve: QWidget, words: QWidget, marks: QWidget) -> None:
+        """Room for the image's story (gui/image_story_view.py): its curve and marks under
+        the picture, its words under the caption."""
+        self._side.insertWidget(1, curve)
+        self._side.insertWidget(2, marks)
+        self._text.insertWidget(1, words)
 
     def show_image(self, image: np.ndarray, index: int, evaluation: Evaluation,
                    names: list[str]) -> None:
@@ -186,6 +186,8 @@ class ResultsPanel(QWidget):
         super().__init__(parent)
         self._run: RunModel | None = None
         self._settings: Callable[[], TrainConfig] | None = None
+        self._problem = ""  # what could not be read of the run folder shown
+        self._marks = marks
         self._names: list[str] = []
         self._history: list[dict] = []
         self._evaluation: Evaluation | None = None
@@ -232,11 +234,11 @@ class ResultsPanel(QWidget):
         self.borderline = strip("No right answers yet.")
         self.cell_strip = strip("Click a cell of the confusion matrix to list its test images "
                                 "here.")
-        self.learned_last = strip("No test image learned yet.")
-        self.forgotten = strip("No test image forgotten: none was right at one epoch and "
-                               "wrong at the next.")
-        self.never_learned = strip("Every test image was right at some epoch.")
-        self.story_strips = (self.learned_last, self.forgotten, self.never_learned)
+        self.stories = StoryGalleries(self._cache, marks, self.samples.original_index)
+        self.story_strips = self.stories.strips
+        self.learned_last, self.forgotten, self.never_learned = self.story_strips
+        for gallery in self.story_strips:
+            gallery.image_clicked.connect(self.show_image)
         self.strips = QTabWidget()
         self.strips.setDocumentMode(True)
         for gallery in (self.mistakes, self.borderline, self.cell_strip, *self.story_strips):
@@ -249,14 +251,10 @@ class ResultsPanel(QWidget):
                                "predicted ones", self.confusion))
         charts.addWidget(_card("Accuracy per class", self.per_class, self.worst_first))
         charts.setSizes([600, 400])
-        chosen = QWidget()
-        chosen_layout = QVBoxLayout(chosen)
-        chosen_layout.setContentsMargins(0, 0, 0, 0)
-        chosen_layout.addWidget(self.detail, 1)
-        chosen_layout.addWidget(self.story)
+        self.detail.add_story(self.story.plot, self.story.text, self.story)
         images = QSplitter(Qt.Orientation.Horizontal)
         images.addWidget(self.strips)
-        images.addWidget(chosen)
+        images.addWidget(self.detail)
         images.setSizes([600, 400])
         parts = QSplitter(Qt.Orientation.Vertical)
         parts.addWidget(charts)
@@ -265,8 +263,11 @@ class ResultsPanel(QWidget):
         content = QWidget()
         content_layout = QVBoxLayout(content)
         content_layout.setContentsMargins(0, 0, 0, 0)
-        content_layout.addWidget(self.epoch_slider)
-        content_layout.addWidget(self.summary)
+        top = QHBoxLayout()  # one line: the charts keep their height
+        top.addWidget(self.summary)
+        top.addWidget(self.epoch_slider, 1)
+        self.epoch_slider.setMaximumHeight(self.summary.sizeHint().height())
+        content_layout.addLayout(top)
         content_layout.addWidget(parts, 1)
         self.pages = QStackedWidget()
         intro = QWidget()
@@ -298,6 +299,9 @@ class ResultsPanel(QWidget):
         """Show the run on screen; given the settings form's `settings` (its data folder and
         device), an opened checkpoint can be evaluated here (gui/checkpoint_evaluation.py)."""
         self._run, self._settings = run, settings
+        if self._marks is not None:  # the marks belong to the run on screen
+            run.run_beginning.connect(lambda continuing: continuing or self._marks.clear())
+            run.checkpoint_opened.connect(lambda _checkpoint, _path: self._marks.clear())
         run.run_started.connect(self.start_run)
         run.run_opened.connect(self._on_run_opened)
         run.epoch_ended.connect(self.add_epoch)
@@ -383,7 +387,12 @@ class ResultsPanel(QWidget):
             self._draw()
 
     def _say_problem(self, text: str) -> None:
-        self.summary.setText(text)
+        """A run folder's history or test images could not be read: said where it shows."""
+        self._problem = text
+        if self.pages.currentIndex() == 0:
+            self.message.setText(f"{self.message.text()}\n\n{text}")
+        else:
+            self.summary.setText(f"{self.summary.text()} {text}")
 
     def _on_model_changed(self, checkpoint: Checkpoint) -> None:
         if self._evaluation is None and checkpoint is not None:
@@ -444,7 +453,8 @@ class ResultsPanel(QWidget):
         self.summary.setText(
             f"After epoch {evaluation.epoch}: {total - len(wrong):,} of {total:,} test images "
             f"right ({(total - len(wrong)) / max(total, 1):.1%}), {len(wrong):,} wrong"
-            + (f"; best epoch so far: {best}" if best is not None else "") + ".")
+            + (f"; best epoch so far: {best}" if best is not None else "") + "."
+            + (f" {self._problem}" if self._problem else ""))
         if self._selected is not None:  # the same image, with this epoch's probabilities
             self.detail.show_image(self._cache.images[self._selected], self._selected,
                                    evaluation, self._names)
@@ -460,13 +470,7 @@ class ResultsPanel(QWidget):
         return history.up_to(evaluation.epoch)
 
     def _fill_story_strips(self) -> None:
-        history = self._story_history()
-        rows = ([], [], []) if history is None else (
-            image_story.learned_last(history, GALLERY_LIMIT),
-            image_story.forgotten_most(history, GALLERY_LIMIT),
-            image_story.never_learned_rows(history, GALLERY_LIMIT))
-        for gallery, chosen in zip(self.story_strips, rows, strict=True):
-            gallery.show_images(np.asarray(chosen, dtype=np.int64), self._describe)
+        self.stories.fill(self._story_history(), self._evaluation, self._names)
         self._update_strip_titles()
 
     def _show_story(self) -> None:
@@ -499,9 +503,8 @@ class ResultsPanel(QWidget):
             self.strips.setTabText(2, f"{elide(self._names[t], 12)} → "
                                       f"{elide(self._names[p], 12)} "
                                       f"({self.cell_strip.strip_model.rowCount():,})")
-        for tab, (title, tip) in enumerate(STORY_GALLERIES, start=3):
-            count = self.strips.widget(tab).strip_model.rowCount()
-            self.strips.setTabText(tab, f"{title} ({count:,})" if count else title)
+        for tab, (title, tip) in enumerate(self.stories.titles(), start=3):
+            self.strips.setTabText(tab, title)
             self.strips.setTabToolTip(tab, tip)
         self.strips.setTabToolTip(0, "Wrongly classified test images, the most confidently "
                                      "wrong first")
@@ -524,14 +527,16 @@ class ResultsPanel(QWidget):
         return caption, tooltip
 
     def _show_message(self, text: str) -> None:
+        self._problem = ""
         self.message.setText(text)
         if self.evaluate_box is not None:
             self.evaluate_box.hide()
         self.pages.setCurrentIndex(0)
         self.detail.clear()
         self.story.clear()
-        for strip in (self.mistakes, self.borderline, self.cell_strip, *self.story_strips):
+        for strip in (self.mistakes, self.borderline, self.cell_strip):
             strip.show_images(np.empty(0, dtype=np.int64), self._describe)
+        self.stories.fill(None, None, self._names)
         self._update_strip_titles(0)
 
     def _show_note(self) -> None:

@@ -1,4 +1,4 @@
-"""Every test image's answer at every epoch, for the run on screen (engine/records/sample_history.py).
+"""Every test image's answer at every epoch for the run on screen (SampleHistory).
 
 The window's own run builds its history as epochs end, from each epoch's `Evaluation`
 (`SampleHistory.with_epoch`, a few milliseconds for 10,000 images). A run shown from a run
@@ -132,9 +132,6 @@ class RunSamples(QObject):
             return
         if before is None:  # an opened run
             self.history, self.images = result.history, result.images
-            if result.images_problem:
-                self.problem.emit(f"The test images could not be read for the "
-                                  f"thumbnails: {result.images_problem}")
         else:  # a resumed run: the epochs before it, then those that ended meanwhile
             history = result.history.up_to(before)
             if self.history is not None and self.history.images == history.images:
@@ -142,6 +139,9 @@ class RunSamples(QObject):
                     history = history.with_epoch(self.history.evaluation_at(int(epoch)))
             self.history = history
         self.changed.emit()
+        if result.images_problem:  # said after the tab is drawn, beside what it shows
+            self.problem.emit(f"Its test images could not be read for the thumbnails: "
+                              f"{result.images_problem}")
 
     # -- what the panel reads ---------------------------------------------------------------
 

@@ -9,7 +9,6 @@ writes nothing: every method is then a no-op.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 from engine.analysis import Evaluation
@@ -17,20 +16,8 @@ from engine.data.types import ImageDataset
 from engine.events import CheckpointSaved, Event, Listener, LogLine
 from engine.records import run_folder, runs
 from engine.records.checkpoint import Checkpoint, save_checkpoint
-from engine.records.epoch_checkpoints import (
-    keeps_every_epoch,
-    not_kept_note,
-    remove_epochs_after,
-    save_epoch_checkpoint,
-)
 from engine.records.run_folder import RunFolder, RunFolderError
-from engine.records.sample_history import (
-    SampleHistory,
-    SampleHistoryError,
-    load_history,
-    samples_path,
-    save_history,
-)
+from engine.records.run_story import RunStory
 from engine.records.tensorboard_log import TensorBoardLog, tensorboard_installed
 from engine.training.outcomes import SaveFailed
 
@@ -49,8 +36,7 @@ class RunRecords:
         self.saved_epoch = 0  # the epoch that checkpoint holds
         self._best_saved_epoch: int | None = None  # the epoch best.pt holds, written this run
         self._metrics_started = False
-        self._samples: SampleHistory | None = None  # each test image's answers, once begun
-        self.keeps_epochs = False  # each epoch's weights go to epochs/ (small models)
+        self._story: RunStory | None = None  # samples.npz and epochs/, once begun
 
     def open(self, config: dict, listener: Listener) -> None:
         """Claim the run folder before anything is loaded (engine.records.run_folder): one
@@ -109,50 +95,12 @@ class RunRecords:
 
     def start_history(self, dataset: ImageDataset, model_state: dict, arch: str, epoch: int,
                       listener: Listener) -> bool:
-        """Begin the run's samples.npz and epochs/ after `epoch` epochs (0, or the epoch of
-        the checkpoint continued) and return whether every epoch's weights are kept.
-
-        A run continuing a checkpoint continues the history beside it (its own folder's, or
-        the folder it was resumed from) up to that epoch; the epochs/ files after it are of
-        the run's abandoned future and go.
-        """
+        """Begin the run's samples.npz and epochs/ after `epoch` epochs
+        (engine/records/run_story.py); whether every epoch's weights are kept."""
         if self.folder is None:
             return False
-        labels = dataset.test_labels.numpy()
-        test_index = dataset.test_index.numpy() if dataset.test_index is not None else None
-        fresh = SampleHistory.start(labels, dataset.num_classes, test_index)
-        self._samples = self._continued_history(fresh, epoch, listener) or fresh
-        own = run_folder.continues_own_run(self.folder.path, self.resume_from)
-        remove_epochs_after(self.folder.path, epoch if own else 0)
-        self.keeps_epochs = keeps_every_epoch(model_state)
-        if not self.keeps_epochs:
-            listener(LogLine(not_kept_note(arch, model_state)))
-        return self.keeps_epochs
-
-    def _continued_history(self, fresh: SampleHistory, epoch: int,
-                           listener: Listener) -> SampleHistory | None:
-        """The history beside the checkpoint resumed from, up to its epoch, where it is of
-        the same test images; None where there is none to continue."""
-        if self.resume_from is None or epoch == 0:
-            return None
-        source = Path(self.resume_from).expanduser().parent
-        try:
-            history = load_history(source)
-        except SampleHistoryError as error:
-            listener(LogLine(f"Each image's history starts again at epoch {epoch + 1}: "
-                             f"{error}", "warning"))
-            return None
-        if history is None:
-            return None
-        same = (history.num_classes == fresh.num_classes
-                and history.labels.shape == fresh.labels.shape
-                and (history.labels == fresh.labels).all()
-                and (history.test_index == fresh.test_index).all())
-        if not same:
-            listener(LogLine(f"Each image's history starts again at epoch {epoch + 1}: the "
-                             f"one in {source} is of other test images.", "warning"))
-            return None
-        return history.up_to(epoch)
+        self._story = RunStory(self.folder.path, self.resume_from)
+        return self._story.begin(dataset, model_state, arch, epoch, listener)
 
     def save_epoch(self, config: dict, saved: Checkpoint, history: list[dict],
                    listener: Listener, evaluation: Evaluation | None = None) -> None:
@@ -173,7 +121,8 @@ class RunRecords:
         epoch = saved.epoch
         try:
             run_folder.write_config(self.folder, config)
-            self._save_story(saved, evaluation)
+            if self._story is not None:
+                self._story.save(saved, evaluation)
             path = save_checkpoint(self.folder.checkpoint, saved)
         except OSError as error:
             raise SaveFailed(error) from error
@@ -194,13 +143,6 @@ class RunRecords:
         listener(CheckpointSaved(epoch, str(path), best, str(best_path) if best_path else None,
                                  best_by))
 
-    def _save_story(self, saved: Checkpoint, evaluation: Evaluation | None) -> None:
-        if self._samples is not None and evaluation is not None:
-            self._samples = self._samples.with_epoch(evaluation)
-            save_history(self.folder.path, self._samples)
-        if self.keeps_epochs:
-            save_epoch_checkpoint(self.folder.path, saved)
-
     def checkpoint_holding(self, epoch: int) -> Path | None:
         """The run folder's checkpoint if it holds `epoch`."""
         return self.saved_path if self.saved_path is not None and self.saved_epoch == epoch \
@@ -214,10 +156,8 @@ class RunRecords:
                 if record is not None:
                     record.discard()
             self._recorder = self._tensorboard = None
-            # Written just before the checkpoint that then failed: no run without it.
-            with contextlib.suppress(OSError):
-                samples_path(self.folder.path).unlink()
-            remove_epochs_after(self.folder.path, 0)
+            if self._story is not None:
+                self._story.discard()
 
     def close(self) -> None:
         for record in (self._recorder, self._tensorboard):

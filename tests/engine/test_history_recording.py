@@ -145,6 +145,18 @@ def test_a_run_resumed_into_a_new_folder_carries_the_history_up_to_its_checkpoin
     assert saved_epochs(folder) == [4]  # the weights of earlier epochs stay where they are
 
 
+def test_a_run_resumed_from_an_epoch_s_checkpoint_carries_the_history_up_to_it(
+        finished, digits_dir, tmp_path):
+    source = finished[0]
+    folder = tmp_path / "from-epoch-1"
+    events = train(small_config(digits_dir, epochs=2), folder,
+                   resume_from=epoch_checkpoint_path(source, 1))
+    history = load_history(folder)
+    assert history.epochs.tolist() == [1, 2]
+    assert np.array_equal(history.predicted[0], load_history(source).predicted[0])
+    assert history.accuracy_at(2) == of(events, EpochEnd)[0].test_acc
+
+
 def test_a_damaged_history_is_said_and_begun_again_when_the_run_continues(
         finished, digits_dir, tmp_path):
     folder = copy_of(finished[0], tmp_path)
@@ -214,3 +226,20 @@ def test_deleting_a_run_deletes_its_history_and_epochs(finished, tmp_path):
     folder = copy_of(finished[0], tmp_path)
     runs.delete_run(folder)
     assert not folder.exists()
+
+
+@pytest.mark.slow
+def test_three_lenet5_epochs_on_the_bundled_sample_leave_a_history_and_three_epochs(tmp_path):
+    """The issue's measure of done: an epochs x 2,000 history, and one loadable checkpoint
+    per epoch that reproduces that epoch's test accuracy."""
+    folder = tmp_path / "run"
+    config = TrainConfig(arch="lenet5", dataset="mnist-sample", epochs=3, device="cpu",
+                         threads=1)
+    events = train(config, folder)
+    history = load_history(folder)
+    assert history.predicted.shape == (3, 2000) and saved_epochs(folder) == [1, 2, 3]
+    ends = of(events, EpochEnd)
+    assert [history.accuracy_at(end.epoch) for end in ends] == [end.test_acc for end in ends]
+    assert all(load_epoch_checkpoint(folder, end.epoch).epoch == end.epoch for end in ends)
+    # The first epoch's, the furthest from the final model (every epoch's: the test above).
+    assert evaluate_checkpoint(epoch_checkpoint_path(folder, 1)).accuracy == ends[0].test_acc

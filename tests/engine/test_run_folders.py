@@ -333,7 +333,7 @@ def test_a_run_removes_temp_files_that_killed_writes_left_in_its_folder(config, 
     run(config.replace(epochs=1), run_dir=folder)
     an_hour_ago = time.time() - 3600
     for name in (".config.json.dead0001.tmp", ".metrics.jsonl.dead0002.tmp",
-                 ".checkpoint.pt.dead0003.tmp"):
+                 ".checkpoint.pt.dead0003.tmp", ".samples.npz.dead0004.tmp"):
         (folder / name).write_text("half written")
         os.utime(folder / name, (an_hour_ago, an_hour_ago))
 
@@ -342,7 +342,10 @@ def test_a_run_removes_temp_files_that_killed_writes_left_in_its_folder(config, 
     left = set(os.listdir(folder))
     assert not [name for name in left if name.endswith(".tmp")]
     # What remains is the run's record (engine/records/runs.py; TensorBoard's files when installed).
-    record = {"checkpoint.pt", "config.json", "metrics.jsonl", "run.jsonl", "batches.jsonl"}
+    # Each test image's history and each epoch's weights too (engine/records/sample_history.py,
+    # engine/records/epoch_checkpoints.py).
+    record = {"checkpoint.pt", "config.json", "metrics.jsonl", "run.jsonl", "batches.jsonl",
+              "samples.npz", "epochs"}
     assert record <= left
     # best.pt too, where the resumed epoch was the best so far (engine/records/runs.py).
     assert all(name.startswith("events.out.tfevents.") for name in left - record - {"best.pt"})

@@ -34,3 +34,4 @@ def test_marks_by_split_and_index(qtbot):
 def test_refuses_what_is_not_a_mark(qtbot, args):
     with pytest.raises(ValueError):
         ImageMarks().mark(*args)
+
