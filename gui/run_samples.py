@@ -70,6 +70,7 @@ class RunSamples(QObject):
         self.history: SampleHistory | None = None
         self.images: np.ndarray | None = None  # the test images, in the history's rows
         self.newest: Evaluation | None = None  # the newest live epoch's, all its classes
+        self._test_index: np.ndarray | None = None  # the live run's (a child run's)
         self._wanted: object = None  # the load whose result is still wanted
         self._job = LatestJob(self)
         self._job.done.connect(self._on_loaded)
@@ -79,6 +80,7 @@ class RunSamples(QObject):
     def start_run(self, start: RunStart) -> None:
         """A run starts; one continuing a run folder reads the epochs done so far."""
         self.history, self.newest, self.images = None, None, start.test_images
+        self._test_index = start.test_index  # a child run: its test images' original indices
         self._wanted = None
         if start.start_epoch > 0 and start.run_dir:
             self._load(Path(start.run_dir), None, start.start_epoch)
@@ -89,7 +91,8 @@ class RunSamples(QObject):
         if evaluation is None:
             return
         if self.history is None or self.history.images != len(evaluation):
-            self.history = SampleHistory.start(evaluation.labels, evaluation.num_classes)
+            self.history = SampleHistory.start(evaluation.labels, evaluation.num_classes,
+                                               self._test_index)
         self.history = self.history.with_epoch(evaluation)
         self.newest = evaluation
         self.changed.emit()

@@ -296,4 +296,5 @@ def run_start(setup: TrainingSetup, config: TrainConfig, world: World, start_epo
         class_names=data.class_names, input_shape=(network_input.channels, size, size),
         history=tuple(history), test_images=data.test_images.numpy(),
         test_labels=data.test_labels.numpy(), steps_done=steps_done, changes=tuple(changes),
-        world_size=world.world_size, run_dir=str(run_dir) if run_dir is not None else None)
+        world_size=world.world_size, run_dir=str(run_dir) if run_dir is not None else None,
+        test_index=data.test_index.numpy() if data.test_index is not None else None)

@@ -76,6 +76,8 @@ def test_from_marks_to_a_child_run_compared_with_its_parent(qtbot, tmp_path, dat
     assert (child.leave_out, child.leave_out_test) == (MARKED_TRAIN, MARKED_TEST)
     assert child.parent == parent_folder and child.seed == 5
     assert (window.run.start.train_size, window.run.start.test_size) == (197, 49)
+    # The Results tab names the child's test images by their index in the whole test set.
+    assert [window.results.samples.original_index(row) for row in (6, 7)] == [6, 8]
     child_folder = run_folder_of(window.run.checkpoint_path)
 
     runs = window.runs_panel
