@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from engine.cli.train import build_parser
+from engine.cli.train import main as train_main
 from engine.config import LINEAGE_FIELDS, TrainConfig, config_fields, with_lineage
 from engine.data import load_dataset
 from engine.data.leave_out import leave_out
@@ -118,6 +119,17 @@ def test_a_child_continued_from_its_checkpoint_still_leaves_them_out(digits_dir,
     assert end.reason == "finished", end.message
     start = next(e for e in events if isinstance(e, RunStart))
     assert (start.train_size, start.test_size) == (196, 58)
+
+
+def test_the_command_line_continues_a_child_without_its_images(digits_dir, tmp_path, capsys):
+    Trainer(_child(digits_dir), run_dir=tmp_path / "child").run(lambda e: None)
+
+    assert train_main(["--resume", str(tmp_path / "child" / "checkpoint.pt"), "--epochs", "2",
+                       "--run-dir", str(tmp_path / "more")]) == 0
+
+    config = load_checkpoint(tmp_path / "more" / "checkpoint.pt").config
+    assert (config.leave_out, config.leave_out_test) == (LEFT_OUT, LEFT_OUT_TEST)
+    assert "Leaving out 4 training images and 2 test images" in capsys.readouterr().err
 
 
 def test_an_index_past_the_dataset_fails_the_run_saying_what_to_do(digits_dir):
