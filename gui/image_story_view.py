@@ -64,7 +64,6 @@ class ImageStoryView(QWidget):
             button.setCheckable(True)
             button.setToolTip(MARK_TIPS[reason])
             button.clicked.connect(lambda _checked=False, r=reason: self._toggle(r))
-            button.setVisible(marks is not None)
             layout.addWidget(button, 1)
             self.buttons[reason] = button
         if marks is not None:
@@ -109,5 +108,5 @@ class ImageStoryView(QWidget):
         current = (self._marks.reason("test", self._image)
                    if self._marks is not None and self._image is not None else None)
         for reason, button in self.buttons.items():
-            button.setEnabled(self._image is not None)
+            button.setVisible(self._marks is not None and self._image is not None)
             button.setChecked(current == reason)

@@ -70,7 +70,7 @@ class RunSamples(QObject):
         self.history: SampleHistory | None = None
         self.images: np.ndarray | None = None  # the test images, in the history's rows
         self.newest: Evaluation | None = None  # the newest live epoch's, all its classes
-        self._test_index: np.ndarray | None = None  # the live run's (a child run's)
+        self._test_index: np.ndarray | None = None
         self._wanted: object = None  # the load whose result is still wanted
         self._job = LatestJob(self)
         self._job.done.connect(self._on_loaded)
@@ -80,7 +80,9 @@ class RunSamples(QObject):
     def start_run(self, start: RunStart) -> None:
         """A run starts; one continuing a run folder reads the epochs done so far."""
         self.history, self.newest, self.images = None, None, start.test_images
-        self._test_index = start.test_index  # a child run: its test images' original indices
+        # A child run's test images are some of the dataset's: their original indices
+        # (RunStart.test_index, which the child slice adds; None: row i is image i).
+        self._test_index = getattr(start, "test_index", None)
         self._wanted = None
         if start.start_epoch > 0 and start.run_dir:
             self._load(Path(start.run_dir), None, start.start_epoch)
@@ -91,8 +93,11 @@ class RunSamples(QObject):
         if evaluation is None:
             return
         if self.history is None or self.history.images != len(evaluation):
+            index = self._test_index
+            if index is not None and len(index) != len(evaluation):
+                index = None
             self.history = SampleHistory.start(evaluation.labels, evaluation.num_classes,
-                                               self._test_index)
+                                               index)
         self.history = self.history.with_epoch(evaluation)
         self.newest = evaluation
         self.changed.emit()

@@ -134,8 +134,10 @@ def test_thumbnails_and_the_detail_mark_images(shown, qtbot):
     picture = strip.viewport().grab().toImage()
     assert picture.pixelColor(frame.center().x(), frame.bottom()).name() == \
         MARK_COLOURS[MISLABELLED]
-    # The detail's buttons show the mark and change it.
+    # The detail's buttons show the mark and change it (shown with an image only).
+    assert not panel.story.buttons[MISLABELLED].isVisible()
     strip.click_image(0)
+    assert panel.story.buttons[MISLABELLED].isVisible()
     assert panel.story.buttons[MISLABELLED].isChecked()
     qtbot.mouseClick(panel.story.buttons[LEAVE_OUT], Qt.MouseButton.LeftButton)
     assert marks.reason("test", row) == LEAVE_OUT
@@ -272,3 +274,15 @@ def test_what_cannot_be_read_of_a_run_folder_is_said_on_the_tab(qtbot, finished_
     assert panel.pages.currentIndex() == 1 and panel.epoch_slider.epochs() == [1, 2, 3]
     panel.epoch_slider.set_epoch(1)  # still said at another epoch
     assert "could not be read" in panel.summary.text()
+
+
+def test_a_child_runs_test_images_are_marked_by_their_original_index(qtbot):
+    from tests.gui.test_results_panel import images, start_event
+
+    start = start_event("abc", images(len(LABELS)))
+    original = np.array([2, 3, 5, 7, 11, 13])
+    object.__setattr__(start, "test_index", original)  # as a child run's RunStart says
+    samples = RunSamples()
+    samples.start_run(start)
+    samples.add_epoch(epoch_end(1))
+    assert samples.original_index(4) == 11
