@@ -31,6 +31,10 @@ MAX_THREADS = 1024
 # (seed * 100_003 + epoch), which must still fit torch's 64-bit generator seed.
 MAX_SEED = 2**32 - 1
 MAX_SEEDS = 100  # runs in one seed group (engine/experiments/seeds.py)
+# What a child run records about the run it was made from ("Train again without them"):
+# never in the settings form, a command line's flags or a sweep's search, and carried over
+# when the run is continued (`with_lineage`).
+LINEAGE_FIELDS = ("leave_out", "leave_out_test", "parent")
 
 
 @dataclass(frozen=True)
@@ -206,6 +210,23 @@ class TrainConfig:
                        "float16 with loss scaling (CUDA only)."),
     )
 
+    leave_out: tuple[int, ...] = field(
+        default=(),
+        metadata=_meta("Left-out training images", "Training images this run leaves out: "
+                       "their indices in the dataset's training set, before the validation "
+                       "split."),
+    )
+    leave_out_test: tuple[int, ...] = field(
+        default=(),
+        metadata=_meta("Left-out test images", "Test images this run leaves out: their "
+                       "indices in the dataset's test set."),
+    )
+    parent: str = field(
+        default="",
+        metadata=_meta("Parent run", "The run folder of the run this one was made from by "
+                       "leaving images out (empty: none)."),
+    )
+
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
@@ -217,13 +238,20 @@ class TrainConfig:
         return self.data_dir
 
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        """The settings as JSON holds them (a child run's image indices as lists), so that a
+        record read back equals the dict written."""
+        return {name: list(value) if isinstance(value, tuple) else value
+                for name, value in dataclasses.asdict(self).items()}
 
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         """Build from saved values, ignoring unknown keys (older or newer checkpoints)."""
         known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in known})
+        kept = {k: v for k, v in values.items() if k in known}
+        for name in ("leave_out", "leave_out_test"):  # JSON gives lists back
+            if isinstance(kept.get(name), list):
+                kept[name] = tuple(kept[name])
+        return cls(**kept)
 
     def problems(self) -> dict[str, str]:
         """Every invalid field mapped to a sentence saying what is wrong and what to do."""
@@ -266,6 +294,14 @@ class TrainConfig:
             found["seeds"] = (f"The last seed of the group, {self.seed + self.seeds - 1}, is "
                               f"past the largest seed, {MAX_SEED}: choose a smaller seed or "
                               "fewer seeds.")
+        for name in ("leave_out", "leave_out_test"):
+            indices = getattr(self, name)
+            if not isinstance(indices, tuple) or not all(_is_int(i) and i >= 0
+                                                         for i in indices):
+                found[name] = (f"{_LABELS[name]} must be image indices: whole numbers from 0 "
+                               f"(the first image) up, not {_quoted(indices)}.")
+        if not isinstance(self.parent, str):
+            found["parent"] = f"The parent run must be a folder name, not {_quoted(self.parent)}."
         device_problem = _device_problem(self.device)
         if device_problem:
             found["device"] = device_problem
@@ -382,6 +418,13 @@ def folders_apart(config: TrainConfig, data_dir: str = DEFAULT_DATA_DIR) -> Trai
 
 
 def config_fields() -> list[dataclasses.Field]:
-    """The fields of `TrainConfig` in form order, for the GUI form and the CLI."""
-    return list(dataclasses.fields(TrainConfig))
+    """The fields of `TrainConfig` a person sets, in form order, for the GUI form and the
+    CLI (not the `LINEAGE_FIELDS` a child run records)."""
+    return [f for f in dataclasses.fields(TrainConfig) if f.name not in LINEAGE_FIELDS]
+
+
+def with_lineage(config: TrainConfig, continued: TrainConfig) -> TrainConfig:
+    """`config` (the form's settings, say) with the images left out and the parent of the
+    run it continues: a child run continued is still the same child."""
+    return config.replace(**{name: getattr(continued, name) for name in LINEAGE_FIELDS})
 

@@ -60,6 +60,9 @@ class RunStart:
     # Whether the run keeps every epoch's weights in its folder's epochs/ (small models:
     # engine/records/epoch_checkpoints.py); False for a run that writes no folder.
     keeps_epochs: bool = False
+    # A run that left test images out (a child run, engine/data/leave_out.py): the original
+    # test-set index of each test image, int64 (N,); None: row i is test image i.
+    test_index: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

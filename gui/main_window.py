@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui.checkpoint_files import CheckpointFiles
+from gui.child_runs import add_child_runs
 from gui.data_panel import DataPanel
 from gui.engine_loader import EngineLoader
 from gui.field_guard import guard_fields
@@ -110,6 +111,8 @@ class MainWindow(QMainWindow):
                                        self.files.open_checkpoint)
         self.sweep = add_sweep_tab(self, self.controller, self.plots, self.settings_panel.config)
         self.lr_finder = add_lr_finder(self, self.settings_panel, self.controller, self.log)
+        self.train_again = add_child_runs(self, self.controller, self.marks,
+                                          self.settings_panel, self.log, self.results)
 
         self.menu("File").addSeparator()
         self.menu("File").addAction(self.quit_action)

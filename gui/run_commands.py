@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtWidgets import QMainWindow
 
 from engine.catalog import arch_title, dataset_title
+from engine.config import with_lineage
 from engine.durations import estimate_sentence
 from engine.events import RunEnd, RunEstimate, RunStart
 from engine.training.changes import changeable_fields, requested_changes
@@ -88,6 +89,8 @@ class RunCommands(QObject):
         config = self._form.config()
         if resume_from is not None:  # Epochs says how many more: the trainer wants the total
             config = more_epochs(config, controller.run.checkpoint.epoch)
+            # A child run continued still leaves out its images (the form has none).
+            config = with_lineage(config, controller.run.checkpoint.config)
             if config.problems().get("epochs"):
                 self._banner.show_refusal(f"Cannot continue: {config.problems()['epochs']}")
                 return False

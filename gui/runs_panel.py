@@ -39,6 +39,7 @@ from engine.records import groups, runs
 from engine.records.metrics_export import write_metrics_csv
 from engine.records.tensorboard_log import tensorboard_installed
 from engine.text import plural
+from gui.child_comparison_view import ParentChildComparison
 from gui.run_controller import RunController
 from gui.runs_group_rows import runs_of
 from gui.runs_library import RunsLibrary
@@ -134,6 +135,8 @@ class RunsPanel(QWidget):
         layout.addWidget(self.table, 1)
         self.ticked = TickedRuns(self.model, self.library, self)
         layout.addWidget(self.ticked.verdict)
+        self.lineage = ParentChildComparison(self.model)  # a ticked parent and child
+        layout.addWidget(self.lineage, 2)
 
         self.library.records_changed.connect(self._on_records)
         self.library.records_removed.connect(self.model.remove)
@@ -166,6 +169,7 @@ class RunsPanel(QWidget):
     def _on_records(self, records: list) -> None:
         self.model.upsert(records)
         self.ticked.records_read(records)
+        self.lineage.records_read(records)
         self._update_buttons()
 
     def _on_clicked(self, index) -> None:

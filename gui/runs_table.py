@@ -23,6 +23,7 @@ from engine.durations import rough_duration
 from engine.events import SettingsChanged
 from engine.records import groups, runs
 from gui.plot_overlays import OVERLAY_COLOURS
+from gui.run_lineage import left_out_count, lineage_text
 from gui.runs_group_rows import (
     GROUP_STATUS_TITLES,
     MEMBER_INDENT,
@@ -62,6 +63,7 @@ class RunsTableModel(QAbstractTableModel):
         self.unfolded: set[str] = set()  # the groups whose members are shown
         self.ticked_by_click: str | None = None  # the row a click's check box just ticked
         self._rows: dict[str, int] = {}
+        self._named_parents: set[str] = set()  # the parents of the child runs listed
         self.ticked: set[str] = set()
         self.colours: dict[str, str] = {}  # colours of ticked runs
         self.live_folder: str | None = None  # the run on screen in this window
@@ -69,7 +71,7 @@ class RunsTableModel(QAbstractTableModel):
     # -- data ----------------------------------------------------------------------------
 
     def upsert(self, records: list[runs.RunRecord | groups.GroupRecord]) -> None:
-        new_group = False
+        moved = False  # rows that belong under others arrived
         for record in records:
             row = self._rows.get(record.run_id)
             if row is None:
@@ -77,7 +79,13 @@ class RunsTableModel(QAbstractTableModel):
                 self._rows[record.run_id] = len(self.records)
                 self.records.append(record)
                 self.endInsertRows()
-                new_group = new_group or isinstance(record, groups.GroupRecord)
+                # A group, a child or a child's parent: rows move under others.
+                parent = (str(record.config.get("parent") or "")
+                          if isinstance(record, runs.RunRecord) else "")
+                moved = moved or isinstance(record, groups.GroupRecord) or bool(
+                    parent) or record.run_id in self._named_parents
+                if parent:
+                    self._named_parents.add(parent)
             else:
                 old = self.records[row]
                 if isinstance(old, runs.RunRecord) and isinstance(record, runs.RunRecord) and (
@@ -85,7 +93,7 @@ class RunsTableModel(QAbstractTableModel):
                     record.batches = old.batches
                 self.records[row] = record
                 self.dataChanged.emit(self.index(row, 0), self.index(row, len(COLUMNS) - 1))
-        if new_group:
+        if moved:
             self.families_changed.emit()
 
     # -- seed groups -----------------------------------------------------------------------
@@ -100,8 +108,27 @@ class RunsTableModel(QAbstractTableModel):
                                                         groups.GroupRecord) else None
 
     def family(self, record: runs.RunRecord | groups.GroupRecord) -> str:
-        """The top row a row belongs under: its group's folder for a member, else its own."""
+        """The top row a row belongs under: its group's folder for a member, its eldest
+        listed ancestor's for a child run ("Train again without them"), else its own."""
+        for _generation in range(len(self.records)):  # a loop of parents ends somewhere
+            parent = self.parent_of(record)
+            if parent is None:
+                break
+            record = self.records[self._rows[parent]]
         return self.group_of(record) or record.run_id
+
+    def parent_of(self, record: runs.RunRecord | groups.GroupRecord) -> str | None:
+        """The folder of the listed run that this run is a child of, else None."""
+        if isinstance(record, groups.GroupRecord):
+            return None
+        parent = str(record.config.get("parent") or "")
+        return parent if parent in self._rows and parent != record.run_id else None
+
+    def _child_text(self, record: runs.RunRecord, name: str) -> str:
+        """A child's name, indented under its parent where that is listed."""
+        if self.parent_of(record) is None:
+            return f"{name} ({lineage_text(record.config)})"
+        return f"{MEMBER_INDENT}↳ {name} ({left_out_count(record.config):,} left out)"
 
     def members_of(self, folder: str) -> list[int]:
         """The rows of the group's members listed here."""
@@ -135,7 +162,7 @@ class RunsTableModel(QAbstractTableModel):
             self.ticked.discard(folder)
             self.overlay_toggled.emit(folder, False)
         self.beginResetModel()
-        self.records, self._rows = [], {}
+        self.records, self._rows, self._named_parents = [], {}, set()
         self.endResetModel()
 
     def row_of(self, folder: str) -> int | None:
@@ -213,6 +240,8 @@ class RunsTableModel(QAbstractTableModel):
                 return group_text(record, COLUMNS[column], self._status_title(record.status),
                                   record.run_id in self.unfolded)
             text = self._text(record, column, live)
+            if column == 0 and lineage_text(record.config):
+                return self._child_text(record, text)
             return MEMBER_INDENT + text if column == 0 and self.group_of(record) else text
         if role == SORT_ROLE:
             return group_sort_key(record, column) if group else self._sort_key(record, column)
@@ -282,6 +311,12 @@ class RunsTableModel(QAbstractTableModel):
     @staticmethod
     def _tooltip(record: runs.RunRecord, live: bool) -> str:
         lines = [str(record.folder)]
+        if lineage_text(record.config):
+            lines.append(f"A child of {record.config['parent']}: trained again with its "
+                         "settings and seed, leaving out "
+                         f"{len(record.config.get('leave_out') or ()):,} training and "
+                         f"{len(record.config.get('leave_out_test') or ()):,} test images. "
+                         "Tick both to compare them.")
         if live:
             lines.append("The run on screen: its curves are the ones on top.")
         if record.message:

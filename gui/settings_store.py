@@ -14,8 +14,8 @@ SETTINGS_GROUP = "train"
 
 
 def save_config(settings: QSettings, config: TrainConfig) -> None:
-    for name, value in config.to_dict().items():
-        settings.setValue(f"{SETTINGS_GROUP}/{name}", value)
+    for f in config_fields():  # not a child run's left-out images: the form has none
+        settings.setValue(f"{SETTINGS_GROUP}/{f.name}", getattr(config, f.name))
 
 
 def saved_config(settings: QSettings, checkable: Callable[[TrainConfig], TrainConfig]

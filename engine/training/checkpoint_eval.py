@@ -5,6 +5,9 @@ the file, so the window (gui/checkpoint_evaluation.py) asks for it here. The dat
 network and the weights are set up exactly as a resumed run sets them up (`Trainer.prepare`),
 and the test set goes through the same evaluation an epoch's end uses: the accuracy agrees
 with the one recorded for the checkpoint's last epoch.
+
+`doubt_training_labels` sets a checkpoint up the same way and runs its model on the training
+images instead: which labels it finds least believable (engine/inference/label_doubts.py).
 """
 
 from __future__ import annotations
@@ -12,9 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from engine.analysis import Evaluation
 from engine.control import Control
 from engine.events import Event, Listener, RunStart
+from engine.inference.label_doubts import LabelDoubts, class_probabilities
 from engine.records.checkpoint import load_checkpoint
 from engine.training.trainer import Trainer
 
@@ -54,3 +60,34 @@ def evaluate_checkpoint(path: str | Path, listener: Listener | None = None,
     finally:
         trainer.release_data()
     return CheckpointEvaluation(starts[-1], loss, accuracy, evaluation)
+
+
+@dataclass(frozen=True, eq=False)
+class TrainingDoubts:
+    """What the checkpoint's model makes of its own training images' labels."""
+
+    doubts: LabelDoubts
+    images: np.ndarray  # uint8 (N, C, H, W): the training images the rows stand for
+
+
+def doubt_training_labels(path: str | Path, listener: Listener | None = None,
+                          control: Control | None = None,
+                          **settings: object) -> TrainingDoubts:
+    """The checkpoint's model run on every training image it learned from (validation
+    images included; a child run's left-out images not), as the test pass feeds images: no
+    augmentation, in batches. `settings` and what it raises: as `evaluate_checkpoint`."""
+    checkpoint = load_checkpoint(path)
+    trainer = Trainer(checkpoint.config.replace(**settings), resume_from=path)
+    try:
+        trainer.prepare(listener or (lambda _event: None), control)
+        built, data = trainer.setup, trainer.dataset
+        probabilities = class_probabilities(built.model, data.train_images.to(built.device),
+                                            built.pipeline, built.input_size, control)
+    finally:
+        trainer.release_data()
+    index = (data.train_index.numpy() if data.train_index is not None
+             else np.arange(len(data.train_labels)))
+    doubts = LabelDoubts(train_index=index.astype(np.int64),
+                         labels=data.train_labels.numpy().astype(np.int64),
+                         probabilities=probabilities, class_names=data.class_names)
+    return TrainingDoubts(doubts, data.train_images.numpy())

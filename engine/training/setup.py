@@ -18,6 +18,7 @@ from engine.catalog import arch_title, dataset_title, image_size_to_load, is_pre
 from engine.config import TrainConfig
 from engine.data import load_dataset
 from engine.data.fingerprint import class_change, fingerprint, images_change, moved_classes
+from engine.data.leave_out import leave_out, leave_out_sentence
 from engine.data.pipeline import BatchPipeline
 from engine.data.types import DatasetError, ImageDataset
 from engine.events import Listener, LogLine, RunStart
@@ -109,10 +110,17 @@ class TrainingSetup:
 
 
 def load_data(config: TrainConfig, world: World, progress: Listener) -> ImageDataset:
-    """The dataset, loaded (downloaded) by the first process on each machine first."""
+    """The dataset, loaded (downloaded) by the first process on each machine first, without
+    the images a child run leaves out (engine/data/leave_out.py)."""
     with world.main_first():
-        return load_dataset(config.dataset, config.source_folder(), progress=progress,
+        data = load_dataset(config.dataset, config.source_folder(), progress=progress,
                             image_size=image_size_to_load(config.arch, config.image_size))
+    if not (config.leave_out or config.leave_out_test):
+        return data
+    parent = Path(config.parent).name if config.parent else ""
+    progress(LogLine(leave_out_sentence(len(set(config.leave_out)),
+                                        len(set(config.leave_out_test)), parent)))
+    return leave_out(data, config.leave_out, config.leave_out_test, parent)
 
 
 def build(config: TrainConfig, data: ImageDataset, device: torch.device, world: World,
@@ -340,4 +348,5 @@ def run_start(setup: TrainingSetup, config: TrainConfig, world: World, start_epo
         class_names=data.class_names, input_shape=(network_input.channels, size, size),
         history=tuple(history), test_images=data.test_images.numpy(),
         test_labels=data.test_labels.numpy(), steps_done=steps_done, changes=tuple(changes),
-        world_size=world.world_size, run_dir=str(run_dir) if run_dir is not None else None)
+        world_size=world.world_size, run_dir=str(run_dir) if run_dir is not None else None,
+        test_index=data.test_index.numpy() if data.test_index is not None else None)

@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 from engine.config import MAX_SEED, OPTIMIZERS, SCHEDULES, TrainConfig
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}
-# The kind of value each field holds; an int is also a fine float.
-KINDS = {name: {"str": str, "int": int, "float": float, "bool": bool}[f.type]
+# The kind of value each field holds; an int is also a fine float; a tuple holds image
+# indices (whole numbers from 0).
+KINDS = {name: {"str": str, "int": int, "float": float, "bool": bool,
+                "tuple[int, ...]": tuple}[f.type]
          for name, f in FIELDS.items()}
 SMALL_ARCHS = ("softmax", "mlp", "lenet5", "lenet5-relu", "cifar-cnn")
 
@@ -36,6 +38,9 @@ def fits_its_kind(name: str, value: object) -> bool:
         return isinstance(value, bool)
     if kind is int:
         return isinstance(value, int) and not isinstance(value, bool)
+    if kind is tuple:
+        return isinstance(value, tuple) and all(
+            isinstance(i, int) and not isinstance(i, bool) and i >= 0 for i in value)
     if kind is float:
         return (isinstance(value, (int, float)) and not isinstance(value, bool)
                 and math.isfinite(value))
