@@ -82,7 +82,7 @@ class RunSamples(QObject):
         self.history, self.newest, self.images = None, None, start.test_images
         # A child run's test images are some of the dataset's: their original indices
         # (RunStart.test_index, which the child slice adds; None: row i is image i).
-        self._test_index = getattr(start, "test_index", None)
+        self._test_index = start.test_index
         self._wanted = None
         if start.start_epoch > 0 and start.run_dir:
             self._load(Path(start.run_dir), None, start.start_epoch)

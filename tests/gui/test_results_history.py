@@ -279,9 +279,8 @@ def test_what_cannot_be_read_of_a_run_folder_is_said_on_the_tab(qtbot, finished_
 def test_a_child_runs_test_images_are_marked_by_their_original_index(qtbot):
     from tests.gui.test_results_panel import images, start_event
 
-    start = start_event("abc", images(len(LABELS)))
     original = np.array([2, 3, 5, 7, 11, 13])
-    object.__setattr__(start, "test_index", original)  # as a child run's RunStart says
+    start = replace(start_event("abc", images(len(LABELS))), test_index=original)
     samples = RunSamples()
     samples.start_run(start)
     samples.add_epoch(epoch_end(1))
