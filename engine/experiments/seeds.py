@@ -53,13 +53,15 @@ class SeedGroup:
 
     `members` holds each member's RunEnd as it ends, `current` the member's Trainer under
     way (or the last one), `epochs_done` that member's epochs done. Without a `group_dir`
-    nothing is written (as a Trainer without a run folder). `tensorboard` and
-    `compile_model` are passed to every member's Trainer.
+    nothing is written (as a Trainer without a run folder). `tensorboard`, `compile_model`
+    and `keep_epochs` are passed to every member's Trainer.
     """
 
     def __init__(self, config: TrainConfig, group_dir: Path | None,
-                 tensorboard: bool | None = None, compile_model: bool = False) -> None:
+                 tensorboard: bool | None = None, compile_model: bool = False,
+                 keep_epochs: bool = True) -> None:
         self.config = config
+        self.keep_epochs = keep_epochs
         self.group_dir = Path(group_dir) if group_dir is not None else None
         self.tensorboard = tensorboard
         self.compile_model = compile_model
@@ -114,7 +116,8 @@ class SeedGroup:
                              + (f": {run_dir}" if run_dir else "") + "."))
             self.current = Trainer(self.config.replace(seed=seed, seeds=1), run_dir=run_dir,
                                    tensorboard=self.tensorboard,
-                                   compile_model=self.compile_model)
+                                   compile_model=self.compile_model,
+                                   keep_epochs=self.keep_epochs)
             end = self.current.run(listener, control)
             self.members.append(end)
             best, final = self._accuracies(self.current.history)

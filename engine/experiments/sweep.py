@@ -279,10 +279,12 @@ class SweepJob:
             from engine.experiments.seeds import SeedGroup
 
             return SeedGroup(config.replace(seeds=self.plan.seeds), run_dir,
-                             tensorboard=self.tensorboard)
+                             tensorboard=self.tensorboard, keep_epochs=False)
         from engine.training.trainer import Trainer  # imports PyTorch
 
-        return Trainer(config, run_dir=run_dir, tensorboard=self.tensorboard)
+        # A sweep's trials keep no epoch's weights: dozens of runs of every epoch would fill
+        # a disk, and a trial is looked at for its result.
+        return Trainer(config, run_dir=run_dir, tensorboard=self.tensorboard, keep_epochs=False)
 
     def _between_trials(self, study: Any, control: Control) -> None:
         """A pause holds the sweep between trials too; a stop ends it."""

@@ -40,9 +40,10 @@ class RunStory:
         self.keeps_epochs = False  # each epoch's weights go to epochs/ (small models)
 
     def begin(self, dataset: ImageDataset, model_state: dict, arch: str, epoch: int,
-              listener: Listener) -> bool:
+              listener: Listener, allowed: bool = True) -> bool:
         """Begin after `epoch` epochs (0, or the epoch of the checkpoint continued) and
-        return whether every epoch's weights are kept (a run that keeps none says so).
+        return whether every epoch's weights are kept (a run that keeps none says so; with
+        `allowed` False none is: a sweep's trial).
 
         A run continuing a checkpoint continues the history beside it (its own folder's,
         or the folder it was resumed from) up to that epoch; the epochs/ files after it are
@@ -54,8 +55,11 @@ class RunStory:
         self.samples = self._continued(fresh, epoch, listener) or fresh
         own = continues_own_run(self.folder, self.resume_from)
         remove_epochs_after(self.folder, epoch if own else 0)
-        self.keeps_epochs = keeps_every_epoch(model_state)
-        if not self.keeps_epochs:
+        self.keeps_epochs = allowed and keeps_every_epoch(model_state)
+        if not allowed:
+            listener(LogLine("A sweep's trial keeps only best.pt and checkpoint.pt, not "
+                             "every epoch's weights."))
+        elif not self.keeps_epochs:
             listener(LogLine(not_kept_note(arch, model_state)))
         return self.keeps_epochs
 

@@ -26,9 +26,11 @@ class RunRecords:
     """The run folder of one run, from its claim to its release."""
 
     def __init__(self, run_dir: Path | None, resume_from: str | Path | None,
-                 tensorboard: bool) -> None:
-        """tensorboard: also write TensorBoard event files, where the package is installed."""
+                 tensorboard: bool, keep_epochs: bool = True) -> None:
+        """tensorboard: also write TensorBoard event files, where the package is installed.
+        keep_epochs: a small model's every epoch may be kept (engine/records/run_story.py)."""
         self.run_dir, self.resume_from, self.tensorboard = run_dir, resume_from, tensorboard
+        self.keep_epochs = keep_epochs
         self.folder: RunFolder | None = None  # once claimed
         self._recorder: runs.RunRecorder | None = None
         self._tensorboard: TensorBoardLog | None = None
@@ -100,7 +102,8 @@ class RunRecords:
         if self.folder is None:
             return False
         self._story = RunStory(self.folder.path, self.resume_from)
-        return self._story.begin(dataset, model_state, arch, epoch, listener)
+        return self._story.begin(dataset, model_state, arch, epoch, listener,
+                                 allowed=self.keep_epochs)
 
     def save_epoch(self, config: dict, saved: Checkpoint, history: list[dict],
                    listener: Listener, evaluation: Evaluation | None = None) -> None:

@@ -48,11 +48,13 @@ class Trainer:
     def __init__(self, config: TrainConfig, run_dir: str | Path | None = None,
                  resume_from: str | Path | None = None,
                  tensorboard: bool | None = None, processes: Processes | None = None,
-                 compile_model: bool = False) -> None:
+                 compile_model: bool = False, keep_epochs: bool = True) -> None:
         """tensorboard: also write TensorBoard event files to the run folder (None: when
         the tensorboard package is installed). processes: this process's place in a
         torchrun run (engine.training.distributed), None for an ordinary one-process run.
-        compile_model: train a torch.compile'd model (its compile time reported apart)."""
+        compile_model: train a torch.compile'd model (its compile time reported apart).
+        keep_epochs: a small model's every epoch is kept in epochs/ (False for a sweep's
+        trials: many runs, each looked at for its result)."""
         # One run, whatever `seeds` says (engine/experiments/seeds.py repeats runs): its
         # record and checkpoint say seeds=1, so continuing or reloading them never repeats.
         self.config = config.replace(seeds=1)
@@ -62,7 +64,7 @@ class Trainer:
         self.resume_from = resume_from
         self._records = RunRecords(
             self.run_dir, resume_from,
-            tensorboard_installed() if tensorboard is None else tensorboard)
+            tensorboard_installed() if tensorboard is None else tensorboard, keep_epochs)
         self.setup: TrainingSetup | None = None  # what `prepare` builds
         self.model: nn.Module | None = None
         self.dataset: ImageDataset | None = None

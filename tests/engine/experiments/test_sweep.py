@@ -12,11 +12,12 @@ import pytest
 
 from engine.config import TrainConfig
 from engine.control import Control
-from engine.events import SweepEnd, TrialEnd, TrialStart
+from engine.events import LogLine, SweepEnd, TrialEnd, TrialStart
 from engine.experiments.search_space import parse_search
 from engine.experiments.sweep import Heartbeat, SweepJob, SweepPlan, open_study
 from engine.records.groups import is_group_folder, read_group
-from engine.records.run_folder import SWEEP_FILE, SWEEP_STORAGE_FILE
+from engine.records.epoch_checkpoints import saved_epochs
+from engine.records.run_folder import SAMPLES_FILE, SWEEP_FILE, SWEEP_STORAGE_FILE
 from engine.records.runs import read_run
 from engine.records.sweeps import importances, is_sweep_folder, read_sweep
 
@@ -54,6 +55,11 @@ def test_a_sweep_runs_its_trials_into_one_folder_and_names_the_best(digits_dir, 
         run = read_run(trial.run_dir)
         assert run.status == "finished"
         assert trial.value == max(h["test_acc"] for h in run.history)
+        # Each image's history, but no epoch's weights: dozens of trials would fill a disk.
+        assert (Path(trial.run_dir) / SAMPLES_FILE).is_file()
+        assert saved_epochs(Path(trial.run_dir)) == []
+    assert any("A sweep's trial keeps only best.pt and checkpoint.pt" in e.message
+               for e in events if isinstance(e, LogLine))
     assert record.best.value == max(t.value for t in record.trials)
     sweep_end = events[-1]
     assert isinstance(sweep_end, SweepEnd) and sweep_end.best_number == record.best.number
@@ -197,6 +203,8 @@ def test_with_seeds_each_trial_is_a_seed_group_valued_at_its_mean(digits_dir, tm
         group = read_group(trial.run_dir)
         assert is_group_folder(trial.run_dir) and group.seeds == [0, 1]
         assert trial.value == pytest.approx(group.best.mean)
+        for member in group.members:  # a trial's members keep no epoch's weights either
+            assert saved_epochs(member.folder) == []
 
 
 def test_a_folder_holding_another_sweep_is_refused(digits_dir, tmp_path):
