@@ -15,8 +15,8 @@ from engine.control import Control
 from engine.events import LogLine, SweepEnd, TrialEnd, TrialStart
 from engine.experiments.search_space import parse_search
 from engine.experiments.sweep import Heartbeat, SweepJob, SweepPlan, open_study
-from engine.records.groups import is_group_folder, read_group
 from engine.records.epoch_checkpoints import saved_epochs
+from engine.records.groups import is_group_folder, read_group
 from engine.records.run_folder import SAMPLES_FILE, SWEEP_FILE, SWEEP_STORAGE_FILE
 from engine.records.runs import read_run
 from engine.records.sweeps import importances, is_sweep_folder, read_sweep
