@@ -2,10 +2,11 @@
 
 Filled at every epoch end from the epoch's `Evaluation` (engine/analysis.py), during a run
 and after it: the confusion matrix, per-class accuracy, the most confident mistakes, the
-least confident right answers, one image large with its class probabilities, and a
-training-health sentence. The numpy work per epoch is a few milliseconds for 10,000 test
-images and thumbnails are made only when painted (gui/thumbnails.py); while the tab is
-hidden an epoch's results are only stored, and drawn when the tab is shown.
+least confident right answers (gui/results_galleries.py), one image large with its class
+probabilities (gui/image_detail.py), and a training-health sentence. The numpy work per
+epoch is a few milliseconds for 10,000 test images and thumbnails are made only when painted
+(gui/thumbnails.py); while the tab is hidden an epoch's results are only stored, and drawn
+when the tab is shown.
 
 Every epoch's answers are kept (gui/run_samples.py), so an epoch slider shows the tab at any
 epoch, each image's story over the epochs (gui/image_story_view.py), and the galleries of
@@ -18,34 +19,32 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSignalBlocker, Qt
-from PySide6.QtGui import QColor, QPalette, QShowEvent
+from PySide6.QtCore import QSignalBlocker, Qt
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QLabel,
     QSplitter,
     QStackedWidget,
-    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from engine import analysis
-from engine.analysis import Evaluation, HealthNote
+from engine.analysis import Evaluation
 from engine.events import EpochEnd, RunStart
 from gui.checkpoint_evaluation import EvaluateCheckpoint
-from gui.class_charts import BAR_COLOUR, ClassAccuracyBars, ConfusionMatrixView, PixelTexts, elide
+from gui.class_charts import ClassAccuracyBars, ConfusionMatrixView
 from gui.contrast import make_secondary
 from gui.epoch_slider import EpochSlider
+from gui.health_note import HealthNoteLabel
+from gui.image_detail import ImageDetail
 from gui.image_story_view import ImageStoryView
-from gui.marked_strips import MarkedStrip
+from gui.results_galleries import ResultsGalleries
 from gui.run_model import InspectRequest, OpenedRun
 from gui.run_samples import RunSamples, settings_of
-from gui.story_galleries import StoryGalleries
-from gui.thumbnails import ThumbnailCache, to_pixmap
+from gui.thumbnails import ThumbnailCache
 
 if TYPE_CHECKING:
     from engine.config import TrainConfig
@@ -55,16 +54,7 @@ if TYPE_CHECKING:
     from gui.image_marks import ImageMarks
     from gui.run_model import RunModel
 
-GALLERY_LIMIT = 200  # thumbnails per strip: more than anyone scrolls through
 THUMBNAIL_PX = 56
-LARGE_PX = 140
-SHOWN_PROBABILITIES = 10
-RIGHT_COLOUR, WRONG_COLOUR = "#2e7d32", "#c62828"
-NOTE_COLOURS = {  # health kind -> the note's left border
-    "diverging": "#c62828", "lr_too_high": "#c62828", "overfitting": "#8a5300",
-    "lr_too_low": "#8a5300", "plateaued": "#1565c0", "improving": "#2e7d32",
-    "steady": "#6c757d",
-}
 IDLE_TEXT = ("After each epoch of a run, this tab shows which classes the model confuses, the "
              "test images it gets wrong and how sure it was, and how training is going.\n"
              "Click Train to start.")
@@ -89,95 +79,6 @@ def _card(title: str, body: QWidget, *extra: QWidget) -> QWidget:
     return card
 
 
-class ImageDetail(QWidget):
-    """One test image large, with its most probable classes as bars."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.picture = QLabel()
-        self.picture.setFixedSize(LARGE_PX, LARGE_PX)
-        self.picture.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.caption = QLabel("Click a thumbnail to see it here with the probability the "
-                              "model gave each class.")
-        self.caption.setWordWrap(True)
-        self.caption.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._axis = pg.AxisItem("left")
-        bg = self.palette().color(QPalette.ColorRole.Base)
-        self.plot = pg.PlotWidget(background=bg, axisItems={"left": self._axis})
-        item = self.plot.getPlotItem()
-        item.setMenuEnabled(False)
-        item.hideButtons()
-        item.getViewBox().setMouseEnabled(x=False, y=False)
-        item.getViewBox().invertY(True)
-        item.getAxis("bottom").setTicks([[(v, str(v)) for v in range(0, 101, 25)], []])
-        item.setLabel("bottom", "probability (%)")
-        fg = self.palette().color(QPalette.ColorRole.Text)
-        for side in ("left", "bottom"):
-            item.getAxis(side).setTextPen(pg.mkPen(fg))
-            item.getAxis(side).setPen(pg.mkPen(fg))
-        self.bars = pg.BarGraphItem(x0=[], y=[], height=0.7, width=[], pen=pg.mkPen(None))
-        item.addItem(self.bars)
-        self.values = PixelTexts()
-        item.addItem(self.values)
-        self.plot.setMinimumSize(220, 150)
-        self.plot.hide()  # until an image is shown
-        side = self._side = QVBoxLayout()
-        side.addWidget(self.picture)
-        side.addStretch(1)
-        text = self._text = QVBoxLayout()
-        text.addWidget(self.caption)
-        text.addWidget(self.plot, 1)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(2, 2, 2, 2)
-        layout.addLayout(side)
-        layout.addLayout(text, 1)
-        self.shown: list[tuple[int, float]] = []
-
-    def add_story(self, curve: QWidget, words: QWidget, marks: QWidget) -> None:
-        """Room for the image's story (gui/image_story_view.py): its curve and marks under
-        the picture, its words under the caption."""
-        self._side.insertWidget(1, curve)
-        self._side.insertWidget(2, marks)
-        self._text.insertWidget(1, words)
-
-    def show_image(self, image: np.ndarray, index: int, evaluation: Evaluation,
-                   names: list[str]) -> None:
-        self.picture.setPixmap(to_pixmap(image, LARGE_PX))
-        true_class, predicted = int(evaluation.labels[index]), int(evaluation.predicted[index])
-        verdict = "right" if true_class == predicted else "wrong"
-        shown, rest = analysis.image_probabilities(evaluation, index, SHOWN_PROBABILITIES)
-        self.shown = shown
-        others = len(names) - len(shown)
-        rest_text = (f" The other {others} classes share {rest:.1%}." if others > 0 else "")
-        self.caption.setText(
-            f"<b>Test image {index + 1:,}</b> ({verdict}): true <b>{names[true_class]}</b>, "
-            f"predicted <b>{names[predicted]}</b> at {evaluation.confidence[index]:.1%}. "
-            f"After epoch {evaluation.epoch}.{rest_text}")
-        ys = np.arange(len(shown)) + 0.5
-        widths = [p * 100 for _, p in shown]
-        brushes = [pg.mkBrush(RIGHT_COLOUR if c == true_class else
-                              WRONG_COLOUR if c == predicted else BAR_COLOUR)
-                   for c, _ in shown]
-        self.bars.setOpts(x0=np.zeros(len(shown)), y=ys, width=widths, brushes=brushes)
-        self.plot.show()
-        self._axis.setTicks([[(y, elide(names[c])) for y, (c, _) in zip(ys, shown,
-                                                                          strict=True)], []])
-        fg = self.palette().color(QPalette.ColorRole.Text)
-        self.values.set_texts([(w, y, f"{w:.1f}%", fg) for w, y in zip(widths, ys, strict=True)],
-                              QRectF(0, 0, 125, len(shown)), Qt.AlignmentFlag.AlignLeft)
-        self.plot.getPlotItem().getViewBox().setRange(xRange=(0, 125),
-                                                      yRange=(0, len(shown)), padding=0)
-
-    def clear(self) -> None:
-        self.picture.clear()
-        self.shown = []
-        self.caption.setText("Click a thumbnail to see it here with the probability the model "
-                             "gave each class.")
-        self.bars.setOpts(x0=[], y=[], width=[])
-        self.values.set_texts([], QRectF())
-        self.plot.hide()
-
-
 class ResultsPanel(QWidget):
     """The Results tab; `follow(run)` keeps it on the run on screen (gui/run_model.py).
     Given the window's `marks`, its thumbnails can be marked."""
@@ -192,10 +93,7 @@ class ResultsPanel(QWidget):
         self._history: list[dict] = []
         self._evaluation: Evaluation | None = None
         self._drawn: Evaluation | None = None  # what the charts show (None: stale or empty)
-        self._cell: tuple[int, int] | None = None
         self._selected: int | None = None  # the test image shown large
-        self._mistake_count = 0
-        self._note_kind = ""
         self._cache = ThumbnailCache(THUMBNAIL_PX)
         self.samples = RunSamples(self)  # every epoch's answers: the slider's epochs
         self.samples.changed.connect(self._on_samples)
@@ -212,9 +110,7 @@ class ResultsPanel(QWidget):
         self._intro.addStretch(1)
         self._intro.addWidget(self.message)
         self._intro.addStretch(1)
-        self.note = QLabel()
-        self.note.setWordWrap(True)
-        self.note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.note = HealthNoteLabel()
         self.summary = QLabel()
         make_secondary(self.summary)
 
@@ -224,25 +120,11 @@ class ResultsPanel(QWidget):
         self.worst_first = QCheckBox("Worst first")
         self.worst_first.setToolTip("Sort the classes by accuracy, worst at the top")
         self.worst_first.toggled.connect(self.per_class.set_worst_first)
-        def strip(empty_text: str) -> MarkedStrip:
-            made = MarkedStrip(self._cache, empty_text, marks, "test",
-                               self.samples.original_index)
-            made.image_clicked.connect(self.show_image)
-            return made
-
-        self.mistakes = strip("No mistakes: every test image is right.")
-        self.borderline = strip("No right answers yet.")
-        self.cell_strip = strip("Click a cell of the confusion matrix to list its test images "
-                                "here.")
-        self.stories = StoryGalleries(self._cache, marks, self.samples.original_index)
-        self.story_strips = self.stories.strips
-        self.learned_last, self.forgotten, self.never_learned = self.story_strips
-        for gallery in self.story_strips:
-            gallery.image_clicked.connect(self.show_image)
-        self.strips = QTabWidget()
-        self.strips.setDocumentMode(True)
-        for gallery in (self.mistakes, self.borderline, self.cell_strip, *self.story_strips):
-            self.strips.addTab(gallery, "")
+        self.strips = ResultsGalleries(self._cache, marks, self.samples.original_index)
+        self.strips.image_clicked.connect(self.show_image)
+        self.mistakes, self.borderline = self.strips.mistakes, self.strips.borderline
+        self.cell_strip = self.strips.cell_strip
+        self.learned_last, self.forgotten, self.never_learned = self.strips.stories.strips
         self.detail = ImageDetail()
         self.story = ImageStoryView(marks)
 
@@ -278,7 +160,6 @@ class ResultsPanel(QWidget):
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.note)
         layout.addWidget(self.pages, 1)
-        self._update_strip_titles()
         self._show_note()
 
     # -- following a run ------------------------------------------------------------------
@@ -293,7 +174,7 @@ class ResultsPanel(QWidget):
     def add_gallery(self, title: str, widget: QWidget) -> None:
         """Another gallery beside the test images' (e.g. the least believable training
         images), as a tab of its own."""
-        self.strips.addTab(widget, title)
+        self.strips.add_gallery(title, widget)
 
     def follow(self, run: RunModel, settings: Callable[[], TrainConfig] | None = None) -> None:
         """Show the run on screen; given the settings form's `settings` (its data folder and
@@ -320,7 +201,7 @@ class ResultsPanel(QWidget):
         self.samples.start_run(start)
         self._history = list(start.history)
         self._evaluation = None
-        self._cell = self._selected = None
+        self.strips.cell = self._selected = None
         self.confusion.select(None)
         self._drawn = None
         self._show_message(f"Results appear here when epoch {start.start_epoch + 1} ends.")
@@ -336,7 +217,7 @@ class ResultsPanel(QWidget):
         """A new run began ([]) or a checkpoint was opened (its history, no evaluation)."""
         self._history = list(history)
         self._evaluation = self._drawn = None
-        self._cell = self._selected = None
+        self.strips.cell = self._selected = None
         self.confusion.select(None)
         self._cache.set_images(None)
         self.samples.clear()
@@ -356,7 +237,7 @@ class ResultsPanel(QWidget):
         self._cache.set_images(result.start.test_images)
         self._evaluation = result.evaluation
         self._drawn = None
-        self._cell = self._selected = None
+        self.strips.cell = self._selected = None
         self._show_note()
         if self.isVisible():
             self._draw()
@@ -403,10 +284,8 @@ class ResultsPanel(QWidget):
 
     def select_cell(self, true_class: int, predicted: int) -> None:
         """List the test images of one confusion-matrix cell (most confident first)."""
-        self._cell = (true_class, predicted)
-        self.confusion.select(self._cell)
-        self._fill_cell_strip()
-        self.strips.setCurrentWidget(self.cell_strip)
+        self.confusion.select((true_class, predicted))
+        self.strips.show_cell((true_class, predicted), self._evaluation, self._names)
 
     def show_image(self, index: int) -> None:
         """Show one test image large, and ask the Inside tab to look into it."""
@@ -441,18 +320,12 @@ class ResultsPanel(QWidget):
                                            evaluation.num_classes)
         self.confusion.set_counts(counts)
         self.per_class.set_accuracy(analysis.per_class_accuracy(counts))
-        wrong = analysis.most_confident_mistakes(evaluation)
-        right = analysis.least_confident_right(evaluation, GALLERY_LIMIT)
-        self.mistakes.show_images(wrong[:GALLERY_LIMIT], self._describe)
-        self.borderline.show_images(right, self._describe)
-        self._fill_cell_strip()
-        self._fill_story_strips()
-        self._update_strip_titles(len(wrong))
+        wrong = self.strips.fill(evaluation, self._story_history(), self._names)
         total = len(evaluation)
         best = analysis.best_epoch(self._history)
         self.summary.setText(
-            f"After epoch {evaluation.epoch}: {total - len(wrong):,} of {total:,} test images "
-            f"right ({(total - len(wrong)) / max(total, 1):.1%}), {len(wrong):,} wrong"
+            f"After epoch {evaluation.epoch}: {total - wrong:,} of {total:,} test images "
+            f"right ({(total - wrong) / max(total, 1):.1%}), {wrong:,} wrong"
             + (f"; best epoch so far: {best}" if best is not None else "") + "."
             + (f" {self._problem}" if self._problem else ""))
         if self._selected is not None:  # the same image, with this epoch's probabilities
@@ -469,10 +342,6 @@ class ResultsPanel(QWidget):
             return None
         return history.up_to(evaluation.epoch)
 
-    def _fill_story_strips(self) -> None:
-        self.stories.fill(self._story_history(), self._evaluation, self._names)
-        self._update_strip_titles()
-
     def _show_story(self) -> None:
         history, index = self._story_history(), self._selected
         if index is None:
@@ -483,49 +352,6 @@ class ResultsPanel(QWidget):
             self.story.show_story(self.samples.history, index, int(history.epochs[-1]),
                                   self.samples.original_index(index))
 
-    def _fill_cell_strip(self) -> None:
-        if self._cell is None or self._evaluation is None:
-            self.cell_strip.show_images(np.empty(0, dtype=np.int64), self._describe)
-        else:
-            images = analysis.cell_images(self._evaluation, *self._cell)
-            self.cell_strip.show_images(images[:GALLERY_LIMIT], self._describe)
-        self._update_strip_titles()
-
-    def _update_strip_titles(self, mistakes: int | None = None) -> None:
-        if mistakes is not None:
-            self._mistake_count = mistakes
-        self.strips.setTabText(0, f"Confident mistakes ({self._mistake_count:,})")
-        self.strips.setTabText(1, "Least confident right")
-        if self._cell is None:
-            self.strips.setTabText(2, "Cell")
-        else:
-            t, p = self._cell
-            self.strips.setTabText(2, f"{elide(self._names[t], 12)} → "
-                                      f"{elide(self._names[p], 12)} "
-                                      f"({self.cell_strip.strip_model.rowCount():,})")
-        for tab, (title, tip) in enumerate(self.stories.titles(), start=3):
-            self.strips.setTabText(tab, title)
-            self.strips.setTabToolTip(tab, tip)
-        self.strips.setTabToolTip(0, "Wrongly classified test images, the most confidently "
-                                     "wrong first")
-        self.strips.setTabToolTip(1, "Rightly classified test images the model was least "
-                                     "sure of (the borderline ones)")
-        self.strips.setTabToolTip(2, "The test images of the confusion-matrix cell clicked: "
-                                     "true class → predicted class")
-
-    def _describe(self, index: int) -> tuple[str, str]:
-        evaluation = self._evaluation
-        true_class, predicted = int(evaluation.labels[index]), int(evaluation.predicted[index])
-        confidence = float(evaluation.confidence[index])
-        names = self._names
-        caption = f"{elide(names[true_class], 12)}\n"
-        if true_class != predicted:
-            caption += f"→ {elide(names[predicted], 10)}\n"
-        caption += f"{confidence:.0%}"
-        tooltip = (f"Test image {index + 1:,}: true {names[true_class]}, predicted "
-                   f"{names[predicted]} at {confidence:.1%}")
-        return caption, tooltip
-
     def _show_message(self, text: str) -> None:
         self._problem = ""
         self.message.setText(text)
@@ -534,26 +360,11 @@ class ResultsPanel(QWidget):
         self.pages.setCurrentIndex(0)
         self.detail.clear()
         self.story.clear()
-        for strip in (self.mistakes, self.borderline, self.cell_strip):
-            strip.show_images(np.empty(0, dtype=np.int64), self._describe)
-        self.stories.fill(None, None, self._names)
-        self._update_strip_titles(0)
+        self.strips.clear(self._names)
 
     def _show_note(self) -> None:
-        note = (analysis.training_health(self._history, len(self._names))
-                if self._history and self._names else None)
-        self.note.setVisible(note is not None)
-        if note is not None:
-            self._paint_note(note)
-
-    def _paint_note(self, note: HealthNote) -> None:
-        if note.kind != self._note_kind:  # a style sheet is costly to apply: only on change
-            self._note_kind = note.kind
-            colour = QColor(NOTE_COLOURS.get(note.kind, "#6c757d"))
-            self.note.setStyleSheet(f"QLabel {{ border-left: 4px solid {colour.name()}; "
-                                    "padding: 4px 8px; }")
-        self.note.setText(note.sentence)
+        self.note.show_health(self._history, len(self._names))
 
     def note_text(self) -> str:
         """The health sentence on screen ("" when there is none)."""
-        return "" if self.note.isHidden() else self.note.text()
+        return self.note.text_shown()
