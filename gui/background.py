@@ -7,15 +7,25 @@ the feature maps follow the latest stroke instead of queueing up every intermedi
 
 Each thread keeps PyTorch to one intra-op thread, as the GUI thread does
 (gui/worker.py's `leave_the_cores_to_training`): the cores belong to training.
+
+When the application quits, the jobs still running are stopped (those given a `cancel`) and
+waited for (`finish_jobs`): a thread still inside PyTorch while the interpreter shuts down
+aborts the process ("terminate called without an active exception"), as quitting right
+after a run did while the least believable training images were being found.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
+import time
+import weakref
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
+
+QUIT_WAIT_SECONDS = 10.0  # at most this long, in all, for the running jobs at quit
+_JOBS: weakref.WeakSet[LatestJob] = weakref.WeakSet()
 
 
 class JobFailed:
@@ -33,8 +43,12 @@ class LatestJob(QObject):
 
     done = Signal(object, object)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None,
+                 cancel: Callable[[], None] | None = None) -> None:
+        """cancel: asks the running job to end early (it then ends as it does when stopped):
+        called when the application quits."""
         super().__init__(parent)
+        self._cancel = cancel
         self._running: threading.Thread | None = None
         self._waiting: tuple[object, Callable[[], object]] | None = None
         self._results = _Relay()
@@ -55,7 +69,16 @@ class LatestJob(QObject):
         if self._running is not None:
             self._running.join(timeout)
 
+    def _stop_for_quit(self) -> threading.Thread | None:
+        """Drop the waiting job, ask the running one to end; the thread to wait for."""
+        self._waiting = None
+        running = self._running
+        if running is not None and self._cancel is not None:
+            self._cancel()
+        return running
+
     def _start(self, tag: object, job: Callable[[], object]) -> None:
+        _watch_quit(self)
         relay = self._results
         self._running = threading.Thread(target=_run, args=(tag, job, relay),
                                          name="traindesk-job", daemon=True)
@@ -68,6 +91,24 @@ class LatestJob(QObject):
         if waiting is not None:
             self._start(*waiting)
         self.done.emit(tag, result)
+
+
+def finish_jobs(timeout: float = QUIT_WAIT_SECONDS) -> None:
+    """Stop the running jobs that can be stopped and wait (at most `timeout` in all) for
+    every running job's thread to end."""
+    threads = [thread for job in list(_JOBS) if (thread := job._stop_for_quit()) is not None]
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
+def _watch_quit(job: LatestJob) -> None:
+    """Remember `job` for `finish_jobs`, which runs once as the application quits."""
+    app = QCoreApplication.instance()
+    if app is not None and not app.property("traindesk_finishes_jobs"):
+        app.aboutToQuit.connect(finish_jobs)
+        app.setProperty("traindesk_finishes_jobs", True)
+    _JOBS.add(job)
 
 
 class _Relay(QObject):

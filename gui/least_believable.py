@@ -51,9 +51,9 @@ class LeastBelievable(QWidget):
                  settings: Callable[[], TrainConfig], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._run, self._settings = controller.run, settings
-        self._job = LatestJob(self)
-        self._job.done.connect(self._on_done)
         self._control = Control()
+        self._job = LatestJob(self, cancel=lambda: self._control.stop())
+        self._job.done.connect(self._on_done)
         self._found: TrainingDoubts | None = None
         self._cache = ThumbnailCache(THUMBNAIL_PX)
         self.button = QPushButton("Find them")
