@@ -11,41 +11,20 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QResizeEvent, QShortcut
-from PySide6.QtWidgets import (
-    QApplication,
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QSizePolicy,
-    QStackedWidget,
-    QStyle,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from engine.inference.image_files import IMAGE_SUFFIXES
-from engine.inference.image_input import READABLE
 from engine.inference.image_trial import ImageFailure, ImageTrial
 from engine.inference.predict import DigitDoubt, Predictor
 from engine.records.checkpoint import Checkpoint, CheckpointError, load_checkpoint
 from engine.resources import RESOURCES_DIR
 from gui.draw_answer import AnswerPane
-from gui.draw_canvas import DrawCanvas
 from gui.draw_models import ModelChoice, ModelChoices, choice_for
+from gui.draw_pages import DrawPages
 from gui.drawing_reader import DrawingReader
 from gui.epoch_bar import USE_EPOCH_TEXT, EpochBar
 from gui.epoch_networks import EpochNetwork, EpochNetworks
-from gui.image_trials import (
-    MAX_IMAGES,
-    ImageTrialsPage,
-    Sources,
-    sources_from_mime,
-    sources_from_paths,
-)
+from gui.image_trials import Sources
 from gui.model_picker import ModelPicker
 
 BUNDLED_MODEL = RESOURCES_DIR / "pretrained" / "digits-lenet5.pt"
@@ -53,68 +32,6 @@ BUNDLED_MODEL = RESOURCES_DIR / "pretrained" / "digits-lenet5.pt"
 NOTE_STYLE = "color: #8a5300;"
 ERROR_STYLE = "color: #b03020;"
 NEWS_STYLE = "color: #1f4e8c;"
-# Ctrl+O opens a checkpoint (the window's File menu); images have their own keys.
-OPEN_IMAGES_KEYS = "Ctrl+Shift+O"
-IMAGE_FILTER = (f"Images ({' '.join('*' + suffix for suffix in IMAGE_SUFFIXES)});;"
-                "All files (*)")
-
-
-class _SquareHolder(QWidget):
-    """Keeps its one child square, as large as fits, centred."""
-
-    def __init__(self, child: QWidget, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._child = child
-        child.setParent(self)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(child.minimumSize())
-
-    def sizeHint(self) -> QSize:
-        return self._child.sizeHint()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        side = min(self.width(), self.height())
-        self._child.setGeometry((self.width() - side) // 2, (self.height() - side) // 2,
-                                side, side)
-        super().resizeEvent(event)
-
-
-class DrawingPage(QWidget):
-    """The canvas, square and as large as fits, with Clear, Undo, Open images… and Open
-    folder… below."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.canvas = DrawCanvas(hint="Draw a digit here\nor drop an image")
-        self.clear_button = QPushButton("Clear")
-        self.clear_button.setToolTip("Wipe the canvas (Delete)")
-        self.undo_button = QPushButton("Undo")
-        self.undo_button.setToolTip("Remove the last stroke (Ctrl+Z)")
-        self.open_images_button = QPushButton("Open images…")
-        self.open_images_button.setToolTip(
-            f"Try the model on your own images ({OPEN_IMAGES_KEYS}); you can also paste one "
-            "(Ctrl+V) or drop files onto this tab.")
-        # A folder icon rather than words: a fifth worded button would widen the Draw tab
-        # beyond a 1024-pixel screen.
-        self.open_folder_button = QToolButton()
-        self.open_folder_button.setIcon(
-            self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
-        self.open_folder_button.setAccessibleName("Open folder…")
-        self.open_folder_button.setToolTip(
-            f"Open folder…: try the model on every image in a folder and its sub-folders (at "
-            f"most {MAX_IMAGES}); the table can be saved as CSV.")
-        self.clear_button.clicked.connect(self.canvas.clear)
-        self.undo_button.clicked.connect(self.canvas.undo)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.clear_button)
-        buttons.addWidget(self.undo_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.open_images_button)
-        buttons.addWidget(self.open_folder_button)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(_SquareHolder(self.canvas), 1)
-        column.addLayout(buttons)
 
 
 class DrawPanel(QWidget):
@@ -145,17 +62,12 @@ class DrawPanel(QWidget):
         self._predictions_made = 0
         self._epoch_network: EpochNetwork | None = None  # read with it instead of the choice
         self.epoch_bar: EpochBar | None = None  # once the window hands it the run's epochs
-        drawing = DrawingPage()
+        self.pages = DrawPages(self)  # the canvas, or the images tried
+        drawing, self.images = self.pages.drawing, self.pages.images
         self.canvas = drawing.canvas
         self.clear_button, self.undo_button = drawing.clear_button, drawing.undo_button
         self.open_images_button = drawing.open_images_button
         self.open_folder_button = drawing.open_folder_button
-        self.images = ImageTrialsPage()
-        self.images.open_button.setToolTip(self.open_images_button.toolTip())
-        self.images.open_folder_button.setToolTip(self.open_folder_button.toolTip())
-        self.pages = QStackedWidget()  # the canvas, or the images tried
-        self.pages.addWidget(drawing)
-        self.pages.addWidget(self.images)
         self.model_picker = ModelPicker()
         self.news_label = QLabel()
         self.news_label.setWordWrap(True)
@@ -175,17 +87,10 @@ class DrawPanel(QWidget):
         self._reader = DrawingReader(self.canvas, self)
         self._reader.due.connect(self._predict_now)
         self.canvas.stroke_ended.connect(self.predict_if_pending)
-        self.open_images_button.clicked.connect(self.open_images)
-        self.images.open_button.clicked.connect(self.open_images)
-        self.open_folder_button.clicked.connect(self.open_image_folder)
-        self.images.open_folder_button.clicked.connect(self.open_image_folder)
+        self.pages.opened.connect(self.try_images)
+        self.pages.nothing_opened.connect(self._announce)
         self.images.trial_selected.connect(self._show_trial)
         self.images.back_requested.connect(self.show_canvas)
-        # Only while the tab is shown (a hidden widget's shortcuts are off); a text field
-        # with the focus keeps Ctrl+V for itself.
-        QShortcut(QKeySequence(OPEN_IMAGES_KEYS), self, self.open_images)
-        QShortcut(QKeySequence(QKeySequence.StandardKey.Paste), self, self.paste_image)
-        self.setAcceptDrops(True)
         self.model_picker.chosen.connect(self._use_choice)
         self._set_predictor(None, False)
         self._show_model_problem("No model yet: train one, or open a checkpoint.", error=False)
@@ -284,36 +189,6 @@ class DrawPanel(QWidget):
 
     # -- your own images ---------------------------------------------------------------
 
-    def open_images(self) -> None:
-        """Ask for image files and try the model on them."""
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open images to try the model on", "",
-                                                IMAGE_FILTER)
-        if paths:
-            self.try_images([(Path(p).name, Path(p)) for p in paths[:MAX_IMAGES]],
-                            max(0, len(paths) - MAX_IMAGES))
-
-    def open_image_folder(self) -> None:
-        """Ask for a folder and try the model on every image in it and its sub-folders."""
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images to try the "
-                                                  "model on")
-        if not folder:
-            return
-        sources, left_out = sources_from_paths([folder])
-        if sources:
-            self.try_images(sources, left_out)
-        else:
-            self._announce(f"No {READABLE} files in {folder} or its sub-folders: choose "
-                           "another folder.")
-
-    def paste_image(self) -> None:
-        """Try the model on the clipboard's image (a picture, or copied image files)."""
-        sources, left_out = sources_from_mime(QApplication.clipboard().mimeData())
-        if sources:
-            self.try_images(sources, left_out)
-        else:
-            self._announce(f"The clipboard holds no image: copy a picture or a {READABLE} "
-                           "file, then paste it here (Ctrl+V).")
-
     def try_images(self, sources: Sources, left_out: int = 0) -> None:
         """Show the images page and predict these images with the model in use."""
         self.pages.setCurrentWidget(self.images)
@@ -321,7 +196,7 @@ class DrawPanel(QWidget):
         self.images.try_sources(sources, left_out)
 
     def showing_images(self) -> bool:
-        return self.pages.currentWidget() is self.images
+        return self.pages.showing_images()
 
     def show_canvas(self) -> None:
         """Back to drawing: the canvas, and the answer for the drawing on it."""
@@ -337,17 +212,6 @@ class DrawPanel(QWidget):
             return self.probabilities()
         result = self.images.current()
         return result.probabilities.copy() if isinstance(result, ImageTrial) else None
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
-        mime = event.mimeData()
-        if mime.hasUrls() or mime.hasImage():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
-        sources, left_out = sources_from_mime(event.mimeData())
-        if sources:
-            event.acceptProposedAction()
-            self.try_images(sources, left_out)
 
     def predictor(self) -> Predictor | None:
         return self._reader.predictor
