@@ -1,37 +1,33 @@
 """The "Draw" tab: draw a digit and watch the model's prediction change as you draw.
 
-The parts: the drawing page (gui/draw_canvas.py), the images page (gui/image_trials.py),
-the list of models (gui/model_picker.py), the live reading of the drawing
-(gui/drawing_reader.py) and the answer with its bars (gui/draw_answer.py).
+The parts: the drawing and images pages and the ways images come in (gui/draw_pages.py),
+the list of models and which network reads (gui/draw_model_use.py), the live reading of
+the drawing (gui/drawing_reader.py) and the answer with its bars (gui/draw_answer.py).
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from engine.inference.image_input import InputRecipe
 from engine.inference.image_trial import ImageFailure, ImageTrial
 from engine.inference.predict import DigitDoubt, Predictor
-from engine.records.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from engine.records.checkpoint import Checkpoint
 from engine.resources import RESOURCES_DIR
 from gui.draw_answer import AnswerPane
-from gui.draw_models import ModelChoice, ModelChoices, choice_for
+from gui.draw_model_use import ModelInUse
+from gui.draw_models import ModelChoices
 from gui.draw_pages import DrawPages
 from gui.drawing_reader import DrawingReader
-from gui.epoch_bar import USE_EPOCH_TEXT, EpochBar
+from gui.epoch_bar import EpochBar
 from gui.epoch_networks import EpochNetwork, EpochNetworks
 from gui.image_trials import Sources
-from gui.model_picker import ModelPicker
 
 BUNDLED_MODEL = RESOURCES_DIR / "pretrained" / "digits-lenet5.pt"
-# Text colours with at least 4.5:1 contrast on a white or light grey window (WCAG AA).
-NOTE_STYLE = "color: #8a5300;"
-ERROR_STYLE = "color: #b03020;"
-NEWS_STYLE = "color: #1f4e8c;"
 
 
 class DrawPanel(QWidget):
@@ -60,7 +56,6 @@ class DrawPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._predictions_made = 0
-        self._epoch_network: EpochNetwork | None = None  # read with it instead of the choice
         self.epoch_bar: EpochBar | None = None  # once the window hands it the run's epochs
         self.pages = DrawPages(self)  # the canvas, or the images tried
         drawing, self.images = self.pages.drawing, self.pages.images
@@ -68,32 +63,27 @@ class DrawPanel(QWidget):
         self.clear_button, self.undo_button = drawing.clear_button, drawing.undo_button
         self.open_images_button = drawing.open_images_button
         self.open_folder_button = drawing.open_folder_button
-        self.model_picker = ModelPicker()
-        self.news_label = QLabel()
-        self.news_label.setWordWrap(True)
-        self.news_label.setStyleSheet(NEWS_STYLE)
-        self.news_label.hide()
+        self.models = ModelInUse(self)  # the list of models, and which network reads
+        self.model_picker, self.news_label = self.models.picker, self.models.news_label
+        self.model_label, self.note_label = self.models.problem_label, self.models.note_label
         self.answer = AnswerPane()
         self.answer_label, self.confidence_label = (self.answer.answer_label,
                                                     self.answer.confidence_label)
         self.input_view, self.chart = self.answer.input_view, self.answer.chart
-        self.model_label = QLabel()  # what is wrong with the model, when something is
-        self.model_label.setWordWrap(True)
-        self.note_label = QLabel()
-        self.note_label.setWordWrap(True)
-        self.note_label.setStyleSheet(NOTE_STYLE)
         self._layout()
 
         self._reader = DrawingReader(self.canvas, self)
         self._reader.due.connect(self._predict_now)
         self.canvas.stroke_ended.connect(self.predict_if_pending)
         self.pages.opened.connect(self.try_images)
-        self.pages.nothing_opened.connect(self._announce)
+        self.pages.nothing_opened.connect(self.models.announce)
         self.images.trial_selected.connect(self._show_trial)
         self.images.back_requested.connect(self.show_canvas)
-        self.model_picker.chosen.connect(self._use_choice)
+        self.models.changed.connect(self._read_with)
+        self.models.unusable.connect(lambda: self.answer.show_answer(None, None, None, None))
+        self.models.news.connect(self.news)
         self._set_predictor(None, False)
-        self._show_model_problem("No model yet: train one, or open a checkpoint.", error=False)
+        self.models.show_problem("No model yet: train one, or open a checkpoint.", error=False)
 
     def _layout(self) -> None:
         picker = QHBoxLayout()
@@ -122,54 +112,16 @@ class DrawPanel(QWidget):
     def load_bundled_model(self) -> bool:
         """List the demo model shipped with the app and use it if nothing else is in use;
         if it cannot be read, say why in the panel."""
-        try:
-            ckpt = load_checkpoint(BUNDLED_MODEL)
-        except CheckpointError as error:
-            self._show_model_problem(f"The bundled digit model could not be loaded: {error}")
-            return False
-        index = self._list(ckpt, choice_for(ckpt, "bundled", "Demo model"))
-        if index is None:
-            return False
-        if self.model_picker.choices.current is None:
-            self.model_picker.select(index)
-        return True
+        return self.models.load_bundled(BUNDLED_MODEL)
 
     def add_trained_model(self, ckpt: Checkpoint) -> bool:
         """List a digit model just trained; use it if it scored at least as well as the one
         in use, and say in one line (in the panel and through `news`) what happened."""
-        choice = choice_for(ckpt, "trained", f"Trained {time.strftime('%H:%M')}")
-        index = self._list(ckpt, choice)
-        if index is None:
-            return False
-        in_use = self.model_picker.choices.in_use()
-        switch = in_use is None or self.model_picker.choices.deserves_switch(index)
-        if self._epoch_network is not None:  # a person reads with an epoch's: it stays
-            if switch:
-                self.model_picker.select(index)
-            self._announce(f"New model in the Draw tab's list: {choice.title} — "
-                           f"{choice.accuracy_text}. The tab reads with the network after "
-                           f"epoch {self._epoch_network.epoch} until you untick "
-                           f"“{USE_EPOCH_TEXT}”.")
-        elif switch:
-            self.model_picker.select(index)
-            self._announce(f"New model in the Draw tab's list, now in use: {choice.title} — "
-                           f"{choice.accuracy_text}.")
-        else:
-            compared = None not in (choice.test_accuracy, in_use.test_accuracy)
-            why = ", which scored higher." if compared else "; choose the new one to use it."
-            self._announce(f"New model in the Draw tab's list: {choice.title} — "
-                           f"{choice.accuracy_text}. Still reading with {in_use.source} "
-                           f"({in_use.accuracy_text}){why}")
-        return True
+        return self.models.add_trained(ckpt)
 
     def add_opened_model(self, ckpt: Checkpoint, path: str | Path) -> bool:
-        """List an opened checkpoint and use it (a model for other images too, with a note
-        that the canvas is meant for digits); if it cannot predict, say why."""
-        index = self._list(ckpt, choice_for(ckpt, "opened", Path(path).name, str(path)))
-        if index is None:
-            return False
-        self.model_picker.select(index)
-        return True
+        """List an opened checkpoint and use it; if it cannot predict, say why."""
+        return self.models.add_opened(ckpt, path)
 
     def choices(self) -> ModelChoices:
         return self.model_picker.choices
@@ -180,12 +132,11 @@ class DrawPanel(QWidget):
         self.epoch_bar = EpochBar(networks)
         # Above the canvas, in its column: the answer's column sets the tab's height.
         self._left.insertWidget(0, self.epoch_bar)
-        networks.network_changed.connect(self._use_epoch)
-        self.model_picker.activated.connect(lambda _index: networks.choose(None))
+        self.models.follow_epochs(networks)
 
     def epoch_network(self) -> EpochNetwork | None:
         """The epoch's network the tab reads with, instead of the model chosen in the list."""
-        return self._epoch_network
+        return self.models.epoch_network
 
     # -- your own images ---------------------------------------------------------------
 
@@ -253,42 +204,10 @@ class DrawPanel(QWidget):
 
     # -- models ------------------------------------------------------------------------
 
-    def _list(self, ckpt: Checkpoint, choice: ModelChoice) -> int | None:
-        """Add a model to the picker (not yet in use); None, and why in the panel, if it
-        cannot read a drawing."""
-        try:
-            return self.model_picker.add(ckpt, choice)
-        except (CheckpointError, ValueError) as error:
-            reason = f"{choice.source}: this model cannot predict from the canvas: {error}"
-            if self._reader.predictor is None:
-                self._show_model_problem(reason)
-            else:  # keep the model in use, and say why the new one was not taken
-                self._set_note(f"{reason} The model chosen above is still in use.")
-            return None
-
-    def _use_choice(self, index: int) -> None:
-        self.news_label.hide()  # what it said about the choice before is out of date
-        self._show_model_problem("", error=False)
-        if self._epoch_network is None:  # else the epoch's network reads until let go
-            self._read_with_choice(index)
-
-    def _read_with_choice(self, index: int) -> None:
-        predictor = self.model_picker.predictor(index)
-        self._set_predictor(predictor, self.model_picker.choices[index].is_digits)
-        self.images.set_model(predictor, self.model_picker.recipe(index))
-
-    def _use_epoch(self, network: EpochNetwork | None) -> None:
-        """Read with an epoch's network, or (None) with the model chosen in the list."""
-        self._epoch_network = network
-        if network is not None:
-            self._show_model_problem("", error=False)
-            self._set_predictor(network.predictor, network.is_digits)
-            self.images.set_model(network.predictor, network.recipe)
-        elif self.model_picker.choices.current is not None:
-            self._read_with_choice(self.model_picker.choices.current)
-        else:
-            self._set_predictor(None, False)
-            self.images.set_model(None, None)
+    def _read_with(self, predictor: Predictor | None, is_digits: bool,
+                   recipe: InputRecipe | None) -> None:
+        self._set_predictor(predictor, is_digits)
+        self.images.set_model(predictor, recipe)
 
     def _set_predictor(self, predictor: Predictor | None, is_digits: bool) -> None:
         before = self._reader.predictor
@@ -297,31 +216,7 @@ class DrawPanel(QWidget):
         # Rebuilding the bars takes ~20 ms: not for each step of the epoch slider.
         if before is None or names != before.class_names:
             self.chart.set_classes(names)
-        if predictor is not None and not is_digits:
-            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-            self._set_note(f"This model was not trained on digits: it answers with its own "
-                           f"classes ({shown}), but the canvas is meant for digits. Try it "
-                           "on images of its classes: Open images…, paste one, or drop "
-                           "files here.")
-        else:
-            self._set_note("")
         self._predict_now()
-
-    def _show_model_problem(self, message: str, error: bool = True) -> None:
-        self.model_label.setText(message)
-        self.model_label.setStyleSheet(ERROR_STYLE if error else "")
-        self.model_label.setVisible(bool(message))
-        if error and self._reader.predictor is None:
-            self.answer.show_answer(None, None, None, None)
-
-    def _set_note(self, text: str) -> None:
-        self.note_label.setText(text)
-        self.note_label.setVisible(bool(text))
-
-    def _announce(self, message: str) -> None:
-        self.news_label.setText(message)
-        self.news_label.show()
-        self.news.emit(message)
 
     # -- prediction --------------------------------------------------------------------
 
