@@ -123,6 +123,7 @@ class ModelInUse(QObject):
         self.news.emit(message)
 
     def show_problem(self, message: str, error: bool = True) -> None:
+        """Say above the answer what is wrong with the model ("" says nothing)."""
         self.problem_label.setText(message)
         self.problem_label.setStyleSheet(ERROR_STYLE if error else "")
         self.problem_label.setVisible(bool(message))
