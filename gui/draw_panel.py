@@ -1,120 +1,33 @@
 """The "Draw" tab: draw a digit and watch the model's prediction change as you draw.
 
-The parts: the drawing page (gui/draw_canvas.py), the images page (gui/image_trials.py),
-the list of models (gui/model_picker.py), the live reading of the drawing
-(gui/drawing_reader.py) and the answer with its bars (gui/draw_answer.py).
+The parts: the drawing and images pages and the ways images come in (gui/draw_pages.py),
+the list of models and which network reads (gui/draw_model_use.py), the live reading of
+the drawing (gui/drawing_reader.py) and the answer with its bars (gui/draw_answer.py).
 """
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSize, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeySequence, QResizeEvent, QShortcut
-from PySide6.QtWidgets import (
-    QApplication,
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QPushButton,
-    QSizePolicy,
-    QStackedWidget,
-    QStyle,
-    QToolButton,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from engine.inference.image_files import IMAGE_SUFFIXES
-from engine.inference.image_input import READABLE
+from engine.inference.image_input import InputRecipe
 from engine.inference.image_trial import ImageFailure, ImageTrial
 from engine.inference.predict import DigitDoubt, Predictor
-from engine.records.checkpoint import Checkpoint, CheckpointError, load_checkpoint
+from engine.records.checkpoint import Checkpoint
 from engine.resources import RESOURCES_DIR
 from gui.draw_answer import AnswerPane
-from gui.draw_canvas import DrawCanvas
-from gui.draw_models import ModelChoice, ModelChoices, choice_for
+from gui.draw_model_use import ModelInUse
+from gui.draw_models import ModelChoices
+from gui.draw_pages import DrawPages
 from gui.drawing_reader import DrawingReader
-from gui.epoch_bar import USE_EPOCH_TEXT, EpochBar
+from gui.epoch_bar import EpochBar
 from gui.epoch_networks import EpochNetwork, EpochNetworks
-from gui.image_trials import (
-    MAX_IMAGES,
-    ImageTrialsPage,
-    Sources,
-    sources_from_mime,
-    sources_from_paths,
-)
-from gui.model_picker import ModelPicker
+from gui.image_trials import Sources
 
 BUNDLED_MODEL = RESOURCES_DIR / "pretrained" / "digits-lenet5.pt"
-# Text colours with at least 4.5:1 contrast on a white or light grey window (WCAG AA).
-NOTE_STYLE = "color: #8a5300;"
-ERROR_STYLE = "color: #b03020;"
-NEWS_STYLE = "color: #1f4e8c;"
-# Ctrl+O opens a checkpoint (the window's File menu); images have their own keys.
-OPEN_IMAGES_KEYS = "Ctrl+Shift+O"
-IMAGE_FILTER = (f"Images ({' '.join('*' + suffix for suffix in IMAGE_SUFFIXES)});;"
-                "All files (*)")
-
-
-class _SquareHolder(QWidget):
-    """Keeps its one child square, as large as fits, centred."""
-
-    def __init__(self, child: QWidget, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._child = child
-        child.setParent(self)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-        self.setMinimumSize(child.minimumSize())
-
-    def sizeHint(self) -> QSize:
-        return self._child.sizeHint()
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        side = min(self.width(), self.height())
-        self._child.setGeometry((self.width() - side) // 2, (self.height() - side) // 2,
-                                side, side)
-        super().resizeEvent(event)
-
-
-class DrawingPage(QWidget):
-    """The canvas, square and as large as fits, with Clear, Undo, Open images… and Open
-    folder… below."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.canvas = DrawCanvas(hint="Draw a digit here\nor drop an image")
-        self.clear_button = QPushButton("Clear")
-        self.clear_button.setToolTip("Wipe the canvas (Delete)")
-        self.undo_button = QPushButton("Undo")
-        self.undo_button.setToolTip("Remove the last stroke (Ctrl+Z)")
-        self.open_images_button = QPushButton("Open images…")
-        self.open_images_button.setToolTip(
-            f"Try the model on your own images ({OPEN_IMAGES_KEYS}); you can also paste one "
-            "(Ctrl+V) or drop files onto this tab.")
-        # A folder icon rather than words: a fifth worded button would widen the Draw tab
-        # beyond a 1024-pixel screen.
-        self.open_folder_button = QToolButton()
-        self.open_folder_button.setIcon(
-            self.style().standardIcon(QStyle.StandardPixmap.SP_DirOpenIcon))
-        self.open_folder_button.setAccessibleName("Open folder…")
-        self.open_folder_button.setToolTip(
-            f"Open folder…: try the model on every image in a folder and its sub-folders (at "
-            f"most {MAX_IMAGES}); the table can be saved as CSV.")
-        self.clear_button.clicked.connect(self.canvas.clear)
-        self.undo_button.clicked.connect(self.canvas.undo)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.clear_button)
-        buttons.addWidget(self.undo_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.open_images_button)
-        buttons.addWidget(self.open_folder_button)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(_SquareHolder(self.canvas), 1)
-        column.addLayout(buttons)
 
 
 class DrawPanel(QWidget):
@@ -143,52 +56,34 @@ class DrawPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._predictions_made = 0
-        self._epoch_network: EpochNetwork | None = None  # read with it instead of the choice
         self.epoch_bar: EpochBar | None = None  # once the window hands it the run's epochs
-        drawing = DrawingPage()
+        self.pages = DrawPages(self)  # the canvas, or the images tried
+        drawing, self.images = self.pages.drawing, self.pages.images
         self.canvas = drawing.canvas
         self.clear_button, self.undo_button = drawing.clear_button, drawing.undo_button
         self.open_images_button = drawing.open_images_button
         self.open_folder_button = drawing.open_folder_button
-        self.images = ImageTrialsPage()
-        self.images.open_button.setToolTip(self.open_images_button.toolTip())
-        self.images.open_folder_button.setToolTip(self.open_folder_button.toolTip())
-        self.pages = QStackedWidget()  # the canvas, or the images tried
-        self.pages.addWidget(drawing)
-        self.pages.addWidget(self.images)
-        self.model_picker = ModelPicker()
-        self.news_label = QLabel()
-        self.news_label.setWordWrap(True)
-        self.news_label.setStyleSheet(NEWS_STYLE)
-        self.news_label.hide()
+        self.models = ModelInUse(self)  # the list of models, and which network reads
+        self.model_picker, self.news_label = self.models.picker, self.models.news_label
+        self.model_label, self.note_label = self.models.problem_label, self.models.note_label
         self.answer = AnswerPane()
         self.answer_label, self.confidence_label = (self.answer.answer_label,
                                                     self.answer.confidence_label)
         self.input_view, self.chart = self.answer.input_view, self.answer.chart
-        self.model_label = QLabel()  # what is wrong with the model, when something is
-        self.model_label.setWordWrap(True)
-        self.note_label = QLabel()
-        self.note_label.setWordWrap(True)
-        self.note_label.setStyleSheet(NOTE_STYLE)
         self._layout()
 
         self._reader = DrawingReader(self.canvas, self)
         self._reader.due.connect(self._predict_now)
         self.canvas.stroke_ended.connect(self.predict_if_pending)
-        self.open_images_button.clicked.connect(self.open_images)
-        self.images.open_button.clicked.connect(self.open_images)
-        self.open_folder_button.clicked.connect(self.open_image_folder)
-        self.images.open_folder_button.clicked.connect(self.open_image_folder)
+        self.pages.opened.connect(self.try_images)
+        self.pages.nothing_opened.connect(self.models.announce)
         self.images.trial_selected.connect(self._show_trial)
         self.images.back_requested.connect(self.show_canvas)
-        # Only while the tab is shown (a hidden widget's shortcuts are off); a text field
-        # with the focus keeps Ctrl+V for itself.
-        QShortcut(QKeySequence(OPEN_IMAGES_KEYS), self, self.open_images)
-        QShortcut(QKeySequence(QKeySequence.StandardKey.Paste), self, self.paste_image)
-        self.setAcceptDrops(True)
-        self.model_picker.chosen.connect(self._use_choice)
+        self.models.changed.connect(self._read_with)
+        self.models.unusable.connect(lambda: self.answer.show_answer(None, None, None, None))
+        self.models.news.connect(self.news)
         self._set_predictor(None, False)
-        self._show_model_problem("No model yet: train one, or open a checkpoint.", error=False)
+        self.models.show_problem("No model yet: train one, or open a checkpoint.", error=False)
 
     def _layout(self) -> None:
         picker = QHBoxLayout()
@@ -217,54 +112,16 @@ class DrawPanel(QWidget):
     def load_bundled_model(self) -> bool:
         """List the demo model shipped with the app and use it if nothing else is in use;
         if it cannot be read, say why in the panel."""
-        try:
-            ckpt = load_checkpoint(BUNDLED_MODEL)
-        except CheckpointError as error:
-            self._show_model_problem(f"The bundled digit model could not be loaded: {error}")
-            return False
-        index = self._list(ckpt, choice_for(ckpt, "bundled", "Demo model"))
-        if index is None:
-            return False
-        if self.model_picker.choices.current is None:
-            self.model_picker.select(index)
-        return True
+        return self.models.load_bundled(BUNDLED_MODEL)
 
     def add_trained_model(self, ckpt: Checkpoint) -> bool:
         """List a digit model just trained; use it if it scored at least as well as the one
         in use, and say in one line (in the panel and through `news`) what happened."""
-        choice = choice_for(ckpt, "trained", f"Trained {time.strftime('%H:%M')}")
-        index = self._list(ckpt, choice)
-        if index is None:
-            return False
-        in_use = self.model_picker.choices.in_use()
-        switch = in_use is None or self.model_picker.choices.deserves_switch(index)
-        if self._epoch_network is not None:  # a person reads with an epoch's: it stays
-            if switch:
-                self.model_picker.select(index)
-            self._announce(f"New model in the Draw tab's list: {choice.title} — "
-                           f"{choice.accuracy_text}. The tab reads with the network after "
-                           f"epoch {self._epoch_network.epoch} until you untick "
-                           f"“{USE_EPOCH_TEXT}”.")
-        elif switch:
-            self.model_picker.select(index)
-            self._announce(f"New model in the Draw tab's list, now in use: {choice.title} — "
-                           f"{choice.accuracy_text}.")
-        else:
-            compared = None not in (choice.test_accuracy, in_use.test_accuracy)
-            why = ", which scored higher." if compared else "; choose the new one to use it."
-            self._announce(f"New model in the Draw tab's list: {choice.title} — "
-                           f"{choice.accuracy_text}. Still reading with {in_use.source} "
-                           f"({in_use.accuracy_text}){why}")
-        return True
+        return self.models.add_trained(ckpt)
 
     def add_opened_model(self, ckpt: Checkpoint, path: str | Path) -> bool:
-        """List an opened checkpoint and use it (a model for other images too, with a note
-        that the canvas is meant for digits); if it cannot predict, say why."""
-        index = self._list(ckpt, choice_for(ckpt, "opened", Path(path).name, str(path)))
-        if index is None:
-            return False
-        self.model_picker.select(index)
-        return True
+        """List an opened checkpoint and use it; if it cannot predict, say why."""
+        return self.models.add_opened(ckpt, path)
 
     def choices(self) -> ModelChoices:
         return self.model_picker.choices
@@ -275,44 +132,13 @@ class DrawPanel(QWidget):
         self.epoch_bar = EpochBar(networks)
         # Above the canvas, in its column: the answer's column sets the tab's height.
         self._left.insertWidget(0, self.epoch_bar)
-        networks.network_changed.connect(self._use_epoch)
-        self.model_picker.activated.connect(lambda _index: networks.choose(None))
+        self.models.follow_epochs(networks)
 
     def epoch_network(self) -> EpochNetwork | None:
         """The epoch's network the tab reads with, instead of the model chosen in the list."""
-        return self._epoch_network
+        return self.models.epoch_network
 
     # -- your own images ---------------------------------------------------------------
-
-    def open_images(self) -> None:
-        """Ask for image files and try the model on them."""
-        paths, _ = QFileDialog.getOpenFileNames(self, "Open images to try the model on", "",
-                                                IMAGE_FILTER)
-        if paths:
-            self.try_images([(Path(p).name, Path(p)) for p in paths[:MAX_IMAGES]],
-                            max(0, len(paths) - MAX_IMAGES))
-
-    def open_image_folder(self) -> None:
-        """Ask for a folder and try the model on every image in it and its sub-folders."""
-        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images to try the "
-                                                  "model on")
-        if not folder:
-            return
-        sources, left_out = sources_from_paths([folder])
-        if sources:
-            self.try_images(sources, left_out)
-        else:
-            self._announce(f"No {READABLE} files in {folder} or its sub-folders: choose "
-                           "another folder.")
-
-    def paste_image(self) -> None:
-        """Try the model on the clipboard's image (a picture, or copied image files)."""
-        sources, left_out = sources_from_mime(QApplication.clipboard().mimeData())
-        if sources:
-            self.try_images(sources, left_out)
-        else:
-            self._announce(f"The clipboard holds no image: copy a picture or a {READABLE} "
-                           "file, then paste it here (Ctrl+V).")
 
     def try_images(self, sources: Sources, left_out: int = 0) -> None:
         """Show the images page and predict these images with the model in use."""
@@ -321,7 +147,7 @@ class DrawPanel(QWidget):
         self.images.try_sources(sources, left_out)
 
     def showing_images(self) -> bool:
-        return self.pages.currentWidget() is self.images
+        return self.pages.showing_images()
 
     def show_canvas(self) -> None:
         """Back to drawing: the canvas, and the answer for the drawing on it."""
@@ -337,17 +163,6 @@ class DrawPanel(QWidget):
             return self.probabilities()
         result = self.images.current()
         return result.probabilities.copy() if isinstance(result, ImageTrial) else None
-
-    def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 - Qt's name
-        mime = event.mimeData()
-        if mime.hasUrls() or mime.hasImage():
-            event.acceptProposedAction()
-
-    def dropEvent(self, event: QDropEvent) -> None:  # noqa: N802 - Qt's name
-        sources, left_out = sources_from_mime(event.mimeData())
-        if sources:
-            event.acceptProposedAction()
-            self.try_images(sources, left_out)
 
     def predictor(self) -> Predictor | None:
         return self._reader.predictor
@@ -389,42 +204,10 @@ class DrawPanel(QWidget):
 
     # -- models ------------------------------------------------------------------------
 
-    def _list(self, ckpt: Checkpoint, choice: ModelChoice) -> int | None:
-        """Add a model to the picker (not yet in use); None, and why in the panel, if it
-        cannot read a drawing."""
-        try:
-            return self.model_picker.add(ckpt, choice)
-        except (CheckpointError, ValueError) as error:
-            reason = f"{choice.source}: this model cannot predict from the canvas: {error}"
-            if self._reader.predictor is None:
-                self._show_model_problem(reason)
-            else:  # keep the model in use, and say why the new one was not taken
-                self._set_note(f"{reason} The model chosen above is still in use.")
-            return None
-
-    def _use_choice(self, index: int) -> None:
-        self.news_label.hide()  # what it said about the choice before is out of date
-        self._show_model_problem("", error=False)
-        if self._epoch_network is None:  # else the epoch's network reads until let go
-            self._read_with_choice(index)
-
-    def _read_with_choice(self, index: int) -> None:
-        predictor = self.model_picker.predictor(index)
-        self._set_predictor(predictor, self.model_picker.choices[index].is_digits)
-        self.images.set_model(predictor, self.model_picker.recipe(index))
-
-    def _use_epoch(self, network: EpochNetwork | None) -> None:
-        """Read with an epoch's network, or (None) with the model chosen in the list."""
-        self._epoch_network = network
-        if network is not None:
-            self._show_model_problem("", error=False)
-            self._set_predictor(network.predictor, network.is_digits)
-            self.images.set_model(network.predictor, network.recipe)
-        elif self.model_picker.choices.current is not None:
-            self._read_with_choice(self.model_picker.choices.current)
-        else:
-            self._set_predictor(None, False)
-            self.images.set_model(None, None)
+    def _read_with(self, predictor: Predictor | None, is_digits: bool,
+                   recipe: InputRecipe | None) -> None:
+        self._set_predictor(predictor, is_digits)
+        self.images.set_model(predictor, recipe)
 
     def _set_predictor(self, predictor: Predictor | None, is_digits: bool) -> None:
         before = self._reader.predictor
@@ -433,31 +216,7 @@ class DrawPanel(QWidget):
         # Rebuilding the bars takes ~20 ms: not for each step of the epoch slider.
         if before is None or names != before.class_names:
             self.chart.set_classes(names)
-        if predictor is not None and not is_digits:
-            shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
-            self._set_note(f"This model was not trained on digits: it answers with its own "
-                           f"classes ({shown}), but the canvas is meant for digits. Try it "
-                           "on images of its classes: Open images…, paste one, or drop "
-                           "files here.")
-        else:
-            self._set_note("")
         self._predict_now()
-
-    def _show_model_problem(self, message: str, error: bool = True) -> None:
-        self.model_label.setText(message)
-        self.model_label.setStyleSheet(ERROR_STYLE if error else "")
-        self.model_label.setVisible(bool(message))
-        if error and self._reader.predictor is None:
-            self.answer.show_answer(None, None, None, None)
-
-    def _set_note(self, text: str) -> None:
-        self.note_label.setText(text)
-        self.note_label.setVisible(bool(text))
-
-    def _announce(self, message: str) -> None:
-        self.news_label.setText(message)
-        self.news_label.show()
-        self.news.emit(message)
 
     # -- prediction --------------------------------------------------------------------
 

@@ -194,12 +194,12 @@ def test_pasting_a_picture_from_the_clipboard(qtbot, panel):
 
 def test_pasting_copied_files_and_pasting_nothing(qtbot, panel, photos):
     QApplication.clipboard().setMimeData(file_urls(photos[7], photos[2]))
-    panel.paste_image()
+    panel.pages.paste_image()
     settle(qtbot, panel, 2)
     assert [r.name for r in panel.images.results()] == ["digit-7.jpg", "digit-2.jpg"]
     panel.show_canvas()
     QApplication.clipboard().setText("just words")
-    panel.paste_image()
+    panel.pages.paste_image()
     assert not panel.showing_images()
     assert "The clipboard holds no image" in panel.news_label.text()
 
