@@ -30,6 +30,7 @@ def add_child_runs(window: QMainWindow, controller: RunController, marks: ImageM
     window.menu("Run").addSeparator()
     window.menu("Run").addAction(again.action)
     again.started.connect(lambda _config: window.tabs.setCurrentIndex(0))  # its curves
-    results.add_gallery("Least believable training images",
-                        LeastBelievable(controller, marks, form.config))
+    gallery = LeastBelievable(controller, marks, form.config)
+    gallery.image_chosen.connect(results.show_training_image)  # shown in the image's detail
+    results.add_gallery("Least believable training images", gallery)
     return again

@@ -1,8 +1,11 @@
-"""The Results tab's one test image large, with the probability the model gave its most
-probable classes as bars (right answer green, wrong answer red), and room for its story
-(gui/image_story_view.py)."""
+"""The Results tab's one image large, with the probability the model gave its most probable
+classes as bars (right answer green, wrong answer red), and room for its story
+(gui/image_story_view.py). A test image, or a training image from the "Least believable"
+gallery (gui/training_image.py): its label's bar green, the likeliest class's red."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyqtgraph as pg
@@ -15,13 +18,16 @@ from engine.analysis import Evaluation
 from gui.class_charts import BAR_COLOUR, PixelTexts, elide
 from gui.thumbnails import to_pixmap
 
+if TYPE_CHECKING:
+    from gui.training_image import TrainingImage
+
 LARGE_PX = 140
 SHOWN_PROBABILITIES = 10
 RIGHT_COLOUR, WRONG_COLOUR = "#2e7d32", "#c62828"
 
 
 class ImageDetail(QWidget):
-    """One test image large, with its most probable classes as bars."""
+    """One image large, with its most probable classes as bars."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -84,6 +90,22 @@ class ImageDetail(QWidget):
             f"<b>Test image {index + 1:,}</b> ({verdict}): true <b>{names[true_class]}</b>, "
             f"predicted <b>{names[predicted]}</b> at {evaluation.confidence[index]:.1%}. "
             f"After epoch {evaluation.epoch}.{rest_text}")
+        self._draw_bars(shown, true_class, predicted, names)
+
+    def show_training_image(self, shown: TrainingImage) -> None:
+        """A training image: why its label is doubted, and the run's model's probabilities."""
+        names = list(shown.doubts.class_names)
+        self.picture.setPixmap(to_pixmap(shown.image, LARGE_PX))
+        classes, rest = shown.top_classes(SHOWN_PROBABILITIES)
+        self.shown = classes
+        others = len(names) - len(classes)
+        rest_text = (f" The other {others} classes share {rest:.1%}." if others > 0 else "")
+        self.caption.setText(f"<b>{shown.title}</b>: {shown.reason()}. The probabilities the "
+                             f"run's model gives it.{rest_text}")
+        self._draw_bars(classes, shown.label, shown.likeliest, names)
+
+    def _draw_bars(self, shown: list[tuple[int, float]], true_class: int, predicted: int,
+                   names: list[str]) -> None:
         ys = np.arange(len(shown)) + 0.5
         widths = [p * 100 for _, p in shown]
         brushes = [pg.mkBrush(RIGHT_COLOUR if c == true_class else

@@ -1,7 +1,8 @@
 """One test image's story, under its large picture on the Results tab: a small curve of the
 probability the network gave its true class at each epoch (green where it was right, red
 where wrong; a line at the epoch on screen), "learned at epoch k, forgotten n times"
-(engine/image_story.py), and buttons to mark it "mislabelled" or "leave out".
+(engine/image_story.py), and buttons to mark it "mislabelled" or "leave out". A training
+image (the "Least believable" gallery's) has no story: its marks only, and a line saying so.
 """
 
 from __future__ import annotations
@@ -19,17 +20,21 @@ from gui.marked_strips import MARK_TIPS, MARK_TITLES, toggle_mark
 from gui.plotting import IntegerAxis
 
 RIGHT_COLOUR, WRONG_COLOUR, LINE_COLOUR = "#2e7d32", "#c62828", "#1565c0"
+NO_STORY_TEXT = ("A training image has no story over the epochs: only the test images' "
+                 "answers are kept at each epoch.")
 CURVE_SIZE = QSize(140, 86)  # as wide as the picture above it, the marks below it
 
 
 class ImageStoryView(QWidget):
     """The mark buttons, side by side; the story's curve (`plot`) and words (`text`) are
-    placed by the image's detail. `show_story(history, row, epoch, original)`; `clear()`."""
+    placed by the image's detail. `show_story(history, row, epoch, original)`,
+    `show_image_only(original)`, `show_training_image(original)`; `clear()`."""
 
     def __init__(self, marks: ImageMarks | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._marks = marks
-        self._image: int | None = None  # the original test index of the image shown
+        self._image: int | None = None  # the original index of the image shown
+        self._split = "test"  # the split it belongs to
         self.text = QLabel()
         self.text.setWordWrap(True)
         bg = self.palette().color(QPalette.ColorRole.Base)
@@ -72,7 +77,7 @@ class ImageStoryView(QWidget):
 
     def show_story(self, history: SampleHistory, row: int, epoch: int, original: int) -> None:
         """The image at `row` of the history, up to the epoch on screen (`epoch`)."""
-        self._image = original
+        self._image, self._split = original, "test"
         story = history.up_to(epoch)
         probs = history.true_prob[:, row].astype(np.float32) * 100
         right = history.predicted[:, row] == history.labels[row]
@@ -93,8 +98,15 @@ class ImageStoryView(QWidget):
         self._image = original
         self._show_marks()
 
+    def show_training_image(self, original: int) -> None:
+        """A training image, by its original index: its marks, and why it has no story."""
+        self.clear()
+        self._image, self._split = original, "train"
+        self.text.setText(NO_STORY_TEXT)
+        self._show_marks()
+
     def clear(self) -> None:
-        self._image = None
+        self._image, self._split = None, "test"
         self.curve.setData([], [])
         self.text.setText("")
         self.plot.hide()
@@ -102,10 +114,10 @@ class ImageStoryView(QWidget):
 
     def _toggle(self, reason: str) -> None:
         if self._marks is not None and self._image is not None:
-            toggle_mark(self._marks, "test", self._image, reason)
+            toggle_mark(self._marks, self._split, self._image, reason)
 
     def _show_marks(self) -> None:
-        current = (self._marks.reason("test", self._image)
+        current = (self._marks.reason(self._split, self._image)
                    if self._marks is not None and self._image is not None else None)
         for reason, button in self.buttons.items():
             button.setVisible(self._marks is not None and self._image is not None)

@@ -5,7 +5,8 @@ training image it learned from, in the background (engine/training/checkpoint_ev
 `doubt_training_labels`), and the images it finds least believable are shown, ranked by
 their label's loss or by the confident-learning rule (engine/inference/label_doubts.py).
 Each thumbnail can be marked "mislabelled" or "leave out" (gui/marked_strips.py, split
-"train", by original index) for Run > Train again without them.
+"train", by original index) for Run > Train again without them. A click on one sends it
+(gui/training_image.py) to the image's detail (`image_chosen`) and to the Inside tab.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from engine.control import Control
@@ -23,7 +25,9 @@ from gui.background import JobFailed, LatestJob
 from gui.contrast import make_secondary
 from gui.image_marks import ImageMarks
 from gui.marked_strips import MarkedStrip
+from gui.run_model import InspectRequest
 from gui.thumbnails import ThumbnailCache
+from gui.training_image import TrainingImage
 
 if TYPE_CHECKING:
     from engine.config import TrainConfig
@@ -45,7 +49,10 @@ RANKING_TIP = ("Highest loss: the images whose own label the model finds least l
 
 class LeastBelievable(QWidget):
     """The gallery; `settings()` gives the form's settings, whose data folder and device
-    (this computer's) replace those the checkpoint recorded."""
+    (this computer's) replace those the checkpoint recorded. `image_chosen(TrainingImage)`
+    when a thumbnail is clicked."""
+
+    image_chosen = Signal(object)
 
     def __init__(self, controller: RunController, marks: ImageMarks,
                  settings: Callable[[], TrainConfig], parent: QWidget | None = None) -> None:
@@ -67,6 +74,7 @@ class LeastBelievable(QWidget):
         self.status.setWordWrap(True)
         make_secondary(self.status)
         self.strip = MarkedStrip(self._cache, EMPTY_TEXT, marks, "train", self._original)
+        self.strip.image_clicked.connect(self._choose)
         top = QHBoxLayout()
         top.addWidget(self.ranking)
         top.addWidget(self.status, 1)
@@ -146,6 +154,15 @@ class LeastBelievable(QWidget):
             f"suspects {plural(suspects, 'label')}. Right-click an image to mark it.")
         self.strip.show_images(np.asarray(rows, dtype=np.int64), self._describe)
 
+    def _choose(self, row: int) -> None:
+        if self._found is None:
+            return
+        shown = TrainingImage(self._found.images[row], self._original(row), row,
+                              self._found.doubts)
+        self.image_chosen.emit(shown)
+        self._run.inspect_requested.emit(InspectRequest(
+            image=shown.image, label=shown.label, caption=shown.title))
+
     def _original(self, row: int) -> int:
         return int(self._found.doubts.train_index[row]) if self._found is not None else row
 
@@ -153,5 +170,5 @@ class LeastBelievable(QWidget):
         doubts = self._found.doubts
         label = doubts.class_names[int(doubts.labels[row])]
         caption = f"label {label}\nloss {doubts.loss[row]:.2f}"
-        return caption, (f"Training image {self._original(row)}: "
+        return caption, (f"Training image {self._original(row) + 1:,}: "
                          f"{doubts.reason(row)}.")

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from engine.training.checkpoint_eval import CheckpointEvaluation
     from gui.image_marks import ImageMarks
     from gui.run_model import RunModel
+    from gui.training_image import TrainingImage
 
 THUMBNAIL_PX = 56
 IDLE_TEXT = ("After each epoch of a run, this tab shows which classes the model confuses, the "
@@ -299,6 +300,12 @@ class ResultsPanel(QWidget):
             self._run.inspect_requested.emit(InspectRequest(
                 image=images[index], label=int(evaluation.labels[index]),
                 caption=f"Test image {index + 1:,}"))
+
+    def show_training_image(self, shown: TrainingImage) -> None:
+        """Show one training image large (the least believable gallery's): no story."""
+        self._selected = None  # another epoch on screen leaves it there
+        self.detail.show_training_image(shown)
+        self.story.show_training_image(shown.index)
 
     # -- drawing ----------------------------------------------------------------------------
 

@@ -6,10 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from PySide6.QtCore import QPoint, Qt
 
 from engine.config import TrainConfig
 from engine.records.checkpoint import load_checkpoint
+from gui.image_detail import RIGHT_COLOUR, WRONG_COLOUR
+from gui.image_marks import LEAVE_OUT, MISLABELLED
+from gui.image_story_view import NO_STORY_TEXT
 from gui.least_believable import LeastBelievable
 from gui.runs_panel import RunsPanel
 from gui.train_again import ACTION_TIP, child_config, run_folder_of
@@ -103,6 +107,58 @@ def test_from_marks_to_a_child_run_compared_with_its_parent(qtbot, tmp_path, dat
     assert (continued.leave_out, continued.leave_out_test) == (MARKED_TRAIN, MARKED_TEST)
     assert window.run.start.train_size == 197 and window.run.history[-1]["epoch"] == 3
     gallery.wait(30)  # the continued run's ranking may be under way
+
+
+def test_a_least_believable_image_clicked_shows_in_the_detail_and_marks_its_training_index(
+        qtbot, tmp_path, data_dir):
+    window = open_window(qtbot, tmp_path)
+    window.settings_panel.set_config(TrainConfig(
+        arch="softmax", dataset="mnist", data_dir=str(data_dir), epochs=1, batch_size=32,
+        device="cpu", seed=3))
+    config = window.settings_panel.config().replace(leave_out=tuple(range(0, 200, 3)))
+    _train(qtbot, window, lambda: window.controller.start(config))  # a child run's start
+    results, gallery = window.results, window.findChild(LeastBelievable)
+    window.tabs.setCurrentWidget(results)
+    results.strips.setCurrentWidget(gallery)
+    qtbot.waitUntil(lambda: len(gallery.rows()) > 0, timeout=RUN_TIMEOUT_MS)
+    row, doubts = gallery.rows()[0], gallery._found.doubts
+    original = int(doubts.train_index[row])
+    assert original != row  # rows are of the images learned from, marks by original index
+
+    with qtbot.waitSignal(window.run.inspect_requested) as asked:  # the Inside tab follows
+        gallery.strip.click_image(0)
+
+    assert asked.args[0].caption == f"Training image {original + 1:,}"
+    detail, story = results.detail, results.story
+    assert detail.caption.text().startswith(
+        f"<b>Training image {original + 1:,}</b>: {doubts.reason(row)}.")
+    probs = doubts.probabilities[row]
+    assert [c for c, _ in detail.shown][0] == int(probs.argmax())
+    assert int(doubts.labels[row]) in [c for c, _ in detail.shown]
+    assert np.allclose(detail.bars.opts["width"], [probs[c] * 100 for c, _ in detail.shown])
+    colours = {c: b.color().name() for (c, _), b in zip(detail.shown, detail.bars.opts[
+        "brushes"], strict=True)}
+    assert colours[int(doubts.labels[row])] == RIGHT_COLOUR
+    if int(probs.argmax()) != int(doubts.labels[row]):
+        assert colours[int(probs.argmax())] == WRONG_COLOUR
+    assert not story.plot.isVisible() and story.text.text() == NO_STORY_TEXT
+
+    qtbot.mouseClick(story.buttons[MISLABELLED], Qt.MouseButton.LeftButton)
+
+    assert window.marks.reason("train", original) == MISLABELLED
+    assert window.marks.count() == 1
+    menu = gallery.strip.menu_at(gallery.strip.visualRect(
+        gallery.strip.strip_model.index(0)).center())
+    assert menu.actions()[0].isChecked()  # the thumbnail's menu agrees
+    menu.actions()[1].trigger()  # and the detail's buttons follow its menu
+    assert story.buttons[LEAVE_OUT].isChecked() and not story.buttons[MISLABELLED].isChecked()
+
+    strip = results.strips.borderline
+    strip.click_image(0)  # a test image again, as before
+
+    assert detail.caption.text().startswith("<b>Test image")
+    assert story.plot.isVisibleTo(results) and not story.buttons[LEAVE_OUT].isChecked()
+    gallery.wait(30)
 
 
 def test_an_empty_gallery_offers_no_marks(qtbot, tmp_path):

@@ -15,14 +15,19 @@ from engine import analysis, image_story
 from engine.analysis import Evaluation
 from engine.config import TrainConfig
 from engine.events import EpochEnd
+from engine.inference.label_doubts import LabelDoubts
 from engine.records.checkpoint import load_checkpoint
 from engine.records.sample_history import SampleHistory, load_history, save_history
 from engine.training.trainer import Trainer
+from gui.class_charts import BAR_COLOUR
+from gui.image_detail import RIGHT_COLOUR, WRONG_COLOUR
 from gui.image_marks import LEAVE_OUT, MISLABELLED, ImageMarks
+from gui.image_story_view import NO_STORY_TEXT
 from gui.marked_strips import MARK_COLOURS
 from gui.results_panel import ResultsPanel
 from gui.run_model import OpenedRun, RunModel
 from gui.run_samples import RunSamples, read_stored_run
+from gui.training_image import TrainingImage
 from tools.sample_datasets import write_idx_dataset
 
 LABELS = np.array([0, 0, 1, 1, 2, 2], dtype=np.int64)
@@ -166,6 +171,59 @@ def test_a_gallery_added_by_another_part(shown):
     panel.add_gallery("Least believable training images", gallery)
     at = panel.strips.indexOf(gallery)
     assert panel.strips.tabText(at) == "Least believable training images"
+
+
+def training_image(row: int = 1) -> TrainingImage:
+    """Row 1: labelled a at 5% (its class averages 50%), the model reads c at 80%."""
+    probabilities = np.array([[0.95, 0.03, 0.02], [0.05, 0.15, 0.8], [0.1, 0.7, 0.2]],
+                             dtype=np.float32)
+    doubts = LabelDoubts(train_index=np.array([10, 42, 77]), labels=np.array([0, 0, 1]),
+                         probabilities=probabilities, class_names=("a", "b", "c"))
+    image = np.zeros((1, 8, 8), dtype=np.uint8)
+    return TrainingImage(image, int(doubts.train_index[row]), row, doubts)
+
+
+def bar_colours(panel: ResultsPanel) -> list[str]:
+    return [brush.color().name() for brush in panel.detail.bars.opts["brushes"]]
+
+
+def test_a_training_image_in_the_detail_has_its_bars_no_story_and_train_marks(qtbot, shown):
+    run, panel, marks = shown
+    run.feed([epoch_end(1), epoch_end(2)])
+    shown_image = training_image()
+
+    panel.show_training_image(shown_image)
+
+    caption = panel.detail.caption.text()
+    assert caption.startswith("<b>Training image 43</b>: labelled a (5%; its class averages "
+                              "50%), looks like c (80%).")
+    assert [c for c, _ in panel.detail.shown] == [2, 1, 0]
+    assert bar_colours(panel) == [WRONG_COLOUR, BAR_COLOUR, RIGHT_COLOUR]  # likeliest, label
+    assert not panel.story.plot.isVisible() and panel.story.text.text() == NO_STORY_TEXT
+    qtbot.mouseClick(panel.story.buttons[MISLABELLED], Qt.MouseButton.LeftButton)
+    assert marks.reason("train", 42) == MISLABELLED and marks.indices("test") == ()
+    assert marks.count() == 1
+    marks.mark("train", 42, LEAVE_OUT)  # as the gallery's menu does: the buttons follow
+    assert panel.story.buttons[LEAVE_OUT].isChecked()
+    assert not panel.story.buttons[MISLABELLED].isChecked()
+    panel.epoch_slider.set_epoch(1)  # another epoch leaves the training image on screen
+    assert panel.detail.caption.text() == caption
+
+    panel.mistakes.click_image(0)  # a test image again: its story and test marks
+
+    assert panel.detail.caption.text().startswith("<b>Test image")
+    assert panel.story.plot.isVisible() and panel.story.text.text().startswith("By epoch 1")
+    assert not panel.story.buttons[LEAVE_OUT].isChecked()
+    qtbot.mouseClick(panel.story.buttons[LEAVE_OUT], Qt.MouseButton.LeftButton)
+    assert marks.reason("test", panel.mistakes.strip_model.image_indices()[0]) == LEAVE_OUT
+
+
+def test_a_training_image_always_shows_its_labels_bar():
+    shown_image = training_image(0)
+
+    assert shown_image.top_classes(2) == ([(0, pytest.approx(0.95)),
+                                           (1, pytest.approx(0.03))], pytest.approx(0.02))
+    assert [c for c, _ in training_image().top_classes(1)[0]] == [0]  # the label, not c
 
 
 # -- a run folder ---------------------------------------------------------------------------
