@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
 from gui.checkpoint_files import CheckpointFiles
 from gui.child_runs import add_child_runs
 from gui.data_panel import DataPanel
-from gui.engine_loader import EngineLoader
+from gui.engine_loader import EngineLoader, freeze_loaded_objects
 from gui.field_guard import guard_fields
 from gui.group_run import GroupRun
 from gui.help_dialogs import add_help_menu
@@ -170,6 +170,7 @@ class MainWindow(QMainWindow):
         self.summary, self.draw = self.pytorch.summary, self.pytorch.draw
         guard_fields(self)  # the fields of the panels just made
         self.controller.set_engine_ready()
+        freeze_loaded_objects()
 
     @Slot(str)
     def _on_engine_failed(self, error: str) -> None:
