@@ -79,7 +79,9 @@ def doubt_training_labels(path: str | Path, listener: Listener | None = None,
     checkpoint = load_checkpoint(path)
     trainer = Trainer(checkpoint.config.replace(**settings), resume_from=path)
     try:
-        trainer.prepare(listener or (lambda _event: None), control)
+        # The whole network runs once on the training images below: kept features would be
+        # a second pass (over the test images too).
+        trainer.prepare(listener or (lambda _event: None), control, keep_features=False)
         built, data = trainer.setup, trainer.dataset
         probabilities = class_probabilities(built.model, data.train_images.to(built.device),
                                             built.pipeline, built.input_size, control)

@@ -18,7 +18,7 @@ from engine.records.checkpoint import load_checkpoint
 from engine.runtime import acceleration
 from engine.training import feature_cache
 from engine.training import setup as training_setup
-from engine.training.checkpoint_eval import evaluate_checkpoint
+from engine.training.checkpoint_eval import doubt_training_labels, evaluate_checkpoint
 from engine.training.trainer import Trainer
 from tests.engine import test_distributed as distributed_test
 from tests.zoo_weights import write_zoo_weights
@@ -175,6 +175,28 @@ def test_a_checkpoint_evaluates_to_its_recorded_accuracy(torch_home, photos, tmp
     result = evaluate_checkpoint(run_dir / "checkpoint.pt")
     assert result.accuracy == trainer.history[-1]["test_acc"]
     assert result.loss == pytest.approx(trainer.history[-1]["test_loss"], rel=1e-4, abs=1e-5)
+
+
+def test_a_checkpoints_label_doubts_run_the_frozen_layers_once_per_training_image(
+        torch_home, photos, tmp_path, monkeypatch):
+    """The doubts run the whole network on the training images once: no feature pass
+    before it (over the training, validation and test images) that nothing would use."""
+    write_zoo_weights(torch_home, "resnet18-imagenet")
+    run_dir = tmp_path / "run"
+    train(config_for(photos, epochs=1), False, monkeypatch, run_dir=run_dir)
+    seen: list[int] = []
+    original = training_setup.build
+
+    def build(*args, **kwargs):
+        built = original(*args, **kwargs)
+        built.model.layer1.register_forward_hook(
+            lambda _module, inputs, _output: seen.append(len(inputs[0])))
+        return built
+
+    monkeypatch.setattr(training_setup, "build", build)
+    found = doubt_training_labels(run_dir / "checkpoint.pt")
+    assert len(found.doubts.labels) == 16  # every training image, validation ones included
+    assert sum(seen) == 16
 
 
 def test_fine_tuning_every_layer_recomputes(torch_home, photos, monkeypatch):
