@@ -57,8 +57,8 @@ class StoryGalleries:
             lambda i: f"forgotten {forgotten[i]}×",
             lambda _i: "never right",
         )
-        rows = (image_story.learned_last(history, GALLERY_LIMIT),
-                image_story.forgotten_most(history, GALLERY_LIMIT),
+        rows = (image_story.learned_last(history, GALLERY_LIMIT, learned),
+                image_story.forgotten_most(history, GALLERY_LIMIT, forgotten),
                 image_story.never_learned_rows(history, GALLERY_LIMIT))
         for strip, fact, chosen in zip(self.strips, facts, rows, strict=True):
             strip.show_images(np.asarray(chosen, dtype=np.int64),
