@@ -25,7 +25,7 @@ from typing import Any
 
 from engine.records.atomic_files import write_text_atomic
 from engine.records.run_folder import GROUP_FILE, writer_of
-from engine.records.runs import RunRecord, is_run_folder, read_run
+from engine.records.runs import RunRecord, is_run_folder, read_json, read_run
 from engine.stats import Summary, summarize
 
 GROUP_KIND = "seeds"
@@ -50,7 +50,7 @@ def write_group(folder: str | Path, config_dict: dict, seeds: list[int] | tuple[
 def end_group(folder: str | Path, status: str, message: str) -> None:
     """Record in group.json how the group ended ("finished", "stopped" or "failed")."""
     folder = Path(folder)
-    data = _read_json(folder / GROUP_FILE) or {}
+    data = read_json(folder / GROUP_FILE) or {}
     data.update(status=status, message=message, ended=time.time())
     _write(folder, data)
 
@@ -96,7 +96,7 @@ def final_test_acc(record: RunRecord) -> float | None:
 
 def read_group(folder: str | Path) -> GroupRecord:
     folder = Path(folder)
-    data = _read_json(folder / GROUP_FILE)
+    data = read_json(folder / GROUP_FILE)
     problems: list[str] = []
     if data is None:
         problems.append(f"{folder / GROUP_FILE} is missing or damaged; the members were found "
@@ -182,14 +182,6 @@ def _seeds_on_disk(folder: Path) -> list[int]:
     found = [int(n[len(MEMBER_PREFIX):]) for n in names
              if n.startswith(MEMBER_PREFIX) and n[len(MEMBER_PREFIX):].isdigit()]
     return sorted(found)
-
-
-def _read_json(path: Path) -> dict | None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError, UnicodeDecodeError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def _write(folder: Path, data: dict) -> None:

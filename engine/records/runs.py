@@ -170,7 +170,7 @@ class RunRecorder:
 def write_meta(folder: str | Path, name: str | None = None, note: str | None = None) -> dict:
     """Set a run's name and/or note (None leaves one as it is); returns the new meta."""
     path = Path(folder) / META_FILE
-    meta = _read_json(path) or {}
+    meta = read_json(path) or {}
     if name is not None:
         meta["name"] = name.strip()
     if note is not None:
@@ -182,7 +182,8 @@ def write_meta(folder: str | Path, name: str | None = None, note: str | None = N
 # -- reading -------------------------------------------------------------------------------
 
 
-def _read_json(path: Path) -> dict | None:
+def read_json(path: Path) -> dict | None:
+    """The JSON object in `path`; None where it is missing, unreadable or not an object."""
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -364,7 +365,7 @@ class RunReader:
                 mtime = None
             if mtime != getattr(self, attr + "_mtime"):
                 setattr(self, attr + "_mtime", mtime)
-                setattr(self, attr, (_read_json(path) or {}) if mtime is not None else {})
+                setattr(self, attr, (read_json(path) or {}) if mtime is not None else {})
                 changed = True
         newest = max((t for t in (self._config_mtime, self._meta_mtime,
                                   _mtime(self._run.path), _mtime(self._metrics.path)) if t),
