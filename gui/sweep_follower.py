@@ -12,7 +12,6 @@ again only when the number of complete trials changes (Optuna's fANOVA takes a w
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
 import os
@@ -22,13 +21,16 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from engine.records.groups import member_dir, seeds_on_disk
+from engine.records.run_folder import RUN_FILE, SWEEP_FILE, SWEEP_STORAGE_FILE
 from gui.background import JobFailed, LatestJob
 
 POLL_MS = 300
 # A study in a database elsewhere (PostgreSQL, MySQL) has no file to watch: read it anyway,
 # this often.
 REMOTE_POLL_MS = 2000
-_WATCHED = ("sweep.json", "optuna.db", "optuna.db-wal", "optuna.db-journal")
+_WATCHED = (SWEEP_FILE, SWEEP_STORAGE_FILE, f"{SWEEP_STORAGE_FILE}-wal",
+            f"{SWEEP_STORAGE_FILE}-journal")
 
 
 @dataclass
@@ -58,13 +60,10 @@ def trial_run_folder(run_dir: str | Path | None) -> Path | None:
     if not run_dir:
         return None
     folder = Path(run_dir)
-    if (folder / "run.jsonl").exists():
+    if (folder / RUN_FILE).exists():
         return folder
-    with contextlib.suppress(OSError):
-        members = sorted(p for p in folder.iterdir() if p.name.startswith("seed-"))
-        if members:
-            return members[0]
-    return folder
+    seeds = seeds_on_disk(folder)  # in numeric order: seed-9 before seed-10
+    return member_dir(folder, seeds[0]) if seeds else folder
 
 
 class SweepReading:

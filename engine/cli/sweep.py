@@ -32,6 +32,7 @@ from engine.config import DEFAULT_RUNS_DIR, ConfigError, TrainConfig, config_fie
 from engine.control import Control
 from engine.events import Event, RunEnd, TrialEnd, TrialStart
 from engine.experiments.search_space import SearchError, check_space, grid_values, parse_search
+from engine.experiments.sweep import params_text
 from engine.records.run_folder import SWEEP_STORAGE_FILE, path_problem
 from engine.version import app_version
 
@@ -205,7 +206,7 @@ class SweepPrinter:
     def __call__(self, event: Event) -> None:
         if isinstance(event, TrialStart):
             self._say(f"Trial {event.number} ({event.index} of {event.trials} here): "
-                      f"{_params(event.params)}")
+                      f"{params_text(event.params)}")
         elif isinstance(event, TrialEnd):
             value = f": {event.value:.2%}" if event.value is not None else ""
             best = (f"; best so far: trial {event.best_number}, {event.best_value:.2%}"
@@ -222,7 +223,3 @@ class SweepPrinter:
     def _say(self, text: str) -> None:
         print(text, file=self.stream, flush=True)
 
-
-def _params(params: dict) -> str:
-    return ", ".join(f"{k.replace('_', '-')}={v:g}" if isinstance(v, float) else
-                     f"{k.replace('_', '-')}={v}" for k, v in params.items())

@@ -32,10 +32,16 @@ from engine.events import (
     TrialEnd,
     TrialStart,
 )
-from engine.experiments.search_space import SearchDim, check_space, grid_values, suggest
+from engine.experiments.search_space import (
+    SearchDim,
+    check_space,
+    flag_of,
+    grid_values,
+    suggest,
+)
 from engine.experiments.trial import TrialControl, TrialScore, trial_state
 from engine.records.atomic_files import write_text_atomic
-from engine.records.run_folder import SWEEP_FILE, TRIAL_DIR_FORMAT
+from engine.records.run_folder import CHECKPOINT_FILE, SWEEP_FILE, TRIAL_DIR_FORMAT
 from engine.records.sweeps import engine_options, read_plan, storage_url
 from engine.text import plural
 
@@ -320,13 +326,13 @@ class SweepJob:
         message = (f"Sweep '{self.plan.study_name}': {summary}. Best: trial {best.number}, "
                    f"{best.value:.2%} best {metric} accuracy"
                    + (f" (mean of {self.plan.seeds} seeds)" if self.plan.seeds > 1 else "")
-                   + f", with {_params_text(best.params)}.\nRepeat it with: {command}")
+                   + f", with {params_text(best.params)}.\nRepeat it with: {command}")
         reason = ("stopped" if stopped else
                   "finished" if mine["complete"] + mine["pruned"] or not self.ends else "failed")
-        checkpoint = Path(self.plan.sweep_dir) / TRIAL_DIR_FORMAT.format(best.number)
+        checkpoint = (Path(self.plan.sweep_dir) / TRIAL_DIR_FORMAT.format(best.number)
+                      / CHECKPOINT_FILE)
         return RunEnd(reason, message, self.epochs_done,
-                      str(checkpoint / "checkpoint.pt")
-                      if (checkpoint / "checkpoint.pt").is_file() else None)
+                      str(checkpoint) if checkpoint.is_file() else None)
 
     def _failed(self, listener: Listener, error: BaseException) -> RunEnd:
         listener(SweepEnd(None, None, None, None))
@@ -349,9 +355,10 @@ def _best_trial(study: Any) -> Any:
         return None
 
 
-def _params_text(params: dict[str, Any]) -> str:
-    return ", ".join(f"{k.replace('_', '-')}={v:g}" if isinstance(v, float) else
-                     f"{k.replace('_', '-')}={v}" for k, v in params.items())
+def params_text(params: dict[str, Any]) -> str:
+    """A trial's settings as flags say them: "lr=0.003, batch-size=64"."""
+    return ", ".join(f"{flag_of(k)}={v:g}" if isinstance(v, float) else f"{flag_of(k)}={v}"
+                     for k, v in params.items())
 
 
 def _json(values: dict[str, Any]) -> str:

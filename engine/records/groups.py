@@ -104,7 +104,7 @@ def read_group(folder: str | Path) -> GroupRecord:
         data = {}
     seeds = _seeds(data.get("seeds"))
     if seeds is None:
-        seeds = _seeds_on_disk(folder)
+        seeds = seeds_on_disk(folder)
         if data:
             problems.append(f"{folder / GROUP_FILE} names no valid list of seeds; the members "
                             "were found by their folder names.")
@@ -174,7 +174,8 @@ def _seeds(value: Any) -> list[int] | None:
     return None
 
 
-def _seeds_on_disk(folder: Path) -> list[int]:
+def seeds_on_disk(folder: Path) -> list[int]:
+    """The seeds of the member folders in a group's folder, in order."""
     try:
         names = [entry.name for entry in os.scandir(folder) if entry.is_dir()]
     except OSError:
