@@ -41,10 +41,6 @@ class RunState(Enum):
     STOPPING = "stopping"  # a stop was asked for; the run has not ended yet
 
 
-# The states in which a run (its session and thread) exists.
-WITH_SESSION = (RunState.LOADING, RunState.RUNNING, RunState.PAUSED, RunState.STOPPING)
-
-
 def saved_runs_dir(settings: QSettings) -> Path:
     """The runs folder chosen in File > Runs folder, else the default."""
     return Path(str(settings.value(RUNS_DIR_KEY, DEFAULT_RUNS_DIR))).expanduser()

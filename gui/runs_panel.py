@@ -353,7 +353,6 @@ def add_runs_tab(window: WindowPlaces, controller: RunController, plots: PlotsPa
                            if tensorboard_installed() else
                            'Needs the tensorboard package: pip install "traindesk[tensorboard]"')
     tensorboard.toggled.connect(controller.set_tensorboard)
-    panel.tensorboard_action = tensorboard
     window.menu("File").addActions([choose, tensorboard])
     panel.library.follow_window(panel.window())
     return panel

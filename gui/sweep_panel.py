@@ -93,6 +93,8 @@ class SweepPanel(QWidget):
             f"The sweep folder cannot be read: {text}"))
         self.model.overlay_toggled.connect(self._on_ticked)
         controller.state_changed.connect(self._update_buttons)
+        # A job's own events (TrialStart), picked out of the run's by the run model.
+        controller.run.job_event.connect(self._on_job_event)
         controller.engine_changed.connect(self._update_buttons)
         controller.run_finished.connect(self._on_finished)
         controller.run.run_started.connect(self._on_run_started)
@@ -207,7 +209,6 @@ class SweepPanel(QWidget):
             self.status.setText("Cannot start the sweep while a run is going.")
             return False
         self.running_here, self._planned = True, plan.trials
-        self.controller.session.events.connect(self._on_events)
         # Followed once its first trial has started: by then the job has made its storage
         # (a reader opening it while it is being made could get in the way).
         self._due_folder = folder
@@ -227,16 +228,15 @@ class SweepPanel(QWidget):
     def stop(self) -> None:
         self.controller.stop()
 
-    def _on_events(self, events: list) -> None:
+    def _on_job_event(self, event: object) -> None:
         """Say in the status bar which trial the Training tab shows now."""
         from engine.events import TrialStart
 
-        for event in events:
-            if isinstance(event, TrialStart):
-                settings = ", ".join(f"{setting_label(k).lower()} {value_text(v)}"
-                                     for k, v in event.params.items())
-                self.notice.emit(f"Sweep: trial {event.index} of {event.trials} "
-                                 f"(number {event.number}): {settings}")
+        if isinstance(event, TrialStart):
+            settings = ", ".join(f"{setting_label(k).lower()} {value_text(v)}"
+                                 for k, v in event.params.items())
+            self.notice.emit(f"Sweep: trial {event.index} of {event.trials} "
+                             f"(number {event.number}): {settings}")
 
     def _on_run_started(self, _start: object) -> None:
         if self._due_folder is not None:
