@@ -210,12 +210,8 @@ class DrawPanel(QWidget):
         self.images.set_model(predictor, recipe)
 
     def _set_predictor(self, predictor: Predictor | None, is_digits: bool) -> None:
-        before = self._reader.predictor
         self._reader.set_model(predictor, is_digits)
-        names = predictor.class_names if predictor is not None else ()
-        # Rebuilding the bars takes ~20 ms: not for each step of the epoch slider.
-        if before is None or names != before.class_names:
-            self.chart.set_classes(names)
+        self.chart.set_classes(predictor.class_names if predictor is not None else ())
         self._predict_now()
 
     # -- prediction --------------------------------------------------------------------
