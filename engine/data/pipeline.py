@@ -63,6 +63,17 @@ class BatchPipeline:
         return resize_and_normalise(x, self.input_size, self.mean, self.std)
 
 
+# A forward-only pass over images (the test pass, a head-only run's feature pass, the label
+# doubts) takes at most as many pixels per batch as this many images of 32x32.
+PASS_IMAGES = 1024
+
+
+def pass_batch(input_size: int) -> int:
+    """Images per batch of a forward-only pass at the network's input size: 1024 of 32x32,
+    20 of 224x224."""
+    return max(1, min(PASS_IMAGES, PASS_IMAGES * 32 * 32 // input_size**2))
+
+
 def resize_and_normalise(x: torch.Tensor, input_size: int, mean: torch.Tensor,
                          std: torch.Tensor) -> torch.Tensor:
     """Float images on the 0..1 scale -> the network's input size, normalised.

@@ -33,11 +33,10 @@ import torch
 from torch import nn
 
 from engine.control import Control, StopRequested
+from engine.data.pipeline import pass_batch
 
 # "Far below its class's average": a label's probability under this fraction of it.
 FAR_BELOW = 0.5
-# At most as many pixels per batch as 1024 images of 32x32 (as the test pass).
-SCORE_BATCH = 1024
 
 
 @dataclass(frozen=True, eq=False)
@@ -112,7 +111,7 @@ def class_probabilities(model: nn.Module, images: torch.Tensor,
     """(N, C) the model's class probabilities for uint8 `images` (on the model's device),
     fed in batches through `prepare` (a `BatchPipeline` without augmentation); a stop
     asked of `control` ends the work with `StopRequested`."""
-    step = max(1, SCORE_BATCH * 32 * 32 // input_size**2)
+    step = pass_batch(input_size)  # batched as the test pass is
     was_training = model.training
     model.eval()
     parts = []

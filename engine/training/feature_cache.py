@@ -33,6 +33,7 @@ from torch import nn
 
 from engine.catalog import arch_title, is_pretrained
 from engine.config import TrainConfig
+from engine.data.pipeline import pass_batch
 from engine.events import DataProgress, Listener, LogLine
 from engine.models import pretrained
 from engine.runtime.memory import available_bytes, byte_text
@@ -42,9 +43,6 @@ from engine.training.distributed import World
 KEPT_COPIES = 4  # augmented copies kept per training image when augmentation is on
 RECOMPUTE_ENV = "TRAINDESK_RECOMPUTE_FEATURES"  # "1": recompute every batch (the bench's "before")
 MEMORY_SHARE = 0.5  # the kept features may take at most this share of the memory left
-# Images of 32x32 per batch of the feature pass, fewer of larger ones: as many as an
-# evaluation takes (engine.training.loop.EVAL_BATCH), so test images are batched alike.
-FEATURE_BATCH = 1024
 
 
 @dataclass(frozen=True, eq=False)
@@ -204,8 +202,8 @@ class _FeaturePass:
         n, world = len(images), self.world
         first, end = world.span(n)
         out = torch.zeros((n, self.chosen.width), device=images.device)
-        size = self.chosen.input_size
-        step = max(1, min(FEATURE_BATCH, FEATURE_BATCH * 32 * 32 // size**2))
+        # Batched as an evaluation batches the test images (engine.data.pipeline.pass_batch).
+        step = pass_batch(self.chosen.input_size)
         with torch.no_grad():
             for start in range(first, end, step):
                 chunk = images[start:min(start + step, end)]

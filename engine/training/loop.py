@@ -24,6 +24,7 @@ from torch import nn
 from engine import analysis
 from engine.analysis import Evaluation
 from engine.control import Control, StopRequested
+from engine.data.pipeline import PASS_IMAGES, pass_batch
 from engine.events import BatchEnd, EpochEnd, Listener, LogLine, RunEstimate
 from engine.runtime import acceleration
 from engine.runtime.devices import available_devices
@@ -34,7 +35,6 @@ from engine.training.setup import TrainingSetup
 # The run's duration is estimated once these many batches and seconds of training are done.
 ESTIMATE_AFTER_BATCHES = 5
 ESTIMATE_AFTER_SECONDS = 2.0
-EVAL_BATCH = 1024  # images of 32x32 per evaluation batch; fewer of larger images
 
 
 def epoch_order(seed: int, epoch: int, n: int, device: torch.device,
@@ -181,10 +181,8 @@ def evaluate(setup: TrainingSetup, images: torch.Tensor, labels: torch.Tensor,
         top_probs = torch.zeros((n, kept), device=labels.device)
         top_classes = torch.zeros((n, kept), device=labels.device, dtype=torch.long)
         true_probs = torch.zeros(n, device=labels.device)
-    # At most as many pixels per batch as 1024 images of 32x32: 20 images of 224x224.
     # Kept features are small: as many as 1024 images'.
-    step = (EVAL_BATCH if images.is_floating_point()
-            else max(1, min(EVAL_BATCH, EVAL_BATCH * 32 * 32 // setup.input_size**2)))
+    step = PASS_IMAGES if images.is_floating_point() else pass_batch(setup.input_size)
     with torch.inference_mode():
         for start in range(first, end, step):
             if control.stop_requested:
