@@ -15,11 +15,12 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QToolButton, QWidget
 
 from engine.image_story import story_text
 from engine.records.sample_history import SampleHistory
+from gui.image_detail import RIGHT_COLOUR, WRONG_COLOUR
 from gui.image_marks import LEAVE_OUT, MISLABELLED, ImageMarks
 from gui.marked_strips import MARK_TIPS, MARK_TITLES, toggle_mark
 from gui.plotting import IntegerAxis
 
-RIGHT_COLOUR, WRONG_COLOUR, LINE_COLOUR = "#2e7d32", "#c62828", "#1565c0"
+LINE_COLOUR = "#1565c0"
 NO_STORY_TEXT = ("A training image has no story over the epochs: only the test images' "
                  "answers are kept at each epoch.")
 CURVE_SIZE = QSize(140, 86)  # as wide as the picture above it, the marks below it

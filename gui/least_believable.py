@@ -26,7 +26,7 @@ from gui.contrast import make_secondary
 from gui.image_marks import ImageMarks
 from gui.marked_strips import MarkedStrip
 from gui.run_model import InspectRequest
-from gui.thumbnails import ThumbnailCache
+from gui.thumbnails import GALLERY_LIMIT, THUMBNAIL_PX, ThumbnailCache
 from gui.training_image import TrainingImage
 
 if TYPE_CHECKING:
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
     from engine.training.checkpoint_eval import TrainingDoubts
     from gui.run_controller import RunController
 
-SHOWN = 200  # thumbnails: more than anyone looks through
-THUMBNAIL_PX = 56
 RANKINGS = ("Highest loss", "Confident learning")
 EMPTY_TEXT = ("When a run ends, the training images whose labels its model finds least "
               "believable are listed here: right-click one to mark it.")
@@ -126,8 +124,8 @@ class LeastBelievable(QWidget):
             return []
         doubts = self._found.doubts
         if self.ranking.currentIndex() == 0:
-            return doubts.highest_loss(SHOWN)
-        return doubts.confident_learning(SHOWN)
+            return doubts.highest_loss(GALLERY_LIMIT)
+        return doubts.confident_learning(GALLERY_LIMIT)
 
     def _on_done(self, path: str, result: object) -> None:
         self.button.setEnabled(True)

@@ -20,9 +20,8 @@ from gui.class_charts import elide
 from gui.image_marks import ImageMarks
 from gui.marked_strips import MarkedStrip
 from gui.story_galleries import StoryGalleries
-from gui.thumbnails import ThumbnailCache
+from gui.thumbnails import GALLERY_LIMIT, ThumbnailCache
 
-GALLERY_LIMIT = 200  # thumbnails per strip: more than anyone scrolls through
 TIPS = (
     "Wrongly classified test images, the most confidently wrong first",
     "Rightly classified test images the model was least sure of (the borderline ones)",

@@ -44,7 +44,7 @@ from gui.image_story_view import ImageStoryView
 from gui.results_galleries import ResultsGalleries
 from gui.run_model import InspectRequest, OpenedRun
 from gui.run_samples import RunSamples, settings_of
-from gui.thumbnails import ThumbnailCache
+from gui.thumbnails import THUMBNAIL_PX, ThumbnailCache
 
 if TYPE_CHECKING:
     from engine.config import TrainConfig
@@ -55,7 +55,6 @@ if TYPE_CHECKING:
     from gui.run_model import RunModel
     from gui.training_image import TrainingImage
 
-THUMBNAIL_PX = 56
 IDLE_TEXT = ("After each epoch of a run, this tab shows which classes the model confuses, the "
              "test images it gets wrong and how sure it was, and how training is going.\n"
              "Click Train to start.")

@@ -18,9 +18,8 @@ from engine.records.sample_history import SampleHistory
 from gui.class_charts import elide
 from gui.image_marks import ImageMarks
 from gui.marked_strips import MarkedStrip
-from gui.thumbnails import Describer, ThumbnailCache
+from gui.thumbnails import GALLERY_LIMIT, Describer, ThumbnailCache
 
-GALLERY_LIMIT = 200  # thumbnails per gallery, as the tab's others
 GALLERIES = (  # (tab title, tooltip, shown when empty)
     ("Learned last", "Test images right at every epoch since they were learned, the latest "
                      "learned first: the hard ones the network got in the end",

@@ -16,6 +16,9 @@ from PySide6.QtWidgets import QAbstractItemView, QListView, QWidget
 
 from gui.contrast import secondary_colour
 
+THUMBNAIL_PX = 56  # a gallery thumbnail's side
+GALLERY_LIMIT = 200  # thumbnails per gallery: more than anyone scrolls through
+
 Index = QModelIndex | QPersistentModelIndex
 # (caption under the thumbnail, tooltip) for a test image index
 Describer = Callable[[int], tuple[str, str]]
