@@ -18,6 +18,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 
+from engine.stats import summarize
+
 # (plot, record key, scale, split): the curves drawn as bands, test and train.
 BAND_CURVES = (("accuracy", "test_acc", 100.0, "test"), ("accuracy", "train_acc", 100.0, "train"),
                ("epoch_loss", "test_loss", 1.0, "test"),
@@ -48,12 +50,11 @@ def band(histories: Sequence[Sequence[dict]], key: str, scale: float = 1.0) -> B
             if epoch is not None and value is not None and math.isfinite(float(value)):
                 by_epoch.setdefault(int(epoch), []).append(float(value) * scale)
     epochs = sorted(by_epoch)
-    values = [np.asarray(by_epoch[e]) for e in epochs]
+    summaries = [summarize(by_epoch[e]) for e in epochs]  # each of at least one value
     return Band(np.asarray(epochs, dtype=np.float64),
-                np.asarray([v.mean() for v in values], dtype=np.float64),
-                np.asarray([v.std(ddof=1) if len(v) > 1 else 0.0 for v in values],
-                           dtype=np.float64),
-                np.asarray([len(v) for v in values], dtype=np.int64))
+                np.asarray([s.mean for s in summaries], dtype=np.float64),
+                np.asarray([s.std for s in summaries], dtype=np.float64),
+                np.asarray([s.n for s in summaries], dtype=np.int64))
 
 
 def mean_history(histories: Sequence[Sequence[dict]]) -> tuple[dict, ...]:
