@@ -29,6 +29,13 @@ OVERLAY_COLOURS = ("#d62728", "#17becf", "#bcbd22", "#e377c2", "#8c564b", "#7f7f
 OVERLAY_Z, LIVE_Z = -10, 10
 
 
+def free_colour(taken: set[str]) -> str:
+    """The first overlay colour not `taken` (the first ones the most distinct), else one
+    in turn."""
+    free = [c for c in OVERLAY_COLOURS if c not in taken]
+    return free[0] if free else OVERLAY_COLOURS[len(taken) % len(OVERLAY_COLOURS)]
+
+
 @dataclass(frozen=True)
 class Overlay:
     """One run's curves: per-batch points (steps increasing) and per-epoch records."""

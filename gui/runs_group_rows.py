@@ -59,9 +59,7 @@ def group_text(group: groups.GroupRecord, column: str, status_title: str, unfold
     if column == "Device":
         return members[-1].device if members else ""
     if column == "Started":
-        started = group_started(group)
-        return "" if started is None else datetime.datetime.fromtimestamp(started).strftime(
-            "%Y-%m-%d %H:%M")
+        return started_text(group_started(group))
     return ""
 
 
@@ -70,19 +68,27 @@ def group_sort_key(group: groups.GroupRecord, column: int) -> object:
     config = group.config
     keys = (group.name.lower(), arch_title(str(config.get("arch", ""))),
             dataset_title(str(config.get("dataset", ""))), group.status,
-            group.best.mean if group.best.n else -1, _number(config.get("epochs")),
-            str(config.get("optimizer", "")), _number(config.get("lr")),
+            group.best.mean if group.best.n else -1, sort_number(config.get("epochs")),
+            str(config.get("optimizer", "")), sort_number(config.get("lr")),
             group_duration(group) or 0.0,
             (1, group.members[-1].device if group.members else ""),
             group_started(group) or 0.0)
     return keys[column]
 
 
-def _number(value: object) -> float:
+def sort_number(value: object) -> float:
+    """A setting as a number to sort by; -1 where it is none."""
     try:
         return float(value)
     except (TypeError, ValueError):
         return -1.0
+
+
+def started_text(started: float | None) -> str:
+    """When a run or group started, as the Started column says it."""
+    if started is None:
+        return ""
+    return datetime.datetime.fromtimestamp(started).strftime("%Y-%m-%d %H:%M")
 
 
 def group_duration(group: groups.GroupRecord) -> float | None:

@@ -11,7 +11,6 @@ unfolded.
 from __future__ import annotations
 
 import contextlib
-import datetime
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +21,7 @@ from engine.catalog import OPTIMIZER_TITLES, arch_title, dataset_title
 from engine.durations import rough_duration
 from engine.events import SettingsChanged
 from engine.records import groups, runs
-from gui.plot_overlays import OVERLAY_COLOURS
+from gui.plot_overlays import free_colour
 from gui.run_lineage import left_out_count, lineage_text
 from gui.runs_group_rows import (
     GROUP_STATUS_TITLES,
@@ -30,6 +29,8 @@ from gui.runs_group_rows import (
     group_sort_key,
     group_text,
     group_tooltip,
+    sort_number,
+    started_text,
 )
 
 STATUS_TITLES = {"running": "Running", "finished": "Finished", "stopped": "Stopped",
@@ -41,12 +42,6 @@ STARTED_COLUMN = COLUMNS.index("Started")
 NUMBER_COLUMNS = tuple(COLUMNS.index(n) for n in ("Best test acc.", "Epochs", "Learning rate",
                                                    "Duration"))
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-def _started_text(record: runs.RunRecord) -> str:
-    if record.started is None:
-        return ""
-    return datetime.datetime.fromtimestamp(record.started).strftime("%Y-%m-%d %H:%M")
 
 
 class RunsTableModel(QAbstractTableModel):
@@ -199,8 +194,7 @@ class RunsTableModel(QAbstractTableModel):
         before = self.colours.get(folder)
         if before is not None and before not in taken:
             return before
-        free = [c for c in OVERLAY_COLOURS if c not in taken]
-        return free[0] if free else OVERLAY_COLOURS[len(taken) % len(OVERLAY_COLOURS)]
+        return free_colour(taken)
 
     # -- Qt model ------------------------------------------------------------------------
 
@@ -278,7 +272,7 @@ class RunsTableModel(QAbstractTableModel):
         if name == "Device":
             return record.device
         if name == "Started":
-            return _started_text(record)
+            return started_text(record.started)
         if column == 0:
             return record.name
         if column == 1:
@@ -304,7 +298,7 @@ class RunsTableModel(QAbstractTableModel):
         keys = (record.name.lower(), arch_title(record.arch), dataset_title(record.dataset),
                 record.status, record.best_test_acc if record.best_test_acc is not None else -1,
                 record.epochs_done, str(record.config.get("optimizer", "")),
-                _number(record.config.get("lr")), record.duration or 0.0,
+                sort_number(record.config.get("lr")), record.duration or 0.0,
                 (record.world_size, record.device), record.started or 0.0)
         return keys[column]
 
@@ -364,13 +358,6 @@ class RunsSortFilter(QSortFilterProxyModel):
             return matches
         return group in model.unfolded and (
             matches or super().filterAcceptsRow(model.row_of(group), parent))
-
-
-def _number(value: object) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return -1.0
 
 
 def _setting_text(record: runs.RunRecord, name: str, shown: Callable[[Any], str]) -> str:

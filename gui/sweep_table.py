@@ -13,7 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QPixmap
 
 from engine.durations import rough_duration
-from gui.plot_overlays import OVERLAY_COLOURS
+from gui.plot_overlays import free_colour
 from gui.sweep_axes import Axis, accuracy_percent, value_text
 from gui.sweep_follower import SweepView, best_so_far
 
@@ -122,10 +122,7 @@ class TrialsTableModel(QAbstractTableModel):
         if ticked == (number in self.ticked):
             return
         if ticked:
-            taken = set(self.ticked.values())
-            free = [c for c in OVERLAY_COLOURS if c not in taken]
-            self.ticked[number] = free[0] if free else OVERLAY_COLOURS[
-                len(taken) % len(OVERLAY_COLOURS)]
+            self.ticked[number] = free_colour(set(self.ticked.values()))
         else:
             del self.ticked[number]
         row = next((i for i, t in enumerate(self.trials) if t.number == number), None)
