@@ -30,6 +30,9 @@ MAX_THREADS = 1024
 # Seeds are 32-bit, as numpy's legacy seeding; the trainer derives per-epoch seeds from it
 # (seed * 100_003 + epoch), which must still fit torch's 64-bit generator seed.
 MAX_SEED = 2**32 - 1
+# How a device is written: a setting's or a flag's (the command line checks it before
+# PyTorch is imported).
+DEVICE_PATTERN = r"auto|cpu|cuda(:\d+)?|mps"
 MAX_SEEDS = 100  # runs in one seed group (engine/experiments/seeds.py)
 # What a child run records about the run it was made from ("Train again without them"):
 # never in the settings form, a command line's flags or a sweep's search, and carried over
@@ -302,7 +305,7 @@ class TrainConfig:
                                f"(the first image) up, not {_quoted(indices)}.")
         if not isinstance(self.parent, str):
             found["parent"] = f"The parent run must be a folder name, not {_quoted(self.parent)}."
-        device_problem = _device_problem(self.device)
+        device_problem = device_choice_problem(self.device)
         if device_problem:
             found["device"] = device_problem
         elif self.amp is True and self.device in ("cpu", "mps"):
@@ -370,8 +373,10 @@ def _image_folder_problem(data_dir: str) -> str | None:
     return f"The folder '{data_dir}' does not exist. {what}"
 
 
-def _device_problem(device: Any) -> str | None:
-    if not isinstance(device, str) or not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", device):
+def device_choice_problem(device: Any) -> str | None:
+    """What is wrong with a device setting (spelled otherwise, or not on this computer:
+    that check imports PyTorch); None when it will do."""
+    if not isinstance(device, str) or not re.fullmatch(DEVICE_PATTERN, device):
         return f"Unknown device {_quoted(device)}. Use auto, cpu, cuda, cuda:N or mps."
     if device in ("auto", "cpu"):
         return None

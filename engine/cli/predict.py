@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from engine.cli.console import USAGE_ERROR
+from engine.config import DEVICE_PATTERN, device_choice_problem
 from engine.inference.image_files import FoundImage, find_images
 from engine.records.run_folder import BEST_FILE, CHECKPOINT_FILE, is_run_file_name
 from engine.text import plural
@@ -90,13 +91,11 @@ def main(argv: list[str] | None = None, prog: str = DEFAULT_PROG) -> int:
         parser.error(f"no image files in {', '.join(args.inputs)}")
 
     from engine.inference.model_files import ModelFileError, open_model  # imports PyTorch
-    from engine.runtime.devices import device_ids, resolve_device
+    from engine.runtime.devices import resolve_device
 
-    available = device_ids()  # "cpu", "cuda:0", ..., "mps"
-    any_cuda = args.device == "cuda" and any(d.startswith("cuda") for d in available)
-    if args.device not in ("auto", "cpu") and not any_cuda and args.device not in available:
-        parser.error(f"--device: {args.device} is not available on this computer: use auto "
-                     "or cpu")
+    problem = device_choice_problem(args.device)  # on this computer?
+    if problem:
+        parser.error(f"--device: {problem}")
     try:
         device = resolve_device(args.device)
         opened = open_model(args.model, device)
@@ -182,7 +181,7 @@ def _out_problem(out: str, model: str, images: list[FoundImage]) -> str | None:
 
 
 def _device_choice(text: str) -> str:
-    if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", text):
+    if not re.fullmatch(DEVICE_PATTERN, text):
         raise argparse.ArgumentTypeError(f"unknown device {text!r}: use auto, cpu, cuda, "
                                          "cuda:N or mps")
     return text
