@@ -28,7 +28,7 @@ from engine.cli.train import (
     config_from_args,
     numeric_values_attached,
 )
-from engine.config import DEFAULT_RUNS_DIR, ConfigError, TrainConfig, config_fields
+from engine.config import DEFAULT_RUNS_DIR, ConfigError
 from engine.control import Control
 from engine.events import Event, RunEnd, TrialEnd, TrialStart
 from engine.experiments.search_space import SearchError, check_space, grid_values, parse_search
@@ -38,7 +38,6 @@ from engine.version import app_version
 
 DEFAULT_PROG = "traindesk sweep"
 DEFAULT_TRIALS = 20
-MAX_SEEDS = 100
 
 
 def _epilog(prog: str) -> str:
@@ -90,10 +89,6 @@ def build_parser(prog: str = DEFAULT_PROG) -> argparse.ArgumentParser:
                             f"(trial-0000, ...) and by default its {SWEEP_STORAGE_FILE} "
                             f"(default: a new folder under {DEFAULT_RUNS_DIR}; with --study, "
                             "the study's name there).")
-    if "seeds" not in {f.name for f in config_fields()}:  # else a settings flag already
-        sweep.add_argument("--seeds", type=int, default=1, metavar="K",
-                           help="Train each trial with K seeds (seed, seed+1, ...); its value "
-                                "is their mean (default: 1).")
     sweep.add_argument("--storage", default=None, metavar="URL",
                        help="An Optuna storage URL shared by several workers: "
                             "sqlite:///path/optuna.db (one machine), "
@@ -140,9 +135,11 @@ def _plan(args: argparse.Namespace, prog: str):  # -> SweepPlan | None, said on 
     def usage(flag: str, message: str) -> None:
         print(f"{prog}: error: {flag}: {message}", file=sys.stderr)
 
-    config, seeds = _base_and_seeds(config_from_args(args), args)
+    # --seeds is a settings flag: the plan's, each trial's run itself one seed at a time.
+    full = config_from_args(args)
+    config, seeds = full.replace(seeds=1), full.seeds
     try:
-        config.validate()
+        full.validate()  # --seeds too, and its last seed within the largest
         space = tuple(parse_search(text) for text in args.search)
         check_space(space)
         if args.sampler == "grid":
@@ -157,9 +154,6 @@ def _plan(args: argparse.Namespace, prog: str):  # -> SweepPlan | None, said on 
     if args.trials < 1:
         usage("--trials", f"a sweep runs at least 1 trial, not {args.trials}.")
         return None
-    if not 1 <= seeds <= MAX_SEEDS:
-        usage("--seeds", f"Seeds must be a whole number from 1 to {MAX_SEEDS}.")
-        return None
     if args.storage is not None and "://" not in args.storage:
         usage("--storage", f"'{args.storage}' is no storage URL: write sqlite:///path/to/"
                            "optuna.db, postgresql://user:password@host/database or mysql://...")
@@ -171,14 +165,6 @@ def _plan(args: argparse.Namespace, prog: str):  # -> SweepPlan | None, said on 
         return None
     return SweepPlan(config, space, args.trials, sweep_dir, sampler=args.sampler,
                      prune=args.prune, seeds=seeds, storage=args.storage, study=args.study)
-
-
-def _base_and_seeds(config: TrainConfig, args: argparse.Namespace) -> tuple[TrainConfig, int]:
-    """The trials' base settings (one seed) and --seeds, the plan's own: a settings flag
-    where TrainConfig has a `seeds` field, else the sweep's flag."""
-    if hasattr(config, "seeds"):
-        return config.replace(seeds=1), config.seeds
-    return config, args.seeds
 
 
 def _sweep_dir(args: argparse.Namespace, arch: str, dataset: str) -> Path:

@@ -214,3 +214,13 @@ def test_a_folder_holding_another_sweep_is_refused(digits_dir, tmp_path):
     end, _events = run_sweep(other)
     assert end.reason == "failed" and "holds the sweep 'sweep'" in end.message
     assert [t.number for t in read_sweep(tmp_path / "sweep").trials] == [0]
+
+
+def test_seeds_past_the_largest_seed_are_a_usage_error_before_any_trial(tmp_path, capsys):
+    from engine.cli.sweep import main as sweep_main
+
+    code = sweep_main(["--seed", "4294967295", "--seeds", "2", "--search", "lr=1e-3,3e-3",
+                       "--sweep-dir", str(tmp_path / "sweep")])
+    assert code == 2
+    assert "error: --seeds: The last seed of the group" in capsys.readouterr().err
+    assert not (tmp_path / "sweep").exists()
