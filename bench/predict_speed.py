@@ -25,7 +25,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from urllib.parse import urlparse
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -39,7 +38,7 @@ from engine.inference.image_input import InputRecipe, read_image, to_model_input
 from engine.inference.image_trial import try_images  # noqa: E402
 from engine.inference.predict import Predictor  # noqa: E402
 from engine.models.architectures import build_model  # noqa: E402
-from engine.models.pretrained import ZOO, weights_enum  # noqa: E402
+from engine.models.pretrained import ZOO, weights_path  # noqa: E402
 from engine.records.checkpoint import Checkpoint, load_checkpoint  # noqa: E402
 from engine.resources import RESOURCES_DIR  # noqa: E402
 from tools.sample_images import SHAPES, photo_of_a_digit, write_shape_photos  # noqa: E402
@@ -59,12 +58,10 @@ def resnet18_checkpoint(torch_home: Path) -> Checkpoint:
     """ResNet-18 (pretrained architecture, 4 classes, 224x224) from random weights saved
     where torchvision keeps ImageNet's, so the real building path reads them."""
     arch = "resnet18-imagenet"
-    folder = torch_home / "hub" / "checkpoints"
-    folder.mkdir(parents=True, exist_ok=True)
-    name = os.path.basename(urlparse(weights_enum(arch).url).path)
-    torch.save(torchvision.models.get_model(ZOO[arch].model, weights=None).state_dict(),
-               folder / name)
     os.environ["TORCH_HOME"] = str(torch_home)
+    path = weights_path(arch)  # torchvision's file name, in $TORCH_HOME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(torchvision.models.get_model(ZOO[arch].model, weights=None).state_dict(), path)
     model = build_model(arch, 3, len(SHAPES), 224)
     return Checkpoint(config=TrainConfig(arch=arch, dataset="folder", image_size=224),
                       model_state=model.state_dict(), optimizer_state=None,
