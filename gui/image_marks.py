@@ -41,6 +41,13 @@ class ImageMarks(QObject):
         if self._marks.pop((split, int(index)), None) is not None:
             self.changed.emit()
 
+    def toggle(self, split: str, index: int, reason: str) -> None:
+        """Mark the image with `reason`, or take the mark off when it has that one already."""
+        if self.reason(split, index) == reason:
+            self.unmark(split, index)
+        else:
+            self.mark(split, index, reason)
+
     def reason(self, split: str, index: int) -> str | None:
         return self._marks.get((split, int(index)))
 

@@ -17,7 +17,7 @@ from engine.image_story import story_text
 from engine.records.sample_history import SampleHistory
 from gui.image_detail import RIGHT_COLOUR, WRONG_COLOUR
 from gui.image_marks import LEAVE_OUT, MISLABELLED, ImageMarks
-from gui.marked_strips import MARK_TIPS, MARK_TITLES, toggle_mark
+from gui.marked_strips import MARK_TIPS, MARK_TITLES
 from gui.plotting import IntegerAxis
 
 LINE_COLOUR = "#1565c0"
@@ -115,7 +115,7 @@ class ImageStoryView(QWidget):
 
     def _toggle(self, reason: str) -> None:
         if self._marks is not None and self._image is not None:
-            toggle_mark(self._marks, self._split, self._image, reason)
+            self._marks.toggle(self._split, self._image, reason)
 
     def _show_marks(self) -> None:
         current = (self._marks.reason(self._split, self._image)

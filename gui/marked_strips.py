@@ -33,7 +33,7 @@ MARK_TIPS = {
 
 def mark_actions(menu: QMenu, marks: ImageMarks, split: str, index: int) -> None:
     """Add the two marks to `menu`, ticked as the image is marked; one chosen again is
-    taken off. Shared by the strips and the image's detail."""
+    taken off (a thumbnail's context menu; the image's detail has buttons)."""
     current = marks.reason(split, index)
     for reason in (MISLABELLED, LEAVE_OUT):
         action = menu.addAction(MARK_TITLES[reason])
@@ -41,16 +41,8 @@ def mark_actions(menu: QMenu, marks: ImageMarks, split: str, index: int) -> None
         action.setChecked(current == reason)
         action.setToolTip(MARK_TIPS[reason])
         action.triggered.connect(
-            lambda _checked=False, r=reason: toggle_mark(marks, split, index, r))
+            lambda _checked=False, r=reason: marks.toggle(split, index, r))
     menu.setToolTipsVisible(True)
-
-
-def toggle_mark(marks: ImageMarks, split: str, index: int, reason: str) -> None:
-    """Mark the image with `reason`, or take the mark off when it has that one already."""
-    if marks.reason(split, index) == reason:
-        marks.unmark(split, index)
-    else:
-        marks.mark(split, index, reason)
 
 
 class MarkDelegate(QStyledItemDelegate):

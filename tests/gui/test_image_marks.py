@@ -35,3 +35,13 @@ def test_refuses_what_is_not_a_mark(qtbot, args):
     with pytest.raises(ValueError):
         ImageMarks().mark(*args)
 
+
+
+def test_toggling_a_mark_sets_it_and_the_same_again_takes_it_off(qtbot):
+    marks = ImageMarks()
+    marks.toggle("test", 4, MISLABELLED)
+    assert marks.reason("test", 4) == MISLABELLED
+    marks.toggle("test", 4, LEAVE_OUT)  # another reason replaces it
+    assert marks.reason("test", 4) == LEAVE_OUT
+    marks.toggle("test", 4, LEAVE_OUT)
+    assert marks.reason("test", 4) is None and marks.count() == 0
