@@ -16,7 +16,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
 from PySide6.QtCore import QSortFilterProxyModel, Qt, Signal
 from PySide6.QtGui import QAction, QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
@@ -34,16 +33,14 @@ from PySide6.QtWidgets import (
 )
 
 from engine.config import TrainConfig
-from engine.records.runs import RunRecord
-from gui.plot_overlays import Overlay
 from gui.plots_panel import PlotsPanel
 from gui.run_controller import RunController, RunState
-from gui.runs_table import readable_changes
 from gui.sweep_axes import Axis, parallel_data, setting_label, value_text
 from gui.sweep_charts import ImportanceBars, ParallelCoordinates, SettingScatter
 from gui.sweep_follower import SweepFollower, SweepView, trial_run_folder
 from gui.sweep_space_form import SpaceForm
 from gui.sweep_table import SORT_ROLE, TrialsTableModel
+from gui.ticked_runs import run_overlay
 from gui.window_places import WindowPlaces
 
 IDLE_TEXT = ("No sweep on show. Tick the settings to search on the left and press Start, "
@@ -340,17 +337,7 @@ class SweepPanel(QWidget):
                 continue  # read on the next poll, now that it is ticked
             key = str(trial_run_folder(run.folder))
             self._overlaid[number] = key
-            self._plots.set_overlay(key, trial_overlay(number, run, colour))
-
-
-def trial_overlay(number: int, run: RunRecord, colour: str) -> Overlay:
-    """A trial's curves as the plots overlay them."""
-    batches = run.batches or {}
-    return Overlay(name=f"Trial {number}", colour=colour,
-                   steps=np.asarray(batches.get("step", []), dtype=np.float64),
-                   losses=np.asarray(batches.get("loss", []), dtype=np.float64),
-                   lrs=np.asarray(batches.get("lr", []), dtype=np.float64),
-                   history=tuple(run.history), changes=readable_changes(run.changes))
+            self._plots.set_overlay(key, run_overlay(run, f"Trial {number}", colour))
 
 
 def add_sweep_tab(window: WindowPlaces, controller: RunController, plots: PlotsPanel,

@@ -78,10 +78,14 @@ class TickedRuns(QObject):
             members = tuple(tuple(m.history) for m in record.members)
             return Overlay(name=f"mean of {len(members)}: {record.name}",
                            colour=colour, history=mean_history(members), members=members)
-        batches = record.batches or {}
-        return Overlay(name=record.name, colour=colour,
-                       steps=np.asarray(batches.get("step", []), dtype=np.float64),
-                       losses=np.asarray(batches.get("loss", []), dtype=np.float64),
-                       lrs=np.asarray(batches.get("lr", []), dtype=np.float64),
-                       history=tuple(record.history),
-                       changes=readable_changes(record.changes))
+        return run_overlay(record, record.name, colour)
+
+
+def run_overlay(run: runs.RunRecord, name: str, colour: str) -> Overlay:
+    """A run's curves as the plots overlay them: its batches, epochs and changed settings."""
+    batches = run.batches or {}
+    return Overlay(name=name, colour=colour,
+                   steps=np.asarray(batches.get("step", []), dtype=np.float64),
+                   losses=np.asarray(batches.get("loss", []), dtype=np.float64),
+                   lrs=np.asarray(batches.get("lr", []), dtype=np.float64),
+                   history=tuple(run.history), changes=readable_changes(run.changes))
